@@ -1,0 +1,620 @@
+//! The agent file format: TOML front matter between `+++` lines, then the prompt in Markdown.
+//!
+//! Parsing checks everything one file can check on its own (fields, tools, globs, budget, rule
+//! selectors, role and output); [`super::check`] checks what needs the whole set.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::diag::{self, Problem};
+
+/// What an agent is for. The role decides which outputs make sense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Router,
+    Planner,
+    Reviewer,
+    Refactorer,
+    Fixer,
+    Tester,
+    Writer,
+    Committer,
+    Chat,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Router => "router",
+            Role::Planner => "planner",
+            Role::Reviewer => "reviewer",
+            Role::Refactorer => "refactorer",
+            Role::Fixer => "fixer",
+            Role::Tester => "tester",
+            Role::Writer => "writer",
+            Role::Committer => "committer",
+            Role::Chat => "chat",
+        }
+    }
+
+    /// The one output an agent of this role returns.
+    pub fn output(self) -> Output {
+        match self {
+            Role::Router | Role::Planner => Output::Plan,
+            Role::Reviewer => Output::Findings,
+            Role::Refactorer | Role::Fixer | Role::Tester | Role::Writer => Output::Patch,
+            Role::Committer => Output::Message,
+            Role::Chat => Output::Answer,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The typed result an agent returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Output {
+    Findings,
+    Patch,
+    Answer,
+    Plan,
+    Message,
+}
+
+impl Output {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Output::Findings => "findings",
+            Output::Patch => "patch",
+            Output::Answer => "answer",
+            Output::Plan => "plan",
+            Output::Message => "message",
+        }
+    }
+}
+
+/// The files an agent may read and write, as globs relative to the repository root.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Scope {
+    pub read: Vec<String>,
+    pub write: Vec<String>,
+}
+
+/// Limits for one invocation of an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    pub turns: u32,
+    pub tokens: u64,
+    pub seconds: u64,
+}
+
+impl Budget {
+    pub const MAX_TURNS: u32 = 200;
+    pub const MAX_TOKENS: u64 = 2_000_000;
+    pub const MAX_SECONDS: u64 = 2 * 60 * 60;
+}
+
+/// A tool an agent may be given. The list is fixed: an agent file chooses from it.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Whether the tool changes files, and so needs a non-empty `scope.write`.
+    pub writes: bool,
+}
+
+/// Every tool Nova offers agents.
+pub const TOOLS: &[ToolInfo] = &[
+    tool("read_file", "read a file inside the read scope", false),
+    tool("list_files", "list files inside the read scope", false),
+    tool(
+        "search",
+        "search file contents inside the read scope",
+        false,
+    ),
+    tool(
+        "repo_map",
+        "the ranked map of the repository's symbols",
+        false,
+    ),
+    tool("symbols", "definitions and references of a symbol", false),
+    tool(
+        "git_diff",
+        "the change under review, or the diff between two revisions",
+        false,
+    ),
+    tool("report_finding", "report one typed finding", false),
+    tool(
+        "propose_edit",
+        "propose a change to files inside the write scope",
+        true,
+    ),
+    tool(
+        "run_tests",
+        "build and test a candidate in the sandbox",
+        false,
+    ),
+    tool(
+        "handoff",
+        "pass the work to one of the agents named in `handoff`",
+        false,
+    ),
+];
+
+const fn tool(name: &'static str, summary: &'static str, writes: bool) -> ToolInfo {
+    ToolInfo {
+        name,
+        summary,
+        writes,
+    }
+}
+
+/// Where an agent or pipeline definition came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "path", rename_all = "kebab-case")]
+pub enum Origin {
+    /// Shipped inside the binary; the path is where it lives in Nova's source.
+    Builtin(PathBuf),
+    /// A file on disk: the repository's `.nova/agents/`, or a path given to `nova agents check`.
+    File(PathBuf),
+}
+
+impl Origin {
+    pub fn path(&self) -> &Path {
+        match self {
+            Origin::Builtin(path) | Origin::File(path) => path,
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Builtin(_) => f.write_str("built-in"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// One agent, as its file defines it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentDef {
+    pub name: String,
+    pub role: Role,
+    pub description: String,
+    pub scope: Scope,
+    pub tools: Vec<String>,
+    pub model: Option<String>,
+    pub handoff: Vec<String>,
+    pub budget: Budget,
+    pub builtin: Vec<String>,
+    pub acceptance: Vec<String>,
+    pub output: Output,
+    pub prompt: String,
+    pub origin: Origin,
+    /// The built-in definition this one replaces, if any.
+    pub overrides: Option<Origin>,
+    #[serde(skip)]
+    pub(super) lines: AgentLines,
+}
+
+/// Lines of the parts that checks across files point at.
+#[derive(Debug, Clone, Default)]
+pub(super) struct AgentLines {
+    pub name: usize,
+    pub handoff: Vec<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    name: Spanned<String>,
+    role: Role,
+    description: String,
+    #[serde(default)]
+    scope: RawScope,
+    #[serde(default)]
+    tools: Vec<Spanned<String>>,
+    model: Option<String>,
+    #[serde(default)]
+    handoff: Vec<Spanned<String>>,
+    budget: Spanned<Budget>,
+    #[serde(default)]
+    builtin: Vec<Spanned<String>>,
+    #[serde(default)]
+    acceptance: Vec<Spanned<String>>,
+    output: Spanned<Output>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScope {
+    #[serde(default)]
+    read: Vec<Spanned<String>>,
+    #[serde(default)]
+    write: Vec<Spanned<String>>,
+}
+
+/// The front matter and prompt of an agent file, with the line the front matter starts on.
+struct Parts<'a> {
+    front: &'a str,
+    front_line: usize,
+    prompt: &'a str,
+}
+
+fn split(text: &str) -> Option<Parts<'_>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let rest = text.strip_prefix("+++")?;
+    let rest = rest
+        .strip_prefix("\r\n")
+        .or_else(|| rest.strip_prefix('\n'))?;
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end() == "+++" {
+            return Some(Parts {
+                front: &rest[..offset],
+                front_line: 2,
+                prompt: &rest[offset + line.len()..],
+            });
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Parses one agent file. `shown` is the path used in messages. A file that yields a definition
+/// may still have problems (an unknown tool, say); a file that cannot be read as an agent yields
+/// none.
+pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef>, Vec<Problem>) {
+    let Some(parts) = split(text) else {
+        let problem = Problem::new(
+            shown,
+            Some(1),
+            "an agent file starts with a `+++` line, then TOML front matter, then a closing `+++` \
+             line, then the prompt",
+        );
+        return (None, vec![problem]);
+    };
+    let raw: RawAgent = match toml::from_str(parts.front) {
+        Ok(raw) => raw,
+        Err(error) => {
+            return (
+                None,
+                vec![diag::toml_problem(
+                    shown,
+                    parts.front,
+                    parts.front_line,
+                    &error,
+                )],
+            );
+        }
+    };
+    let mut problems = Vec::new();
+    let at = |offset: usize| diag::line_of(parts.front, offset) + parts.front_line - 1;
+    let mut problem = |offset: usize, message: String| {
+        problems.push(Problem::new(shown, Some(at(offset)), message));
+    };
+
+    let name = raw.name.get_ref();
+    if !is_kebab(name) {
+        let message =
+            format!("agent name `{name}` must be kebab-case: lowercase letters, digits and `-`");
+        problem(raw.name.span().start, message);
+    } else if let Some(stem) = shown.file_stem().and_then(|s| s.to_str())
+        && stem != name
+    {
+        let message = format!("agent `{name}` is in `{stem}.md`; name the file `{name}.md`");
+        problem(raw.name.span().start, message);
+    }
+    if raw.description.trim().is_empty() {
+        problem(
+            raw.name.span().start,
+            String::from("`description` is empty; say in one line what the agent does"),
+        );
+    }
+
+    let expected = raw.role.output();
+    if *raw.output.get_ref() != expected {
+        let message = format!(
+            "a {} returns `{}`, not `{}`",
+            raw.role,
+            expected.as_str(),
+            raw.output.get_ref().as_str()
+        );
+        problem(raw.output.span().start, message);
+    }
+
+    for glob in raw.scope.read.iter().chain(&raw.scope.write) {
+        if let Err(why) = check_glob(glob.get_ref()) {
+            problem(glob.span().start, why);
+        }
+    }
+    if raw.role == Role::Reviewer && !raw.scope.write.is_empty() {
+        let span = raw.scope.write[0].span();
+        problem(
+            span.start,
+            String::from("a reviewer never writes: leave `scope.write` empty"),
+        );
+    }
+
+    let mut seen_tools: Vec<&str> = Vec::new();
+    for entry in &raw.tools {
+        let name = entry.get_ref().as_str();
+        match TOOLS.iter().find(|tool| tool.name == name) {
+            None => {
+                let hint = match diag::closest(name, TOOLS.iter().map(|t| t.name)) {
+                    Some(best) => format!("; did you mean `{best}`?"),
+                    None => format!("; known tools: {}", tool_names()),
+                };
+                problem(entry.span().start, format!("unknown tool `{name}`{hint}"));
+            }
+            Some(tool) if tool.writes && raw.scope.write.is_empty() => {
+                let message = format!("tool `{name}` changes files, but `scope.write` is empty");
+                problem(entry.span().start, message);
+            }
+            Some(_) if seen_tools.contains(&name) => {
+                problem(entry.span().start, format!("tool `{name}` is listed twice"));
+            }
+            Some(_) => {}
+        }
+        seen_tools.push(name);
+    }
+    if expected == Output::Patch && !seen_tools.contains(&"propose_edit") {
+        let message = format!(
+            "a {} returns a patch, so it needs the `propose_edit` tool",
+            raw.role
+        );
+        problem(raw.output.span().start, message);
+    }
+    if raw.role == Role::Reviewer && !seen_tools.contains(&"report_finding") {
+        let message =
+            String::from("a reviewer returns findings, so it needs the `report_finding` tool");
+        problem(raw.output.span().start, message);
+    }
+    if seen_tools.contains(&"handoff") && raw.handoff.is_empty() {
+        let message = String::from("tool `handoff` is listed, but `handoff` names no agent");
+        problem(raw.name.span().start, message);
+    }
+
+    let budget = *raw.budget.get_ref();
+    if let Err(why) = check_budget(budget) {
+        problem(raw.budget.span().start, why);
+    }
+
+    for selector in &raw.builtin {
+        if let Err(why) = check_rule_selector(selector.get_ref()) {
+            problem(selector.span().start, why);
+        }
+    }
+    for command in &raw.acceptance {
+        if command.get_ref().trim().is_empty() {
+            problem(
+                command.span().start,
+                String::from("an `acceptance` command is empty"),
+            );
+        }
+    }
+
+    let prompt = parts.prompt.trim().to_owned();
+    if prompt.is_empty() {
+        let message =
+            String::from("the prompt after the closing `+++` is empty; say what the agent must do");
+        problems.push(Problem::new(shown, Some(1), message));
+    }
+
+    let strings =
+        |items: Vec<Spanned<String>>| items.into_iter().map(Spanned::into_inner).collect();
+    let lines = AgentLines {
+        name: at(raw.name.span().start),
+        handoff: raw.handoff.iter().map(|h| at(h.span().start)).collect(),
+    };
+    let def = AgentDef {
+        name: raw.name.into_inner(),
+        role: raw.role,
+        description: raw.description.trim().to_owned(),
+        scope: Scope {
+            read: strings(raw.scope.read),
+            write: strings(raw.scope.write),
+        },
+        tools: strings(raw.tools),
+        model: raw.model,
+        handoff: strings(raw.handoff),
+        budget,
+        builtin: strings(raw.builtin),
+        acceptance: strings(raw.acceptance),
+        output: raw.output.into_inner(),
+        prompt,
+        origin,
+        overrides: None,
+        lines,
+    };
+    (Some(def), problems)
+}
+
+pub(super) fn is_kebab(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+        && !name.contains("--")
+}
+
+fn tool_names() -> String {
+    TOOLS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+}
+
+fn check_glob(glob: &str) -> Result<(), String> {
+    if glob.starts_with('/') || glob.split('/').any(|part| part == "..") {
+        return Err(format!(
+            "glob `{glob}` must be relative to the repository root and stay inside it"
+        ));
+    }
+    globset::Glob::new(glob)
+        .map(drop)
+        .map_err(|error| format!("invalid glob `{glob}`: {}", error.kind()))
+}
+
+fn check_budget(budget: Budget) -> Result<(), String> {
+    let Budget {
+        turns,
+        tokens,
+        seconds,
+    } = budget;
+    let limits = [
+        ("turns", u64::from(turns), u64::from(Budget::MAX_TURNS)),
+        ("tokens", tokens, Budget::MAX_TOKENS),
+        ("seconds", seconds, Budget::MAX_SECONDS),
+    ];
+    for (what, value, max) in limits {
+        if value == 0 {
+            return Err(format!(
+                "`budget.{what}` is 0: the agent could never do anything"
+            ));
+        }
+        if value > max {
+            return Err(format!(
+                "`budget.{what}` is {value}, more than the {max} any one agent may have"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The clippy lint groups a selector may name instead of one lint.
+const CLIPPY_GROUPS: &[&str] = &[
+    "all",
+    "cargo",
+    "complexity",
+    "correctness",
+    "nursery",
+    "pedantic",
+    "perf",
+    "restriction",
+    "style",
+    "suspicious",
+];
+
+/// A rule selector names what the offline engine runs for an agent: `rustfmt`, a compiler lint
+/// (`rustc::unused_imports`, or `rustc::*` for all), a clippy lint or group
+/// (`clippy::needless_return`, `clippy::perf`, `clippy::*`), or one of Nova's own rules
+/// (`unwrap-in-lib`).
+fn check_rule_selector(selector: &str) -> Result<(), String> {
+    let snake = |name: &str| {
+        name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    let valid = match selector.split_once("::") {
+        None => selector == "rustfmt" || is_kebab(selector),
+        Some(("clippy", name)) => name == "*" || snake(name) || CLIPPY_GROUPS.contains(&name),
+        Some(("rustc", name)) => name == "*" || snake(name),
+        Some(_) => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{selector}` is not a rule: use `rustfmt`, `rustc::<lint>`, `clippy::<lint or group>`, \
+             or a Nova rule name in kebab-case"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"+++
+name = "tidy"
+role = "refactorer"
+description = "Tidies"
+scope = { read = ["src/**/*.rs"], write = ["src/**/*.rs"] }
+tools = ["read_file", "propose_edit"]
+budget = { turns = 4, tokens = 1000, seconds = 60 }
+output = "patch"
++++
+Tidy the code.
+"#;
+
+    fn problems(text: &str) -> Vec<String> {
+        let origin = Origin::File("tidy.md".into());
+        let (_, problems) = parse_agent(Path::new("tidy.md"), text, origin);
+        problems.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_good_file_parses_cleanly() {
+        let origin = Origin::File("tidy.md".into());
+        let (def, problems) = parse_agent(Path::new("tidy.md"), GOOD, origin);
+        assert_eq!(problems, []);
+        let def = def.expect("a definition");
+        assert_eq!(def.name, "tidy");
+        assert_eq!(def.prompt, "Tidy the code.");
+        assert_eq!(def.scope.write, ["src/**/*.rs"]);
+    }
+
+    #[test]
+    fn lines_count_from_the_top_of_the_file() {
+        let text = GOOD.replace("\"propose_edit\"]", "\"propose_edit\", \"serach\"]");
+        assert_eq!(
+            problems(&text),
+            ["tidy.md:6: unknown tool `serach`; did you mean `search`?"]
+        );
+        let text = GOOD.replace("output = ", "colour = 1\noutput = ");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].starts_with("tidy.md:8: unknown key `colour`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn missing_fences_are_explained() {
+        assert_eq!(problems("name = \"x\"\n").len(), 1);
+        assert_eq!(problems("+++\nname = \"x\"\n").len(), 1);
+    }
+
+    #[test]
+    fn crlf_files_parse() {
+        let text = GOOD.replace('\n', "\r\n");
+        assert_eq!(problems(&text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn rule_selectors() {
+        for good in [
+            "rustfmt",
+            "unwrap-in-lib",
+            "clippy::perf",
+            "clippy::needless_return",
+            "rustc::unused_imports",
+            "rustc::*",
+        ] {
+            assert_eq!(check_rule_selector(good), Ok(()), "{good}");
+        }
+        for bad in ["clippy::Needless", "eslint::no-var", "Unwrap", "rustc::"] {
+            assert!(check_rule_selector(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn globs_stay_inside_the_repository() {
+        assert!(check_glob("src/**/*.rs").is_ok());
+        assert!(check_glob("/etc/passwd").is_err());
+        assert!(check_glob("../other/**").is_err());
+        assert!(check_glob("src/[a-").is_err());
+    }
+}

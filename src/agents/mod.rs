@@ -1,0 +1,19 @@
+//! Agents are files: the agent file format, pipelines, loading the built-in set and a
+//! repository's own, and checking a set as a whole.
+//!
+//! Owns: parsing and validating `agents/*.md` and `agents/pipelines/*.toml`, and the registry that
+//! resolves built-in definitions against a repository's `.nova/agents/`.
+//! Never: runs an agent, talks to a model or touches a repository's files beyond reading its
+//! agent directory.
+
+mod builtin;
+mod check;
+mod definition;
+mod pipeline;
+mod registry;
+
+pub use builtin::REQUIRED_PIPELINES;
+pub use check::check;
+pub use definition::{AgentDef, Budget, Origin, Output, Role, Scope, TOOLS, ToolInfo, parse_agent};
+pub use pipeline::{Flow, MAX_ATTEMPTS, Mode, Pipeline, Stage, Step, parse_pipeline};
+pub use registry::{AgentSet, LoadError, REPO_AGENTS_DIR};

@@ -1,0 +1,121 @@
+//! Where words go: results to stdout, notes and errors to stderr, colour only when wanted.
+
+use std::io::{self, IsTerminal, Write};
+
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+
+use super::GlobalArgs;
+use crate::config::Env;
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and `NO_COLOR` is unset
+    Auto,
+    Always,
+    Never,
+}
+
+/// Writes results and messages in the style the user asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    color_out: bool,
+    color_err: bool,
+    quiet: bool,
+    verbose: u8,
+    json: bool,
+}
+
+pub const BOLD: Style = Style::new().bold();
+pub const DIM: Style = Style::new().dimmed();
+pub const GREEN: Style = AnsiColor::Green.on_default().bold();
+pub const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
+pub const RED: Style = AnsiColor::Red.on_default().bold();
+
+impl Printer {
+    pub fn new(global: &GlobalArgs, env: &Env) -> Self {
+        let wants = |terminal: bool| match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && !env.no_color(),
+        };
+        Printer {
+            color_out: wants(io::stdout().is_terminal()),
+            color_err: wants(io::stderr().is_terminal()),
+            quiet: global.quiet,
+            verbose: global.verbose,
+            json: global.json,
+        }
+    }
+
+    /// Whether results should be JSON.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// `text` in `style`, for stdout.
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        paint(self.color_out, style, text)
+    }
+
+    /// Writes one line of results to stdout.
+    pub fn line(&self, text: &str) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        writeln!(out, "{text}")
+    }
+
+    /// Writes results verbatim to stdout.
+    pub fn raw(&self, bytes: &[u8]) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        out.write_all(bytes)?;
+        out.flush()
+    }
+
+    /// Writes `value` as pretty JSON on stdout.
+    pub fn json_value(&self, value: &impl Serialize) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)
+    }
+
+    /// A note for people, on stderr, unless `--quiet`.
+    pub fn note(&self, text: &str) {
+        if !self.quiet {
+            self.err_line(text);
+        }
+    }
+
+    /// Detail shown with `--verbose`, on stderr.
+    pub fn info(&self, text: &str) {
+        if self.verbose > 0 {
+            let text = paint(self.color_err, DIM, text);
+            self.err_line(&text);
+        }
+    }
+
+    pub fn warn(&self, text: &str) {
+        let label = paint(self.color_err, YELLOW, "warning:");
+        self.err_line(&format!("{label} {text}"));
+    }
+
+    /// An error and its chain of causes, on stderr.
+    pub fn error(&self, error: &anyhow::Error) {
+        let label = paint(self.color_err, RED, "error:");
+        self.err_line(&format!("{label} {error:#}"));
+    }
+
+    fn err_line(&self, text: &str) {
+        let mut err = io::stderr().lock();
+        // Nowhere left to report a failure to write to stderr.
+        let _ = writeln!(err, "{text}");
+    }
+}
+
+fn paint(enabled: bool, style: Style, text: &str) -> String {
+    if enabled {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_owned()
+    }
+}

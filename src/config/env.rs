@@ -1,0 +1,130 @@
+//! The process environment, read once, in one place.
+//!
+//! Every other module is handed an [`Env`] instead of calling `std::env`: this keeps tests hermetic
+//! and makes every variable Nova honours visible here. `clippy.toml` forbids `std::env::var` elsewhere.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The variables Nova reads itself. Provider keys are read by the name the configuration gives.
+pub const NOVA_PROVIDER: &str = "NOVA_PROVIDER";
+pub const NOVA_MODEL: &str = "NOVA_MODEL";
+pub const NOVA_BASE_URL: &str = "NOVA_BASE_URL";
+pub const NOVA_API_KEY_ENV: &str = "NOVA_API_KEY_ENV";
+pub const NO_COLOR: &str = "NO_COLOR";
+
+/// A snapshot of the environment. Its `Debug` output names variables but never shows values,
+/// since some of them are secrets.
+#[derive(Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<OsString, OsString>,
+    current_dir: Option<PathBuf>,
+}
+
+impl Env {
+    /// Reads the real process environment and working directory.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one place Nova reads its environment"
+    )]
+    pub fn capture() -> Self {
+        Env {
+            vars: std::env::vars_os().collect(),
+            current_dir: std::env::current_dir().ok(),
+        }
+    }
+
+    /// An environment made of exactly these variables, for tests and embedding.
+    pub fn from_vars<K, V>(
+        vars: impl IntoIterator<Item = (K, V)>,
+        current_dir: Option<PathBuf>,
+    ) -> Self
+    where
+        K: Into<OsString>,
+        V: Into<OsString>,
+    {
+        Env {
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            current_dir,
+        }
+    }
+
+    /// The value of `name`, when it is set and valid UTF-8. An empty value counts as unset.
+    pub(in crate::config) fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(OsStr::new(name))
+            .and_then(|value| value.to_str())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// Whether `name` is set to anything non-empty (its value stays private).
+    pub fn is_set(&self, name: &str) -> bool {
+        self.vars
+            .get(OsStr::new(name))
+            .is_some_and(|value| !value.is_empty())
+    }
+
+    pub fn current_dir(&self) -> Option<&Path> {
+        self.current_dir.as_deref()
+    }
+
+    /// `NO_COLOR` set to anything non-empty turns colour off (<https://no-color.org>).
+    pub fn no_color(&self) -> bool {
+        self.is_set(NO_COLOR)
+    }
+
+    /// The directory of the user's Nova configuration: `$XDG_CONFIG_HOME/nova`, else
+    /// `$HOME/.config/nova`.
+    pub fn user_config_dir(&self) -> Option<PathBuf> {
+        let base = match self.get("XDG_CONFIG_HOME") {
+            Some(dir) if Path::new(dir).is_absolute() => PathBuf::from(dir),
+            _ => Path::new(self.get("HOME")?).join(".config"),
+        };
+        Some(base.join("nova"))
+    }
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env")
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("current_dir", &self.current_dir)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_values() {
+        let env = Env::from_vars([("OPENAI_API_KEY", "sk-secret")], None);
+        let shown = format!("{env:?}");
+        assert!(shown.contains("OPENAI_API_KEY"));
+        assert!(!shown.contains("sk-secret"));
+    }
+
+    #[test]
+    fn user_config_dir_prefers_xdg() {
+        let env = Env::from_vars([("HOME", "/home/u"), ("XDG_CONFIG_HOME", "/xdg")], None);
+        assert_eq!(env.user_config_dir(), Some(PathBuf::from("/xdg/nova")));
+        let env = Env::from_vars([("HOME", "/home/u"), ("XDG_CONFIG_HOME", "relative")], None);
+        assert_eq!(
+            env.user_config_dir(),
+            Some(PathBuf::from("/home/u/.config/nova"))
+        );
+        assert_eq!(Env::default().user_config_dir(), None);
+    }
+
+    #[test]
+    fn empty_counts_as_unset() {
+        let env = Env::from_vars([("NO_COLOR", "")], None);
+        assert!(!env.no_color());
+    }
+}

@@ -1,0 +1,62 @@
+//! Git, through git2: finding the repository Nova works on.
+//!
+//! Owns: every call into libgit2.
+//! Never: decides policy, or writes to the user's working tree, index, HEAD or current branch.
+
+use std::path::{Path, PathBuf};
+
+/// Why no repository could be found.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error(
+        "`{}` is not inside a git repository; run Nova inside one, pass `--repo PATH`, or run `git init` first",
+        .0.display()
+    )]
+    NotARepository(PathBuf),
+    #[error("`{}` is a bare repository; Nova needs one with a working tree", .0.display())]
+    Bare(PathBuf),
+    #[error("cannot open the git repository at `{}`: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+}
+
+/// The root of the working tree of the repository that holds `start`.
+pub fn discover_root(start: &Path) -> Result<PathBuf, GitError> {
+    let repo = git2::Repository::discover(start).map_err(|source| match source.code() {
+        git2::ErrorCode::NotFound => GitError::NotARepository(start.to_owned()),
+        _ => GitError::Open {
+            path: start.to_owned(),
+            source,
+        },
+    })?;
+    let root = repo
+        .workdir()
+        .ok_or_else(|| GitError::Bare(repo.path().to_owned()))?;
+    Ok(root.canonicalize().unwrap_or_else(|_| root.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_root_from_a_subdirectory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        git2::Repository::init(dir.path()).expect("init");
+        let sub = dir.path().join("a/b");
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        let root = discover_root(&sub).expect("inside a repository");
+        assert_eq!(root, dir.path().canonicalize().expect("canonical"));
+    }
+
+    #[test]
+    fn outside_a_repository_says_what_to_do() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let error = discover_root(dir.path()).expect_err("no repository");
+        assert!(matches!(error, GitError::NotARepository(_)));
+        assert!(error.to_string().contains("--repo PATH"));
+    }
+}

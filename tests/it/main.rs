@@ -1,0 +1,7 @@
+//! Nova's integration tests: one binary, a hermetic environment per test (see `common`).
+
+mod agents;
+mod cli;
+mod common;
+mod config;
+mod init;
