@@ -8,11 +8,23 @@
 //! - [`cli`]: the `nova` command line; start reading here to follow a command.
 //! - [`config`]: `nova.toml`, the user's config, environment variables, the trust rule.
 //! - [`agents`]: the agent file format, pipelines, the registry and its checks.
-//! - [`git`]: every call into libgit2.
+//! - [`orchestrator`]: runs pipelines; `improve` end to end.
+//! - [`engine`]: the builtin brain: findings from rustc, clippy and rustfmt, and their fixes.
+//! - [`validate`]: the validation worktree; cargo build, test and clippy through `nova-sandbox`.
+//! - [`edit`]: replacements and patches, applied all-or-nothing, rendered as diffs.
+//! - [`findings`]: `Finding` and the types it is made of.
+//! - [`git`]: every call into libgit2: worktrees, commits built in memory, branches.
+//! - [`store`]: the run archive (SQLite under `.nova/`).
 //! - [`diag`]: problems located by file and line, with "did you mean" hints.
 
 pub mod agents;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod edit;
+pub mod engine;
+pub mod findings;
 pub mod git;
+pub mod orchestrator;
+pub mod store;
+pub mod validate;

@@ -5,8 +5,12 @@
 //! Never: falls back to running without isolation. When isolation cannot be set up it refuses and
 //! says why; only the caller's explicit `--unsafe-no-sandbox` runs code unisolated.
 //!
-//! Today it answers one question: does this kernel give Nova what isolation needs? The runner
-//! itself arrives with the sandbox issue.
+//! [`run`] runs one command in new user, mount, PID and network namespaces with a timeout that
+//! kills its whole process tree. [`probe`] says whether this kernel offers what that needs.
+
+mod run;
+
+pub use run::{Isolation, Outcome, RunError, Spec, Status, run};
 
 use std::fmt;
 use std::path::Path;

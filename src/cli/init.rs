@@ -48,18 +48,6 @@ pub const NOVA_TOML: &str = r#"# Nova's configuration for this repository. Commi
 # cost_usd = 5.0                # model spend per run
 "#;
 
-/// `.nova/` holds run state that must never be committed, and the repository's own agents and
-/// config, which should be.
-pub const NOVA_GITIGNORE: &str = "\
-# Nova's run state (run archive, event logs, index cache, validation worktree): never commit it.
-# The repository's own agents and config are kept.
-*
-!.gitignore
-!config.toml
-!agents/
-!agents/**
-";
-
 pub fn run(cx: &Context<'_>, _args: &InitArgs) -> Result<Exit, CommandError> {
     let root = cx.require_repo()?;
     let p = &cx.printer;
@@ -82,7 +70,7 @@ pub fn run(cx: &Context<'_>, _args: &InitArgs) -> Result<Exit, CommandError> {
         p.note("`.nova/.gitignore` already exists; left as it is");
     } else {
         std::fs::create_dir_all(root.join(".nova"))?;
-        create_new(&gitignore, NOVA_GITIGNORE)?;
+        create_new(&gitignore, crate::validate::STATE_GITIGNORE)?;
         p.note("wrote `.nova/.gitignore`");
         written += 1;
     }

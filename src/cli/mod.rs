@@ -8,8 +8,10 @@
 mod agents;
 mod completions;
 mod config;
+mod improve;
 mod init;
 mod output;
+mod runs;
 
 use std::path::PathBuf;
 
@@ -84,6 +86,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Improve(improve::ImproveArgs),
+    Runs(runs::RunsArgs),
     Agents(agents::AgentsArgs),
     Init(init::InitArgs),
     Config(config::ConfigArgs),
@@ -210,6 +214,8 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
         printer,
     };
     match &cli.command {
+        Command::Improve(args) => improve::run(&cx, args),
+        Command::Runs(args) => runs::run(&cx, args),
         Command::Agents(args) => agents::run(&cx, args),
         Command::Init(args) => init::run(&cx, args),
         Command::Config(args) => config::run(&cx, args),

@@ -59,6 +59,24 @@ impl Printer {
         paint(self.color_out, style, text)
     }
 
+    /// Whether `--quiet` was given.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// `text` in `style`, for stderr.
+    pub fn paint_err(&self, style: Style, text: &str) -> String {
+        paint(self.color_err, style, text)
+    }
+
+    /// Writes `value` as one line of JSON on stdout (JSON Lines).
+    pub fn json_line(&self, value: &impl Serialize) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        serde_json::to_writer(&mut out, value)?;
+        writeln!(out)?;
+        out.flush()
+    }
+
     /// Writes one line of results to stdout.
     pub fn line(&self, text: &str) -> io::Result<()> {
         let mut out = io::stdout().lock();

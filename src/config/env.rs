@@ -15,6 +15,17 @@ pub const NOVA_BASE_URL: &str = "NOVA_BASE_URL";
 pub const NOVA_API_KEY_ENV: &str = "NOVA_API_KEY_ENV";
 pub const NO_COLOR: &str = "NO_COLOR";
 
+/// Passed through to sandboxed commands. Everything else, API keys included, is left behind.
+const SANDBOX_VARS: &[&str] = &[
+    "PATH",
+    "HOME",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "LANG",
+    "LC_ALL",
+];
+
 /// A snapshot of the environment. Its `Debug` output names variables but never shows values,
 /// since some of them are secrets.
 #[derive(Clone, Default)]
@@ -71,6 +82,20 @@ impl Env {
 
     pub fn current_dir(&self) -> Option<&Path> {
         self.current_dir.as_deref()
+    }
+
+    /// The variables a sandboxed build may see: what cargo and rustup need to find the toolchain and
+    /// the registry cache, and nothing that could hold a secret.
+    pub fn sandbox_vars(&self) -> Vec<(String, String)> {
+        SANDBOX_VARS
+            .iter()
+            .filter_map(|name| Some(((*name).to_owned(), self.get(name)?.to_owned())))
+            .collect()
+    }
+
+    /// `SOURCE_DATE_EPOCH`: a fixed time for commits, so that runs are reproducible byte for byte.
+    pub fn source_date_epoch(&self) -> Option<i64> {
+        self.get("SOURCE_DATE_EPOCH")?.trim().parse().ok()
     }
 
     /// `NO_COLOR` set to anything non-empty turns colour off (<https://no-color.org>).

@@ -71,11 +71,21 @@ impl TestEnv {
 
     /// A new git repository with one commit, at `work/<name>`.
     pub fn repo(&self, name: &str) -> PathBuf {
+        self.repo_with(name, &[("README.md", "# test\n")])
+    }
+
+    /// A new git repository at `work/<name>` whose first commit holds `files`.
+    pub fn repo_with(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
         let path = self.outside().join(name);
         let repo = git2::Repository::init(&path).expect("git init");
-        std::fs::write(path.join("README.md"), "# test\n").expect("write");
+        for (file, text) in files {
+            write(&path, file, text);
+        }
         let mut index = repo.index().expect("index");
-        index.add_path(Path::new("README.md")).expect("add");
+        for (file, _) in files {
+            index.add_path(Path::new(file)).expect("add");
+        }
+        index.write().expect("write index");
         let tree = repo
             .find_tree(index.write_tree().expect("write tree"))
             .expect("tree");
@@ -99,7 +109,7 @@ impl TestEnv {
             .env_clear()
             .env("HOME", self.home())
             .env("XDG_CONFIG_HOME", self.root().join("xdg"))
-            .env("PATH", "/usr/bin:/bin")
+            .envs(toolchain_env())
             .envs(self.vars.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run nova");
@@ -144,4 +154,32 @@ pub fn write(dir: &Path, relative: &str, text: &str) {
 /// Nova's own source tree.
 pub fn source_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What cargo needs to find the toolchain from inside the hermetic environment: the test runner's
+/// own `PATH`, rustup and cargo homes (the fixtures have no dependencies, so nothing downloads).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "tests pass the toolchain through to nova"
+)]
+pub fn toolchain_env() -> Vec<(String, String)> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let mut vars = vec![
+        (
+            "PATH".to_owned(),
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+        ),
+        (
+            "RUSTUP_HOME".to_owned(),
+            std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup")),
+        ),
+        (
+            "CARGO_HOME".to_owned(),
+            std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo")),
+        ),
+    ];
+    if let Ok(toolchain) = std::env::var("RUSTUP_TOOLCHAIN") {
+        vars.push(("RUSTUP_TOOLCHAIN".to_owned(), toolchain));
+    }
+    vars
 }

@@ -4,4 +4,5 @@ mod agents;
 mod cli;
 mod common;
 mod config;
+mod improve;
 mod init;

@@ -1,7 +1,18 @@
-//! Git, through git2: finding the repository Nova works on.
+//! Git, through git2: finding the repository, the validation worktree, commits built in memory,
+//! and review branches.
 //!
 //! Owns: every call into libgit2.
 //! Never: decides policy, or writes to the user's working tree, index, HEAD or current branch.
+//! Commits are built from trees in memory; the only working tree Nova checks out is its own
+//! validation worktree.
+
+mod commit;
+mod worktree;
+
+pub use commit::{
+    BranchError, CommitSpec, branch_exists, commit_changes, set_branch, valid_branch_name,
+};
+pub use worktree::{WorktreeError, checkout_detached, ensure_worktree, head_commit, read_blob};
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,344 @@
+//! `nova improve`: review, fix, prove, commit on a review branch, report.
+
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nova_sandbox::Isolation;
+
+use super::output::{BOLD, DIM, GREEN, RED, YELLOW};
+use super::{CommandError, Context, Exit};
+use crate::agents::{self, AgentSet};
+use crate::config::ProviderKind;
+use crate::orchestrator::{self, Event, ImproveError, ImproveOutcome, ImproveRequest};
+
+/// Review the repository, fix what can be fixed, prove each fix, and commit it on a review branch.
+///
+/// Works on the committed state of HEAD: your working tree, index, HEAD and current branch are
+/// never touched. Each candidate is built, tested and linted in a validation worktree under
+/// `.nova/` inside a sandbox (no network), and committed only if it builds, every test that passed
+/// still passes, no test disappeared, and the warning count did not grow. Exits 0 when the run
+/// completed (even with nothing to improve), 1 when the base itself does not build or pass its
+/// tests, 3 when the repository is not git or not a Cargo project.
+#[derive(Debug, Args)]
+pub struct ImproveArgs {
+    /// The review branch to create [default: nova/improve/<YYYYMMDD-HHMMSS>]
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// Review and validate, but commit nothing and create no branch
+    #[arg(long)]
+    dry_run: bool,
+    /// Stop after this many commits [default: `budget.max_changes`, else no limit]
+    #[arg(long, value_name = "N")]
+    max_changes: Option<usize>,
+    /// The longest any one cargo command may run, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    step_timeout: u64,
+    /// Run the repository's build scripts and tests without isolation. Only for code you trust.
+    #[arg(long)]
+    unsafe_no_sandbox: bool,
+}
+
+pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let config = cx.config(Some(&root))?;
+    let provider = config.provider.kind.value;
+    if provider != ProviderKind::Builtin {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "provider `{provider}` cannot run `nova improve` yet: only the builtin engine can. \
+             Use `--provider builtin`"
+        )));
+    }
+    let set = AgentSet::for_repo(Some(&root)).map_err(CommandError::usage)?;
+    let problems = agents::check(&set);
+    if let Some(first) = problems.first() {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "the agent set has {} problem(s), the first: {first}. Run `nova agents check` to see them all",
+            problems.len()
+        )));
+    }
+
+    let isolation = if args.unsafe_no_sandbox {
+        cx.printer
+            .warn("--unsafe-no-sandbox: the repository's build scripts and tests run with your full access");
+        Isolation::None
+    } else {
+        nova_sandbox::probe().map_err(CommandError::environment)?;
+        Isolation::Namespaces
+    };
+    let request = ImproveRequest {
+        repo_root: root,
+        branch: args.branch.clone(),
+        dry_run: args.dry_run,
+        max_changes: args
+            .max_changes
+            .or(config.budget.max_changes.value.map(|n| n as usize)),
+        disabled: config.disabled_agents.value.clone(),
+        isolation,
+        env: cx.env.sandbox_vars(),
+        time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
+        step_timeout: Duration::from_secs(args.step_timeout),
+    };
+
+    let mut view = View::new(cx);
+    let result = orchestrator::improve(&request, &set, &mut |event| view.show(event));
+    view.finish();
+    let outcome = result?;
+    if cx.printer.json() {
+        return Ok(if outcome.base_failed {
+            Exit::Failure
+        } else {
+            Exit::Success
+        });
+    }
+    report(cx, &outcome, args.dry_run)
+}
+
+/// Renders events: JSON lines on stdout with `--json`, else progress on stderr.
+struct View<'a> {
+    cx: &'a Context<'a>,
+    bar: Option<ProgressBar>,
+}
+
+impl<'a> View<'a> {
+    fn new(cx: &'a Context<'a>) -> Self {
+        View { cx, bar: None }
+    }
+
+    fn note(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| self.cx.printer.note(text)),
+            None => self.cx.printer.note(text),
+        }
+    }
+
+    fn show(&mut self, event: &Event) {
+        let p = &self.cx.printer;
+        if p.json() {
+            // A closed stdout ends the output, not the run.
+            let _ = p.json_line(event);
+            return;
+        }
+        match event {
+            Event::RunStarted {
+                run,
+                base,
+                branch,
+                dry_run,
+            } => {
+                let target = if *dry_run {
+                    String::from("dry run, no branch")
+                } else {
+                    format!("branch `{branch}`")
+                };
+                self.note(&format!(
+                    "nova improve: run {run} on {} ({target})",
+                    &base[..base.len().min(10)]
+                ));
+            }
+            Event::StageStarted { stage } if stage == "review" => {
+                self.note(
+                    "review: fetching dependencies, then building, testing and linting the base…",
+                );
+            }
+            Event::StageStarted { .. } | Event::StageFinished { .. } => {}
+            Event::StepFinished {
+                command,
+                ok,
+                seconds,
+            } => {
+                p.info(&format!(
+                    "  {command}: {} in {seconds:.1} s",
+                    if *ok { "ok" } else { "failed" }
+                ));
+            }
+            Event::BaseValidated { summary, .. } => self.note(&format!("base: {summary}")),
+            Event::BaseFailed { .. } => self.note("base: it does not build or pass its tests"),
+            Event::FindingsReady {
+                total,
+                fixable,
+                by_agent,
+                unowned,
+                known_failures,
+            } => {
+                let agents: Vec<String> =
+                    by_agent.iter().map(|(a, n)| format!("{a} {n}")).collect();
+                let mut line = format!("review: {total} findings, {fixable} with a fix to try");
+                if !agents.is_empty() {
+                    line.push_str(&format!(" ({})", agents.join(", ")));
+                }
+                if *known_failures > 0 {
+                    line.push_str(&format!(
+                        "; {known_failures} skipped, rejected in earlier runs"
+                    ));
+                }
+                if *unowned > 0 {
+                    p.info(&format!(
+                        "  {unowned} diagnostics belong to no reviewer and are not reported"
+                    ));
+                }
+                self.note(&line);
+                if *fixable > 0 && !p.quiet() {
+                    let bar = ProgressBar::with_draw_target(
+                        Some(*fixable as u64),
+                        ProgressDrawTarget::stderr(),
+                    );
+                    let style =
+                        ProgressStyle::with_template("validate [{bar:30}] {pos}/{len} {wide_msg}")
+                            .map(|s| s.progress_chars("=> "));
+                    if let Ok(style) = style {
+                        bar.set_style(style);
+                    }
+                    self.bar = Some(bar);
+                }
+            }
+            Event::CandidateStarted { summary, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(summary.clone());
+                }
+            }
+            Event::CandidateAccepted {
+                index,
+                commit,
+                summary,
+                seconds,
+                ..
+            } => {
+                let id = commit
+                    .as_deref()
+                    .map(|c| format!(" {}", &c[..c.len().min(10)]))
+                    .unwrap_or_default();
+                self.note(&format!(
+                    "{} [{}]{id} {summary} ({seconds:.1} s)",
+                    p.paint_err(GREEN, "accepted"),
+                    index + 1
+                ));
+                self.advance();
+            }
+            Event::CandidateRejected {
+                index,
+                summary,
+                reasons,
+                seconds,
+            } => {
+                self.note(&format!(
+                    "{} [{}] {summary} ({seconds:.1} s)",
+                    p.paint_err(RED, "rejected"),
+                    index + 1
+                ));
+                for reason in reasons {
+                    self.note(&format!("    {reason}"));
+                }
+                self.advance();
+            }
+            Event::CandidateSkipped {
+                index,
+                summary,
+                reason,
+            } => {
+                self.note(&format!(
+                    "{} [{}] {summary}: {reason}",
+                    p.paint_err(YELLOW, "skipped"),
+                    index + 1
+                ));
+                self.advance();
+            }
+            Event::RunFinished { .. } => {}
+        }
+    }
+
+    fn advance(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The final report, on stdout.
+fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<Exit, CommandError> {
+    let p = &cx.printer;
+    if outcome.base_failed {
+        p.line(&p.paint(
+            RED,
+            "The base does not build or pass its tests; nothing was tried.",
+        ))?;
+        p.line("Fix it first: Nova only proposes changes it can prove against a green base.")?;
+        return Ok(Exit::Failure);
+    }
+    if outcome.commits.is_empty() && outcome.rejected.is_empty() {
+        let mut line = format!(
+            "Nothing to improve: {} findings, none with a fix that applies.",
+            outcome.findings
+        );
+        if outcome.findings == 0 {
+            line = String::from("Nothing to improve: no findings.");
+        }
+        p.line(&line)?;
+        p.line("No branch was created.")?;
+    } else if dry_run {
+        p.line(&format!(
+            "{} (dry run: nothing committed)",
+            p.paint(BOLD, "Would commit:")
+        ))?;
+        for commit in &outcome.commits {
+            p.line(&format!("  {}", commit.summary))?;
+        }
+    } else if let Some(branch) = &outcome.branch {
+        p.line(&format!("{} {branch}", p.paint(BOLD, "Branch:")))?;
+        for commit in &outcome.commits {
+            p.line(&format!(
+                "  {} {}",
+                p.paint(DIM, &commit.commit[..10]),
+                commit.summary
+            ))?;
+        }
+    } else {
+        p.line("No change passed validation; no branch was created.")?;
+    }
+    if !outcome.rejected.is_empty() {
+        p.line(&p.paint(BOLD, "Rejected:"))?;
+        for (summary, reasons) in &outcome.rejected {
+            p.line(&format!("  {summary}: {}", reasons.join("; ")))?;
+        }
+    }
+    if !outcome.skipped.is_empty() {
+        p.line(&format!(
+            "{} {} (no fix applies; `nova runs show {}` lists them)",
+            p.paint(BOLD, "Skipped:"),
+            outcome.skipped.len(),
+            outcome.run
+        ))?;
+    }
+    let times: Vec<String> = ["review", "refactor", "validate", "commit"]
+        .iter()
+        .filter_map(|stage| {
+            Some(format!(
+                "{stage} {:.1} s",
+                outcome.stage_seconds.get(*stage)?
+            ))
+        })
+        .collect();
+    p.line(&format!("{} {}", p.paint(BOLD, "Time:"), times.join(", ")))?;
+    if let Some(branch) = &outcome.branch {
+        p.line(&format!(
+            "Review it with `git log -p HEAD..{branch}`; merge what you like."
+        ))?;
+    }
+    Ok(Exit::Success)
+}
+
+impl From<ImproveError> for CommandError {
+    fn from(error: ImproveError) -> Self {
+        if error.is_environment() {
+            CommandError::environment(error)
+        } else {
+            CommandError::usage(error)
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Reading `cargo --message-format=json` output: compiler and clippy diagnostics, with their
+//! rule, group, primary span and machine-applicable suggestions.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::edit::Replacement;
+use crate::findings::{Severity, Span};
+
+/// One diagnostic from rustc or clippy, reduced to what Nova uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// `clippy::needless_return` or `rustc::unused_imports`.
+    pub rule: String,
+    /// `clippy::style`, `rustc::unused`, when the compiler said.
+    pub group: Option<String>,
+    pub severity: Severity,
+    pub message: String,
+    /// The primary span's file, as cargo printed it (relative to the workspace root).
+    pub file: String,
+    pub span: Span,
+    /// The fix, when every suggestion of the diagnostic is machine-applicable and in `file`.
+    /// `expected` is left empty: the caller fills it from the file's text.
+    pub replacements: Option<Vec<Replacement>>,
+    pub rendered: String,
+}
+
+/// Everything read from one cargo run.
+#[derive(Debug, Clone, Default)]
+pub struct CargoOutput {
+    /// Warnings and errors with a rule and a span, deduplicated, in the order cargo gave them.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Rendered error-level messages (compile errors), for reports.
+    pub errors: Vec<String>,
+    /// From cargo's `build-finished` message.
+    pub build_success: Option<bool>,
+}
+
+impl CargoOutput {
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
+    }
+}
+
+#[derive(Deserialize)]
+struct Message {
+    reason: String,
+    message: Option<RawDiagnostic>,
+    success: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct RawDiagnostic {
+    message: String,
+    code: Option<Code>,
+    level: String,
+    spans: Vec<RawSpan>,
+    children: Vec<RawDiagnostic>,
+    rendered: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Code {
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct RawSpan {
+    file_name: String,
+    byte_start: usize,
+    byte_end: usize,
+    line_start: usize,
+    line_end: usize,
+    column_start: usize,
+    column_end: usize,
+    is_primary: bool,
+    suggested_replacement: Option<String>,
+    suggestion_applicability: Option<String>,
+}
+
+/// Parses cargo's JSON lines. Lines that are not JSON (a build script's output) are skipped.
+pub fn parse_cargo_output(stdout: &str) -> CargoOutput {
+    let mut out = CargoOutput::default();
+    let mut groups: BTreeMap<String, String> = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for line in stdout.lines() {
+        let Ok(message) = serde_json::from_str::<Message>(line) else {
+            continue;
+        };
+        match message.reason.as_str() {
+            "build-finished" => out.build_success = message.success,
+            "compiler-message" => {
+                let Some(raw) = message.message else { continue };
+                if raw.level == "error" {
+                    out.errors
+                        .push(raw.rendered.clone().unwrap_or_else(|| raw.message.clone()));
+                }
+                let Some(diagnostic) = reduce(&raw, &mut groups) else {
+                    continue;
+                };
+                let key = (
+                    diagnostic.rule.clone(),
+                    diagnostic.file.clone(),
+                    diagnostic.span.byte_start,
+                    diagnostic.span.byte_end,
+                    diagnostic.message.clone(),
+                );
+                if seen.insert(key) {
+                    out.diagnostics.push(diagnostic);
+                }
+            }
+            _ => {}
+        }
+    }
+    // The compiler names a lint's group only on its first diagnostic; give it to all of them.
+    for diagnostic in &mut out.diagnostics {
+        if diagnostic.group.is_none() {
+            diagnostic.group = groups.get(&diagnostic.rule).cloned();
+        }
+    }
+    out
+}
+
+fn reduce(raw: &RawDiagnostic, groups: &mut BTreeMap<String, String>) -> Option<Diagnostic> {
+    let severity = match raw.level.as_str() {
+        "warning" => Severity::Warning,
+        "error" => Severity::Error,
+        _ => return None,
+    };
+    let code = raw.code.as_ref()?.code.as_str();
+    let rule = if code.starts_with("clippy::") {
+        code.to_owned()
+    } else {
+        format!("rustc::{code}")
+    };
+    let primary = raw.spans.iter().find(|s| s.is_primary)?;
+    let group = raw
+        .children
+        .iter()
+        .find_map(|child| group_in_note(&child.message));
+    if let Some(group) = &group {
+        groups.entry(rule.clone()).or_insert_with(|| group.clone());
+    }
+    Some(Diagnostic {
+        rule,
+        group,
+        severity,
+        message: raw.message.clone(),
+        file: primary.file_name.clone(),
+        span: Span {
+            line_start: primary.line_start,
+            column_start: primary.column_start,
+            line_end: primary.line_end,
+            column_end: primary.column_end,
+            byte_start: primary.byte_start,
+            byte_end: primary.byte_end,
+        },
+        replacements: suggestions(raw, &primary.file_name),
+        rendered: raw.rendered.clone().unwrap_or_default(),
+    })
+}
+
+/// The machine-applicable replacements of a diagnostic: all of its suggestions, or none if any
+/// is less certain or lands in another file.
+fn suggestions(raw: &RawDiagnostic, file: &str) -> Option<Vec<Replacement>> {
+    let mut replacements = Vec::new();
+    for child in &raw.children {
+        for span in &child.spans {
+            let Some(text) = &span.suggested_replacement else {
+                continue;
+            };
+            if span.suggestion_applicability.as_deref() != Some("MachineApplicable")
+                || span.file_name != file
+            {
+                return None;
+            }
+            replacements.push(Replacement {
+                start: span.byte_start,
+                end: span.byte_end,
+                expected: String::new(),
+                text: text.clone(),
+            });
+        }
+    }
+    (!replacements.is_empty()).then_some(replacements)
+}
+
+/// The group a note names: "`-W clippy::needless-return` implied by `-W clippy::style`",
+/// "`#[warn(unused_imports)]` (part of `#[warn(unused)]`) on by default".
+fn group_in_note(note: &str) -> Option<String> {
+    let rest = note
+        .split_once("implied by `")
+        .or_else(|| note.split_once("part of `"))?
+        .1;
+    let inner = rest.split('`').next()?;
+    let name = if let Some(attr) = inner.strip_prefix("#[") {
+        attr.split_once('(')?.1.split(')').next()?
+    } else {
+        inner.split_whitespace().last()?
+    };
+    let name = name.replace('-', "_");
+    Some(if name.starts_with("clippy::") {
+        name
+    } else {
+        format!("rustc::{name}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_from_notes() {
+        let cases = [
+            (
+                "`-W clippy::needless-return` implied by `-W clippy::style`",
+                Some("clippy::style"),
+            ),
+            (
+                "`#[warn(unused_imports)]` (part of `#[warn(unused)]`) on by default",
+                Some("rustc::unused"),
+            ),
+            (
+                "`#[warn(clippy::doc_markdown)]` implied by `#[warn(clippy::pedantic)]`",
+                Some("clippy::pedantic"),
+            ),
+            ("`#[warn(dead_code)]` on by default", None),
+        ];
+        for (note, group) in cases {
+            assert_eq!(group_in_note(note).as_deref(), group, "{note}");
+        }
+    }
+
+    #[test]
+    fn reads_a_clippy_diagnostic_with_its_fix() {
+        let line = r#"{"reason":"compiler-message","message":{"message":"unneeded `return` statement","code":{"code":"clippy::needless_return","explanation":null},"level":"warning","spans":[{"file_name":"src/lib.rs","byte_start":72,"byte_end":85,"line_start":4,"line_end":4,"column_start":5,"column_end":18,"is_primary":true,"suggested_replacement":null,"suggestion_applicability":null}],"children":[{"message":"`-W clippy::needless-return` implied by `-W clippy::style`","code":null,"level":"note","spans":[],"children":[],"rendered":null},{"message":"remove `return`","code":null,"level":"help","spans":[{"file_name":"src/lib.rs","byte_start":72,"byte_end":84,"line_start":4,"line_end":4,"column_start":5,"column_end":17,"is_primary":true,"suggested_replacement":"a + b","suggestion_applicability":"MachineApplicable"},{"file_name":"src/lib.rs","byte_start":84,"byte_end":85,"line_start":4,"line_end":4,"column_start":17,"column_end":18,"is_primary":true,"suggested_replacement":"","suggestion_applicability":"MachineApplicable"}],"children":[],"rendered":null}],"rendered":"warning: unneeded `return` statement\n"}}
+{"reason":"build-finished","success":true}
+not json from a build script"#;
+        let out = parse_cargo_output(&format!("{line}\n{line}"));
+        assert_eq!(out.build_success, Some(true));
+        assert_eq!(out.diagnostics.len(), 1, "duplicates are dropped");
+        let d = &out.diagnostics[0];
+        assert_eq!(d.rule, "clippy::needless_return");
+        assert_eq!(d.group.as_deref(), Some("clippy::style"));
+        assert_eq!(d.span.line_start, 4);
+        let fix = d.replacements.as_ref().expect("machine-applicable");
+        assert_eq!(fix.len(), 2);
+        assert_eq!(fix[0].text, "a + b");
+    }
+
+    #[test]
+    fn a_less_certain_suggestion_means_no_fix() {
+        let line = r#"{"reason":"compiler-message","message":{"message":"writing `&Vec`","code":{"code":"clippy::ptr_arg","explanation":null},"level":"warning","spans":[{"file_name":"src/lib.rs","byte_start":1,"byte_end":2,"line_start":1,"line_end":1,"column_start":2,"column_end":3,"is_primary":true,"suggested_replacement":null,"suggestion_applicability":null}],"children":[{"message":"change this to","code":null,"level":"help","spans":[{"file_name":"src/lib.rs","byte_start":1,"byte_end":2,"line_start":1,"line_end":1,"column_start":2,"column_end":3,"is_primary":true,"suggested_replacement":"&[i32]","suggestion_applicability":"Unspecified"}],"children":[],"rendered":null}],"rendered":""}}"#;
+        let out = parse_cargo_output(line);
+        assert_eq!(out.diagnostics[0].replacements, None);
+        assert_eq!(out.warning_count(), 1);
+    }
+}

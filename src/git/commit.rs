@@ -1,0 +1,93 @@
+//! Commits built in memory (parent tree plus new file contents) and review branches.
+
+use std::path::Path;
+
+use git2::{FileMode, Oid, Repository, Signature, Time, build::TreeUpdateBuilder};
+
+use crate::findings::RepoPath;
+
+/// Why a branch cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BranchError {
+    #[error("`{0}` is not a valid branch name")]
+    Invalid(String),
+    #[error("branch `{0}` already exists; choose another with `--branch NAME`, or delete it")]
+    Exists(String),
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+}
+
+/// What a commit says and when.
+#[derive(Debug, Clone)]
+pub struct CommitSpec<'a> {
+    pub parent: Oid,
+    pub message: &'a str,
+    /// Seconds since the Unix epoch, UTC; the author and committer date.
+    pub time: i64,
+}
+
+const NAME: &str = "Nova";
+const EMAIL: &str = "nova@localhost";
+
+/// Builds a commit of `changes` (path, new contents) on top of `spec.parent`, without touching any
+/// working tree, index or reference. Returns the commit and its tree.
+pub fn commit_changes(
+    root: &Path,
+    spec: &CommitSpec<'_>,
+    changes: &[(&RepoPath, &[u8])],
+) -> Result<(Oid, Oid), git2::Error> {
+    let repo = Repository::open(root)?;
+    let parent = repo.find_commit(spec.parent)?;
+    let base = parent.tree()?;
+    let mut update = TreeUpdateBuilder::new();
+    for (path, contents) in changes {
+        let blob = repo.blob(contents)?;
+        let mode = match base.get_path(Path::new(path.as_str())) {
+            Ok(entry) if entry.filemode() == i32::from(FileMode::BlobExecutable) => {
+                FileMode::BlobExecutable
+            }
+            _ => FileMode::Blob,
+        };
+        update.upsert(path.as_str(), blob, mode);
+    }
+    let tree_id = update.create_updated(&repo, &base)?;
+    let tree = repo.find_tree(tree_id)?;
+    let signature = Signature::new(NAME, EMAIL, &Time::new(spec.time, 0))?;
+    let commit = repo.commit(
+        None,
+        &signature,
+        &signature,
+        spec.message,
+        &tree,
+        &[&parent],
+    )?;
+    Ok((commit, tree_id))
+}
+
+/// Checks that `name` can be a branch name.
+pub fn valid_branch_name(name: &str) -> Result<(), BranchError> {
+    if git2::Reference::is_valid_name(&format!("refs/heads/{name}")) {
+        Ok(())
+    } else {
+        Err(BranchError::Invalid(name.to_owned()))
+    }
+}
+
+pub fn branch_exists(root: &Path, name: &str) -> Result<bool, BranchError> {
+    let repo = Repository::open(root)?;
+    Ok(repo.find_branch(name, git2::BranchType::Local).is_ok())
+}
+
+/// Points branch `name` at `commit`, creating it if needed. Refuses to move a branch that is
+/// checked out, so the user's current branch is never touched.
+pub fn set_branch(root: &Path, name: &str, commit: Oid) -> Result<(), BranchError> {
+    let repo = Repository::open(root)?;
+    let refname = format!("refs/heads/{name}");
+    if let Ok(head) = repo.head()
+        && head.name().ok() == Some(refname.as_str())
+    {
+        return Err(BranchError::Exists(name.to_owned()));
+    }
+    repo.reference(&refname, commit, true, "nova: review branch")?;
+    Ok(())
+}

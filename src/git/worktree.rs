@@ -1,0 +1,110 @@
+//! The validation worktree: a git worktree of the user's repository, detached at the commit being
+//! validated, which Nova alone writes to.
+
+use std::path::{Path, PathBuf};
+
+use git2::{Oid, Repository, WorktreeAddOptions, WorktreePruneOptions, build::CheckoutBuilder};
+
+/// Why the worktree could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum WorktreeError {
+    #[error("the repository has no commits yet; commit something first, then run Nova")]
+    NoCommits,
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    #[error("cannot prepare `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The commit HEAD points to in the repository at `root`.
+pub fn head_commit(root: &Path) -> Result<Oid, WorktreeError> {
+    let repo = Repository::open(root)?;
+    let head = match repo.head() {
+        Ok(head) => head,
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
+            return Err(WorktreeError::NoCommits);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(head.peel_to_commit()?.id())
+}
+
+/// The text of `path` in `commit`, or `None` if it is not a file there.
+pub fn read_blob(root: &Path, commit: Oid, path: &str) -> Result<Option<Vec<u8>>, WorktreeError> {
+    let repo = Repository::open(root)?;
+    let tree = repo.find_commit(commit)?.tree()?;
+    let Ok(entry) = tree.get_path(Path::new(path)) else {
+        return Ok(None);
+    };
+    let object = entry.to_object(&repo)?;
+    Ok(object.as_blob().map(|blob| blob.content().to_vec()))
+}
+
+/// Makes sure a worktree of the repository at `root`, named `name`, exists at `path`, detached at
+/// `commit`. A worktree left broken by an earlier run is pruned and made again. No branch of the
+/// user's is created or moved.
+pub fn ensure_worktree(
+    root: &Path,
+    path: &Path,
+    name: &str,
+    commit: Oid,
+) -> Result<(), WorktreeError> {
+    let repo = Repository::open(root)?;
+    if let Ok(existing) = Repository::open(path)
+        && existing.is_worktree()
+        && same_repository(&existing, &repo)
+    {
+        return checkout_detached(path, commit);
+    }
+    if let Ok(stale) = repo.find_worktree(name) {
+        let mut prune = WorktreePruneOptions::new();
+        prune.valid(true).locked(true).working_tree(true);
+        stale.prune(Some(&mut prune))?;
+    }
+    if path.exists() {
+        std::fs::remove_dir_all(path).map_err(|source| WorktreeError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| WorktreeError::Io {
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    // libgit2 checks a worktree out on a branch; give it a throwaway one, then detach.
+    let temporary = format!("nova-worktree-{name}-{}", std::process::id());
+    let target = repo.find_commit(commit)?;
+    let branch = repo.branch(&temporary, &target, true)?;
+    let mut options = WorktreeAddOptions::new();
+    options.reference(Some(branch.get()));
+    let added = repo.worktree(name, path, Some(&options));
+    let detached = added.and_then(|_| {
+        let worktree = Repository::open(path)?;
+        worktree.set_head_detached(commit)
+    });
+    let mut branch = repo.find_branch(&temporary, git2::BranchType::Local)?;
+    branch.delete()?;
+    detached?;
+    checkout_detached(path, commit)
+}
+
+fn same_repository(worktree: &Repository, repo: &Repository) -> bool {
+    let common = worktree.commondir().canonicalize().ok();
+    common.is_some() && common == repo.path().canonicalize().ok()
+}
+
+/// Checks the worktree at `path` out at `commit`, detached, discarding any change in it.
+pub fn checkout_detached(path: &Path, commit: Oid) -> Result<(), WorktreeError> {
+    let worktree = Repository::open(path)?;
+    worktree.set_head_detached(commit)?;
+    let mut checkout = CheckoutBuilder::new();
+    checkout.force().remove_untracked(false);
+    worktree.checkout_head(Some(&mut checkout))?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! What a run reports as it goes: the events the command line renders and the archive keeps.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// One thing that happened in a run, in order.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted {
+        run: String,
+        base: String,
+        branch: String,
+        dry_run: bool,
+    },
+    StageStarted {
+        stage: String,
+    },
+    StageFinished {
+        stage: String,
+        seconds: f64,
+    },
+    /// A command of a stage finished (fetch, build, test, lint).
+    StepFinished {
+        command: String,
+        ok: bool,
+        seconds: f64,
+    },
+    BaseValidated {
+        summary: String,
+        passed: usize,
+        failed: usize,
+        warnings: usize,
+    },
+    BaseFailed {
+        build_errors: Vec<String>,
+        failing_tests: Vec<String>,
+    },
+    FindingsReady {
+        total: usize,
+        fixable: usize,
+        by_agent: BTreeMap<String, usize>,
+        /// Rules no reviewer owns: seen, not reported.
+        unowned: usize,
+        /// Skipped because they failed in an earlier run.
+        known_failures: usize,
+    },
+    CandidateStarted {
+        index: usize,
+        total: usize,
+        rule: String,
+        location: String,
+        summary: String,
+    },
+    CandidateAccepted {
+        index: usize,
+        commit: Option<String>,
+        summary: String,
+        validation: String,
+        seconds: f64,
+    },
+    CandidateRejected {
+        index: usize,
+        summary: String,
+        reasons: Vec<String>,
+        seconds: f64,
+    },
+    CandidateSkipped {
+        index: usize,
+        summary: String,
+        reason: String,
+    },
+    RunFinished {
+        run: String,
+        branch: Option<String>,
+        commits: usize,
+        rejected: usize,
+        skipped: usize,
+        seconds: f64,
+    },
+}
+
+impl Event {
+    /// The event's name, as in its JSON `event` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::RunStarted { .. } => "run_started",
+            Event::StageStarted { .. } => "stage_started",
+            Event::StageFinished { .. } => "stage_finished",
+            Event::StepFinished { .. } => "step_finished",
+            Event::BaseValidated { .. } => "base_validated",
+            Event::BaseFailed { .. } => "base_failed",
+            Event::FindingsReady { .. } => "findings_ready",
+            Event::CandidateStarted { .. } => "candidate_started",
+            Event::CandidateAccepted { .. } => "candidate_accepted",
+            Event::CandidateRejected { .. } => "candidate_rejected",
+            Event::CandidateSkipped { .. } => "candidate_skipped",
+            Event::RunFinished { .. } => "run_finished",
+        }
+    }
+}

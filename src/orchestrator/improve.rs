@@ -1,0 +1,589 @@
+//! `improve`: review a repository, turn fixable findings into patches, prove each one in the
+//! validation worktree, and commit what passed on a review branch.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use git2::Oid;
+use nova_sandbox::Isolation;
+
+use super::clock::stamp;
+use super::events::Event;
+use super::message::commit_message;
+use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Role, Step as PipelineStep};
+use crate::edit::{Patch, Rebase};
+use crate::engine::{self, NoPatch, RUSTFMT};
+use crate::findings::{Finding, Fix, RepoPath};
+use crate::git::{self, BranchError, CommitSpec};
+use crate::store::{CandidateRecord, Store, StoreError};
+use crate::validate::{Options, ValidateError, ValidationReport, Workspace, judge};
+
+/// What to improve, and how.
+#[derive(Debug, Clone)]
+pub struct ImproveRequest {
+    pub repo_root: PathBuf,
+    /// The review branch; default `nova/improve/<YYYYMMDD-HHMMSS>`.
+    pub branch: Option<String>,
+    /// Review and validate, but commit nothing and create no branch.
+    pub dry_run: bool,
+    /// Stop after this many commits.
+    pub max_changes: Option<usize>,
+    /// Agents that must not run (`[agents] disabled`).
+    pub disabled: Vec<String>,
+    pub isolation: Isolation,
+    /// The environment cargo sees.
+    pub env: Vec<(String, String)>,
+    /// The run's time, seconds since the epoch: the clock, or `SOURCE_DATE_EPOCH`.
+    pub time: i64,
+    pub step_timeout: Duration,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Default)]
+pub struct ImproveOutcome {
+    pub run: String,
+    /// The review branch, when at least one commit landed on it.
+    pub branch: Option<String>,
+    pub commits: Vec<CommitInfo>,
+    pub rejected: Vec<(String, Vec<String>)>,
+    pub skipped: Vec<(String, String)>,
+    pub findings: usize,
+    /// The base itself does not build or pass its tests: nothing was tried.
+    pub base_failed: bool,
+    pub stage_seconds: BTreeMap<String, f64>,
+}
+
+/// One commit on the review branch.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub commit: String,
+    pub tree: String,
+    pub summary: String,
+}
+
+/// Why a run could not happen at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ImproveError {
+    #[error("`{}` is not a Cargo project: there is no `Cargo.toml` at the repository root", .0.display())]
+    NotCargo(PathBuf),
+    #[error(transparent)]
+    Worktree(#[from] git::WorktreeError),
+    #[error(transparent)]
+    Branch(#[from] BranchError),
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    #[error(transparent)]
+    Validate(#[from] ValidateError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the `improve` pipeline cannot run: {0}")]
+    Pipeline(String),
+}
+
+impl ImproveError {
+    /// Whether the error is about the machine or the repository (exit 3) rather than what the
+    /// user asked for (exit 2).
+    pub fn is_environment(&self) -> bool {
+        !matches!(self, ImproveError::Branch(_) | ImproveError::Pipeline(_))
+    }
+}
+
+/// The agents the `improve` pipeline names for each of its stages.
+struct Cast<'a> {
+    reviewers: Vec<&'a AgentDef>,
+    refactorer: &'a AgentDef,
+}
+
+/// Reads the pipeline: a review stage producing findings, a refactor stage turning findings into
+/// patches, the validate step and the commit step. (With the builtin brain, the describing agent's
+/// work is `message::commit_message`.)
+fn cast<'a>(
+    set: &'a AgentSet,
+    pipeline: &Pipeline,
+    disabled: &[String],
+) -> Result<Cast<'a>, ImproveError> {
+    let agents_of = |flow_in: Flow, flow_out: Flow| -> Vec<&'a AgentDef> {
+        pipeline
+            .stages
+            .iter()
+            .filter(|s| s.step.is_none() && s.input == flow_in && s.output.contains(&flow_out))
+            .flat_map(|s| s.agents.iter())
+            .filter(|name| !disabled.contains(name))
+            .filter_map(|name| set.agent(name))
+            .collect()
+    };
+    let reviewers: Vec<&AgentDef> = agents_of(Flow::Task, Flow::Findings)
+        .into_iter()
+        .filter(|a| a.role == Role::Reviewer)
+        .collect();
+    if reviewers.is_empty() {
+        return Err(ImproveError::Pipeline(String::from(
+            "no enabled reviewer reads the task and returns findings",
+        )));
+    }
+    let refactorer = agents_of(Flow::Findings, Flow::Patches)
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            ImproveError::Pipeline(String::from("no enabled agent turns findings into patches"))
+        })?;
+    for step in [PipelineStep::Validate, PipelineStep::Commit] {
+        if !pipeline.stages.iter().any(|s| s.step == Some(step)) {
+            return Err(ImproveError::Pipeline(format!(
+                "it has no `{}` step",
+                format!("{step:?}").to_lowercase()
+            )));
+        }
+    }
+    Ok(Cast {
+        reviewers,
+        refactorer,
+    })
+}
+
+/// Everything the run writes goes through here: the caller's sink and the archive.
+struct Recorder<'a> {
+    sink: &'a mut dyn FnMut(&Event),
+    store: Store,
+    run: i64,
+    seq: usize,
+}
+
+impl Recorder<'_> {
+    fn emit(&mut self, event: Event) -> Result<(), StoreError> {
+        let data = serde_json::to_string(&event).unwrap_or_default();
+        self.store.event(self.run, self.seq, event.kind(), &data)?;
+        self.seq += 1;
+        (self.sink)(&event);
+        Ok(())
+    }
+}
+
+/// A timer per stage.
+#[derive(Default)]
+struct Stages {
+    seconds: BTreeMap<String, f64>,
+}
+
+impl Stages {
+    fn add(&mut self, stage: &str, started: Instant) {
+        *self.seconds.entry(stage.to_owned()).or_default() += started.elapsed().as_secs_f64();
+    }
+}
+
+fn round(seconds: f64) -> f64 {
+    (seconds * 100.0).round() / 100.0
+}
+
+/// Runs `improve` on the request's repository with the agents of `set`, sending every event to
+/// `sink` as it happens.
+pub fn improve(
+    request: &ImproveRequest,
+    set: &AgentSet,
+    sink: &mut dyn FnMut(&Event),
+) -> Result<ImproveOutcome, ImproveError> {
+    let started = Instant::now();
+    let root = &request.repo_root;
+    if !root.join("Cargo.toml").is_file() {
+        return Err(ImproveError::NotCargo(root.clone()));
+    }
+    let pipeline = set
+        .pipeline("improve")
+        .ok_or_else(|| ImproveError::Pipeline(String::from("there is no `improve` pipeline")))?;
+    let cast = cast(set, pipeline, &request.disabled)?;
+    let base = git::head_commit(root)?;
+
+    let run_id = stamp(request.time);
+    let branch = request
+        .branch
+        .clone()
+        .unwrap_or_else(|| format!("nova/improve/{run_id}"));
+    git::valid_branch_name(&branch)?;
+    if !request.dry_run && git::branch_exists(root, &branch)? {
+        return Err(BranchError::Exists(branch).into());
+    }
+
+    let store = Store::open(root)?;
+    let known_failures = store.rejected_fingerprints()?;
+    let recorded_branch = (!request.dry_run).then_some(branch.as_str());
+    let run = store.start_run(
+        &run_id,
+        "improve",
+        &base.to_string(),
+        recorded_branch,
+        request.time,
+    )?;
+    let mut rec = Recorder {
+        sink,
+        store,
+        run,
+        seq: 0,
+    };
+    let mut outcome = ImproveOutcome {
+        run: run_id.clone(),
+        ..ImproveOutcome::default()
+    };
+    rec.emit(Event::RunStarted {
+        run: run_id.clone(),
+        base: base.to_string(),
+        branch: branch.clone(),
+        dry_run: request.dry_run,
+    })?;
+
+    let result = drive(
+        request,
+        &cast,
+        base,
+        &branch,
+        &known_failures,
+        &mut rec,
+        &mut outcome,
+    );
+    let status = match &result {
+        Ok(()) if outcome.base_failed => "base-failed",
+        Ok(()) => "done",
+        Err(_) => "failed",
+    };
+    let summary = format!(
+        "{} accepted, {} rejected, {} skipped, {} findings",
+        outcome.commits.len(),
+        outcome.rejected.len(),
+        outcome.skipped.len(),
+        outcome.findings
+    );
+    rec.store.finish_run(
+        run,
+        status,
+        &summary,
+        request.time + started.elapsed().as_secs() as i64,
+    )?;
+    result?;
+    rec.emit(Event::RunFinished {
+        run: run_id,
+        branch: outcome.branch.clone(),
+        commits: outcome.commits.len(),
+        rejected: outcome.rejected.len(),
+        skipped: outcome.skipped.len(),
+        seconds: round(started.elapsed().as_secs_f64()),
+    })?;
+    Ok(outcome)
+}
+
+/// The stages of the run, after the archive is open.
+fn drive(
+    request: &ImproveRequest,
+    cast: &Cast<'_>,
+    base: Oid,
+    branch: &str,
+    known_failures: &BTreeSet<String>,
+    rec: &mut Recorder<'_>,
+    outcome: &mut ImproveOutcome,
+) -> Result<(), ImproveError> {
+    let root = &request.repo_root;
+    let mut stages = Stages::default();
+    let options = Options {
+        isolation: request.isolation,
+        env: request.env.clone(),
+        step_timeout: request.step_timeout,
+    };
+
+    // Review: fetch, prove the base, and read its diagnostics and formatting drift.
+    let stage = Instant::now();
+    rec.emit(Event::StageStarted {
+        stage: "review".into(),
+    })?;
+    let mut workspace = Workspace::open(root, base, options)?;
+    let fetch = workspace.fetch()?;
+    rec.emit(Event::StepFinished {
+        command: fetch.command,
+        ok: fetch.ok,
+        seconds: fetch.seconds,
+    })?;
+    let (base_report, diagnostics) = workspace_validate(&workspace, rec)?;
+    rec.store.validation(
+        rec.run,
+        None,
+        &serde_json::to_string(&base_report).unwrap_or_default(),
+    )?;
+    if !base_report.is_green() {
+        outcome.base_failed = true;
+        rec.emit(Event::BaseFailed {
+            build_errors: base_report.build_errors.clone(),
+            failing_tests: base_report.tests.failed().map(str::to_owned).collect(),
+        })?;
+        stages.add("review", stage);
+        outcome.stage_seconds = stages.seconds;
+        return Ok(());
+    }
+    rec.emit(Event::BaseValidated {
+        summary: base_report.summary(),
+        passed: base_report.passed(),
+        failed: base_report.failed(),
+        warnings: base_report.lint_warnings,
+    })?;
+    let drift = if cast
+        .reviewers
+        .iter()
+        .any(|r| engine::owner(&[*r], RUSTFMT, None).is_some())
+    {
+        workspace.format_drift()?
+    } else {
+        Vec::new()
+    };
+    let read_base = |path: &RepoPath| {
+        git::read_blob(root, base, path.as_str())
+            .ok()
+            .flatten()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+    };
+    let review = engine::review(
+        &diagnostics.diagnostics,
+        &drift,
+        &cast.reviewers,
+        &read_base,
+    );
+    outcome.findings = review.findings.len();
+
+    let mut by_agent: BTreeMap<String, usize> = BTreeMap::new();
+    let mut candidates: Vec<(usize, &Finding)> = Vec::new();
+    let mut seen_fixes = BTreeSet::new();
+    let mut skipped_known = 0;
+    for (idx, finding) in review.findings.iter().enumerate() {
+        let text = read_base(&finding.path).unwrap_or_default();
+        let at = text
+            .get(finding.span.byte_start..finding.span.byte_end)
+            .unwrap_or("");
+        let fingerprint = finding.fingerprint(at);
+        rec.store.finding(rec.run, idx, &fingerprint, finding)?;
+        *by_agent.entry(finding.agent.clone()).or_default() += 1;
+        if finding.fix.is_none() || !engine::fixes(cast.refactorer, finding) {
+            continue;
+        }
+        if known_failures.contains(&fingerprint) {
+            skipped_known += 1;
+            continue;
+        }
+        // The same fix reported twice (by two lints, or twice by one) is one candidate.
+        if seen_fixes.insert((finding.path.clone(), format!("{:?}", finding.fix))) {
+            candidates.push((idx, finding));
+        }
+    }
+    // Formatting last: it rewrites whole files, which would leave later fixes nothing to apply to.
+    candidates.sort_by_key(|(_, f)| f.rule == RUSTFMT);
+    rec.emit(Event::FindingsReady {
+        total: review.findings.len(),
+        fixable: candidates.len(),
+        by_agent,
+        unowned: review.unowned.values().sum(),
+        known_failures: skipped_known,
+    })?;
+    stages.add("review", stage);
+
+    // Refactor, validate, describe, commit: one candidate at a time, each from the new tip.
+    let mut tip = base;
+    let mut tip_report = base_report;
+    let mut rebase = Rebase::default();
+    let mut formatted: Option<BTreeMap<RepoPath, String>> = None;
+    let total = candidates.len();
+    for (index, (finding_idx, finding)) in candidates.into_iter().enumerate() {
+        if request
+            .max_changes
+            .is_some_and(|max| outcome.commits.len() >= max)
+        {
+            break;
+        }
+        let stage = Instant::now();
+        let current = workspace.read(&finding.path).unwrap_or_default();
+        if matches!(finding.fix, Some(Fix::Format)) && formatted.is_none() {
+            let drift = workspace.format_drift()?;
+            formatted = Some(drift.into_iter().map(|d| (d.path, d.after)).collect());
+        }
+        let formatted_text = formatted
+            .as_ref()
+            .and_then(|f| f.get(&finding.path))
+            .map(String::as_str);
+        let proposal = engine::propose(finding, &current, &rebase, formatted_text);
+        stages.add("refactor", stage);
+        let patch = match proposal {
+            Ok(patch) => patch,
+            Err(why) => {
+                skip(rec, outcome, index, finding_idx, finding, &why)?;
+                continue;
+            }
+        };
+        rec.emit(Event::CandidateStarted {
+            index,
+            total,
+            rule: finding.rule.clone(),
+            location: finding.location(),
+            summary: patch.summary.clone(),
+        })?;
+
+        let stage = Instant::now();
+        workspace.apply(&patch)?;
+        let (report, _) = workspace_validate(&workspace, rec)?;
+        rec.store.validation(
+            rec.run,
+            Some(index),
+            &serde_json::to_string(&report).unwrap_or_default(),
+        )?;
+        let verdict = judge(&tip_report, &report);
+        stages.add("validate", stage);
+        let diff = patch.diff();
+        let seconds = round(stage.elapsed().as_secs_f64());
+
+        let record = CandidateRecord {
+            idx: index,
+            finding: finding_idx,
+            summary: &patch.summary,
+            diff: Some(&diff),
+            verdict: "rejected",
+            reasons: &verdict.reasons,
+            commit: None,
+            seconds,
+        };
+        if !verdict.accepted {
+            revert(&workspace, &patch)?;
+            rec.store.candidate(rec.run, &record)?;
+            outcome
+                .rejected
+                .push((patch.summary.clone(), verdict.reasons.clone()));
+            rec.emit(Event::CandidateRejected {
+                index,
+                summary: patch.summary,
+                reasons: verdict.reasons,
+                seconds,
+            })?;
+            continue;
+        }
+
+        let stage = Instant::now();
+        let commit = if request.dry_run {
+            None
+        } else {
+            let agent = cast.refactorer.name.as_str();
+            let message = commit_message(finding, &patch.summary, agent, &outcome.run, &report);
+            let changes: Vec<(&RepoPath, &[u8])> = patch
+                .changes
+                .iter()
+                .map(|c| (&c.path, c.after.as_bytes()))
+                .collect();
+            let spec = CommitSpec {
+                parent: tip,
+                message: &message,
+                time: request.time,
+            };
+            let (commit, tree) = git::commit_changes(root, &spec, &changes)?;
+            git::set_branch(root, branch, commit)?;
+            workspace.checkout(commit)?;
+            tip = commit;
+            outcome.branch = Some(branch.to_owned());
+            outcome.commits.push(CommitInfo {
+                commit: commit.to_string(),
+                tree: tree.to_string(),
+                summary: patch.summary.clone(),
+            });
+            Some(commit.to_string())
+        };
+        match &finding.fix {
+            Some(Fix::Replace(replacements)) => rebase.record(&finding.path, replacements),
+            Some(Fix::Format) | None => rebase.record_rewrite(&finding.path),
+        }
+        tip_report = report;
+        stages.add("commit", stage);
+        let accepted = CandidateRecord {
+            verdict: "accepted",
+            reasons: &[],
+            commit: commit.as_deref(),
+            ..record
+        };
+        rec.store.candidate(rec.run, &accepted)?;
+        if request.dry_run {
+            outcome.commits.push(CommitInfo {
+                commit: String::new(),
+                tree: String::new(),
+                summary: patch.summary.clone(),
+            });
+        }
+        rec.emit(Event::CandidateAccepted {
+            index,
+            commit,
+            summary: patch.summary,
+            validation: tip_report.summary(),
+            seconds,
+        })?;
+    }
+    outcome.stage_seconds = stages
+        .seconds
+        .into_iter()
+        .map(|(k, v)| (k, round(v)))
+        .collect();
+    Ok(())
+}
+
+/// Validates the worktree and reports each step as it finishes.
+fn workspace_validate(
+    workspace: &Workspace,
+    rec: &mut Recorder<'_>,
+) -> Result<(ValidationReport, crate::engine::CargoOutput), ImproveError> {
+    let (report, diagnostics) = workspace.validate_with_diagnostics()?;
+    for step in &report.steps {
+        rec.emit(Event::StepFinished {
+            command: step.command.clone(),
+            ok: step.ok,
+            seconds: step.seconds,
+        })?;
+    }
+    Ok((report, diagnostics))
+}
+
+/// Puts the files a rejected patch changed back as they were.
+fn revert(workspace: &Workspace, patch: &Patch) -> Result<(), ImproveError> {
+    let undo = Patch {
+        summary: String::new(),
+        changes: patch
+            .changes
+            .iter()
+            .map(|c| crate::edit::FileChange {
+                path: c.path.clone(),
+                before: c.after.clone(),
+                after: c.before.clone(),
+            })
+            .collect(),
+    };
+    workspace.apply(&undo)?;
+    Ok(())
+}
+
+fn skip(
+    rec: &mut Recorder<'_>,
+    outcome: &mut ImproveOutcome,
+    index: usize,
+    finding_idx: usize,
+    finding: &Finding,
+    why: &NoPatch,
+) -> Result<(), ImproveError> {
+    let summary = format!("`{}` at {}", finding.rule, finding.location());
+    let reason = why.to_string();
+    rec.store.candidate(
+        rec.run,
+        &CandidateRecord {
+            idx: index,
+            finding: finding_idx,
+            summary: &summary,
+            diff: None,
+            verdict: "skipped",
+            reasons: std::slice::from_ref(&reason),
+            commit: None,
+            seconds: 0.0,
+        },
+    )?;
+    outcome.skipped.push((summary.clone(), reason.clone()));
+    rec.emit(Event::CandidateSkipped {
+        index,
+        summary,
+        reason,
+    })?;
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! The builtin committer: commit messages that name the rule, the file and the symbol, with
+//! Nova's trailers.
+
+use crate::findings::{Finding, Fix};
+use crate::validate::ValidationReport;
+
+/// The message of the commit that resolves `finding`, made by `agent` in run `run`.
+pub fn commit_message(
+    finding: &Finding,
+    subject: &str,
+    agent: &str,
+    run: &str,
+    report: &ValidationReport,
+) -> String {
+    let mut subject = subject.to_owned();
+    if subject.chars().count() > 72 {
+        subject = subject.chars().take(71).collect::<String>() + "…";
+    }
+    let how = match finding.fix {
+        Some(Fix::Format) => "Applied rustfmt to the whole file.",
+        _ => "Applied the compiler's machine-applicable suggestion.",
+    };
+    let group = finding
+        .group
+        .as_deref()
+        .map(|g| format!(", group `{g}`"))
+        .unwrap_or_default();
+    let symbol = finding
+        .symbol
+        .as_deref()
+        .map(|s| format!(" in `{s}`"))
+        .unwrap_or_default();
+    let found = format!(
+        "Found by {} at {}{symbol} (`{}`{group}). {how}",
+        finding.agent,
+        finding.location(),
+        finding.rule
+    );
+    format!(
+        "{subject}\n\n{}\n\n{}\n\nNova-Agent: {agent}\nNova-Run: {run}\nNova-Validation: {}\n",
+        wrap(&finding.message, 72),
+        wrap(&found, 72),
+        report.summary(),
+    )
+}
+
+/// Wraps prose at `width` columns.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split_whitespace() {
+        if line_len > 0 && line_len + 1 + word.len() > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += word.len();
+    }
+    out
+}

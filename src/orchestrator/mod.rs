@@ -1,0 +1,16 @@
+//! The orchestrator: runs pipelines. It walks the stages a pipeline file declares, hands each
+//! agent its work, passes typed results between stages, and decides what is accepted.
+//!
+//! Owns: the improve run (review, refactor, validate, describe, commit), its events, budgets and
+//! acceptance.
+//! Never: talks HTTP or spawns processes itself: `validate` runs cargo, `git` writes commits,
+//! `store` keeps the record.
+
+mod clock;
+mod events;
+mod improve;
+mod message;
+
+pub use clock::{now, stamp};
+pub use events::Event;
+pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, improve};

@@ -1,0 +1,395 @@
+//! The run archive: every run, finding, candidate, verdict and validation report, written as it
+//! happens to SQLite at `.nova/runs.sqlite`.
+//!
+//! Owns: the archive's schema and every read and write of it.
+//! Never: loses a record on a crash. Each write is its own transaction, so a run killed halfway
+//! leaves a readable archive that says how far it got.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// The archive's file, relative to the repository root.
+pub const ARCHIVE: &str = ".nova/runs.sqlite";
+
+/// Why the archive could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the run archive `{}` cannot be used: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// An open archive.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL,
+    command     TEXT NOT NULL,
+    base        TEXT,
+    branch      TEXT,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    status      TEXT NOT NULL,
+    summary     TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_id ON runs(id);
+CREATE TABLE IF NOT EXISTS events (
+    run     INTEGER NOT NULL REFERENCES runs(seq),
+    seq     INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    data    TEXT NOT NULL,
+    PRIMARY KEY (run, seq)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    run         INTEGER NOT NULL REFERENCES runs(seq),
+    idx         INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    agent       TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    line        INTEGER NOT NULL,
+    symbol      TEXT,
+    severity    TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    fixable     INTEGER NOT NULL,
+    PRIMARY KEY (run, idx)
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    run         INTEGER NOT NULL REFERENCES runs(seq),
+    idx         INTEGER NOT NULL,
+    finding     INTEGER NOT NULL,
+    summary     TEXT NOT NULL,
+    diff        TEXT,
+    verdict     TEXT NOT NULL,
+    reasons     TEXT NOT NULL,
+    commit_id   TEXT,
+    seconds     REAL NOT NULL,
+    PRIMARY KEY (run, idx)
+);
+CREATE TABLE IF NOT EXISTS validations (
+    run         INTEGER NOT NULL REFERENCES runs(seq),
+    candidate   INTEGER,
+    report      TEXT NOT NULL
+);
+";
+
+/// One run, as `nova runs list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    pub seq: i64,
+    pub id: String,
+    pub command: String,
+    pub base: Option<String>,
+    pub branch: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub status: String,
+    pub summary: Option<String>,
+}
+
+/// One finding of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRow {
+    pub idx: i64,
+    pub rule: String,
+    pub agent: String,
+    pub path: String,
+    pub line: i64,
+    pub symbol: Option<String>,
+    pub severity: String,
+    pub message: String,
+    pub fixable: bool,
+}
+
+/// One candidate of a run and its verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateRow {
+    pub idx: i64,
+    pub finding: i64,
+    pub summary: String,
+    pub verdict: String,
+    pub reasons: Vec<String>,
+    pub commit: Option<String>,
+    pub seconds: f64,
+    pub diff: Option<String>,
+}
+
+/// A candidate as recorded.
+#[derive(Debug, Clone)]
+pub struct CandidateRecord<'a> {
+    pub idx: usize,
+    pub finding: usize,
+    pub summary: &'a str,
+    pub diff: Option<&'a str>,
+    /// `accepted`, `rejected` or `skipped`.
+    pub verdict: &'a str,
+    pub reasons: &'a [String],
+    pub commit: Option<&'a str>,
+    pub seconds: f64,
+}
+
+impl Store {
+    /// Opens (creating if needed) the archive of the repository at `repo_root`.
+    pub fn open(repo_root: &Path) -> Result<Self, StoreError> {
+        let path = repo_root.join(ARCHIVE);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(&path).map_err(|source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        })?;
+        let store = Store { conn, path };
+        store.wrap(store.conn.pragma_update(None, "journal_mode", "WAL"))?;
+        store.wrap(store.conn.pragma_update(None, "synchronous", "NORMAL"))?;
+        store.wrap(store.conn.busy_timeout(std::time::Duration::from_secs(5)))?;
+        store.wrap(store.conn.execute_batch(SCHEMA))?;
+        Ok(store)
+    }
+
+    /// Opens the archive only if it exists.
+    pub fn open_existing(repo_root: &Path) -> Result<Option<Self>, StoreError> {
+        if repo_root.join(ARCHIVE).is_file() {
+            Self::open(repo_root).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn wrap<T>(&self, result: rusqlite::Result<T>) -> Result<T, StoreError> {
+        result.map_err(|source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Records the start of a run; returns its sequence number.
+    pub fn start_run(
+        &self,
+        id: &str,
+        command: &str,
+        base: &str,
+        branch: Option<&str>,
+        started_at: i64,
+    ) -> Result<i64, StoreError> {
+        self.wrap(self.conn.execute(
+            "INSERT INTO runs (id, command, base, branch, started_at, status) VALUES (?1, ?2, ?3, ?4, ?5, 'running')",
+            params![id, command, base, branch, started_at],
+        ))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn event(&self, run: i64, seq: usize, kind: &str, data: &str) -> Result<(), StoreError> {
+        self.wrap(self.conn.execute(
+            "INSERT INTO events (run, seq, kind, data) VALUES (?1, ?2, ?3, ?4)",
+            params![run, seq as i64, kind, data],
+        ))?;
+        Ok(())
+    }
+
+    pub fn finding(
+        &self,
+        run: i64,
+        idx: usize,
+        fingerprint: &str,
+        f: &crate::findings::Finding,
+    ) -> Result<(), StoreError> {
+        self.wrap(self.conn.execute(
+            "INSERT INTO findings (run, idx, fingerprint, rule, agent, path, line, symbol, severity, message, fixable)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                run,
+                idx as i64,
+                fingerprint,
+                f.rule,
+                f.agent,
+                f.path.as_str(),
+                f.span.line_start as i64,
+                f.symbol,
+                f.severity.as_str(),
+                f.message,
+                f.fix.is_some()
+            ],
+        ))?;
+        Ok(())
+    }
+
+    pub fn candidate(&self, run: i64, c: &CandidateRecord<'_>) -> Result<(), StoreError> {
+        let reasons = serde_json::to_string(c.reasons).unwrap_or_default();
+        self.wrap(self.conn.execute(
+            "INSERT INTO candidates (run, idx, finding, summary, diff, verdict, reasons, commit_id, seconds)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![run, c.idx as i64, c.finding as i64, c.summary, c.diff, c.verdict, reasons, c.commit, c.seconds],
+        ))?;
+        Ok(())
+    }
+
+    pub fn validation(
+        &self,
+        run: i64,
+        candidate: Option<usize>,
+        report_json: &str,
+    ) -> Result<(), StoreError> {
+        self.wrap(self.conn.execute(
+            "INSERT INTO validations (run, candidate, report) VALUES (?1, ?2, ?3)",
+            params![run, candidate.map(|c| c as i64), report_json],
+        ))?;
+        Ok(())
+    }
+
+    pub fn finish_run(
+        &self,
+        run: i64,
+        status: &str,
+        summary: &str,
+        finished_at: i64,
+    ) -> Result<(), StoreError> {
+        self.wrap(self.conn.execute(
+            "UPDATE runs SET status = ?2, summary = ?3, finished_at = ?4 WHERE seq = ?1",
+            params![run, status, summary, finished_at],
+        ))?;
+        Ok(())
+    }
+
+    /// Every run, newest first.
+    pub fn runs(&self) -> Result<Vec<RunRow>, StoreError> {
+        let mut statement = self.wrap(self.conn.prepare(
+            "SELECT seq, id, command, base, branch, started_at, finished_at, status, summary FROM runs ORDER BY seq DESC",
+        ))?;
+        let rows = self.wrap(statement.query_map([], run_row))?;
+        self.wrap(rows.collect())
+    }
+
+    /// The newest run with this id (or sequence number).
+    pub fn run(&self, id: &str) -> Result<Option<RunRow>, StoreError> {
+        let by_seq: Option<i64> = id.parse().ok();
+        self.wrap(
+            self.conn
+                .query_row(
+                    "SELECT seq, id, command, base, branch, started_at, finished_at, status, summary FROM runs
+                     WHERE id = ?1 OR seq = ?2 ORDER BY seq DESC LIMIT 1",
+                    params![id, by_seq],
+                    run_row,
+                )
+                .optional(),
+        )
+    }
+
+    pub fn findings(&self, run: i64) -> Result<Vec<FindingRow>, StoreError> {
+        let mut statement = self.wrap(self.conn.prepare(
+            "SELECT idx, rule, agent, path, line, symbol, severity, message, fixable FROM findings WHERE run = ?1 ORDER BY idx",
+        ))?;
+        let rows = self.wrap(statement.query_map([run], |r| {
+            Ok(FindingRow {
+                idx: r.get(0)?,
+                rule: r.get(1)?,
+                agent: r.get(2)?,
+                path: r.get(3)?,
+                line: r.get(4)?,
+                symbol: r.get(5)?,
+                severity: r.get(6)?,
+                message: r.get(7)?,
+                fixable: r.get(8)?,
+            })
+        }))?;
+        self.wrap(rows.collect())
+    }
+
+    pub fn candidates(&self, run: i64) -> Result<Vec<CandidateRow>, StoreError> {
+        let mut statement = self.wrap(self.conn.prepare(
+            "SELECT idx, finding, summary, verdict, reasons, commit_id, seconds, diff FROM candidates WHERE run = ?1 ORDER BY idx",
+        ))?;
+        let rows = self.wrap(statement.query_map([run], |r| {
+            let reasons: String = r.get(4)?;
+            Ok(CandidateRow {
+                idx: r.get(0)?,
+                finding: r.get(1)?,
+                summary: r.get(2)?,
+                verdict: r.get(3)?,
+                reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                commit: r.get(5)?,
+                seconds: r.get(6)?,
+                diff: r.get(7)?,
+            })
+        }))?;
+        self.wrap(rows.collect())
+    }
+
+    /// Fingerprints of candidates rejected in earlier runs, to skip them.
+    pub fn rejected_fingerprints(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut statement = self.wrap(self.conn.prepare(
+            "SELECT DISTINCT f.fingerprint FROM candidates c JOIN findings f ON f.run = c.run AND f.idx = c.finding
+             WHERE c.verdict = 'rejected'",
+        ))?;
+        let rows = self.wrap(statement.query_map([], |r| r.get::<_, String>(0)))?;
+        self.wrap(rows.collect())
+    }
+}
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        command: r.get(2)?,
+        base: r.get(3)?,
+        branch: r.get(4)?,
+        started_at: r.get(5)?,
+        finished_at: r.get(6)?,
+        status: r.get(7)?,
+        summary: r.get(8)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_survives_being_cut_short() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let run = store
+            .start_run("20260101-000000", "improve", "abc", Some("nova/x"), 1)
+            .expect("start");
+        store.event(run, 0, "run_started", "{}").expect("event");
+        drop(store);
+        // Nothing finished the run: it is still readable, and says so.
+        let store = Store::open(dir.path()).expect("reopen");
+        let row = store
+            .run("20260101-000000")
+            .expect("query")
+            .expect("the run");
+        assert_eq!(row.status, "running");
+        assert_eq!(row.finished_at, None);
+        store.finish_run(run, "done", "ok", 2).expect("finish");
+        assert_eq!(store.runs().expect("runs")[0].status, "done");
+        assert_eq!(
+            store
+                .run(&run.to_string())
+                .expect("query")
+                .expect("by seq")
+                .seq,
+            run
+        );
+    }
+}

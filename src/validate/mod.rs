@@ -1,0 +1,355 @@
+//! Validation: the worktree where candidates are applied, and cargo build, test, clippy and fmt
+//! run there through `nova-sandbox`.
+//!
+//! Owns: the validation worktree under `.nova/`, its target dir (per repository, never shared
+//! with another checkout path), every cargo invocation, and `ValidationReport`s.
+//! Never: touches the user's working tree, or runs repository code outside `nova-sandbox` (except
+//! with `--unsafe-no-sandbox`, which the user must ask for).
+
+mod libtest;
+mod report;
+
+pub use libtest::{TestOutcome, TestResults, parse_test_output};
+pub use report::{Step, ValidationReport, Verdict, judge};
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use git2::Oid;
+use nova_sandbox::{Isolation, Outcome, Spec, Status};
+
+use crate::edit::Patch;
+use crate::engine::{CargoOutput, FormatDrift, parse_cargo_output};
+use crate::findings::RepoPath;
+use crate::git;
+
+/// Where Nova keeps its state inside a repository.
+pub const STATE_DIR: &str = ".nova";
+
+/// `.nova/.gitignore` as `nova init` writes it, to be committed: run state (archive, worktree,
+/// target dir) is never committed; the repository's own agents and config are.
+pub const STATE_GITIGNORE: &str = "\
+# Nova's run state (run archive, event logs, index cache, validation worktree): never commit it.
+# The repository's own agents and config are kept.
+*
+!.gitignore
+!config.toml
+!agents/
+!agents/**
+";
+
+/// `.nova/.gitignore` as a run writes it when there is none: the same rules, but it ignores itself
+/// too, so that a run leaves `git status` exactly as it was.
+const RUN_GITIGNORE: &str = "\
+# Written by Nova so that its run state stays out of `git status`; `nova init` keeps it as it is.
+*
+!config.toml
+!agents/
+!agents/**
+";
+
+/// Why validation could not run at all (as opposed to a candidate failing it).
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error(transparent)]
+    Sandbox(#[from] nova_sandbox::RunError),
+    #[error(transparent)]
+    Worktree(#[from] git::WorktreeError),
+    #[error("cannot write `{}` in the validation worktree: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the validation worktree does not hold what the patch expects in `{0}`")]
+    Diverged(RepoPath),
+}
+
+/// How to run cargo.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub isolation: Isolation,
+    /// The environment cargo sees (an allowlist; see `config::Env::sandbox_vars`).
+    pub env: Vec<(String, String)>,
+    pub step_timeout: Duration,
+}
+
+/// The validation worktree of one repository.
+#[derive(Debug)]
+pub struct Workspace {
+    repo_root: PathBuf,
+    worktree: PathBuf,
+    target_dir: PathBuf,
+    tmp_dir: PathBuf,
+    options: Options,
+    head: Oid,
+}
+
+/// Clippy's default groups, named so that each warning says which group it belongs to.
+const CLIPPY_GROUPS: &[&str] = &["correctness", "suspicious", "style", "complexity", "perf"];
+
+impl Workspace {
+    /// Prepares `.nova/worktree` detached at `commit`, with `.nova/target` as its target dir.
+    pub fn open(repo_root: &Path, commit: Oid, options: Options) -> Result<Self, ValidateError> {
+        let state = repo_root.join(STATE_DIR);
+        ensure_ignored(&state)?;
+        let worktree = state.join("worktree");
+        git::ensure_worktree(repo_root, &worktree, "nova-validate", commit)?;
+        let tmp_dir = state.join("tmp");
+        std::fs::create_dir_all(&tmp_dir).map_err(|source| ValidateError::Write {
+            path: tmp_dir.clone(),
+            source,
+        })?;
+        Ok(Workspace {
+            repo_root: repo_root.to_owned(),
+            worktree,
+            target_dir: state.join("target"),
+            tmp_dir,
+            options,
+            head: commit,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.worktree
+    }
+
+    /// Resets the worktree to `commit`, discarding anything applied.
+    pub fn checkout(&mut self, commit: Oid) -> Result<(), ValidateError> {
+        git::checkout_detached(&self.worktree, commit)?;
+        self.head = commit;
+        Ok(())
+    }
+
+    /// Downloads dependencies, with the network, before any isolated step. Runs no repository
+    /// code: `cargo fetch` does not build.
+    pub fn fetch(&self) -> Result<Step, ValidateError> {
+        let outcome = self.cargo(&["fetch"], Isolation::None)?;
+        Ok(step("cargo fetch", &outcome))
+    }
+
+    /// Clippy's diagnostics for the worktree as it is (`cargo check`'s if clippy is missing).
+    pub fn lint(&self) -> Result<(CargoOutput, String, Step), ValidateError> {
+        let mut args = vec![
+            "clippy",
+            "--all-targets",
+            "--message-format=json",
+            "--offline",
+            "--",
+        ];
+        for group in CLIPPY_GROUPS {
+            args.push("-W");
+            args.push(group_flag(group));
+        }
+        let outcome = self.cargo(&args, self.options.isolation)?;
+        let stderr = String::from_utf8_lossy(&outcome.stderr);
+        if stderr.contains("no such command: `clippy`") {
+            let args = [
+                "check",
+                "--all-targets",
+                "--message-format=json",
+                "--offline",
+            ];
+            let outcome = self.cargo(&args, self.options.isolation)?;
+            let output = parse_cargo_output(&String::from_utf8_lossy(&outcome.stdout));
+            return Ok((output, String::from("check"), step("cargo check", &outcome)));
+        }
+        let output = parse_cargo_output(&String::from_utf8_lossy(&outcome.stdout));
+        Ok((
+            output,
+            String::from("clippy"),
+            step("cargo clippy", &outcome),
+        ))
+    }
+
+    /// The files `cargo fmt` would change, with their text before and after. Leaves the worktree
+    /// as it found it. Empty when rustfmt is not installed.
+    pub fn format_drift(&mut self) -> Result<Vec<FormatDrift>, ValidateError> {
+        let outcome = self.cargo(&["fmt", "--all"], self.options.isolation)?;
+        let mut drift = Vec::new();
+        if outcome.success() {
+            for path in changed_files(&self.worktree)? {
+                let Some(repo_path) = RepoPath::new(&path) else {
+                    continue;
+                };
+                let before = git::read_blob(&self.repo_root, self.head, &path)?;
+                let after = std::fs::read(self.worktree.join(&path)).ok();
+                if let (Some(before), Some(after)) = (before, after)
+                    && let (Ok(before), Ok(after)) =
+                        (String::from_utf8(before), String::from_utf8(after))
+                    && before != after
+                {
+                    drift.push(FormatDrift {
+                        path: repo_path,
+                        before,
+                        after,
+                    });
+                }
+            }
+        }
+        let head = self.head;
+        self.checkout(head)?;
+        Ok(drift)
+    }
+
+    /// The current text of a file in the worktree.
+    pub fn read(&self, path: &RepoPath) -> Option<String> {
+        std::fs::read_to_string(self.worktree.join(path.as_str())).ok()
+    }
+
+    /// Writes `patch` into the worktree, after checking every file holds what the patch expects.
+    pub fn apply(&self, patch: &Patch) -> Result<(), ValidateError> {
+        for change in &patch.changes {
+            if self.read(&change.path).as_deref() != Some(change.before.as_str()) {
+                return Err(ValidateError::Diverged(change.path.clone()));
+            }
+        }
+        for change in &patch.changes {
+            let path = self.worktree.join(change.path.as_str());
+            std::fs::write(&path, &change.after)
+                .map_err(|source| ValidateError::Write { path, source })?;
+        }
+        Ok(())
+    }
+
+    /// Builds, tests and lints the worktree as it is; returns the report and the linter's
+    /// diagnostics (empty when the build failed).
+    pub fn validate_with_diagnostics(
+        &self,
+    ) -> Result<(ValidationReport, CargoOutput), ValidateError> {
+        let mut steps = Vec::new();
+        let build = self.cargo(
+            &["build", "--tests", "--message-format=json", "--offline"],
+            self.options.isolation,
+        )?;
+        steps.push(step("cargo build --tests", &build));
+        let build_output = parse_cargo_output(&String::from_utf8_lossy(&build.stdout));
+        if !build.success() {
+            let mut errors = build_output.errors;
+            if errors.is_empty() {
+                errors.push(tail(&build.stderr, 20));
+            }
+            let report = ValidationReport {
+                build_ok: false,
+                build_errors: errors,
+                tests_ran: false,
+                tests: TestResults::default(),
+                lint_warnings: 0,
+                linter: String::new(),
+                steps,
+            };
+            return Ok((report, CargoOutput::default()));
+        }
+
+        let test = self.run_merged("cargo test --offline --no-fail-fast --color never 2>&1")?;
+        steps.push(step("cargo test", &test));
+        let tests = parse_test_output(&String::from_utf8_lossy(&test.stdout));
+        // libtest exits 101 when tests fail; anything else (a timeout, a crash) means it did not finish.
+        let tests_ran = matches!(test.status, Status::Exited(0) | Status::Exited(101));
+
+        let (lint, linter, lint_step) = self.lint()?;
+        steps.push(lint_step);
+        let report = ValidationReport {
+            build_ok: true,
+            build_errors: Vec::new(),
+            tests_ran,
+            tests,
+            lint_warnings: lint.warning_count(),
+            linter,
+            steps,
+        };
+        Ok((report, lint))
+    }
+
+    fn env(&self) -> Vec<(OsString, OsString)> {
+        let mut env: Vec<(OsString, OsString)> = self
+            .options
+            .env
+            .iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        env.push(("CARGO_TARGET_DIR".into(), self.target_dir.clone().into()));
+        env.push(("CARGO_TERM_COLOR".into(), "never".into()));
+        env.push(("TMPDIR".into(), self.tmp_dir.clone().into()));
+        env.push(("NOVA_VALIDATION".into(), "1".into()));
+        env
+    }
+
+    fn cargo(&self, args: &[&str], isolation: Isolation) -> Result<Outcome, ValidateError> {
+        let mut spec = Spec::new("cargo", &self.worktree).args(args.iter().copied());
+        spec.env = self.env();
+        spec.isolation = isolation;
+        spec.timeout = self.options.step_timeout;
+        Ok(nova_sandbox::run(&spec)?)
+    }
+
+    /// Runs a shell command line with stderr merged into stdout, so that cargo's `Running` lines
+    /// stay in order with the tests they announce.
+    fn run_merged(&self, command: &str) -> Result<Outcome, ValidateError> {
+        let mut spec =
+            Spec::new("/bin/sh", &self.worktree).args(["-c", &format!("exec {command}")]);
+        spec.env = self.env();
+        spec.isolation = self.options.isolation;
+        spec.timeout = self.options.step_timeout;
+        Ok(nova_sandbox::run(&spec)?)
+    }
+}
+
+fn group_flag(group: &str) -> &'static str {
+    match group {
+        "correctness" => "clippy::correctness",
+        "suspicious" => "clippy::suspicious",
+        "style" => "clippy::style",
+        "complexity" => "clippy::complexity",
+        _ => "clippy::perf",
+    }
+}
+
+fn step(command: &str, outcome: &Outcome) -> Step {
+    Step {
+        command: command.to_owned(),
+        ok: outcome.success(),
+        seconds: (outcome.elapsed.as_secs_f64() * 100.0).round() / 100.0,
+    }
+}
+
+fn tail(bytes: &[u8], lines: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Tracked files that differ between the worktree and its HEAD.
+fn changed_files(worktree: &Path) -> Result<Vec<String>, ValidateError> {
+    let repo = git2::Repository::open(worktree).map_err(git::WorktreeError::from)?;
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(false).include_ignored(false);
+    let statuses = repo
+        .statuses(Some(&mut options))
+        .map_err(git::WorktreeError::from)?;
+    let mut files: Vec<String> = statuses
+        .iter()
+        .filter(|entry| entry.status().contains(git2::Status::WT_MODIFIED))
+        .filter_map(|entry| entry.path().ok().map(str::to_owned))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// `.nova/` holds run state that must never show up in `git status`: without a `.gitignore` of its
+/// own, give it one that ignores everything in it.
+fn ensure_ignored(state: &Path) -> Result<(), ValidateError> {
+    let gitignore = state.join(".gitignore");
+    if gitignore.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(state).map_err(|source| ValidateError::Write {
+        path: state.to_owned(),
+        source,
+    })?;
+    std::fs::write(&gitignore, RUN_GITIGNORE).map_err(|source| ValidateError::Write {
+        path: gitignore,
+        source,
+    })
+}

@@ -1,0 +1,479 @@
+//! `nova improve` end to end on crates built by code: branches, commits, rejections, a failing
+//! base, a clean crate, determinism, and a user's checkout left exactly as it was.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::{Run, TestEnv, toolchain_env, write};
+
+const MANIFEST: &str =
+    "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
+
+/// A library with fixable compiler and clippy warnings, a warning without a safe fix, and tests.
+const LIB: &str = r#"use std::collections::HashMap;
+
+pub fn add(a: i32, b: i32) -> i32 {
+    return a + b;
+}
+
+pub fn none_left(items: &Vec<i32>) -> bool {
+    items.len() == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds() {
+        assert_eq!(add(2, 3), 5);
+    }
+
+    #[test]
+    fn empty() {
+        assert!(none_left(&vec![]));
+    }
+}
+"#;
+
+/// A test that reads the source and insists on the very `return` clippy wants to remove.
+const PINNED_TEST: &str = r#"#[test]
+fn keeps_its_explicit_return() {
+    let source = include_str!("../src/lib.rs");
+    assert!(source.contains("return a + b;"), "the explicit return is part of the contract");
+}
+"#;
+
+const CLEAN_LIB: &str = "/// Adds two numbers.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn adds() {\n        assert_eq!(add(2, 3), 5);\n    }\n}\n";
+
+fn fixture(env: &TestEnv, name: &str, extra: &[(&str, &str)]) -> PathBuf {
+    let mut files = vec![("Cargo.toml", MANIFEST), ("src/lib.rs", LIB)];
+    files.extend_from_slice(extra);
+    env.repo_with(name, &files)
+}
+
+fn improve(env: &TestEnv, repo: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["improve"];
+    all.extend_from_slice(args);
+    env.nova_in(repo, all)
+}
+
+/// `(commit, tree, subject)` of each commit on `branch` after `HEAD`, oldest first.
+fn branch_commits(repo: &Path, branch: &str) -> Vec<(String, String, String)> {
+    let git = git2::Repository::open(repo).expect("open");
+    let head = git
+        .head()
+        .expect("head")
+        .peel_to_commit()
+        .expect("commit")
+        .id();
+    let tip = git
+        .find_branch(branch, git2::BranchType::Local)
+        .expect("branch")
+        .get()
+        .peel_to_commit()
+        .expect("tip");
+    let mut walk = git.revwalk().expect("revwalk");
+    walk.push(tip.id()).expect("push");
+    walk.hide(head).expect("hide");
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+        .expect("sort");
+    walk.map(|oid| {
+        let commit = git.find_commit(oid.expect("oid")).expect("commit");
+        (
+            commit.id().to_string(),
+            commit.tree_id().to_string(),
+            commit
+                .summary()
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    })
+    .collect()
+}
+
+fn branches(repo: &Path) -> Vec<String> {
+    let git = git2::Repository::open(repo).expect("open");
+    let mut names: Vec<String> = git
+        .branches(Some(git2::BranchType::Local))
+        .expect("branches")
+        .map(|b| {
+            b.expect("branch")
+                .0
+                .name()
+                .expect("name")
+                .expect("utf-8")
+                .to_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every file under `dir` (outside `.git` and `.nova`) with its bytes.
+fn snapshot_tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            let relative = path.strip_prefix(root).expect("inside").to_owned();
+            if relative == Path::new(".git")
+                || relative == Path::new(".nova")
+                || relative == Path::new("target")
+            {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else {
+                out.insert(relative, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn status(repo: &Path) -> Vec<(String, u32)> {
+    let git = git2::Repository::open(repo).expect("open");
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(true);
+    let statuses = git.statuses(Some(&mut options)).expect("status");
+    statuses
+        .iter()
+        .map(|s| (s.path().expect("utf-8").to_owned(), s.status().bits()))
+        .collect()
+}
+
+/// Checks out `commit` of `repo` into a fresh directory and runs its tests there.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test proves each commit by running cargo itself"
+)]
+fn commit_passes_its_tests(env: &TestEnv, repo: &Path, commit: &str) -> bool {
+    let git = git2::Repository::open(repo).expect("open");
+    let tree = git
+        .find_commit(git2::Oid::from_str(commit).expect("oid"))
+        .expect("commit")
+        .tree()
+        .expect("tree");
+    let dir = env.root().join("checkouts").join(commit);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mut checkout = git2::build::CheckoutBuilder::new();
+    checkout.target_dir(&dir).force().update_index(false);
+    git.checkout_tree(tree.as_object(), Some(&mut checkout))
+        .expect("checkout");
+    let status = Command::new("cargo")
+        .args(["test", "--offline", "--quiet"])
+        .current_dir(&dir)
+        .env_clear()
+        .envs(toolchain_env())
+        .env("CARGO_TARGET_DIR", env.root().join("checkouts-target"))
+        .output()
+        .expect("cargo test");
+    status.status.success()
+}
+
+#[test]
+fn improves_a_crate_on_a_branch_and_leaves_the_checkout_alone() {
+    let env = TestEnv::new();
+    let repo = fixture(
+        &env,
+        "crate",
+        &[("README.md", "# fixture\n"), ("notes.txt", "staged\n")],
+    );
+    // A modified file, a staged file and an untracked file.
+    write(&repo, "README.md", "# fixture, edited\n");
+    write(&repo, "notes.txt", "staged, then edited\n");
+    let git = git2::Repository::open(&repo).expect("open");
+    let mut index = git.index().expect("index");
+    index.add_path(Path::new("notes.txt")).expect("stage");
+    index.write().expect("write index");
+    write(&repo, "untracked.rs", "fn main() {}\n");
+    let index_bytes = std::fs::read(repo.join(".git/index")).expect("index bytes");
+    let head = std::fs::read(repo.join(".git/HEAD")).expect("HEAD");
+    let tree_before = snapshot_tree(&repo);
+    let status_before = status(&repo);
+
+    let run = improve(&env, &repo, &["--branch", "nova/test"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+
+    assert_eq!(
+        snapshot_tree(&repo),
+        tree_before,
+        "the working tree is untouched"
+    );
+    assert_eq!(
+        status(&repo),
+        status_before,
+        "git status is unchanged, `.nova/` included"
+    );
+    assert_eq!(
+        std::fs::read(repo.join(".git/index")).expect("index"),
+        index_bytes
+    );
+    assert_eq!(std::fs::read(repo.join(".git/HEAD")).expect("HEAD"), head);
+
+    let commits = branch_commits(&repo, "nova/test");
+    let subjects: Vec<&str> = commits.iter().map(|c| c.2.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "Fix `rustc::unused_imports` in src/lib.rs",
+            "Fix `clippy::needless_return` in `add` (src/lib.rs)",
+            "Fix `clippy::len_zero` in `none_left` (src/lib.rs)",
+        ]
+    );
+    for (commit, _, _) in &commits {
+        assert!(
+            commit_passes_its_tests(&env, &repo, commit),
+            "{commit} builds and passes its tests"
+        );
+    }
+    let message = git
+        .find_commit(git2::Oid::from_str(&commits[1].0).expect("oid"))
+        .expect("commit")
+        .message()
+        .expect("utf-8")
+        .to_owned();
+    assert!(message.contains("\nNova-Agent: refactorer\n"), "{message}");
+    assert!(message.contains("\nNova-Run: "), "{message}");
+    assert!(
+        message
+            .contains("\nNova-Validation: cargo build --tests ok; cargo test 2 passed, 0 failed"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Found by correctness-reviewer at src/lib.rs:4 in `add`"),
+        "{message}"
+    );
+
+    assert!(
+        run.stdout.starts_with("Branch: nova/test\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("review: "), "{}", run.stderr);
+
+    // The archive has the run, its findings and verdicts.
+    let listed = env.nova_in(&repo, ["runs", "list"]);
+    assert_eq!(listed.code, 0, "{}", listed.both());
+    assert!(
+        listed.stdout.contains("improve   done"),
+        "{}",
+        listed.stdout
+    );
+    let shown = env.nova_in(&repo, ["--json", "runs", "show"]);
+    let detail: serde_json::Value = serde_json::from_str(&shown.stdout).expect("json");
+    assert_eq!(detail["run"]["status"], "done");
+    assert_eq!(detail["run"]["branch"], "nova/test");
+    let verdicts: Vec<&str> = detail["candidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .map(|c| c["verdict"].as_str().expect("verdict"))
+        .collect();
+    assert_eq!(verdicts, ["accepted", "accepted", "accepted"]);
+    let rules: Vec<&str> = detail["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule"))
+        .collect();
+    assert!(
+        rules.contains(&"clippy::ptr_arg"),
+        "a finding without a safe fix is still recorded: {rules:?}"
+    );
+}
+
+#[test]
+fn a_fix_that_breaks_a_test_is_rejected() {
+    let env = TestEnv::new();
+    let repo = fixture(&env, "pinned", &[("tests/source.rs", PINNED_TEST)]);
+    let run = improve(&env, &repo, &["--branch", "nova/pinned", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(events.first().expect("events")["event"], "run_started");
+    assert_eq!(events.last().expect("events")["event"], "run_finished");
+    let rejected: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "candidate_rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{}", run.stdout);
+    assert_eq!(
+        rejected[0]["summary"],
+        "Fix `clippy::needless_return` in `add` (src/lib.rs)"
+    );
+    assert_eq!(
+        rejected[0]["reasons"][0],
+        "test `tests/source.rs::keeps_its_explicit_return` fails"
+    );
+
+    let commits = branch_commits(&repo, "nova/pinned");
+    let subjects: Vec<&str> = commits.iter().map(|c| c.2.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "Fix `rustc::unused_imports` in src/lib.rs",
+            "Fix `clippy::len_zero` in `none_left` (src/lib.rs)",
+            "Format tests/source.rs with rustfmt",
+        ]
+    );
+    let git = git2::Repository::open(&repo).expect("open");
+    let tip = git
+        .find_branch("nova/pinned", git2::BranchType::Local)
+        .expect("branch")
+        .get()
+        .peel_to_tree()
+        .expect("tree");
+    let blob = tip
+        .get_path(Path::new("src/lib.rs"))
+        .expect("lib.rs")
+        .to_object(&git)
+        .expect("object");
+    let lib = std::str::from_utf8(blob.as_blob().expect("blob").content())
+        .expect("utf-8")
+        .to_owned();
+    assert!(
+        lib.contains("return a + b;"),
+        "nothing of the rejected candidate is committed"
+    );
+    assert!(!lib.contains("HashMap"), "the other fixes are");
+
+    let text = improve(&env, &repo, &["--branch", "nova/pinned-2"]);
+    assert_eq!(text.code, 0, "{}", text.both());
+    assert!(
+        !text.stdout.contains("Rejected:"),
+        "a candidate rejected before is not tried again:\n{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn a_failing_base_stops_the_run() {
+    let env = TestEnv::new();
+    let failing = LIB.replace("assert_eq!(add(2, 3), 5);", "assert_eq!(add(2, 3), 6);");
+    let repo = env.repo_with(
+        "failing",
+        &[("Cargo.toml", MANIFEST), ("src/lib.rs", &failing)],
+    );
+    let run = improve(&env, &repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert!(
+        run.stdout.contains("does not build or pass its tests"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(branches(&repo), ["master"]);
+    let json = improve(&env, &repo, &["--json"]);
+    assert_eq!(json.code, 1);
+    let failed = json
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"base_failed\""))
+        .expect("a base_failed event");
+    assert!(
+        failed.contains("unittests src/lib.rs::tests::adds"),
+        "{failed}"
+    );
+}
+
+#[test]
+fn a_clean_crate_has_nothing_to_improve() {
+    let env = TestEnv::new();
+    let repo = env.repo_with(
+        "clean",
+        &[("Cargo.toml", MANIFEST), ("src/lib.rs", CLEAN_LIB)],
+    );
+    let run = improve(&env, &repo, &[]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout
+            .starts_with("Nothing to improve: no findings.\nNo branch was created.\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(branches(&repo), ["master"]);
+}
+
+#[test]
+fn two_runs_make_the_same_commits() {
+    let mut env = TestEnv::new();
+    env.set_var("SOURCE_DATE_EPOCH", "1700000000");
+    let repo = fixture(&env, "twice", &[]);
+    assert_eq!(improve(&env, &repo, &["--branch", "one"]).code, 0);
+    assert_eq!(improve(&env, &repo, &["--branch", "two"]).code, 0);
+    let one = branch_commits(&repo, "one");
+    let two = branch_commits(&repo, "two");
+    assert_eq!(one.len(), 3);
+    assert_eq!(
+        one, two,
+        "same trees, and with a fixed date the same commits"
+    );
+}
+
+#[test]
+fn dry_run_and_max_changes() {
+    let env = TestEnv::new();
+    let repo = fixture(&env, "dry", &[]);
+    let run = improve(&env, &repo, &["--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout
+            .starts_with("Would commit: (dry run: nothing committed)\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.matches("\n  Fix ").count(), 3, "{}", run.stdout);
+    assert_eq!(branches(&repo), ["master"]);
+
+    let run = improve(
+        &env,
+        &repo,
+        &["--max-changes", "1", "--branch", "one-change"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert_eq!(branch_commits(&repo, "one-change").len(), 1);
+}
+
+#[test]
+fn not_git_or_not_cargo_exits_3() {
+    let env = TestEnv::new();
+    let run = env.nova(["improve"]);
+    assert_eq!(run.code, 3, "{}", run.both());
+    assert!(
+        run.stderr.contains("not inside a git repository"),
+        "{}",
+        run.stderr
+    );
+    let repo = env.repo("no-cargo");
+    let run = improve(&env, &repo, &[]);
+    assert_eq!(run.code, 3, "{}", run.both());
+    assert!(
+        run.stderr.contains("is not a Cargo project"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_existing_branch_is_not_overwritten() {
+    let env = TestEnv::new();
+    let repo = fixture(&env, "taken", &[]);
+    let run = improve(&env, &repo, &["--branch", "master"]);
+    assert_eq!(run.code, 2, "{}", run.both());
+    assert!(
+        run.stderr.contains("branch `master` already exists"),
+        "{}",
+        run.stderr
+    );
+    let run = improve(&env, &repo, &["--branch", "bad..name"]);
+    assert_eq!(run.code, 2, "{}", run.both());
+}
