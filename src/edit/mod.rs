@@ -1,9 +1,10 @@
 //! Edits: replacements, patches, applying them all-or-nothing, and rendering them as diffs.
 //!
 //! Owns: `Replacement`, `Patch`, `FileChange`, the rebasing of replacements made against one
-//! version of a file onto a later one, and diff rendering with `similar`.
+//! version of a file onto a later one, the guards on paths, and diff rendering with `similar`.
 //! Never: does IO beyond the text it is given. Writing files is the caller's job.
 
+pub mod guard;
 mod rebase;
 
 pub use rebase::Rebase;

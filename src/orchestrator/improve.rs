@@ -12,8 +12,8 @@ use super::clock::stamp;
 use super::events::Event;
 use super::message::commit_message;
 use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Role, Step as PipelineStep};
-use crate::edit::{Patch, Rebase};
-use crate::engine::{self, NoPatch, RUSTFMT};
+use crate::edit::{Patch, Rebase, guard};
+use crate::engine::{self, RUSTFMT};
 use crate::findings::{Finding, Fix, RepoPath};
 use crate::git::{self, BranchError, CommitSpec};
 use crate::store::{CandidateRecord, Store, StoreError};
@@ -385,6 +385,7 @@ fn drive(
     let mut tip_report = base_report;
     let mut rebase = Rebase::default();
     let mut formatted: Option<BTreeMap<RepoPath, String>> = None;
+    let write_scope = guard::Scope::new(&cast.refactorer.scope.write);
     let total = candidates.len();
     for (index, (finding_idx, finding)) in candidates.into_iter().enumerate() {
         if request
@@ -405,10 +406,13 @@ fn drive(
             .map(String::as_str);
         let proposal = engine::propose(finding, &current, &rebase, formatted_text);
         stages.add("refactor", stage);
-        let patch = match proposal {
+        let patch = match proposal.map_err(|e| e.to_string()).and_then(|patch| {
+            guard::check(&patch, &write_scope)?;
+            Ok(patch)
+        }) {
             Ok(patch) => patch,
             Err(why) => {
-                skip(rec, outcome, index, finding_idx, finding, &why)?;
+                skip(rec, outcome, index, finding_idx, finding, why)?;
                 continue;
             }
         };
@@ -562,10 +566,9 @@ fn skip(
     index: usize,
     finding_idx: usize,
     finding: &Finding,
-    why: &NoPatch,
+    reason: String,
 ) -> Result<(), ImproveError> {
     let summary = format!("`{}` at {}", finding.rule, finding.location());
-    let reason = why.to_string();
     rec.store.candidate(
         rec.run,
         &CandidateRecord {

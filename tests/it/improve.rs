@@ -323,8 +323,18 @@ fn a_fix_that_breaks_a_test_is_rejected() {
         [
             "Fix `rustc::unused_imports` in src/lib.rs",
             "Fix `clippy::len_zero` in `none_left` (src/lib.rs)",
-            "Format tests/source.rs with rustfmt",
         ]
+    );
+    // The test file needs formatting, but tests judge every change: Nova leaves them alone.
+    let skipped: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "candidate_skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{}", run.stdout);
+    assert_eq!(skipped[0]["summary"], "`rustfmt` at tests/source.rs:4");
+    assert_eq!(
+        skipped[0]["reason"],
+        "`tests/source.rs` is protected: tests judge every change, so Nova does not change them"
     );
     let git = git2::Repository::open(&repo).expect("open");
     let tip = git
