@@ -4,8 +4,9 @@
 //! Isolation today: new user, mount, PID and network namespaces, made by util-linux `unshare`. The
 //! command sees no network at all (its namespace's loopback is down) and runs as PID 1's child in
 //! its own PID namespace, so when Nova kills `unshare` on timeout the kernel kills every process
-//! the command started. Filesystem confinement (Landlock) and resource limits come with the
-//! sandbox issue; this module keeps the same interface.
+//! the command started. Paths given as `read_only` are bind-mounted read-only inside the mount
+//! namespace, with `writable` paths under them left writable. Full filesystem confinement
+//! (Landlock) and resource limits come with the sandbox issue; this module keeps the interface.
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -37,6 +38,10 @@ pub struct Spec {
     pub timeout: Duration,
     /// Bytes kept of each of stdout and stderr; the rest is read and dropped.
     pub output_limit: usize,
+    /// Trees the command may read but not change (with `Isolation::Namespaces`).
+    pub read_only: Vec<PathBuf>,
+    /// Trees inside `read_only` ones that stay writable.
+    pub writable: Vec<PathBuf>,
 }
 
 impl Spec {
@@ -49,6 +54,8 @@ impl Spec {
             isolation: Isolation::Namespaces,
             timeout: Duration::from_secs(600),
             output_limit: 64 << 20,
+            read_only: Vec::new(),
+            writable: Vec::new(),
         }
     }
 
@@ -121,6 +128,37 @@ pub enum RunError {
 /// The exit code `unshare` itself uses when it cannot set up the namespaces.
 const UNSHARE_SETUP_FAILED: i32 = 1;
 
+/// The exit code of the mount script when a mount fails.
+const MOUNT_FAILED: i32 = 125;
+
+/// `'text'` for the shell, whatever `text` holds.
+fn quote(path: &std::path::Path) -> String {
+    format!("'{}'", path.to_string_lossy().replace('\'', r"'\''"))
+}
+
+/// Binds `writable` trees onto themselves, then `read_only` trees (with those submounts) onto
+/// themselves read-only, then runs the command.
+fn mount_script(spec: &Spec) -> String {
+    let mut script = String::new();
+    let fail = |what: &str, path: &str| {
+        format!(" || {{ echo \"nova-sandbox: cannot {what} {path}\" >&2; exit {MOUNT_FAILED}; }}\n")
+    };
+    for path in &spec.writable {
+        let p = quote(path);
+        script.push_str(&format!("mount --bind {p} {p}{}", fail("bind", &p)));
+    }
+    for path in &spec.read_only {
+        let p = quote(path);
+        script.push_str(&format!("mount --rbind {p} {p}{}", fail("bind", &p)));
+        script.push_str(&format!(
+            "mount -o remount,bind,ro {p}{}",
+            fail("make read-only", &p)
+        ));
+    }
+    script.push_str("exec \"$@\"\n");
+    script
+}
+
 /// Runs `spec` to completion, or until its timeout.
 pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
     let mut command = match spec.isolation {
@@ -129,8 +167,12 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
             let mut command = Command::new("unshare");
             command
                 .args(["--user", "--map-root-user", "--net", "--pid", "--fork"])
-                .args(["--kill-child", "--mount-proc", "--"])
-                .arg(&spec.program);
+                .args(["--kill-child", "--mount-proc", "--"]);
+            if !spec.read_only.is_empty() {
+                // A shell inside the namespaces makes the mounts, then becomes the command.
+                command.args(["/bin/sh", "-c", &mount_script(spec), "nova-sandbox"]);
+            }
+            command.arg(&spec.program);
             command
         }
         Isolation::None => Command::new(&spec.program),
@@ -201,10 +243,10 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
         (None, Some(signal)) => Status::Signaled(signal),
         (None, None) => Status::Signaled(0),
     };
-    if spec.isolation == Isolation::Namespaces
-        && status == Status::Exited(UNSHARE_SETUP_FAILED)
-        && stderr.starts_with(b"unshare:")
-    {
+    let setup_failed = (status == Status::Exited(UNSHARE_SETUP_FAILED)
+        && stderr.starts_with(b"unshare:"))
+        || (status == Status::Exited(MOUNT_FAILED) && stderr.starts_with(b"nova-sandbox:"));
+    if spec.isolation == Isolation::Namespaces && setup_failed {
         let why = String::from_utf8_lossy(&stderr).trim().to_owned();
         return Err(Unavailable {
             feature: crate::Feature::UserNamespaces,
@@ -307,6 +349,26 @@ mod tests {
         let outcome = run(&spec).expect("runs");
         assert_eq!(outcome.stdout.len(), 1000);
         assert!(outcome.truncated);
+    }
+
+    #[test]
+    fn read_only_trees_stay_unchanged_but_writable_ones_do_not() {
+        let dir = std::env::temp_dir().join(format!("nova-sandbox-ro-{}", std::process::id()));
+        let inner = dir.join("state dir's");
+        std::fs::create_dir_all(&inner).expect("mkdir");
+        let script = "touch \"$0/file\" 2>/dev/null && echo wrote; touch \"$0/state dir's/file\" && echo inner";
+        let mut spec = sh(script).arg(dir.clone());
+        spec.read_only = vec![dir.clone()];
+        spec.writable = vec![inner.clone()];
+        let outcome = run(&spec).expect("runs");
+        assert_eq!(
+            String::from_utf8_lossy(&outcome.stdout),
+            "inner\n",
+            "{outcome:?}"
+        );
+        assert!(!dir.join("file").exists());
+        assert!(inner.join("file").exists());
+        std::fs::remove_dir_all(dir).expect("cleanup");
     }
 
     #[test]

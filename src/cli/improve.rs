@@ -78,6 +78,7 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         env: cx.env.sandbox_vars(),
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
         step_timeout: Duration::from_secs(args.step_timeout),
+        temp_root: cx.env.temp_dir(),
     };
 
     let mut view = View::new(cx);
@@ -268,6 +269,17 @@ fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<E
             RED,
             "The base does not build or pass its tests; nothing was tried.",
         ))?;
+        for error in &outcome.base_build_errors {
+            for line in error.lines().take(12) {
+                p.line(&format!("  {line}"))?;
+            }
+        }
+        if !outcome.base_failing_tests.is_empty() {
+            p.line("Failing tests:")?;
+            for test in &outcome.base_failing_tests {
+                p.line(&format!("  {test}"))?;
+            }
+        }
         p.line("Fix it first: Nova only proposes changes it can prove against a green base.")?;
         return Ok(Exit::Failure);
     }
@@ -308,12 +320,10 @@ fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<E
         }
     }
     if !outcome.skipped.is_empty() {
-        p.line(&format!(
-            "{} {} (no fix applies; `nova runs show {}` lists them)",
-            p.paint(BOLD, "Skipped:"),
-            outcome.skipped.len(),
-            outcome.run
-        ))?;
+        p.line(&p.paint(BOLD, "Skipped:"))?;
+        for (summary, reason) in &outcome.skipped {
+            p.line(&format!("  {summary}: {reason}"))?;
+        }
     }
     let times: Vec<String> = ["review", "refactor", "validate", "commit"]
         .iter()

@@ -93,6 +93,14 @@ impl Env {
             .collect()
     }
 
+    /// The system's temp directory: `TMPDIR`, else `/tmp`.
+    pub fn temp_dir(&self) -> PathBuf {
+        match self.get("TMPDIR") {
+            Some(dir) if Path::new(dir).is_absolute() => PathBuf::from(dir),
+            _ => PathBuf::from("/tmp"),
+        }
+    }
+
     /// `SOURCE_DATE_EPOCH`: a fixed time for commits, so that runs are reproducible byte for byte.
     pub fn source_date_epoch(&self) -> Option<i64> {
         self.get("SOURCE_DATE_EPOCH")?.trim().parse().ok()

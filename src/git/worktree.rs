@@ -54,6 +54,7 @@ pub fn ensure_worktree(
     commit: Oid,
 ) -> Result<(), WorktreeError> {
     let repo = Repository::open(root)?;
+    remove_stale_branches(&repo, name)?;
     if let Ok(existing) = Repository::open(path)
         && existing.is_worktree()
         && same_repository(&existing, &repo)
@@ -61,9 +62,18 @@ pub fn ensure_worktree(
         return checkout_detached(path, commit);
     }
     if let Ok(stale) = repo.find_worktree(name) {
+        // Never `working_tree(true)`: in a copied repository the admin files point at the
+        // original's worktree, which is not ours to delete. Our own path is removed below.
         let mut prune = WorktreePruneOptions::new();
-        prune.valid(true).locked(true).working_tree(true);
-        stale.prune(Some(&mut prune))?;
+        prune.valid(true).locked(true).working_tree(false);
+        let _ = stale.prune(Some(&mut prune));
+    }
+    let admin = repo.path().join("worktrees").join(name);
+    if admin.exists() {
+        std::fs::remove_dir_all(&admin).map_err(|source| WorktreeError::Io {
+            path: admin,
+            source,
+        })?;
     }
     if path.exists() {
         std::fs::remove_dir_all(path).map_err(|source| WorktreeError::Io {
@@ -92,6 +102,27 @@ pub fn ensure_worktree(
     branch.delete()?;
     detached?;
     checkout_detached(path, commit)
+}
+
+/// Deletes throwaway branches an earlier run left behind if it died while making the worktree.
+fn remove_stale_branches(repo: &Repository, name: &str) -> Result<(), WorktreeError> {
+    let prefix = format!("nova-worktree-{name}-");
+    let mut stale = Vec::new();
+    for branch in repo.branches(Some(git2::BranchType::Local))? {
+        let (branch, _) = branch?;
+        if let Ok(Some(branch_name)) = branch.name()
+            && branch_name.starts_with(&prefix)
+            && !branch.is_head()
+        {
+            stale.push(branch_name.to_owned());
+        }
+    }
+    for branch_name in stale {
+        let mut branch = repo.find_branch(&branch_name, git2::BranchType::Local)?;
+        // A branch checked out in some worktree cannot be deleted; leave it.
+        let _ = branch.delete();
+    }
+    Ok(())
 }
 
 fn same_repository(worktree: &Repository, repo: &Repository) -> bool {

@@ -37,6 +37,8 @@ pub struct ImproveRequest {
     /// The run's time, seconds since the epoch: the clock, or `SOURCE_DATE_EPOCH`.
     pub time: i64,
     pub step_timeout: Duration,
+    /// The system's temp directory (see `validate::Options::temp_root`).
+    pub temp_root: PathBuf,
 }
 
 /// How a run ended.
@@ -51,6 +53,9 @@ pub struct ImproveOutcome {
     pub findings: usize,
     /// The base itself does not build or pass its tests: nothing was tried.
     pub base_failed: bool,
+    /// Why the base failed: its compile errors, and its failing tests.
+    pub base_build_errors: Vec<String>,
+    pub base_failing_tests: Vec<String>,
     pub stage_seconds: BTreeMap<String, f64>,
 }
 
@@ -286,6 +291,7 @@ fn drive(
         isolation: request.isolation,
         env: request.env.clone(),
         step_timeout: request.step_timeout,
+        temp_root: request.temp_root.clone(),
     };
 
     // Review: fetch, prove the base, and read its diagnostics and formatting drift.
@@ -308,9 +314,16 @@ fn drive(
     )?;
     if !base_report.is_green() {
         outcome.base_failed = true;
+        outcome.base_build_errors = base_report.build_errors.clone();
+        outcome.base_failing_tests = base_report.tests.failed().map(str::to_owned).collect();
+        if base_report.build_ok && !base_report.tests_ran {
+            outcome
+                .base_build_errors
+                .push(String::from("`cargo test` did not run to completion"));
+        }
         rec.emit(Event::BaseFailed {
-            build_errors: base_report.build_errors.clone(),
-            failing_tests: base_report.tests.failed().map(str::to_owned).collect(),
+            build_errors: outcome.base_build_errors.clone(),
+            failing_tests: outcome.base_failing_tests.clone(),
         })?;
         stages.add("review", stage);
         outcome.stage_seconds = stages.seconds;

@@ -73,6 +73,9 @@ pub struct Options {
     /// The environment cargo sees (an allowlist; see `config::Env::sandbox_vars`).
     pub env: Vec<(String, String)>,
     pub step_timeout: Duration,
+    /// The system's temp directory. Builds get a private one inside it, outside the repository,
+    /// so that their tests' temp files are not inside any git repository.
+    pub temp_root: PathBuf,
 }
 
 /// The validation worktree of one repository.
@@ -96,7 +99,9 @@ impl Workspace {
         ensure_ignored(&state)?;
         let worktree = state.join("worktree");
         git::ensure_worktree(repo_root, &worktree, "nova-validate", commit)?;
-        let tmp_dir = state.join("tmp");
+        let tmp_dir = private_tmp(&options.temp_root, repo_root);
+        // Whatever an earlier run's tests left there goes.
+        let _ = std::fs::remove_dir_all(&tmp_dir);
         std::fs::create_dir_all(&tmp_dir).map_err(|source| ValidateError::Write {
             path: tmp_dir.clone(),
             source,
@@ -277,11 +282,19 @@ impl Workspace {
     }
 
     fn cargo(&self, args: &[&str], isolation: Isolation) -> Result<Outcome, ValidateError> {
-        let mut spec = Spec::new("cargo", &self.worktree).args(args.iter().copied());
+        let spec = self.spec("cargo", args, isolation);
+        Ok(nova_sandbox::run(&spec)?)
+    }
+
+    /// A command in the worktree: the user's checkout read-only, only `.nova/` writable.
+    fn spec(&self, program: &str, args: &[&str], isolation: Isolation) -> Spec {
+        let mut spec = Spec::new(program, &self.worktree).args(args.iter().copied());
         spec.env = self.env();
         spec.isolation = isolation;
         spec.timeout = self.options.step_timeout;
-        Ok(nova_sandbox::run(&spec)?)
+        spec.read_only = vec![self.repo_root.clone()];
+        spec.writable = vec![self.repo_root.join(STATE_DIR)];
+        spec
     }
 
     /// Runs a shell command line with stderr merged into stdout, so that cargo's `Running` lines
@@ -294,6 +307,16 @@ impl Workspace {
         spec.timeout = self.options.step_timeout;
         Ok(nova_sandbox::run(&spec)?)
     }
+}
+
+/// `<temp>/nova-<hash of the repository path>`: one private temp dir per repository.
+fn private_tmp(temp_root: &Path, repo_root: &Path) -> PathBuf {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in repo_root.as_os_str().as_encoded_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    temp_root.join(format!("nova-{hash:016x}"))
 }
 
 fn group_flag(group: &str) -> &'static str {

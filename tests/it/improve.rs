@@ -45,7 +45,30 @@ fn keeps_its_explicit_return() {
 }
 "#;
 
-const CLEAN_LIB: &str = "/// Adds two numbers.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn adds() {\n        assert_eq!(add(2, 3), 5);\n    }\n}\n";
+/// A crate with nothing to improve, whose tests also check that the sandbox gives them a temp dir
+/// outside any git repository.
+const CLEAN_LIB: &str = r#"/// Adds two numbers.
+pub fn add(a: i32, b: i32) -> i32 {
+    a + b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds() {
+        assert_eq!(add(2, 3), 5);
+    }
+
+    #[test]
+    fn temp_dir_is_outside_any_repository() {
+        let tmp = std::env::temp_dir();
+        let inside = tmp.ancestors().any(|dir| dir.join(".git").exists());
+        assert!(!inside, "{}", tmp.display());
+    }
+}
+"#;
 
 fn fixture(env: &TestEnv, name: &str, extra: &[(&str, &str)]) -> PathBuf {
     let mut files = vec![("Cargo.toml", MANIFEST), ("src/lib.rs", LIB)];
@@ -381,6 +404,12 @@ fn a_failing_base_stops_the_run() {
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout
+            .contains("Failing tests:\n  unittests src/lib.rs::tests::adds\n"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(branches(&repo), ["master"]);
     let json = improve(&env, &repo, &["--json"]);
     assert_eq!(json.code, 1);
@@ -486,4 +515,35 @@ fn an_existing_branch_is_not_overwritten() {
     );
     let run = improve(&env, &repo, &["--branch", "bad..name"]);
     assert_eq!(run.code, 2, "{}", run.both());
+}
+
+#[test]
+fn a_copied_repository_gets_its_own_worktree() {
+    let env = TestEnv::new();
+    let repo = fixture(&env, "original", &[]);
+    assert_eq!(improve(&env, &repo, &["--dry-run"]).code, 0);
+    let copy = env.outside().join("copy");
+    copy_dir(&repo, &copy);
+    let run = improve(&env, &copy, &["--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let git = git2::Repository::open(&copy).expect("open");
+    let worktree = git.find_worktree("nova-validate").expect("worktree");
+    assert_eq!(worktree.path(), copy.join(".nova/worktree"));
+    assert!(
+        repo.join(".nova/worktree/src/lib.rs").is_file(),
+        "the original's worktree is left alone"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.file_type().expect("type").is_file() {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
 }
