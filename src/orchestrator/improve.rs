@@ -439,7 +439,10 @@ fn drive(
 
         let stage = Instant::now();
         workspace.apply(&patch)?;
-        let (report, _) = workspace_validate(&workspace, rec)?;
+        let (mut report, _) = workspace_validate(&workspace, rec)?;
+        if report.build_ok && !cast.refactorer.acceptance.is_empty() {
+            report.acceptance = workspace.acceptance(&cast.refactorer.acceptance)?;
+        }
         rec.store.validation(
             rec.run,
             Some(index),

@@ -243,6 +243,7 @@ impl Workspace {
                 lint_warnings: 0,
                 linter: String::new(),
                 steps,
+                acceptance: Vec::new(),
             };
             return Ok((report, CargoOutput::default()));
         }
@@ -263,8 +264,21 @@ impl Workspace {
             lint_warnings: lint.warning_count(),
             linter,
             steps,
+            acceptance: Vec::new(),
         };
         Ok((report, lint))
+    }
+
+    /// Runs each command with `sh -c` in the worktree, in the sandbox: an agent's `acceptance`
+    /// commands, which come from agent files and so run with no more trust than the tests.
+    pub fn acceptance(&self, commands: &[String]) -> Result<Vec<Step>, ValidateError> {
+        let mut steps = Vec::new();
+        for command in commands {
+            let spec = self.spec("/bin/sh", &["-c", command], self.options.isolation);
+            let outcome = nova_sandbox::run(&spec)?;
+            steps.push(step(command, &outcome));
+        }
+        Ok(steps)
     }
 
     fn env(&self) -> Vec<(OsString, OsString)> {

@@ -27,6 +27,9 @@ pub struct ValidationReport {
     /// `clippy` or `check`.
     pub linter: String,
     pub steps: Vec<Step>,
+    /// The `acceptance` commands of the agent that made the change, each of which must pass.
+    #[serde(default)]
+    pub acceptance: Vec<Step>,
 }
 
 impl ValidationReport {
@@ -95,6 +98,9 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
                 None => reasons.push(format!("test `{name}` disappeared")),
             }
         }
+        for step in candidate.acceptance.iter().filter(|s| !s.ok) {
+            reasons.push(format!("acceptance command `{}` failed", step.command));
+        }
         if candidate.lint_warnings > base.lint_warnings {
             reasons.push(format!(
                 "{} warnings grew from {} to {}",
@@ -127,6 +133,7 @@ mod tests {
             lint_warnings: warnings,
             linter: String::from("clippy"),
             steps: Vec::new(),
+            acceptance: Vec::new(),
         }
     }
 

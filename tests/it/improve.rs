@@ -547,3 +547,38 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_repository_refactorer_with_an_acceptance_command() {
+    let env = TestEnv::new();
+    // The repository's own refactorer insists that `src/lib.rs` keeps mentioning `HashMap`.
+    let builtin =
+        std::fs::read_to_string(crate::common::source_root().join("agents/refactorer.md"))
+            .expect("built-in refactorer");
+    let custom = builtin.replace(
+        "output = \"patch\"",
+        "acceptance = [\"grep -q HashMap src/lib.rs\"]\noutput = \"patch\"",
+    );
+    assert_ne!(custom, builtin);
+    let repo = fixture(&env, "accept", &[(".nova/agents/refactorer.md", &custom)]);
+    let run = improve(&env, &repo, &["--branch", "nova/accept"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout.contains(
+            "Rejected:\n  Fix `rustc::unused_imports` in src/lib.rs: acceptance command `grep -q HashMap src/lib.rs` failed\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let subjects: Vec<String> = branch_commits(&repo, "nova/accept")
+        .into_iter()
+        .map(|c| c.2)
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "Fix `clippy::needless_return` in `add` (src/lib.rs)",
+            "Fix `clippy::len_zero` in `none_left` (src/lib.rs)",
+        ]
+    );
+}
