@@ -119,18 +119,13 @@ impl Finding {
     /// rule, the path, the enclosing symbol and the text at the span, not its position.
     pub fn fingerprint(&self, text_at_span: &str) -> String {
         let symbol = self.symbol.as_deref().unwrap_or("");
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for part in [
+        let parts = [
             self.rule.as_str(),
             self.path.as_str(),
             symbol,
             text_at_span.trim(),
-        ] {
-            for byte in part.bytes().chain([0xff]) {
-                hash ^= u64::from(byte);
-                hash = hash.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
+        ];
+        let hash = crate::hash::fnv1a_parts(parts.iter().map(|p| p.as_bytes()));
         format!("{hash:016x}")
     }
 

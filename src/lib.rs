@@ -15,7 +15,9 @@
 //! - [`findings`]: `Finding` and the types it is made of.
 //! - [`git`]: every call into libgit2: worktrees, commits built in memory, branches.
 //! - [`store`]: the run archive (SQLite under `.nova/`).
+//! - [`index`]: tree-sitter tags, the reference graph, ranking, the repo map, and its cache.
 //! - [`diag`]: problems located by file and line, with "did you mean" hints.
+//! - [`hash`]: a stable hash for cache keys and fingerprints.
 
 pub mod agents;
 pub mod cli;
@@ -25,6 +27,8 @@ pub mod edit;
 pub mod engine;
 pub mod findings;
 pub mod git;
+pub mod hash;
+pub mod index;
 pub mod orchestrator;
 pub mod store;
 pub mod validate;

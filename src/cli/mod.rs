@@ -10,6 +10,7 @@ mod completions;
 mod config;
 mod improve;
 mod init;
+mod map;
 mod output;
 mod runs;
 
@@ -88,6 +89,7 @@ pub struct GlobalArgs {
 pub enum Command {
     Improve(improve::ImproveArgs),
     Runs(runs::RunsArgs),
+    Map(map::MapArgs),
     Agents(agents::AgentsArgs),
     Init(init::InitArgs),
     Config(config::ConfigArgs),
@@ -216,6 +218,7 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
     match &cli.command {
         Command::Improve(args) => improve::run(&cx, args),
         Command::Runs(args) => runs::run(&cx, args),
+        Command::Map(args) => map::run(&cx, args),
         Command::Agents(args) => agents::run(&cx, args),
         Command::Init(args) => init::run(&cx, args),
         Command::Config(args) => config::run(&cx, args),

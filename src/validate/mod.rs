@@ -325,11 +325,7 @@ impl Workspace {
 
 /// `<temp>/nova-<hash of the repository path>`: one private temp dir per repository.
 fn private_tmp(temp_root: &Path, repo_root: &Path) -> PathBuf {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in repo_root.as_os_str().as_encoded_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = crate::hash::fnv1a(repo_root.as_os_str().as_encoded_bytes());
     temp_root.join(format!("nova-{hash:016x}"))
 }
 

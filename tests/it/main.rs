@@ -5,4 +5,5 @@ mod cli;
 mod common;
 mod config;
 mod improve;
+mod index;
 mod init;

@@ -1,0 +1,281 @@
+//! The repository index: tree-sitter tags for every source file, a reference graph ranked with
+//! personalized PageRank, and the repo map fitted to a token budget; cached in `.nova/index/`.
+//!
+//! Owns: parsing (Rust, Python, JavaScript, TypeScript, TSX, Go), tags, ranking, the map, the
+//! queries agents and other modules ask (outline, definitions, references, enclosing symbol,
+//! public items), and the tag cache.
+//! Never: keeps syntax trees after extracting tags, or writes anywhere but its cache.
+
+mod cache;
+mod lang;
+mod map;
+mod rank;
+mod tags;
+mod walk;
+
+pub use lang::Lang;
+pub use map::{RepoMap, TOKENIZER, count_tokens};
+pub use rank::Focus;
+pub use tags::{Def, FileTags, Kind};
+
+/// The tags of `text`, parsed as `lang`: for tests, and for callers with text not on disk.
+pub fn extract_tags(lang: Lang, text: &str) -> FileTags {
+    tags::extract(lang, text, &mut tree_sitter::Parser::new())
+}
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use cache::Cached;
+
+/// Where the cache lives, relative to the repository root.
+pub const CACHE: &str = ".nova/index/tags.bin";
+
+/// One indexed file: what the cache keeps of it.
+type Entry = Cached;
+
+/// What building the index did and found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub files: usize,
+    pub lines: u64,
+    pub definitions: usize,
+    /// Files parsed this time; the rest came from the cache.
+    pub parsed: usize,
+    pub cached: usize,
+    /// Files with syntax errors (tags are what tree-sitter recovered).
+    pub with_errors: usize,
+    /// Skipped files by reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// Seconds per phase.
+    pub phases: Vec<(String, f64)>,
+    /// Why the cache was not used, if it was not.
+    pub cache_note: Option<String>,
+}
+
+/// The index of one repository.
+#[derive(Debug)]
+pub struct Index {
+    root: PathBuf,
+    files: BTreeMap<String, Entry>,
+    stats: Stats,
+}
+
+/// A definition, with the file it is in.
+#[derive(Debug, Clone, Serialize)]
+pub struct Located<'a> {
+    pub path: &'a str,
+    pub def: &'a Def,
+}
+
+fn phase(stats: &mut Stats, name: &str, started: Instant) {
+    let seconds = started.elapsed().as_secs_f64();
+    stats
+        .phases
+        .push((name.to_owned(), (seconds * 10_000.0).round() / 10_000.0));
+}
+
+impl Index {
+    /// Indexes the repository at `root`: walks it, reuses cached tags of unchanged files, parses
+    /// the rest, and rewrites the cache if anything changed.
+    pub fn build(root: &Path) -> Index {
+        Self::build_with_cache(root, Some(&root.join(CACHE)))
+    }
+
+    /// As [`Index::build`], with the cache at `cache` (or none).
+    pub fn build_with_cache(root: &Path, cache_path: Option<&Path>) -> Index {
+        let mut stats = Stats::default();
+        let started = Instant::now();
+        let mut cached = match cache_path {
+            Some(path) if path.exists() => {
+                let loaded = cache::load(path);
+                if loaded.is_none() {
+                    stats.cache_note = Some(String::from(
+                        "the cache was unreadable or of another format: rebuilt",
+                    ));
+                }
+                loaded.unwrap_or_default()
+            }
+            _ => BTreeMap::new(),
+        };
+        phase(&mut stats, "load cache", started);
+
+        let started = Instant::now();
+        let found = walk::walk(root, &mut stats.skipped);
+        phase(&mut stats, "walk", started);
+
+        let started = Instant::now();
+        let mut parser = tree_sitter::Parser::new();
+        let mut files = BTreeMap::new();
+        let mut changed = false;
+        for file in found {
+            let hit = cached.remove(&file.path);
+            let unchanged = hit.as_ref().is_some_and(|h| {
+                h.size == file.size && h.mtime == file.mtime && h.lang == file.lang
+            });
+            if unchanged && let Some(hit) = hit {
+                stats.cached += 1;
+                files.insert(file.path, hit);
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&file.absolute) else {
+                *stats.skipped.entry(String::from("unreadable")).or_default() += 1;
+                continue;
+            };
+            if let Some(reason) = walk::reject(&bytes) {
+                *stats.skipped.entry(reason.to_owned()).or_default() += 1;
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                *stats.skipped.entry(String::from("not UTF-8")).or_default() += 1;
+                continue;
+            };
+            changed = true;
+            let hash = crate::hash::fnv1a(&bytes);
+            let tags = match hit {
+                // Touched but not changed: the tags stand.
+                Some(hit) if hit.hash == hash && hit.lang == file.lang => {
+                    stats.cached += 1;
+                    hit.tags
+                }
+                _ => {
+                    stats.parsed += 1;
+                    tags::extract(file.lang, text, &mut parser)
+                }
+            };
+            files.insert(
+                file.path,
+                Entry {
+                    lang: file.lang,
+                    size: file.size,
+                    mtime: file.mtime,
+                    hash,
+                    tags,
+                },
+            );
+        }
+        phase(&mut stats, "read and parse", started);
+        // Whatever the walk did not find again was deleted or renamed.
+        changed |= !cached.is_empty();
+
+        if changed && let Some(path) = cache_path {
+            let started = Instant::now();
+            if let Err(error) = cache::save(path, &files) {
+                stats.cache_note = Some(format!("the cache could not be written: {error}"));
+            }
+            phase(&mut stats, "save cache", started);
+        }
+
+        stats.files = files.len();
+        stats.lines = files.values().map(|e| u64::from(e.tags.lines)).sum();
+        stats.definitions = files.values().map(|e| e.tags.defs.len()).sum();
+        stats.with_errors = files.values().filter(|e| e.tags.had_errors).count();
+        Index {
+            root: root.to_owned(),
+            files,
+            stats,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    fn file_list(&self) -> Vec<(&str, &FileTags)> {
+        self.files
+            .iter()
+            .map(|(p, e)| (p.as_str(), &e.tags))
+            .collect()
+    }
+
+    /// The repo map for `focus`, fitted to `budget` tokens.
+    pub fn map(&self, focus: &Focus, budget: usize) -> RepoMap {
+        let files = self.file_list();
+        let (_, ranked) = rank::rank(&files, focus);
+        map::fit(&files, &ranked, budget)
+    }
+
+    /// Files by rank for `focus`, best first, with their scores.
+    pub fn ranked_files(&self, focus: &Focus) -> Vec<(&str, f64)> {
+        let files = self.file_list();
+        let (scores, _) = rank::rank(&files, focus);
+        let mut out: Vec<(&str, f64)> = files.iter().map(|(p, _)| *p).zip(scores).collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        out
+    }
+
+    /// The definitions of one file, in order.
+    pub fn outline(&self, path: &str) -> Option<&[Def]> {
+        self.files.get(path).map(|e| e.tags.defs.as_slice())
+    }
+
+    /// Every definition named `name`.
+    pub fn definitions(&self, name: &str) -> Vec<Located<'_>> {
+        self.files
+            .iter()
+            .flat_map(|(path, e)| {
+                e.tags
+                    .defs
+                    .iter()
+                    .filter(move |d| d.name == name)
+                    .map(move |def| Located { path, def })
+            })
+            .collect()
+    }
+
+    /// Files that use `name`, with how many times.
+    pub fn references(&self, name: &str) -> Vec<(&str, u32)> {
+        self.files
+            .iter()
+            .filter_map(|(path, e)| {
+                let i = e
+                    .tags
+                    .refs
+                    .binary_search_by(|(n, _)| n.as_str().cmp(name))
+                    .ok()?;
+                Some((path.as_str(), e.tags.refs[i].1))
+            })
+            .collect()
+    }
+
+    /// The innermost definition of `path` whose lines hold `start..=end`.
+    pub fn enclosing(&self, path: &str, start: u32, end: u32) -> Option<&Def> {
+        self.files
+            .get(path)?
+            .tags
+            .defs
+            .iter()
+            .filter(|d| d.line <= start && end <= d.end_line)
+            // Among equally short spans, the last is the innermost (`fn` inside `impl` on one line).
+            .rev()
+            .min_by_key(|d| d.end_line - d.line)
+    }
+
+    /// Public definitions of Rust files under `prefix` (a crate's directory, or `""`): the API an
+    /// API-change check compares.
+    pub fn public_items(&self, prefix: &str) -> Vec<Located<'_>> {
+        self.files
+            .iter()
+            .filter(|(path, e)| e.lang == Lang::Rust && path.starts_with(prefix))
+            .flat_map(|(path, e)| {
+                e.tags
+                    .defs
+                    .iter()
+                    .filter(|d| d.public && d.kind != Kind::Impl)
+                    .map(move |def| Located { path, def })
+            })
+            .collect()
+    }
+
+    /// How long building took, in all.
+    pub fn build_time(&self) -> Duration {
+        Duration::from_secs_f64(self.stats.phases.iter().map(|(_, s)| s).sum())
+    }
+}

@@ -1,0 +1,440 @@
+//! Tags: the definitions a file makes and the names it uses, extracted from a tree-sitter parse.
+//! The tree is dropped as soon as its tags are out; the index never holds syntax trees.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use tree_sitter::{Node, Parser};
+
+use super::lang::Lang;
+
+/// What a definition is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Function,
+    Method,
+    Struct,
+    Enum,
+    Union,
+    Trait,
+    Impl,
+    Module,
+    Const,
+    Static,
+    TypeAlias,
+    Macro,
+    Class,
+    Interface,
+    Variable,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Function => "function",
+            Kind::Method => "method",
+            Kind::Struct => "struct",
+            Kind::Enum => "enum",
+            Kind::Union => "union",
+            Kind::Trait => "trait",
+            Kind::Impl => "impl",
+            Kind::Module => "module",
+            Kind::Const => "const",
+            Kind::Static => "static",
+            Kind::TypeAlias => "type",
+            Kind::Macro => "macro",
+            Kind::Class => "class",
+            Kind::Interface => "interface",
+            Kind::Variable => "variable",
+        }
+    }
+
+    /// Whether definitions of this kind hold others (methods in an impl or class).
+    fn is_container(self) -> bool {
+        matches!(
+            self,
+            Kind::Impl | Kind::Trait | Kind::Class | Kind::Interface | Kind::Module
+        )
+    }
+}
+
+/// One definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Def {
+    pub name: String,
+    pub kind: Kind,
+    /// 1-based first and last line.
+    pub line: u32,
+    pub end_line: u32,
+    /// The definition's head, whitespace collapsed: `pub fn load(path: &Path) -> Result<Config>`.
+    pub signature: String,
+    /// The enclosing definition's name (`Config` for a method in `impl Config`).
+    pub scope: Option<String>,
+    /// Exported from its module or package, where the language says.
+    pub public: bool,
+}
+
+/// Everything the index keeps of one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileTags {
+    pub lines: u32,
+    pub defs: Vec<Def>,
+    /// Names used, with how many times, sorted by name.
+    pub refs: Vec<(String, u32)>,
+    /// Whether tree-sitter had to recover from syntax errors.
+    pub had_errors: bool,
+}
+
+/// The longest signature kept, in characters.
+const MAX_SIGNATURE: usize = 240;
+
+/// Parses `text` as `lang` and extracts its tags. Text with syntax errors gives what tree-sitter
+/// recovers.
+pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
+    let mut tags = FileTags {
+        lines: text.lines().count() as u32,
+        ..FileTags::default()
+    };
+    if parser.set_language(&lang.grammar()).is_err() {
+        return tags;
+    }
+    let Some(tree) = parser.parse(text, None) else {
+        return tags;
+    };
+    let root = tree.root_node();
+    tags.had_errors = root.has_error();
+    let source = text.as_bytes();
+    let mut refs: HashMap<&str, u32> = HashMap::new();
+    // Open containers: (end byte, name, kind).
+    let mut scopes: Vec<(usize, String, Kind)> = Vec::new();
+    let mut def_names: Vec<usize> = Vec::new();
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        while scopes
+            .last()
+            .is_some_and(|(end, _, _)| *end <= node.start_byte())
+        {
+            scopes.pop();
+        }
+        if let Some((kind, name_node, name)) =
+            classify(lang, node, source, scopes.last().map(|s| s.2))
+        {
+            let def = Def {
+                signature: signature(lang, node, source),
+                scope: scopes.last().map(|(_, n, _)| n.clone()),
+                public: is_public(lang, node, &name, source),
+                line: node.start_position().row as u32 + 1,
+                end_line: node.end_position().row as u32 + 1,
+                name,
+                kind,
+            };
+            if let Some(name_node) = name_node {
+                def_names.push(name_node.start_byte());
+            }
+            if kind.is_container() {
+                scopes.push((node.end_byte(), def.name.clone(), kind));
+            }
+            tags.defs.push(def);
+        } else if is_reference(lang, node)
+            && !def_names.contains(&node.start_byte())
+            && let Ok(name) = node.utf8_text(source)
+            && name.len() > 1
+        {
+            *refs.entry(name).or_default() += 1;
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                let mut refs: Vec<(String, u32)> =
+                    refs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                refs.sort();
+                tags.refs = refs;
+                return tags;
+            }
+        }
+        // Names of definitions are only ever the next few nodes; keep the list short.
+        if def_names.len() > 64 {
+            def_names.drain(..32);
+        }
+    }
+}
+
+fn text<'a>(node: Node<'_>, source: &'a [u8]) -> &'a str {
+    node.utf8_text(source).unwrap_or("")
+}
+
+fn field<'a>(node: Node<'a>, name: &str) -> Option<Node<'a>> {
+    node.child_by_field_name(name)
+}
+
+/// Whether `node` defines something: its kind, the node holding its name, and the name.
+fn classify<'a>(
+    lang: Lang,
+    node: Node<'a>,
+    source: &[u8],
+    container: Option<Kind>,
+) -> Option<(Kind, Option<Node<'a>>, String)> {
+    let in_container = container.is_some_and(|k| k != Kind::Module);
+    let named = |kind: Kind| {
+        let name = field(node, "name")?;
+        Some((kind, Some(name), text(name, source).to_owned()))
+    };
+    match lang {
+        Lang::Rust => match node.kind() {
+            "function_item" | "function_signature_item" => named(if in_container {
+                Kind::Method
+            } else {
+                Kind::Function
+            }),
+            "struct_item" => named(Kind::Struct),
+            "enum_item" => named(Kind::Enum),
+            "union_item" => named(Kind::Union),
+            "trait_item" => named(Kind::Trait),
+            "mod_item" if field(node, "body").is_some() => named(Kind::Module),
+            "const_item" => named(Kind::Const),
+            "static_item" => named(Kind::Static),
+            "type_item" => named(Kind::TypeAlias),
+            "macro_definition" => named(Kind::Macro),
+            "impl_item" => {
+                let ty = field(node, "type")?;
+                Some((Kind::Impl, None, base_type(text(ty, source))))
+            }
+            _ => None,
+        },
+        Lang::Python => match node.kind() {
+            "function_definition" => named(if in_container {
+                Kind::Method
+            } else {
+                Kind::Function
+            }),
+            "class_definition" => named(Kind::Class),
+            _ => None,
+        },
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => match node.kind() {
+            "function_declaration" | "generator_function_declaration" | "function_signature" => {
+                named(Kind::Function)
+            }
+            "class_declaration" | "abstract_class_declaration" => named(Kind::Class),
+            "method_definition" | "method_signature" | "abstract_method_signature" => {
+                named(Kind::Method)
+            }
+            "interface_declaration" => named(Kind::Interface),
+            "type_alias_declaration" => named(Kind::TypeAlias),
+            "enum_declaration" => named(Kind::Enum),
+            "internal_module" | "module" => named(Kind::Module),
+            "variable_declarator" => {
+                let name = field(node, "name")?;
+                if name.kind() != "identifier" {
+                    return None;
+                }
+                let value = field(node, "value").map(|v| v.kind());
+                let function = matches!(
+                    value,
+                    Some("arrow_function" | "function_expression" | "function")
+                );
+                let top = node
+                    .parent()
+                    .and_then(|decl| decl.parent())
+                    .is_some_and(|p| matches!(p.kind(), "program" | "export_statement"));
+                match (function, top) {
+                    (true, _) => Some((Kind::Function, Some(name), text(name, source).to_owned())),
+                    (false, true) => {
+                        Some((Kind::Variable, Some(name), text(name, source).to_owned()))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+        Lang::Go => match node.kind() {
+            "function_declaration" => named(Kind::Function),
+            "method_declaration" => named(Kind::Method),
+            "type_spec" => {
+                let kind = match field(node, "type").map(|t| t.kind()) {
+                    Some("struct_type") => Kind::Struct,
+                    Some("interface_type") => Kind::Interface,
+                    _ => Kind::TypeAlias,
+                };
+                named(kind)
+            }
+            "type_alias" => named(Kind::TypeAlias),
+            "const_spec" => named(Kind::Const),
+            "var_spec"
+                if node
+                    .parent()
+                    .and_then(|p| p.parent())
+                    .is_some_and(|p| p.kind() == "source_file") =>
+            {
+                named(Kind::Variable)
+            }
+            _ => None,
+        },
+    }
+}
+
+/// Whether `node` uses a name defined elsewhere. Type and member names always count; a plain
+/// identifier counts only where it names something callable or importable, not where it is a
+/// local variable, so that a variable called `path` does not point at every `fn path`.
+fn is_reference(lang: Lang, node: Node<'_>) -> bool {
+    let kind = node.kind();
+    let member = match lang {
+        Lang::Rust | Lang::Go => matches!(kind, "type_identifier" | "field_identifier"),
+        Lang::Python => false,
+        Lang::JavaScript => matches!(
+            kind,
+            "property_identifier" | "shorthand_property_identifier"
+        ),
+        Lang::TypeScript | Lang::Tsx => {
+            matches!(
+                kind,
+                "property_identifier" | "shorthand_property_identifier" | "type_identifier"
+            )
+        }
+    };
+    if member {
+        return true;
+    }
+    if kind != "identifier" {
+        return false;
+    }
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    // Python's base classes sit in an argument list: `class Store(Base):`.
+    if lang == Lang::Python
+        && parent.kind() == "argument_list"
+        && parent
+            .parent()
+            .is_some_and(|g| g.kind() == "class_definition")
+    {
+        return true;
+    }
+    let contexts: &[&str] = match lang {
+        Lang::Rust => &[
+            "call_expression",
+            "scoped_identifier",
+            "scoped_type_identifier",
+            "macro_invocation",
+            "use_list",
+            "scoped_use_list",
+            "use_as_clause",
+            "use_declaration",
+            "struct_expression",
+            "tuple_struct_pattern",
+            "attribute",
+        ],
+        Lang::Python => &[
+            "call",
+            "attribute",
+            "dotted_name",
+            "decorator",
+            "aliased_import",
+            "type",
+            "superclasses",
+        ],
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => &[
+            "call_expression",
+            "new_expression",
+            "member_expression",
+            "import_specifier",
+            "export_specifier",
+            "namespace_import",
+            "import_clause",
+            "jsx_opening_element",
+            "jsx_self_closing_element",
+            "class_heritage",
+            "extends_clause",
+            "decorator",
+        ],
+        Lang::Go => &[
+            "call_expression",
+            "selector_expression",
+            "qualified_type",
+            "composite_literal",
+        ],
+    };
+    contexts.contains(&parent.kind())
+}
+
+fn is_public(lang: Lang, node: Node<'_>, name: &str, source: &[u8]) -> bool {
+    match lang {
+        Lang::Rust => {
+            let mut cursor = node.walk();
+            let public = node
+                .children(&mut cursor)
+                .any(|child| child.kind() == "visibility_modifier" && text(child, source) == "pub");
+            public || node.kind() == "impl_item"
+        }
+        Lang::Python => !name.starts_with('_') || (name.starts_with("__") && name.ends_with("__")),
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
+            if name.starts_with('#') {
+                return false;
+            }
+            let mut up = node.parent();
+            while let Some(parent) = up {
+                match parent.kind() {
+                    "export_statement" => return true,
+                    "class_body" | "interface_body" | "object_type" => return true,
+                    "program" => return false,
+                    _ => up = parent.parent(),
+                }
+            }
+            false
+        }
+        Lang::Go => name.starts_with(|c: char| c.is_uppercase()),
+    }
+}
+
+/// The head of a definition: its text up to its body, whitespace collapsed.
+fn signature(lang: Lang, node: Node<'_>, source: &[u8]) -> String {
+    let whole = text(node, source);
+    let head = match field(node, "body") {
+        Some(body) if body.start_byte() > node.start_byte() => {
+            &whole[..body.start_byte() - node.start_byte()]
+        }
+        // No body field: the first line, up to any block it opens.
+        _ => {
+            let line = whole.lines().next().unwrap_or("");
+            line.split_once('{').map_or(line, |(head, _)| head)
+        }
+    };
+    let mut out = String::with_capacity(head.len().min(MAX_SIGNATURE));
+    for word in head.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    let trimmed = out.trim_end_matches(['{', ':', ' ', '=']);
+    let mut out = trimmed.to_owned();
+    if lang == Lang::Python
+        && node.kind() != "decorated_definition"
+        && out.starts_with("def ") | out.starts_with("async def ") | out.starts_with("class ")
+    {
+        out.push(':');
+    }
+    if lang == Lang::Go && node.kind() == "type_spec" {
+        out = format!("type {out}");
+    }
+    if out.chars().count() > MAX_SIGNATURE {
+        out = out.chars().take(MAX_SIGNATURE - 1).collect::<String>() + "…";
+    }
+    out
+}
+
+/// `Foo<'a, T>` -> `Foo`, `crate::Foo` -> `Foo`, `&mut Foo` -> `Foo`.
+fn base_type(ty: &str) -> String {
+    let ty = ty
+        .trim_start_matches(['&', '*'])
+        .trim_start_matches("mut ")
+        .trim();
+    let ty = ty.split('<').next().unwrap_or(ty);
+    ty.rsplit("::").next().unwrap_or(ty).trim().to_owned()
+}

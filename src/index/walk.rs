@@ -1,0 +1,117 @@
+//! The files the index reads: a gitignore-aware walk that skips what is not source a person wrote.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::lang::Lang;
+
+/// Files larger than this are skipped.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Directories that hold other people's code or build output.
+const SKIPPED_DIRS: &[&str] = &[
+    "vendor",
+    "node_modules",
+    "third_party",
+    "target",
+    ".nova",
+    ".git",
+];
+
+/// A source file found by the walk.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// `/`-separated, relative to the root.
+    pub path: String,
+    pub absolute: PathBuf,
+    pub lang: Lang,
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime: i64,
+}
+
+/// Walks `root`, honouring `.gitignore`, `.ignore` and git's excludes; never follows symlinks.
+/// Files skipped for a reason (too large, a symlink, unreadable) are counted in `skipped`.
+pub fn walk(root: &Path, skipped: &mut BTreeMap<String, usize>) -> Vec<Found> {
+    let mut found = Vec::new();
+    let walker = ignore::WalkBuilder::new(root)
+        .follow_links(false)
+        .require_git(false)
+        .filter_entry(|entry| {
+            let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+            !(is_dir
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| SKIPPED_DIRS.contains(&n)))
+        })
+        .build();
+    for entry in walker {
+        let Ok(entry) = entry else {
+            *skipped.entry(String::from("unreadable")).or_default() += 1;
+            continue;
+        };
+        let Some(file_type) = entry.file_type() else {
+            continue;
+        };
+        let Ok(relative) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let Some(path) = relative.to_str().map(|p| p.replace('\\', "/")) else {
+            *skipped
+                .entry(String::from("path is not UTF-8"))
+                .or_default() += 1;
+            continue;
+        };
+        let Some(lang) = Lang::of(&path) else {
+            continue;
+        };
+        if file_type.is_symlink() {
+            *skipped.entry(String::from("symlink")).or_default() += 1;
+            continue;
+        }
+        if !file_type.is_file() {
+            continue;
+        }
+        let Ok(metadata) = entry.metadata() else {
+            *skipped.entry(String::from("unreadable")).or_default() += 1;
+            continue;
+        };
+        if metadata.len() > MAX_FILE_BYTES {
+            *skipped
+                .entry(String::from("larger than 1 MiB"))
+                .or_default() += 1;
+            continue;
+        }
+        let mtime = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i64);
+        found.push(Found {
+            path,
+            absolute: entry.path().to_owned(),
+            lang,
+            size: metadata.len(),
+            mtime,
+        });
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    found
+}
+
+/// Why the text of a source file is not indexed, if it is not.
+pub fn reject(bytes: &[u8]) -> Option<&'static str> {
+    if bytes[..bytes.len().min(8000)].contains(&0) {
+        return Some("binary");
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let head: String = text.lines().take(5).collect::<Vec<_>>().join("\n");
+    if head.contains("@generated")
+        || head.contains("DO NOT EDIT")
+        || head.contains("Code generated")
+    {
+        return Some("generated");
+    }
+    None
+}
