@@ -110,15 +110,19 @@ pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
     let mut scopes: Vec<(usize, String, Kind)> = Vec::new();
     let mut def_names: Vec<usize> = Vec::new();
     let mut cursor = root.walk();
+    // Kinds of the nodes above the current one: `node.parent()` walks down from the root each
+    // time, so the walk keeps its own stack.
+    let mut ancestors: Vec<&'static str> = Vec::new();
     loop {
         let node = cursor.node();
+        let kind = node.kind();
         while scopes
             .last()
             .is_some_and(|(end, _, _)| *end <= node.start_byte())
         {
             scopes.pop();
         }
-        if let Some((kind, name_node, name)) =
+        if let Some((def_kind, name_node, name)) =
             classify(lang, node, source, scopes.last().map(|s| s.2))
         {
             let def = Def {
@@ -128,16 +132,17 @@ pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
                 line: node.start_position().row as u32 + 1,
                 end_line: node.end_position().row as u32 + 1,
                 name,
-                kind,
+                kind: def_kind,
             };
             if let Some(name_node) = name_node {
                 def_names.push(name_node.start_byte());
             }
-            if kind.is_container() {
-                scopes.push((node.end_byte(), def.name.clone(), kind));
+            if def_kind.is_container() {
+                scopes.push((node.end_byte(), def.name.clone(), def_kind));
             }
             tags.defs.push(def);
-        } else if is_reference(lang, node)
+        } else if node.child_count() == 0
+            && is_reference(lang, kind, &ancestors)
             && !def_names.contains(&node.start_byte())
             && let Ok(name) = node.utf8_text(source)
             && name.len() > 1
@@ -145,6 +150,7 @@ pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
             *refs.entry(name).or_default() += 1;
         }
         if cursor.goto_first_child() {
+            ancestors.push(kind);
             continue;
         }
         loop {
@@ -158,6 +164,7 @@ pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
                 tags.refs = refs;
                 return tags;
             }
+            ancestors.pop();
         }
         // Names of definitions are only ever the next few nodes; keep the list short.
         if def_names.len() > 64 {
@@ -282,8 +289,7 @@ fn classify<'a>(
 /// Whether `node` uses a name defined elsewhere. Type and member names always count; a plain
 /// identifier counts only where it names something callable or importable, not where it is a
 /// local variable, so that a variable called `path` does not point at every `fn path`.
-fn is_reference(lang: Lang, node: Node<'_>) -> bool {
-    let kind = node.kind();
+fn is_reference(lang: Lang, kind: &str, ancestors: &[&str]) -> bool {
     let member = match lang {
         Lang::Rust | Lang::Go => matches!(kind, "type_identifier" | "field_identifier"),
         Lang::Python => false,
@@ -304,15 +310,11 @@ fn is_reference(lang: Lang, node: Node<'_>) -> bool {
     if kind != "identifier" {
         return false;
     }
-    let Some(parent) = node.parent() else {
+    let Some((&parent, rest)) = ancestors.split_last() else {
         return false;
     };
     // Python's base classes sit in an argument list: `class Store(Base):`.
-    if lang == Lang::Python
-        && parent.kind() == "argument_list"
-        && parent
-            .parent()
-            .is_some_and(|g| g.kind() == "class_definition")
+    if lang == Lang::Python && parent == "argument_list" && rest.last() == Some(&"class_definition")
     {
         return true;
     }
@@ -360,7 +362,7 @@ fn is_reference(lang: Lang, node: Node<'_>) -> bool {
             "composite_literal",
         ],
     };
-    contexts.contains(&parent.kind())
+    contexts.contains(&parent)
 }
 
 fn is_public(lang: Lang, node: Node<'_>, name: &str, source: &[u8]) -> bool {
