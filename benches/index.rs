@@ -11,7 +11,10 @@
 //! `Cargo.lock`, as unpacked in the cargo registry, taken in name order until there are at least
 //! 150,000 lines, plus Nova's own `src/`. Results go in BENCHMARKS.md.
 
-#![expect(clippy::print_stdout, reason = "a benchmark reports its results on stdout")]
+#![expect(
+    clippy::print_stdout,
+    reason = "a benchmark reports its results on stdout"
+)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
