@@ -1,7 +1,9 @@
 //! Ranking: a weighted reference graph between files, personalized PageRank over it, and each
 //! definition's share of the rank of the files that use it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 
 use super::tags::FileTags;
 
@@ -43,7 +45,7 @@ pub struct Ranked {
 }
 
 const DAMPING: f64 = 0.85;
-const ITERATIONS: usize = 50;
+const ITERATIONS: usize = 30;
 
 /// Ranks every definition of `files` (sorted by path), best first.
 pub fn rank(files: &[(&str, &FileTags)], focus: &Focus) -> (Vec<f64>, Vec<Ranked>) {
@@ -51,52 +53,66 @@ pub fn rank(files: &[(&str, &FileTags)], focus: &Focus) -> (Vec<f64>, Vec<Ranked
     if n == 0 {
         return (Vec::new(), Vec::new());
     }
-    let mut defines: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut public_somewhere: HashSet<&str> = HashSet::new();
-    for (i, (_, tags)) in files.iter().enumerate() {
-        for def in &tags.defs {
-            let list = defines.entry(def.name.as_str()).or_default();
-            if list.last() != Some(&i) {
-                list.push(i);
-            }
-            if def.public {
-                public_somewhere.insert(def.name.as_str());
-            }
-        }
+    // Every defined name once, with what its weight depends on.
+    struct Name {
+        definers: Vec<usize>,
+        public: bool,
+        weight: f64,
     }
     let mentioned: HashSet<&str> = focus.names.iter().map(String::as_str).collect();
+    let mut ids: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut names: Vec<Name> = Vec::new();
+    for (i, (_, tags)) in files.iter().enumerate() {
+        for def in &tags.defs {
+            let id = *ids.entry(def.name.as_str()).or_insert_with(|| {
+                names.push(Name {
+                    definers: Vec::new(),
+                    public: false,
+                    weight: 1.0,
+                });
+                names.len() - 1
+            });
+            let name = &mut names[id];
+            if name.definers.last() != Some(&i) {
+                name.definers.push(i);
+            }
+            name.public |= def.public;
+        }
+    }
+    for (text, &id) in &ids {
+        let name = &mut names[id];
+        let mut weight = 1.0;
+        if mentioned.contains(text) {
+            weight *= 10.0;
+        }
+        if text.len() >= 8 && (text.contains('_') || text.chars().skip(1).any(char::is_uppercase)) {
+            weight *= 10.0;
+        }
+        // Short names (`map`, `path`, `new`) are mostly someone else's: an iterator's `map`.
+        if text.len() <= 4 {
+            weight *= 0.1;
+        }
+        if text.starts_with('_') || !name.public {
+            weight *= 0.1;
+        }
+        if name.definers.len() > 5 {
+            weight *= 0.1;
+        }
+        name.weight = weight;
+    }
 
-    // Edges: referencing file -> defining file, per name, weighted.
-    let mut edges: Vec<(usize, usize, &str, f64)> = Vec::new();
+    // Edges: referencing file -> defining file, per name; repeated references count, but with
+    // diminishing returns.
+    let mut edges: Vec<(usize, usize, usize, f64)> = Vec::new();
     for (r, (_, tags)) in files.iter().enumerate() {
-        for (name, count) in &tags.refs {
-            let Some(definers) = defines.get(name.as_str()) else {
+        for (text, count) in &tags.refs {
+            let Some(&id) = ids.get(text.as_str()) else {
                 continue;
             };
-            let mut weight = 1.0;
-            if mentioned.contains(name.as_str()) {
-                weight *= 10.0;
-            }
-            if name.len() >= 8
-                && (name.contains('_') || name.chars().skip(1).any(char::is_uppercase))
-            {
-                weight *= 10.0;
-            }
-            // Short names (`map`, `path`, `new`) are mostly someone else's: an iterator's `map`.
-            if name.len() <= 4 {
-                weight *= 0.1;
-            }
-            if name.starts_with('_') || !public_somewhere.contains(name.as_str()) {
-                weight *= 0.1;
-            }
-            if definers.len() > 5 {
-                weight *= 0.1;
-            }
-            // Repeated references count, but with diminishing returns.
-            weight *= f64::from(*count).sqrt();
-            for &d in definers {
+            let weight = names[id].weight * f64::from(*count).sqrt();
+            for &d in &names[id].definers {
                 if d != r {
-                    edges.push((r, d, name.as_str(), weight));
+                    edges.push((r, d, id, weight));
                 }
             }
         }
@@ -126,14 +142,17 @@ pub fn rank(files: &[(&str, &FileTags)], focus: &Focus) -> (Vec<f64>, Vec<Ranked
     for &(r, _, _, w) in &edges {
         out_weight[r] += w;
     }
-    let mut file_edges: BTreeMap<(usize, usize), f64> = BTreeMap::new();
-    for &(r, d, _, w) in &edges {
-        *file_edges.entry((r, d)).or_default() += w;
-    }
-    let file_edges: Vec<(usize, usize, f64)> = file_edges
-        .into_iter()
-        .map(|((r, d), w)| (r, d, w))
-        .collect();
+    // Merge the edges between the same two files.
+    let mut file_edges: Vec<(usize, usize, f64)> =
+        edges.iter().map(|&(r, d, _, w)| (r, d, w)).collect();
+    file_edges.sort_unstable_by_key(|&(r, d, _)| (r, d));
+    file_edges.dedup_by(|next, kept| {
+        let same = next.0 == kept.0 && next.1 == kept.1;
+        if same {
+            kept.2 += next.2;
+        }
+        same
+    });
 
     let mut rank = personal.clone();
     for _ in 0..ITERATIONS {
@@ -152,22 +171,27 @@ pub fn rank(files: &[(&str, &FileTags)], focus: &Focus) -> (Vec<f64>, Vec<Ranked
         }
         let change: f64 = next.iter().zip(&rank).map(|(a, b)| (a - b).abs()).sum();
         rank = next;
-        if change < 1e-9 {
+        if change < 1e-6 {
             break;
         }
     }
 
     // Each definition gets the share of rank that flows to it by name, plus a little of its own
     // file's rank so that nothing is unordered.
-    let mut by_name: HashMap<(usize, &str), f64> = HashMap::new();
-    for &(r, d, name, w) in &edges {
-        *by_name.entry((d, name)).or_default() += rank[r] * w / out_weight[r];
+    let mut by_name: FxHashMap<(usize, usize), f64> = FxHashMap::default();
+    for &(r, d, id, w) in &edges {
+        *by_name.entry((d, id)).or_default() += rank[r] * w / out_weight[r];
     }
     let mut ranked = Vec::new();
     for (i, (_, tags)) in files.iter().enumerate() {
         let baseline = rank[i] * 1e-3 / tags.defs.len().max(1) as f64;
         for (j, def) in tags.defs.iter().enumerate() {
-            let mut score = by_name.get(&(i, def.name.as_str())).copied().unwrap_or(0.0) + baseline;
+            let flowed = ids
+                .get(def.name.as_str())
+                .and_then(|id| by_name.get(&(i, *id)))
+                .copied()
+                .unwrap_or(0.0);
+            let mut score = flowed + baseline;
             if mentioned.contains(def.name.as_str()) {
                 score *= 10.0;
             }
