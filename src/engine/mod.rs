@@ -7,10 +7,8 @@
 //! what they printed.
 
 mod diagnostics;
-mod symbols;
 
 pub use diagnostics::{CargoOutput, Diagnostic, parse_cargo_output};
-pub use symbols::enclosing_symbol;
 
 use std::collections::BTreeMap;
 
@@ -88,14 +86,20 @@ pub struct Review {
     pub unowned: BTreeMap<String, usize>,
 }
 
+/// Where a finding is: the base text of a repository file (`None` for files outside it, or
+/// generated), and the name of the symbol that encloses a line of it (from the index).
+pub trait Source {
+    fn text(&self, path: &RepoPath) -> Option<String>;
+    fn symbol(&self, path: &RepoPath, line: usize) -> Option<String>;
+}
+
 /// Turns diagnostics and formatting drift into findings of the `reviewers` that own them.
-/// `read` gives the base text of a repository file; diagnostics in files it cannot give (outside
-/// the repository, generated) are dropped.
+/// Diagnostics in files `source` cannot give are dropped.
 pub fn review(
     diagnostics: &[Diagnostic],
     drift: &[FormatDrift],
     reviewers: &[&AgentDef],
-    read: &dyn Fn(&RepoPath) -> Option<String>,
+    source: &dyn Source,
 ) -> Review {
     let mut out = Review::default();
     let mut texts: BTreeMap<RepoPath, Option<String>> = BTreeMap::new();
@@ -110,7 +114,9 @@ pub fn review(
         let Some(path) = RepoPath::new(&d.file) else {
             continue;
         };
-        let text = texts.entry(path.clone()).or_insert_with(|| read(&path));
+        let text = texts
+            .entry(path.clone())
+            .or_insert_with(|| source.text(&path));
         let Some(text) = text.as_deref() else {
             continue;
         };
@@ -131,9 +137,9 @@ pub fn review(
             rule: d.rule.clone(),
             group: d.group.clone(),
             agent: agent.name.clone(),
+            symbol: source.symbol(&path, d.span.line_start),
             path,
             span: d.span,
-            symbol: enclosing_symbol(text, d.span.byte_start),
             severity: d.severity,
             message: d.message.clone(),
             fix,

@@ -37,6 +37,9 @@ pub fn walk(root: &Path, skipped: &mut BTreeMap<String, usize>) -> Vec<Found> {
     let walker = ignore::WalkBuilder::new(root)
         .follow_links(false)
         .require_git(false)
+        // The root is a repository (or a worktree of one under `.nova/`): ignore files above it are
+        // not its own.
+        .parents(false)
         .filter_entry(|entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
             !(is_dir

@@ -13,9 +13,10 @@ use super::events::Event;
 use super::message::commit_message;
 use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Role, Step as PipelineStep};
 use crate::edit::{Patch, Rebase, guard};
-use crate::engine::{self, RUSTFMT};
+use crate::engine::{self, RUSTFMT, Source as _};
 use crate::findings::{Finding, Fix, RepoPath};
 use crate::git::{self, BranchError, CommitSpec};
+use crate::index::Index;
 use crate::store::{CandidateRecord, Store, StoreError};
 use crate::validate::{Options, ValidateError, ValidationReport, Workspace, judge};
 
@@ -344,17 +345,22 @@ fn drive(
     } else {
         Vec::new()
     };
-    let read_base = |path: &RepoPath| {
-        git::read_blob(root, base, path.as_str())
-            .ok()
-            .flatten()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
+    // Symbols come from the index of the worktree, which holds the base right now.
+    let index = Index::build_with_cache(
+        workspace.path(),
+        Some(&root.join(".nova/index/worktree.bin")),
+    );
+    let base_source = BaseSource {
+        root,
+        base,
+        index: &index,
     };
+    let read_base = |path: &RepoPath| base_source.text(path);
     let review = engine::review(
         &diagnostics.diagnostics,
         &drift,
         &cast.reviewers,
-        &read_base,
+        &base_source,
     );
     outcome.findings = review.findings.len();
 
@@ -540,6 +546,29 @@ fn drive(
         .map(|(k, v)| (k, round(v)))
         .collect();
     Ok(())
+}
+
+/// The base commit's files, and the index of the worktree checked out at it.
+struct BaseSource<'a> {
+    root: &'a std::path::Path,
+    base: Oid,
+    index: &'a Index,
+}
+
+impl engine::Source for BaseSource<'_> {
+    fn text(&self, path: &RepoPath) -> Option<String> {
+        let bytes = git::read_blob(self.root, self.base, path.as_str()).ok()??;
+        String::from_utf8(bytes).ok()
+    }
+
+    fn symbol(&self, path: &RepoPath, line: usize) -> Option<String> {
+        let line = u32::try_from(line).ok()?;
+        let def = self.index.enclosing(path.as_str(), line, line)?;
+        Some(match &def.scope {
+            Some(scope) if def.kind != crate::index::Kind::Impl => format!("{scope}::{}", def.name),
+            _ => def.name.clone(),
+        })
+    }
 }
 
 /// Validates the worktree and reports each step as it finishes.
