@@ -15,6 +15,7 @@
 //! - [`findings`]: `Finding` and the types it is made of.
 //! - [`git`]: every call into libgit2: worktrees, commits built in memory, branches.
 //! - [`store`]: the run archive (SQLite under `.nova/`).
+//! - [`state`]: the `.nova/` directory and the `.gitignore` that hides it.
 //! - [`index`]: tree-sitter tags, the reference graph, ranking, the repo map, and its cache.
 //! - [`diag`]: problems located by file and line, with "did you mean" hints.
 //! - [`hash`]: a stable hash for cache keys and fingerprints.
@@ -30,5 +31,6 @@ pub mod git;
 pub mod hash;
 pub mod index;
 pub mod orchestrator;
+pub mod state;
 pub mod store;
 pub mod validate;

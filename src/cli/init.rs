@@ -70,7 +70,7 @@ pub fn run(cx: &Context<'_>, _args: &InitArgs) -> Result<Exit, CommandError> {
         p.note("`.nova/.gitignore` already exists; left as it is");
     } else {
         std::fs::create_dir_all(root.join(".nova"))?;
-        create_new(&gitignore, crate::validate::STATE_GITIGNORE)?;
+        create_new(&gitignore, crate::state::STATE_GITIGNORE)?;
         p.note("wrote `.nova/.gitignore`");
         written += 1;
     }

@@ -82,7 +82,11 @@ impl Index {
     /// Indexes the repository at `root`: walks it, reuses cached tags of unchanged files, parses
     /// the rest, and rewrites the cache if anything changed.
     pub fn build(root: &Path) -> Index {
-        Self::build_with_cache(root, Some(&root.join(CACHE)))
+        // Without its `.gitignore`, a fresh `.nova/` would show up in `git status`.
+        match crate::state::prepare(root) {
+            Ok(_) => Self::build_with_cache(root, Some(&root.join(CACHE))),
+            Err(_) => Self::build_with_cache(root, None),
+        }
     }
 
     /// As [`Index::build`], with the cache at `cache` (or none).

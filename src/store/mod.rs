@@ -149,12 +149,8 @@ impl Store {
     /// Opens (creating if needed) the archive of the repository at `repo_root`.
     pub fn open(repo_root: &Path) -> Result<Self, StoreError> {
         let path = repo_root.join(ARCHIVE);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
+        crate::state::prepare(repo_root)
+            .map_err(|(path, source)| StoreError::Io { path, source })?;
         let conn = Connection::open(&path).map_err(|source| StoreError::Sqlite {
             path: path.clone(),
             source,

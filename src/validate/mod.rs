@@ -24,30 +24,7 @@ use crate::engine::{CargoOutput, FormatDrift, parse_cargo_output};
 use crate::findings::RepoPath;
 use crate::git;
 
-/// Where Nova keeps its state inside a repository.
-pub const STATE_DIR: &str = ".nova";
-
-/// `.nova/.gitignore` as `nova init` writes it, to be committed: run state (archive, worktree,
-/// target dir) is never committed; the repository's own agents and config are.
-pub const STATE_GITIGNORE: &str = "\
-# Nova's run state (run archive, event logs, index cache, validation worktree): never commit it.
-# The repository's own agents and config are kept.
-*
-!.gitignore
-!config.toml
-!agents/
-!agents/**
-";
-
-/// `.nova/.gitignore` as a run writes it when there is none: the same rules, but it ignores itself
-/// too, so that a run leaves `git status` exactly as it was.
-const RUN_GITIGNORE: &str = "\
-# Written by Nova so that its run state stays out of `git status`; `nova init` keeps it as it is.
-*
-!config.toml
-!agents/
-!agents/**
-";
+use crate::state::{self, STATE_DIR};
 
 /// Why validation could not run at all (as opposed to a candidate failing it).
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +72,8 @@ const CLIPPY_GROUPS: &[&str] = &["correctness", "suspicious", "style", "complexi
 impl Workspace {
     /// Prepares `.nova/worktree` detached at `commit`, with `.nova/target` as its target dir.
     pub fn open(repo_root: &Path, commit: Oid, options: Options) -> Result<Self, ValidateError> {
-        let state = repo_root.join(STATE_DIR);
-        ensure_ignored(&state)?;
+        let state = state::prepare(repo_root)
+            .map_err(|(path, source)| ValidateError::Write { path, source })?;
         let worktree = state.join("worktree");
         git::ensure_worktree(repo_root, &worktree, "nova-validate", commit)?;
         let tmp_dir = private_tmp(&options.temp_root, repo_root);
@@ -368,21 +345,4 @@ fn changed_files(worktree: &Path) -> Result<Vec<String>, ValidateError> {
         .collect();
     files.sort();
     Ok(files)
-}
-
-/// `.nova/` holds run state that must never show up in `git status`: without a `.gitignore` of its
-/// own, give it one that ignores everything in it.
-fn ensure_ignored(state: &Path) -> Result<(), ValidateError> {
-    let gitignore = state.join(".gitignore");
-    if gitignore.exists() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(state).map_err(|source| ValidateError::Write {
-        path: state.to_owned(),
-        source,
-    })?;
-    std::fs::write(&gitignore, RUN_GITIGNORE).map_err(|source| ValidateError::Write {
-        path: gitignore,
-        source,
-    })
 }

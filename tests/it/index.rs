@@ -344,6 +344,14 @@ fn nova_map_prints_the_map_and_its_stats() {
         1│pub fn drive(engine: &CoreEngine)
     ");
     assert!(Path::new(&repo.join(".nova/index/tags.bin")).is_file());
+    let git = git2::Repository::open(&repo).expect("open");
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(true);
+    assert_eq!(
+        git.statuses(Some(&mut options)).expect("status").len(),
+        0,
+        "the cache stays out of `git status`"
+    );
     let stats = env.nova_in(&repo, ["map", "--stats"]);
     assert!(
         stats.stdout.contains("from cache          2"),
