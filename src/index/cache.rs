@@ -60,3 +60,33 @@ pub fn save(path: &Path, files: &BTreeMap<String, Cached>) -> std::io::Result<()
     std::fs::write(&temp, bytes)?;
     std::fs::rename(&temp, path)
 }
+
+/// The last map made, keyed by everything it depends on: the files' contents, the focus and the
+/// budget. A repeated request with nothing changed is answered from here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MapEntry {
+    pub key: u64,
+    pub text: String,
+    pub tokens: usize,
+    pub shown: usize,
+    pub ranked: usize,
+    pub files: usize,
+}
+
+pub fn load_map(path: &Path, key: u64) -> Option<MapEntry> {
+    let bytes = std::fs::read(path).ok()?;
+    let body = bytes.strip_prefix(MAGIC)?;
+    let (format, entry): (u32, MapEntry) = postcard::from_bytes(body).ok()?;
+    (format == FORMAT && entry.key == key).then_some(entry)
+}
+
+pub fn save_map(path: &Path, entry: &MapEntry) -> std::io::Result<()> {
+    let body = postcard::to_allocvec(&(FORMAT, entry))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let temp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut bytes = Vec::with_capacity(MAGIC.len() + body.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&body);
+    std::fs::write(&temp, bytes)?;
+    std::fs::rename(&temp, path)
+}

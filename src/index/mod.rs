@@ -62,6 +62,8 @@ pub struct Index {
     root: PathBuf,
     files: BTreeMap<String, Entry>,
     stats: Stats,
+    /// Where the last map is kept, next to the tag cache.
+    map_cache: Option<PathBuf>,
 }
 
 /// A definition, with the file it is in.
@@ -181,6 +183,7 @@ impl Index {
             root: root.to_owned(),
             files,
             stats,
+            map_cache: cache_path.map(|p| p.with_file_name("map.bin")),
         }
     }
 
@@ -199,11 +202,60 @@ impl Index {
             .collect()
     }
 
-    /// The repo map for `focus`, fitted to `budget` tokens.
+    /// The repo map for `focus`, fitted to `budget` tokens. The same request over the same files
+    /// is answered from the map cache.
     pub fn map(&self, focus: &Focus, budget: usize) -> RepoMap {
+        let key = self.map_key(focus, budget);
+        if let Some(path) = &self.map_cache
+            && let Some(hit) = cache::load_map(path, key)
+        {
+            return RepoMap {
+                text: hit.text,
+                tokens: hit.tokens,
+                budget,
+                tokenizer: TOKENIZER,
+                shown: hit.shown,
+                ranked: hit.ranked,
+                files: hit.files,
+            };
+        }
         let files = self.file_list();
         let (_, ranked) = rank::rank(&files, focus);
-        map::fit(&files, &ranked, budget)
+        let map = map::fit(&files, &ranked, budget);
+        if let Some(path) = &self.map_cache {
+            let entry = cache::MapEntry {
+                key,
+                text: map.text.clone(),
+                tokens: map.tokens,
+                shown: map.shown,
+                ranked: map.ranked,
+                files: map.files,
+            };
+            // A map that cannot be cached is still a map.
+            let _ = cache::save_map(path, &entry);
+        }
+        map
+    }
+
+    /// Everything a map depends on: every file's path and content, the focus, the budget.
+    fn map_key(&self, focus: &Focus, budget: usize) -> u64 {
+        let mut focus_words: Vec<&str> = focus
+            .paths
+            .iter()
+            .chain(&focus.names)
+            .map(String::as_str)
+            .collect();
+        focus_words.sort_unstable();
+        let hashes: Vec<[u8; 8]> = self.files.values().map(|e| e.hash.to_le_bytes()).collect();
+        let budget = budget.to_le_bytes();
+        let parts = self
+            .files
+            .keys()
+            .map(|p| p.as_bytes())
+            .chain(hashes.iter().map(|h| h.as_slice()))
+            .chain(focus_words.iter().map(|w| w.as_bytes()))
+            .chain([budget.as_slice()]);
+        crate::hash::fnv1a_parts(parts)
     }
 
     /// Files by rank for `focus`, best first, with their scores.

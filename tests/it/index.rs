@@ -367,3 +367,39 @@ fn nova_map_prints_the_map_and_its_stats() {
     assert!(json["map"]["tokens"].as_u64().expect("tokens") <= 4096);
     assert_eq!(env.nova_in(&repo, ["map", "--tokens", "0"]).code, 2);
 }
+
+#[test]
+fn a_repeated_map_comes_from_the_cache_and_an_edit_invalidates_it() {
+    let env = TestEnv::new();
+    let root = graph_repo(&env);
+    let cache = root.join(".nova/index/tags.bin");
+    let focus = Focus::from_words(&["src/lonely.rs".to_owned()]);
+    let first = Index::build_with_cache(&root, Some(&cache)).map(&focus, 200);
+    assert!(root.join(".nova/index/map.bin").is_file());
+    let again = Index::build_with_cache(&root, Some(&cache)).map(&focus, 200);
+    assert_eq!(again.text, first.text);
+    assert!(
+        first.text.contains("unused_helper_function"),
+        "{}",
+        first.text
+    );
+
+    write(
+        &root,
+        "src/lonely.rs",
+        "pub fn brand_new_function_name() {}\n",
+    );
+    let edited = Index::build_with_cache(&root, Some(&cache)).map(&focus, 200);
+    assert!(
+        edited.text.contains("brand_new_function_name"),
+        "{}",
+        edited.text
+    );
+    assert!(
+        !edited.text.contains("unused_helper_function"),
+        "{}",
+        edited.text
+    );
+    let other_budget = Index::build_with_cache(&root, Some(&cache)).map(&focus, 30);
+    assert!(other_budget.tokens <= 30);
+}
