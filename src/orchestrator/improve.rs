@@ -85,6 +85,8 @@ pub enum ImproveError {
     Store(#[from] StoreError),
     #[error("the `improve` pipeline cannot run: {0}")]
     Pipeline(String),
+    #[error(transparent)]
+    Lock(#[from] crate::state::LockError),
 }
 
 impl ImproveError {
@@ -210,6 +212,7 @@ pub fn improve(
         return Err(BranchError::Exists(branch).into());
     }
 
+    let _lock = crate::state::Lock::acquire(root)?;
     let store = Store::open(root)?;
     let known_failures = store.rejected_fingerprints()?;
     let recorded_branch = (!request.dry_run).then_some(branch.as_str());
