@@ -1,7 +1,7 @@
 //! Tags: the definitions a file makes and the names it uses, extracted from a tree-sitter parse.
 //! The tree is dropped as soon as its tags are out; the index never holds syntax trees.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 use tree_sitter::{Node, Parser};
@@ -105,25 +105,32 @@ pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
     let root = tree.root_node();
     tags.had_errors = root.has_error();
     let source = text.as_bytes();
-    let mut refs: HashMap<&str, u32> = HashMap::new();
+    let mut refs: FxHashMap<&str, u32> = FxHashMap::default();
     // Open containers: (end byte, name, kind).
     let mut scopes: Vec<(usize, String, Kind)> = Vec::new();
     let mut def_names: Vec<usize> = Vec::new();
     let mut cursor = root.walk();
     // Kinds of the nodes above the current one: `node.parent()` walks down from the root each
     // time, so the walk keeps its own stack.
-    let mut ancestors: Vec<&'static str> = Vec::new();
+    let mut ancestors: Vec<u16> = Vec::new();
+    let kinds = Kinds::of(lang);
     loop {
         let node = cursor.node();
-        let kind = node.kind();
+        // Kind ids, not names: `Node::kind` decodes a C string on every call.
+        let kind = node.kind_id();
         while scopes
             .last()
             .is_some_and(|(end, _, _)| *end <= node.start_byte())
         {
             scopes.pop();
         }
-        if let Some((def_kind, name_node, name)) =
-            classify(lang, node, source, scopes.last().map(|s| s.2))
+        // Keywords and punctuation are anonymous nodes: neither definitions nor names.
+        if !node.is_named() {
+        } else if let Some((def_kind, name_node, name)) = kinds
+            .defs
+            .contains(&kind)
+            .then(|| classify(lang, node, source, scopes.last().map(|s| s.2)))
+            .flatten()
         {
             let def = Def {
                 signature: signature(lang, node, source),
@@ -142,7 +149,7 @@ pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
             }
             tags.defs.push(def);
         } else if node.child_count() == 0
-            && is_reference(lang, kind, &ancestors)
+            && kinds.is_reference(lang, kind, &ancestors)
             && !def_names.contains(&node.start_byte())
             && let Ok(name) = node.utf8_text(source)
             && name.len() > 1
@@ -286,83 +293,178 @@ fn classify<'a>(
     }
 }
 
-/// Whether `node` uses a name defined elsewhere. Type and member names always count; a plain
-/// identifier counts only where it names something callable or importable, not where it is a
-/// local variable, so that a variable called `path` does not point at every `fn path`.
-fn is_reference(lang: Lang, kind: &str, ancestors: &[&str]) -> bool {
-    let member = match lang {
-        Lang::Rust | Lang::Go => matches!(kind, "type_identifier" | "field_identifier"),
-        Lang::Python => false,
-        Lang::JavaScript => matches!(
-            kind,
-            "property_identifier" | "shorthand_property_identifier"
-        ),
-        Lang::TypeScript | Lang::Tsx => {
-            matches!(
-                kind,
-                "property_identifier" | "shorthand_property_identifier" | "type_identifier"
-            )
+/// The node kinds that matter to tag extraction, as kind ids of one grammar.
+struct Kinds {
+    /// Kinds that may define something (`classify` decides).
+    defs: Vec<u16>,
+    /// Type and member names: always references.
+    members: Vec<u16>,
+    /// Plain identifiers: references only under one of `contexts`.
+    identifiers: Vec<u16>,
+    contexts: Vec<u16>,
+    /// Python's `argument_list` and `class_definition`, for base classes.
+    argument_list: Vec<u16>,
+    class_definition: Vec<u16>,
+}
+
+impl Kinds {
+    /// The kinds of `lang`, computed once per process.
+    fn of(lang: Lang) -> &'static Kinds {
+        static KINDS: [std::sync::OnceLock<Kinds>; 6] = [const { std::sync::OnceLock::new() }; 6];
+        let slot = match lang {
+            Lang::Rust => 0,
+            Lang::Python => 1,
+            Lang::JavaScript => 2,
+            Lang::TypeScript => 3,
+            Lang::Tsx => 4,
+            Lang::Go => 5,
+        };
+        KINDS[slot].get_or_init(|| Kinds::new(lang))
+    }
+
+    fn new(lang: Lang) -> Kinds {
+        let language = lang.grammar();
+        // Every named symbol id with one of `names` (a kind can have several ids, through aliases).
+        let ids = |names: &[&str]| -> Vec<u16> {
+            (0..language.node_kind_count() as u16)
+                .filter(|&id| language.node_kind_is_named(id))
+                .filter(|&id| {
+                    language
+                        .node_kind_for_id(id)
+                        .is_some_and(|n| names.contains(&n))
+                })
+                .collect()
+        };
+        let defs: &[&str] = match lang {
+            Lang::Rust => &[
+                "function_item",
+                "function_signature_item",
+                "struct_item",
+                "enum_item",
+                "union_item",
+                "trait_item",
+                "mod_item",
+                "const_item",
+                "static_item",
+                "type_item",
+                "macro_definition",
+                "impl_item",
+            ],
+            Lang::Python => &["function_definition", "class_definition"],
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => &[
+                "function_declaration",
+                "generator_function_declaration",
+                "function_signature",
+                "class_declaration",
+                "abstract_class_declaration",
+                "method_definition",
+                "method_signature",
+                "abstract_method_signature",
+                "interface_declaration",
+                "type_alias_declaration",
+                "enum_declaration",
+                "internal_module",
+                "module",
+                "variable_declarator",
+            ],
+            Lang::Go => &[
+                "function_declaration",
+                "method_declaration",
+                "type_spec",
+                "type_alias",
+                "const_spec",
+                "var_spec",
+            ],
+        };
+        let members: &[&str] = match lang {
+            Lang::Rust | Lang::Go => &["type_identifier", "field_identifier"],
+            Lang::Python => &[],
+            Lang::JavaScript => &["property_identifier", "shorthand_property_identifier"],
+            Lang::TypeScript | Lang::Tsx => &[
+                "property_identifier",
+                "shorthand_property_identifier",
+                "type_identifier",
+            ],
+        };
+        let contexts: &[&str] = match lang {
+            Lang::Rust => &[
+                "call_expression",
+                "scoped_identifier",
+                "scoped_type_identifier",
+                "macro_invocation",
+                "use_list",
+                "scoped_use_list",
+                "use_as_clause",
+                "use_declaration",
+                "struct_expression",
+                "tuple_struct_pattern",
+                "attribute",
+            ],
+            Lang::Python => &[
+                "call",
+                "attribute",
+                "dotted_name",
+                "decorator",
+                "aliased_import",
+                "type",
+                "superclasses",
+            ],
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => &[
+                "call_expression",
+                "new_expression",
+                "member_expression",
+                "import_specifier",
+                "export_specifier",
+                "namespace_import",
+                "import_clause",
+                "jsx_opening_element",
+                "jsx_self_closing_element",
+                "class_heritage",
+                "extends_clause",
+                "decorator",
+            ],
+            Lang::Go => &[
+                "call_expression",
+                "selector_expression",
+                "qualified_type",
+                "composite_literal",
+            ],
+        };
+        Kinds {
+            defs: ids(defs),
+            members: ids(members),
+            identifiers: ids(&["identifier"]),
+            contexts: ids(contexts),
+            argument_list: ids(&["argument_list"]),
+            class_definition: ids(&["class_definition"]),
         }
-    };
-    if member {
-        return true;
     }
-    if kind != "identifier" {
-        return false;
+
+    /// Whether a leaf of kind `kind`, under `ancestors`, uses a name defined elsewhere. Type and
+    /// member names always count; a plain identifier counts only where it names something
+    /// callable or importable, not where it is a local variable, so that a variable called
+    /// `path` does not point at every `fn path`.
+    fn is_reference(&self, lang: Lang, kind: u16, ancestors: &[u16]) -> bool {
+        if self.members.contains(&kind) {
+            return true;
+        }
+        if !self.identifiers.contains(&kind) {
+            return false;
+        }
+        let Some((parent, rest)) = ancestors.split_last() else {
+            return false;
+        };
+        // Python's base classes sit in an argument list: `class Store(Base):`.
+        if lang == Lang::Python
+            && self.argument_list.contains(parent)
+            && rest
+                .last()
+                .is_some_and(|g| self.class_definition.contains(g))
+        {
+            return true;
+        }
+        self.contexts.contains(parent)
     }
-    let Some((&parent, rest)) = ancestors.split_last() else {
-        return false;
-    };
-    // Python's base classes sit in an argument list: `class Store(Base):`.
-    if lang == Lang::Python && parent == "argument_list" && rest.last() == Some(&"class_definition")
-    {
-        return true;
-    }
-    let contexts: &[&str] = match lang {
-        Lang::Rust => &[
-            "call_expression",
-            "scoped_identifier",
-            "scoped_type_identifier",
-            "macro_invocation",
-            "use_list",
-            "scoped_use_list",
-            "use_as_clause",
-            "use_declaration",
-            "struct_expression",
-            "tuple_struct_pattern",
-            "attribute",
-        ],
-        Lang::Python => &[
-            "call",
-            "attribute",
-            "dotted_name",
-            "decorator",
-            "aliased_import",
-            "type",
-            "superclasses",
-        ],
-        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => &[
-            "call_expression",
-            "new_expression",
-            "member_expression",
-            "import_specifier",
-            "export_specifier",
-            "namespace_import",
-            "import_clause",
-            "jsx_opening_element",
-            "jsx_self_closing_element",
-            "class_heritage",
-            "extends_clause",
-            "decorator",
-        ],
-        Lang::Go => &[
-            "call_expression",
-            "selector_expression",
-            "qualified_type",
-            "composite_literal",
-        ],
-    };
-    contexts.contains(&parent)
 }
 
 fn is_public(lang: Lang, node: Node<'_>, name: &str, source: &[u8]) -> bool {
@@ -396,17 +498,21 @@ fn is_public(lang: Lang, node: Node<'_>, name: &str, source: &[u8]) -> bool {
 
 /// The head of a definition: its text up to its body, whitespace collapsed.
 fn signature(lang: Lang, node: Node<'_>, source: &[u8]) -> String {
-    let whole = text(node, source);
-    let head = match field(node, "body") {
-        Some(body) if body.start_byte() > node.start_byte() => {
-            &whole[..body.start_byte() - node.start_byte()]
-        }
+    // Only the head is decoded: a module's or an impl's whole text can be most of the file.
+    let start = node.start_byte();
+    let end = match field(node, "body") {
+        Some(body) if body.start_byte() > start => body.start_byte(),
         // No body field: the first line, up to any block it opens.
         _ => {
-            let line = whole.lines().next().unwrap_or("");
-            line.split_once('{').map_or(line, |(head, _)| head)
+            let rest = &source[start..node.end_byte()];
+            let stop = rest
+                .iter()
+                .position(|&b| b == b'\n' || b == b'{')
+                .unwrap_or(rest.len());
+            start + stop
         }
     };
+    let head = std::str::from_utf8(&source[start..end]).unwrap_or("");
     let mut out = String::with_capacity(head.len().min(MAX_SIGNATURE));
     for word in head.split_whitespace() {
         if !out.is_empty() {
