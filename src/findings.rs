@@ -103,6 +103,26 @@ pub struct Finding {
     pub message: String,
     /// The fix, when the tool that found it offers one it is sure of.
     pub fix: Option<Fix>,
+    /// Identifies the finding across runs (see [`fingerprint`]).
+    pub fingerprint: String,
+}
+
+/// Identifies a finding across runs and across unrelated edits elsewhere in its file: the rule,
+/// the path, the enclosing symbol and the text at the span, not its position.
+pub fn fingerprint(
+    rule: &str,
+    path: &RepoPath,
+    symbol: Option<&str>,
+    text_at_span: &str,
+) -> String {
+    let parts = [
+        rule,
+        path.as_str(),
+        symbol.unwrap_or(""),
+        text_at_span.trim(),
+    ];
+    let hash = crate::hash::fnv1a_parts(parts.iter().map(|p| p.as_bytes()));
+    format!("{hash:016x}")
 }
 
 /// A machine-applicable fix: replacements in one file, against the text the finding was made on.
@@ -115,20 +135,6 @@ pub enum Fix {
 }
 
 impl Finding {
-    /// Identifies the finding across runs and across unrelated edits elsewhere in the file: the
-    /// rule, the path, the enclosing symbol and the text at the span, not its position.
-    pub fn fingerprint(&self, text_at_span: &str) -> String {
-        let symbol = self.symbol.as_deref().unwrap_or("");
-        let parts = [
-            self.rule.as_str(),
-            self.path.as_str(),
-            symbol,
-            text_at_span.trim(),
-        ];
-        let hash = crate::hash::fnv1a_parts(parts.iter().map(|p| p.as_bytes()));
-        format!("{hash:016x}")
-    }
-
     /// `path:line` for messages.
     pub fn location(&self) -> String {
         format!("{}:{}", self.path, self.span.line_start)

@@ -9,8 +9,6 @@ mod rebase;
 
 pub use rebase::Rebase;
 
-use std::ops::Range;
-
 use serde::{Deserialize, Serialize};
 
 use crate::findings::RepoPath;
@@ -37,10 +35,6 @@ impl Replacement {
             expected: expected.into(),
             text: text.into(),
         }
-    }
-
-    pub fn range(&self) -> Range<usize> {
-        self.start..self.end
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::agents::AgentDef;
 use crate::edit::{FileChange, Patch, Rebase, apply_replacements};
-use crate::findings::{Finding, Fix, RepoPath, Severity, Span};
+use crate::findings::{Finding, Fix, RepoPath, Severity, Span, fingerprint};
 
 /// The rule name of formatting drift.
 pub const RUSTFMT: &str = "rustfmt";
@@ -133,11 +133,14 @@ pub fn review(
                 .collect();
             filled.map(Fix::Replace)
         });
+        let symbol = source.symbol(&path, d.span.line_start);
+        let at = text.get(d.span.byte_start..d.span.byte_end).unwrap_or("");
         out.findings.push(Finding {
             rule: d.rule.clone(),
             group: d.group.clone(),
             agent: agent.name.clone(),
-            symbol: source.symbol(&path, d.span.line_start),
+            fingerprint: fingerprint(&d.rule, &path, symbol.as_deref(), at),
+            symbol,
             path,
             span: d.span,
             severity: d.severity,
@@ -196,6 +199,7 @@ fn drift_finding(file: &FormatDrift, agent: &str) -> Finding {
             byte_end: byte_start,
         },
         symbol: None,
+        fingerprint: fingerprint(RUSTFMT, &file.path, None, ""),
         severity: Severity::Info,
         message: format!("not formatted as rustfmt formats it ({changed} lines differ)"),
         fix: Some(Fix::Format),

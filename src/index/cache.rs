@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::lang::Lang;
@@ -24,32 +25,18 @@ pub struct Cached {
     pub tags: FileTags,
 }
 
-#[derive(Serialize, Deserialize)]
-struct CacheFile {
-    format: u32,
-    files: BTreeMap<String, Cached>,
-}
-
-/// Reads the cache; `None` if it is missing, corrupt or of another format.
-pub fn load(path: &Path) -> Option<BTreeMap<String, Cached>> {
+/// Reads a file written by [`write`]; `None` if it is missing, corrupt or of another format.
+fn read<T: DeserializeOwned>(path: &Path) -> Option<T> {
     let bytes = std::fs::read(path).ok()?;
     let body = bytes.strip_prefix(MAGIC)?;
-    let file: CacheFile = postcard::from_bytes(body).ok()?;
-    (file.format == FORMAT).then_some(file.files)
+    let (format, value): (u32, T) = postcard::from_bytes(body).ok()?;
+    (format == FORMAT).then_some(value)
 }
 
-/// Writes the cache atomically (a temp file, then a rename).
-pub fn save(path: &Path, files: &BTreeMap<String, Cached>) -> std::io::Result<()> {
-    #[derive(Serialize)]
-    struct CacheRef<'a> {
-        format: u32,
-        files: &'a BTreeMap<String, Cached>,
-    }
-    let body = postcard::to_allocvec(&CacheRef {
-        format: FORMAT,
-        files,
-    })
-    .map_err(|e| std::io::Error::other(e.to_string()))?;
+/// Writes `value` atomically (a temp file, then a rename), behind the magic and the format.
+fn write<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let body = postcard::to_allocvec(&(FORMAT, value))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -59,6 +46,16 @@ pub fn save(path: &Path, files: &BTreeMap<String, Cached>) -> std::io::Result<()
     bytes.extend_from_slice(&body);
     std::fs::write(&temp, bytes)?;
     std::fs::rename(&temp, path)
+}
+
+/// Reads the tag cache; `None` if it is missing, corrupt or of another format.
+pub fn load(path: &Path) -> Option<BTreeMap<String, Cached>> {
+    read(path)
+}
+
+/// Writes the tag cache.
+pub fn save(path: &Path, files: &BTreeMap<String, Cached>) -> std::io::Result<()> {
+    write(path, files)
 }
 
 /// The last map made, keyed by everything it depends on: the files' contents, the focus and the
@@ -74,19 +71,9 @@ pub struct MapEntry {
 }
 
 pub fn load_map(path: &Path, key: u64) -> Option<MapEntry> {
-    let bytes = std::fs::read(path).ok()?;
-    let body = bytes.strip_prefix(MAGIC)?;
-    let (format, entry): (u32, MapEntry) = postcard::from_bytes(body).ok()?;
-    (format == FORMAT && entry.key == key).then_some(entry)
+    read::<MapEntry>(path).filter(|entry| entry.key == key)
 }
 
 pub fn save_map(path: &Path, entry: &MapEntry) -> std::io::Result<()> {
-    let body = postcard::to_allocvec(&(FORMAT, entry))
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut bytes = Vec::with_capacity(MAGIC.len() + body.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&body);
-    std::fs::write(&temp, bytes)?;
-    std::fs::rename(&temp, path)
+    write(path, entry)
 }

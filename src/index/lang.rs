@@ -39,15 +39,4 @@ impl Lang {
             Lang::Go => tree_sitter_go::LANGUAGE.into(),
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lang::Rust => "rust",
-            Lang::Python => "python",
-            Lang::JavaScript => "javascript",
-            Lang::TypeScript => "typescript",
-            Lang::Tsx => "tsx",
-            Lang::Go => "go",
-        }
-    }
 }

@@ -25,7 +25,7 @@ pub fn extract_tags(lang: Lang, text: &str) -> FileTags {
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -59,7 +59,6 @@ pub struct Stats {
 /// The index of one repository.
 #[derive(Debug)]
 pub struct Index {
-    root: PathBuf,
     files: BTreeMap<String, Entry>,
     stats: Stats,
     /// Where the last map is kept, next to the tag cache.
@@ -131,13 +130,12 @@ impl Index {
                 *stats.skipped.entry(String::from("unreadable")).or_default() += 1;
                 continue;
             };
-            if let Some(reason) = walk::reject(&bytes) {
-                *stats.skipped.entry(reason.to_owned()).or_default() += 1;
-                continue;
-            }
-            let Ok(text) = std::str::from_utf8(&bytes) else {
-                *stats.skipped.entry(String::from("not UTF-8")).or_default() += 1;
-                continue;
+            let text = match walk::decode(&bytes) {
+                Ok(text) => text,
+                Err(reason) => {
+                    *stats.skipped.entry(reason.to_owned()).or_default() += 1;
+                    continue;
+                }
             };
             changed = true;
             let hash = crate::hash::fnv1a(&bytes);
@@ -180,15 +178,10 @@ impl Index {
         stats.definitions = files.values().map(|e| e.tags.defs.len()).sum();
         stats.with_errors = files.values().filter(|e| e.tags.had_errors).count();
         Index {
-            root: root.to_owned(),
             files,
             stats,
             map_cache: cache_path.map(|p| p.with_file_name("map.bin")),
         }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     pub fn stats(&self) -> &Stats {
@@ -328,10 +321,5 @@ impl Index {
                     .map(move |def| Located { path, def })
             })
             .collect()
-    }
-
-    /// How long building took, in all.
-    pub fn build_time(&self) -> Duration {
-        Duration::from_secs_f64(self.stats.phases.iter().map(|(_, s)| s).sum())
     }
 }

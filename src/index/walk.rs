@@ -103,18 +103,19 @@ pub fn walk(root: &Path, skipped: &mut BTreeMap<String, usize>) -> Vec<Found> {
     found
 }
 
-/// Why the text of a source file is not indexed, if it is not.
-pub fn reject(bytes: &[u8]) -> Option<&'static str> {
+/// The text of a source file, or why it is not indexed: binary, not UTF-8, or generated.
+pub fn decode(bytes: &[u8]) -> Result<&str, &'static str> {
     if bytes[..bytes.len().min(8000)].contains(&0) {
-        return Some("binary");
+        return Err("binary");
     }
-    let text = std::str::from_utf8(bytes).ok()?;
-    let head: String = text.lines().take(5).collect::<Vec<_>>().join("\n");
-    if head.contains("@generated")
-        || head.contains("DO NOT EDIT")
-        || head.contains("Code generated")
-    {
-        return Some("generated");
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8")?;
+    let generated = text.lines().take(5).any(|line| {
+        line.contains("@generated")
+            || line.contains("DO NOT EDIT")
+            || line.contains("Code generated")
+    });
+    if generated {
+        return Err("generated");
     }
-    None
+    Ok(text)
 }

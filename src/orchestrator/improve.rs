@@ -13,7 +13,7 @@ use super::events::Event;
 use super::message::commit_message;
 use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Role, Step as PipelineStep};
 use crate::edit::{Patch, Rebase, guard};
-use crate::engine::{self, RUSTFMT, Source as _};
+use crate::engine::{self, RUSTFMT};
 use crate::findings::{Finding, Fix, RepoPath};
 use crate::git::{self, BranchError, CommitSpec};
 use crate::index::Index;
@@ -178,6 +178,14 @@ impl Stages {
     fn add(&mut self, stage: &str, started: Instant) {
         *self.seconds.entry(stage.to_owned()).or_default() += started.elapsed().as_secs_f64();
     }
+
+    /// Seconds per stage, rounded for reports.
+    fn rounded(self) -> BTreeMap<String, f64> {
+        self.seconds
+            .into_iter()
+            .map(|(k, v)| (k, round(v)))
+            .collect()
+    }
 }
 
 fn round(seconds: f64) -> f64 {
@@ -330,7 +338,7 @@ fn drive(
             failing_tests: outcome.base_failing_tests.clone(),
         })?;
         stages.add("review", stage);
-        outcome.stage_seconds = stages.seconds;
+        outcome.stage_seconds = stages.rounded();
         return Ok(());
     }
     rec.emit(Event::BaseValidated {
@@ -358,7 +366,6 @@ fn drive(
         base,
         index: &index,
     };
-    let read_base = |path: &RepoPath| base_source.text(path);
     let review = engine::review(
         &diagnostics.diagnostics,
         &drift,
@@ -372,17 +379,12 @@ fn drive(
     let mut seen_fixes = BTreeSet::new();
     let mut skipped_known = 0;
     for (idx, finding) in review.findings.iter().enumerate() {
-        let text = read_base(&finding.path).unwrap_or_default();
-        let at = text
-            .get(finding.span.byte_start..finding.span.byte_end)
-            .unwrap_or("");
-        let fingerprint = finding.fingerprint(at);
-        rec.store.finding(rec.run, idx, &fingerprint, finding)?;
+        rec.store.finding(rec.run, idx, finding)?;
         *by_agent.entry(finding.agent.clone()).or_default() += 1;
         if finding.fix.is_none() || !engine::fixes(cast.refactorer, finding) {
             continue;
         }
-        if known_failures.contains(&fingerprint) {
+        if known_failures.contains(&finding.fingerprint) {
             skipped_known += 1;
             continue;
         }
@@ -543,11 +545,7 @@ fn drive(
             seconds,
         })?;
     }
-    outcome.stage_seconds = stages
-        .seconds
-        .into_iter()
-        .map(|(k, v)| (k, round(v)))
-        .collect();
+    outcome.stage_seconds = stages.rounded();
     Ok(())
 }
 

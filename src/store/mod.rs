@@ -207,7 +207,6 @@ impl Store {
         &self,
         run: i64,
         idx: usize,
-        fingerprint: &str,
         f: &crate::findings::Finding,
     ) -> Result<(), StoreError> {
         self.wrap(self.conn.execute(
@@ -216,7 +215,7 @@ impl Store {
             params![
                 run,
                 idx as i64,
-                fingerprint,
+                &f.fingerprint,
                 f.rule,
                 f.agent,
                 f.path.as_str(),

@@ -60,10 +60,6 @@ impl ValidationReport {
             self.lint_warnings
         )
     }
-
-    pub fn seconds(&self) -> f64 {
-        self.steps.iter().map(|s| s.seconds).sum()
-    }
 }
 
 /// Accept or reject, with every reason.
