@@ -20,6 +20,9 @@
 //! - [`diag`]: problems located by file and line, with "did you mean" hints.
 //! - [`hash`]: a stable hash for cache keys and fingerprints.
 
+// The only unsafe code of the workspace lives in `nova-sandbox`.
+#![forbid(unsafe_code)]
+
 pub mod agents;
 pub mod cli;
 pub mod config;

@@ -1,5 +1,8 @@
 //! The `nova` binary: parse the command line, run it, map the outcome to an exit code.
 
+// The only unsafe code of the workspace lives in `nova-sandbox`.
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

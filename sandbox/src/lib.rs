@@ -5,12 +5,19 @@
 //! Never: falls back to running without isolation. When isolation cannot be set up it refuses and
 //! says why; only the caller's explicit `--unsafe-no-sandbox` runs code unisolated.
 //!
-//! [`run`] runs one command in new user, mount, PID and network namespaces with a timeout that
-//! kills its whole process tree. [`probe`] says whether this kernel offers what that needs.
+//! [`run`] runs one command as PID 1 of new user, mount, PID and network namespaces, under
+//! resource limits and a Landlock ruleset, with a timeout that kills its whole process tree.
+//! [`probe`] says whether this kernel offers what that needs; [`mechanisms`] reports each one for
+//! `nova doctor`. `sandbox/README.md` gives the rules.
 
+mod cgroup;
+mod child;
+mod landlock;
+mod policy;
 mod run;
 
-pub use run::{Isolation, Outcome, RunError, Spec, Status, run};
+pub use policy::Limits;
+pub use run::{Isolation, Limit, Outcome, RunError, Spec, Status, run};
 
 use std::fmt;
 use std::path::Path;
@@ -22,6 +29,8 @@ pub enum Feature {
     UserNamespaces,
     /// New network namespaces, to run with no network at all.
     NetworkNamespaces,
+    /// Landlock, to confine the filesystem.
+    Landlock,
 }
 
 impl fmt::Display for Feature {
@@ -29,6 +38,7 @@ impl fmt::Display for Feature {
         f.write_str(match self {
             Feature::UserNamespaces => "user namespaces",
             Feature::NetworkNamespaces => "network namespaces",
+            Feature::Landlock => "Landlock",
         })
     }
 }
@@ -44,9 +54,70 @@ pub struct Unavailable {
     pub why: String,
 }
 
-/// Checks that the kernel offers every feature the sandbox needs, reading `/proc` only.
+/// Checks that the kernel offers every feature the sandbox needs.
 pub fn probe() -> Result<(), Unavailable> {
-    probe_at(Path::new("/proc"))
+    probe_at(Path::new("/proc"))?;
+    landlock::abi_version().map_err(|error| Unavailable {
+        feature: Feature::Landlock,
+        why: landlock_why(&error),
+    })?;
+    Ok(())
+}
+
+fn landlock_why(error: &std::io::Error) -> String {
+    match error.raw_os_error() {
+        Some(libc::ENOSYS) => String::from("this kernel was built without Landlock"),
+        Some(libc::EOPNOTSUPP) => String::from(
+            "Landlock is built in but disabled; add `landlock` to the `lsm=` boot parameter",
+        ),
+        _ => error.to_string(),
+    }
+}
+
+/// One mechanism and whether this machine offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mechanism {
+    pub name: &'static str,
+    /// `Ok(detail)` when available (the detail says how), `Err(why)` when not.
+    pub state: Result<String, String>,
+    /// Whether Nova's sandbox needs it (true) or only reports it (false).
+    pub required: bool,
+}
+
+/// Every mechanism the sandbox uses or could use, as this machine offers them.
+pub fn mechanisms() -> Vec<Mechanism> {
+    let proc_root = Path::new("/proc");
+    let namespace = |feature: Feature, name: &'static str| Mechanism {
+        name,
+        state: match probe_at(proc_root) {
+            Err(error) if error.feature == feature => Err(error.why),
+            _ => Ok(String::from("available")),
+        },
+        required: true,
+    };
+    let landlock = Mechanism {
+        name: "Landlock",
+        state: landlock::abi_version()
+            .map(|abi| format!("ABI {abi}"))
+            .map_err(|error| landlock_why(&error)),
+        required: true,
+    };
+    let seccomp = Mechanism {
+        name: "seccomp",
+        state: match std::fs::read_to_string(proc_root.join("self/status")) {
+            Ok(status) if status.lines().any(|line| line.starts_with("Seccomp:")) => Ok(
+                String::from("available (not used: namespaces and Landlock confine the command)"),
+            ),
+            _ => Err(String::from("this kernel has no seccomp")),
+        },
+        required: false,
+    };
+    vec![
+        namespace(Feature::UserNamespaces, "user namespaces"),
+        namespace(Feature::NetworkNamespaces, "network namespaces"),
+        landlock,
+        seccomp,
+    ]
 }
 
 /// [`probe`] against another `/proc`, for tests.

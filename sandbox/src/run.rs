@@ -1,12 +1,10 @@
-//! Running one command, with its whole process tree, isolated, with a wall-clock timeout and a cap
-//! on captured output.
+//! Running one command, with its whole process tree, in the sandbox, with a wall-clock timeout and
+//! a cap on captured output.
 //!
-//! Isolation today: new user, mount, PID and network namespaces, made by util-linux `unshare`. The
-//! command sees no network at all (its namespace's loopback is down) and runs as PID 1's child in
-//! its own PID namespace, so when Nova kills `unshare` on timeout the kernel kills every process
-//! the command started. Paths given as `read_only` are bind-mounted read-only inside the mount
-//! namespace, with `writable` paths under them left writable. Full filesystem confinement
-//! (Landlock) and resource limits come with the sandbox issue; this module keeps the interface.
+//! With [`Isolation::Sandbox`] the command runs as PID 1 of new user, mount, PID and network
+//! namespaces (see `child`), under resource limits and a Landlock ruleset that grants only the
+//! paths of its [`Spec`] (plus the system paths of [`crate::policy`]). When Nova kills the
+//! supervisor on timeout, PID 1 dies with it and the kernel kills every process of the namespace.
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -15,13 +13,16 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::Unavailable;
+use crate::cgroup::PidsCgroup;
+use crate::child::{self, Plan, Record, SetupStep};
+use crate::landlock::{Access, Ruleset};
+use crate::{Limits, Unavailable, policy};
 
 /// How a command is isolated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isolation {
-    /// New user, mount, PID and network namespaces: no network, one process tree.
-    Namespaces,
+    /// Namespaces, resource limits and Landlock: see the crate's documentation.
+    Sandbox,
     /// No isolation at all: only when the user passed `--unsafe-no-sandbox`.
     None,
 }
@@ -38,10 +39,14 @@ pub struct Spec {
     pub timeout: Duration,
     /// Bytes kept of each of stdout and stderr; the rest is read and dropped.
     pub output_limit: usize,
-    /// Trees the command may read but not change (with `Isolation::Namespaces`).
-    pub read_only: Vec<PathBuf>,
-    /// Trees inside `read_only` ones that stay writable.
-    pub writable: Vec<PathBuf>,
+    /// Whether the command keeps the host's network. Only for downloading dependencies, which
+    /// runs no repository code; everything else runs with no network at all.
+    pub network: bool,
+    /// Paths the command may read (and run programs from), besides the system's.
+    pub read: Vec<PathBuf>,
+    /// Paths the command may change. Nothing else is writable.
+    pub write: Vec<PathBuf>,
+    pub limits: Limits,
 }
 
 impl Spec {
@@ -51,11 +56,13 @@ impl Spec {
             args: Vec::new(),
             cwd: cwd.into(),
             env: Vec::new(),
-            isolation: Isolation::Namespaces,
+            isolation: Isolation::Sandbox,
             timeout: Duration::from_secs(600),
             output_limit: 64 << 20,
-            read_only: Vec::new(),
-            writable: Vec::new(),
+            network: false,
+            read: Vec::new(),
+            write: Vec::new(),
+            limits: Limits::default(),
         }
     }
 
@@ -77,16 +84,46 @@ impl Spec {
         self.env.push((name.into(), value.into()));
         self
     }
+
+    pub fn read(mut self, path: impl Into<PathBuf>) -> Self {
+        self.read.push(path.into());
+        self
+    }
+
+    pub fn write(mut self, path: impl Into<PathBuf>) -> Self {
+        self.write.push(path.into());
+        self
+    }
 }
 
 /// How the command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Exited(i32),
-    /// Killed by a signal it did not ask for.
+    /// Killed by a signal (see [`Outcome::limit_hit`] for the ones limits send).
     Signaled(i32),
     /// Still running at the timeout; the whole tree was killed.
     TimedOut,
+}
+
+/// A resource limit of [`Limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    AddressSpace,
+    Processes,
+    FileSize,
+    CpuTime,
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Limit::AddressSpace => "the address-space limit",
+            Limit::Processes => "the process limit",
+            Limit::FileSize => "the file-size limit",
+            Limit::CpuTime => "the CPU-time limit",
+        })
+    }
 }
 
 /// What a command did.
@@ -98,6 +135,9 @@ pub struct Outcome {
     /// Whether output past `output_limit` was dropped.
     pub truncated: bool,
     pub elapsed: Duration,
+    /// The resource limit the command (or a process it started) ran into, if any: from the
+    /// signal that ended it, else from what the standard tools print when a limit refuses them.
+    pub limit_hit: Option<Limit>,
 }
 
 impl Outcome {
@@ -111,6 +151,15 @@ impl Outcome {
 pub enum RunError {
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
+    #[error(
+        "the sandbox could not be set up: cannot {what}: {source}. Run `nova doctor` to see what \
+         this machine supports"
+    )]
+    Setup {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot start `{program}`: {source}")]
     Spawn {
         program: String,
@@ -125,58 +174,33 @@ pub enum RunError {
     },
 }
 
-/// The exit code `unshare` itself uses when it cannot set up the namespaces.
-const UNSHARE_SETUP_FAILED: i32 = 1;
-
-/// The exit code of the mount script when a mount fails.
-const MOUNT_FAILED: i32 = 125;
-
-/// `'text'` for the shell, whatever `text` holds.
-fn quote(path: &std::path::Path) -> String {
-    format!("'{}'", path.to_string_lossy().replace('\'', r"'\''"))
+fn setup_error(what: &'static str) -> impl FnOnce(std::io::Error) -> RunError {
+    move |source| RunError::Setup { what, source }
 }
 
-/// Binds `writable` trees onto themselves, then `read_only` trees (with those submounts) onto
-/// themselves read-only, then runs the command.
-fn mount_script(spec: &Spec) -> String {
-    let mut script = String::new();
-    let fail = |what: &str, path: &str| {
-        format!(" || {{ echo \"nova-sandbox: cannot {what} {path}\" >&2; exit {MOUNT_FAILED}; }}\n")
-    };
-    for path in &spec.writable {
-        let p = quote(path);
-        script.push_str(&format!("mount --bind {p} {p}{}", fail("bind", &p)));
+/// The Landlock ruleset of `spec`: the system's read-only paths, then the spec's own.
+fn ruleset(spec: &Spec) -> Result<Ruleset, RunError> {
+    let mut ruleset = Ruleset::new().map_err(|source| {
+        RunError::Unavailable(Unavailable {
+            feature: crate::Feature::Landlock,
+            why: source.to_string(),
+        })
+    })?;
+    let rules = policy::system_rules()
+        .into_iter()
+        .chain(spec.read.iter().map(|p| (p.clone(), Access::Read)))
+        .chain(spec.write.iter().map(|p| (p.clone(), Access::Write)));
+    for (path, access) in rules {
+        ruleset
+            .allow(&path, access)
+            .map_err(setup_error("add a Landlock rule"))?;
     }
-    for path in &spec.read_only {
-        let p = quote(path);
-        script.push_str(&format!("mount --rbind {p} {p}{}", fail("bind", &p)));
-        script.push_str(&format!(
-            "mount -o remount,bind,ro {p}{}",
-            fail("make read-only", &p)
-        ));
-    }
-    script.push_str("exec \"$@\"\n");
-    script
+    Ok(ruleset)
 }
 
 /// Runs `spec` to completion, or until its timeout.
 pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
-    let mut command = match spec.isolation {
-        Isolation::Namespaces => {
-            crate::probe()?;
-            let mut command = Command::new("unshare");
-            command
-                .args(["--user", "--map-root-user", "--net", "--pid", "--fork"])
-                .args(["--kill-child", "--mount-proc", "--"]);
-            if !spec.read_only.is_empty() {
-                // A shell inside the namespaces makes the mounts, then becomes the command.
-                command.args(["/bin/sh", "-c", &mount_script(spec), "nova-sandbox"]);
-            }
-            command.arg(&spec.program);
-            command
-        }
-        Isolation::None => Command::new(&spec.program),
-    };
+    let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
         .current_dir(&spec.cwd)
@@ -186,15 +210,56 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
 
+    let mut sandbox = None;
+    let mut cgroup = None;
+    if spec.isolation == Isolation::Sandbox {
+        crate::probe()?;
+        let ruleset = ruleset(spec)?;
+        let (reader, writer) = std::io::pipe().map_err(setup_error("open a pipe"))?;
+        let (uid, gid) = child::ids();
+        // Linux does not enforce RLIMIT_NPROC for root: a pids cgroup bounds the tree instead.
+        if uid == 0
+            && let Some(max) = spec.limits.processes
+        {
+            cgroup = PidsCgroup::create(max).ok();
+        }
+        let plan = Plan {
+            uid_map: format!("0 {uid} 1").into_bytes(),
+            gid_map: format!("0 {gid} 1").into_bytes(),
+            network: spec.network,
+            limits: child::within_hard_limits(spec.limits.rlimits()),
+            landlock: Some(ruleset.fd()),
+            proc_rights: ruleset.rights(Access::Read),
+            report: std::os::fd::AsRawFd::as_raw_fd(&writer),
+            cgroup_procs: cgroup.as_ref().map(|cgroup| cgroup.procs.clone()),
+            parent: i32::try_from(std::process::id()).unwrap_or(0),
+        };
+        child::install(&mut command, plan);
+        sandbox = Some((reader, writer, ruleset));
+    }
+
     let program = spec.program.to_string_lossy().into_owned();
     let started = Instant::now();
-    let mut child = command.spawn().map_err(|source| RunError::Spawn {
-        program: match spec.isolation {
-            Isolation::Namespaces => String::from("unshare"),
-            Isolation::None => program.clone(),
-        },
-        source,
-    })?;
+    let spawned = command.spawn();
+    // The parent's copies go, so that the report pipe ends when the sandbox's processes do.
+    let report = sandbox.map(|(reader, writer, ruleset)| {
+        drop((writer, ruleset));
+        reader
+    });
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(source) => {
+            if let Some(cgroup) = cgroup {
+                let _ = cgroup.remove();
+            }
+            if let Some(reader) = report
+                && let Some(error) = setup_failure(reader)
+            {
+                return Err(error);
+            }
+            return Err(RunError::Spawn { program, source });
+        }
+    };
     let limit = spec.output_limit;
     let stdout = child
         .stdout
@@ -210,49 +275,51 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
         program: program.clone(),
         source,
     };
+    let mut timed_out = false;
     let status = loop {
         if let Some(status) = child.try_wait().map_err(wait_error)? {
             break status;
         }
         if Instant::now() >= deadline {
-            // Killing `unshare` kills its forked child (`--kill-child`), PID 1 of the namespace,
-            // and with it every process in the namespace.
+            // Killing the supervisor kills PID 1 of the namespace (its death signal), and with
+            // it every process in the namespace.
             let _ = child.kill();
-            child.wait().map_err(wait_error)?;
-            // The pipes close when the tree dies, so the readers finish with what was written.
-            let (stdout, out_cut) = join(stdout);
-            let (stderr, err_cut) = join(stderr);
-            return Ok(Outcome {
-                status: Status::TimedOut,
-                stdout,
-                stderr,
-                truncated: out_cut || err_cut,
-                elapsed: started.elapsed(),
-            });
+            timed_out = true;
+            break child.wait().map_err(wait_error)?;
         }
-        thread::sleep(Duration::from_millis(20));
+        thread::sleep(Duration::from_millis(5));
     };
-
+    // The pipes close when the tree is gone, so the readers finish with what was written.
     let (stdout, out_cut) = join(stdout);
     let (stderr, err_cut) = join(stderr);
-    let status = match (
-        status.code(),
-        std::os::unix::process::ExitStatusExt::signal(&status),
-    ) {
-        (Some(code), _) => Status::Exited(code),
-        (None, Some(signal)) => Status::Signaled(signal),
-        (None, None) => Status::Signaled(0),
-    };
-    let setup_failed = (status == Status::Exited(UNSHARE_SETUP_FAILED)
-        && stderr.starts_with(b"unshare:"))
-        || (status == Status::Exited(MOUNT_FAILED) && stderr.starts_with(b"nova-sandbox:"));
-    if spec.isolation == Isolation::Namespaces && setup_failed {
-        let why = String::from_utf8_lossy(&stderr).trim().to_owned();
-        return Err(Unavailable {
-            feature: crate::Feature::UserNamespaces,
-            why,
+
+    let wait_status = match report {
+        // The supervisor's own status says nothing: the command's comes through the pipe.
+        Some(mut reader) => {
+            let mut bytes = Vec::new();
+            let _ = reader.read_to_end(&mut bytes);
+            Record::decode_all(&bytes)
+                .into_iter()
+                .find_map(|record| match record {
+                    Record::Ended { wait_status } => Some(wait_status),
+                    Record::SetupFailed { .. } => None,
+                })
         }
-        .into());
+        None => Some(std::os::unix::process::ExitStatusExt::into_raw(status)),
+    };
+    let status = match wait_status {
+        _ if timed_out => Status::TimedOut,
+        Some(raw) if libc::WIFEXITED(raw) => Status::Exited(libc::WEXITSTATUS(raw)),
+        Some(raw) if libc::WIFSIGNALED(raw) => Status::Signaled(libc::WTERMSIG(raw)),
+        // The supervisor died without a word: only a signal from outside does that.
+        _ => Status::Signaled(libc::SIGKILL),
+    };
+    let mut limit_hit = limit_hit(status, &stdout, &stderr);
+    if let Some(cgroup) = cgroup {
+        if cgroup.limit_was_hit() {
+            limit_hit = Some(Limit::Processes);
+        }
+        let _ = cgroup.remove();
     }
     Ok(Outcome {
         status,
@@ -260,7 +327,57 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
         stderr,
         truncated: out_cut || err_cut,
         elapsed: started.elapsed(),
+        limit_hit,
     })
+}
+
+/// The setup step that failed, from the report pipe of a spawn that failed.
+fn setup_failure(mut reader: std::io::PipeReader) -> Option<RunError> {
+    let mut bytes = Vec::new();
+    let _ = reader.read_to_end(&mut bytes);
+    Record::decode_all(&bytes)
+        .into_iter()
+        .find_map(|record| match record {
+            Record::SetupFailed { step, errno } => Some(RunError::Setup {
+                what: SetupStep::from_code(step).map_or("set up the sandbox", SetupStep::describe),
+                source: std::io::Error::from_raw_os_error(errno),
+            }),
+            Record::Ended { .. } => None,
+        })
+}
+
+/// Which limit, if any, ended the command or refused one of its processes.
+fn limit_hit(status: Status, stdout: &[u8], stderr: &[u8]) -> Option<Limit> {
+    match status {
+        Status::Signaled(libc::SIGXCPU) => return Some(Limit::CpuTime),
+        Status::Signaled(libc::SIGXFSZ) => return Some(Limit::FileSize),
+        _ => {}
+    }
+    // What cargo, libtest, Rust's allocator and the shells print when a limit stops a process
+    // further down the tree.
+    const MARKERS: &[(&str, Limit)] = &[
+        ("SIGXCPU", Limit::CpuTime),
+        ("SIGXFSZ", Limit::FileSize),
+        ("File size limit exceeded", Limit::FileSize),
+        ("CPU time limit exceeded", Limit::CpuTime),
+        ("memory allocation of", Limit::AddressSpace),
+        ("Cannot allocate memory", Limit::AddressSpace),
+        ("out of memory", Limit::AddressSpace),
+        ("Cannot fork", Limit::Processes),
+        ("fork: Resource temporarily unavailable", Limit::Processes),
+        (
+            "fork: retry: Resource temporarily unavailable",
+            Limit::Processes,
+        ),
+    ];
+    let texts = [
+        String::from_utf8_lossy(stderr),
+        String::from_utf8_lossy(stdout),
+    ];
+    MARKERS
+        .iter()
+        .find(|(marker, _)| texts.iter().any(|text| text.contains(marker)))
+        .map(|&(_, limit)| limit)
 }
 
 type Capture = Option<thread::JoinHandle<(Vec<u8>, bool)>>;
@@ -316,16 +433,6 @@ mod tests {
     }
 
     #[test]
-    fn no_network_inside() {
-        // Inside the namespace the only interface is a loopback that is down.
-        let outcome = run(&sh(
-            "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '",
-        ))
-        .expect("runs");
-        assert_eq!(String::from_utf8_lossy(&outcome.stdout).trim(), "lo");
-    }
-
-    #[test]
     fn a_timeout_kills_the_whole_tree() {
         let marker =
             std::env::temp_dir().join(format!("nova-sandbox-orphan-{}", std::process::id()));
@@ -351,24 +458,103 @@ mod tests {
         assert!(outcome.truncated);
     }
 
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("nova-sandbox-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        dir
+    }
+
     #[test]
-    fn read_only_trees_stay_unchanged_but_writable_ones_do_not() {
-        let dir = std::env::temp_dir().join(format!("nova-sandbox-ro-{}", std::process::id()));
-        let inner = dir.join("state dir's");
-        std::fs::create_dir_all(&inner).expect("mkdir");
-        let script = "touch \"$0/file\" 2>/dev/null && echo wrote; touch \"$0/state dir's/file\" && echo inner";
-        let mut spec = sh(script).arg(dir.clone());
-        spec.read_only = vec![dir.clone()];
-        spec.writable = vec![inner.clone()];
+    fn only_granted_paths_are_writable_or_readable() {
+        let dir = scratch("landlock");
+        let (open, closed) = (dir.join("open"), dir.join("closed"));
+        std::fs::create_dir_all(&open).expect("mkdir");
+        std::fs::create_dir_all(&closed).expect("mkdir");
+        std::fs::write(closed.join("secret"), "canary").expect("write");
+        let script = "touch \"$1/new\" && echo wrote-open; \
+                      touch \"$2/new\" 2>/dev/null && echo wrote-closed; \
+                      cat \"$2/secret\" 2>/dev/null; \
+                      ls \"$2\" 2>/dev/null; \
+                      echo done";
+        let spec = sh(script)
+            .arg("sh")
+            .arg(open.clone())
+            .arg(closed.clone())
+            .write(open.clone());
         let outcome = run(&spec).expect("runs");
         assert_eq!(
             String::from_utf8_lossy(&outcome.stdout),
-            "inner\n",
+            "wrote-open\ndone\n",
             "{outcome:?}"
         );
-        assert!(!dir.join("file").exists());
-        assert!(inner.join("file").exists());
+        assert!(open.join("new").exists());
+        assert!(!closed.join("new").exists());
         std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[test]
+    fn the_file_size_limit_is_reported() {
+        let dir = scratch("fsize");
+        let mut spec = sh("head -c 10000000 /dev/zero > big").write(dir.clone());
+        spec.cwd = dir.clone();
+        spec.limits.file_size = Some(1 << 20);
+        let outcome = run(&spec).expect("runs");
+        assert_eq!(outcome.limit_hit, Some(Limit::FileSize), "{outcome:?}");
+        assert!(std::fs::metadata(dir.join("big")).expect("file").len() <= 1 << 20);
+        std::fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[test]
+    fn the_cpu_limit_is_reported() {
+        let mut spec = sh("while :; do :; done");
+        spec.limits.cpu_seconds = Some(1);
+        let outcome = run(&spec).expect("runs");
+        assert_eq!(outcome.status, Status::Signaled(libc::SIGXCPU));
+        assert_eq!(outcome.limit_hit, Some(Limit::CpuTime));
+    }
+
+    #[test]
+    fn the_process_limit_stops_a_fork_bomb() {
+        let mut spec = sh("i=0; while [ $i -lt 200 ]; do sleep 5 & i=$((i+1)); done; wait");
+        spec.limits.processes = Some(50);
+        spec.timeout = Duration::from_secs(30);
+        let outcome = run(&spec).expect("runs");
+        assert_eq!(outcome.limit_hit, Some(Limit::Processes), "{outcome:?}");
+    }
+
+    #[test]
+    fn the_address_space_limit_stops_an_allocation() {
+        let mut spec = sh("awk 'BEGIN { s = \"x\"; while (1) s = s s }'");
+        spec.limits.address_space = Some(64 << 20);
+        let outcome = run(&spec).expect("runs");
+        assert!(!outcome.success(), "{outcome:?}");
+        assert_eq!(outcome.limit_hit, Some(Limit::AddressSpace), "{outcome:?}");
+    }
+
+    #[test]
+    fn the_host_loopback_is_out_of_reach_but_the_sandbox_has_its_own() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        let port = listener.local_addr().expect("addr").port();
+        if !std::path::Path::new("/bin/bash").exists() {
+            return;
+        }
+        let script = format!(
+            "(exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && echo reached-host; \
+             grep -c . /proc/net/dev"
+        );
+        let spec = Spec::new("/bin/bash", std::env::temp_dir())
+            .args(["-c", &script])
+            .env("PATH", "/usr/bin:/bin");
+        let outcome = run(&spec).expect("runs");
+        // Only the two header lines and `lo`: no interface reaches the host.
+        assert_eq!(
+            String::from_utf8_lossy(&outcome.stdout),
+            "3\n",
+            "{outcome:?}"
+        );
+        listener.set_nonblocking(true).expect("nonblocking");
+        assert!(listener.accept().is_err(), "a connection reached the host");
     }
 
     #[test]

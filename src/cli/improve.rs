@@ -64,7 +64,7 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         Isolation::None
     } else {
         nova_sandbox::probe().map_err(CommandError::environment)?;
-        Isolation::Namespaces
+        Isolation::Sandbox
     };
     let request = ImproveRequest {
         repo_root: root,
@@ -79,6 +79,8 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
         step_timeout: Duration::from_secs(args.step_timeout),
         temp_root: cx.env.temp_dir(),
+        toolchain: cx.env.toolchain_dirs(),
+        limits: nova_sandbox::Limits::default(),
     };
 
     let mut view = View::new(cx);

@@ -26,6 +26,15 @@ const SANDBOX_VARS: &[&str] = &[
     "LC_ALL",
 ];
 
+/// Where the Rust toolchain lives: `CARGO_HOME` (else `~/.cargo`), `RUSTUP_HOME` (else
+/// `~/.rustup`) and the absolute directories of `PATH` (but never `$HOME` itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolchainDirs {
+    pub cargo_home: Option<PathBuf>,
+    pub rustup_home: Option<PathBuf>,
+    pub path: Vec<PathBuf>,
+}
+
 /// A snapshot of the environment. Its `Debug` output names variables but never shows values,
 /// since some of them are secrets.
 #[derive(Clone, Default)]
@@ -91,6 +100,29 @@ impl Env {
             .iter()
             .filter_map(|name| Some(((*name).to_owned(), self.get(name)?.to_owned())))
             .collect()
+    }
+
+    /// Where the Rust toolchain lives, for the sandbox's read rules.
+    pub fn toolchain_dirs(&self) -> ToolchainDirs {
+        let home = self.get("HOME").map(PathBuf::from);
+        let absolute = |name: &str, default: &str| match self.get(name) {
+            Some(dir) if Path::new(dir).is_absolute() => Some(PathBuf::from(dir)),
+            _ => home.as_ref().map(|home| home.join(default)),
+        };
+        let path = self
+            .get("PATH")
+            .map(|path| {
+                std::env::split_paths(path)
+                    .filter(|dir| dir.is_absolute() && dir.parent().is_some())
+                    .filter(|dir| Some(dir) != home.as_ref())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ToolchainDirs {
+            cargo_home: absolute("CARGO_HOME", ".cargo"),
+            rustup_home: absolute("RUSTUP_HOME", ".rustup"),
+            path,
+        }
     }
 
     /// The system's temp directory: `TMPDIR`, else `/tmp`.

@@ -16,7 +16,9 @@ mod file;
 mod resolve;
 
 pub use entries::Entry;
-pub use env::{Env, NO_COLOR, NOVA_API_KEY_ENV, NOVA_BASE_URL, NOVA_MODEL, NOVA_PROVIDER};
+pub use env::{
+    Env, NO_COLOR, NOVA_API_KEY_ENV, NOVA_BASE_URL, NOVA_MODEL, NOVA_PROVIDER, ToolchainDirs,
+};
 pub use resolve::{Budget, Config, ModelInfo, ProviderSettings, Source, Sourced, load};
 
 use std::fmt;

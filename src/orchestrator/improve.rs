@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use git2::Oid;
-use nova_sandbox::Isolation;
+use nova_sandbox::{Isolation, Limits};
+
+use crate::config::ToolchainDirs;
 
 use super::clock::stamp;
 use super::events::Event;
@@ -40,6 +42,9 @@ pub struct ImproveRequest {
     pub step_timeout: Duration,
     /// The system's temp directory (see `validate::Options::temp_root`).
     pub temp_root: PathBuf,
+    /// Where the toolchain lives, readable in the sandbox.
+    pub toolchain: ToolchainDirs,
+    pub limits: Limits,
 }
 
 /// How a run ended.
@@ -304,6 +309,8 @@ fn drive(
         env: request.env.clone(),
         step_timeout: request.step_timeout,
         temp_root: request.temp_root.clone(),
+        toolchain: request.toolchain.clone(),
+        limits: request.limits,
     };
 
     // Review: fetch, prove the base, and read its diagnostics and formatting drift.

@@ -17,14 +17,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use git2::Oid;
-use nova_sandbox::{Isolation, Outcome, Spec, Status};
+use nova_sandbox::{Isolation, Limits, Outcome, Spec, Status};
+
+use crate::config::ToolchainDirs;
 
 use crate::edit::Patch;
 use crate::engine::{CargoOutput, FormatDrift, parse_cargo_output};
 use crate::findings::RepoPath;
 use crate::git;
 
-use crate::state::{self, STATE_DIR};
+use crate::state;
 
 /// Why validation could not run at all (as opposed to a candidate failing it).
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,9 @@ pub struct Options {
     /// The system's temp directory. Builds get a private one inside it, outside the repository,
     /// so that their tests' temp files are not inside any git repository.
     pub temp_root: PathBuf,
+    /// Where cargo, rustc and their programs live: readable in the sandbox.
+    pub toolchain: ToolchainDirs,
+    pub limits: Limits,
 }
 
 /// The validation worktree of one repository.
@@ -83,10 +88,17 @@ impl Workspace {
             path: tmp_dir.clone(),
             source,
         })?;
+        // Made here: cargo makes a missing target dir beside it and renames it into place, and
+        // the sandbox may write only inside it.
+        let target_dir = state.join("target");
+        std::fs::create_dir_all(&target_dir).map_err(|source| ValidateError::Write {
+            path: target_dir.clone(),
+            source,
+        })?;
         Ok(Workspace {
             repo_root: repo_root.to_owned(),
             worktree,
-            target_dir: state.join("target"),
+            target_dir,
             tmp_dir,
             options,
             head: commit,
@@ -104,10 +116,23 @@ impl Workspace {
         Ok(())
     }
 
-    /// Downloads dependencies, with the network, before any isolated step. Runs no repository
-    /// code: `cargo fetch` does not build.
+    /// Downloads dependencies before any build. `cargo fetch` builds nothing, but it reads the
+    /// repository's `.cargo/config.toml`, which can name programs to run (credential providers),
+    /// so it runs in the sandbox too: with the network, and writing only the cargo home's
+    /// download caches.
     pub fn fetch(&self) -> Result<Step, ValidateError> {
-        let outcome = self.cargo(&["fetch"], Isolation::None)?;
+        let mut spec = self.spec("cargo", &["fetch"], self.options.isolation);
+        spec.network = true;
+        if let Some(cargo_home) = &self.options.toolchain.cargo_home {
+            for cache in CARGO_DOWNLOAD_CACHES {
+                let path = cargo_home.join(cache);
+                if !cache.starts_with('.') {
+                    let _ = std::fs::create_dir_all(&path);
+                }
+                spec.write.push(path);
+            }
+        }
+        let outcome = nova_sandbox::run(&spec)?;
         Ok(step("cargo fetch", &outcome))
     }
 
@@ -277,28 +302,64 @@ impl Workspace {
         Ok(nova_sandbox::run(&spec)?)
     }
 
-    /// A command in the worktree: the user's checkout read-only, only `.nova/` writable.
+    /// A command in the worktree. It may change only the worktree, its target dir and its
+    /// private temp dir, and read only those and the toolchain (see `sandbox/README.md`): not the
+    /// user's checkout, its `.git`, or anything else in the home directory.
     fn spec(&self, program: &str, args: &[&str], isolation: Isolation) -> Spec {
         let mut spec = Spec::new(program, &self.worktree).args(args.iter().copied());
         spec.env = self.env();
         spec.isolation = isolation;
         spec.timeout = self.options.step_timeout;
-        spec.read_only = vec![self.repo_root.clone()];
-        spec.writable = vec![self.repo_root.join(STATE_DIR)];
+        spec.limits = self.options.limits;
+        spec.write = vec![
+            self.worktree.clone(),
+            self.target_dir.clone(),
+            self.tmp_dir.clone(),
+        ];
+        let toolchain = &self.options.toolchain;
+        spec.read.extend(toolchain.rustup_home.iter().cloned());
+        spec.read.extend(toolchain.path.iter().cloned());
+        if let Some(cargo_home) = &toolchain.cargo_home {
+            spec.read
+                .extend(CARGO_HOME_READ.iter().map(|entry| cargo_home.join(entry)));
+        }
+        // Cargo reads the manifests and configuration of every directory above the worktree, to
+        // find a workspace root and merge configuration: those files, and nothing else there.
+        for dir in self.worktree.ancestors().skip(1) {
+            spec.read.extend(
+                ["Cargo.toml", ".cargo/config.toml", ".cargo/config"]
+                    .iter()
+                    .map(|file| dir.join(file)),
+            );
+        }
         spec
     }
 
     /// Runs a shell command line with stderr merged into stdout, so that cargo's `Running` lines
     /// stay in order with the tests they announce.
     fn run_merged(&self, command: &str) -> Result<Outcome, ValidateError> {
-        let mut spec =
-            Spec::new("/bin/sh", &self.worktree).args(["-c", &format!("exec {command}")]);
-        spec.env = self.env();
-        spec.isolation = self.options.isolation;
-        spec.timeout = self.options.step_timeout;
+        let spec = self.spec(
+            "/bin/sh",
+            &["-c", &format!("exec {command}")],
+            self.options.isolation,
+        );
         Ok(nova_sandbox::run(&spec)?)
     }
 }
+
+/// What sandboxed commands may read of the cargo home: programs, downloaded sources and the
+/// configuration. Not `credentials.toml` (registry tokens), nor anything else there.
+const CARGO_HOME_READ: &[&str] = &["bin", "registry", "git", "config.toml", "config"];
+
+/// What `cargo fetch` may write in the cargo home: its download caches and their locks. Never the
+/// cargo home itself, where a new `config.toml` could make the user's next cargo run anything.
+const CARGO_DOWNLOAD_CACHES: &[&str] = &[
+    "registry",
+    "git",
+    ".package-cache",
+    ".package-cache-mutate",
+    ".global-cache",
+];
 
 /// `<temp>/nova-<hash of the repository path>`: one private temp dir per repository.
 fn private_tmp(temp_root: &Path, repo_root: &Path) -> PathBuf {
