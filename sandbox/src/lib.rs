@@ -74,6 +74,30 @@ fn landlock_why(error: &std::io::Error) -> String {
     }
 }
 
+/// The mechanisms a command run with `isolation` gets on this machine, in one line: for reports,
+/// the run archive and the `Nova-Sandbox` trailer.
+pub fn describe(isolation: Isolation) -> String {
+    match isolation {
+        Isolation::None => String::from("none (--unsafe-no-sandbox)"),
+        Isolation::Sandbox => {
+            let landlock = landlock::abi_version()
+                .map(|abi| format!("Landlock ABI {abi}"))
+                .unwrap_or_else(|_| String::from("no Landlock"));
+            let processes = if child::ids().0 != 0 {
+                "RLIMIT_NPROC"
+            } else if cgroup::pids_parent().is_ok() {
+                "pids cgroup"
+            } else {
+                "processes unbounded (root without a pids cgroup)"
+            };
+            format!(
+                "user, mount, PID and network namespaces; {landlock}; rlimits (address space, \
+                 file size, CPU); {processes}"
+            )
+        }
+    }
+}
+
 /// One mechanism and whether this machine offers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mechanism {

@@ -337,6 +337,18 @@ fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<E
         })
         .collect();
     p.line(&format!("{} {}", p.paint(BOLD, "Time:"), times.join(", ")))?;
+    if outcome.sandbox.starts_with("none") {
+        p.line(&p.paint(
+            RED,
+            "Sandbox: none. The repository's code ran with your full access (--unsafe-no-sandbox).",
+        ))?;
+    } else if !outcome.sandbox.is_empty() {
+        p.line(&format!(
+            "{} {}",
+            p.paint(BOLD, "Sandbox:"),
+            outcome.sandbox
+        ))?;
+    }
     if let Some(branch) = &outcome.branch {
         p.line(&format!(
             "Review it with `git log -p HEAD..{branch}`; merge what you like."

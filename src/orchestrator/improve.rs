@@ -63,6 +63,8 @@ pub struct ImproveOutcome {
     pub base_build_errors: Vec<String>,
     pub base_failing_tests: Vec<String>,
     pub stage_seconds: BTreeMap<String, f64>,
+    /// The isolation repository code ran under (`nova_sandbox::describe`).
+    pub sandbox: String,
 }
 
 /// One commit on the review branch.
@@ -319,6 +321,7 @@ fn drive(
         stage: "review".into(),
     })?;
     let mut workspace = Workspace::open(root, base, options)?;
+    outcome.sandbox = workspace.sandbox().to_owned();
     let fetch = workspace.fetch()?;
     rec.emit(Event::StepFinished {
         command: fetch.command,

@@ -37,10 +37,12 @@ pub fn commit_message(
         finding.rule
     );
     format!(
-        "{subject}\n\n{}\n\n{}\n\nNova-Agent: {agent}\nNova-Run: {run}\nNova-Validation: {}\n",
+        "{subject}\n\n{}\n\n{}\n\nNova-Agent: {agent}\nNova-Run: {run}\nNova-Validation: {}\n\
+         Nova-Sandbox: {}\n",
         wrap(&finding.message, 72),
         wrap(&found, 72),
         report.summary(),
+        report.sandbox,
     )
 }
 

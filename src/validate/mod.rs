@@ -69,6 +69,8 @@ pub struct Workspace {
     tmp_dir: PathBuf,
     options: Options,
     head: Oid,
+    /// What isolation the commands get (`nova_sandbox::describe`).
+    sandbox: String,
 }
 
 /// Clippy's default groups, named so that each warning says which group it belongs to.
@@ -100,9 +102,15 @@ impl Workspace {
             worktree,
             target_dir,
             tmp_dir,
+            sandbox: nova_sandbox::describe(options.isolation),
             options,
             head: commit,
         })
+    }
+
+    /// The isolation its commands run under, in one line.
+    pub fn sandbox(&self) -> &str {
+        &self.sandbox
     }
 
     pub fn path(&self) -> &Path {
@@ -246,6 +254,7 @@ impl Workspace {
                 linter: String::new(),
                 steps,
                 acceptance: Vec::new(),
+                sandbox: self.sandbox.clone(),
             };
             return Ok((report, CargoOutput::default()));
         }
@@ -267,6 +276,7 @@ impl Workspace {
             linter,
             steps,
             acceptance: Vec::new(),
+            sandbox: self.sandbox.clone(),
         };
         Ok((report, lint))
     }

@@ -30,6 +30,9 @@ pub struct ValidationReport {
     /// The `acceptance` commands of the agent that made the change, each of which must pass.
     #[serde(default)]
     pub acceptance: Vec<Step>,
+    /// The isolation the commands ran under (`nova_sandbox::describe`).
+    #[serde(default)]
+    pub sandbox: String,
 }
 
 impl ValidationReport {
@@ -130,6 +133,7 @@ mod tests {
             linter: String::from("clippy"),
             steps: Vec::new(),
             acceptance: Vec::new(),
+            sandbox: String::new(),
         }
     }
 

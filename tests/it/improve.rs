@@ -273,6 +273,16 @@ fn improves_a_crate_on_a_branch_and_leaves_the_checkout_alone() {
         message.contains("Found by correctness-reviewer at src/lib.rs:4 in `add`"),
         "{message}"
     );
+    assert!(
+        message.contains("\nNova-Sandbox: user, mount, PID and network namespaces; Landlock ABI "),
+        "{message}"
+    );
+    assert!(
+        run.stdout
+            .contains("\nSandbox: user, mount, PID and network namespaces; Landlock ABI "),
+        "{}",
+        run.stdout
+    );
 
     assert!(
         run.stdout.starts_with("Branch: nova/test\n"),
@@ -440,6 +450,33 @@ fn a_clean_crate_has_nothing_to_improve() {
         run.stdout
     );
     assert_eq!(branches(&repo), ["master"]);
+}
+
+#[test]
+fn a_run_without_the_sandbox_says_so_in_its_report_and_commits() {
+    let env = TestEnv::new();
+    let repo = fixture(&env, "bare", &[]);
+    let run = improve(
+        &env,
+        &repo,
+        &["--unsafe-no-sandbox", "--max-changes", "1", "--branch", "b"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(run.stderr.contains("--unsafe-no-sandbox"), "{}", run.stderr);
+    assert!(run.stdout.contains("\nSandbox: none. "), "{}", run.stdout);
+    let commits = branch_commits(&repo, "b");
+    assert_eq!(commits.len(), 1);
+    let git = git2::Repository::open(&repo).expect("repo");
+    let message = git
+        .find_commit(git2::Oid::from_str(&commits[0].0).expect("oid"))
+        .expect("commit")
+        .message()
+        .expect("utf-8")
+        .to_owned();
+    assert!(
+        message.ends_with("\nNova-Sandbox: none (--unsafe-no-sandbox)\n"),
+        "{message}"
+    );
 }
 
 #[test]
