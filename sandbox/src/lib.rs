@@ -136,10 +136,32 @@ pub fn mechanisms() -> Vec<Mechanism> {
         },
         required: false,
     };
+    let processes = Mechanism {
+        name: "process limit",
+        state: if child::ids().0 != 0 {
+            Ok(String::from("RLIMIT_NPROC"))
+        } else {
+            cgroup::pids_parent()
+                .map(|dir| {
+                    format!(
+                        "a pids cgroup under {} (Linux does not apply RLIMIT_NPROC to root)",
+                        dir.display()
+                    )
+                })
+                .map_err(|why| {
+                    format!(
+                        "running as root, where Linux ignores RLIMIT_NPROC, and {why}: a fork \
+                         bomb is stopped only by the timeout"
+                    )
+                })
+        },
+        required: false,
+    };
     vec![
         namespace(Feature::UserNamespaces, "user namespaces"),
         namespace(Feature::NetworkNamespaces, "network namespaces"),
         landlock,
+        processes,
         seccomp,
     ]
 }

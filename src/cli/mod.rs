@@ -8,6 +8,7 @@
 mod agents;
 mod completions;
 mod config;
+mod doctor;
 mod improve;
 mod init;
 mod map;
@@ -93,6 +94,7 @@ pub enum Command {
     Agents(agents::AgentsArgs),
     Init(init::InitArgs),
     Config(config::ConfigArgs),
+    Doctor(doctor::DoctorArgs),
     Completions(completions::CompletionsArgs),
 }
 
@@ -222,6 +224,7 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
         Command::Agents(args) => agents::run(&cx, args),
         Command::Init(args) => init::run(&cx, args),
         Command::Config(args) => config::run(&cx, args),
+        Command::Doctor(args) => doctor::run(&cx, args),
         Command::Completions(args) => completions::run(&cx, args),
     }
 }

@@ -89,3 +89,41 @@ fn colour_only_when_asked() {
     assert!(!auto.stdout.contains('\u{1b}'));
     assert_eq!(auto.stdout, plain.stdout);
 }
+
+#[test]
+fn doctor_reports_each_mechanism_and_proves_the_sandbox_runs() {
+    let env = TestEnv::new();
+    let run = env.nova(["--json", "doctor"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|check| check["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "user namespaces",
+            "network namespaces",
+            "Landlock",
+            "process limit",
+            "seccomp",
+            "live check"
+        ]
+    );
+    assert_eq!(report["sandbox"], true);
+    assert!(
+        report["plan"]
+            .as_str()
+            .expect("plan")
+            .contains("Landlock ABI"),
+        "{}",
+        run.stdout
+    );
+
+    let text = env.nova(["doctor"]);
+    assert_eq!(text.code, 0, "{}", text.both());
+    assert!(text.stdout.contains("live check"), "{}", text.stdout);
+}
