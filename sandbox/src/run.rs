@@ -316,7 +316,7 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
     };
     let mut limit_hit = limit_hit(status, &stdout, &stderr);
     if let Some(cgroup) = cgroup {
-        if cgroup.limit_was_hit() {
+        if cgroup.limit_was_hit() && status != Status::Exited(0) {
             limit_hit = Some(Limit::Processes);
         }
         let _ = cgroup.remove();
@@ -351,6 +351,8 @@ fn limit_hit(status: Status, stdout: &[u8], stderr: &[u8]) -> Option<Limit> {
     match status {
         Status::Signaled(libc::SIGXCPU) => return Some(Limit::CpuTime),
         Status::Signaled(libc::SIGXFSZ) => return Some(Limit::FileSize),
+        // A command that succeeded was not stopped, whatever its output says.
+        Status::Exited(0) => return None,
         _ => {}
     }
     // What cargo, libtest, Rust's allocator and the shells print when a limit stops a process
@@ -359,6 +361,7 @@ fn limit_hit(status: Status, stdout: &[u8], stderr: &[u8]) -> Option<Limit> {
         ("SIGXCPU", Limit::CpuTime),
         ("SIGXFSZ", Limit::FileSize),
         ("File size limit exceeded", Limit::FileSize),
+        ("File too large", Limit::FileSize),
         ("CPU time limit exceeded", Limit::CpuTime),
         ("memory allocation of", Limit::AddressSpace),
         ("Cannot allocate memory", Limit::AddressSpace),
@@ -374,10 +377,22 @@ fn limit_hit(status: Status, stdout: &[u8], stderr: &[u8]) -> Option<Limit> {
         String::from_utf8_lossy(stderr),
         String::from_utf8_lossy(stdout),
     ];
+    // Cargo names a test binary's signal by number alone: "(signal: 25)".
+    let by_number = [
+        (format!("(signal: {})", libc::SIGXCPU), Limit::CpuTime),
+        (format!("(signal: {})", libc::SIGXFSZ), Limit::FileSize),
+    ];
+    let found = |marker: &str| texts.iter().any(|text| text.contains(marker));
     MARKERS
         .iter()
-        .find(|(marker, _)| texts.iter().any(|text| text.contains(marker)))
+        .find(|(marker, _)| found(marker))
         .map(|&(_, limit)| limit)
+        .or_else(|| {
+            by_number
+                .iter()
+                .find(|(marker, _)| found(marker))
+                .map(|&(_, limit)| limit)
+        })
 }
 
 type Capture = Option<thread::JoinHandle<(Vec<u8>, bool)>>;

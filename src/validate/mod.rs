@@ -108,6 +108,11 @@ impl Workspace {
         })
     }
 
+    /// Changes how long each later step may run.
+    pub fn set_step_timeout(&mut self, timeout: Duration) {
+        self.options.step_timeout = timeout;
+    }
+
     /// The isolation its commands run under, in one line.
     pub fn sandbox(&self) -> &str {
         &self.sandbox
@@ -388,7 +393,13 @@ fn group_flag(group: &str) -> &'static str {
 }
 
 fn step(command: &str, outcome: &Outcome) -> Step {
+    let stopped = match (outcome.status, outcome.limit_hit) {
+        (Status::TimedOut, _) => Some(format!("timed out after {} s", outcome.elapsed.as_secs())),
+        (_, Some(limit)) => Some(format!("hit {limit}")),
+        _ => None,
+    };
     Step {
+        stopped,
         command: command.to_owned(),
         ok: outcome.success(),
         seconds: (outcome.elapsed.as_secs_f64() * 100.0).round() / 100.0,

@@ -10,6 +10,9 @@ pub struct Step {
     pub command: String,
     pub ok: bool,
     pub seconds: f64,
+    /// Why the sandbox stopped it, if it did: "timed out after 600 s", "hit the process limit".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 /// Build, tests and lints of one tree.
@@ -75,7 +78,12 @@ pub struct Verdict {
 /// A candidate is accepted when it builds, every test that passed on the base still passes, no
 /// test disappeared, and the warning count did not grow.
 pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
-    let mut reasons = Vec::new();
+    let mut reasons: Vec<String> = candidate
+        .steps
+        .iter()
+        .chain(&candidate.acceptance)
+        .filter_map(|step| Some(format!("`{}` {}", step.command, step.stopped.as_deref()?)))
+        .collect();
     if !candidate.build_ok {
         let first = candidate
             .build_errors

@@ -7,3 +7,4 @@ mod config;
 mod improve;
 mod index;
 mod init;
+mod sandbox;

@@ -1,0 +1,383 @@
+//! The sandbox against a hostile crate built by code: its build script, a proc macro and its tests
+//! try to write outside the worktree, read a secret file and a secret environment variable, and
+//! reach a listener on the host's loopback; candidates try to fork, allocate and write without
+//! bound and to run forever. Every attempt must fail, with the reason, and leave no trace.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nova::edit::{FileChange, Patch};
+use nova::findings::RepoPath;
+use nova::validate::{Options, ValidationReport, Workspace, judge};
+use nova_sandbox::{Isolation, Limits};
+
+use crate::common::{TestEnv, toolchain_env, write};
+
+const SECRET: &str = "CANARY-d41d8cd98f00b204-SECRET-FILE";
+const KEY: &str = "sk-CANARY-8f14e45fceea167a-API-KEY";
+
+/// Rust code (a function `attempt`) that tries every escape and panics naming each that worked,
+/// secrets included, so that a leak shows up in the output the test then searches.
+fn attempts(home: &Path, repo: &Path, port: u16) -> String {
+    format!(
+        r####"
+fn attempt(who: &str) {{
+    let mut escaped: Vec<String> = Vec::new();
+    for (path, what) in [
+        (r#"{home}/pwned"#, "wrote the home directory"),
+        (r#"{repo}/pwned"#, "wrote the user's checkout"),
+        (r#"{repo}/.git/hooks/pre-commit"#, "wrote a git hook"),
+    ] {{
+        if std::fs::write(path, "#!/bin/sh\necho pwned\n").is_ok() {{
+            escaped.push(what.to_string());
+        }}
+    }}
+    if let Ok(secret) = std::fs::read_to_string(r#"{home}/.ssh/id_canary"#) {{
+        escaped.push(format!("read the secret file: {{secret}}"));
+    }}
+    if let Ok(key) = std::env::var("OPENAI_API_KEY") {{
+        escaped.push(format!("read the API key: {{key}}"));
+    }}
+    if std::net::TcpStream::connect("127.0.0.1:{port}").is_ok() {{
+        escaped.push("connected to the host's loopback".to_string());
+    }}
+    if !escaped.is_empty() {{
+        panic!("{{who}} escaped the sandbox: {{escaped:?}}");
+    }}
+}}
+"####,
+        home = home.display(),
+        repo = repo.display(),
+    )
+}
+
+/// A crate whose build script, proc macro and test each run `attempt`, and with a clippy finding
+/// so that a candidate is validated too.
+fn hostile_repo(env: &TestEnv, name: &str, port: u16) -> PathBuf {
+    let repo = env.outside().join(name);
+    let code = attempts(&env.home(), &repo, port);
+    let manifest = "[package]\nname = \"hostile\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                    [dependencies]\nhostile-macro = { path = \"macro\" }\n";
+    let macro_manifest = "[package]\nname = \"hostile-macro\"\nversion = \"0.1.0\"\n\
+                          edition = \"2021\"\n\n[lib]\nproc-macro = true\n";
+    let macro_lib = format!(
+        "use proc_macro::TokenStream;\n{code}\n#[proc_macro]\npub fn attack(_: TokenStream) -> \
+         TokenStream {{\n    attempt(\"the proc macro\");\n    TokenStream::new()\n}}\n"
+    );
+    let build = format!("{code}\nfn main() {{\n    attempt(\"the build script\");\n}}\n");
+    let lib = format!(
+        "hostile_macro::attack!();\n\npub fn add(a: i32, b: i32) -> i32 {{\n    return a + b;\n}}\n\n\
+         #[cfg(test)]\nmod tests {{\n{code}\n    #[test]\n    fn adds() {{\n        \
+         assert_eq!(super::add(2, 3), 5);\n    }}\n\n    #[test]\n    fn escapes() {{\n        \
+         attempt(\"a test\");\n    }}\n}}\n"
+    );
+    let repo = env.repo_with(
+        name,
+        &[
+            ("Cargo.toml", manifest),
+            ("build.rs", &build),
+            ("src/lib.rs", &lib),
+            ("macro/Cargo.toml", macro_manifest),
+            ("macro/src/lib.rs", &macro_lib),
+        ],
+    );
+    std::fs::create_dir_all(repo.join(".git/hooks")).expect("hooks dir");
+    repo
+}
+
+/// Every file under `dir`, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.insert(path, bytes);
+            }
+        }
+    }
+    out
+}
+
+/// The user's checkout, `.git` included, without what a run may add: `.nova/`, and the objects,
+/// refs, logs and worktree entries of its review branch.
+fn checkout(repo: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let added = [
+        ".nova",
+        ".git/objects",
+        ".git/refs",
+        ".git/logs",
+        ".git/worktrees",
+    ];
+    tree(repo)
+        .into_iter()
+        .filter(|(path, _)| !added.iter().any(|dir| path.starts_with(repo.join(dir))))
+        .collect()
+}
+
+/// The paths whose bytes differ, or that exist on one side only.
+fn changed<'a>(
+    before: &'a BTreeMap<PathBuf, Vec<u8>>,
+    after: &'a BTreeMap<PathBuf, Vec<u8>>,
+) -> Vec<&'a PathBuf> {
+    let mut paths: Vec<&PathBuf> = before
+        .iter()
+        .filter(|(path, bytes)| after.get(*path) != Some(bytes))
+        .map(|(path, _)| path)
+        .chain(after.keys().filter(|path| !before.contains_key(*path)))
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+fn setup(env: &mut TestEnv) -> TcpListener {
+    write(&env.home(), ".ssh/id_canary", SECRET);
+    let tmp = env.root().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    env.set_var("TMPDIR", &tmp.to_string_lossy());
+    env.set_var("OPENAI_API_KEY", KEY);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    listener.set_nonblocking(true).expect("nonblocking");
+    listener
+}
+
+#[test]
+fn a_hostile_crate_cannot_escape_and_leaves_no_trace() {
+    let mut env = TestEnv::new();
+    let listener = setup(&mut env);
+    let port = listener.local_addr().expect("addr").port();
+    let repo = hostile_repo(&env, "hostile", port);
+    let home_before = tree(&env.home());
+    let checkout_before = checkout(&repo);
+
+    let run = env.nova_in(&repo, ["improve", "--branch", "nova/hostile"]);
+    // The base builds and its tests pass only if every attempt failed in the build script, the
+    // proc macro and the test; the candidate (the `return` clippy removes) runs them all again.
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout.contains("Branch: nova/hostile"),
+        "{}",
+        run.stdout
+    );
+
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(SECRET) && !text.contains(KEY), "{text}");
+    }
+    for (path, bytes) in tree(&repo.join(".nova"))
+        .iter()
+        .chain(&tree(&env.root().join("tmp")))
+    {
+        assert!(
+            !contains(bytes, SECRET) && !contains(bytes, KEY),
+            "a canary in {}",
+            path.display()
+        );
+    }
+    assert_eq!(
+        changed(&home_before, &tree(&env.home())),
+        Vec::<&PathBuf>::new(),
+        "the home directory changed"
+    );
+    let checkout_after = checkout(&repo);
+    let before = checkout_before;
+    assert_eq!(
+        changed(&before, &checkout_after),
+        Vec::<&PathBuf>::new(),
+        "the checkout or its hooks changed"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "a connection reached the host's loopback"
+    );
+}
+
+#[test]
+fn the_same_crate_without_the_sandbox_does_escape() {
+    // The control: proves the attempts above are real, so that their failing means something.
+    // (Not the API key: Nova passes cargo an allowlisted environment even without the sandbox.)
+    let mut env = TestEnv::new();
+    let listener = setup(&mut env);
+    let port = listener.local_addr().expect("addr").port();
+    let repo = hostile_repo(&env, "control", port);
+    let run = env.nova_in(&repo, ["improve", "--dry-run", "--unsafe-no-sandbox"]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    for escape in [
+        "escaped the sandbox",
+        "wrote the home directory",
+        "wrote the user's checkout",
+        "wrote a git hook",
+        "read the secret file",
+        "connected to the host's loopback",
+    ] {
+        assert!(run.stdout.contains(escape), "{escape}: {}", run.both());
+    }
+    assert!(env.home().join("pwned").exists());
+}
+
+/// A small crate at `work/<name>`, its validation workspace (with tight limits, so that runaway
+/// candidates hit them quickly), its head and the base's green report.
+fn small_crate(env: &TestEnv, name: &str) -> (PathBuf, Workspace, git2::Oid, ValidationReport) {
+    let manifest =
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    let lib = base_lib();
+    let repo = env.repo_with(
+        name,
+        &[
+            ("Cargo.toml", manifest.as_str()),
+            ("src/lib.rs", lib.as_str()),
+        ],
+    );
+    let head = git2::Repository::open(&repo)
+        .expect("open")
+        .head()
+        .expect("head")
+        .peel_to_commit()
+        .expect("commit")
+        .id();
+    let mut vars = toolchain_env();
+    vars.push(("HOME".into(), env.home().to_string_lossy().into_owned()));
+    let toolchain = nova::config::ToolchainDirs {
+        cargo_home: vars
+            .iter()
+            .find(|(k, _)| k == "CARGO_HOME")
+            .map(|(_, v)| PathBuf::from(v)),
+        rustup_home: vars
+            .iter()
+            .find(|(k, _)| k == "RUSTUP_HOME")
+            .map(|(_, v)| PathBuf::from(v)),
+        path: vars
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| std::env::split_paths(v).collect())
+            .unwrap_or_default(),
+    };
+    let options = Options {
+        isolation: Isolation::Sandbox,
+        env: vars,
+        step_timeout: Duration::from_secs(60),
+        temp_root: env.root().join("tmp"),
+        toolchain,
+        limits: Limits {
+            address_space: Some(4 << 30),
+            processes: Some(256),
+            file_size: Some(64 << 20),
+            cpu_seconds: Some(60),
+        },
+    };
+    std::fs::create_dir_all(env.root().join("tmp")).expect("tmp");
+    let workspace = Workspace::open(&repo, head, options).expect("workspace");
+    let (base, _) = workspace.validate_with_diagnostics().expect("base");
+    assert!(base.is_green(), "{base:?}");
+    (repo, workspace, head, base)
+}
+
+const LIB: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+
+/// A candidate adding a test with `body`.
+fn candidate(body: &str) -> Patch {
+    let after = format!(
+        "{LIB}\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn adds() {{\n        \
+         assert_eq!(super::add(2, 3), 5);\n    }}\n\n    #[test]\n    fn runaway() {{\n{body}\n    }}\n}}\n"
+    );
+    Patch {
+        summary: String::from("a runaway test"),
+        changes: vec![FileChange {
+            path: RepoPath::new("src/lib.rs").expect("path"),
+            before: base_lib(),
+            after,
+        }],
+    }
+}
+
+fn base_lib() -> String {
+    format!(
+        "{LIB}\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn adds() {{\n        \
+         assert_eq!(super::add(2, 3), 5);\n    }}\n}}\n"
+    )
+}
+
+#[test]
+fn runaway_candidates_are_rejected_with_the_limit_they_hit() {
+    let env = TestEnv::new();
+    let (repo, mut workspace, head, base) = small_crate(&env, "runaway");
+
+    let cases = [
+        (
+            "fork without bound",
+            "        let mut children = Vec::new();\n        loop {\n            \
+             children.push(std::process::Command::new(\"sleep\").arg(\"60\").spawn().unwrap());\n        }",
+            "hit the process limit",
+        ),
+        (
+            "allocate without bound",
+            "        let mut blocks = Vec::new();\n        loop {\n            \
+             blocks.push(vec![0u8; 64 << 20]);\n        }",
+            "hit the address-space limit",
+        ),
+        (
+            "fill the disk",
+            "        use std::io::Write;\n        let path = std::env::temp_dir().join(\"fill\");\n        \
+             let mut file = std::fs::File::create(path).unwrap();\n        loop {\n            \
+             file.write_all(&[7u8; 1 << 20]).unwrap();\n        }",
+            "hit the file-size limit",
+        ),
+    ];
+    for (what, body, reason) in cases {
+        workspace.apply(&candidate(body)).expect("apply");
+        let (report, _) = workspace.validate_with_diagnostics().expect("validate");
+        let verdict = judge(&base, &report);
+        assert!(!verdict.accepted, "{what}: {report:?}");
+        assert!(
+            verdict.reasons.iter().any(|r| r.contains(reason)),
+            "{what}: {:?}",
+            verdict.reasons
+        );
+        workspace.checkout(head).expect("restore");
+    }
+    let git = git2::Repository::open(&repo).expect("open");
+    let statuses = git.statuses(None).expect("status");
+    let changed: Vec<_> = statuses
+        .iter()
+        .filter(|entry| entry.status() != git2::Status::IGNORED)
+        .map(|entry| (entry.path().unwrap_or("?").to_owned(), entry.status()))
+        .collect();
+    assert!(changed.is_empty(), "the checkout changed: {changed:?}");
+}
+
+#[test]
+fn a_candidate_that_runs_forever_times_out() {
+    let env = TestEnv::new();
+    let (_, mut workspace, _, base) = small_crate(&env, "forever");
+    workspace.set_step_timeout(Duration::from_secs(5));
+    workspace
+        .apply(&candidate(
+            "        let started = std::time::Instant::now();\n        while started.elapsed().as_secs() < 3600 {}",
+        ))
+        .expect("apply");
+    // The build takes a moment; the test then spins until the step's timeout.
+    let (report, _) = workspace.validate_with_diagnostics().expect("validate");
+    let verdict = judge(&base, &report);
+    assert!(!verdict.accepted);
+    assert!(
+        verdict
+            .reasons
+            .iter()
+            .any(|r| r.contains("timed out after")),
+        "{:?}",
+        verdict.reasons
+    );
+}
