@@ -102,12 +102,12 @@ impl PidsCgroup {
     pub fn remove(self) -> io::Result<()> {
         let _ = std::fs::write(self.dir.join("cgroup.kill"), "1");
         let mut last = Ok(());
-        for _ in 0..200 {
+        for _ in 0..1000 {
             last = std::fs::remove_dir(&self.dir);
             if last.is_ok() {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(1));
         }
         last
     }

@@ -175,6 +175,39 @@ pub fn within_hard_limits(
         .collect()
 }
 
+/// Waits until `pid` (a child of ours, not yet reaped) exits or `timeout` passes, without reaping
+/// it: `Ok(true)` when it exited. Uses a pidfd, so that the wake-up is immediate; where the kernel
+/// has none (before Linux 5.3), polls every millisecond.
+pub fn wait_exit(pid: u32, timeout: std::time::Duration) -> io::Result<bool> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::Error::other("a pid out of range"))?;
+    // SAFETY: pidfd_open takes a pid and flags, no pointers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let Ok(fd) = RawFd::try_from(fd) else {
+        return Err(io::Error::other("a pidfd out of range"));
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let mut poll = libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let millis = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    loop {
+        // SAFETY: `poll` is one live `pollfd`.
+        let ready = unsafe { libc::poll(&raw mut poll, 1, millis) };
+        if ready >= 0 {
+            return Ok(ready > 0);
+        }
+        if errno() != libc::EINTR {
+            return Err(io::Error::last_os_error());
+        }
+    }
+}
+
 /// Makes `command` enter the sandbox described by `plan` between its fork and its exec.
 pub fn install(command: &mut std::process::Command, plan: Plan) {
     use std::os::unix::process::CommandExt;

@@ -280,14 +280,18 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
         if let Some(status) = child.try_wait().map_err(wait_error)? {
             break status;
         }
-        if Instant::now() >= deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             // Killing the supervisor kills PID 1 of the namespace (its death signal), and with
             // it every process in the namespace.
             let _ = child.kill();
             timed_out = true;
             break child.wait().map_err(wait_error)?;
         }
-        thread::sleep(Duration::from_millis(5));
+        // Sleeps until the child exits (a pidfd), or polls where the kernel cannot say.
+        if child::wait_exit(child.id(), left).is_err() {
+            thread::sleep(left.min(Duration::from_millis(1)));
+        }
     };
     // The pipes close when the tree is gone, so the readers finish with what was written.
     let (stdout, out_cut) = join(stdout);
