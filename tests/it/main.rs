@@ -8,3 +8,4 @@ mod improve;
 mod index;
 mod init;
 mod sandbox;
+mod verdicts;
