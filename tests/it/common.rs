@@ -183,3 +183,44 @@ pub fn toolchain_env() -> Vec<(String, String)> {
     }
     vars
 }
+
+/// The commit `HEAD` of `repo` points at.
+pub fn head_of(repo: &Path) -> git2::Oid {
+    git2::Repository::open(repo)
+        .expect("open")
+        .head()
+        .expect("head")
+        .peel_to_commit()
+        .expect("commit")
+        .id()
+}
+
+/// Validation options for library-level tests: sandboxed, this environment's home and temp dir,
+/// the test runner's toolchain, and `limits`.
+pub fn validation_options(
+    env: &TestEnv,
+    step_timeout: std::time::Duration,
+    limits: nova_sandbox::Limits,
+) -> nova::validate::Options {
+    let vars = toolchain_env();
+    let find = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let toolchain = nova::config::ToolchainDirs {
+        cargo_home: find("CARGO_HOME").map(PathBuf::from),
+        rustup_home: find("RUSTUP_HOME").map(PathBuf::from),
+        path: find("PATH")
+            .map(|p| std::env::split_paths(&p).collect())
+            .unwrap_or_default(),
+    };
+    let tmp = env.root().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let mut with_home = vars.clone();
+    with_home.push(("HOME".into(), env.home().to_string_lossy().into_owned()));
+    nova::validate::Options {
+        isolation: nova_sandbox::Isolation::Sandbox,
+        env: with_home,
+        step_timeout,
+        temp_root: tmp,
+        toolchain,
+        limits,
+    }
+}

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use nova::edit::{FileChange, Patch};
 use nova::findings::RepoPath;
-use nova::validate::{Options, ValidationReport, Workspace, judge};
-use nova_sandbox::{Isolation, Limits};
+use nova::validate::{ValidationReport, Workspace, judge};
+use nova_sandbox::Limits;
 
-use crate::common::{TestEnv, toolchain_env, write};
+use crate::common::{TestEnv, head_of, validation_options, write};
 
 const SECRET: &str = "CANARY-d41d8cd98f00b204-SECRET-FILE";
 const KEY: &str = "sk-CANARY-8f14e45fceea167a-API-KEY";
@@ -241,44 +241,14 @@ fn small_crate(env: &TestEnv, name: &str) -> (PathBuf, Workspace, git2::Oid, Val
             ("src/lib.rs", lib.as_str()),
         ],
     );
-    let head = git2::Repository::open(&repo)
-        .expect("open")
-        .head()
-        .expect("head")
-        .peel_to_commit()
-        .expect("commit")
-        .id();
-    let mut vars = toolchain_env();
-    vars.push(("HOME".into(), env.home().to_string_lossy().into_owned()));
-    let toolchain = nova::config::ToolchainDirs {
-        cargo_home: vars
-            .iter()
-            .find(|(k, _)| k == "CARGO_HOME")
-            .map(|(_, v)| PathBuf::from(v)),
-        rustup_home: vars
-            .iter()
-            .find(|(k, _)| k == "RUSTUP_HOME")
-            .map(|(_, v)| PathBuf::from(v)),
-        path: vars
-            .iter()
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| std::env::split_paths(v).collect())
-            .unwrap_or_default(),
+    let head = head_of(&repo);
+    let limits = Limits {
+        address_space: Some(4 << 30),
+        processes: Some(256),
+        file_size: Some(64 << 20),
+        cpu_seconds: Some(60),
     };
-    let options = Options {
-        isolation: Isolation::Sandbox,
-        env: vars,
-        step_timeout: Duration::from_secs(60),
-        temp_root: env.root().join("tmp"),
-        toolchain,
-        limits: Limits {
-            address_space: Some(4 << 30),
-            processes: Some(256),
-            file_size: Some(64 << 20),
-            cpu_seconds: Some(60),
-        },
-    };
-    std::fs::create_dir_all(env.root().join("tmp")).expect("tmp");
+    let options = validation_options(env, Duration::from_secs(60), limits);
     let workspace = Workspace::open(&repo, head, options).expect("workspace");
     let (base, _) = workspace.validate_with_diagnostics().expect("base");
     assert!(base.is_green(), "{base:?}");

@@ -3,16 +3,16 @@
 //! other in one persistent worktree, each verdict compared with a clean `cargo test` of the same
 //! candidate in a fresh copy with a fresh target dir.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use nova::edit::{FileChange, Patch};
 use nova::findings::RepoPath;
-use nova::validate::{Options, Workspace, judge};
-use nova_sandbox::{Isolation, Limits};
+use nova::validate::{Workspace, judge};
+use nova_sandbox::Limits;
 
-use crate::common::{TestEnv, toolchain_env};
+use crate::common::{TestEnv, head_of, toolchain_env, validation_options};
 
 const FUNCTIONS: usize = 10;
 const SCALE: i64 = 3;
@@ -214,29 +214,6 @@ fn clean_cargo_test(dir: &Path, candidate: &Candidate) -> bool {
         .success()
 }
 
-fn options(env: &TestEnv) -> Options {
-    let vars = toolchain_env();
-    let find = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let tmp = env.root().join("tmp");
-    std::fs::create_dir_all(&tmp).expect("tmp");
-    let mut with_home = vars.clone();
-    with_home.push(("HOME".into(), env.home().to_string_lossy().into_owned()));
-    Options {
-        isolation: Isolation::Sandbox,
-        env: with_home,
-        step_timeout: Duration::from_secs(300),
-        temp_root: tmp,
-        toolchain: nova::config::ToolchainDirs {
-            cargo_home: find("CARGO_HOME").map(PathBuf::from),
-            rustup_home: find("RUSTUP_HOME").map(PathBuf::from),
-            path: find("PATH")
-                .map(|p| std::env::split_paths(&p).collect())
-                .unwrap_or_default(),
-        },
-        limits: Limits::default(),
-    }
-}
-
 #[test]
 fn fifty_seeded_candidates_get_no_wrong_verdict() {
     let env = TestEnv::new();
@@ -250,14 +227,9 @@ fn fifty_seeded_candidates_get_no_wrong_verdict() {
             ("src/lib.rs", base_lib.as_str()),
         ],
     );
-    let head = git2::Repository::open(&repo)
-        .expect("open")
-        .head()
-        .expect("head")
-        .peel_to_commit()
-        .expect("commit")
-        .id();
-    let mut workspace = Workspace::open(&repo, head, options(&env)).expect("workspace");
+    let head = head_of(&repo);
+    let options = validation_options(&env, Duration::from_secs(300), Limits::default());
+    let mut workspace = Workspace::open(&repo, head, options).expect("workspace");
     let (base, _) = workspace.validate_with_diagnostics().expect("base");
     assert!(base.is_green(), "{base:?}");
 
