@@ -33,8 +33,22 @@ pub struct CargoOutput {
     pub diagnostics: Vec<Diagnostic>,
     /// Rendered error-level messages (compile errors), for reports.
     pub errors: Vec<String>,
+    /// The same errors, structured: code, file and position, message.
+    pub error_details: Vec<CompileError>,
     /// From cargo's `build-finished` message.
     pub build_success: Option<bool>,
+}
+
+/// One compile error as a program reads it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CompileError {
+    /// `E0308`, when the compiler gave a code.
+    pub code: Option<String>,
+    pub message: String,
+    /// The primary span's file, line and column (1-based), when there is one.
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
 }
 
 impl CargoOutput {
@@ -98,6 +112,14 @@ pub fn parse_cargo_output(stdout: &str) -> CargoOutput {
                 if raw.level == "error" {
                     out.errors
                         .push(raw.rendered.clone().unwrap_or_else(|| raw.message.clone()));
+                    let primary = raw.spans.iter().find(|span| span.is_primary);
+                    out.error_details.push(CompileError {
+                        code: raw.code.as_ref().map(|code| code.code.clone()),
+                        message: raw.message.clone(),
+                        file: primary.map(|span| span.file_name.clone()),
+                        line: primary.map(|span| span.line_start),
+                        column: primary.map(|span| span.column_start),
+                    });
                 }
                 let Some(diagnostic) = reduce(&raw, &mut groups) else {
                     continue;
@@ -251,6 +273,25 @@ not json from a build script"#;
         let fix = d.replacements.as_ref().expect("machine-applicable");
         assert_eq!(fix.len(), 2);
         assert_eq!(fix[0].text, "a + b");
+    }
+
+    #[test]
+    fn compile_errors_are_kept_rendered_and_structured() {
+        let line = r#"{"reason":"compiler-message","message":{"message":"mismatched types","code":{"code":"E0308","explanation":null},"level":"error","spans":[{"file_name":"src/lib.rs","byte_start":30,"byte_end":34,"line_start":2,"line_end":2,"column_start":5,"column_end":9,"is_primary":true,"suggested_replacement":null,"suggestion_applicability":null}],"children":[],"rendered":"error[E0308]: mismatched types\n"}}
+{"reason":"compiler-message","message":{"message":"aborting due to 1 previous error","code":null,"level":"error","spans":[],"children":[],"rendered":"error: aborting due to 1 previous error\n"}}"#;
+        let out = parse_cargo_output(line);
+        assert_eq!(out.errors.len(), 2);
+        assert_eq!(
+            out.error_details[0],
+            CompileError {
+                code: Some(String::from("E0308")),
+                message: String::from("mismatched types"),
+                file: Some(String::from("src/lib.rs")),
+                line: Some(2),
+                column: Some(5),
+            }
+        );
+        assert_eq!(out.error_details[1].file, None);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 mod diagnostics;
 
-pub use diagnostics::{CargoOutput, Diagnostic, parse_cargo_output};
+pub use diagnostics::{CargoOutput, CompileError, Diagnostic, parse_cargo_output};
 
 use std::collections::BTreeMap;
 

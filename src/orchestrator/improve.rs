@@ -20,7 +20,9 @@ use crate::findings::{Finding, Fix, RepoPath};
 use crate::git::{self, BranchError, CommitSpec};
 use crate::index::Index;
 use crate::store::{CandidateRecord, Store, StoreError};
-use crate::validate::{Options, ValidateError, ValidationReport, Workspace, judge};
+use crate::validate::{
+    Options, ValidateError, ValidationReport, Workspace, judge, record_lint_delta,
+};
 
 /// What to improve, and how.
 #[derive(Debug, Clone)]
@@ -464,6 +466,7 @@ fn drive(
         if report.build_ok && !cast.refactorer.acceptance.is_empty() {
             report.acceptance = workspace.acceptance(&cast.refactorer.acceptance)?;
         }
+        record_lint_delta(&tip_report, &mut report);
         rec.store.validation(
             rec.run,
             Some(index),

@@ -10,7 +10,7 @@ mod libtest;
 mod report;
 
 pub use libtest::{TestOutcome, TestResults, parse_test_output};
-pub use report::{Step, ValidationReport, Verdict, judge};
+pub use report::{Step, ValidationReport, Verdict, judge, record_lint_delta};
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -250,9 +250,13 @@ impl Workspace {
             if errors.is_empty() {
                 errors.push(tail(&build.stderr, 20));
             }
+            let mut first_errors = build_output.error_details;
+            first_errors.truncate(report::FIRST_ERRORS);
             let report = ValidationReport {
                 build_ok: false,
                 build_errors: errors,
+                first_errors,
+                lint_delta: None,
                 tests_ran: false,
                 tests: TestResults::default(),
                 lint_warnings: 0,
@@ -275,6 +279,8 @@ impl Workspace {
         let report = ValidationReport {
             build_ok: true,
             build_errors: Vec::new(),
+            first_errors: Vec::new(),
+            lint_delta: None,
             tests_ran,
             tests,
             lint_warnings: lint.warning_count(),

@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::libtest::{TestOutcome, TestResults};
+use crate::engine::CompileError;
+
+/// How many compile errors a report keeps structured.
+pub const FIRST_ERRORS: usize = 10;
 
 /// One command that ran, and how long it took.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,6 +26,9 @@ pub struct ValidationReport {
     pub build_ok: bool,
     /// Compile errors, rendered, when the build failed.
     pub build_errors: Vec<String>,
+    /// The first compile errors (at most [`FIRST_ERRORS`]), structured.
+    #[serde(default)]
+    pub first_errors: Vec<CompileError>,
     /// `cargo test` ran to completion (it may still have failing tests).
     pub tests_ran: bool,
     pub tests: TestResults,
@@ -29,6 +36,9 @@ pub struct ValidationReport {
     pub lint_warnings: usize,
     /// `clippy` or `check`.
     pub linter: String,
+    /// Warnings compared with the base's (`+2`: two more), for a candidate judged against one.
+    #[serde(default)]
+    pub lint_delta: Option<i64>,
     pub steps: Vec<Step>,
     /// The `acceptance` commands of the agent that made the change, each of which must pass.
     #[serde(default)]
@@ -73,6 +83,14 @@ impl ValidationReport {
 pub struct Verdict {
     pub accepted: bool,
     pub reasons: Vec<String>,
+}
+
+/// Records in `candidate` how its warnings compare with the base's.
+pub fn record_lint_delta(base: &ValidationReport, candidate: &mut ValidationReport) {
+    if candidate.build_ok {
+        let delta = candidate.lint_warnings as i64 - base.lint_warnings as i64;
+        candidate.lint_delta = Some(delta);
+    }
 }
 
 /// A candidate is accepted when it builds, every test that passed on the base still passes, no
@@ -136,12 +154,15 @@ mod tests {
             tests_ran: true,
             tests: TestResults {
                 tests: tests.iter().map(|(n, o)| ((*n).to_owned(), *o)).collect(),
+                ..TestResults::default()
             },
             lint_warnings: warnings,
             linter: String::from("clippy"),
             steps: Vec::new(),
             acceptance: Vec::new(),
             sandbox: String::new(),
+            first_errors: Vec::new(),
+            lint_delta: None,
         }
     }
 

@@ -318,6 +318,31 @@ fn runaway_candidates_are_rejected_with_the_limit_they_hit() {
         );
         workspace.checkout(head).expect("restore");
     }
+
+    // A candidate that does not compile: its first errors come structured.
+    workspace
+        .apply(&candidate("        let _: i32 = \"text\";"))
+        .expect("apply");
+    let (report, _) = workspace.validate_with_diagnostics().expect("validate");
+    workspace.checkout(head).expect("restore");
+    assert!(!report.build_ok);
+    let first = &report.first_errors[0];
+    assert_eq!(
+        (first.code.as_deref(), first.file.as_deref()),
+        (Some("E0308"), Some("src/lib.rs")),
+        "{report:?}"
+    );
+
+    // A clean one: accepted, with no more warnings than the base.
+    workspace
+        .apply(&candidate("        assert_eq!(super::add(1, 1), 2);"))
+        .expect("apply");
+    let (mut report, _) = workspace.validate_with_diagnostics().expect("validate");
+    workspace.checkout(head).expect("restore");
+    nova::validate::record_lint_delta(&base, &mut report);
+    assert_eq!(report.lint_delta, Some(0));
+    assert!(judge(&base, &report).accepted, "{report:?}");
+
     let git = git2::Repository::open(&repo).expect("open");
     let statuses = git.statuses(None).expect("status");
     let changed: Vec<_> = statuses

@@ -260,6 +260,15 @@ fn fifty_seeded_candidates_get_no_wrong_verdict() {
         let (report, _) = workspace.validate_with_diagnostics().expect("validate");
         let verdict = judge(&base, &report);
         workspace.checkout(head).expect("restore");
+        // A failing test's report says what it printed.
+        if let Some(failed) = report.tests.failed().next() {
+            let output = report.tests.output.get(failed).map_or("", String::as_str);
+            assert!(
+                output.contains("panicked"),
+                "{}: {output:?}",
+                candidate.name
+            );
+        }
 
         let truth = clean_cargo_test(&fresh, candidate);
         assert_eq!(
