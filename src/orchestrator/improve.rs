@@ -330,7 +330,8 @@ fn drive(
         ok: fetch.ok,
         seconds: fetch.seconds,
     })?;
-    let (base_report, diagnostics) = workspace_validate(&workspace, rec)?;
+    let (base_report, diagnostics) = workspace.validate_base()?;
+    emit_steps(&base_report, rec)?;
     rec.store.validation(
         rec.run,
         None,
@@ -591,6 +592,11 @@ fn workspace_validate(
     rec: &mut Recorder<'_>,
 ) -> Result<(ValidationReport, crate::engine::CargoOutput), ImproveError> {
     let (report, diagnostics) = workspace.validate_with_diagnostics()?;
+    emit_steps(&report, rec)?;
+    Ok((report, diagnostics))
+}
+
+fn emit_steps(report: &ValidationReport, rec: &mut Recorder<'_>) -> Result<(), ImproveError> {
     for step in &report.steps {
         rec.emit(Event::StepFinished {
             command: step.command.clone(),
@@ -598,7 +604,7 @@ fn workspace_validate(
             seconds: step.seconds,
         })?;
     }
-    Ok((report, diagnostics))
+    Ok(())
 }
 
 /// Puts the files a rejected patch changed back as they were.

@@ -6,6 +6,7 @@
 //! Never: touches the user's working tree, or runs repository code outside `nova-sandbox` (except
 //! with `--unsafe-no-sandbox`, which the user must ask for).
 
+mod cache;
 mod libtest;
 mod report;
 
@@ -151,6 +152,12 @@ impl Workspace {
 
     /// Clippy's diagnostics for the worktree as it is (`cargo check`'s if clippy is missing).
     pub fn lint(&self) -> Result<(CargoOutput, String, Step), ValidateError> {
+        let (json, linter, step) = self.lint_json()?;
+        Ok((parse_cargo_output(&json), linter, step))
+    }
+
+    /// The linter's JSON messages, which linter ran, and its step.
+    fn lint_json(&self) -> Result<(String, String, Step), ValidateError> {
         let mut args = vec![
             "clippy",
             "--all-targets",
@@ -172,15 +179,11 @@ impl Workspace {
                 "--offline",
             ];
             let outcome = self.cargo(&args, self.options.isolation)?;
-            let output = parse_cargo_output(&String::from_utf8_lossy(&outcome.stdout));
-            return Ok((output, String::from("check"), step("cargo check", &outcome)));
+            let json = String::from_utf8_lossy(&outcome.stdout).into_owned();
+            return Ok((json, String::from("check"), step("cargo check", &outcome)));
         }
-        let output = parse_cargo_output(&String::from_utf8_lossy(&outcome.stdout));
-        Ok((
-            output,
-            String::from("clippy"),
-            step("cargo clippy", &outcome),
-        ))
+        let json = String::from_utf8_lossy(&outcome.stdout).into_owned();
+        Ok((json, String::from("clippy"), step("cargo clippy", &outcome)))
     }
 
     /// The files `cargo fmt` would change, with their text before and after. Leaves the worktree
@@ -238,6 +241,53 @@ impl Workspace {
     pub fn validate_with_diagnostics(
         &self,
     ) -> Result<(ValidationReport, CargoOutput), ValidateError> {
+        let (report, lint_json) = self.validate_json()?;
+        Ok((report, parse_cargo_output(&lint_json)))
+    }
+
+    /// [`Workspace::validate_with_diagnostics`] for the commit the worktree is at, reusing the
+    /// results of an earlier run on the same commit with the same toolchain, sandbox and Nova
+    /// (`.nova/base/`). Only green results are kept: a red base is always proved again, so that a
+    /// flaky failure is not remembered. A reused report says so (`cached`).
+    pub fn validate_base(&self) -> Result<(ValidationReport, CargoOutput), ValidateError> {
+        let key = self.base_key();
+        let cache = cache::BaseCache::new(&self.repo_root.join(state::STATE_DIR).join("base"));
+        if let Some((mut report, lint_json)) = cache.load(self.head, &key) {
+            report.cached = true;
+            return Ok((report, parse_cargo_output(&lint_json)));
+        }
+        let (report, lint_json) = self.validate_json()?;
+        if report.is_green() {
+            cache.store(self.head, &key, &report, &lint_json);
+        }
+        Ok((report, parse_cargo_output(&lint_json)))
+    }
+
+    /// What a base's results depend on besides its commit: the toolchain as the worktree selects
+    /// it (`rustc -vV`, `cargo -V`, run in the sandbox since `rust-toolchain.toml` chooses),
+    /// the environment, the sandbox and its limits, and Nova's version.
+    fn base_key(&self) -> String {
+        let version = |program: &str, flag: &str| {
+            let spec = self.spec(program, &[flag], self.options.isolation);
+            nova_sandbox::run(&spec)
+                .ok()
+                .filter(Outcome::success)
+                .map(|outcome| String::from_utf8_lossy(&outcome.stdout).into_owned())
+                .unwrap_or_else(|| format!("{program}: unknown"))
+        };
+        format!(
+            "nova {}\n{}{}{:?}\n{}\n{:?}\n",
+            env!("CARGO_PKG_VERSION"),
+            version("rustc", "-vV"),
+            version("cargo", "-V"),
+            self.options.env,
+            self.sandbox,
+            self.options.limits,
+        )
+    }
+
+    /// Builds, tests and lints; returns the report and the linter's JSON messages.
+    fn validate_json(&self) -> Result<(ValidationReport, String), ValidateError> {
         let mut steps = Vec::new();
         let build = self.cargo(
             &["build", "--tests", "--message-format=json", "--offline"],
@@ -264,8 +314,9 @@ impl Workspace {
                 steps,
                 acceptance: Vec::new(),
                 sandbox: self.sandbox.clone(),
+                cached: false,
             };
-            return Ok((report, CargoOutput::default()));
+            return Ok((report, String::new()));
         }
 
         let test = self.run_merged("cargo test --offline --no-fail-fast --color never 2>&1")?;
@@ -274,7 +325,8 @@ impl Workspace {
         // libtest exits 101 when tests fail; anything else (a timeout, a crash) means it did not finish.
         let tests_ran = matches!(test.status, Status::Exited(0) | Status::Exited(101));
 
-        let (lint, linter, lint_step) = self.lint()?;
+        let (lint_json, linter, lint_step) = self.lint_json()?;
+        let lint = parse_cargo_output(&lint_json);
         steps.push(lint_step);
         let report = ValidationReport {
             build_ok: true,
@@ -288,8 +340,9 @@ impl Workspace {
             steps,
             acceptance: Vec::new(),
             sandbox: self.sandbox.clone(),
+            cached: false,
         };
-        Ok((report, lint))
+        Ok((report, lint_json))
     }
 
     /// Runs each command with `sh -c` in the worktree, in the sandbox: an agent's `acceptance`

@@ -46,6 +46,9 @@ pub struct ValidationReport {
     /// The isolation the commands ran under (`nova_sandbox::describe`).
     #[serde(default)]
     pub sandbox: String,
+    /// Reused from an earlier run on the same commit (`Workspace::validate_base`).
+    #[serde(default)]
+    pub cached: bool,
 }
 
 impl ValidationReport {
@@ -67,8 +70,13 @@ impl ValidationReport {
         if !self.build_ok {
             return String::from("cargo build --tests failed");
         }
+        let cached = if self.cached {
+            " (results of an earlier run on this commit)"
+        } else {
+            ""
+        };
         format!(
-            "cargo build --tests ok; cargo test {} passed, {} failed, {} ignored; {} {} warnings",
+            "cargo build --tests ok; cargo test {} passed, {} failed, {} ignored; {} {} warnings{cached}",
             self.passed(),
             self.failed(),
             self.tests.count(TestOutcome::Ignored),
@@ -163,6 +171,7 @@ mod tests {
             sandbox: String::new(),
             first_errors: Vec::new(),
             lint_delta: None,
+            cached: false,
         }
     }
 

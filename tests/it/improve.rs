@@ -480,6 +480,42 @@ fn a_run_without_the_sandbox_says_so_in_its_report_and_commits() {
 }
 
 #[test]
+fn a_green_base_is_proved_once_per_commit() {
+    let env = TestEnv::new();
+    let repo = fixture(&env, "cached", &[]);
+    let first = improve(&env, &repo, &["--dry-run"]);
+    assert_eq!(first.code, 0, "{}", first.both());
+    assert!(!first.stderr.contains("earlier run"), "{}", first.stderr);
+    let second = improve(&env, &repo, &["--dry-run"]);
+    assert_eq!(second.code, 0, "{}", second.both());
+    assert!(
+        second
+            .stderr
+            .contains("clippy 4 warnings (results of an earlier run on this commit)"),
+        "{}",
+        second.stderr
+    );
+    let proposals = |stdout: &str| stdout.split("Time:").next().unwrap_or("").to_owned();
+    assert_eq!(proposals(&first.stdout), proposals(&second.stdout));
+
+    // A damaged entry is proved again, and replaced.
+    let entries: Vec<_> = std::fs::read_dir(repo.join(".nova/base"))
+        .expect("cache dir")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(entries.len(), 1);
+    std::fs::write(&entries[0], "{ not json").expect("damage");
+    let third = improve(&env, &repo, &["--dry-run"]);
+    assert_eq!(third.code, 0, "{}", third.both());
+    assert!(!third.stderr.contains("earlier run"), "{}", third.stderr);
+    assert!(
+        std::fs::read_to_string(&entries[0])
+            .expect("rewritten")
+            .starts_with('{')
+    );
+}
+
+#[test]
 fn two_runs_make_the_same_commits() {
     let mut env = TestEnv::new();
     env.set_var("SOURCE_DATE_EPOCH", "1700000000");
