@@ -55,6 +55,19 @@ impl SetupStep {
         .find(|step| *step as u8 == code)
     }
 
+    /// Whether an outer sandbox's Landlock domain explains this step's failure: it forbids
+    /// writing `/proc` and mounting, which only a sandbox inside a sandbox runs into.
+    pub fn denied_when_nested(self, errno: i32) -> bool {
+        matches!(
+            self,
+            SetupStep::Setgroups
+                | SetupStep::UidMap
+                | SetupStep::GidMap
+                | SetupStep::MountPrivate
+                | SetupStep::MountProc
+        ) && matches!(errno, libc::EACCES | libc::EPERM)
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             SetupStep::DeathSignal => "tie the sandbox's life to Nova's (prctl PDEATHSIG)",
@@ -125,6 +138,9 @@ pub struct Plan {
     pub gid_map: Vec<u8>,
     /// Whether the command keeps the host's network (only for fetching dependencies).
     pub network: bool,
+    /// Inside an outer sandbox, whose Landlock domain forbids writing `/proc` and mounting: no
+    /// user namespace of our own (we already are root in the outer one) and the outer `/proc`.
+    pub nested: bool,
     /// `setrlimit` calls as (resource, soft, hard).
     pub limits: Vec<(libc::__rlimit_resource_t, libc::rlim_t, libc::rlim_t)>,
     pub landlock: Option<RawFd>,
@@ -276,7 +292,10 @@ pub unsafe fn enter(plan: &Plan) -> io::Result<()> {
     {
         return Err(failed(plan, SetupStep::Cgroup));
     }
-    let mut flags = libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID;
+    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID;
+    if !plan.nested {
+        flags |= libc::CLONE_NEWUSER;
+    }
     if !plan.network {
         flags |= libc::CLONE_NEWNET;
     }
@@ -284,14 +303,16 @@ pub unsafe fn enter(plan: &Plan) -> io::Result<()> {
     if unsafe { libc::unshare(flags) } != 0 {
         return Err(failed(plan, SetupStep::Unshare));
     }
-    if !write_file(c"/proc/self/setgroups", b"deny") {
-        return Err(failed(plan, SetupStep::Setgroups));
-    }
-    if !write_file(c"/proc/self/uid_map", &plan.uid_map) {
-        return Err(failed(plan, SetupStep::UidMap));
-    }
-    if !write_file(c"/proc/self/gid_map", &plan.gid_map) {
-        return Err(failed(plan, SetupStep::GidMap));
+    if !plan.nested {
+        if !write_file(c"/proc/self/setgroups", b"deny") {
+            return Err(failed(plan, SetupStep::Setgroups));
+        }
+        if !write_file(c"/proc/self/uid_map", &plan.uid_map) {
+            return Err(failed(plan, SetupStep::UidMap));
+        }
+        if !write_file(c"/proc/self/gid_map", &plan.gid_map) {
+            return Err(failed(plan, SetupStep::GidMap));
+        }
     }
     // SAFETY: fork in a single-threaded process; both sides only make system calls afterwards.
     let pid = unsafe { libc::fork() };
@@ -349,12 +370,14 @@ unsafe fn become_init(plan: &Plan) -> io::Result<()> {
         }
         let none = std::ptr::null::<libc::c_char>();
         let private = libc::MS_REC | libc::MS_PRIVATE;
-        if libc::mount(none, c"/".as_ptr(), none, private, std::ptr::null()) != 0 {
+        if !plan.nested && libc::mount(none, c"/".as_ptr(), none, private, std::ptr::null()) != 0 {
             return Err(failed(plan, SetupStep::MountPrivate));
         }
         let proc_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
         let proc = c"proc".as_ptr();
-        if libc::mount(proc, c"/proc".as_ptr(), proc, proc_flags, std::ptr::null()) != 0 {
+        if !plan.nested
+            && libc::mount(proc, c"/proc".as_ptr(), proc, proc_flags, std::ptr::null()) != 0
+        {
             return Err(failed(plan, SetupStep::MountProc));
         }
         if !plan.network && !loopback_up() {

@@ -90,9 +90,13 @@ pub fn describe(isolation: Isolation) -> String {
             } else {
                 "processes unbounded (root without a pids cgroup)"
             };
+            let namespaces = if run::nested() {
+                "mount, PID and network namespaces, nested in an outer sandbox"
+            } else {
+                "user, mount, PID and network namespaces"
+            };
             format!(
-                "user, mount, PID and network namespaces; {landlock}; rlimits (address space, \
-                 file size, CPU); {processes}"
+                "{namespaces}; {landlock}; rlimits (address space, file size, CPU); {processes}"
             )
         }
     }

@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -198,8 +199,66 @@ fn ruleset(spec: &Spec) -> Result<Ruleset, RunError> {
     Ok(ruleset)
 }
 
+/// Whether this process runs inside an outer sandbox (a Nova run validating Nova): found by the
+/// first sandboxed command, whose setup then fails where Landlock forbids writing `/proc` or
+/// mounting, and kept for the life of the process.
+static NESTED: AtomicBool = AtomicBool::new(false);
+static MODE_KNOWN: AtomicBool = AtomicBool::new(false);
+
+/// Whether sandboxed commands run nested in an outer sandbox (see [`crate::describe`]).
+pub(crate) fn nested() -> bool {
+    if !MODE_KNOWN.load(Ordering::Relaxed) {
+        let spec = Spec::new("/bin/sh", "/").args(["-c", "exit 0"]);
+        let _ = run(&spec);
+    }
+    NESTED.load(Ordering::Relaxed)
+}
+
+/// Why one attempt failed.
+enum Attempt {
+    Failed(RunError),
+    /// A setup step failed in the child, with this errno.
+    Setup(SetupStep, i32),
+}
+
+impl From<RunError> for Attempt {
+    fn from(error: RunError) -> Self {
+        Attempt::Failed(error)
+    }
+}
+
 /// Runs `spec` to completion, or until its timeout.
+///
+/// Inside an outer sandbox (Nova validating Nova), whose Landlock domain forbids writing
+/// `/proc` and mounting, the command gets new mount, PID and network namespaces, the limits and
+/// its own Landlock domain stacked on the outer one, but no user namespace or `/proc` of its own.
 pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
+    let nested = NESTED.load(Ordering::Relaxed);
+    let result = match run_once(spec, nested) {
+        Err(Attempt::Setup(step, errno))
+            if spec.isolation == Isolation::Sandbox
+                && !nested
+                && !MODE_KNOWN.load(Ordering::Relaxed)
+                && step.denied_when_nested(errno) =>
+        {
+            NESTED.store(true, Ordering::Relaxed);
+            run_once(spec, true)
+        }
+        result => result,
+    };
+    if spec.isolation == Isolation::Sandbox && !matches!(result, Err(Attempt::Failed(_))) {
+        MODE_KNOWN.store(true, Ordering::Relaxed);
+    }
+    result.map_err(|attempt| match attempt {
+        Attempt::Failed(error) => error,
+        Attempt::Setup(step, errno) => RunError::Setup {
+            what: step.describe(),
+            source: std::io::Error::from_raw_os_error(errno),
+        },
+    })
+}
+
+fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -213,7 +272,7 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
     let mut sandbox = None;
     let mut cgroup = None;
     if spec.isolation == Isolation::Sandbox {
-        crate::probe()?;
+        crate::probe().map_err(RunError::from)?;
         let ruleset = ruleset(spec)?;
         let (reader, writer) = std::io::pipe().map_err(setup_error("open a pipe"))?;
         let (uid, gid) = child::ids();
@@ -227,6 +286,7 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
             uid_map: format!("0 {uid} 1").into_bytes(),
             gid_map: format!("0 {gid} 1").into_bytes(),
             network: spec.network,
+            nested,
             limits: child::within_hard_limits(spec.limits.rlimits()),
             landlock: Some(ruleset.fd()),
             proc_rights: ruleset.rights(Access::Read),
@@ -253,11 +313,11 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
                 let _ = cgroup.remove();
             }
             if let Some(reader) = report
-                && let Some(error) = setup_failure(reader)
+                && let Some((step, errno)) = setup_failure(reader)
             {
-                return Err(error);
+                return Err(Attempt::Setup(step, errno));
             }
-            return Err(RunError::Spawn { program, source });
+            return Err(RunError::Spawn { program, source }.into());
         }
     };
     let limit = spec.output_limit;
@@ -335,17 +395,14 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
     })
 }
 
-/// The setup step that failed, from the report pipe of a spawn that failed.
-fn setup_failure(mut reader: std::io::PipeReader) -> Option<RunError> {
+/// The setup step that failed and its errno, from the report pipe of a spawn that failed.
+fn setup_failure(mut reader: std::io::PipeReader) -> Option<(SetupStep, i32)> {
     let mut bytes = Vec::new();
     let _ = reader.read_to_end(&mut bytes);
     Record::decode_all(&bytes)
         .into_iter()
         .find_map(|record| match record {
-            Record::SetupFailed { step, errno } => Some(RunError::Setup {
-                what: SetupStep::from_code(step).map_or("set up the sandbox", SetupStep::describe),
-                source: std::io::Error::from_raw_os_error(errno),
-            }),
+            Record::SetupFailed { step, errno } => Some((SetupStep::from_code(step)?, errno)),
             Record::Ended { .. } => None,
         })
 }
@@ -574,6 +631,33 @@ mod tests {
         );
         listener.set_nonblocking(true).expect("nonblocking");
         assert!(listener.accept().is_err(), "a connection reached the host");
+    }
+
+    /// Run by `a_sandbox_runs_inside_a_sandbox`, inside the sandbox.
+    #[test]
+    #[ignore = "run inside the sandbox by a_sandbox_runs_inside_a_sandbox"]
+    fn inner_sandbox() {
+        let outcome = run(&sh("echo inner; cat /proc/net/dev | wc -l")).expect("nested run");
+        assert_eq!(String::from_utf8_lossy(&outcome.stdout), "inner\n3\n");
+        println!("described as: {}", crate::describe(Isolation::Sandbox));
+    }
+
+    #[test]
+    fn a_sandbox_runs_inside_a_sandbox() {
+        // Nova validating Nova: its tests run sandboxed commands from inside the sandbox.
+        let exe = std::env::current_exe().expect("test binary");
+        let spec = Spec::new(&exe, std::env::temp_dir())
+            .args([
+                "--exact",
+                "run::tests::inner_sandbox",
+                "--ignored",
+                "--nocapture",
+            ])
+            .read(exe.parent().expect("deps dir"));
+        let outcome = run(&spec).expect("outer run");
+        let stdout = String::from_utf8_lossy(&outcome.stdout);
+        assert!(outcome.success(), "{outcome:?}");
+        assert!(stdout.contains("nested in an outer sandbox"), "{stdout}");
     }
 
     #[test]

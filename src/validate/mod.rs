@@ -87,7 +87,7 @@ impl Workspace {
         let tmp_dir = private_tmp(&options.temp_root, repo_root);
         // Whatever an earlier run's tests left there goes.
         let _ = std::fs::remove_dir_all(&tmp_dir);
-        std::fs::create_dir_all(&tmp_dir).map_err(|source| ValidateError::Write {
+        std::fs::create_dir_all(tmp_dir.join("home")).map_err(|source| ValidateError::Write {
             path: tmp_dir.clone(),
             source,
         })?;
@@ -357,13 +357,27 @@ impl Workspace {
         Ok(steps)
     }
 
+    /// The environment of every command: the allowlist, with `HOME` replaced by an empty private
+    /// home (so that nothing reads the user's dotfiles, and tests that write to `HOME` have
+    /// somewhere to write) and the toolchain's homes named explicitly, since cargo and rustup
+    /// would otherwise look for them under `HOME`.
     fn env(&self) -> Vec<(OsString, OsString)> {
+        const REPLACED: &[&str] = &["HOME", "CARGO_HOME", "RUSTUP_HOME"];
         let mut env: Vec<(OsString, OsString)> = self
             .options
             .env
             .iter()
+            .filter(|(k, _)| !REPLACED.contains(&k.as_str()))
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
+        env.push(("HOME".into(), self.tmp_dir.join("home").into()));
+        let toolchain = &self.options.toolchain;
+        if let Some(cargo_home) = &toolchain.cargo_home {
+            env.push(("CARGO_HOME".into(), cargo_home.clone().into()));
+        }
+        if let Some(rustup_home) = &toolchain.rustup_home {
+            env.push(("RUSTUP_HOME".into(), rustup_home.clone().into()));
+        }
         env.push(("CARGO_TARGET_DIR".into(), self.target_dir.clone().into()));
         env.push(("CARGO_TERM_COLOR".into(), "never".into()));
         env.push(("TMPDIR".into(), self.tmp_dir.clone().into()));
