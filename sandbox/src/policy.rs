@@ -33,6 +33,8 @@ const ETC_ENTRIES: &[&str] = &[
     "/etc/protocols",
     "/etc/services",
     "/etc/mime.types",
+    // libgit2 and git fail when the system configuration exists but cannot be read.
+    "/etc/gitconfig",
 ];
 
 /// Device files that are safe to read and write.

@@ -4,8 +4,10 @@
 //! version of a file onto a later one, the guards on paths, and diff rendering with `similar`.
 //! Never: does IO beyond the text it is given. Writing files is the caller's job.
 
+pub mod apply;
 pub mod guard;
 mod rebase;
+pub mod reply;
 
 pub use rebase::Rebase;
 

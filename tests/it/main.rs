@@ -4,6 +4,7 @@ mod agents;
 mod cli;
 mod common;
 mod config;
+mod edits;
 mod improve;
 mod index;
 mod init;

@@ -1,0 +1,93 @@
+//! Replies applied to trees: every fixture in `tests/fixtures/edits/NNN_name/` holds an `input/`
+//! tree, a `reply`, and either the `expected/` tree or an `error` the reply must fail with
+//! (nothing applied). Trees are compared whole.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use nova::edit::{apply, reply};
+
+use crate::common::source_root;
+
+/// Every file under `dir`, keyed by its path relative to `dir`, with `/` separators.
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).expect("inside");
+                let key = relative.to_string_lossy().replace('\\', "/");
+                out.insert(key, std::fs::read_to_string(&path).expect("utf-8 fixture"));
+            }
+        }
+    }
+    out
+}
+
+/// The tree after applying `reply` to `input`, or the error.
+fn run(input: &BTreeMap<String, String>, text: &str) -> Result<BTreeMap<String, String>, String> {
+    let edits = reply::parse(text).map_err(|error| error.to_string())?;
+    let results = apply::apply(&edits, &|path| input.get(path).cloned())
+        .map_err(|error| error.to_string())?;
+    let mut out = input.clone();
+    for result in results {
+        match result.after {
+            Some(text) => out.insert(result.path, text),
+            None => out.remove(&result.path),
+        };
+    }
+    Ok(out)
+}
+
+#[test]
+fn every_fixture_gives_its_expected_tree_or_error() {
+    let root = source_root().join("tests/fixtures/edits");
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
+        .expect("fixtures")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 16, "{} fixtures", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let input = tree(&case.join("input"));
+        let text = std::fs::read_to_string(case.join("reply")).expect("reply");
+        let outcome = run(&input, &text);
+        let error = std::fs::read_to_string(case.join("error")).ok();
+        match (outcome, error) {
+            (Ok(after), None) => {
+                let expected = tree(&case.join("expected"));
+                if after != expected {
+                    failures.push(format!("{name}: got {after:#?}\nexpected {expected:#?}"));
+                }
+            }
+            (Err(got), Some(wanted)) => {
+                if !got.contains(wanted.trim_end()) {
+                    failures.push(format!(
+                        "{name}: error `{got}`, expected `{}`",
+                        wanted.trim_end()
+                    ));
+                }
+            }
+            (Ok(after), Some(wanted)) => {
+                failures.push(format!(
+                    "{name}: applied ({after:#?}), expected the error `{wanted}`"
+                ));
+            }
+            (Err(got), None) => failures.push(format!("{name}: failed: {got}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
