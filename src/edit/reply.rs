@@ -63,6 +63,27 @@ pub struct Hunk {
     pub new: String,
 }
 
+impl Hunk {
+    /// Adds one line of a hunk body (` context`, `-removed`, `+added`, or an empty line, which
+    /// models write for empty context). False for any other line.
+    fn push(&mut self, line: &str) -> bool {
+        let (old, new) = match line.chars().next() {
+            None => (Some(""), Some("")),
+            Some(' ') => (Some(&line[1..]), Some(&line[1..])),
+            Some('-') => (Some(&line[1..]), None),
+            Some('+') => (None, Some(&line[1..])),
+            Some(_) => return false,
+        };
+        for (side, text) in [(&mut self.old, old), (&mut self.new, new)] {
+            if let Some(text) = text {
+                side.push_str(text);
+                side.push('\n');
+            }
+        }
+        true
+    }
+}
+
 /// A block that starts but does not end, or cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -361,26 +382,11 @@ fn unified(
             {
                 break;
             }
+            if hunk.push(line) {
+                j += 1;
+                continue;
+            }
             match line.chars().next() {
-                Some(' ') => {
-                    hunk.old.push_str(&line[1..]);
-                    hunk.old.push('\n');
-                    hunk.new.push_str(&line[1..]);
-                    hunk.new.push('\n');
-                }
-                // Models drop the space of an empty context line.
-                None => {
-                    hunk.old.push('\n');
-                    hunk.new.push('\n');
-                }
-                Some('-') => {
-                    hunk.old.push_str(&line[1..]);
-                    hunk.old.push('\n');
-                }
-                Some('+') => {
-                    hunk.new.push_str(&line[1..]);
-                    hunk.new.push('\n');
-                }
                 Some('\\') => {
                     // `\ No newline at end of file`: the line before has no `\n`.
                     let side = match lines[j - 1].chars().next() {
@@ -475,6 +481,10 @@ fn begin_patch(lines: &[&str], i: usize, edits: &mut Vec<Edit>) -> Result<usize,
             }
             let mut hunks: Vec<Hunk> = Vec::new();
             while let Some(&body) = lines.get(j) {
+                if body.trim_end() == "*** End of File" {
+                    j += 1;
+                    continue;
+                }
                 if body.starts_with("*** ") {
                     break;
                 }
@@ -491,37 +501,17 @@ fn begin_patch(lines: &[&str], i: usize, edits: &mut Vec<Edit>) -> Result<usize,
                     hunks.push(Hunk::default());
                 }
                 let hunk = hunks.last_mut().expect("pushed above");
-                match body.chars().next() {
-                    Some('+') => {
-                        hunk.new.push_str(&body[1..]);
-                        hunk.new.push('\n');
-                    }
-                    Some('-') => {
-                        hunk.old.push_str(&body[1..]);
-                        hunk.old.push('\n');
-                    }
-                    Some(' ') => {
-                        hunk.old.push_str(&body[1..]);
-                        hunk.old.push('\n');
-                        hunk.new.push_str(&body[1..]);
-                        hunk.new.push('\n');
-                    }
-                    None => {
-                        hunk.old.push('\n');
-                        hunk.new.push('\n');
-                    }
-                    Some(_) if body.trim() == "*** End of File" => {}
-                    Some(_) => {
-                        return Err(ParseError {
-                            line: j + 1,
-                            message: format!(
-                                "a line of an `*** Update File` that does not start with \
-                                 `+`, `-`, a space or `@@`: `{body}`"
-                            ),
-                        });
-                    }
+                if hunk.push(body) {
+                    j += 1;
+                    continue;
                 }
-                j += 1;
+                return Err(ParseError {
+                    line: j + 1,
+                    message: format!(
+                        "a line of an `*** Update File` that does not start with `+`, `-`, \
+                         a space or `@@`: `{body}`"
+                    ),
+                });
             }
             edits.push(Edit::Hunks {
                 path: path.trim().to_owned(),
