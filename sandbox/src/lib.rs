@@ -83,7 +83,9 @@ pub fn describe(isolation: Isolation) -> String {
             let landlock = landlock::abi_version()
                 .map(|abi| format!("Landlock ABI {abi}"))
                 .unwrap_or_else(|_| String::from("no Landlock"));
-            let processes = if child::ids().0 != 0 {
+            let processes = if run::nested() {
+                "processes bounded by the outer sandbox"
+            } else if child::ids().0 != 0 {
                 "RLIMIT_NPROC"
             } else if cgroup::pids_parent().is_ok() {
                 "pids cgroup"

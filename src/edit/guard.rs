@@ -1,9 +1,14 @@
-//! Guards that turn a patch away before anything runs: paths it must never touch, and paths
-//! outside the write scope of the agent that made it.
+//! Guards that turn a patch away before anything runs: paths it must never touch, paths outside
+//! the write scope of the agent that made it, and, for replies, placeholders, mass deletions,
+//! new syntax errors and paths that leave the repository.
+
+use std::path::Path;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Serialize;
 
 use super::Patch;
+use super::apply::FileResult;
 use crate::findings::RepoPath;
 
 /// Why a path may not be changed, if it may not: build and CI machinery, Nova's own state and
@@ -70,6 +75,199 @@ pub fn check(patch: &Patch, scope: &Scope) -> Result<(), String> {
     Ok(())
 }
 
+/// Which guard turned a file away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// `// ... rest of code`: the reply elides code it means to keep.
+    Placeholder,
+    /// More than half of the file's lines removed, without a whole-file rewrite asked for.
+    MassDeletion,
+    /// The change introduces syntax errors.
+    SyntaxError,
+    /// An absolute path, `..`, or a path through a symbolic link.
+    OutsideRepository,
+    Protected,
+    OutOfScope,
+}
+
+/// One file turned away, with what the agent should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub path: String,
+    pub rule: Rule,
+    pub message: String,
+}
+
+/// What the reply guards need besides the changes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// The repository's root on disk, to refuse paths through symbolic links.
+    pub root: Option<&'a Path>,
+    /// The agent's write scope; `None` for a person's reply.
+    pub scope: Option<&'a Scope>,
+    /// A whole-file rewrite was asked for: shrinking a file is then expected.
+    pub rewrite: bool,
+}
+
+/// Every reason to refuse `results` (the files a reply changes), all of them, in path order.
+pub fn review(results: &[FileResult], context: &Context<'_>) -> Vec<Rejection> {
+    let mut rejections = Vec::new();
+    for result in results {
+        let reject = |rule, message: String| Rejection {
+            path: result.path.clone(),
+            rule,
+            message,
+        };
+        let Some(path) = RepoPath::new(&result.path).filter(|_| safe_path(&result.path)) else {
+            rejections.push(reject(
+                Rule::OutsideRepository,
+                String::from("the path leaves the repository: give it relative to the root"),
+            ));
+            continue;
+        };
+        if let Some(root) = context.root
+            && let Some(link) = symlink_on_path(root, &result.path)
+        {
+            rejections.push(reject(
+                Rule::OutsideRepository,
+                format!("`{link}` is a symbolic link: change the file it points to instead"),
+            ));
+            continue;
+        }
+        if let Some(why) = protected(&path) {
+            rejections.push(reject(
+                Rule::Protected,
+                format!("the file is protected: {why}"),
+            ));
+        }
+        if let Some(scope) = context.scope
+            && !scope.contains(&path)
+        {
+            rejections.push(reject(
+                Rule::OutOfScope,
+                String::from("the file is outside the agent's write scope"),
+            ));
+        }
+        let Some(after) = &result.after else {
+            continue;
+        };
+        let before = result.before.as_deref().unwrap_or("");
+        if let Some(line) = placeholder(before, after) {
+            rejections.push(reject(
+                Rule::Placeholder,
+                format!(
+                    "line {line} stands for code instead of being code (`{}`): write out \
+                     every line that stays",
+                    after.lines().nth(line - 1).unwrap_or("").trim()
+                ),
+            ));
+        }
+        let (kept, was) = (non_blank(after), non_blank(before));
+        if !context.rewrite && was >= 4 && kept * 2 < was {
+            rejections.push(reject(
+                Rule::MassDeletion,
+                format!(
+                    "the change leaves {kept} of {was} lines; if a rewrite is meant, ask for \
+                     one, else keep the lines that stay"
+                ),
+            ));
+        }
+        if let Some(errors) = crate::index::syntax_errors(&result.path, after, 3)
+            && !errors.is_empty()
+        {
+            let had = crate::index::syntax_errors(&result.path, before, usize::MAX)
+                .map_or(0, |lines| lines.len());
+            let now = crate::index::syntax_errors(&result.path, after, usize::MAX)
+                .map_or(0, |lines| lines.len());
+            if now > had || result.before.is_none() {
+                let lines: Vec<String> = errors.iter().map(usize::to_string).collect();
+                rejections.push(reject(
+                    Rule::SyntaxError,
+                    format!("the result does not parse (line {})", lines.join(", ")),
+                ));
+            }
+        }
+    }
+    rejections
+}
+
+fn non_blank(text: &str) -> usize {
+    text.lines().filter(|line| !line.trim().is_empty()).count()
+}
+
+/// Relative, without `.` or `..` components or a backslash.
+fn safe_path(path: &str) -> bool {
+    !path.starts_with('/')
+        && !path.contains('\\')
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+/// The first component of `path` under `root` that is a symbolic link, if any.
+fn symlink_on_path(root: &Path, path: &str) -> Option<String> {
+    let mut current = root.to_owned();
+    let mut walked = Vec::new();
+    for part in path.split('/') {
+        current.push(part);
+        walked.push(part);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => return Some(walked.join("/")),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// The 1-based line of `after` that is a placeholder for elided code and was not in `before`.
+fn placeholder(before: &str, after: &str) -> Option<usize> {
+    // With an ellipsis, any of these says code was left out.
+    const PHRASES: &[&str] = &[
+        "rest of",
+        "existing",
+        "remaining",
+        "remain the same",
+        "remains the same",
+        "unchanged",
+        "same as before",
+        "previous",
+        "other",
+        "here",
+        "as before",
+        "omitted",
+    ];
+    // These say it even without one.
+    const STRONG: &[&str] = &[
+        "rest of the",
+        "existing code",
+        "remaining code",
+        "unchanged code",
+    ];
+    let old: std::collections::HashSet<&str> = before.lines().map(str::trim).collect();
+    after.lines().enumerate().find_map(|(index, line)| {
+        let trimmed = line.trim();
+        if old.contains(trimmed) {
+            return None;
+        }
+        let comment = ["//", "#", "/*", "<!--", "--"]
+            .iter()
+            .find_map(|marker| trimmed.strip_prefix(marker))?;
+        let body = comment
+            .trim()
+            .trim_end_matches("*/")
+            .trim_end_matches("-->")
+            .trim()
+            .to_lowercase();
+        let has_ellipsis = body.contains("...") || body.contains('…');
+        let code_like = body.contains('(') || body.contains('=');
+        let elides = STRONG.iter().any(|p| body.contains(p))
+            || has_ellipsis && (!code_like || PHRASES.iter().any(|p| body.contains(p)));
+        elides.then_some(index + 1)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +307,126 @@ mod tests {
         assert!(!scope.contains(&path("src/a/b.rs")), "`*` stops at `/`");
         assert!(scope.contains(&path("crates/a/src/b.rs")));
         assert!(!scope.contains(&path("examples/a.rs")));
+    }
+
+    fn changed(path: &str, before: Option<&str>, after: Option<&str>) -> FileResult {
+        FileResult {
+            path: path.to_owned(),
+            before: before.map(str::to_owned),
+            after: after.map(str::to_owned),
+        }
+    }
+
+    fn rules(results: &[FileResult], context: &Context<'_>) -> Vec<Rule> {
+        review(results, context)
+            .into_iter()
+            .map(|r| r.rule)
+            .collect()
+    }
+
+    const LIB: &str = "fn a() {\n    1;\n}\n\nfn b() {\n    2;\n}\n";
+
+    #[test]
+    fn placeholders_are_refused_but_existing_comments_are_not() {
+        let context = Context::default();
+        for placeholder in [
+            "// ... rest of code",
+            "    // ... existing code ...",
+            "# ...",
+            "/* rest of the file unchanged */",
+            "// …",
+        ] {
+            let after = format!("fn a() {{\n{placeholder}\n}}\n");
+            assert_eq!(
+                rules(
+                    &[changed("notes.txt", Some("x = 1\n"), Some(&after))],
+                    &context
+                ),
+                [Rule::Placeholder],
+                "{placeholder}"
+            );
+        }
+        // A comment that was already there, or that is about something else, is not one.
+        let kept = "// ... rest of code\nfn a() {}\n";
+        assert!(rules(&[changed("a.txt", Some(kept), Some(kept))], &context).is_empty());
+        let prose = "// Retries, then gives up.\nfn a() {}\n";
+        assert!(rules(&[changed("a.txt", Some(""), Some(prose))], &context).is_empty());
+    }
+
+    #[test]
+    fn deleting_most_of_a_file_needs_a_rewrite() {
+        let after = "fn a() {}\n";
+        let results = [changed("src/lib.rs", Some(LIB), Some(after))];
+        assert_eq!(rules(&results, &Context::default()), [Rule::MassDeletion]);
+        let rewrite = Context {
+            rewrite: true,
+            ..Context::default()
+        };
+        assert!(rules(&results, &rewrite).is_empty());
+    }
+
+    #[test]
+    fn new_syntax_errors_are_refused() {
+        let broken = LIB.replace("fn b() {", "fn b( {");
+        let results = [changed("src/lib.rs", Some(LIB), Some(&broken))];
+        let found = review(&results, &Context::default());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, Rule::SyntaxError);
+        assert!(found[0].message.contains("line 5"), "{}", found[0].message);
+        // A file that was already broken may stay as broken.
+        let same = [changed("src/lib.rs", Some(&broken), Some(&broken))];
+        assert!(rules(&same, &Context::default()).is_empty());
+    }
+
+    #[test]
+    fn paths_must_stay_in_the_repository() {
+        let context = Context::default();
+        for bad in ["/etc/passwd", "../x.rs", "src/../../x.rs", "./x.rs"] {
+            assert_eq!(
+                rules(&[changed(bad, None, Some("x"))], &context),
+                [Rule::OutsideRepository],
+                "{bad}"
+            );
+        }
+        let root = std::env::temp_dir().join(format!("nova-guard-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("real")).expect("mkdir");
+        let _ = std::fs::remove_file(root.join("link"));
+        std::os::unix::fs::symlink(root.join("real"), root.join("link")).expect("symlink");
+        let with_root = Context {
+            root: Some(&root),
+            ..Context::default()
+        };
+        assert_eq!(
+            rules(
+                &[changed("link/x.rs", None, Some("fn a() {}\n"))],
+                &with_root
+            ),
+            [Rule::OutsideRepository]
+        );
+        assert!(
+            rules(
+                &[changed("real/x.rs", None, Some("fn a() {}\n"))],
+                &with_root
+            )
+            .is_empty()
+        );
+        std::fs::remove_dir_all(root).expect("cleanup");
+    }
+
+    #[test]
+    fn protected_and_out_of_scope_files_are_named() {
+        let scope = Scope::new(&[String::from("src/**")]);
+        let context = Context {
+            scope: Some(&scope),
+            ..Context::default()
+        };
+        let results = [
+            changed("build.rs", Some("fn main() {}\n"), Some("fn main() { }\n")),
+            changed("docs/x.md", None, Some("x\n")),
+        ];
+        assert_eq!(
+            rules(&results, &context),
+            [Rule::Protected, Rule::OutOfScope, Rule::OutOfScope]
+        );
     }
 }

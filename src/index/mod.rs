@@ -13,7 +13,7 @@ mod rank;
 mod tags;
 mod walk;
 
-pub use lang::Lang;
+pub use lang::{Lang, syntax_errors};
 pub use map::{RepoMap, TOKENIZER, count_tokens};
 pub use rank::Focus;
 pub use tags::{Def, FileTags, Kind};

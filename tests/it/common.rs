@@ -37,7 +37,7 @@ impl TestEnv {
             .prefix("nova-it-")
             .tempdir()
             .expect("tempdir");
-        for sub in ["home", "xdg", "work"] {
+        for sub in ["home", "xdg", "work", "tmp"] {
             std::fs::create_dir(dir.path().join(sub)).expect("mkdir");
         }
         TestEnv {
@@ -109,6 +109,7 @@ impl TestEnv {
             .env_clear()
             .env("HOME", self.home())
             .env("XDG_CONFIG_HOME", self.root().join("xdg"))
+            .env("TMPDIR", self.root().join("tmp"))
             .envs(toolchain_env())
             .envs(self.vars.iter().map(|(k, v)| (k, v)))
             .output()

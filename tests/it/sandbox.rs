@@ -146,9 +146,6 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 fn setup(env: &mut TestEnv) -> TcpListener {
     write(&env.home(), ".ssh/id_canary", SECRET);
-    let tmp = env.root().join("tmp");
-    std::fs::create_dir_all(&tmp).expect("tmp");
-    env.set_var("TMPDIR", &tmp.to_string_lossy());
     env.set_var("OPENAI_API_KEY", KEY);
     let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
     listener.set_nonblocking(true).expect("nonblocking");

@@ -190,28 +190,29 @@ fn candidates(rng: &mut Rng) -> Vec<Candidate> {
     all
 }
 
-/// Whether a clean `cargo test` of the candidate passes, in a fresh copy with a fresh target dir.
+/// Whether a clean `cargo test` of the candidate passes, in a fresh copy with a fresh target dir,
+/// and what it printed.
 #[expect(
     clippy::disallowed_methods,
     reason = "the ground truth is cargo itself, outside Nova"
 )]
-fn clean_cargo_test(dir: &Path, candidate: &Candidate) -> bool {
+fn clean_cargo_test(dir: &Path, candidate: &Candidate) -> (bool, String) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir.join("src")).expect("mkdir");
     std::fs::write(dir.join("Cargo.toml"), manifest()).expect("manifest");
     std::fs::write(dir.join("build.rs"), &candidate.build).expect("build.rs");
     std::fs::write(dir.join("src/lib.rs"), &candidate.lib).expect("lib");
-    Command::new("cargo")
+    let output = Command::new("cargo")
         .args(["test", "--offline", "--quiet"])
         .current_dir(dir)
         .env_clear()
         .envs(toolchain_env())
         .env("CARGO_TARGET_DIR", dir.join("target"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("cargo test")
-        .success()
+        .output()
+        .expect("cargo test");
+    let printed = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    (output.status.success(), printed)
 }
 
 #[test]
@@ -270,10 +271,10 @@ fn fifty_seeded_candidates_get_no_wrong_verdict() {
             );
         }
 
-        let truth = clean_cargo_test(&fresh, candidate);
+        let (truth, printed) = clean_cargo_test(&fresh, candidate);
         assert_eq!(
             truth, !candidate.breaks,
-            "the fixture itself: {}",
+            "the fixture itself: {}\n{printed}",
             candidate.name
         );
         if verdict.accepted != truth {
