@@ -112,11 +112,11 @@ fn run_candidate(
 ) -> (Duration, Duration) {
     let patch = Patch {
         summary: format!("edit {i}"),
-        changes: vec![FileChange {
-            path: RepoPath::new("src/m0.rs").expect("path"),
-            before: original.to_owned(),
-            after: edited(original, i),
-        }],
+        changes: vec![FileChange::modify(
+            RepoPath::new("src/m0.rs").expect("path"),
+            original.to_owned(),
+            edited(original, i),
+        )],
     };
     let started = Instant::now();
     workspace.apply(&patch).expect("apply");

@@ -429,6 +429,12 @@ fn limit_hit(status: Status, stdout: &[u8], stderr: &[u8]) -> Option<Limit> {
         ("out of memory", Limit::AddressSpace),
         ("Cannot fork", Limit::Processes),
         ("fork: Resource temporarily unavailable", Limit::Processes),
+        // Rust's `Command::spawn` refused, as `Display` and as `Debug` print it.
+        (
+            "Resource temporarily unavailable (os error 11)",
+            Limit::Processes,
+        ),
+        ("code: 11, kind: WouldBlock", Limit::Processes),
         (
             "fork: retry: Resource temporarily unavailable",
             Limit::Processes,
@@ -658,6 +664,29 @@ mod tests {
         let stdout = String::from_utf8_lossy(&outcome.stdout);
         assert!(outcome.success(), "{outcome:?}");
         assert!(stdout.contains("nested in an outer sandbox"), "{stdout}");
+    }
+
+    #[test]
+    fn limits_are_read_from_what_failing_tools_print() {
+        let spawn_refused = b"called `Result::unwrap()` on an `Err` value: Os { code: 11, kind: \
+                              WouldBlock, message: \"Resource temporarily unavailable\" }";
+        let cases: [(&[u8], Option<Limit>); 4] = [
+            (spawn_refused, Some(Limit::Processes)),
+            (
+                b"memory allocation of 67108864 bytes failed",
+                Some(Limit::AddressSpace),
+            ),
+            (
+                b"process didn't exit successfully: `x` (signal: 25)",
+                Some(Limit::FileSize),
+            ),
+            (b"test result: FAILED. 1 passed; 1 failed", None),
+        ];
+        for (output, limit) in cases {
+            assert_eq!(limit_hit(Status::Exited(101), output, b""), limit);
+            // A command that succeeded hit nothing, whatever it printed.
+            assert_eq!(limit_hit(Status::Exited(0), output, b""), None);
+        }
     }
 
     #[test]

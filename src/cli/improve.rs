@@ -58,14 +58,7 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         )));
     }
 
-    let isolation = if args.unsafe_no_sandbox {
-        cx.printer
-            .warn("--unsafe-no-sandbox: the repository's build scripts and tests run with your full access");
-        Isolation::None
-    } else {
-        nova_sandbox::probe().map_err(CommandError::environment)?;
-        Isolation::Sandbox
-    };
+    let isolation = isolation(cx, args.unsafe_no_sandbox)?;
     let request = ImproveRequest {
         repo_root: root,
         branch: args.branch.clone(),
@@ -95,6 +88,22 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         });
     }
     report(cx, &outcome, args.dry_run)
+}
+
+/// The isolation repository code will run under: the sandbox, which must work here, or none at
+/// all when the user asked for that, with a warning.
+pub(super) fn isolation(
+    cx: &Context<'_>,
+    unsafe_no_sandbox: bool,
+) -> Result<Isolation, CommandError> {
+    if unsafe_no_sandbox {
+        cx.printer.warn(
+            "--unsafe-no-sandbox: the repository's build scripts and tests run with your full access",
+        );
+        return Ok(Isolation::None);
+    }
+    nova_sandbox::probe().map_err(CommandError::environment)?;
+    Ok(Isolation::Sandbox)
 }
 
 /// Renders events: JSON lines on stdout with `--json`, else progress on stderr.

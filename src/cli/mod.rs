@@ -6,6 +6,7 @@
 //! into the library.
 
 mod agents;
+mod apply;
 mod completions;
 mod config;
 mod doctor;
@@ -89,6 +90,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Improve(improve::ImproveArgs),
+    Apply(apply::ApplyArgs),
     Runs(runs::RunsArgs),
     Map(map::MapArgs),
     Agents(agents::AgentsArgs),
@@ -219,6 +221,7 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
     };
     match &cli.command {
         Command::Improve(args) => improve::run(&cx, args),
+        Command::Apply(args) => apply::run(&cx, args),
         Command::Runs(args) => runs::run(&cx, args),
         Command::Map(args) => map::run(&cx, args),
         Command::Agents(args) => agents::run(&cx, args),

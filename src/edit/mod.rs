@@ -92,12 +92,40 @@ pub fn apply_replacements(text: &str, replacements: &[Replacement]) -> Result<St
     Ok(out)
 }
 
-/// One file's text before and after a change.
+/// One file's text before and after a change; `None` when the file does not exist (it is
+/// created, or deleted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileChange {
     pub path: RepoPath,
-    pub before: String,
-    pub after: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl FileChange {
+    /// A change to a file that exists before and after.
+    pub fn modify(path: RepoPath, before: impl Into<String>, after: impl Into<String>) -> Self {
+        FileChange {
+            path,
+            before: Some(before.into()),
+            after: Some(after.into()),
+        }
+    }
+
+    /// The change that undoes this one.
+    pub fn reversed(&self) -> Self {
+        FileChange {
+            path: self.path.clone(),
+            before: self.after.clone(),
+            after: self.before.clone(),
+        }
+    }
+
+    fn texts(&self) -> (&str, &str) {
+        (
+            self.before.as_deref().unwrap_or(""),
+            self.after.as_deref().unwrap_or(""),
+        )
+    }
 }
 
 /// A proposed change: whole new contents for one or more files, with the contents they must have
@@ -115,11 +143,20 @@ impl Patch {
         let mut out = String::new();
         for change in &self.changes {
             let path = change.path.as_str();
-            let diff = similar::TextDiff::from_lines(&change.before, &change.after);
+            let (before, after) = change.texts();
+            let old = match change.before {
+                Some(_) => format!("a/{path}"),
+                None => String::from("/dev/null"),
+            };
+            let new = match change.after {
+                Some(_) => format!("b/{path}"),
+                None => String::from("/dev/null"),
+            };
+            let diff = similar::TextDiff::from_lines(before, after);
             let body = diff
                 .unified_diff()
                 .context_radius(3)
-                .header(&format!("a/{path}"), &format!("b/{path}"))
+                .header(&old, &new)
                 .to_string();
             out.push_str(&body);
         }
@@ -131,7 +168,8 @@ impl Patch {
         let mut added = 0;
         let mut removed = 0;
         for change in &self.changes {
-            let diff = similar::TextDiff::from_lines(&change.before, &change.after);
+            let (before, after) = change.texts();
+            let diff = similar::TextDiff::from_lines(before, after);
             for op in diff.iter_all_changes() {
                 match op.tag() {
                     similar::ChangeTag::Insert => added += 1,
@@ -202,11 +240,11 @@ mod tests {
     fn diff_has_git_headers() {
         let patch = Patch {
             summary: "s".into(),
-            changes: vec![FileChange {
-                path: RepoPath::new("src/lib.rs").expect("path"),
-                before: "a\nb\n".into(),
-                after: "a\nc\n".into(),
-            }],
+            changes: vec![FileChange::modify(
+                RepoPath::new("src/lib.rs").expect("path"),
+                "a\nb\n",
+                "a\nc\n",
+            )],
         };
         let diff = patch.diff();
         assert!(

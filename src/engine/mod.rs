@@ -260,11 +260,7 @@ pub fn propose(
     };
     Ok(Patch {
         summary,
-        changes: vec![FileChange {
-            path: finding.path.clone(),
-            before: current.to_owned(),
-            after,
-        }],
+        changes: vec![FileChange::modify(finding.path.clone(), current, after)],
     })
 }
 

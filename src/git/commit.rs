@@ -34,13 +34,17 @@ const EMAIL: &str = "nova@localhost";
 pub fn commit_changes(
     root: &Path,
     spec: &CommitSpec<'_>,
-    changes: &[(&RepoPath, &[u8])],
+    changes: &[(&RepoPath, Option<&[u8]>)],
 ) -> Result<(Oid, Oid), git2::Error> {
     let repo = Repository::open(root)?;
     let parent = repo.find_commit(spec.parent)?;
     let base = parent.tree()?;
     let mut update = TreeUpdateBuilder::new();
     for (path, contents) in changes {
+        let Some(contents) = contents else {
+            update.remove(path.as_str());
+            continue;
+        };
         let blob = repo.blob(contents)?;
         let mode = match base.get_path(Path::new(path.as_str())) {
             Ok(entry) if entry.filemode() == i32::from(FileMode::BlobExecutable) => {
@@ -65,6 +69,37 @@ pub fn commit_changes(
 }
 
 /// Checks that `name` can be a branch name.
+/// Commits the files of `patch` on `spec.parent` (see [`commit_changes`]).
+pub fn commit_patch(
+    root: &Path,
+    spec: &CommitSpec<'_>,
+    patch: &crate::edit::Patch,
+) -> Result<(Oid, Oid), git2::Error> {
+    let changes: Vec<(&RepoPath, Option<&[u8]>)> = patch
+        .changes
+        .iter()
+        .map(|c| (&c.path, c.after.as_deref().map(str::as_bytes)))
+        .collect();
+    commit_changes(root, spec, &changes)
+}
+
+/// The review branch a run commits to: `requested`, else `nova/<kind>/<run>`. Checked to be a
+/// valid name, and (unless nothing will be committed) not to exist yet.
+pub fn review_branch(
+    root: &Path,
+    requested: Option<&str>,
+    kind: &str,
+    run: &str,
+    dry_run: bool,
+) -> Result<String, BranchError> {
+    let branch = requested.map_or_else(|| format!("nova/{kind}/{run}"), str::to_owned);
+    valid_branch_name(&branch)?;
+    if !dry_run && branch_exists(root, &branch)? {
+        return Err(BranchError::Exists(branch));
+    }
+    Ok(branch)
+}
+
 pub fn valid_branch_name(name: &str) -> Result<(), BranchError> {
     if git2::Reference::is_valid_name(&format!("refs/heads/{name}")) {
         Ok(())

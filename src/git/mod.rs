@@ -10,7 +10,8 @@ mod commit;
 mod worktree;
 
 pub use commit::{
-    BranchError, CommitSpec, branch_exists, commit_changes, set_branch, valid_branch_name,
+    BranchError, CommitSpec, branch_exists, commit_changes, commit_patch, review_branch,
+    set_branch, valid_branch_name,
 };
 pub use worktree::{WorktreeError, checkout_detached, ensure_worktree, head_commit, read_blob};
 

@@ -220,14 +220,13 @@ pub fn improve(
     let base = git::head_commit(root)?;
 
     let run_id = stamp(request.time);
-    let branch = request
-        .branch
-        .clone()
-        .unwrap_or_else(|| format!("nova/improve/{run_id}"));
-    git::valid_branch_name(&branch)?;
-    if !request.dry_run && git::branch_exists(root, &branch)? {
-        return Err(BranchError::Exists(branch).into());
-    }
+    let branch = git::review_branch(
+        root,
+        request.branch.as_deref(),
+        "improve",
+        &run_id,
+        request.dry_run,
+    )?;
 
     let _lock = crate::state::Lock::acquire(root)?;
     let store = Store::open(root)?;
@@ -509,17 +508,12 @@ fn drive(
         } else {
             let agent = cast.refactorer.name.as_str();
             let message = commit_message(finding, &patch.summary, agent, &outcome.run, &report);
-            let changes: Vec<(&RepoPath, &[u8])> = patch
-                .changes
-                .iter()
-                .map(|c| (&c.path, c.after.as_bytes()))
-                .collect();
             let spec = CommitSpec {
                 parent: tip,
                 message: &message,
                 time: request.time,
             };
-            let (commit, tree) = git::commit_changes(root, &spec, &changes)?;
+            let (commit, tree) = git::commit_patch(root, &spec, &patch)?;
             git::set_branch(root, branch, commit)?;
             workspace.checkout(commit)?;
             tip = commit;
@@ -614,11 +608,7 @@ fn revert(workspace: &Workspace, patch: &Patch) -> Result<(), ImproveError> {
         changes: patch
             .changes
             .iter()
-            .map(|c| crate::edit::FileChange {
-                path: c.path.clone(),
-                before: c.after.clone(),
-                after: c.before.clone(),
-            })
+            .map(crate::edit::FileChange::reversed)
             .collect(),
     };
     workspace.apply(&undo)?;

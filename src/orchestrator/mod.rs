@@ -6,11 +6,13 @@
 //! Never: talks HTTP or spawns processes itself: `validate` runs cargo, `git` writes commits,
 //! `store` keeps the record.
 
+mod apply;
 mod clock;
 mod events;
 mod improve;
 mod message;
 
+pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, apply};
 pub use clock::{now, stamp};
 pub use events::Event;
 pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, improve};

@@ -221,17 +221,17 @@ impl Workspace {
         std::fs::read_to_string(self.worktree.join(path.as_str())).ok()
     }
 
-    /// Writes `patch` into the worktree, after checking every file holds what the patch expects.
+    /// Writes `patch` into the worktree (creating and deleting files as it says), after checking
+    /// every file holds what the patch expects.
     pub fn apply(&self, patch: &Patch) -> Result<(), ValidateError> {
         for change in &patch.changes {
-            if self.read(&change.path).as_deref() != Some(change.before.as_str()) {
+            if self.read(&change.path) != change.before {
                 return Err(ValidateError::Diverged(change.path.clone()));
             }
         }
         for change in &patch.changes {
-            let path = self.worktree.join(change.path.as_str());
-            std::fs::write(&path, &change.after)
-                .map_err(|source| ValidateError::Write { path, source })?;
+            write_change(&self.worktree, change)
+                .map_err(|(path, source)| ValidateError::Write { path, source })?;
         }
         Ok(())
     }
@@ -362,7 +362,7 @@ impl Workspace {
     /// somewhere to write) and the toolchain's homes named explicitly, since cargo and rustup
     /// would otherwise look for them under `HOME`.
     fn env(&self) -> Vec<(OsString, OsString)> {
-        const REPLACED: &[&str] = &["HOME", "CARGO_HOME", "RUSTUP_HOME"];
+        const REPLACED: &[&str] = &["HOME", "CARGO_HOME", "RUSTUP_HOME", "TMPDIR"];
         let mut env: Vec<(OsString, OsString)> = self
             .options
             .env
@@ -448,6 +448,22 @@ const CARGO_DOWNLOAD_CACHES: &[&str] = &[
     ".package-cache-mutate",
     ".global-cache",
 ];
+
+/// Writes `change` under `root`: the new text (making directories), or the file's removal.
+pub fn write_change(
+    root: &Path,
+    change: &crate::edit::FileChange,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    let path = root.join(change.path.as_str());
+    let written = match &change.after {
+        Some(text) => path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, text)),
+        None => std::fs::remove_file(&path),
+    };
+    written.map_err(|source| (path, source))
+}
 
 /// `<temp>/nova-<hash of the repository path>`: one private temp dir per repository.
 fn private_tmp(temp_root: &Path, repo_root: &Path) -> PathBuf {

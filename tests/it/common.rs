@@ -109,8 +109,8 @@ impl TestEnv {
             .env_clear()
             .env("HOME", self.home())
             .env("XDG_CONFIG_HOME", self.root().join("xdg"))
-            .env("TMPDIR", self.root().join("tmp"))
             .envs(toolchain_env())
+            .env("TMPDIR", self.root().join("tmp"))
             .envs(self.vars.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run nova");
@@ -182,6 +182,11 @@ pub fn toolchain_env() -> Vec<(String, String)> {
     if let Ok(toolchain) = std::env::var("RUSTUP_TOOLCHAIN") {
         vars.push(("RUSTUP_TOOLCHAIN".to_owned(), toolchain));
     }
+    // Compilers and linkers need a writable temp dir; inside Nova's own sandbox, /tmp is not one.
+    vars.push((
+        "TMPDIR".to_owned(),
+        std::env::temp_dir().to_string_lossy().into_owned(),
+    ));
     vars
 }
 
@@ -224,4 +229,23 @@ pub fn validation_options(
         toolchain,
         limits,
     }
+}
+
+/// The local branches of `repo`, sorted.
+pub fn branches(repo: &Path) -> Vec<String> {
+    let git = git2::Repository::open(repo).expect("open");
+    let mut names: Vec<String> = git
+        .branches(Some(git2::BranchType::Local))
+        .expect("branches")
+        .map(|b| {
+            b.expect("branch")
+                .0
+                .name()
+                .expect("name")
+                .expect("utf-8")
+                .to_owned()
+        })
+        .collect();
+    names.sort();
+    names
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{Run, TestEnv, toolchain_env, write};
+use crate::common::{Run, TestEnv, branches, toolchain_env, write};
 
 const MANIFEST: &str =
     "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
@@ -116,24 +116,6 @@ fn branch_commits(repo: &Path, branch: &str) -> Vec<(String, String, String)> {
         )
     })
     .collect()
-}
-
-fn branches(repo: &Path) -> Vec<String> {
-    let git = git2::Repository::open(repo).expect("open");
-    let mut names: Vec<String> = git
-        .branches(Some(git2::BranchType::Local))
-        .expect("branches")
-        .map(|b| {
-            b.expect("branch")
-                .0
-                .name()
-                .expect("name")
-                .expect("utf-8")
-                .to_owned()
-        })
-        .collect();
-    names.sort();
-    names
 }
 
 /// Every file under `dir` (outside `.git` and `.nova`) with its bytes.

@@ -1,6 +1,7 @@
 //! Nova's integration tests: one binary, a hermetic environment per test (see `common`).
 
 mod agents;
+mod apply;
 mod cli;
 mod common;
 mod config;

@@ -264,8 +264,8 @@ fn candidate(body: &str) -> Patch {
         summary: String::from("a runaway test"),
         changes: vec![FileChange {
             path: RepoPath::new("src/lib.rs").expect("path"),
-            before: base_lib(),
-            after,
+            before: Some(base_lib()),
+            after: Some(after),
         }],
     }
 }

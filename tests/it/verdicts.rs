@@ -245,16 +245,16 @@ fn fifty_seeded_candidates_get_no_wrong_verdict() {
         let patch = Patch {
             summary: candidate.name.clone(),
             changes: vec![
-                FileChange {
-                    path: RepoPath::new("build.rs").expect("path"),
-                    before: base_build.clone(),
-                    after: candidate.build.clone(),
-                },
-                FileChange {
-                    path: RepoPath::new("src/lib.rs").expect("path"),
-                    before: base_lib.clone(),
-                    after: candidate.lib.clone(),
-                },
+                FileChange::modify(
+                    RepoPath::new("build.rs").expect("path"),
+                    base_build.clone(),
+                    candidate.build.clone(),
+                ),
+                FileChange::modify(
+                    RepoPath::new("src/lib.rs").expect("path"),
+                    base_lib.clone(),
+                    candidate.lib.clone(),
+                ),
             ],
         };
         workspace.apply(&patch).expect("apply");

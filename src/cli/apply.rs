@@ -1,0 +1,199 @@
+//! `nova apply`: apply a reply's edits to HEAD, prove them, commit them on a review branch.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+
+use super::output::{BOLD, GREEN, RED};
+use super::{CommandError, Context, Exit};
+use crate::orchestrator::{self, ApplyError, ApplyOutcome, ApplyRequest};
+use crate::validate::Options;
+
+/// Apply a reply's edits to HEAD, prove them in the sandbox, and commit them on a review branch.
+///
+/// The reply (from a model, a chat window or a colleague) may mix prose with SEARCH/REPLACE blocks
+/// under a path line, unified diffs, `*** Begin Patch` blocks, or whole files in fences under their
+/// path. Edits apply all or nothing onto the committed HEAD; a reply that does not apply, or that
+/// leaves placeholders, deletes most of a file, breaks the syntax, or touches protected paths, is
+/// turned away with every reason. The result is built, tested and linted in the validation
+/// worktree and committed on `nova/apply/<date>` only if it passes. Exits 0 when committed (or
+/// validated, with `--dry-run`), 1 when the reply does not apply, is turned away or fails
+/// validation, 2 for bad arguments, 3 for environment problems.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The reply: a file, or `-` (the default) for standard input
+    #[arg(value_name = "FILE|-")]
+    reply: Option<PathBuf>,
+    /// The review branch to create [default: nova/apply/<YYYYMMDD-HHMMSS>]
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// Validate, but commit nothing and create no branch
+    #[arg(long, conflicts_with = "to_worktree")]
+    dry_run: bool,
+    /// Also write the validated change into the working tree, if none of the files it touches has
+    /// uncommitted changes
+    #[arg(long)]
+    to_worktree: bool,
+    /// A whole-file rewrite is meant: do not refuse edits that delete most of a file
+    #[arg(long)]
+    rewrite: bool,
+    /// The longest any one cargo command may run, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    step_timeout: u64,
+    /// Run the repository's build scripts and tests without isolation. Only for code you trust.
+    #[arg(long)]
+    unsafe_no_sandbox: bool,
+}
+
+pub fn run(cx: &Context<'_>, args: &ApplyArgs) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let reply = read_reply(cx, args.reply.as_deref())?;
+    let isolation = super::improve::isolation(cx, args.unsafe_no_sandbox)?;
+    let request = ApplyRequest {
+        repo_root: root,
+        reply,
+        branch: args.branch.clone(),
+        dry_run: args.dry_run,
+        to_worktree: args.to_worktree,
+        rewrite: args.rewrite,
+        validation: Options {
+            isolation,
+            env: cx.env.sandbox_vars(),
+            step_timeout: Duration::from_secs(args.step_timeout),
+            temp_root: cx.env.temp_dir(),
+            toolchain: cx.env.toolchain_dirs(),
+            limits: nova_sandbox::Limits::default(),
+        },
+        time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
+    };
+    cx.printer
+        .note("apply: validating the reply's change in the sandbox…");
+    match orchestrator::apply(&request) {
+        Ok(outcome) => report(cx, &outcome, args.dry_run),
+        Err(error) if error.is_reply() => {
+            if cx.printer.json() {
+                cx.printer
+                    .json_value(&json!({ "applied": false, "error": error.to_string() }))?;
+            } else {
+                cx.printer
+                    .line(&cx.printer.paint(RED, &error.to_string()))?;
+            }
+            Ok(Exit::Failure)
+        }
+        Err(error @ ApplyError::Branch(_)) => Err(CommandError::usage(error)),
+        Err(error) => Err(CommandError::environment(error)),
+    }
+}
+
+fn read_reply(cx: &Context<'_>, path: Option<&std::path::Path>) -> Result<String, CommandError> {
+    match path {
+        Some(path) if path != std::path::Path::new("-") => {
+            let path = match cx.env.current_dir() {
+                Some(here) if path.is_relative() => here.join(path),
+                _ => path.to_owned(),
+            };
+            std::fs::read_to_string(&path).map_err(|error| {
+                CommandError::usage(anyhow::anyhow!(
+                    "cannot read the reply `{}`: {error}",
+                    path.display()
+                ))
+            })
+        }
+        _ => {
+            let mut stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(CommandError::usage(anyhow::anyhow!(
+                    "give the reply as a FILE, or pipe it in: `nova apply - < reply.md`"
+                )));
+            }
+            let mut text = String::new();
+            stdin.read_to_string(&mut text).map_err(|error| {
+                CommandError::usage(anyhow::anyhow!(
+                    "cannot read the reply from standard input: {error}"
+                ))
+            })?;
+            Ok(text)
+        }
+    }
+}
+
+fn report(cx: &Context<'_>, outcome: &ApplyOutcome, dry_run: bool) -> Result<Exit, CommandError> {
+    let p = &cx.printer;
+    let accepted = outcome.verdict.as_ref().is_some_and(|v| v.accepted);
+    if p.json() {
+        p.json_value(&json!({
+            "applied": accepted,
+            "base_failed": outcome.base_failed,
+            "branch": outcome.branch,
+            "commit": outcome.commit,
+            "files": outcome.patch.as_ref().map(|patch| patch
+                .changes
+                .iter()
+                .map(|c| c.path.to_string())
+                .collect::<Vec<_>>()),
+            "reasons": outcome.verdict.as_ref().map(|v| v.reasons.clone()),
+            "validation": outcome.report,
+            "written_to_worktree": outcome.written,
+            "dirty": outcome.dirty,
+        }))?;
+        return Ok(if accepted {
+            Exit::Success
+        } else {
+            Exit::Failure
+        });
+    }
+    if outcome.base_failed {
+        p.line(&p.paint(
+            RED,
+            "The base does not build or pass its tests; the reply was not tried.",
+        ))?;
+        return Ok(Exit::Failure);
+    }
+    if let Some(patch) = &outcome.patch {
+        p.line(&patch.diff())?;
+    }
+    let validation = outcome
+        .report
+        .as_ref()
+        .map(|r| r.summary())
+        .unwrap_or_default();
+    if !accepted {
+        p.line(&p.paint(RED, "Rejected:"))?;
+        for reason in outcome.verdict.iter().flat_map(|v| &v.reasons) {
+            p.line(&format!("  {reason}"))?;
+        }
+        return Ok(Exit::Failure);
+    }
+    p.line(&format!("{} {validation}", p.paint(GREEN, "Validated:")))?;
+    if dry_run {
+        p.line("Dry run: nothing committed.")?;
+    }
+    if let (Some(branch), Some(commit)) = (&outcome.branch, &outcome.commit) {
+        p.line(&format!(
+            "{} {branch} ({})",
+            p.paint(BOLD, "Branch:"),
+            &commit[..10]
+        ))?;
+    }
+    if !outcome.written.is_empty() {
+        p.line(&format!(
+            "Written to your working tree: {}",
+            outcome.written.join(", ")
+        ))?;
+    }
+    if !outcome.dirty.is_empty() {
+        p.line(&p.paint(
+            RED,
+            &format!(
+                "Not written to your working tree: {} {} uncommitted changes. The change is on the branch.",
+                outcome.dirty.join(", "),
+                if outcome.dirty.len() == 1 { "has" } else { "have" }
+            ),
+        ))?;
+        return Ok(Exit::Failure);
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,274 @@
+//! `apply`: take a reply (from a model, a chat window or a colleague), apply its edits to the
+//! current commit, prove the result in the validation worktree, and commit it on a review branch;
+//! optionally write it into the user's working tree too.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+
+use super::clock::stamp;
+use crate::edit::apply::{self as edits, FileResult};
+use crate::edit::guard::{self, Rejection};
+use crate::edit::reply::{self, ParseError};
+use crate::edit::{FileChange, Patch};
+use crate::findings::RepoPath;
+use crate::git::{self, BranchError, CommitSpec};
+use crate::validate::{
+    Options, ValidateError, ValidationReport, Verdict, Workspace, judge, record_lint_delta,
+    write_change,
+};
+
+/// What to apply, and how.
+#[derive(Debug, Clone)]
+pub struct ApplyRequest {
+    pub repo_root: PathBuf,
+    pub reply: String,
+    /// The review branch; default `nova/apply/<YYYYMMDD-HHMMSS>`.
+    pub branch: Option<String>,
+    /// Validate, but commit nothing.
+    pub dry_run: bool,
+    /// Also write the validated change into the working tree.
+    pub to_worktree: bool,
+    /// A whole-file rewrite was asked for: shrinking files is expected.
+    pub rewrite: bool,
+    pub validation: Options,
+    /// Seconds since the epoch: the clock, or `SOURCE_DATE_EPOCH`.
+    pub time: i64,
+}
+
+/// How an apply ended.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOutcome {
+    pub patch: Option<Patch>,
+    /// The base does not build or pass its tests: nothing was tried.
+    pub base_failed: bool,
+    pub base_report: Option<ValidationReport>,
+    pub report: Option<ValidationReport>,
+    pub verdict: Option<Verdict>,
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    /// Files written into the working tree (with `to_worktree`).
+    pub written: Vec<String>,
+    /// Files with uncommitted changes that kept `to_worktree` from writing anything.
+    pub dirty: Vec<String>,
+    pub sandbox: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the reply cannot be read: {0}")]
+    Parse(#[from] ParseError),
+    #[error(
+        "the reply holds no edits: give SEARCH/REPLACE blocks under a path line, a unified diff, \
+         a `*** Begin Patch` block, or a whole file in a fence under its path"
+    )]
+    Empty,
+    #[error("the reply does not apply, so nothing was changed: {0}")]
+    Apply(#[from] edits::ApplyError),
+    #[error("`{0}` is not UTF-8 text; Nova edits text files only")]
+    Binary(String),
+    #[error("the reply was turned away, so nothing was changed:\n{}", list(.0))]
+    Rejected(Vec<Rejection>),
+    #[error("`{0}` is not a Cargo project (no Cargo.toml at its root)")]
+    NotCargo(PathBuf),
+    #[error(transparent)]
+    Worktree(#[from] git::WorktreeError),
+    #[error(transparent)]
+    Validate(#[from] ValidateError),
+    #[error(transparent)]
+    Branch(#[from] BranchError),
+    #[error(transparent)]
+    Git(#[from] git2::Error),
+    #[error(transparent)]
+    Lock(#[from] crate::state::LockError),
+    #[error("cannot write `{}` into the working tree: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ApplyError {
+    /// Whether the reply itself is at fault (exit 1) rather than the machine (exit 3) or the
+    /// arguments (exit 2).
+    pub fn is_reply(&self) -> bool {
+        matches!(
+            self,
+            ApplyError::Parse(_)
+                | ApplyError::Empty
+                | ApplyError::Apply(_)
+                | ApplyError::Binary(_)
+                | ApplyError::Rejected(_)
+        )
+    }
+}
+
+fn list(rejections: &[Rejection]) -> String {
+    rejections
+        .iter()
+        .map(|r| format!("  {}: {}", r.path, r.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Applies the request's reply onto `HEAD`, validates and commits it.
+pub fn apply(request: &ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
+    let root = &request.repo_root;
+    if !root.join("Cargo.toml").is_file() {
+        return Err(ApplyError::NotCargo(root.clone()));
+    }
+    let parsed = reply::parse(&request.reply)?;
+    if parsed.is_empty() {
+        return Err(ApplyError::Empty);
+    }
+    let base = git::head_commit(root)?;
+    let binary = RefCell::new(None);
+    let read = |path: &str| -> Option<String> {
+        let bytes = git::read_blob(root, base, path).ok()??;
+        String::from_utf8(bytes)
+            .map_err(|_| *binary.borrow_mut() = Some(path.to_owned()))
+            .ok()
+    };
+    let results = edits::apply(&parsed, &read);
+    if let Some(path) = binary.into_inner() {
+        return Err(ApplyError::Binary(path));
+    }
+    let results = results?;
+    let context = guard::Context {
+        root: Some(root),
+        scope: None,
+        rewrite: request.rewrite,
+    };
+    let rejections = guard::review(&results, &context);
+    if !rejections.is_empty() {
+        return Err(ApplyError::Rejected(rejections));
+    }
+    let patch = to_patch(&results)?;
+
+    let run_id = stamp(request.time);
+    let branch = git::review_branch(
+        root,
+        request.branch.as_deref(),
+        "apply",
+        &run_id,
+        request.dry_run,
+    )?;
+
+    let _lock = crate::state::Lock::acquire(root)?;
+    let mut outcome = ApplyOutcome {
+        patch: Some(patch.clone()),
+        ..ApplyOutcome::default()
+    };
+    let workspace = Workspace::open(root, base, request.validation.clone())?;
+    outcome.sandbox = workspace.sandbox().to_owned();
+    workspace.fetch()?;
+    let (base_report, _) = workspace.validate_base()?;
+    if !base_report.is_green() {
+        outcome.base_failed = true;
+        outcome.base_report = Some(base_report);
+        return Ok(outcome);
+    }
+    workspace.apply(&patch)?;
+    let validated = workspace.validate_with_diagnostics();
+    // The worktree goes back to the base whatever happened.
+    let mut workspace = workspace;
+    let restored = workspace.checkout(base);
+    let (mut report, _) = validated?;
+    restored?;
+    record_lint_delta(&base_report, &mut report);
+    let verdict = judge(&base_report, &report);
+    outcome.base_report = Some(base_report);
+    if verdict.accepted && !request.dry_run {
+        let message = message(&patch, &run_id, &report);
+        let spec = CommitSpec {
+            parent: base,
+            message: &message,
+            time: request.time,
+        };
+        let (commit, _) = git::commit_patch(root, &spec, &patch)?;
+        git::set_branch(root, &branch, commit)?;
+        outcome.commit = Some(commit.to_string());
+        outcome.branch = Some(branch);
+        if request.to_worktree {
+            write_to_worktree(root, &patch, &mut outcome)?;
+        }
+    }
+    outcome.report = Some(report);
+    outcome.verdict = Some(verdict);
+    Ok(outcome)
+}
+
+fn to_patch(results: &[FileResult]) -> Result<Patch, ApplyError> {
+    let mut changes = Vec::new();
+    for result in results {
+        let path = RepoPath::new(&result.path).ok_or_else(|| {
+            ApplyError::Rejected(vec![Rejection {
+                path: result.path.clone(),
+                rule: guard::Rule::OutsideRepository,
+                message: String::from("not a path inside the repository"),
+            }])
+        })?;
+        changes.push(FileChange {
+            path,
+            before: result.before.clone(),
+            after: result.after.clone(),
+        });
+    }
+    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    let summary = match paths.as_slice() {
+        [one] => format!("Apply a reply to {one}"),
+        many => format!("Apply a reply to {} files", many.len()),
+    };
+    Ok(Patch { summary, changes })
+}
+
+fn message(patch: &Patch, run: &str, report: &ValidationReport) -> String {
+    let files: Vec<String> = patch
+        .changes
+        .iter()
+        .map(|c| {
+            let how = match (&c.before, &c.after) {
+                (None, _) => "added",
+                (_, None) => "deleted",
+                _ => "changed",
+            };
+            format!("- {} ({how})", c.path)
+        })
+        .collect();
+    format!(
+        "{}\n\n{}\n\nNova-Agent: apply\nNova-Run: {run}\nNova-Validation: {}\nNova-Sandbox: {}\n",
+        patch.summary,
+        files.join("\n"),
+        report.summary(),
+        report.sandbox
+    )
+}
+
+/// Writes the validated files into the user's working tree, but only when none of them has
+/// uncommitted changes (in the working tree or the index); otherwise writes nothing and names
+/// them.
+fn write_to_worktree(
+    root: &std::path::Path,
+    patch: &Patch,
+    outcome: &mut ApplyOutcome,
+) -> Result<(), ApplyError> {
+    let repo = git2::Repository::open(root)?;
+    for change in &patch.changes {
+        let status = match repo.status_file(std::path::Path::new(change.path.as_str())) {
+            Ok(status) => status,
+            Err(error) if error.code() == git2::ErrorCode::NotFound => git2::Status::CURRENT,
+            Err(error) => return Err(error.into()),
+        };
+        if !status.is_empty() && status != git2::Status::CURRENT {
+            outcome.dirty.push(change.path.to_string());
+        }
+    }
+    if !outcome.dirty.is_empty() {
+        return Ok(());
+    }
+    for change in &patch.changes {
+        write_change(root, change).map_err(|(path, source)| ApplyError::Write { path, source })?;
+        outcome.written.push(change.path.to_string());
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! `nova apply` end to end: a reply from a file or standard input is applied to HEAD, proved in
+//! the sandbox and committed on a review branch; replies that do not apply, are turned away or
+//! break a test change nothing; `--to-worktree` writes only over clean files.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{Run, TestEnv, branches, write};
+
+const MANIFEST: &str = "[package]\nname = \"applied\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
+
+const LIB: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn adds() {\n        assert_eq!(super::add(2, 3), 5);\n    }\n}\n";
+
+fn crate_repo(env: &TestEnv, name: &str) -> PathBuf {
+    env.repo_with(name, &[("Cargo.toml", MANIFEST), ("src/lib.rs", LIB)])
+}
+
+fn reply(search: &str, replace: &str) -> String {
+    format!(
+        "Here you go.\n\nsrc/lib.rs\n```rust\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n```\n"
+    )
+}
+
+/// Runs `nova apply` in `repo` on a reply file holding `text`, with `args` after it.
+fn apply_file(env: &TestEnv, repo: &Path, text: &str, args: &[&str]) -> Run {
+    let file = env.root().join("reply.md");
+    std::fs::write(&file, text).expect("reply");
+    let mut all = vec!["apply", file.to_str().expect("utf-8")];
+    all.extend_from_slice(args);
+    env.nova_in(repo, all)
+}
+
+fn tip_message(repo: &Path, branch: &str) -> String {
+    let git = git2::Repository::open(repo).expect("open");
+    let commit = git
+        .find_branch(branch, git2::BranchType::Local)
+        .expect("branch")
+        .get()
+        .peel_to_commit()
+        .expect("commit");
+    commit.message().expect("utf-8").to_owned()
+}
+
+#[test]
+fn a_good_reply_is_proved_and_committed_on_a_branch() {
+    let env = TestEnv::new();
+    let repo = crate_repo(&env, "good");
+    let run = apply_file(
+        &env,
+        &repo,
+        &reply("    a + b\n", "    a.wrapping_add(b)\n"),
+        &["--branch", "nova/good"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout.contains("+    a.wrapping_add(b)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Validated: cargo build --tests ok; cargo test 1 passed"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Branch: nova/good"), "{}", run.stdout);
+    let message = tip_message(&repo, "nova/good");
+    assert!(
+        message.starts_with("Apply a reply to src/lib.rs\n"),
+        "{message}"
+    );
+    assert!(message.contains("\nNova-Agent: apply\n"), "{message}");
+    assert!(message.contains("\nNova-Sandbox: "), "{message}");
+    // The checkout is as it was.
+    assert_eq!(
+        std::fs::read_to_string(repo.join("src/lib.rs")).expect("lib"),
+        LIB
+    );
+}
+
+#[test]
+fn a_reply_that_breaks_a_test_is_rejected_and_nothing_lands() {
+    let env = TestEnv::new();
+    let repo = crate_repo(&env, "breaks");
+    let run = apply_file(&env, &repo, &reply("    a + b\n", "    a - b\n"), &[]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert!(run.stdout.contains("Rejected:"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("test `unittests src/lib.rs::tests::adds` fails"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(branches(&repo), ["master"]);
+}
+
+#[test]
+fn a_reply_that_does_not_apply_or_is_turned_away_changes_nothing() {
+    let env = TestEnv::new();
+    let repo = crate_repo(&env, "refused");
+    let cases = [
+        (
+            reply("    a * b\n", "    a + b + 0\n"),
+            "the text to replace is not in the file",
+        ),
+        (
+            reply("    a + b\n", "    // ... rest of code\n"),
+            "stands for code instead of being code",
+        ),
+        (
+            String::from("Nothing to see here.\n"),
+            "the reply holds no edits",
+        ),
+    ];
+    for (text, expected) in cases {
+        let run = apply_file(&env, &repo, &text, &[]);
+        assert_eq!(run.code, 1, "{}", run.both());
+        assert!(run.stdout.contains(expected), "{expected}: {}", run.both());
+    }
+    assert_eq!(branches(&repo), ["master"]);
+}
+
+#[test]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test pipes a reply into nova"
+)]
+fn a_reply_on_standard_input_can_be_written_to_a_clean_worktree() {
+    use std::io::Write;
+    let env = TestEnv::new();
+    let repo = crate_repo(&env, "stdin");
+    let text = "*** Begin Patch\n*** Add File: src/extra.rs\n+pub fn extra() -> u8 {\n+    7\n+}\n*** Update File: src/lib.rs\n@@\n-pub fn add(a: i32, b: i32) -> i32 {\n+pub mod extra;\n+\n+pub fn add(a: i32, b: i32) -> i32 {\n*** End Patch\n";
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nova"))
+        .args(["apply", "-", "--to-worktree", "--branch", "nova/stdin"])
+        .current_dir(&repo)
+        .env_clear()
+        .env("HOME", env.home())
+        .env("XDG_CONFIG_HOME", env.root().join("xdg"))
+        .envs(crate::common::toolchain_env())
+        .env("TMPDIR", env.root().join("tmp"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("nova");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("Written to your working tree: src/extra.rs, src/lib.rs"),
+        "{stdout}"
+    );
+    assert!(
+        std::fs::read_to_string(repo.join("src/lib.rs"))
+            .expect("lib")
+            .starts_with("pub mod extra;\n")
+    );
+    assert!(repo.join("src/extra.rs").is_file());
+}
+
+#[test]
+fn to_worktree_leaves_a_file_with_uncommitted_changes_alone() {
+    let env = TestEnv::new();
+    let repo = crate_repo(&env, "dirty");
+    let mine = format!("{LIB}// my own edit\n");
+    write(&repo, "src/lib.rs", &mine);
+    let run = apply_file(
+        &env,
+        &repo,
+        &reply("    a + b\n", "    a.wrapping_add(b)\n"),
+        &["--to-worktree", "--branch", "nova/dirty"],
+    );
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert!(
+        run.stdout
+            .contains("Not written to your working tree: src/lib.rs has uncommitted changes"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("src/lib.rs")).expect("lib"),
+        mine
+    );
+    assert!(branches(&repo).contains(&String::from("nova/dirty")));
+}
