@@ -7,6 +7,7 @@
 
 mod agents;
 mod apply;
+mod branches;
 mod completions;
 mod config;
 mod doctor;
@@ -15,6 +16,7 @@ mod init;
 mod map;
 mod output;
 mod runs;
+mod undo;
 
 use std::path::PathBuf;
 
@@ -91,6 +93,8 @@ pub struct GlobalArgs {
 pub enum Command {
     Improve(improve::ImproveArgs),
     Apply(apply::ApplyArgs),
+    Branches(branches::BranchesArgs),
+    Undo(undo::UndoArgs),
     Runs(runs::RunsArgs),
     Map(map::MapArgs),
     Agents(agents::AgentsArgs),
@@ -222,6 +226,8 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
     match &cli.command {
         Command::Improve(args) => improve::run(&cx, args),
         Command::Apply(args) => apply::run(&cx, args),
+        Command::Branches(args) => branches::run(&cx, args),
+        Command::Undo(args) => undo::run(&cx, args),
         Command::Runs(args) => runs::run(&cx, args),
         Command::Map(args) => map::run(&cx, args),
         Command::Agents(args) => agents::run(&cx, args),

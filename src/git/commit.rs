@@ -27,7 +27,7 @@ pub struct CommitSpec<'a> {
 }
 
 const NAME: &str = "Nova";
-const EMAIL: &str = "nova@localhost";
+pub(super) const EMAIL: &str = "nova@localhost";
 
 /// Builds a commit of `changes` (path, new contents) on top of `spec.parent`, without touching any
 /// working tree, index or reference. Returns the commit and its tree.

@@ -6,9 +6,11 @@
 //! Commits are built from trees in memory; the only working tree Nova checks out is its own
 //! validation worktree.
 
+mod branches;
 mod commit;
 mod worktree;
 
+pub use branches::{Pushed, ReviewBranch, UndoError, Undone, list as review_branches, undo};
 pub use commit::{
     BranchError, CommitSpec, branch_exists, commit_changes, commit_patch, review_branch,
     set_branch, valid_branch_name,

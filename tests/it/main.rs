@@ -2,6 +2,7 @@
 
 mod agents;
 mod apply;
+mod branches;
 mod cli;
 mod common;
 mod config;

@@ -1,0 +1,45 @@
+//! `nova undo`: drop the last Nova commit of a review branch.
+
+use clap::Args;
+use serde_json::json;
+
+use super::{CommandError, Context, Exit};
+use crate::git::{self, UndoError};
+
+/// Drop the last commit of a review branch [default: the newest review branch].
+///
+/// Refuses when the branch was pushed, when it is checked out, or when its last commit was not
+/// made by Nova. A branch left without Nova commits is deleted. Your working tree is not touched.
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The review branch, like `nova/improve/20261126-120000`
+    branch: Option<String>,
+}
+
+pub fn run(cx: &Context<'_>, args: &UndoArgs) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let undone = match git::undo(&root, args.branch.as_deref()) {
+        Ok(undone) => undone,
+        Err(error @ UndoError::Git(_)) => return Err(CommandError::environment(error)),
+        Err(error) => return Err(CommandError::usage(error)),
+    };
+    let p = &cx.printer;
+    if p.json() {
+        p.json_value(&json!(undone))?;
+        return Ok(Exit::Success);
+    }
+    p.line(&format!(
+        "Dropped {} {} from {}.",
+        &undone.dropped[..10],
+        undone.subject,
+        undone.branch
+    ))?;
+    match &undone.tip {
+        Some(tip) => p.line(&format!("{} is now at {}.", undone.branch, &tip[..10]))?,
+        None => p.line(&format!(
+            "{} had no other Nova commit and was deleted.",
+            undone.branch
+        ))?,
+    }
+    Ok(Exit::Success)
+}
