@@ -134,6 +134,8 @@ fn report(cx: &Context<'_>, outcome: &ApplyOutcome, dry_run: bool) -> Result<Exi
                 .iter()
                 .map(|c| c.path.to_string())
                 .collect::<Vec<_>>()),
+            "public_changes": outcome.patch.as_ref().map(crate::edit::public_changes),
+            "diff": outcome.patch.as_ref().map(crate::edit::Patch::diff),
             "reasons": outcome.verdict.as_ref().map(|v| v.reasons.clone()),
             "validation": outcome.report,
             "written_to_worktree": outcome.written,
@@ -153,7 +155,7 @@ fn report(cx: &Context<'_>, outcome: &ApplyOutcome, dry_run: bool) -> Result<Exi
         return Ok(Exit::Failure);
     }
     if let Some(patch) = &outcome.patch {
-        p.line(&patch.diff())?;
+        p.patch(patch)?;
     }
     let validation = outcome
         .report

@@ -32,6 +32,9 @@ pub const DIM: Style = Style::new().dimmed();
 pub const GREEN: Style = AnsiColor::Green.on_default().bold();
 pub const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
 pub const RED: Style = AnsiColor::Red.on_default().bold();
+pub const CYAN: Style = AnsiColor::Cyan.on_default();
+pub const ADDED: Style = AnsiColor::Green.on_default();
+pub const REMOVED: Style = AnsiColor::Red.on_default();
 
 impl Printer {
     pub fn new(global: &GlobalArgs, env: &Env) -> Self {
@@ -67,6 +70,37 @@ impl Printer {
     /// `text` in `style`, for stderr.
     pub fn paint_err(&self, style: Style, text: &str) -> String {
         paint(self.color_err, style, text)
+    }
+
+    /// Writes `patch` as a unified diff, coloured when stdout takes colour, each hunk header
+    /// naming the symbols it changes, then the public items it changes.
+    pub fn patch(&self, patch: &crate::edit::Patch) -> io::Result<()> {
+        use crate::edit::Line;
+        for line in crate::edit::lines(patch) {
+            let text = match line {
+                Line::FileHeader(text) => self.paint(BOLD, &text),
+                Line::HunkHeader { range, symbols } if symbols.is_empty() => {
+                    self.paint(CYAN, &range)
+                }
+                Line::HunkHeader { range, symbols } => format!(
+                    "{} {}",
+                    self.paint(CYAN, &range),
+                    self.paint(DIM, &format!("in {}", symbols.join(", ")))
+                ),
+                Line::Context(text) => format!(" {text}"),
+                Line::Removed(text) => self.paint(REMOVED, &format!("-{text}")),
+                Line::Added(text) => self.paint(ADDED, &format!("+{text}")),
+            };
+            self.line(&text)?;
+        }
+        let public = crate::edit::public_changes(patch);
+        if !public.is_empty() {
+            self.line(&self.paint(YELLOW, "Public items changed:"))?;
+            for item in public {
+                self.line(&format!("  {item}"))?;
+            }
+        }
+        Ok(())
     }
 
     /// Writes `value` as one line of JSON on stdout (JSON Lines).

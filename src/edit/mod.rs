@@ -7,9 +7,11 @@
 pub mod apply;
 pub mod guard;
 mod rebase;
+mod render;
 pub mod reply;
 
 pub use rebase::Rebase;
+pub use render::{Line, lines, public_changes};
 
 use serde::{Deserialize, Serialize};
 

@@ -52,6 +52,11 @@ fn a_good_reply_is_proved_and_committed_on_a_branch() {
     );
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(
+        run.stdout.contains("@@ -1,5 +1,5 @@ in add\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
         run.stdout.contains("+    a.wrapping_add(b)"),
         "{}",
         run.stdout
