@@ -91,3 +91,84 @@ fn every_fixture_gives_its_expected_tree_or_error() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// xorshift64*: seeded, so that a failure repeats.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1) as u64) as usize
+    }
+}
+
+/// What the fuzz targets in `fuzz/` check, on seeded mutations of every fixture's reply (so that
+/// the stable test suite covers them too): parsing and applying never panic, and a reply that
+/// applies changes only files it names.
+#[test]
+fn mutated_replies_never_panic_and_touch_only_named_files() {
+    let root = source_root().join("tests/fixtures/edits");
+    let mut fixtures: Vec<(BTreeMap<String, String>, String)> = std::fs::read_dir(&root)
+        .expect("fixtures")
+        .map(|entry| {
+            let case = entry.expect("entry").path();
+            let input = tree(&case.join("input"));
+            let reply = std::fs::read_to_string(case.join("reply")).expect("reply");
+            (input, reply)
+        })
+        .collect();
+    fixtures.sort();
+    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    for round in 0..3000 {
+        let (input, reply) = &fixtures[rng.below(fixtures.len())];
+        let mut lines: Vec<String> = reply.split('\n').map(str::to_owned).collect();
+        for _ in 0..=rng.below(4) {
+            let at = rng.below(lines.len());
+            match rng.below(5) {
+                0 => {
+                    lines.remove(at);
+                }
+                1 => {
+                    let copy = lines[rng.below(lines.len())].clone();
+                    lines.insert(at, copy);
+                }
+                2 => lines[at] = lines[at].chars().rev().collect(),
+                3 => {
+                    let cut = lines[at].char_indices().nth(rng.below(lines[at].len() + 1));
+                    if let Some((index, _)) = cut {
+                        lines[at].truncate(index);
+                    }
+                }
+                _ => lines.insert(
+                    at,
+                    String::from(
+                        ["```", "=======", "@@", "*** End Patch", "--- a/x"][rng.below(5)],
+                    ),
+                ),
+            }
+            if lines.is_empty() {
+                lines.push(String::new());
+            }
+        }
+        let mutated = lines.join("\n");
+        let Ok(edits) = reply::parse(&mutated) else {
+            continue;
+        };
+        let Ok(results) = apply::apply(&edits, &|path| input.get(path).cloned()) else {
+            continue;
+        };
+        for result in &results {
+            let named = edits.iter().any(|edit| {
+                edit.path() == result.path
+                    || matches!(edit, reply::Edit::Hunks { move_to: Some(to), .. } if *to == result.path)
+            });
+            assert!(
+                named,
+                "round {round}: {} changed but not named\n{mutated}",
+                result.path
+            );
+        }
+    }
+}
