@@ -125,23 +125,16 @@ fn a_reply_that_does_not_apply_or_is_turned_away_changes_nothing() {
 }
 
 #[test]
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the test pipes a reply into nova"
-)]
 fn a_reply_on_standard_input_can_be_written_to_a_clean_worktree() {
     use std::io::Write;
     let env = TestEnv::new();
     let repo = crate_repo(&env, "stdin");
     let text = "*** Begin Patch\n*** Add File: src/extra.rs\n+pub fn extra() -> u8 {\n+    7\n+}\n*** Update File: src/lib.rs\n@@\n-pub fn add(a: i32, b: i32) -> i32 {\n+pub mod extra;\n+\n+pub fn add(a: i32, b: i32) -> i32 {\n*** End Patch\n";
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nova"))
-        .args(["apply", "-", "--to-worktree", "--branch", "nova/stdin"])
-        .current_dir(&repo)
-        .env_clear()
-        .env("HOME", env.home())
-        .env("XDG_CONFIG_HOME", env.root().join("xdg"))
-        .envs(crate::common::toolchain_env())
-        .env("TMPDIR", env.root().join("tmp"))
+    let mut child = env
+        .nova_command(
+            &repo,
+            ["apply", "-", "--to-worktree", "--branch", "nova/stdin"],
+        )
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -96,14 +96,15 @@ impl TestEnv {
         path
     }
 
-    /// Runs `nova` with `args` in `cwd`, in a cleared environment.
+    /// The `nova` command with `args` in `cwd`, in a cleared environment, not yet started.
     #[expect(clippy::disallowed_methods, reason = "the tests run the nova binary")]
-    pub fn nova_in<I, S>(&self, cwd: &Path, args: I) -> Run
+    pub fn nova_command<I, S>(&self, cwd: &Path, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let output = Command::new(env!("CARGO_BIN_EXE_nova"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_nova"));
+        command
             .args(args)
             .current_dir(cwd)
             .env_clear()
@@ -111,9 +112,17 @@ impl TestEnv {
             .env("XDG_CONFIG_HOME", self.root().join("xdg"))
             .envs(toolchain_env())
             .env("TMPDIR", self.root().join("tmp"))
-            .envs(self.vars.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("run nova");
+            .envs(self.vars.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    /// Runs `nova` with `args` in `cwd`, in a cleared environment.
+    pub fn nova_in<I, S>(&self, cwd: &Path, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let output = self.nova_command(cwd, args).output().expect("run nova");
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: self.filter(&String::from_utf8_lossy(&output.stdout)),

@@ -6,6 +6,7 @@ mod branches;
 mod cli;
 mod common;
 mod config;
+mod crash;
 mod edits;
 mod improve;
 mod index;
