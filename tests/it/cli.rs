@@ -47,7 +47,7 @@ fn usage_errors_exit_2() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("a similar subcommand exists: 'agents'"),
+        run.stderr.contains("similar subcommand") && run.stderr.contains("'agents'"),
         "{}",
         run.stderr
     );

@@ -258,3 +258,40 @@ pub fn branches(repo: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Every file under `dir`, keyed by its path relative to `dir`, with its bytes. `skip` names
+/// relative paths (files or whole directories) to leave out.
+pub fn files_under(dir: &Path, skip: &[&str]) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            let relative = path.strip_prefix(dir).expect("inside").to_owned();
+            if skip.iter().any(|s| relative.starts_with(s)) {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.insert(relative, bytes);
+            }
+        }
+    }
+    out
+}
+
+/// A small deterministic generator (xorshift64*), so that randomized tests repeat exactly.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1) as u64) as usize
+    }
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::common::{TestEnv, write};
+use crate::common::{Rng, TestEnv, files_under, write};
 
 const MANIFEST: &str = "[package]\nname = \"crash\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
 
@@ -22,30 +22,16 @@ const REPLY: &str = "src/lib.rs\n<<<<<<< SEARCH\npub fn add(a: i32, b: i32) -> i
 /// Every file under `dir` except `.nova/` and git's object, ref and log stores (which a run may
 /// add to), with its bytes.
 fn user_state(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let skip = [
-        ".nova",
-        ".git/objects",
-        ".git/refs",
-        ".git/logs",
-        ".git/worktrees",
-    ];
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(current) = stack.pop() {
-        for entry in std::fs::read_dir(&current).expect("read dir") {
-            let path = entry.expect("entry").path();
-            let relative = path.strip_prefix(dir).expect("inside").to_owned();
-            if skip.iter().any(|s| relative.starts_with(s)) {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.insert(relative, std::fs::read(&path).expect("read"));
-            }
-        }
-    }
-    out
+    files_under(
+        dir,
+        &[
+            ".nova",
+            ".git/objects",
+            ".git/refs",
+            ".git/logs",
+            ".git/worktrees",
+        ],
+    )
 }
 
 /// Git lock files anywhere under `.git`.
@@ -93,18 +79,6 @@ fn review_branches(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// xorshift64*: seeded, so that a failure repeats.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1)
-    }
-}
-
 #[expect(
     clippy::disallowed_methods,
     reason = "the count of rounds is the test's own knob"
@@ -142,7 +116,7 @@ fn killing_nova_at_random_points_leaves_the_repository_as_it_was() {
     let started = Instant::now();
     let first = env.nova_in(&repo, ["improve", "--branch", "nova/first"]);
     assert_eq!(first.code, 0, "{}", first.both());
-    let span = started.elapsed().as_millis() as u64 + 500;
+    let span = started.elapsed().as_millis() as usize + 500;
 
     let before = user_state(&repo);
     let mut rng = Rng(0xC0FF_EE00_D15E_A5E5);
@@ -165,7 +139,7 @@ fn killing_nova_at_random_points_leaves_the_repository_as_it_was() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("nova");
-        std::thread::sleep(Duration::from_millis(rng.below(span)));
+        std::thread::sleep(Duration::from_millis(rng.below(span) as u64));
         let _ = child.kill();
         let _ = child.wait();
 

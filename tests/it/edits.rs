@@ -7,28 +7,17 @@ use std::path::Path;
 
 use nova::edit::{apply, reply};
 
-use crate::common::source_root;
+use crate::common::{Rng, files_under, source_root};
 
 /// Every file under `dir`, keyed by its path relative to `dir`, with `/` separators.
 fn tree(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(current) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let relative = path.strip_prefix(dir).expect("inside");
-                let key = relative.to_string_lossy().replace('\\', "/");
-                out.insert(key, std::fs::read_to_string(&path).expect("utf-8 fixture"));
-            }
-        }
-    }
-    out
+    files_under(dir, &[])
+        .into_iter()
+        .map(|(path, bytes)| {
+            let key = path.to_string_lossy().replace('\\', "/");
+            (key, String::from_utf8(bytes).expect("utf-8 fixture"))
+        })
+        .collect()
 }
 
 /// The tree after applying `reply` to `input`, or the error.
@@ -90,18 +79,6 @@ fn every_fixture_gives_its_expected_tree_or_error() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-}
-
-/// xorshift64*: seeded, so that a failure repeats.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1) as u64) as usize
-    }
 }
 
 /// What the fuzz targets in `fuzz/` check, on seeded mutations of every fixture's reply (so that

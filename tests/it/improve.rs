@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{Run, TestEnv, branches, toolchain_env, write};
+use crate::common::{Run, TestEnv, branches, files_under, toolchain_env, write};
 
 const MANIFEST: &str =
     "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
@@ -118,28 +118,9 @@ fn branch_commits(repo: &Path, branch: &str) -> Vec<(String, String, String)> {
     .collect()
 }
 
-/// Every file under `dir` (outside `.git` and `.nova`) with its bytes.
+/// Every file under `dir` (outside `.git`, `.nova` and `target`) with its bytes.
 fn snapshot_tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).expect("read dir") {
-            let path = entry.expect("entry").path();
-            let relative = path.strip_prefix(root).expect("inside").to_owned();
-            if relative == Path::new(".git")
-                || relative == Path::new(".nova")
-                || relative == Path::new("target")
-            {
-                continue;
-            }
-            if path.is_dir() {
-                walk(&path, root, out);
-            } else {
-                out.insert(relative, std::fs::read(&path).expect("read"));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+    files_under(dir, &[".git", ".nova", "target"])
 }
 
 fn status(repo: &Path) -> Vec<(String, u32)> {

@@ -13,7 +13,7 @@ use nova::findings::RepoPath;
 use nova::validate::{ValidationReport, Workspace, judge};
 use nova_sandbox::Limits;
 
-use crate::common::{TestEnv, head_of, validation_options, write};
+use crate::common::{TestEnv, files_under, head_of, validation_options, write};
 
 const SECRET: &str = "CANARY-d41d8cd98f00b204-SECRET-FILE";
 const KEY: &str = "sk-CANARY-8f14e45fceea167a-API-KEY";
@@ -89,38 +89,22 @@ fn hostile_repo(env: &TestEnv, name: &str, port: u16) -> PathBuf {
 
 /// Every file under `dir`, with its bytes.
 fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                out.insert(path, bytes);
-            }
-        }
-    }
-    out
+    files_under(dir, &[])
 }
 
 /// The user's checkout, `.git` included, without what a run may add: `.nova/`, and the objects,
 /// refs, logs and worktree entries of its review branch.
 fn checkout(repo: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let added = [
-        ".nova",
-        ".git/objects",
-        ".git/refs",
-        ".git/logs",
-        ".git/worktrees",
-    ];
-    tree(repo)
-        .into_iter()
-        .filter(|(path, _)| !added.iter().any(|dir| path.starts_with(repo.join(dir))))
-        .collect()
+    files_under(
+        repo,
+        &[
+            ".nova",
+            ".git/objects",
+            ".git/refs",
+            ".git/logs",
+            ".git/worktrees",
+        ],
+    )
 }
 
 /// The paths whose bytes differ, or that exist on one side only.

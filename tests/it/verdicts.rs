@@ -12,7 +12,7 @@ use nova::findings::RepoPath;
 use nova::validate::{Workspace, judge};
 use nova_sandbox::Limits;
 
-use crate::common::{TestEnv, head_of, toolchain_env, validation_options};
+use crate::common::{Rng, TestEnv, head_of, toolchain_env, validation_options};
 
 const FUNCTIONS: usize = 10;
 const SCALE: i64 = 3;
@@ -65,22 +65,6 @@ struct Candidate {
     build: String,
     breaks: bool,
     panics: bool,
-}
-
-/// A small deterministic generator (xorshift64*), so that the order is seeded and repeatable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 fn candidates(rng: &mut Rng) -> Vec<Candidate> {
