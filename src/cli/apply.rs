@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::output::{BOLD, GREEN, RED};
 use super::{CommandError, Context, Exit};
+use crate::git::BranchError;
 use crate::orchestrator::{self, ApplyError, ApplyOutcome, ApplyRequest};
 use crate::validate::Options;
 
@@ -83,7 +84,9 @@ pub fn run(cx: &Context<'_>, args: &ApplyArgs) -> Result<Exit, CommandError> {
             }
             Ok(Exit::Failure)
         }
-        Err(error @ ApplyError::Branch(_)) => Err(CommandError::usage(error)),
+        Err(error @ ApplyError::Branch(BranchError::Invalid(_) | BranchError::Exists(_))) => {
+            Err(CommandError::usage(error))
+        }
         Err(error) => Err(CommandError::environment(error)),
     }
 }

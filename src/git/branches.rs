@@ -169,13 +169,16 @@ pub fn undo(root: &Path, name: Option<&str>) -> Result<Undone, UndoError> {
     let parent = tip.parents().next();
     let new_tip = match parent {
         Some(parent) if is_nova(&parent) => {
-            branch
-                .get_mut()
-                .set_target(parent.id(), "nova undo: drop the last commit")?;
+            super::waiting_on_locks(|| {
+                branch
+                    .get_mut()
+                    .set_target(parent.id(), "nova undo: drop the last commit")
+                    .map(drop)
+            })?;
             Some(parent.id().to_string())
         }
         _ => {
-            branch.delete()?;
+            super::waiting_on_locks(|| branch.delete())?;
             None
         }
     };

@@ -13,6 +13,11 @@ pub enum BranchError {
     Invalid(String),
     #[error("branch `{0}` already exists; choose another with `--branch NAME`, or delete it")]
     Exists(String),
+    #[error(
+        "another program holds a git lock ({0}); Nova waited and left it alone: let that program \
+         finish, or remove the stale `.lock` file yourself, then run again"
+    )]
+    Locked(String),
     #[error("git: {0}")]
     Git(#[from] git2::Error),
 }
@@ -123,6 +128,10 @@ pub fn set_branch(root: &Path, name: &str, commit: Oid) -> Result<(), BranchErro
     {
         return Err(BranchError::Exists(name.to_owned()));
     }
-    repo.reference(&refname, commit, true, "nova: review branch")?;
+    super::waiting_on_locks(|| repo.reference(&refname, commit, true, "nova: review branch"))
+        .map_err(|error| match error.code() {
+            git2::ErrorCode::Locked => BranchError::Locked(error.message().to_owned()),
+            _ => BranchError::Git(error),
+        })?;
     Ok(())
 }

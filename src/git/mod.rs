@@ -18,6 +18,28 @@ pub use commit::{
 pub use worktree::{WorktreeError, checkout_detached, ensure_worktree, head_commit, read_blob};
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a lock another program holds (`index.lock`, a ref's `.lock`) is waited on before the
+/// failure is reported. Nova never deletes another program's lock.
+const LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// Runs `attempt` until it does not fail on a held lock, or [`LOCK_WAIT`] has passed.
+fn waiting_on_locks<T>(
+    mut attempt: impl FnMut() -> Result<T, git2::Error>,
+) -> Result<T, git2::Error> {
+    let started = Instant::now();
+    loop {
+        match attempt() {
+            Err(error)
+                if error.code() == git2::ErrorCode::Locked && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
 
 /// Why no repository could be found.
 #[derive(Debug, thiserror::Error)]

@@ -133,9 +133,11 @@ fn same_repository(worktree: &Repository, repo: &Repository) -> bool {
 /// Checks the worktree at `path` out at `commit`, detached, discarding any change in it.
 pub fn checkout_detached(path: &Path, commit: Oid) -> Result<(), WorktreeError> {
     let worktree = Repository::open(path)?;
-    worktree.set_head_detached(commit)?;
-    let mut checkout = CheckoutBuilder::new();
-    checkout.force().remove_untracked(false);
-    worktree.checkout_head(Some(&mut checkout))?;
+    super::waiting_on_locks(|| worktree.set_head_detached(commit))?;
+    super::waiting_on_locks(|| {
+        let mut checkout = CheckoutBuilder::new();
+        checkout.force().remove_untracked(false);
+        worktree.checkout_head(Some(&mut checkout))
+    })?;
     Ok(())
 }

@@ -102,7 +102,11 @@ impl ImproveError {
     /// Whether the error is about the machine or the repository (exit 3) rather than what the
     /// user asked for (exit 2).
     pub fn is_environment(&self) -> bool {
-        !matches!(self, ImproveError::Branch(_) | ImproveError::Pipeline(_))
+        !matches!(
+            self,
+            ImproveError::Branch(BranchError::Invalid(_) | BranchError::Exists(_))
+                | ImproveError::Pipeline(_)
+        )
     }
 }
 

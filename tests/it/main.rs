@@ -8,6 +8,7 @@ mod common;
 mod config;
 mod crash;
 mod edits;
+mod git_scenarios;
 mod improve;
 mod index;
 mod init;
