@@ -20,7 +20,7 @@ pub enum TestOutcome {
 pub struct TestResults {
     pub tests: BTreeMap<String, TestOutcome>,
     /// What each failing test printed (libtest's `---- name stdout ----` section), keyed like
-    /// `tests`, cut to [`OUTPUT_LIMIT`] bytes.
+    /// `tests`, cut to 4 KiB.
     #[serde(default)]
     pub output: BTreeMap<String, String>,
 }

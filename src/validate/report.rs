@@ -26,7 +26,7 @@ pub struct ValidationReport {
     pub build_ok: bool,
     /// Compile errors, rendered, when the build failed.
     pub build_errors: Vec<String>,
-    /// The first compile errors (at most [`FIRST_ERRORS`]), structured.
+    /// The first compile errors (at most ten), structured.
     #[serde(default)]
     pub first_errors: Vec<CompileError>,
     /// `cargo test` ran to completion (it may still have failing tests).
