@@ -15,6 +15,7 @@ mod improve;
 mod init;
 mod map;
 mod output;
+mod push;
 mod runs;
 mod undo;
 
@@ -95,6 +96,7 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     Branches(branches::BranchesArgs),
     Undo(undo::UndoArgs),
+    Push(push::PushArgs),
     Runs(runs::RunsArgs),
     Map(map::MapArgs),
     Agents(agents::AgentsArgs),
@@ -228,6 +230,7 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
         Command::Apply(args) => apply::run(&cx, args),
         Command::Branches(args) => branches::run(&cx, args),
         Command::Undo(args) => undo::run(&cx, args),
+        Command::Push(args) => push::run(&cx, args),
         Command::Runs(args) => runs::run(&cx, args),
         Command::Map(args) => map::run(&cx, args),
         Command::Agents(args) => agents::run(&cx, args),

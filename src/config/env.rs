@@ -102,6 +102,13 @@ impl Env {
             .collect()
     }
 
+    /// A token for pushing review branches over HTTPS: `NOVA_GIT_TOKEN`, else `GITHUB_TOKEN`.
+    pub fn git_token(&self) -> Option<&str> {
+        ["NOVA_GIT_TOKEN", "GITHUB_TOKEN"]
+            .iter()
+            .find_map(|name| self.get(name).filter(|value| !value.is_empty()))
+    }
+
     /// Where the Rust toolchain lives, for the sandbox's read rules.
     pub fn toolchain_dirs(&self) -> ToolchainDirs {
         let home = self.get("HOME").map(PathBuf::from);

@@ -8,6 +8,7 @@
 
 mod branches;
 mod commit;
+mod push;
 mod worktree;
 
 pub use branches::{Pushed, ReviewBranch, UndoError, Undone, list as review_branches, undo};
@@ -15,6 +16,7 @@ pub use commit::{
     BranchError, CommitSpec, branch_exists, commit_changes, commit_patch, review_branch,
     set_branch, valid_branch_name,
 };
+pub use push::{PushError, push};
 pub use worktree::{WorktreeError, checkout_detached, ensure_worktree, head_commit, read_blob};
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@ use git2::{Oid, Repository, Signature, Time};
 use crate::common::{TestEnv, branches};
 
 /// A commit on `parent` changing `file`, by Nova (with its trailer) or by a person.
-fn commit(repo: &Repository, parent: Oid, file: &str, by_nova: bool) -> Oid {
+pub fn nova_commit(repo: &Repository, parent: Oid, file: &str, by_nova: bool) -> Oid {
     let parent = repo.find_commit(parent).expect("parent");
     let blob = repo.blob(file.as_bytes()).expect("blob");
     let mut update = git2::build::TreeUpdateBuilder::new();
@@ -42,10 +42,10 @@ fn setup(env: &TestEnv) -> (std::path::PathBuf, Oid) {
     let path = env.repo("branches");
     let repo = Repository::open(&path).expect("open");
     let head = repo.head().expect("head").peel_to_commit().expect("c").id();
-    let one = commit(&repo, head, "a.txt", true);
-    let two = commit(&repo, one, "b.txt", true);
+    let one = nova_commit(&repo, head, "a.txt", true);
+    let two = nova_commit(&repo, one, "b.txt", true);
     branch(&repo, "nova/improve/two", two);
-    let pushed = commit(&repo, head, "c.txt", true);
+    let pushed = nova_commit(&repo, head, "c.txt", true);
     branch(&repo, "nova/apply/pushed", pushed);
     repo.remote("origin", "https://example.invalid/repo.git")
         .expect("remote");
@@ -56,7 +56,7 @@ fn setup(env: &TestEnv) -> (std::path::PathBuf, Oid) {
         "test",
     )
     .expect("remote ref");
-    let human = commit(&repo, two, "d.txt", false);
+    let human = nova_commit(&repo, two, "d.txt", false);
     branch(&repo, "nova/improve/edited", human);
     branch(&repo, "feature", human);
     (path, head)

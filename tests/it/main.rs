@@ -12,5 +12,6 @@ mod git_scenarios;
 mod improve;
 mod index;
 mod init;
+mod push;
 mod sandbox;
 mod verdicts;
