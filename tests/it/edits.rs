@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use nova::edit::{apply, reply};
+use nova::edit::{apply, guard, reply};
 
 use crate::common::{Rng, files_under, source_root};
 
@@ -20,11 +20,28 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The tree after applying `reply` to `input`, or the error.
-fn run(input: &BTreeMap<String, String>, text: &str) -> Result<BTreeMap<String, String>, String> {
+/// The tree after applying `reply` to `input` (whose files are under `root`), or the error: from
+/// parsing, applying, or the guards.
+fn run(
+    root: &Path,
+    input: &BTreeMap<String, String>,
+    text: &str,
+) -> Result<BTreeMap<String, String>, String> {
     let edits = reply::parse(text).map_err(|error| error.to_string())?;
     let results = apply::apply(&edits, &|path| input.get(path).cloned())
         .map_err(|error| error.to_string())?;
+    let context = guard::Context {
+        root: Some(root),
+        ..guard::Context::default()
+    };
+    let rejections = guard::review(&results, &context);
+    if !rejections.is_empty() {
+        let all: Vec<String> = rejections
+            .iter()
+            .map(|r| format!("{} ({:?}): {}", r.path, r.rule, r.message))
+            .collect();
+        return Err(all.join("\n"));
+    }
     let mut out = input.clone();
     for result in results {
         match result.after {
@@ -53,7 +70,7 @@ fn every_fixture_gives_its_expected_tree_or_error() {
             .into_owned();
         let input = tree(&case.join("input"));
         let text = std::fs::read_to_string(case.join("reply")).expect("reply");
-        let outcome = run(&input, &text);
+        let outcome = run(&case.join("input"), &input, &text);
         let error = std::fs::read_to_string(case.join("error")).ok();
         match (outcome, error) {
             (Ok(after), None) => {

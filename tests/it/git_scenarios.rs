@@ -134,3 +134,32 @@ fn a_shallow_clone_can_be_improved_and_listed() {
     assert_eq!(listed.code, 0, "{}", listed.both());
     assert!(listed.stdout.contains("nova/shallow"), "{}", listed.stdout);
 }
+
+#[test]
+fn an_unborn_branch_and_a_bare_repository_get_clear_errors() {
+    let env = TestEnv::new();
+    let unborn = env.outside().join("unborn");
+    Repository::init(&unborn).expect("init");
+    crate::common::write(&unborn, "Cargo.toml", MANIFEST);
+    crate::common::write(&unborn, "src/lib.rs", LIB);
+    let run = env.nova_in(&unborn, ["improve"]);
+    assert_eq!(run.code, 3, "{}", run.both());
+    assert!(
+        run.stderr
+            .contains("no commits yet; commit something first"),
+        "{}",
+        run.stderr
+    );
+
+    let bare = env.outside().join("bare.git");
+    Repository::init_bare(&bare).expect("bare");
+    for args in [["improve"].as_slice(), ["branches"].as_slice()] {
+        let run = env.nova_in(&bare, args);
+        assert_eq!(run.code, 3, "{}", run.both());
+        assert!(
+            run.stderr.contains("is a bare repository"),
+            "{}",
+            run.stderr
+        );
+    }
+}
