@@ -261,3 +261,29 @@ fn a_push_that_is_not_a_fast_forward_is_refused_not_forced() {
         other
     );
 }
+
+#[test]
+fn without_a_token_the_credential_helper_answers() {
+    let env = TestEnv::new();
+    let Some((repo, origin)) = setup(&env) else {
+        return;
+    };
+    let mut config = Repository::open(&repo)
+        .expect("open")
+        .config()
+        .expect("config");
+    config
+        .set_str(
+            "credential.helper",
+            &format!("!f() {{ echo username=nova; echo password={TOKEN}; }}; f"),
+        )
+        .expect("helper");
+    let pushed = env.nova_in(&repo, ["push"]);
+    assert_eq!(pushed.code, 0, "{}", pushed.both());
+    assert!(
+        Repository::open(&origin)
+            .expect("origin")
+            .revparse_single("refs/heads/nova/improve/one")
+            .is_ok()
+    );
+}
