@@ -362,6 +362,12 @@ fn unified(
 ) -> Result<usize, ParseError> {
     let old = diff_path(old_path);
     let new = diff_path(new_path);
+    if [&old, &new].iter().any(|path| path.as_deref() == Some("")) {
+        return Err(ParseError {
+            line: i + 1,
+            message: String::from("a diff header without a file path"),
+        });
+    }
     let mut hunks = Vec::new();
     let mut j = i + 2;
     while j < lines.len() && lines[j].starts_with("@@") {
@@ -455,6 +461,15 @@ fn begin_patch(lines: &[&str], i: usize, edits: &mut Vec<Edit>) -> Result<usize,
         if line == "*** End Patch" {
             return Ok(j + 1);
         }
+        let named = ["*** Add File: ", "*** Delete File: ", "*** Update File: "]
+            .iter()
+            .find_map(|prefix| line.strip_prefix(prefix));
+        if named.is_some_and(|path| path.trim().is_empty()) {
+            return Err(ParseError {
+                line: j + 1,
+                message: format!("`{line}` names no file"),
+            });
+        }
         if let Some(path) = line.strip_prefix("*** Add File: ") {
             j += 1;
             let mut content = String::new();
@@ -476,6 +491,12 @@ fn begin_patch(lines: &[&str], i: usize, edits: &mut Vec<Edit>) -> Result<usize,
             j += 1;
             let mut move_to = None;
             if let Some(to) = lines.get(j).and_then(|l| l.strip_prefix("*** Move to: ")) {
+                if to.trim().is_empty() {
+                    return Err(ParseError {
+                        line: j + 1,
+                        message: String::from("`*** Move to:` names no file"),
+                    });
+                }
                 move_to = Some(to.trim().to_owned());
                 j += 1;
             }
@@ -528,6 +549,23 @@ fn begin_patch(lines: &[&str], i: usize, edits: &mut Vec<Edit>) -> Result<usize,
                      `*** Update File:`, `*** Delete File:` or `*** End Patch`"
                 ),
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edit_without_a_path_is_an_error_not_an_edit() {
+        // Found by `cargo fuzz run reply_parse`: a `+++` line whose path is only tabs.
+        for reply in [
+            "--- /dev/null\n+++ \t\t//1 escaped\n",
+            "*** Begin Patch\n*** Add File: \n+x\n*** End Patch\n",
+            "*** Begin Patch\n*** Update File: a.rs\n*** Move to:  \n@@\n-a\n+b\n*** End Patch\n",
+        ] {
+            assert!(parse(reply).is_err(), "{reply:?}");
         }
     }
 }
