@@ -130,13 +130,15 @@ fn same_repository(worktree: &Repository, repo: &Repository) -> bool {
     common.is_some() && common == repo.path().canonicalize().ok()
 }
 
-/// Checks the worktree at `path` out at `commit`, detached, discarding any change in it.
+/// Checks the worktree at `path` out at `commit`, detached, discarding any change in it and any
+/// untracked file (a file a candidate added); ignored files stay.
 pub fn checkout_detached(path: &Path, commit: Oid) -> Result<(), WorktreeError> {
     let worktree = Repository::open(path)?;
     super::waiting_on_locks(|| worktree.set_head_detached(commit))?;
     super::waiting_on_locks(|| {
         let mut checkout = CheckoutBuilder::new();
-        checkout.force().remove_untracked(false);
+        // Exactly the commit's tree: a file a candidate added goes too (ignored files stay).
+        checkout.force().remove_untracked(true);
         worktree.checkout_head(Some(&mut checkout))
     })?;
     Ok(())

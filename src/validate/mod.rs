@@ -482,8 +482,12 @@ fn group_flag(group: &str) -> &'static str {
 }
 
 fn step(command: &str, outcome: &Outcome) -> Step {
+    let seconds = outcome.elapsed.as_secs();
     let stopped = match (outcome.status, outcome.limit_hit) {
-        (Status::TimedOut, _) => Some(format!("timed out after {} s", outcome.elapsed.as_secs())),
+        (Status::TimedOut, Some(limit)) => {
+            Some(format!("hit {limit}, then timed out after {seconds} s"))
+        }
+        (Status::TimedOut, None) => Some(format!("timed out after {seconds} s")),
         (_, Some(limit)) => Some(format!("hit {limit}")),
         _ => None,
     };

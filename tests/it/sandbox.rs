@@ -254,6 +254,18 @@ fn candidate(body: &str) -> Patch {
     }
 }
 
+/// A candidate adding a build script whose `main` is `body`.
+fn build_script(body: &str) -> Patch {
+    Patch {
+        summary: String::from("a runaway build script"),
+        changes: vec![FileChange {
+            path: RepoPath::new("build.rs").expect("path"),
+            before: None,
+            after: Some(format!("fn main() {{\n{body}\n}}\n")),
+        }],
+    }
+}
+
 fn base_lib() -> String {
     format!(
         "{LIB}\n#[cfg(test)]\nmod tests {{\n    #[test]\n    fn adds() {{\n        \
@@ -287,6 +299,32 @@ fn runaway_candidates_are_rejected_with_the_limit_they_hit() {
             "hit the file-size limit",
         ),
     ];
+    let in_build_script = [
+        (
+            "a build script forking without bound",
+            // Short sleeps: cargo reads the build script's output until its last child is gone.
+            "    let mut children = Vec::new();\n    loop {\n        \
+             children.push(std::process::Command::new(\"sleep\").arg(\"3\").spawn().unwrap());\n    }",
+            "hit the process limit",
+        ),
+        (
+            "a build script allocating without bound",
+            "    let mut blocks = Vec::new();\n    loop {\n        blocks.push(vec![0u8; 64 << 20]);\n    }",
+            "hit the address-space limit",
+        ),
+    ];
+    for (what, body, reason) in in_build_script {
+        workspace.apply(&build_script(body)).expect("apply");
+        let (report, _) = workspace.validate_with_diagnostics().expect("validate");
+        let verdict = judge(&base, &report);
+        assert!(!verdict.accepted, "{what}: {report:?}");
+        assert!(
+            verdict.reasons.iter().any(|r| r.contains(reason)),
+            "{what}: {:?}",
+            verdict.reasons
+        );
+        workspace.checkout(head).expect("restore");
+    }
     for (what, body, reason) in cases {
         workspace.apply(&candidate(body)).expect("apply");
         let (report, _) = workspace.validate_with_diagnostics().expect("validate");
@@ -337,7 +375,7 @@ fn runaway_candidates_are_rejected_with_the_limit_they_hit() {
 #[test]
 fn a_candidate_that_runs_forever_times_out() {
     let env = TestEnv::new();
-    let (_, mut workspace, _, base) = small_crate(&env, "forever");
+    let (_, mut workspace, head, base) = small_crate(&env, "forever");
     workspace.set_step_timeout(Duration::from_secs(5));
     workspace
         .apply(&candidate(
@@ -352,7 +390,26 @@ fn a_candidate_that_runs_forever_times_out() {
         verdict
             .reasons
             .iter()
-            .any(|r| r.contains("timed out after")),
+            .any(|r| r.contains("`cargo test` timed out after")),
+        "{:?}",
+        verdict.reasons
+    );
+    workspace.checkout(head).expect("restore");
+
+    // A build script that never ends: the build step times out.
+    workspace
+        .apply(&build_script(
+            "    loop {\n        std::hint::spin_loop();\n    }",
+        ))
+        .expect("apply");
+    let (report, _) = workspace.validate_with_diagnostics().expect("validate");
+    let verdict = judge(&base, &report);
+    assert!(!verdict.accepted);
+    assert!(
+        verdict
+            .reasons
+            .iter()
+            .any(|r| r.contains("`cargo build --tests` timed out after")),
         "{:?}",
         verdict.reasons
     );
