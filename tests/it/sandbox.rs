@@ -314,28 +314,17 @@ fn runaway_candidates_are_rejected_with_the_limit_they_hit() {
         ),
     ];
     for (what, body, reason) in in_build_script {
-        workspace.apply(&build_script(body)).expect("apply");
-        let (report, _) = workspace.validate_with_diagnostics().expect("validate");
-        let verdict = judge(&base, &report);
-        assert!(!verdict.accepted, "{what}: {report:?}");
-        assert!(
-            verdict.reasons.iter().any(|r| r.contains(reason)),
-            "{what}: {:?}",
-            verdict.reasons
+        assert_rejected(
+            &mut workspace,
+            &base,
+            head,
+            &build_script(body),
+            what,
+            reason,
         );
-        workspace.checkout(head).expect("restore");
     }
     for (what, body, reason) in cases {
-        workspace.apply(&candidate(body)).expect("apply");
-        let (report, _) = workspace.validate_with_diagnostics().expect("validate");
-        let verdict = judge(&base, &report);
-        assert!(!verdict.accepted, "{what}: {report:?}");
-        assert!(
-            verdict.reasons.iter().any(|r| r.contains(reason)),
-            "{what}: {:?}",
-            verdict.reasons
-        );
-        workspace.checkout(head).expect("restore");
+        assert_rejected(&mut workspace, &base, head, &candidate(body), what, reason);
     }
 
     // A candidate that does not compile: its first errors come structured.
@@ -377,40 +366,42 @@ fn a_candidate_that_runs_forever_times_out() {
     let env = TestEnv::new();
     let (_, mut workspace, head, base) = small_crate(&env, "forever");
     workspace.set_step_timeout(Duration::from_secs(5));
-    workspace
-        .apply(&candidate(
-            "        let started = std::time::Instant::now();\n        while started.elapsed().as_secs() < 3600 {}",
-        ))
-        .expect("apply");
     // The build takes a moment; the test then spins until the step's timeout.
-    let (report, _) = workspace.validate_with_diagnostics().expect("validate");
-    let verdict = judge(&base, &report);
-    assert!(!verdict.accepted);
-    assert!(
-        verdict
-            .reasons
-            .iter()
-            .any(|r| r.contains("`cargo test` timed out after")),
-        "{:?}",
-        verdict.reasons
+    let spin = candidate(
+        "        let started = std::time::Instant::now();\n        while started.elapsed().as_secs() < 3600 {}",
     );
-    workspace.checkout(head).expect("restore");
-
+    let test_reason = "`cargo test` timed out after";
+    assert_rejected(&mut workspace, &base, head, &spin, "a test", test_reason);
     // A build script that never ends: the build step times out.
-    workspace
-        .apply(&build_script(
-            "    loop {\n        std::hint::spin_loop();\n    }",
-        ))
-        .expect("apply");
+    let endless = build_script("    loop {\n        std::hint::spin_loop();\n    }");
+    let build_reason = "`cargo build --tests` timed out after";
+    assert_rejected(
+        &mut workspace,
+        &base,
+        head,
+        &endless,
+        "a build script",
+        build_reason,
+    );
+}
+
+/// Applies `patch`, validates, checks the verdict rejects it for `reason`, and restores `head`.
+fn assert_rejected(
+    workspace: &mut Workspace,
+    base: &ValidationReport,
+    head: git2::Oid,
+    patch: &Patch,
+    what: &str,
+    reason: &str,
+) {
+    workspace.apply(patch).expect("apply");
     let (report, _) = workspace.validate_with_diagnostics().expect("validate");
-    let verdict = judge(&base, &report);
-    assert!(!verdict.accepted);
+    workspace.checkout(head).expect("restore");
+    let verdict = judge(base, &report);
+    assert!(!verdict.accepted, "{what}: {report:?}");
     assert!(
-        verdict
-            .reasons
-            .iter()
-            .any(|r| r.contains("`cargo build --tests` timed out after")),
-        "{:?}",
+        verdict.reasons.iter().any(|r| r.contains(reason)),
+        "{what}: {:?}",
         verdict.reasons
     );
 }
