@@ -147,7 +147,7 @@ pub fn apply(
                     None if search.trim().is_empty() => replace.clone(),
                     None => return Err(fail(Reason::MissingFile)),
                     Some(_) if search.trim().is_empty() => return Err(fail(Reason::EmptySearch)),
-                    Some(text) => replace_once(&text, search, replace, None).map_err(fail)?,
+                    Some(text) => replace_near(&text, search, replace, None, None).map_err(fail)?,
                 };
                 updates.push((path.clone(), Some(after)));
             }
@@ -265,23 +265,14 @@ fn anchor_start(text: &str, anchor: &str) -> Result<usize, Reason> {
     })
 }
 
-/// `text` with the one occurrence of `search` (after `anchor`'s line, if given) replaced.
-pub fn replace_once(
-    text: &str,
-    search: &str,
-    replace: &str,
-    anchor: Option<&str>,
-) -> Result<String, Reason> {
-    replace_near(text, search, replace, anchor, None)
-}
-
 /// Of several matches, the one starting at the line `hint` names, if one does.
 fn pick(lines: &[usize], hint: Option<usize>) -> Option<usize> {
     let hint = hint?;
     lines.iter().position(|&line| line == hint)
 }
 
-/// [`replace_once`], where `hint` (a 1-based line) chooses between several matches.
+/// `text` with the one occurrence of `search` (after `anchor`'s line, if given) replaced; of
+/// several matches, `hint` (a 1-based line) may choose one.
 fn replace_near(
     text: &str,
     search: &str,

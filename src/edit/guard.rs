@@ -173,15 +173,14 @@ pub fn review(results: &[FileResult], context: &Context<'_>) -> Vec<Rejection> {
                 ),
             ));
         }
-        if let Some(errors) = crate::index::syntax_errors(&result.path, after, 3)
+        // Parsed once each side: every error line of the result, against the count before.
+        if let Some(errors) = crate::index::syntax_errors(&result.path, after, usize::MAX)
             && !errors.is_empty()
         {
             let had = crate::index::syntax_errors(&result.path, before, usize::MAX)
                 .map_or(0, |lines| lines.len());
-            let now = crate::index::syntax_errors(&result.path, after, usize::MAX)
-                .map_or(0, |lines| lines.len());
-            if now > had || result.before.is_none() {
-                let lines: Vec<String> = errors.iter().map(usize::to_string).collect();
+            if errors.len() > had || result.before.is_none() {
+                let lines: Vec<String> = errors.iter().take(3).map(usize::to_string).collect();
                 rejections.push(reject(
                     Rule::SyntaxError,
                     format!("the result does not parse (line {})", lines.join(", ")),

@@ -41,7 +41,6 @@ pub struct ApplyOutcome {
     pub patch: Option<Patch>,
     /// The base does not build or pass its tests: nothing was tried.
     pub base_failed: bool,
-    pub base_report: Option<ValidationReport>,
     pub report: Option<ValidationReport>,
     pub verdict: Option<Verdict>,
     pub branch: Option<String>,
@@ -159,25 +158,22 @@ pub fn apply(request: &ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
         patch: Some(patch.clone()),
         ..ApplyOutcome::default()
     };
-    let workspace = Workspace::open(root, base, request.validation.clone())?;
+    let mut workspace = Workspace::open(root, base, request.validation.clone())?;
     outcome.sandbox = workspace.sandbox().to_owned();
     workspace.fetch()?;
     let (base_report, _) = workspace.validate_base()?;
     if !base_report.is_green() {
         outcome.base_failed = true;
-        outcome.base_report = Some(base_report);
         return Ok(outcome);
     }
     workspace.apply(&patch)?;
     let validated = workspace.validate_with_diagnostics();
     // The worktree goes back to the base whatever happened.
-    let mut workspace = workspace;
     let restored = workspace.checkout(base);
     let (mut report, _) = validated?;
     restored?;
     record_lint_delta(&base_report, &mut report);
     let verdict = judge(&base_report, &report);
-    outcome.base_report = Some(base_report);
     if verdict.accepted && !request.dry_run {
         let message = message(&patch, &run_id, &report);
         let spec = CommitSpec {
