@@ -33,6 +33,7 @@ pub mod findings;
 pub mod git;
 pub mod hash;
 pub mod index;
+pub mod llm;
 pub mod orchestrator;
 pub mod state;
 pub mod store;
