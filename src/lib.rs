@@ -8,7 +8,9 @@
 //! - [`cli`]: the `nova` command line; start reading here to follow a command.
 //! - [`config`]: `nova.toml`, the user's config, environment variables, the trust rule.
 //! - [`agents`]: the agent file format, pipelines, the registry and its checks.
-//! - [`orchestrator`]: runs pipelines; `improve` end to end.
+//! - [`orchestrator`]: runs pipelines; `improve`, `apply` and `ask` end to end.
+//! - [`llm`]: language models over HTTP: OpenAI-compatible and Anthropic, streamed, retried,
+//!   recorded and replayed.
 //! - [`engine`]: the builtin brain: findings from rustc, clippy and rustfmt, and their fixes.
 //! - [`validate`]: the validation worktree; cargo build, test and clippy through `nova-sandbox`.
 //! - [`edit`]: replacements and patches, applied all-or-nothing, rendered as diffs.

@@ -256,6 +256,11 @@ impl<'a> View<'a> {
                 self.advance();
             }
             Event::RunFinished { .. } => {}
+            // `ask`'s events: an improve run has none.
+            Event::AskStarted { .. }
+            | Event::AnswerDelta { .. }
+            | Event::Retrying { .. }
+            | Event::AskFinished { .. } => {}
         }
     }
 

@@ -26,9 +26,10 @@ pub const NOVA_TOML: &str = r#"# Nova's configuration for this repository. Commi
 [provider]
 # name = "builtin"            # builtin (offline, the default) | openai | anthropic | ollama
 # model = "your-model"
-# timeout_secs = 120
+# idle_timeout_secs = 60       # the longest silence from the provider before trying again
 # connect_timeout_secs = 10
 # max_retries = 4
+# retry_deadline_secs = 300
 
 # The context window and prices (US dollars per million tokens) of a model, for budgets:
 # [models."your-model"]

@@ -7,6 +7,7 @@
 
 mod agents;
 mod apply;
+mod ask;
 mod branches;
 mod completions;
 mod config;
@@ -33,7 +34,9 @@ Exit codes:
   0  success
   1  the command ran and reports a failure (for example, `nova agents check` found problems)
   2  usage or configuration error
-  3  environment problem (not a git repository, sandbox unavailable, provider unreachable)
+  3  environment problem (not a git repository, sandbox unavailable, provider unreachable or
+     refusing the request)
+  130  interrupted by Ctrl-C
 
 Environment:
   NOVA_PROVIDER, NOVA_MODEL, NOVA_BASE_URL, NOVA_API_KEY_ENV  override the configuration
@@ -93,6 +96,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Improve(improve::ImproveArgs),
+    Ask(ask::AskArgs),
     Apply(apply::ApplyArgs),
     Branches(branches::BranchesArgs),
     Undo(undo::UndoArgs),
@@ -116,6 +120,8 @@ pub enum Exit {
     Usage = 2,
     /// Environment problem.
     Environment = 3,
+    /// Stopped by Ctrl-C.
+    Interrupted = 130,
 }
 
 /// An error that ends a command, with the exit code it maps to.
@@ -227,6 +233,7 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
     };
     match &cli.command {
         Command::Improve(args) => improve::run(&cx, args),
+        Command::Ask(args) => ask::run(&cx, args),
         Command::Apply(args) => apply::run(&cx, args),
         Command::Branches(args) => branches::run(&cx, args),
         Command::Undo(args) => undo::run(&cx, args),

@@ -60,13 +60,22 @@ impl Config {
             });
         }
         entries.extend([
-            entry("provider.timeout_secs", &p.timeout_secs, u64::to_string),
+            entry(
+                "provider.idle_timeout_secs",
+                &p.idle_timeout_secs,
+                u64::to_string,
+            ),
             entry(
                 "provider.connect_timeout_secs",
                 &p.connect_timeout_secs,
                 u64::to_string,
             ),
             entry("provider.max_retries", &p.max_retries, u32::to_string),
+            entry(
+                "provider.retry_deadline_secs",
+                &p.retry_deadline_secs,
+                u64::to_string,
+            ),
         ]);
         for (name, info) in &self.models {
             let key = |field: &str| format!("models.{name:?}.{field}");

@@ -132,6 +132,25 @@ impl Env {
         }
     }
 
+    /// The proxy for requests to `url`, as curl reads it: `HTTPS_PROXY` for https:// URLs,
+    /// `HTTP_PROXY` for http:// ones, else `ALL_PROXY` (lower case first, then upper).
+    pub fn proxy_for(&self, url: &str) -> Option<&str> {
+        let scheme = if url.starts_with("https://") {
+            "https_proxy"
+        } else {
+            "http_proxy"
+        };
+        let upper = scheme.to_ascii_uppercase();
+        [scheme, &upper, "all_proxy", "ALL_PROXY"]
+            .into_iter()
+            .find_map(|name| self.get(name))
+    }
+
+    /// `NO_PROXY`: the hosts requests reach directly, whatever the proxy.
+    pub fn no_proxy(&self) -> Option<&str> {
+        self.get("no_proxy").or_else(|| self.get("NO_PROXY"))
+    }
+
     /// The system's temp directory: `TMPDIR`, else `/tmp`.
     pub fn temp_dir(&self) -> PathBuf {
         match self.get("TMPDIR") {

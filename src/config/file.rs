@@ -34,9 +34,10 @@ pub(super) struct ProviderTable {
     pub base_url: Option<Spanned<String>>,
     /// User-trusted only: the name of the variable that holds the key.
     pub api_key_env: Option<Spanned<String>>,
-    pub timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
     pub connect_timeout_secs: Option<u64>,
     pub max_retries: Option<u32>,
+    pub retry_deadline_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

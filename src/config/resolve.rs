@@ -74,9 +74,13 @@ pub struct ProviderSettings {
     pub base_url: Sourced<Option<String>>,
     /// The NAME of the variable holding the key. The key itself is read only when a request is made.
     pub api_key_env: Sourced<Option<String>>,
-    pub timeout_secs: Sourced<u64>,
+    /// The longest wait for a response's headers or for the next piece of a stream.
+    pub idle_timeout_secs: Sourced<u64>,
     pub connect_timeout_secs: Sourced<u64>,
+    /// Tries after the first, for faults worth retrying.
     pub max_retries: Sourced<u32>,
+    /// No retry starts this long after the first try.
+    pub retry_deadline_secs: Sourced<u64>,
 }
 
 /// What is known about one model: its context window and prices in US dollars per million tokens.
@@ -127,9 +131,10 @@ impl Config {
                 model: Sourced::default(None),
                 base_url: Sourced::default(None),
                 api_key_env: Sourced::default(None),
-                timeout_secs: Sourced::default(120),
+                idle_timeout_secs: Sourced::default(60),
                 connect_timeout_secs: Sourced::default(10),
                 max_retries: Sourced::default(4),
+                retry_deadline_secs: Sourced::default(300),
             },
             models: BTreeMap::new(),
             disabled_agents: Sourced::default(Vec::new()),
@@ -159,11 +164,13 @@ impl Config {
         let key_env = layer.provider.api_key_env.map(|v| v.into_inner());
         provider.api_key_env.set_some(key_env, source);
         provider
-            .timeout_secs
-            .set(layer.provider.timeout_secs, source);
+            .idle_timeout_secs
+            .set(layer.provider.idle_timeout_secs, source);
         let connect = layer.provider.connect_timeout_secs;
         provider.connect_timeout_secs.set(connect, source);
         provider.max_retries.set(layer.provider.max_retries, source);
+        let deadline = layer.provider.retry_deadline_secs;
+        provider.retry_deadline_secs.set(deadline, source);
 
         for (name, table) in layer.models {
             let info = self.models.entry(name).or_default();
@@ -261,6 +268,26 @@ impl Config {
     }
 }
 
+impl Config {
+    /// A zero timeout would fail every request: refuse it where it was set.
+    fn check_timeouts(&self) -> Result<(), ConfigError> {
+        let p = &self.provider;
+        for (key, value) in [
+            ("provider.idle_timeout_secs", &p.idle_timeout_secs),
+            ("provider.connect_timeout_secs", &p.connect_timeout_secs),
+            ("provider.retry_deadline_secs", &p.retry_deadline_secs),
+        ] {
+            if value.value == 0 {
+                return Err(ConfigError::Value(format!(
+                    "`{key}` is 0 (set by {}): it must be at least 1 second",
+                    value.source
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn checked(value: Option<&str>, key: &str, origin: &str) -> Result<Option<String>, ConfigError> {
     let Some(value) = value else { return Ok(None) };
     file::validate_value(key, value)
@@ -303,6 +330,7 @@ pub fn load(
     config.apply_env(env)?;
     config.apply_flags(overrides)?;
     config.apply_provider_defaults();
+    config.check_timeouts()?;
     Ok(config)
 }
 
@@ -352,12 +380,12 @@ mod tests {
         write(
             home.path(),
             ".config/nova/config.toml",
-            "[provider]\nname = \"openai\"\nmodel = \"from-user\"\ntimeout_secs = 5\nmax_retries = 1\n",
+            "[provider]\nname = \"openai\"\nmodel = \"from-user\"\nidle_timeout_secs = 5\nmax_retries = 1\n",
         );
         write(
             repo.path(),
             "nova.toml",
-            "[provider]\nmodel = \"from-repo\"\ntimeout_secs = 6\n",
+            "[provider]\nmodel = \"from-repo\"\nidle_timeout_secs = 6\n",
         );
         let home_dir = home.path().to_str().expect("utf-8 temp path");
         let env = Env::from_vars([("HOME", home_dir), ("NOVA_MODEL", "from-env")], None);
@@ -370,9 +398,9 @@ mod tests {
         assert_eq!(provider.kind.value, ProviderKind::Ollama);
         assert_eq!(provider.kind.source, Source::Flag("--provider"));
         assert_eq!(provider.model.value.as_deref(), Some("from-env"));
-        assert_eq!(provider.timeout_secs.value, 6);
+        assert_eq!(provider.idle_timeout_secs.value, 6);
         assert_eq!(
-            provider.timeout_secs.source,
+            provider.idle_timeout_secs.source,
             Source::RepositoryFile("nova.toml".into())
         );
         assert_eq!(provider.max_retries.value, 1);

@@ -1,6 +1,7 @@
 //! The client: one request through the wire format and the transport, retried on what is worth
 //! retrying, streamed to the caller as it arrives.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use super::error::LlmError;
 use super::retry::{RetryPolicy, TRANSIENT_STATUSES, server_delay};
 use super::secret::{ApiKey, scrub};
 use super::sse::SseParser;
-use super::transport::{Body, Fault, Head, Outgoing, Tape, Transport};
+use super::transport::{Body, Exchange, Fault, Head, Outgoing, Tape, Transport};
 use super::wire::{Format, Progress, WireError};
 
 /// Bodies of error responses are read up to this size.
@@ -47,6 +48,9 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// The model's context window, when known: larger prompts are refused before sending.
     pub context_window: Option<u64>,
+    /// Send requests through this proxy, except to the hosts in `no_proxy`.
+    pub proxy: Option<String>,
+    pub no_proxy: Option<String>,
     /// `--record FILE`: keep every exchange.
     pub record: Option<PathBuf>,
     /// `--replay FILE`: answer from a recording; nothing goes to the network.
@@ -74,12 +78,10 @@ impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, LlmError> {
         let transport = match &options.replay {
             Some(path) => Transport::replay(path).map_err(LlmError::Replay)?,
-            None => Transport::live(options.connect_timeout, options.record.as_deref()).map_err(
-                |why| match &options.record {
-                    Some(_) if why.starts_with("cannot create") => LlmError::Record(why),
-                    _ => LlmError::Client(why),
-                },
-            )?,
+            None => Transport::live(&options).map_err(|why| match &options.record {
+                Some(_) if why.starts_with("cannot create") => LlmError::Record(why),
+                _ => LlmError::Client(why),
+            })?,
         };
         Ok(Client { options, transport })
     }
@@ -108,9 +110,36 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (reason, wait) = match self.attempt(&outgoing, fitted.stream, on_delta).await {
-                Ok(reply) => return Ok(reply),
-                Err(AttemptError::Permanent(error)) => return Err(error),
+            let mut scrubbed = |delta: &Delta| match (delta, key) {
+                (Delta::Text { text }, Some(key)) if key.scrub(text) != text.as_str() => {
+                    on_delta(&Delta::Text {
+                        text: key.scrub(text).into_owned(),
+                    });
+                }
+                _ => on_delta(delta),
+            };
+            let (result, mut exchange) =
+                self.attempt(&outgoing, fitted.stream, &mut scrubbed).await;
+            let (reason, wait) = match result {
+                Ok(mut reply) => {
+                    self.record(&exchange)?;
+                    // A key the endpoint echoed goes no further than this.
+                    if let Some(key) = key {
+                        reply.text = key.scrub(&reply.text).into_owned();
+                        for call in &mut reply.tool_calls {
+                            let arguments = call.arguments.to_string();
+                            if let Cow::Owned(clean) = key.scrub(&arguments) {
+                                call.arguments =
+                                    serde_json::from_str(&clean).unwrap_or(serde_json::Value::Null);
+                            }
+                        }
+                    }
+                    return Ok(reply);
+                }
+                Err(AttemptError::Permanent(error)) => {
+                    self.record(&exchange)?;
+                    return Err(error);
+                }
                 Err(AttemptError::Transient { reason, wait }) => (reason, wait),
             };
             let reason = scrub(key, &reason).into_owned();
@@ -120,20 +149,29 @@ impl Client {
                 last,
             };
             if attempt > policy.max_retries {
+                self.record(&exchange)?;
                 return Err(gave_up(reason));
             }
-            let delay = wait.unwrap_or_else(|| policy.backoff(attempt));
+            let delay = self
+                .transport
+                .recorded_wait()
+                .or(wait)
+                .unwrap_or_else(|| policy.backoff(attempt));
             if started.elapsed() + delay > policy.deadline {
+                self.record(&exchange)?;
                 return Err(gave_up(format!(
                     "{reason} (waiting {:.1} s more would pass the retry deadline of {} s)",
                     delay.as_secs_f64(),
                     policy.deadline.as_secs()
                 )));
             }
+            let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+            exchange.wait_ms = Some(delay_ms);
+            self.record(&exchange)?;
             on_delta(&Delta::Retrying {
                 attempt: attempt + 1,
                 reason,
-                delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                delay_ms,
             });
             if !self.transport.is_replay() {
                 tokio::time::sleep(delay).await;
@@ -141,13 +179,19 @@ impl Client {
         }
     }
 
-    /// One HTTP attempt, recorded when recording.
+    fn record(&self, exchange: &Exchange) -> Result<(), LlmError> {
+        self.transport
+            .record(exchange, self.options.key.as_ref())
+            .map_err(LlmError::Record)
+    }
+
+    /// One HTTP attempt, and what it received, for the recording.
     async fn attempt(
         &self,
         outgoing: &Outgoing<'_>,
         stream: bool,
         on_delta: &mut (dyn FnMut(&Delta) + Send),
-    ) -> Result<Reply, AttemptError> {
+    ) -> (Result<Reply, AttemptError>, Exchange) {
         let idle = self.options.idle_timeout;
         let mut tape = Tape::default();
         let (head, result, fault) = match self.transport.open(outgoing, idle).await {
@@ -162,11 +206,7 @@ impl Client {
                 (Some(head), result, fault)
             }
         };
-        let exchange = tape.into_exchange(outgoing, head, fault);
-        self.transport
-            .record(&exchange, self.options.key.as_ref())
-            .map_err(|why| AttemptError::Permanent(LlmError::Record(why)))?;
-        result
+        (result, tape.into_exchange(outgoing, head, fault))
     }
 
     /// Reads a response: an error status, a plain JSON reply, or a stream of events.

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// An API key. `Debug` and `Display` show a redaction; only [`ApiKey::expose`] gives the key, and
+/// An API key. `Debug` and `Display` show a redaction; only `ApiKey::expose` gives the key, and
 /// only the wire format calls it, to build the request's headers.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey(String);

@@ -22,6 +22,8 @@ pub enum SseError {
     LineTooLong,
 }
 
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// No real event comes near this; a stream that does is broken, not slow.
 pub const LINE_LIMIT: usize = 16 << 20;
 
@@ -35,7 +37,7 @@ pub struct SseParser {
     event: String,
     data: String,
     has_data: bool,
-    /// At least one byte was read: a BOM is only skipped at the very start.
+    /// The stream's first bytes were read: a BOM is only skipped at the very start.
     started: bool,
 }
 
@@ -46,11 +48,21 @@ impl SseParser {
 
     /// Parses `chunk`, appending every event it completes to `out`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
-        let mut chunk = chunk;
-        if !self.started && !chunk.is_empty() {
-            self.started = true;
-            chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
+        if self.started {
+            return self.feed_started(chunk, out);
         }
+        // A byte-order mark may only open the stream, and may arrive cut in pieces.
+        self.line.extend_from_slice(chunk);
+        if self.line.len() < BOM.len() && BOM.starts_with(&self.line) {
+            return Ok(());
+        }
+        self.started = true;
+        let pending = std::mem::take(&mut self.line);
+        self.feed_started(pending.strip_prefix(BOM).unwrap_or(&pending), out)
+    }
+
+    fn feed_started(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+        let mut chunk = chunk;
         if self.after_cr {
             self.after_cr = false;
             chunk = chunk.strip_prefix(b"\n").unwrap_or(chunk);
@@ -151,6 +163,51 @@ mod tests {
         }
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
         check(&bytes, &expected);
+    }
+
+    #[test]
+    fn random_streams_cut_randomly_give_the_same_events() {
+        let alphabet: &[&[u8]] = &[
+            b"data: ",
+            b"event: ",
+            b":",
+            b"x",
+            b"{}",
+            b"\n",
+            b"\r",
+            b"\r\n",
+            b" ",
+            b"\xEF\xBB\xBF",
+            b"\xC3\xBC",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..2000 {
+            let stream: Vec<u8> = (0..next(40))
+                .flat_map(|_| alphabet[next(alphabet.len())].iter().copied())
+                .collect();
+            let parse = |chunks: &[&[u8]]| {
+                let mut parser = SseParser::new();
+                let mut out = Vec::new();
+                for chunk in chunks {
+                    parser.feed(chunk, &mut out).expect("UTF-8 by construction");
+                }
+                out
+            };
+            let whole = parse(&[&stream]);
+            let (a, b) = stream.split_at(next(stream.len() + 1));
+            assert_eq!(
+                parse(&[a, b]),
+                whole,
+                "{:?}",
+                String::from_utf8_lossy(&stream)
+            );
+        }
     }
 
     #[test]

@@ -16,6 +16,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use reqwest::{NoProxy, Proxy};
+
+use super::client::ClientOptions;
 use super::secret::{ApiKey, scrub};
 
 /// The response headers worth keeping: they decide retries and parsing.
@@ -71,6 +74,10 @@ pub(super) struct Exchange {
     /// Set when the attempt ended in a fault rather than the end of its body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+    /// How long the client waited before trying again, when it did: a replay waits the same
+    /// (reported, not slept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,18 +107,25 @@ pub(super) enum Body {
 }
 
 impl Transport {
-    pub(super) fn live(
-        connect_timeout: Duration,
-        record: Option<&Path>,
-    ) -> Result<Transport, String> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
+    pub(super) fn live(options: &ClientOptions) -> Result<Transport, String> {
+        // Proxies come from `config`, never from reqwest's own reading of the environment.
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
             .user_agent(concat!("nova/", env!("CARGO_PKG_VERSION")))
-            // Proxies come from the configuration, never from reqwest's own reading of the env.
-            .no_proxy()
-            .build()
-            .map_err(|error| describe(&error))?;
-        let recorder = record.map(Recorder::create).transpose()?;
+            .no_proxy();
+        if let Some(url) = &options.proxy {
+            let no_proxy = options.no_proxy.as_deref().and_then(NoProxy::from_string);
+            let proxy = Proxy::all(url.as_str())
+                .map_err(|error| format!("the proxy `{url}` is not usable: {error}"))?
+                .no_proxy(no_proxy);
+            builder = builder.proxy(proxy);
+        }
+        let client = builder.build().map_err(|error| describe(&error))?;
+        let recorder = options
+            .record
+            .as_deref()
+            .map(Recorder::create)
+            .transpose()?;
         Ok(Transport::Live { client, recorder })
     }
 
@@ -161,6 +175,19 @@ impl Transport {
                 Ok((head, Body::Live(response)))
             }
             Transport::Replay(replayer) => replayer.serve(request),
+        }
+    }
+
+    /// The wait recorded after the exchange served last, when replaying.
+    pub(super) fn recorded_wait(&self) -> Option<Duration> {
+        match self {
+            Transport::Replay(replayer) => replayer
+                .last_wait
+                .lock()
+                .ok()
+                .and_then(|wait| *wait)
+                .map(Duration::from_millis),
+            Transport::Live { .. } => None,
         }
     }
 
@@ -245,6 +272,7 @@ impl Recorder {
 pub(super) struct Replayer {
     path: PathBuf,
     exchanges: Mutex<(usize, VecDeque<Exchange>)>,
+    last_wait: Mutex<Option<u64>>,
 }
 
 impl Replayer {
@@ -270,6 +298,7 @@ impl Replayer {
         Ok(Replayer {
             path: path.to_owned(),
             exchanges: Mutex::new((0, exchanges)),
+            last_wait: Mutex::new(None),
         })
     }
 
@@ -293,6 +322,9 @@ impl Replayer {
             path: request.path.to_owned(),
             body: request.body.clone(),
         };
+        if let Ok(mut wait) = self.last_wait.lock() {
+            *wait = exchange.wait_ms;
+        }
         if let Some(difference) = first_difference(&exchange.request, &sent) {
             return Err(Fault::Replay(format!(
                 "request {number} differs from the one recorded in `{}`: {difference}. The prompt, \
@@ -409,6 +441,7 @@ impl Tape {
             head,
             chunks: self.chunks,
             fault,
+            wait_ms: None,
         }
     }
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::llm::{StopReason, Usage};
+
 /// One thing that happened in a run, in order.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -71,6 +73,35 @@ pub enum Event {
         summary: String,
         reason: String,
     },
+    /// `ask` chose its agent and is about to send the prompt.
+    AskStarted {
+        run: Option<String>,
+        agent: String,
+        provider: String,
+        model: String,
+        /// The prompt's estimated size.
+        prompt_tokens: u64,
+    },
+    /// A piece of the answer, as it streamed.
+    AnswerDelta {
+        text: String,
+    },
+    /// A model request failed in a way worth retrying; what streamed before is void.
+    Retrying {
+        attempt: u32,
+        reason: String,
+        delay_ms: u64,
+    },
+    AskFinished {
+        run: Option<String>,
+        agent: String,
+        answer: String,
+        stop: StopReason,
+        usage: Usage,
+        /// From the price table in the configuration; `None` when the model has no prices there.
+        cost_usd: Option<f64>,
+        seconds: f64,
+    },
     RunFinished {
         run: String,
         branch: Option<String>,
@@ -96,6 +127,10 @@ impl Event {
             Event::CandidateAccepted { .. } => "candidate_accepted",
             Event::CandidateRejected { .. } => "candidate_rejected",
             Event::CandidateSkipped { .. } => "candidate_skipped",
+            Event::AskStarted { .. } => "ask_started",
+            Event::AnswerDelta { .. } => "answer_delta",
+            Event::Retrying { .. } => "retrying",
+            Event::AskFinished { .. } => "ask_finished",
             Event::RunFinished { .. } => "run_finished",
         }
     }

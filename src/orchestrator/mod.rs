@@ -7,12 +7,14 @@
 //! `store` keeps the record.
 
 mod apply;
+mod ask;
 mod clock;
 mod events;
 mod improve;
 mod message;
 
 pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, apply};
+pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ask};
 pub use clock::{now, stamp};
 pub use events::Event;
 pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, improve};

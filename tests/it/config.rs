@@ -27,7 +27,7 @@ fn show_names_the_source_of_every_value() {
     write(
         &repo,
         "nova.toml",
-        "[provider]\nmodel = \"repo-model\"\ntimeout_secs = 30\n\n[budget]\nmax_changes = 3\n\n\
+        "[provider]\nmodel = \"repo-model\"\nidle_timeout_secs = 30\n\n[budget]\nmax_changes = 3\n\n\
          [models.\"repo-model\"]\ninput_usd_per_mtok = 0.5\n",
     );
     env.set_var("NOVA_API_KEY_ENV", "MY_KEY");

@@ -2,6 +2,7 @@
 
 mod agents;
 mod apply;
+mod ask;
 mod branches;
 mod cli;
 mod common;
@@ -12,6 +13,8 @@ mod git_scenarios;
 mod improve;
 mod index;
 mod init;
+mod llm;
+mod model_server;
 mod push;
 mod sandbox;
 mod verdicts;

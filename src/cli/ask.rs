@@ -1,0 +1,365 @@
+//! `nova ask`: a one-off question or task, answered by the agent the `ask` pipeline routes it to,
+//! streamed to stdout as it arrives.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::output::DIM;
+use super::{CommandError, Context, Exit};
+use crate::agents::{self, AgentSet};
+use crate::config::{Config, ProviderKind, Source};
+use crate::llm::{self, ApiKey, Client, ClientOptions, Format, LlmError, Prices, RetryPolicy};
+use crate::orchestrator::{self, AskError, AskRequest, Event};
+
+/// Ask a question about the repository (or give a one-off task); the answer streams to stdout.
+///
+/// The request goes through the `ask` pipeline to its answering agent (`chat`), with the
+/// repository map in its prompt. Needs a language model: `--provider openai`, `anthropic` or
+/// `ollama` (see `nova config show`). Usage and cost go to stderr; `--json` prints events as JSON
+/// lines. Failed requests are retried (429, 5xx, 529, resets, cut or stalled streams); refusals
+/// (400, 401, 403, 404, prompt too long) are not. Ctrl-C stops at once (exit code 130).
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question or task; `-` reads it from stdin
+    #[arg(required = true, value_name = "QUESTION")]
+    question: Vec<String>,
+    /// The most tokens the answer may have
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    max_tokens: u32,
+    /// The repository map's share of the prompt, in tokens (0: no map)
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    map_tokens: usize,
+    /// Write every exchange with the model to FILE, one JSON line each (never the key)
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    record: Option<PathBuf>,
+    /// Answer from a recording made with `--record`, with no network; fails if the requests differ
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+}
+
+pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
+    let question = question(args)?;
+    let root = cx.repo()?;
+    let config = cx.config(root.as_deref())?;
+    let set = AgentSet::for_repo(root.as_deref()).map_err(CommandError::usage)?;
+    let problems = agents::check(&set);
+    if let Some(first) = problems.first() {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "the agent set has {} problem(s), the first: {first}. Run `nova agents check` to see them all",
+            problems.len()
+        )));
+    }
+    let agent_model = set.agent("chat").and_then(|agent| agent.model.clone());
+    let options = client_options(cx, &config, args)?;
+    let model = model(&config, agent_model, options.provider)?;
+    let info = config.models.get(&model);
+    let context_window = info.and_then(|info| info.context_window.value);
+    let prices = info.and_then(|info| {
+        Some(Prices {
+            input: info.input_usd_per_mtok.value?,
+            output: info.output_usd_per_mtok.value?,
+            cached_input: info.cached_input_usd_per_mtok.value,
+        })
+    });
+    let client = Client::new(ClientOptions {
+        context_window,
+        ..options
+    })
+    .map_err(llm_error)?;
+    let request = AskRequest {
+        question,
+        repo_root: root,
+        model,
+        max_tokens: args.max_tokens,
+        context_window,
+        map_tokens: args.map_tokens,
+        prices,
+        disabled: config.disabled_agents.value.clone(),
+        time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CommandError::environment)?;
+    let mut view = View::new(cx);
+    let outcome = runtime.block_on(async {
+        let mut sink = |event: &Event| view.show(event);
+        let answer = orchestrator::ask(&request, &set, &client, &mut sink);
+        tokio::select! {
+            outcome = answer => Some(outcome),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    view.end_answer();
+    match outcome {
+        None => {
+            cx.printer.warn("interrupted: the request was cancelled");
+            Ok(Exit::Interrupted)
+        }
+        Some(Ok(_)) => Ok(Exit::Success),
+        Some(Err(error)) => Err(match error {
+            AskError::Pipeline(_) => CommandError::usage(error),
+            AskError::Llm(error) => llm_error(error),
+            AskError::OutOfTime { .. } | AskError::Store(_) => CommandError::environment(error),
+        }),
+    }
+}
+
+fn question(args: &AskArgs) -> Result<String, CommandError> {
+    let question = if args.question.len() == 1 && args.question[0] == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(CommandError::environment)?;
+        text
+    } else {
+        args.question.join(" ")
+    };
+    let question = question.trim().to_owned();
+    if question.is_empty() {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "the question is empty: `nova ask \"what does X do?\"`"
+        )));
+    }
+    Ok(question)
+}
+
+fn llm_error(error: LlmError) -> CommandError {
+    if error.is_configuration() {
+        CommandError::usage(error)
+    } else {
+        CommandError::environment(error)
+    }
+}
+
+/// Everything about the provider but the model, from the configuration.
+fn client_options(
+    cx: &Context<'_>,
+    config: &Config,
+    args: &AskArgs,
+) -> Result<ClientOptions, CommandError> {
+    let p = &config.provider;
+    let kind = p.kind.value;
+    let (format, provider) = match kind {
+        ProviderKind::Builtin => {
+            return Err(CommandError::usage(anyhow::anyhow!(
+                "`nova ask` needs a language model, and the provider is `builtin` (the offline \
+                 engine, which cannot answer questions). Choose one: `--provider ollama` for a \
+                 local model, or `--provider openai` / `--provider anthropic` with a key; set it \
+                 for good under `[provider]` in `~/.config/nova/config.toml`"
+            )));
+        }
+        ProviderKind::Openai => (Format::OpenAi, "openai"),
+        ProviderKind::Ollama => (Format::OpenAi, "ollama"),
+        ProviderKind::Anthropic => (Format::Anthropic, "anthropic"),
+    };
+    let base_url = p
+        .base_url
+        .value
+        .clone()
+        .ok_or_else(|| CommandError::usage(anyhow::anyhow!("no base URL: set `--base-url`")))?;
+    let key = match &p.api_key_env.value {
+        // A replay sends nothing anywhere: no key needed.
+        _ if args.replay.is_some() => None,
+        None => None,
+        Some(var) => match config.api_key(cx.env) {
+            Some(key) => Some(ApiKey::new(key)),
+            None if kind == ProviderKind::Ollama => None,
+            None => {
+                return Err(llm_error(LlmError::MissingKey {
+                    provider,
+                    var: var.clone(),
+                }));
+            }
+        },
+    };
+    let shown_key = match (&key, &p.api_key_env.value) {
+        (Some(key), Some(var)) => format!("key `{var}` = {key}"),
+        _ => String::from("no key"),
+    };
+    cx.printer.info(&format!(
+        "provider {provider} at {base_url} ({}), {shown_key}",
+        p.base_url.source
+    ));
+    Ok(ClientOptions {
+        format,
+        provider,
+        proxy: cx.env.proxy_for(&base_url).map(str::to_owned),
+        no_proxy: cx.env.no_proxy().map(str::to_owned),
+        base_url,
+        key,
+        connect_timeout: Duration::from_secs(p.connect_timeout_secs.value),
+        idle_timeout: Duration::from_secs(p.idle_timeout_secs.value),
+        retry: RetryPolicy {
+            max_retries: p.max_retries.value,
+            deadline: Duration::from_secs(p.retry_deadline_secs.value),
+            ..RetryPolicy::default()
+        },
+        context_window: None,
+        record: args.record.clone(),
+        replay: args.replay.clone(),
+    })
+}
+
+/// The model: a flag or `NOVA_MODEL` first, then the agent's own choice, then the configuration.
+fn model(
+    config: &Config,
+    agent_model: Option<String>,
+    provider: &'static str,
+) -> Result<String, CommandError> {
+    let configured = &config.provider.model;
+    let explicit = matches!(configured.source, Source::Flag(_) | Source::Env(_));
+    let chosen = if explicit {
+        configured.value.clone()
+    } else {
+        agent_model.or_else(|| configured.value.clone())
+    };
+    chosen.ok_or_else(|| llm_error(LlmError::NoModel { provider }))
+}
+
+/// Renders `ask`'s events: the answer on stdout as it streams, the rest on stderr; or every event
+/// as a JSON line with `--json`.
+///
+/// When a request is retried after part of the answer was printed, the new answer is matched
+/// against what is on the screen: while it repeats it, nothing is printed again; where it
+/// differs, a warning says so and the new answer is printed from its start.
+struct View<'a> {
+    cx: &'a Context<'a>,
+    /// Whether the answer so far ends in a newline (or nothing was printed).
+    at_line_start: bool,
+    /// The answer on the screen.
+    shown: String,
+    /// After a retry: what the new answer has repeated of `shown` so far.
+    repeating: Option<String>,
+}
+
+impl<'a> View<'a> {
+    fn new(cx: &'a Context<'a>) -> Self {
+        View {
+            cx,
+            at_line_start: true,
+            shown: String::new(),
+            repeating: None,
+        }
+    }
+
+    fn print(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let _ = self.cx.printer.raw(text.as_bytes());
+        self.shown.push_str(text);
+        self.at_line_start = text.ends_with('\n');
+    }
+
+    fn answer_delta(&mut self, text: &str) {
+        let Some(mut repeated) = self.repeating.take() else {
+            self.print(text);
+            return;
+        };
+        repeated.push_str(text);
+        if self.shown.starts_with(&repeated) {
+            // Still the same answer: keep waiting for it to go past what is shown.
+            self.repeating = Some(repeated);
+        } else if repeated.starts_with(&self.shown) {
+            let fresh = repeated[self.shown.len()..].to_owned();
+            self.print(&fresh);
+        } else {
+            self.end_answer();
+            self.cx
+                .printer
+                .warn("the new answer differs from the one above; here it is from its start");
+            self.shown.clear();
+            self.print(&repeated);
+        }
+    }
+
+    fn show(&mut self, event: &Event) {
+        let p = &self.cx.printer;
+        if p.json() {
+            // A closed stdout ends the output, not the request.
+            let _ = p.json_line(event);
+            return;
+        }
+        match event {
+            Event::AskStarted {
+                agent,
+                provider,
+                model,
+                prompt_tokens,
+                ..
+            } => p.info(&format!(
+                "{agent}: asking {model} ({provider}), prompt about {prompt_tokens} tokens"
+            )),
+            Event::AnswerDelta { text } => self.answer_delta(text),
+            Event::Retrying {
+                attempt,
+                reason,
+                delay_ms,
+            } => {
+                // On a terminal the warning gets a line of its own; piped, the answer stays
+                // exactly the answer.
+                if std::io::stdout().is_terminal() {
+                    self.end_answer();
+                }
+                p.warn(&format!(
+                    "{reason}; trying again in {:.1} s (attempt {attempt})",
+                    *delay_ms as f64 / 1000.0
+                ));
+                if !self.shown.is_empty() {
+                    self.repeating = Some(String::new());
+                }
+            }
+            Event::AskFinished {
+                answer,
+                stop,
+                usage,
+                cost_usd,
+                seconds,
+                ..
+            } => {
+                if let Some(repeated) = self.repeating.take()
+                    && repeated.len() < self.shown.len()
+                {
+                    // The new answer is a shorter copy of the shown one: show it whole.
+                    self.end_answer();
+                    p.warn("the new answer is shorter than the one above; here it is whole");
+                    self.shown.clear();
+                    self.print(answer);
+                }
+                self.end_answer();
+                if *stop == llm::StopReason::MaxTokens {
+                    p.warn("the answer was cut at `--max-tokens`; raise it for a longer one");
+                }
+                let cached = match usage.cached_tokens {
+                    0 => String::new(),
+                    n => format!(" ({n} cached)"),
+                };
+                let cost = match cost_usd {
+                    Some(cost) => format!("${cost:.4}"),
+                    None => String::from("cost unknown (no prices for the model in the config)"),
+                };
+                p.note(&p.paint_err(
+                    DIM,
+                    &format!(
+                        "{} prompt{cached} + {} completion tokens, {cost}, {seconds:.1} s",
+                        usage.prompt_tokens, usage.completion_tokens
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends the answer's last line, so that what follows starts on its own.
+    fn end_answer(&mut self) {
+        if !self.at_line_start && !self.cx.printer.json() {
+            let _ = self.cx.printer.raw(b"\n");
+        }
+        self.at_line_start = true;
+    }
+}
