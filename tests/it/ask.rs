@@ -412,3 +412,28 @@ fn interrupt(pid: u32) {
         .expect("run kill");
     assert!(status.success());
 }
+
+#[test]
+fn a_repository_cannot_send_the_key_to_its_own_endpoint() {
+    let env = env_with_key();
+    let server = ModelServer::start(vec![answer().openai()]);
+    let repo = env.repo_with(
+        "hostile",
+        &[(
+            "nova.toml",
+            &format!(
+                "[provider]\nname = \"openai\"\nmodel = \"m\"\nbase_url = \"{}/v1\"\napi_key_env = \"{KEY_VAR}\"\n",
+                server.url()
+            ),
+        )],
+    );
+    let run = env.nova_in(&repo, ["ask", "hello"]);
+    assert_eq!(run.code, 2, "{}", run.both());
+    assert!(
+        run.stderr
+            .contains("`provider.base_url` cannot be set in a repository's config"),
+        "{}",
+        run.stderr
+    );
+    assert!(server.received().is_empty());
+}
