@@ -79,6 +79,10 @@ fn phase(stats: &mut Stats, name: &str, started: Instant) {
         .push((name.to_owned(), (seconds * 10_000.0).round() / 10_000.0));
 }
 
+/// Nova's version and the ranking's: bump the suffix when ranking or rendering changes what a
+/// map holds.
+const MAP_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "/rank-1");
+
 impl Index {
     /// Indexes the repository at `root`: walks it, reuses cached tags of unchanged files, parses
     /// the rest, and rewrites the cache if anything changed.
@@ -231,6 +235,8 @@ impl Index {
     }
 
     /// Everything a map depends on: every file's path and content, the focus, the budget.
+    /// The cached map's key: every file and its content, the focus, the budget, and the code
+    /// that ranks and renders ([`MAP_VERSION`]), so that a new Nova never serves an old map.
     fn map_key(&self, focus: &Focus, budget: usize) -> u64 {
         let mut focus_words: Vec<&str> = focus
             .paths
@@ -247,7 +253,7 @@ impl Index {
             .map(|p| p.as_bytes())
             .chain(hashes.iter().map(|h| h.as_slice()))
             .chain(focus_words.iter().map(|w| w.as_bytes()))
-            .chain([budget.as_slice()]);
+            .chain([budget.as_slice(), MAP_VERSION.as_bytes()]);
         crate::hash::fnv1a_parts(parts)
     }
 

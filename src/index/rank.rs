@@ -101,20 +101,24 @@ pub fn rank(files: &[(&str, &FileTags)], focus: &Focus) -> (Vec<f64>, Vec<Ranked
         name.weight = weight;
     }
 
-    // Edges: referencing file -> defining file, per name; repeated references count, but with
+    // References, resolved once: (referencing file, name, weight). Each points at every file that
+    // defines the name, but never back at its own file. Repeated references count, with
     // diminishing returns.
-    let mut edges: Vec<(usize, usize, usize, f64)> = Vec::new();
+    let mut refs: Vec<(usize, usize, f64)> = Vec::new();
+    let mut out_weight = vec![0.0; n];
     for (r, (_, tags)) in files.iter().enumerate() {
         for (text, count) in &tags.refs {
             let Some(&id) = ids.get(text.as_str()) else {
                 continue;
             };
-            let weight = names[id].weight * f64::from(*count).sqrt();
-            for &d in &names[id].definers {
-                if d != r {
-                    edges.push((r, d, id, weight));
-                }
+            let definers = &names[id].definers;
+            let fanout = definers.len() - usize::from(definers.contains(&r));
+            if fanout == 0 {
+                continue;
             }
+            let weight = names[id].weight * f64::from(*count).sqrt();
+            out_weight[r] += weight * fanout as f64;
+            refs.push((r, id, weight));
         }
     }
 
@@ -138,59 +142,82 @@ pub fn rank(files: &[(&str, &FileTags)], focus: &Focus) -> (Vec<f64>, Vec<Ranked
         personal.iter_mut().for_each(|p| *p /= total);
     }
 
-    let mut out_weight = vec![0.0; n];
-    for &(r, _, _, w) in &edges {
-        out_weight[r] += w;
-    }
-    // Merge the edges between the same two files.
-    let mut file_edges: Vec<(usize, usize, f64)> =
-        edges.iter().map(|&(r, d, _, w)| (r, d, w)).collect();
-    file_edges.sort_unstable_by_key(|&(r, d, _)| (r, d));
-    file_edges.dedup_by(|next, kept| {
-        let same = next.0 == kept.0 && next.1 == kept.1;
-        if same {
-            kept.2 += next.2;
+    // The file graph, one row per referencing file, edges between the same two files merged and
+    // normalized by the row's total weight: a sparse accumulator per row, no sorting.
+    let mut row_start = Vec::with_capacity(n + 1);
+    let mut cols: Vec<usize> = Vec::new();
+    let mut vals: Vec<f64> = Vec::new();
+    let mut acc = vec![0.0; n];
+    let mut touched: Vec<usize> = Vec::new();
+    let mut next_ref = 0;
+    for (r, total) in out_weight.iter().enumerate() {
+        row_start.push(cols.len());
+        while let Some(&(from, id, weight)) = refs.get(next_ref)
+            && from == r
+        {
+            next_ref += 1;
+            for &d in &names[id].definers {
+                if d != r {
+                    if acc[d] == 0.0 {
+                        touched.push(d);
+                    }
+                    acc[d] += weight;
+                }
+            }
         }
-        same
-    });
+        for d in touched.drain(..) {
+            cols.push(d);
+            vals.push(acc[d] / total);
+            acc[d] = 0.0;
+        }
+    }
+    row_start.push(cols.len());
 
     let mut rank = personal.clone();
+    let mut next = vec![0.0; n];
     for _ in 0..ITERATIONS {
-        let mut next = vec![0.0; n];
         let mut dangling = 0.0;
         for (i, r) in rank.iter().enumerate() {
             if out_weight[i] == 0.0 {
                 dangling += r;
             }
         }
-        for &(r, d, w) in &file_edges {
-            next[d] += DAMPING * rank[r] * w / out_weight[r];
+        let teleport = DAMPING * dangling + (1.0 - DAMPING);
+        for (slot, p) in next.iter_mut().zip(&personal) {
+            *slot = teleport * p;
         }
-        for i in 0..n {
-            next[i] += (DAMPING * dangling + (1.0 - DAMPING)) * personal[i];
+        for r in 0..n {
+            let flow = DAMPING * rank[r];
+            for k in row_start[r]..row_start[r + 1] {
+                next[cols[k]] += flow * vals[k];
+            }
         }
         let change: f64 = next.iter().zip(&rank).map(|(a, b)| (a - b).abs()).sum();
-        rank = next;
+        std::mem::swap(&mut rank, &mut next);
         if change < 1e-6 {
             break;
         }
     }
 
-    // Each definition gets the share of rank that flows to it by name, plus a little of its own
-    // file's rank so that nothing is unordered.
-    let mut by_name: FxHashMap<(usize, usize), f64> = FxHashMap::default();
-    for &(r, d, id, w) in &edges {
-        *by_name.entry((d, id)).or_default() += rank[r] * w / out_weight[r];
+    // Each definition gets the share of rank that flows to its name from other files, plus a
+    // little of its own file's rank so that nothing is unordered. Every definer of a name gets
+    // the same flow, less what its own file sends (an edge never points back at its file).
+    let mut flow = vec![0.0; names.len()];
+    let mut own: FxHashMap<(usize, usize), f64> = FxHashMap::default();
+    for &(r, id, weight) in &refs {
+        let share = rank[r] * weight / out_weight[r];
+        flow[id] += share;
+        if names[id].definers.contains(&r) {
+            *own.entry((r, id)).or_default() += share;
+        }
     }
     let mut ranked = Vec::new();
     for (i, (_, tags)) in files.iter().enumerate() {
         let baseline = rank[i] * 1e-3 / tags.defs.len().max(1) as f64;
         for (j, def) in tags.defs.iter().enumerate() {
-            let flowed = ids
-                .get(def.name.as_str())
-                .and_then(|id| by_name.get(&(i, *id)))
-                .copied()
-                .unwrap_or(0.0);
+            let flowed = ids.get(def.name.as_str()).map_or(0.0, |&id| {
+                (flow[id] - own.get(&(i, id)).copied().unwrap_or(0.0)).max(0.0)
+            });
             let mut score = flowed + baseline;
             if mentioned.contains(def.name.as_str()) {
                 score *= 10.0;

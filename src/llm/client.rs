@@ -105,77 +105,82 @@ impl Client {
             headers: &headers,
             body: &body,
         };
-        let policy = self.options.retry;
         let started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut scrubbed = |delta: &Delta| match (delta, key) {
-                (Delta::Text { text }, Some(key)) if key.scrub(text) != text.as_str() => {
-                    on_delta(&Delta::Text {
-                        text: key.scrub(text).into_owned(),
-                    });
-                }
+                (Delta::Text { text }, Some(key)) => on_delta(&Delta::Text {
+                    text: key.scrub(text).into_owned(),
+                }),
                 _ => on_delta(delta),
             };
             let (result, mut exchange) =
                 self.attempt(&outgoing, fitted.stream, &mut scrubbed).await;
-            let (reason, wait) = match result {
-                Ok(mut reply) => {
-                    self.record(&exchange)?;
-                    // A key the endpoint echoed goes no further than this.
-                    if let Some(key) = key {
-                        reply.text = key.scrub(&reply.text).into_owned();
-                        for call in &mut reply.tool_calls {
-                            let arguments = call.arguments.to_string();
-                            if let Cow::Owned(clean) = key.scrub(&arguments) {
-                                call.arguments =
-                                    serde_json::from_str(&clean).unwrap_or(serde_json::Value::Null);
-                            }
-                        }
-                    }
-                    return Ok(reply);
+            let next = match result {
+                // A key the endpoint echoed goes no further than this.
+                Ok(reply) => Next::Done(Ok(scrub_reply(key, reply))),
+                Err(AttemptError::Permanent(error)) => Next::Done(Err(error)),
+                Err(AttemptError::Transient { reason, wait }) => {
+                    let reason = scrub(key, &reason).into_owned();
+                    self.plan_retry(attempt, started, reason, wait)
                 }
-                Err(AttemptError::Permanent(error)) => {
-                    self.record(&exchange)?;
-                    return Err(error);
-                }
-                Err(AttemptError::Transient { reason, wait }) => (reason, wait),
             };
-            let reason = scrub(key, &reason).into_owned();
-            let gave_up = |last: String| LlmError::GaveUp {
+            if let Next::Retry { delay_ms, .. } = &next {
+                exchange.wait_ms = Some(*delay_ms);
+            }
+            self.record(&exchange)?;
+            match next {
+                Next::Done(result) => return result,
+                Next::Retry { reason, delay_ms } => {
+                    on_delta(&Delta::Retrying {
+                        attempt: attempt + 1,
+                        reason,
+                        delay_ms,
+                    });
+                    if !self.transport.is_replay() {
+                        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// After failed attempt number `attempt`: how long to wait before the next, or why not to.
+    fn plan_retry(
+        &self,
+        attempt: u32,
+        started: Instant,
+        reason: String,
+        wait: Option<Duration>,
+    ) -> Next {
+        let policy = self.options.retry;
+        let gave_up = |last: String| {
+            Next::Done(Err(LlmError::GaveUp {
                 attempts: attempt,
                 seconds: started.elapsed().as_secs_f64(),
                 last,
-            };
-            if attempt > policy.max_retries {
-                self.record(&exchange)?;
-                return Err(gave_up(reason));
-            }
-            let delay = self
-                .transport
-                .recorded_wait()
-                .or(wait)
-                .unwrap_or_else(|| policy.backoff(attempt));
-            if started.elapsed() + delay > policy.deadline {
-                self.record(&exchange)?;
-                return Err(gave_up(format!(
-                    "{reason} (waiting {:.1} s more would pass the retry deadline of {} s)",
-                    delay.as_secs_f64(),
-                    policy.deadline.as_secs()
-                )));
-            }
-            let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-            exchange.wait_ms = Some(delay_ms);
-            self.record(&exchange)?;
-            on_delta(&Delta::Retrying {
-                attempt: attempt + 1,
-                reason,
-                delay_ms,
-            });
-            if !self.transport.is_replay() {
-                tokio::time::sleep(delay).await;
-            }
+            }))
+        };
+        if attempt > policy.max_retries {
+            return gave_up(reason);
+        }
+        // A replay waits what the recording says it waited (and does not sleep it).
+        let delay = self
+            .transport
+            .recorded_wait()
+            .or(wait)
+            .unwrap_or_else(|| policy.backoff(attempt));
+        if started.elapsed() + delay > policy.deadline {
+            return gave_up(format!(
+                "{reason} (waiting {:.1} s more would pass the retry deadline of {} s)",
+                delay.as_secs_f64(),
+                policy.deadline.as_secs()
+            ));
+        }
+        Next::Retry {
+            reason,
+            delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
         }
     }
 
@@ -373,6 +378,25 @@ impl Client {
             })
         }
     }
+}
+
+/// What the retry loop does after an attempt.
+enum Next {
+    Done(Result<Reply, LlmError>),
+    Retry { reason: String, delay_ms: u64 },
+}
+
+/// `reply` with the key removed from its text and its tool calls' arguments.
+fn scrub_reply(key: Option<&ApiKey>, mut reply: Reply) -> Reply {
+    let Some(key) = key else { return reply };
+    reply.text = key.scrub(&reply.text).into_owned();
+    for call in &mut reply.tool_calls {
+        let arguments = call.arguments.to_string();
+        if let Cow::Owned(clean) = key.scrub(&arguments) {
+            call.arguments = serde_json::from_str(&clean).unwrap_or(serde_json::Value::Null);
+        }
+    }
+    reply
 }
 
 fn transient(reason: String) -> AttemptError {
