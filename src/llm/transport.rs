@@ -225,15 +225,26 @@ impl Body {
 
 /// A reqwest error and its causes, without the URL (which the caller knows, and which may carry
 /// a token in its query).
+/// Only the causes that say something: hyper's wrappers (`client error (Connect)`) are skipped.
 fn describe(error: &reqwest::Error) -> String {
-    let mut text = String::from("HTTP request failed");
+    let mut causes = Vec::new();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let text = cause.to_string();
+        if !text.starts_with("client error (") {
+            causes.push(text);
+        }
         source = cause.source();
     }
-    text
+    if causes.is_empty() {
+        let what = if error.is_timeout() {
+            "timed out"
+        } else {
+            "failed"
+        };
+        return format!("the HTTP request {what}");
+    }
+    causes.join(": ")
 }
 
 /// Appends exchanges to a JSONL file as they finish, so a crash keeps every finished one.
