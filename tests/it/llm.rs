@@ -144,15 +144,18 @@ fn a_plain_json_reply_is_understood() {
     let anthropic = json!({"content": [{"type": "text", "text": "plain"}], "stop_reason": "end_turn",
                             "usage": {"input_tokens": 3, "output_tokens": 1}});
     for (format, body) in [(Format::OpenAi, openai), (Format::Anthropic, anthropic)] {
-        let server = ModelServer::start(vec![Script::json(&body)]);
-        let mut plain = request();
-        plain.stream = false;
-        let (result, deltas) = chat(options(format, &server, Duration::from_secs(5)), &plain);
-        let reply = result.expect("a reply");
-        assert_eq!(reply.text, "plain");
-        assert_eq!(reply.stop, StopReason::EndTurn);
-        assert_eq!(deltas.len(), 1);
-        assert_eq!(server.received()[0].body["stream"], false);
+        // Asked for one, and a server that answers a stream request with one anyway.
+        for stream in [false, true] {
+            let server = ModelServer::start(vec![Script::json(&body)]);
+            let mut plain = request();
+            plain.stream = stream;
+            let (result, deltas) = chat(options(format, &server, Duration::from_secs(5)), &plain);
+            let reply = result.expect("a reply");
+            assert_eq!(reply.text, "plain");
+            assert_eq!(reply.stop, StopReason::EndTurn);
+            assert_eq!(deltas.len(), 1);
+            assert_eq!(server.received()[0].body["stream"], stream);
+        }
     }
 }
 
