@@ -6,6 +6,7 @@
 //! public items), and the tag cache.
 //! Never: keeps syntax trees after extracting tags, or writes anywhere but its cache.
 
+mod bodies;
 mod cache;
 mod lang;
 mod map;
@@ -81,7 +82,7 @@ fn phase(stats: &mut Stats, name: &str, started: Instant) {
 
 /// Nova's version and the ranking's: bump the suffix when ranking or rendering changes what a
 /// map holds.
-const MAP_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "/rank-1");
+const MAP_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "/rank-2");
 
 impl Index {
     /// Indexes the repository at `root`: walks it, reuses cached tags of unchanged files, parses

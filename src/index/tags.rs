@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
-use tree_sitter::{Node, Parser};
+use tree_sitter::{Node, Parser, Point, Range};
 
 use super::lang::Lang;
 
@@ -92,6 +92,11 @@ const MAX_SIGNATURE: usize = 240;
 /// Parses `text` as `lang` and extracts its tags. Text with syntax errors gives what tree-sitter
 /// recovers.
 pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
+    extract_with(lang, text, parser, true)
+}
+
+/// [`extract`], with Rust function bodies lexed (`skip_bodies`) or parsed like the rest.
+fn extract_with(lang: Lang, text: &str, parser: &mut Parser, skip_bodies: bool) -> FileTags {
     let mut tags = FileTags {
         lines: text.lines().count() as u32,
         ..FileTags::default()
@@ -99,13 +104,31 @@ pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
     if parser.set_language(&lang.grammar()).is_err() {
         return tags;
     }
-    let Some(tree) = parser.parse(text, None) else {
+    // Rust function bodies are lexed, not parsed: tree-sitter gets everything else.
+    let mut bodies = match lang {
+        Lang::Rust if skip_bodies => super::bodies::scan(text),
+        _ => super::bodies::Bodies::default(),
+    };
+    if !bodies.ranges.is_empty()
+        && parser
+            .set_included_ranges(&included_ranges(text, &bodies.ranges))
+            .is_err()
+    {
+        // The parser reads the bodies after all: their names come from the tree.
+        bodies.refs.clear();
+    }
+    let tree = parser.parse(text, None);
+    if !bodies.ranges.is_empty() {
+        // The parser is reused for the next file: back to whole documents.
+        let _ = parser.set_included_ranges(&[]);
+    }
+    let Some(tree) = tree else {
         return tags;
     };
     let root = tree.root_node();
     tags.had_errors = root.has_error();
     let source = text.as_bytes();
-    let mut refs: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut refs: FxHashMap<&str, u32> = bodies.refs;
     // Open containers: (end byte, name, kind).
     let mut scopes: Vec<(usize, String, Kind)> = Vec::new();
     let mut def_names: Vec<usize> = Vec::new();
@@ -178,6 +201,45 @@ pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
             def_names.drain(..32);
         }
     }
+}
+
+/// Everything of `text` but the insides of `bodies`, as tree-sitter's included ranges.
+fn included_ranges(text: &str, bodies: &[(usize, usize)]) -> Vec<Range> {
+    // Rows and columns, found by counting newlines forward from the previous boundary.
+    let mut row = 0;
+    let mut line_start = 0;
+    let mut scanned = 0;
+    let mut point = |byte: usize| {
+        for (at, _) in text.as_bytes()[scanned..byte]
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+        {
+            row += 1;
+            line_start = scanned + at + 1;
+        }
+        scanned = byte;
+        Point::new(row, byte - line_start)
+    };
+    let mut ranges = Vec::with_capacity(bodies.len() + 1);
+    let mut from = (0, Point::new(0, 0));
+    for &(start, end) in bodies {
+        let start_point = point(start);
+        ranges.push(Range {
+            start_byte: from.0,
+            end_byte: start,
+            start_point: from.1,
+            end_point: start_point,
+        });
+        from = (end, point(end));
+    }
+    ranges.push(Range {
+        start_byte: from.0,
+        end_byte: text.len(),
+        start_point: from.1,
+        end_point: point(text.len()),
+    });
+    ranges
 }
 
 fn text<'a>(node: Node<'_>, source: &'a [u8]) -> &'a str {
@@ -545,4 +607,80 @@ fn base_type(ty: &str) -> String {
         .trim();
     let ty = ty.split('<').next().unwrap_or(ty);
     ty.rsplit("::").next().unwrap_or(ty).trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `.rs` file under `dir`.
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("a source dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Lexing function bodies instead of parsing them loses no definition but those nested in a
+    /// function body, and keeps every line span, on Nova's own code.
+    #[test]
+    fn skipping_bodies_keeps_every_item_outside_them() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["src", "tests", "sandbox/src", "benches"] {
+            rust_files(&root.join(dir), &mut files);
+        }
+        assert!(files.len() > 50, "{}", files.len());
+        let mut parser = Parser::new();
+        let mut compared = 0;
+        for path in files {
+            let text = std::fs::read_to_string(&path).expect("utf-8 source");
+            let full = extract_with(Lang::Rust, &text, &mut parser, false);
+            let fast = extract_with(Lang::Rust, &text, &mut parser, true);
+            let key = |d: &Def| {
+                (
+                    d.name.clone(),
+                    d.kind,
+                    d.line,
+                    d.end_line,
+                    d.signature.clone(),
+                )
+            };
+            let fast_defs: Vec<_> = fast.defs.iter().map(key).collect();
+            let functions: Vec<(u32, u32)> = full
+                .defs
+                .iter()
+                .filter(|d| matches!(d.kind, Kind::Function | Kind::Method))
+                .map(|d| (d.line, d.end_line))
+                .collect();
+            for def in &full.defs {
+                let nested = functions
+                    .iter()
+                    .any(|&(start, end)| start < def.line && def.end_line <= end);
+                let found = fast_defs.contains(&key(def));
+                assert!(
+                    found || nested,
+                    "{}: `{}` at line {} is lost",
+                    path.display(),
+                    def.name,
+                    def.line
+                );
+                compared += 1;
+            }
+            for def in &fast_defs {
+                assert!(
+                    full.defs.iter().any(|d| key(d) == *def),
+                    "{}: `{}` at line {} is new",
+                    path.display(),
+                    def.0,
+                    def.2
+                );
+            }
+        }
+        assert!(compared > 1000, "{compared}");
+    }
 }
