@@ -63,6 +63,19 @@ pub fn pids_parent() -> Result<PathBuf, String> {
     ))
 }
 
+/// Where pids cgroups can be made, proved by making one: the hierarchy may be visible but not
+/// writable (inside another sandbox, or without the right to write it).
+pub fn usable_parent() -> Result<PathBuf, String> {
+    let parent = pids_parent()?;
+    PidsCgroup::create(1)?.remove().map_err(|error| {
+        format!(
+            "cannot remove a probe cgroup under `{}`: {error}",
+            parent.display()
+        )
+    })?;
+    Ok(parent)
+}
+
 impl PidsCgroup {
     /// Makes a fresh cgroup allowing at most `max` processes and threads.
     pub fn create(max: u64) -> Result<Self, String> {

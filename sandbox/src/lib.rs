@@ -87,7 +87,7 @@ pub fn describe(isolation: Isolation) -> String {
                 "processes bounded by the outer sandbox"
             } else if child::ids().0 != 0 {
                 "RLIMIT_NPROC"
-            } else if cgroup::pids_parent().is_ok() {
+            } else if cgroup::usable_parent().is_ok() {
                 "pids cgroup"
             } else {
                 "processes unbounded (root without a pids cgroup)"
@@ -147,7 +147,7 @@ pub fn mechanisms() -> Vec<Mechanism> {
         state: if child::ids().0 != 0 {
             Ok(String::from("RLIMIT_NPROC"))
         } else {
-            cgroup::pids_parent()
+            cgroup::usable_parent()
                 .map(|dir| {
                     format!(
                         "a pids cgroup under {} (Linux does not apply RLIMIT_NPROC to root)",
