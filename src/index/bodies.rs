@@ -150,7 +150,7 @@ fn lex(text: &str) -> Vec<(usize, Token<'_>)> {
                 tokens.push((start, Token::Other));
             }
             b'\'' => {
-                i = quote_end(bytes, i);
+                i = quote_end(text, i);
                 tokens.push((start, Token::Other));
             }
             b'0'..=b'9' => {
@@ -169,7 +169,7 @@ fn lex(text: &str) -> Vec<(usize, Token<'_>)> {
                 tokens.push((start, Token::Path));
             }
             _ if b == b'_' || b.is_ascii_alphabetic() || b >= 0x80 => {
-                if let Some(end) = prefixed_literal_end(bytes, i) {
+                if let Some(end) = prefixed_literal_end(text, i) {
                     i = end;
                     tokens.push((start, Token::Other));
                     continue;
@@ -243,27 +243,25 @@ fn string_end(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// The end of a character literal, or of a lifetime or label, starting at the `'` at `i`.
-fn quote_end(bytes: &[u8], i: usize) -> usize {
-    match bytes.get(i + 1) {
-        Some(b'\\') => {
+fn quote_end(text: &str, i: usize) -> usize {
+    let bytes = text.as_bytes();
+    // The quote is one byte: the next character starts right after it.
+    match text[i + 1..].chars().next() {
+        Some('\\') => {
             // An escape: up to the closing quote (`'\n'`, `'\u{1F600}'`).
             memchr(b'\'', bytes, i + 2).map_or(bytes.len(), |end| end + 1)
         }
-        Some(_) => {
+        Some(c) => {
             // One character, however many bytes, then `'` makes a literal; else a lifetime.
-            let width = std::str::from_utf8(&bytes[i + 1..bytes.len().min(i + 5)])
-                .or_else(|e| std::str::from_utf8(&bytes[i + 1..i + 1 + e.valid_up_to()]))
-                .ok()
-                .and_then(|s| s.chars().next())
-                .map_or(1, char::len_utf8);
-            if bytes.get(i + 1 + width) == Some(&b'\'') {
-                return i + 2 + width;
+            let after = i + 1 + c.len_utf8();
+            if bytes.get(after) == Some(&b'\'') {
+                return after + 1;
             }
             let mut end = i + 1;
             while end < bytes.len() && (bytes[end] == b'_' || bytes[end].is_ascii_alphanumeric()) {
                 end += 1;
             }
-            end.max(i + 1)
+            end
         }
         None => bytes.len(),
     }
@@ -271,7 +269,8 @@ fn quote_end(bytes: &[u8], i: usize) -> usize {
 
 /// The end of a literal with a prefix starting at `i`: `b"…"`, `b'…'`, `c"…"`, and the raw
 /// strings `r"…"`, `r#"…"#`, `br#"…"#`, `cr#"…"#`. `None` when `i` starts an identifier.
-fn prefixed_literal_end(bytes: &[u8], i: usize) -> Option<usize> {
+fn prefixed_literal_end(text: &str, i: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
     let rest = &bytes[i..];
     let after_prefix = match rest {
         [b'b' | b'c', b'r', ..] => 2,
@@ -297,7 +296,7 @@ fn prefixed_literal_end(bytes: &[u8], i: usize) -> Option<usize> {
     }
     match bytes.get(j) {
         Some(b'"') => Some(string_end(bytes, j + 1)),
-        Some(b'\'') if bytes[i] == b'b' => Some(quote_end(bytes, j)),
+        Some(b'\'') if bytes[i] == b'b' => Some(quote_end(text, j)),
         _ => None,
     }
 }

@@ -322,22 +322,9 @@ pub(super) fn parse_reply(body: &[u8]) -> Result<Reply, WireError> {
 mod tests {
     use super::*;
     use crate::llm::chat::ToolCall;
-    use crate::llm::sse::SseParser;
 
     fn decode(stream: &str) -> Result<(Reply, Vec<Delta>), WireError> {
-        let mut parser = SseParser::new();
-        let mut events = Vec::new();
-        parser
-            .feed(stream.as_bytes(), &mut events)
-            .expect("valid SSE");
-        let mut decoder = Decoder::default();
-        let mut deltas = Vec::new();
-        for event in &events {
-            if decoder.event(event, &mut deltas)? == Progress::Done {
-                return Ok((decoder.finish()?, deltas));
-            }
-        }
-        panic!("no message_stop in {stream}");
+        crate::llm::wire::decode(crate::llm::Format::Anthropic, stream)
     }
 
     #[test]

@@ -86,19 +86,15 @@ impl Client {
         Ok(Client { options, transport })
     }
 
-    pub fn options(&self) -> &ClientOptions {
-        &self.options
-    }
-
     async fn send(
         &self,
         request: &ChatRequest,
         on_delta: &mut (dyn FnMut(&Delta) + Send),
     ) -> Result<Reply, LlmError> {
-        let fitted = context::fit(request.clone(), self.options.context_window, |_, _| None)?;
+        context::check(request, self.options.context_window)?;
         let key = self.options.key.as_ref();
         let headers = self.options.format.headers(key);
-        let body = self.options.format.body(&fitted);
+        let body = self.options.format.body(request);
         let outgoing = Outgoing {
             url: self.options.base_url.trim_end_matches('/'),
             path: self.options.format.path(),
@@ -116,7 +112,7 @@ impl Client {
                 _ => on_delta(delta),
             };
             let (result, mut exchange) =
-                self.attempt(&outgoing, fitted.stream, &mut scrubbed).await;
+                self.attempt(&outgoing, request.stream, &mut scrubbed).await;
             let next = match result {
                 // A key the endpoint echoed goes no further than this.
                 Ok(reply) => Next::Done(Ok(scrub_reply(key, reply))),

@@ -39,48 +39,46 @@ fn count(text: &str) -> u64 {
     count_tokens(text) as u64
 }
 
-/// Checks that `request` and its longest reply fit `window` (when the window is known). If they
-/// do not, `shrink` gets one chance, told how many tokens are too many; what it returns must fit,
-/// or the request is refused. Never loops.
+/// Whether `request` and its longest reply fit `window` (when the window is known).
+pub fn check(request: &ChatRequest, window: Option<u64>) -> Result<(), LlmError> {
+    let Some(window) = window else {
+        return Ok(());
+    };
+    let estimate = estimate(request);
+    let reserved = u64::from(request.max_tokens);
+    if estimate + reserved <= window {
+        return Ok(());
+    }
+    Err(LlmError::TooLarge {
+        model: request.model.clone(),
+        estimate,
+        reserved,
+        window,
+    })
+}
+
+/// [`check`], and if the request does not fit, `shrink` gets one chance, told how many tokens are
+/// too many; what it returns must fit, or the request is refused. Never loops.
 pub fn fit(
     request: ChatRequest,
     window: Option<u64>,
     shrink: impl FnOnce(ChatRequest, u64) -> Option<ChatRequest>,
 ) -> Result<ChatRequest, LlmError> {
-    let Some(window) = window else {
+    let Err(error) = check(&request, window) else {
         return Ok(request);
     };
-    let needed = |request: &ChatRequest| estimate(request) + u64::from(request.max_tokens);
-    let over = needed(&request).saturating_sub(window);
-    if over == 0 {
-        return Ok(request);
-    }
-    let original = (
-        request.model.clone(),
-        estimate(&request),
-        request.max_tokens,
-    );
-    let Some(smaller) = shrink(request, over) else {
-        return Err(too_large(original, window));
-    };
-    if needed(&smaller) <= window {
-        Ok(smaller)
-    } else {
-        let estimate = estimate(&smaller);
-        Err(too_large(
-            (smaller.model, estimate, smaller.max_tokens),
-            window,
-        ))
-    }
-}
-
-fn too_large((model, estimate, reserved): (String, u64, u32), window: u64) -> LlmError {
-    LlmError::TooLarge {
-        model,
+    let LlmError::TooLarge {
         estimate,
-        reserved: u64::from(reserved),
+        reserved,
         window,
-    }
+        ..
+    } = error
+    else {
+        return Err(error);
+    };
+    let smaller = shrink(request, estimate + reserved - window).ok_or(error)?;
+    check(&smaller, Some(window))?;
+    Ok(smaller)
 }
 
 #[cfg(test)]

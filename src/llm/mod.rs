@@ -27,7 +27,7 @@ mod wire;
 
 pub use chat::{ChatRequest, Delta, Message, Reply, StopReason, ToolCall, ToolSpec, Usage};
 pub use client::{Client, ClientOptions, Provider};
-pub use context::{estimate, fit};
+pub use context::{check, estimate, fit};
 pub use cost::Prices;
 pub use error::LlmError;
 pub use retry::{RetryPolicy, TRANSIENT_STATUSES};

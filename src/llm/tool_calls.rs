@@ -68,10 +68,6 @@ impl ToolCalls {
         call.arguments = arguments.to_string();
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.calls.is_empty()
-    }
-
     /// The finished calls, in index order. Empty arguments mean `{}`; anything else must parse as
     /// a JSON object. A call with no id gets `call_<index>`.
     pub fn finish(self) -> Result<Vec<ToolCall>, ToolCallError> {

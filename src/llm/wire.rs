@@ -201,6 +201,23 @@ impl Format {
     }
 }
 
+/// Decodes a whole stream given as text, for the formats' tests.
+#[cfg(test)]
+pub(super) fn decode(format: Format, stream: &str) -> Result<(Reply, Vec<Delta>), WireError> {
+    let mut events = Vec::new();
+    super::sse::SseParser::new()
+        .feed(stream.as_bytes(), &mut events)
+        .expect("valid SSE");
+    let mut decoder = format.decoder();
+    let mut deltas = Vec::new();
+    for event in &events {
+        if decoder.event(event, &mut deltas)? == Progress::Done {
+            return Ok((decoder.finish()?, deltas));
+        }
+    }
+    panic!("no terminal event in {stream}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -187,19 +187,22 @@ fn record_then_replay_with_the_server_stopped_prints_the_same() {
     let bare = TestEnv::new();
     let moved = bare.outside().join("greeter");
     std::fs::rename(&repo, &moved).expect("move the repository");
-    let replayed = bare.nova_in(
-        &moved,
-        [
-            "ask",
-            "--provider",
-            "anthropic",
-            "--model",
-            "test-model",
-            "--replay",
-            tape_arg,
-            "What does greet do?",
-        ],
-    );
+    let replay = |question: &str| {
+        bare.nova_in(
+            &moved,
+            [
+                "ask",
+                "--provider",
+                "anthropic",
+                "--model",
+                "test-model",
+                "--replay",
+                tape_arg,
+                question,
+            ],
+        )
+    };
+    let replayed = replay("What does greet do?");
     assert_eq!(replayed.code, 0, "{}", replayed.both());
     assert_eq!(replayed.stdout, recorded.stdout);
     assert_eq!(
@@ -207,19 +210,7 @@ fn record_then_replay_with_the_server_stopped_prints_the_same() {
         "`greet` formats a greeting (src/lib.rs:2).\n"
     );
 
-    let different = bare.nova_in(
-        &moved,
-        [
-            "ask",
-            "--provider",
-            "anthropic",
-            "--model",
-            "test-model",
-            "--replay",
-            tape_arg,
-            "Something else?",
-        ],
-    );
+    let different = replay("Something else?");
     assert_eq!(different.code, 3, "{}", different.both());
     assert!(
         different.stderr.contains("differs from the one recorded"),
