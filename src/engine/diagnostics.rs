@@ -52,12 +52,37 @@ pub struct CompileError {
 }
 
 impl CargoOutput {
+    /// Warnings, and lints a crate denies (`#![deny(warnings)]`): what a fix could remove.
     pub fn warning_count(&self) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Warning)
-            .count()
+        self.lints().count()
     }
+
+    /// The diagnostics [`CargoOutput::warning_count`] counts.
+    pub fn lints(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| {
+            d.severity == Severity::Warning || (d.severity == Severity::Error && is_lint(&d.rule))
+        })
+    }
+
+    /// Errors that stop compilation and are not denied lints, rendered: a syntax error, a type
+    /// error. Not the closing "aborting due to" lines.
+    pub fn compile_errors(&self) -> Vec<String> {
+        self.errors
+            .iter()
+            .zip(&self.error_details)
+            .filter(|(_, detail)| {
+                !detail.code.as_deref().is_some_and(is_lint)
+                    && !detail.message.starts_with("aborting due to")
+            })
+            .map(|(rendered, _)| rendered.clone())
+            .collect()
+    }
+}
+
+/// Whether a rule or code names a lint rather than a compile error (`E0308`, `rustc::E0308`).
+fn is_lint(rule: &str) -> bool {
+    let code = rule.strip_prefix("rustc::").unwrap_or(rule);
+    !(code.len() == 5 && code.starts_with('E') && code[1..].bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[derive(Deserialize)]

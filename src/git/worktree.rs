@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{Oid, Repository, WorktreeAddOptions, WorktreePruneOptions, build::CheckoutBuilder};
+use git2::{Oid, Repository, WorktreeAddOptions, build::CheckoutBuilder};
 
 /// Why the worktree could not be prepared.
 #[derive(Debug, thiserror::Error)]
@@ -61,13 +61,9 @@ pub fn ensure_worktree(
     {
         return checkout_detached(path, commit);
     }
-    if let Ok(stale) = repo.find_worktree(name) {
-        // Never `working_tree(true)`: in a copied repository the admin files point at the
-        // original's worktree, which is not ours to delete. Our own path is removed below.
-        let mut prune = WorktreePruneOptions::new();
-        prune.valid(true).locked(true).working_tree(false);
-        let _ = stale.prune(Some(&mut prune));
-    }
+    // A stale registration is removed by hand, never with libgit2's prune: in a copied
+    // repository the registration points at the original's worktree, and prune follows that
+    // worktree's `.git` file back to the original's admin files and deletes them.
     let admin = repo.path().join("worktrees").join(name);
     if admin.exists() {
         std::fs::remove_dir_all(&admin).map_err(|source| WorktreeError::Io {

@@ -1,5 +1,11 @@
-//! Reading libtest's output from `cargo test`: which test of which binary passed, failed or was
-//! ignored.
+//! Reading `cargo test --message-format=json` with libtest's output merged in: which test of which
+//! target of which package passed, failed or was ignored.
+//!
+//! A test is named `package (target) name`: `core (lib) tests::one`, `rg (test integration)
+//! feature::f1`, `bit-vec (doc) src/lib.rs - BitVec #2`. The package and target come from cargo's
+//! `compiler-artifact` messages, matched to the executable each `Running` line names, so that two
+//! members' `tests::t` are two tests. A doctest is named by its file and item and its place among
+//! that item's doctests, not by its line: adding a line above it does not rename it.
 
 use std::collections::BTreeMap;
 
@@ -14,8 +20,7 @@ pub enum TestOutcome {
     Ignored,
 }
 
-/// Every test of a `cargo test` run, keyed `binary::test` (the binary as cargo names it in its
-/// `Running` line, like `unittests src/lib.rs`).
+/// Every test of a `cargo test` run, keyed `package (target) name`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestResults {
     pub tests: BTreeMap<String, TestOutcome>,
@@ -23,6 +28,9 @@ pub struct TestResults {
     /// `tests`, cut to 4 KiB.
     #[serde(default)]
     pub output: BTreeMap<String, String>,
+    /// The line each doctest starts on, keyed like `tests`: to say that a doctest moved.
+    #[serde(default)]
+    pub doc_lines: BTreeMap<String, u32>,
 }
 
 /// Bytes kept of each failing test's output.
@@ -43,15 +51,130 @@ impl TestResults {
             .filter(move |(_, o)| **o == outcome)
             .map(|(name, _)| name.as_str())
     }
+
+    /// The packages that have tests here.
+    pub fn packages(&self) -> std::collections::BTreeSet<&str> {
+        self.tests.keys().map(|key| package_of(key)).collect()
+    }
 }
 
-/// Parses the merged stdout and stderr of `cargo test`.
+/// The package part of a test's key.
+pub fn package_of(key: &str) -> &str {
+    key.split_once(" (").map_or(key, |(package, _)| package)
+}
+
+/// A test binary cargo built: whose it is, and which target.
+#[derive(Debug, Clone)]
+struct Binary {
+    package: String,
+    target: String,
+}
+
+#[derive(Deserialize)]
+struct Artifact {
+    reason: String,
+    package_id: Option<String>,
+    target: Option<ArtifactTarget>,
+    executable: Option<String>,
+    #[serde(default)]
+    profile: Option<Profile>,
+}
+
+#[derive(Deserialize)]
+struct ArtifactTarget {
+    name: String,
+    kind: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    #[serde(default)]
+    test: bool,
+}
+
+/// The package name in a package id: `path+file:///w/crates/core#0.1.0` (the directory's name),
+/// `path+file:///w#core@0.1.0`, `registry+https://...#serde@1.0.0`, or the old
+/// `core 0.1.0 (path+file:///w/crates/core)`.
+pub fn package_name(id: &str) -> String {
+    if let Some((url, fragment)) = id.rsplit_once('#') {
+        if let Some((name, _version)) = fragment.split_once('@') {
+            return name.to_owned();
+        }
+        let path = url.split('?').next().unwrap_or(url);
+        return path.rsplit('/').next().unwrap_or(path).to_owned();
+    }
+    id.split_whitespace().next().unwrap_or(id).to_owned()
+}
+
+/// `lib`, `bin nova`, `test it`, `bench speed`, `example demo`.
+fn target_label(target: &ArtifactTarget) -> String {
+    let kind = target.kind.first().map_or("lib", String::as_str);
+    match kind {
+        "bin" | "test" | "bench" | "example" => format!("{kind} {}", target.name),
+        _ => String::from("lib"),
+    }
+}
+
+/// What the artifact messages say: test executables by file name, and libraries (for doctests)
+/// by crate name.
+#[derive(Default)]
+struct Artifacts {
+    executables: BTreeMap<String, Binary>,
+    libraries: BTreeMap<String, String>,
+}
+
+impl Artifacts {
+    fn read(&mut self, line: &str) -> bool {
+        if !line.starts_with('{') {
+            return false;
+        }
+        let Ok(artifact) = serde_json::from_str::<Artifact>(line) else {
+            return false;
+        };
+        if artifact.reason != "compiler-artifact" {
+            return true;
+        }
+        let (Some(id), Some(target)) = (artifact.package_id, artifact.target) else {
+            return true;
+        };
+        let package = package_name(&id);
+        let is_lib = target
+            .kind
+            .iter()
+            .any(|k| k.contains("lib") || k == "proc-macro");
+        if is_lib && !artifact.profile.as_ref().is_some_and(|p| p.test) {
+            self.libraries
+                .insert(target.name.replace('-', "_"), package.clone());
+        }
+        if let Some(executable) = artifact.executable {
+            let file = file_name(&executable).to_owned();
+            let target = target_label(&target);
+            self.executables.insert(file, Binary { package, target });
+        }
+        true
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Parses the merged stdout and stderr of `cargo test --message-format=json` (plain `cargo test`
+/// output works too: its binaries are then named as cargo's `Running` lines name them).
 pub fn parse_test_output(output: &str) -> TestResults {
     let mut results = TestResults::default();
-    let mut binary = String::from("?");
+    let mut artifacts = Artifacts::default();
+    let mut binary = String::from("? (?)");
+    let mut doc_binary = false;
     // The failing test whose output is being read, and that output.
     let mut capture: Option<(String, String)> = None;
+    // Doctests seen, before they are numbered: (key prefix, item, line, raw name, outcome).
+    let mut doctests: Vec<(String, String, u32, String, TestOutcome)> = Vec::new();
+    let mut doc_output: BTreeMap<String, String> = BTreeMap::new();
     for line in output.lines() {
+        if artifacts.read(line) {
+            continue;
+        }
         let trimmed = line.trim();
         let section = trimmed
             .strip_prefix("---- ")
@@ -62,10 +185,19 @@ pub fn parse_test_output(output: &str) -> TestResults {
             || trimmed.starts_with("Running ")
             || trimmed.starts_with("Doc-tests ");
         if ends_section && let Some((name, text)) = capture.take() {
-            results.output.insert(name, cut(text.trim()));
+            if doc_binary {
+                doc_output.insert(name, cut(text.trim()));
+            } else {
+                results.output.insert(name, cut(text.trim()));
+            }
         }
         if let Some(name) = section {
-            capture = Some((format!("{binary}::{name}"), String::new()));
+            let key = if doc_binary {
+                format!("{binary}\u{0}{name}")
+            } else {
+                format!("{binary} {name}")
+            };
+            capture = Some((key, String::new()));
             continue;
         }
         if let Some((_, text)) = &mut capture {
@@ -74,12 +206,26 @@ pub fn parse_test_output(output: &str) -> TestResults {
             continue;
         }
         if let Some(rest) = trimmed.strip_prefix("Running ") {
-            // `Running unittests src/lib.rs (target/debug/deps/x-1234)`
-            binary = rest.split(" (").next().unwrap_or(rest).to_owned();
+            // `Running unittests src/lib.rs (/t/debug/deps/x-1234)`
+            let (label, executable) = match rest.rsplit_once(" (") {
+                Some((label, path)) => (label, path.trim_end_matches(')')),
+                None => (rest, ""),
+            };
+            binary = match artifacts.executables.get(file_name(executable)) {
+                Some(found) => format!("{} ({})", found.package, found.target),
+                None => format!("? ({label})"),
+            };
+            doc_binary = false;
             continue;
         }
-        if let Some(rest) = trimmed.strip_prefix("Doc-tests ") {
-            binary = format!("doc {rest}");
+        if let Some(krate) = trimmed.strip_prefix("Doc-tests ") {
+            let package = artifacts
+                .libraries
+                .get(krate)
+                .cloned()
+                .unwrap_or_else(|| krate.to_owned());
+            binary = format!("{package} (doc)");
+            doc_binary = true;
             continue;
         }
         let Some(rest) = line.strip_prefix("test ") else {
@@ -94,12 +240,58 @@ pub fn parse_test_output(output: &str) -> TestResults {
             s if s.starts_with("ignored") => TestOutcome::Ignored,
             _ => continue,
         };
-        results.tests.insert(format!("{binary}::{name}"), outcome);
+        if doc_binary && let Some((item, line)) = doctest_item(name) {
+            doctests.push((binary.clone(), item, line, name.to_owned(), outcome));
+            continue;
+        }
+        results.tests.insert(format!("{binary} {name}"), outcome);
     }
     if let Some((name, text)) = capture {
-        results.output.insert(name, cut(text.trim()));
+        if doc_binary {
+            doc_output.insert(name, cut(text.trim()));
+        } else {
+            results.output.insert(name, cut(text.trim()));
+        }
     }
+    number_doctests(doctests, &doc_output, &mut results);
     results
+}
+
+/// A doctest's name without its line, and the line: `src/lib.rs - BitVec (line 192)` gives
+/// (`src/lib.rs - BitVec`, 192); `src/lib.rs - f (line 5) - compile fail` gives
+/// (`src/lib.rs - f - compile fail`, 5).
+fn doctest_item(name: &str) -> Option<(String, u32)> {
+    let start = name.rfind(" (line ")?;
+    let rest = &name[start + " (line ".len()..];
+    let end = rest.find(')')?;
+    let line = rest[..end].parse().ok()?;
+    Some((format!("{}{}", &name[..start], &rest[end + 1..]), line))
+}
+
+/// Names each doctest by its item and its place among that item's doctests, in line order.
+fn number_doctests(
+    mut doctests: Vec<(String, String, u32, String, TestOutcome)>,
+    output: &BTreeMap<String, String>,
+    results: &mut TestResults,
+) {
+    doctests.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
+    let mut ordinal = 0;
+    let mut previous: Option<(String, String)> = None;
+    for (binary, item, line, raw, outcome) in doctests {
+        let group = (binary.clone(), item.clone());
+        ordinal = if previous.as_ref() == Some(&group) {
+            ordinal + 1
+        } else {
+            1
+        };
+        previous = Some(group);
+        let key = format!("{binary} {item} #{ordinal}");
+        if let Some(text) = output.get(&format!("{binary}\u{0}{raw}")) {
+            results.output.insert(key.clone(), text.clone());
+        }
+        results.doc_lines.insert(key.clone(), line);
+        results.tests.insert(key, outcome);
+    }
 }
 
 /// `text` cut to at most [`OUTPUT_LIMIT`] bytes, on a character boundary.
@@ -115,25 +307,112 @@ fn cut(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn artifact(package_id: &str, name: &str, kind: &str, test: bool, exe: Option<&str>) -> String {
+        serde_json::json!({
+            "reason": "compiler-artifact",
+            "package_id": package_id,
+            "target": {"name": name, "kind": [kind]},
+            "profile": {"test": test},
+            "executable": exe,
+        })
+        .to_string()
+    }
+
     #[test]
-    fn attributes_tests_to_binaries() {
-        let output = "   Compiling x v0.1.0\n     Running unittests src/lib.rs (target/debug/deps/x-abc)\n\nrunning 2 tests\ntest tests::a ... ok\ntest tests::b ... FAILED\n\n     Running tests/it.rs (target/debug/deps/it-def)\ntest a ... ok\ntest slow ... ignored, needs a server\n   Doc-tests x\ntest src/lib.rs - add (line 3) ... ok\n";
-        let results = parse_test_output(output);
-        assert_eq!(results.tests.len(), 5);
+    fn package_names_from_ids() {
+        for (id, name) in [
+            ("path+file:///w/crates/core#0.1.0", "core"),
+            ("path+file:///w#grep-core@0.1.0", "grep-core"),
+            (
+                "registry+https://github.com/rust-lang/crates.io-index#serde@1.0.0",
+                "serde",
+            ),
+            ("core 0.1.0 (path+file:///w/crates/core)", "core"),
+        ] {
+            assert_eq!(package_name(id), name, "{id}");
+        }
+    }
+
+    #[test]
+    fn attributes_tests_to_packages_and_targets() {
+        let output = [
+            artifact("path+file:///w/a#0.1.0", "a", "lib", false, None),
+            artifact(
+                "path+file:///w/a#0.1.0",
+                "a",
+                "lib",
+                true,
+                Some("/t/debug/deps/a-111"),
+            ),
+            artifact(
+                "path+file:///w/b#0.1.0",
+                "b",
+                "lib",
+                true,
+                Some("/t/debug/deps/b-222"),
+            ),
+            artifact(
+                "path+file:///w/b#0.1.0",
+                "it",
+                "test",
+                true,
+                Some("/t/debug/deps/it-333"),
+            ),
+            String::from("     Running unittests src/lib.rs (/t/debug/deps/a-111)"),
+            String::from("test t ... ok"),
+            String::from("     Running unittests src/lib.rs (/t/debug/deps/b-222)"),
+            String::from("test t ... FAILED"),
+            String::from("     Running tests/it.rs (/t/debug/deps/it-333)"),
+            String::from("test slow ... ignored, needs a server"),
+            String::from("   Doc-tests a"),
+            String::from("test src/lib.rs - add (line 3) ... ok"),
+        ]
+        .join("\n");
+        let results = parse_test_output(&output);
         assert_eq!(
-            results.tests["unittests src/lib.rs::tests::b"],
-            TestOutcome::Failed
+            results.tests.keys().collect::<Vec<_>>(),
+            [
+                "a (doc) src/lib.rs - add #1",
+                "a (lib) t",
+                "b (lib) t",
+                "b (test it) slow"
+            ]
         );
-        assert_eq!(results.tests["tests/it.rs::a"], TestOutcome::Passed);
-        assert_eq!(results.tests["tests/it.rs::slow"], TestOutcome::Ignored);
+        assert_eq!(results.tests["b (lib) t"], TestOutcome::Failed);
+        assert_eq!(results.tests["b (test it) slow"], TestOutcome::Ignored);
+        assert_eq!(results.doc_lines["a (doc) src/lib.rs - add #1"], 3);
         assert_eq!(
-            results.tests["doc x::src/lib.rs - add (line 3)"],
-            TestOutcome::Passed
+            results.packages().into_iter().collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn doctests_are_named_by_item_not_line() {
+        let run = |first: u32, second: u32, third: u32| {
+            let output = format!(
+                "   Doc-tests bit_vec\n\
+                 test src/lib.rs - BitVec (line {second}) ... ok\n\
+                 test src/lib.rs - BitVec (line {first}) ... ok\n\
+                 test src/lib.rs - BitVec::new (line {third}) - compile fail ... ok\n"
+            );
+            parse_test_output(&output)
+        };
+        let before = run(10, 20, 30);
+        let after = run(11, 21, 31);
+        assert_eq!(
+            before.tests.keys().collect::<Vec<_>>(),
+            after.tests.keys().collect::<Vec<_>>()
         );
         assert_eq!(
-            results.failed().collect::<Vec<_>>(),
-            ["unittests src/lib.rs::tests::b"]
+            before.tests.keys().collect::<Vec<_>>(),
+            [
+                "bit_vec (doc) src/lib.rs - BitVec #1",
+                "bit_vec (doc) src/lib.rs - BitVec #2",
+                "bit_vec (doc) src/lib.rs - BitVec::new - compile fail #1"
+            ]
         );
+        assert_eq!(after.doc_lines["bit_vec (doc) src/lib.rs - BitVec #2"], 21);
     }
 
     #[test]
@@ -142,13 +421,17 @@ mod tests {
                       test tests::a ... ok\ntest tests::b ... FAILED\n\nfailures:\n\n\
                       ---- tests::b stdout ----\n\nthread 'tests::b' panicked at src/lib.rs:9:9:\n\
                       assertion failed: 1 == 2\n\nfailures:\n    tests::b\n\n\
-                      test result: FAILED. 1 passed; 1 failed\n";
+                      test result: FAILED. 1 passed; 1 failed\n\
+                      Doc-tests x\ntest src/lib.rs - f (line 4) ... FAILED\n\nfailures:\n\n\
+                      ---- src/lib.rs - f (line 4) stdout ----\nboom\n\ntest result: FAILED.\n";
         let results = parse_test_output(output);
+        let unit = "? (unittests src/lib.rs) tests::b";
         assert_eq!(
-            results.output["unittests src/lib.rs::tests::b"],
+            results.output[unit],
             "thread 'tests::b' panicked at src/lib.rs:9:9:\nassertion failed: 1 == 2"
         );
-        assert_eq!(results.output.len(), 1);
-        assert_eq!(results.tests.len(), 2);
+        assert_eq!(results.output["x (doc) src/lib.rs - f #1"], "boom");
+        assert_eq!(results.output.len(), 2);
+        assert_eq!(results.tests.len(), 3);
     }
 }

@@ -11,8 +11,9 @@ mod libtest;
 mod report;
 
 pub use libtest::{TestOutcome, TestResults, parse_test_output};
-pub use report::{Step, ValidationReport, Verdict, judge, record_lint_delta};
+pub use report::{Step, Targets, ValidationReport, Verdict, judge, record_lint_delta};
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,7 +25,7 @@ use crate::config::ToolchainDirs;
 
 use crate::edit::Patch;
 use crate::engine::{CargoOutput, FormatDrift, parse_cargo_output};
-use crate::findings::RepoPath;
+use crate::findings::{RepoPath, Severity};
 use crate::git;
 
 use crate::state;
@@ -44,6 +45,12 @@ pub enum ValidateError {
     },
     #[error("the validation worktree does not hold what the patch expects in `{0}`")]
     Diverged(RepoPath),
+    #[error(
+        "`{}` belongs to another user or is not a directory; remove it, or point `TMPDIR` \
+         elsewhere",
+        .0.display()
+    )]
+    Foreign(PathBuf),
 }
 
 /// How to run cargo.
@@ -53,8 +60,9 @@ pub struct Options {
     /// The environment cargo sees (an allowlist; see `config::Env::sandbox_vars`).
     pub env: Vec<(String, String)>,
     pub step_timeout: Duration,
-    /// The system's temp directory. Builds get a private one inside it, outside the repository,
-    /// so that their tests' temp files are not inside any git repository.
+    /// The system's temp directory. The validation worktree and the builds' private temp dir live
+    /// inside it, outside the repository: cargo must not find the user's manifest above the
+    /// worktree, and tests' temp files must not be inside any git repository.
     pub temp_root: PathBuf,
     /// Where cargo, rustc and their programs live: readable in the sandbox.
     pub toolchain: ToolchainDirs,
@@ -72,19 +80,32 @@ pub struct Workspace {
     head: Oid,
     /// What isolation the commands get (`nova_sandbox::describe`).
     sandbox: String,
+    /// The targets built, tested and linted: chosen on the base ([`Workspace::validate_base`]).
+    targets: Targets,
 }
+
+/// The shape of a cached base report: raised when what a report means changes (how tests are
+/// named, which targets are built), so that an older one is proved again.
+const REPORT_VERSION: u32 = 2;
 
 /// Clippy's default groups, named so that each warning says which group it belongs to.
 const CLIPPY_GROUPS: &[&str] = &["correctness", "suspicious", "style", "complexity", "perf"];
 
 impl Workspace {
-    /// Prepares `.nova/worktree` detached at `commit`, with `.nova/target` as its target dir.
+    /// Prepares the validation worktree detached at `commit`, with `.nova/target` as its target
+    /// dir.
+    ///
+    /// The worktree lives outside the repository, in `<temp>/nova-validate-<hash of the
+    /// repository's path>/worktree`: cargo looks for a workspace root in every directory above a
+    /// package, so a worktree inside the repository would make it parse the user's own
+    /// `Cargo.toml`, whose targets name files of the user's checkout.
     pub fn open(repo_root: &Path, commit: Oid, options: Options) -> Result<Self, ValidateError> {
         let state = state::prepare(repo_root)
             .map_err(|(path, source)| ValidateError::Write { path, source })?;
-        let worktree = state.join("worktree");
+        let home = validation_home(&options.temp_root, repo_root, &state)?;
+        let worktree = home.join("worktree");
         git::ensure_worktree(repo_root, &worktree, "nova-validate", commit)?;
-        let tmp_dir = private_tmp(&options.temp_root, repo_root);
+        let tmp_dir = home.join("tmp");
         // Whatever an earlier run's tests left there goes.
         let _ = std::fs::remove_dir_all(&tmp_dir);
         std::fs::create_dir_all(tmp_dir.join("home")).map_err(|source| ValidateError::Write {
@@ -106,6 +127,7 @@ impl Workspace {
             sandbox: nova_sandbox::describe(options.isolation),
             options,
             head: commit,
+            targets: Targets::All,
         })
     }
 
@@ -156,34 +178,32 @@ impl Workspace {
         Ok((parse_cargo_output(&json), linter, step))
     }
 
-    /// The linter's JSON messages, which linter ran, and its step.
+    /// The linter's JSON messages, which linter ran, and its step, over every workspace member
+    /// and the targets the base builds.
     fn lint_json(&self) -> Result<(String, String, Step), ValidateError> {
-        let mut args = vec![
-            "clippy",
-            "--all-targets",
-            "--message-format=json",
-            "--offline",
-            "--",
-        ];
+        let mut args = vec!["clippy", "--workspace"];
+        args.extend(self.targets.flags());
+        args.extend(["--message-format=json", "--offline", "--"]);
         for group in CLIPPY_GROUPS {
             args.push("-W");
             args.push(group_flag(group));
         }
         let outcome = self.cargo(&args, self.options.isolation)?;
         let stderr = String::from_utf8_lossy(&outcome.stderr);
-        if stderr.contains("no such command: `clippy`") {
-            let args = [
-                "check",
-                "--all-targets",
-                "--message-format=json",
-                "--offline",
-            ];
-            let outcome = self.cargo(&args, self.options.isolation)?;
-            let json = String::from_utf8_lossy(&outcome.stdout).into_owned();
-            return Ok((json, String::from("check"), step("cargo check", &outcome)));
-        }
+        let (outcome, linter) = if stderr.contains("no such command: `clippy`") {
+            let mut args = vec!["check", "--workspace"];
+            args.extend(self.targets.flags());
+            args.extend(["--message-format=json", "--offline"]);
+            (self.cargo(&args, self.options.isolation)?, "check")
+        } else {
+            (outcome, "clippy")
+        };
         let json = String::from_utf8_lossy(&outcome.stdout).into_owned();
-        Ok((json, String::from("clippy"), step("cargo clippy", &outcome)))
+        let command = format!(
+            "cargo {linter} --workspace {}",
+            self.targets.flags().join(" ")
+        );
+        Ok((json, linter.to_owned(), step(&command, &outcome)))
     }
 
     /// The files `cargo fmt` would change, with their text before and after. Leaves the worktree
@@ -245,18 +265,45 @@ impl Workspace {
         Ok((report, parse_cargo_output(&lint_json)))
     }
 
-    /// [`Workspace::validate_with_diagnostics`] for the commit the worktree is at, reusing the
-    /// results of an earlier run on the same commit with the same toolchain, sandbox and Nova
-    /// (`.nova/base/`). Only green results are kept: a red base is always proved again, so that a
-    /// flaky failure is not remembered. A reused report says so (`cached`).
-    pub fn validate_base(&self) -> Result<(ValidationReport, CargoOutput), ValidateError> {
+    /// [`Workspace::validate_with_diagnostics`] for the commit the worktree is at, which becomes
+    /// the base later candidates are judged against. It chooses the targets: all of them where
+    /// they build, else the most that do (benches that need nightly are common in old crates),
+    /// and the report says what was left out.
+    ///
+    /// Reuses the results of an earlier run on the same commit with the same toolchain, sandbox
+    /// and Nova (`.nova/base/`). Only green results are kept: a red base is always proved again,
+    /// so that a flaky failure is not remembered. A reused report says so (`cached`).
+    pub fn validate_base(&mut self) -> Result<(ValidationReport, CargoOutput), ValidateError> {
         let key = self.base_key();
         let cache = cache::BaseCache::new(&self.repo_root.join(state::STATE_DIR).join("base"));
         if let Some((mut report, lint_json)) = cache.load(self.head, &key) {
             report.cached = true;
+            self.targets = report.targets;
             return Ok((report, parse_cargo_output(&lint_json)));
         }
-        let (report, lint_json) = self.validate_json()?;
+        let mut tried = Vec::new();
+        let mut result = None;
+        for targets in Targets::ALL {
+            self.targets = targets;
+            let (report, lint_json) = self.validate_json()?;
+            if report.build_ok {
+                result = Some((report, lint_json));
+                break;
+            }
+            tried.push(report);
+        }
+        let (mut report, lint_json) = match result {
+            Some(found) => found,
+            // Nothing builds: the report of the whole build says why.
+            None => {
+                self.targets = Targets::All;
+                (tried.swap_remove(0), String::new())
+            }
+        };
+        // The failed attempts ran too: their steps belong in the report.
+        let mut steps: Vec<Step> = tried.into_iter().flat_map(|r| r.steps).collect();
+        steps.append(&mut report.steps);
+        report.steps = steps;
         if report.is_green() {
             cache.store(self.head, &key, &report, &lint_json);
         }
@@ -276,7 +323,7 @@ impl Workspace {
                 .unwrap_or_else(|| format!("{program}: unknown"))
         };
         format!(
-            "nova {}\n{}{}{:?}\n{}\n{:?}\n",
+            "nova {} (reports v{REPORT_VERSION})\n{}{}{:?}\n{}\n{:?}\n",
             env!("CARGO_PKG_VERSION"),
             version("rustc", "-vV"),
             version("cargo", "-V"),
@@ -286,61 +333,105 @@ impl Workspace {
         )
     }
 
-    /// Builds, tests and lints; returns the report and the linter's JSON messages.
+    /// Builds, tests and lints every workspace member; returns the report and the linter's JSON
+    /// messages.
     fn validate_json(&self) -> Result<(ValidationReport, String), ValidateError> {
-        let mut steps = Vec::new();
-        let build = self.cargo(
-            &["build", "--tests", "--message-format=json", "--offline"],
-            self.options.isolation,
-        )?;
-        steps.push(step("cargo build --tests", &build));
+        let targets = self.targets;
+        let mut args = vec!["build", "--workspace"];
+        args.extend(targets.flags());
+        args.extend(["--message-format=json", "--offline"]);
+        let build = self.cargo(&args, self.options.isolation)?;
+        let build_step = step(
+            &format!("cargo build --workspace {}", targets.flags().join(" ")),
+            &build,
+        );
         let build_output = parse_cargo_output(&String::from_utf8_lossy(&build.stdout));
         if !build.success() {
             let mut errors = build_output.errors;
             if errors.is_empty() {
-                errors.push(tail(&build.stderr, 20));
+                errors.push(cargo_errors(&build.stderr));
             }
             let mut first_errors = build_output.error_details;
             first_errors.truncate(report::FIRST_ERRORS);
             let report = ValidationReport {
-                build_ok: false,
-                build_errors: errors,
-                first_errors,
-                lint_delta: None,
-                tests_ran: false,
-                tests: TestResults::default(),
-                lint_warnings: 0,
-                linter: String::new(),
-                steps,
-                acceptance: Vec::new(),
+                steps: vec![build_step],
                 sandbox: self.sandbox.clone(),
-                cached: false,
+                ..ValidationReport::build_failed(targets, errors, first_errors)
             };
             return Ok((report, String::new()));
         }
+        let mut steps = vec![build_step];
 
-        let test = self.run_merged("cargo test --offline --no-fail-fast --color never 2>&1")?;
-        steps.push(step("cargo test", &test));
-        let tests = parse_test_output(&String::from_utf8_lossy(&test.stdout));
-        // libtest exits 101 when tests fail; anything else (a timeout, a crash) means it did not finish.
-        let tests_ran = matches!(test.status, Status::Exited(0) | Status::Exited(101));
+        // Examples are built by a plain `cargo test`; where they do not build, the doctests need
+        // a run of their own, since `--doc` cannot be combined with other targets.
+        let test_command = |extra: &str| {
+            format!(
+                "cargo test --workspace --no-fail-fast --message-format=json --offline \
+                 --color never{extra} 2>&1"
+            )
+        };
+        let runs: Vec<(String, &str)> = match targets {
+            Targets::All | Targets::NoBenches => vec![(test_command(""), "cargo test --workspace")],
+            Targets::Core => vec![
+                (
+                    test_command(" --lib --bins --tests"),
+                    "cargo test --workspace --lib --bins --tests",
+                ),
+                (test_command(" --doc"), "cargo test --workspace --doc"),
+            ],
+        };
+        let mut output = String::new();
+        let mut tests_ran = true;
+        for (command, label) in &runs {
+            let test = self.run_merged(command)?;
+            steps.push(step(label, &test));
+            let text = String::from_utf8_lossy(&test.stdout);
+            let no_library = label.ends_with("--doc") && text.contains("no library targets found");
+            // libtest exits 101 when tests fail; anything else (a timeout, a crash) means it did
+            // not finish.
+            tests_ran &=
+                no_library || matches!(test.status, Status::Exited(0) | Status::Exited(101));
+            output.push_str(&text);
+        }
+        let tests = parse_test_output(&output);
 
         let (lint_json, linter, lint_step) = self.lint_json()?;
         let lint = parse_cargo_output(&lint_json);
+        let lint_errors = lint.compile_errors();
+        // A linter that stopped for anything but a denied lint did not count every warning.
+        let lint_ok = lint_step.ok
+            || lint_errors.is_empty() && lint.lints().any(|d| d.severity == Severity::Error);
+        let lint_errors = if lint_ok || !lint_errors.is_empty() {
+            lint_errors
+        } else {
+            vec![
+                lint_step
+                    .stopped
+                    .clone()
+                    .unwrap_or_else(|| String::from("it failed")),
+            ]
+        };
         steps.push(lint_step);
+        let mut warnings_by_file: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for diagnostic in lint.lints() {
+            *warnings_by_file
+                .entry(diagnostic.file.clone())
+                .or_default()
+                .entry(diagnostic.rule.clone())
+                .or_default() += 1;
+        }
         let report = ValidationReport {
             build_ok: true,
-            build_errors: Vec::new(),
-            first_errors: Vec::new(),
-            lint_delta: None,
             tests_ran,
             tests,
             lint_warnings: lint.warning_count(),
+            warnings_by_file,
+            lint_ok,
+            lint_errors,
             linter,
             steps,
-            acceptance: Vec::new(),
             sandbox: self.sandbox.clone(),
-            cached: false,
+            ..ValidationReport::build_failed(targets, Vec::new(), Vec::new())
         };
         Ok((report, lint_json))
     }
@@ -411,15 +502,6 @@ impl Workspace {
             spec.read
                 .extend(CARGO_HOME_READ.iter().map(|entry| cargo_home.join(entry)));
         }
-        // Cargo reads the manifests and configuration of every directory above the worktree, to
-        // find a workspace root and merge configuration: those files, and nothing else there.
-        for dir in self.worktree.ancestors().skip(1) {
-            spec.read.extend(
-                ["Cargo.toml", ".cargo/config.toml", ".cargo/config"]
-                    .iter()
-                    .map(|file| dir.join(file)),
-            );
-        }
         spec
     }
 
@@ -465,10 +547,33 @@ pub fn write_change(
     written.map_err(|source| (path, source))
 }
 
-/// `<temp>/nova-<hash of the repository path>`: one private temp dir per repository.
-fn private_tmp(temp_root: &Path, repo_root: &Path) -> PathBuf {
+/// `<temp>/nova-validate-<hash of the repository path>`: the validation worktree and the private
+/// temp dir of one repository. Made private to this user (mode 0700); one that another user owns
+/// (a shared `/tmp`) is refused rather than used.
+fn validation_home(
+    temp_root: &Path,
+    repo_root: &Path,
+    state: &Path,
+) -> Result<PathBuf, ValidateError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     let hash = crate::hash::fnv1a(repo_root.as_os_str().as_encoded_bytes());
-    temp_root.join(format!("nova-{hash:016x}"))
+    let home = temp_root.join(format!("nova-validate-{hash:016x}"));
+    let write_error = |source| ValidateError::Write {
+        path: home.clone(),
+        source,
+    };
+    match std::fs::DirBuilder::new().mode(0o700).create(&home) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(write_error(error)),
+    }
+    let owner = |path: &Path| std::fs::symlink_metadata(path).map(|meta| meta.uid());
+    let ours = owner(state).map_err(write_error)?;
+    let meta = std::fs::symlink_metadata(&home).map_err(write_error)?;
+    if !meta.is_dir() || meta.uid() != ours {
+        return Err(ValidateError::Foreign(home));
+    }
+    Ok(home)
 }
 
 fn group_flag(group: &str) -> &'static str {
@@ -499,10 +604,20 @@ fn step(command: &str, outcome: &Outcome) -> Step {
     }
 }
 
-fn tail(bytes: &[u8], lines: usize) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+/// Cargo's own `error:` lines and what follows them (its progress lines left out); the last
+/// lines of its output when it printed none.
+fn cargo_errors(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    match lines.iter().position(|line| line.starts_with("error")) {
+        Some(first) => lines[first..]
+            .iter()
+            .take(20)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n"),
+        None => lines[lines.len().saturating_sub(20)..].join("\n"),
+    }
 }
 
 /// Tracked files that differ between the worktree and its HEAD.

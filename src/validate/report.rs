@@ -1,5 +1,7 @@
 //! What a validation counted, and the rule that accepts or rejects a candidate against the base.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::libtest::{TestOutcome, TestResults};
@@ -19,11 +21,51 @@ pub struct Step {
     pub stopped: Option<String>,
 }
 
+/// Which targets of every workspace member are built and linted: all of them where the base
+/// builds them all, else the most that build there (a crate whose benches need nightly).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Targets {
+    /// Libraries, binaries, tests, examples and benches.
+    #[default]
+    All,
+    /// Everything but the benches, which do not build in the base.
+    NoBenches,
+    /// Libraries, binaries and tests: neither the examples nor the benches build in the base.
+    Core,
+}
+
+impl Targets {
+    /// The order to try them in on a base.
+    pub const ALL: [Targets; 3] = [Targets::All, Targets::NoBenches, Targets::Core];
+
+    /// Cargo's target-selection flags.
+    pub fn flags(self) -> &'static [&'static str] {
+        match self {
+            Targets::All => &["--all-targets"],
+            Targets::NoBenches => &["--lib", "--bins", "--tests", "--examples"],
+            Targets::Core => &["--lib", "--bins", "--tests"],
+        }
+    }
+
+    /// What is left out, for reports.
+    pub fn left_out(self) -> Option<&'static str> {
+        match self {
+            Targets::All => None,
+            Targets::NoBenches => Some("benches (they do not build in the base)"),
+            Targets::Core => Some("examples and benches (they do not build in the base)"),
+        }
+    }
+}
+
 /// Build, tests and lints of one tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidationReport {
-    /// `cargo build --tests` succeeded.
+    /// `cargo build --workspace` of the chosen targets succeeded.
     pub build_ok: bool,
+    /// The targets built, tested and linted.
+    #[serde(default)]
+    pub targets: Targets,
     /// Compile errors, rendered, when the build failed.
     pub build_errors: Vec<String>,
     /// The first compile errors (at most ten), structured.
@@ -32,8 +74,17 @@ pub struct ValidationReport {
     /// `cargo test` ran to completion (it may still have failing tests).
     pub tests_ran: bool,
     pub tests: TestResults,
-    /// Warnings clippy (or `cargo check` without clippy) reported.
+    /// Warnings clippy (or `cargo check` without clippy) reported, denied lints included.
     pub lint_warnings: usize,
+    /// The same warnings, counted by file and then by rule.
+    #[serde(default)]
+    pub warnings_by_file: BTreeMap<String, BTreeMap<String, usize>>,
+    /// The linter compiled everything it was asked to (its warnings are then a true count).
+    #[serde(default = "yes")]
+    pub lint_ok: bool,
+    /// Why it did not: its compile errors, rendered.
+    #[serde(default)]
+    pub lint_errors: Vec<String>,
     /// `clippy` or `check`.
     pub linter: String,
     /// Warnings compared with the base's (`+2`: two more), for a candidate judged against one.
@@ -51,7 +102,33 @@ pub struct ValidationReport {
     pub cached: bool,
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl ValidationReport {
+    /// The report of a tree whose build failed: nothing else ran.
+    pub fn build_failed(targets: Targets, errors: Vec<String>, first: Vec<CompileError>) -> Self {
+        ValidationReport {
+            build_ok: false,
+            targets,
+            build_errors: errors,
+            first_errors: first,
+            tests_ran: false,
+            tests: TestResults::default(),
+            lint_warnings: 0,
+            warnings_by_file: BTreeMap::new(),
+            lint_ok: false,
+            lint_errors: Vec::new(),
+            linter: String::new(),
+            lint_delta: None,
+            steps: Vec::new(),
+            acceptance: Vec::new(),
+            sandbox: String::new(),
+            cached: false,
+        }
+    }
+
     pub fn passed(&self) -> usize {
         self.tests.count(TestOutcome::Passed)
     }
@@ -65,32 +142,44 @@ impl ValidationReport {
         self.build_ok && self.tests_ran && self.failed() == 0
     }
 
+    /// `cargo build --workspace --all-targets`, as the build step ran.
+    pub fn build_command(&self) -> String {
+        format!("cargo build --workspace {}", self.targets.flags().join(" "))
+    }
+
     /// What ran and what it counted, in one line: the `Nova-Validation` trailer.
     pub fn summary(&self) -> String {
         if !self.build_ok {
-            return String::from("cargo build --tests failed");
+            return format!("{} failed", self.build_command());
         }
         let cached = if self.cached {
             " (results of an earlier run on this commit)"
         } else {
             ""
         };
+        let lint = if self.lint_ok {
+            format!("{} {} warnings", self.linter, self.lint_warnings)
+        } else {
+            format!("{} does not compile", self.linter)
+        };
         format!(
-            "cargo build --tests ok; cargo test {} passed, {} failed, {} ignored; {} {} warnings{cached}",
+            "{} ok; cargo test {} passed, {} failed, {} ignored; {lint}{cached}",
+            self.build_command(),
             self.passed(),
             self.failed(),
             self.tests.count(TestOutcome::Ignored),
-            self.linter,
-            self.lint_warnings
         )
     }
 }
 
-/// Accept or reject, with every reason.
+/// Accept or reject, with every reason, and what else a reader should know.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     pub accepted: bool,
     pub reasons: Vec<String>,
+    /// Facts that do not reject: a doctest that moved to another line, a lint silenced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Records in `candidate` how its warnings compare with the base's.
@@ -101,8 +190,9 @@ pub fn record_lint_delta(base: &ValidationReport, candidate: &mut ValidationRepo
     }
 }
 
-/// A candidate is accepted when it builds, every test that passed on the base still passes, no
-/// test disappeared, and the warning count did not grow.
+/// A candidate is accepted when it builds (every target the base builds), every test that passed
+/// on the base still passes, no test disappeared or became ignored, the linter still compiles
+/// everything, and the warning count did not grow.
 pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
     let mut reasons: Vec<String> = candidate
         .steps
@@ -110,13 +200,14 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
         .chain(&candidate.acceptance)
         .filter_map(|step| Some(format!("`{}` {}", step.command, step.stopped.as_deref()?)))
         .collect();
+    let mut notes = Vec::new();
     if !candidate.build_ok {
         let first = candidate
             .build_errors
             .first()
             .map(|e| first_line(e))
             .unwrap_or_default();
-        reasons.push(format!("the build fails: {first}"));
+        reasons.push(format!("`{}` fails: {first}", candidate.build_command()));
     } else if !candidate.tests_ran {
         reasons.push(String::from("`cargo test` did not run to completion"));
     } else {
@@ -130,11 +221,32 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
                 Some(TestOutcome::Ignored) => reasons.push(format!("test `{name}` is now ignored")),
                 None => reasons.push(format!("test `{name}` disappeared")),
             }
+            let lines = (
+                base.tests.doc_lines.get(name),
+                candidate.tests.doc_lines.get(name),
+            );
+            if let (Some(was), Some(now)) = lines
+                && was != now
+            {
+                notes.push(format!(
+                    "doctest `{name}` moved from line {was} to line {now}"
+                ));
+            }
         }
         for step in candidate.acceptance.iter().filter(|s| !s.ok) {
             reasons.push(format!("acceptance command `{}` failed", step.command));
         }
-        if candidate.lint_warnings > base.lint_warnings {
+        if base.lint_ok && !candidate.lint_ok {
+            let first = candidate
+                .lint_errors
+                .first()
+                .map(|e| first_line(e))
+                .unwrap_or_default();
+            reasons.push(format!(
+                "{} does not compile every target: {first}",
+                candidate.linter
+            ));
+        } else if candidate.lint_warnings > base.lint_warnings {
             reasons.push(format!(
                 "{} warnings grew from {} to {}",
                 candidate.linter, base.lint_warnings, candidate.lint_warnings
@@ -144,6 +256,7 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
     Verdict {
         accepted: reasons.is_empty(),
         reasons,
+        notes,
     }
 }
 
@@ -158,20 +271,15 @@ mod tests {
     fn report(tests: &[(&str, TestOutcome)], warnings: usize) -> ValidationReport {
         ValidationReport {
             build_ok: true,
-            build_errors: Vec::new(),
             tests_ran: true,
             tests: TestResults {
                 tests: tests.iter().map(|(n, o)| ((*n).to_owned(), *o)).collect(),
                 ..TestResults::default()
             },
             lint_warnings: warnings,
+            lint_ok: true,
             linter: String::from("clippy"),
-            steps: Vec::new(),
-            acceptance: Vec::new(),
-            sandbox: String::new(),
-            first_errors: Vec::new(),
-            lint_delta: None,
-            cached: false,
+            ..ValidationReport::build_failed(Targets::All, Vec::new(), Vec::new())
         }
     }
 
@@ -185,7 +293,8 @@ mod tests {
             judge(&base, &candidate),
             Verdict {
                 accepted: true,
-                reasons: vec![]
+                reasons: vec![],
+                notes: vec![],
             }
         );
     }
@@ -218,7 +327,7 @@ mod tests {
         let verdict = judge(&base, &candidate);
         assert_eq!(
             verdict.reasons,
-            ["the build fails: error[E0308]: mismatched types"]
+            ["`cargo build --workspace --all-targets` fails: error[E0308]: mismatched types"]
         );
     }
 }

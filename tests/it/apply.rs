@@ -63,7 +63,7 @@ fn a_good_reply_is_proved_and_committed_on_a_branch() {
     );
     assert!(
         run.stdout
-            .contains("Validated: cargo build --tests ok; cargo test 1 passed"),
+            .contains("Validated: cargo build --workspace --all-targets ok; cargo test 1 passed"),
         "{}",
         run.stdout
     );
@@ -91,7 +91,7 @@ fn a_reply_that_breaks_a_test_is_rejected_and_nothing_lands() {
     assert!(run.stdout.contains("Rejected:"), "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("test `unittests src/lib.rs::tests::adds` fails"),
+            .contains("test `applied (lib) tests::adds` fails"),
         "{}",
         run.stdout
     );

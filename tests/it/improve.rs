@@ -229,7 +229,7 @@ fn improves_a_crate_on_a_branch_and_leaves_the_checkout_alone() {
     assert!(message.contains("\nNova-Run: "), "{message}");
     assert!(
         message
-            .contains("\nNova-Validation: cargo build --tests ok; cargo test 2 passed, 0 failed"),
+            .contains("\nNova-Validation: cargo build --workspace --all-targets ok; cargo test 2 passed, 0 failed"),
         "{message}"
     );
     assert!(
@@ -307,7 +307,7 @@ fn a_fix_that_breaks_a_test_is_rejected() {
     );
     assert_eq!(
         rejected[0]["reasons"][0],
-        "test `tests/source.rs::keeps_its_explicit_return` fails"
+        "test `fixture (test source) keeps_its_explicit_return` fails"
     );
 
     let commits = branch_commits(&repo, "nova/pinned");
@@ -377,7 +377,7 @@ fn a_failing_base_stops_the_run() {
     );
     assert!(
         run.stdout
-            .contains("Failing tests:\n  unittests src/lib.rs::tests::adds\n"),
+            .contains("Failing tests:\n  fixture (lib) tests::adds\n"),
         "{}",
         run.stdout
     );
@@ -389,10 +389,7 @@ fn a_failing_base_stops_the_run() {
         .lines()
         .find(|l| l.contains("\"base_failed\""))
         .expect("a base_failed event");
-    assert!(
-        failed.contains("unittests src/lib.rs::tests::adds"),
-        "{failed}"
-    );
+    assert!(failed.contains("fixture (lib) tests::adds"), "{failed}");
 }
 
 #[test]
@@ -562,9 +559,16 @@ fn a_copied_repository_gets_its_own_worktree() {
     assert_eq!(run.code, 0, "{}", run.both());
     let git = git2::Repository::open(&copy).expect("open");
     let worktree = git.find_worktree("nova-validate").expect("worktree");
-    assert_eq!(worktree.path(), copy.join(".nova/worktree"));
+    let original = git2::Repository::open(&repo).expect("open");
+    let theirs = original.find_worktree("nova-validate").expect("worktree");
+    assert_ne!(worktree.path(), theirs.path());
     assert!(
-        repo.join(".nova/worktree/src/lib.rs").is_file(),
+        !worktree.path().starts_with(&copy),
+        "the worktree lives outside the repository: {}",
+        worktree.path().display()
+    );
+    assert!(
+        theirs.path().join("src/lib.rs").is_file(),
         "the original's worktree is left alone"
     );
 }

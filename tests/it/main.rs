@@ -17,4 +17,5 @@ mod llm;
 mod model_server;
 mod push;
 mod sandbox;
+mod shapes;
 mod verdicts;

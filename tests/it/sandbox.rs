@@ -382,11 +382,11 @@ fn a_candidate_that_runs_forever_times_out() {
     let spin = candidate(
         "        let started = std::time::Instant::now();\n        while started.elapsed().as_secs() < 3600 {}",
     );
-    let test_reason = "`cargo test` timed out after";
+    let test_reason = "`cargo test --workspace` timed out after";
     assert_rejected(&mut workspace, &base, head, &spin, "a test", test_reason);
     // A build script that never ends: the build step times out.
     let endless = build_script("    loop {\n        std::hint::spin_loop();\n    }");
-    let build_reason = "`cargo build --tests` timed out after";
+    let build_reason = "`cargo build --workspace --all-targets` timed out after";
     assert_rejected(
         &mut workspace,
         &base,

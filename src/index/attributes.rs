@@ -1,0 +1,458 @@
+//! What the attributes of a Rust file say about its code, from one tree-sitter parse: which
+//! lines are test code (`#[cfg(test)]`, `#[test]` and kin), which are compiled only under a
+//! feature (`#[cfg(feature = "x")]`), and which lints it silences (`allow`, `expect`).
+//!
+//! The acceptance rule reads these: test code judges a change and is protected like `tests/`; a
+//! change under a feature is built with that feature; a new `allow` is not a fixed warning.
+
+use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+
+use tree_sitter::{Node, Parser};
+
+/// An item and the attributes on it, by 1-based lines (attributes included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub lines: RangeInclusive<usize>,
+    /// Test code: under `cfg(test)`, or a `#[test]`-like function.
+    pub test: bool,
+    /// The features a `cfg` on it requires (outside any `not(...)`).
+    pub features: Vec<String>,
+}
+
+/// A lint silenced by an `allow` or `expect` attribute.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Silenced {
+    /// 1-based line of the attribute.
+    pub line: usize,
+    /// `clippy::needless_return`, `dead_code`, `warnings`.
+    pub lint: String,
+    /// `allow` or `expect`.
+    pub how: String,
+    /// It carries a `reason = "..."`.
+    pub reason: bool,
+}
+
+/// The attributes of one file.
+#[derive(Debug, Clone, Default)]
+pub struct Attributes {
+    pub regions: Vec<Region>,
+    pub silenced: Vec<Silenced>,
+}
+
+impl Attributes {
+    /// Whether any line of `lines` is test code.
+    pub fn touches_test(&self, lines: &RangeInclusive<usize>) -> bool {
+        self.regions
+            .iter()
+            .any(|region| region.test && overlaps(&region.lines, lines))
+    }
+
+    /// The features required by the items that any line of `lines` lies in.
+    pub fn features(&self, lines: &RangeInclusive<usize>) -> BTreeSet<String> {
+        self.regions
+            .iter()
+            .filter(|region| overlaps(&region.lines, lines))
+            .flat_map(|region| region.features.iter().cloned())
+            .collect()
+    }
+
+    /// Whether the whole file is test code or feature code (an inner `#![cfg(...)]`), as a region.
+    pub fn whole_file(&self) -> Option<&Region> {
+        self.regions
+            .iter()
+            .find(|region| *region.lines.start() == 0)
+    }
+}
+
+/// The attributes of the Rust file at `path` (relative to the repository root) with text
+/// `text`, including what it inherits from the `mod` item that declares it in its parent
+/// (`#[cfg(test)] mod tests;` makes all of `tests.rs` test code). `read` gives other files' text.
+pub fn for_file(
+    path: &str,
+    text: &str,
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Option<Attributes> {
+    let mut attributes = read_text(text)?;
+    if let Some(inherited) = inherited(path, read, 8) {
+        attributes.regions.insert(0, inherited);
+    }
+    Some(attributes)
+}
+
+/// What the declaring `mod` items of `path`, up to `depth` levels, say of the whole file.
+fn inherited(path: &str, read: &dyn Fn(&str) -> Option<String>, depth: usize) -> Option<Region> {
+    if depth == 0 {
+        return None;
+    }
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let stem = file.strip_suffix(".rs")?;
+    // `a/b.rs` is module `b` of `a`; `a/b/mod.rs` is module `b` of `a` too.
+    let (module, parent_dir) = if stem == "mod" {
+        let (up, name) = dir.rsplit_once('/').unwrap_or(("", dir));
+        (name, up)
+    } else if matches!(stem, "lib" | "main") {
+        return None;
+    } else {
+        (stem, dir)
+    };
+    let join = |dir: &str, file: &str| {
+        if dir.is_empty() {
+            file.to_owned()
+        } else {
+            format!("{dir}/{file}")
+        }
+    };
+    let mut parents = vec![
+        join(parent_dir, "lib.rs"),
+        join(parent_dir, "main.rs"),
+        join(parent_dir, "mod.rs"),
+    ];
+    if let Some((up, name)) = parent_dir.rsplit_once('/').or(Some(("", parent_dir)))
+        && !name.is_empty()
+    {
+        parents.push(join(up, &format!("{name}.rs")));
+    }
+    for parent in parents {
+        let Some(text) = read(&parent) else {
+            continue;
+        };
+        let Some(line) = declaration_line(&text, module) else {
+            continue;
+        };
+        let attributes = read_text(&text)?;
+        let mut test = false;
+        let mut features = Vec::new();
+        for region in attributes
+            .regions
+            .iter()
+            .filter(|r| r.lines.contains(&line))
+        {
+            test |= region.test;
+            features.extend(region.features.iter().cloned());
+        }
+        if let Some(above) = inherited(&parent, read, depth - 1) {
+            test |= above.test;
+            features.extend(above.features);
+        }
+        features.sort();
+        features.dedup();
+        return (test || !features.is_empty()).then_some(Region {
+            lines: 0..=usize::MAX,
+            test,
+            features,
+        });
+    }
+    None
+}
+
+/// The 1-based line of `mod name;` (a declaration without a body) in `text`.
+fn declaration_line(text: &str, name: &str) -> Option<usize> {
+    let tree = parse(text)?;
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "mod_item" {
+            let named = node
+                .child_by_field_name("name")
+                .is_some_and(|n| &text[n.byte_range()] == name);
+            if named && node.child_by_field_name("body").is_none() {
+                return Some(node.start_position().row + 1);
+            }
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    None
+}
+
+fn parse(text: &str) -> Option<tree_sitter::Tree> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_rust::LANGUAGE.into())
+        .ok()?;
+    parser.parse(text, None)
+}
+
+fn overlaps(a: &RangeInclusive<usize>, b: &RangeInclusive<usize>) -> bool {
+    a.start() <= b.end() && b.start() <= a.end()
+}
+
+/// Reads the attributes of Rust source `text` alone; `None` if it cannot be parsed at all.
+pub fn read_text(text: &str) -> Option<Attributes> {
+    let tree = parse(text)?;
+    let mut out = Attributes::default();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "attribute_item" | "inner_attribute_item" => visit(node, text, &mut out),
+            _ => {}
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    out.regions
+        .sort_by_key(|r| (*r.lines.start(), *r.lines.end()));
+    out.silenced.sort();
+    Some(out)
+}
+
+/// One attribute: what it says, and the lines it covers.
+fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
+    let Some(attribute) = node.named_child(0).filter(|n| n.kind() == "attribute") else {
+        return;
+    };
+    let source = &text[attribute.byte_range()];
+    let line = node.start_position().row + 1;
+    collect_silenced(source, line, out);
+    let (test, features) = meaning(source);
+    if !test && features.is_empty() {
+        return;
+    }
+    let lines = if node.kind() == "inner_attribute_item" {
+        // `#![...]` applies to what contains it: the file, or the module whose body it opens.
+        match node.parent().and_then(|p| p.parent()) {
+            Some(item) if node.parent().is_some_and(|p| p.kind() != "source_file") => {
+                item.start_position().row + 1..=item.end_position().row + 1
+            }
+            _ => 0..=usize::MAX,
+        }
+    } else {
+        let Some(item) = annotated(node) else {
+            return;
+        };
+        line..=item.end_position().row + 1
+    };
+    out.regions.push(Region {
+        lines,
+        test,
+        features,
+    });
+}
+
+/// The item an outer attribute belongs to: the next sibling that is neither an attribute nor a
+/// comment.
+fn annotated(node: Node<'_>) -> Option<Node<'_>> {
+    let mut next = node.next_named_sibling();
+    while let Some(sibling) = next {
+        match sibling.kind() {
+            "attribute_item" | "line_comment" | "block_comment" => {
+                next = sibling.next_named_sibling();
+            }
+            _ => return Some(sibling),
+        }
+    }
+    None
+}
+
+/// Whether an attribute's text (`cfg(test)`, `tokio::test`, `cfg(feature = "x")`) marks test
+/// code, and the features it requires.
+fn meaning(attribute: &str) -> (bool, Vec<String>) {
+    let compact: String = attribute.split_whitespace().collect();
+    let path = compact.split('(').next().unwrap_or(&compact);
+    let last = path.rsplit("::").next().unwrap_or(path);
+    if matches!(last, "test" | "bench") || matches!(path, "rstest" | "test_case" | "quickcheck") {
+        return (true, Vec::new());
+    }
+    let Some(predicate) = compact
+        .strip_prefix("cfg(")
+        .and_then(|rest| rest.strip_suffix(')'))
+    else {
+        return (false, Vec::new());
+    };
+    let positive = outside_not(predicate);
+    let test = positive
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| word == "test");
+    let mut features = Vec::new();
+    let mut rest = positive.as_str();
+    while let Some(at) = rest.find("feature=\"") {
+        rest = &rest[at + "feature=\"".len()..];
+        if let Some(end) = rest.find('"') {
+            features.push(rest[..end].to_owned());
+            rest = &rest[end..];
+        }
+    }
+    (test, features)
+}
+
+/// A `cfg` predicate with every `not(...)` cut out.
+fn outside_not(predicate: &str) -> String {
+    let mut out = String::new();
+    let mut rest = predicate;
+    while let Some(at) = rest.find("not(") {
+        out.push_str(&rest[..at]);
+        let mut depth = 0;
+        let mut end = rest.len();
+        for (offset, c) in rest[at + 3..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = at + 3 + offset + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The lints `allow(...)` or `expect(...)` silence, also inside `cfg_attr(..., allow(...))`.
+fn collect_silenced(attribute: &str, line: usize, out: &mut Attributes) {
+    let compact: String = attribute.split_whitespace().collect();
+    for how in ["allow", "expect"] {
+        let mut rest = compact.as_str();
+        while let Some(at) = rest.find(&format!("{how}(")) {
+            let before = rest[..at].chars().last();
+            rest = &rest[at + how.len() + 1..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let body = balanced(rest);
+            let reason = body.contains("reason=");
+            for lint in body.split(',') {
+                let lint = lint.trim();
+                if lint.is_empty() || lint.contains('=') {
+                    continue;
+                }
+                out.silenced.push(Silenced {
+                    lint: lint.to_owned(),
+                    how: how.to_owned(),
+                    line,
+                    reason,
+                });
+            }
+        }
+    }
+}
+
+/// The text up to the `)` that closes an already opened parenthesis.
+fn balanced(text: &str) -> &str {
+    let mut depth = 1;
+    for (offset, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[..offset];
+                }
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = r#"//! A crate.
+#![allow(clippy::needless_return)]
+
+pub fn one() -> i32 {
+    1
+}
+
+#[cfg(feature = "extra")]
+pub fn extra() -> i32 {
+    one() + 1
+}
+
+#[cfg(all(unix, not(feature = "slow")))]
+#[expect(dead_code, reason = "kept for later")]
+fn quick() {}
+
+#[cfg_attr(feature = "strict", allow(unused, clippy::all))]
+fn lenient() {}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one() {
+        assert_eq!(super::one(), 1);
+    }
+}
+
+#[tokio::test]
+async fn outside() {}
+"#;
+
+    #[test]
+    fn regions_say_what_is_test_code_and_what_needs_a_feature() {
+        let attributes = read_text(SOURCE).expect("parses");
+        let test_lines: Vec<usize> = (1..=31)
+            .filter(|line| attributes.touches_test(&(*line..=*line)))
+            .collect();
+        assert_eq!(test_lines, [20, 21, 22, 23, 24, 25, 26, 28, 29]);
+        assert_eq!(
+            attributes
+                .features(&(10..=10))
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["extra"]
+        );
+        assert!(attributes.features(&(5..=5)).is_empty());
+        assert!(attributes.features(&(15..=15)).is_empty(), "not(feature)");
+        assert!(attributes.whole_file().is_none());
+    }
+
+    #[test]
+    fn every_silenced_lint_is_found() {
+        let attributes = read_text(SOURCE).expect("parses");
+        let found: Vec<(&str, &str, usize, bool)> = attributes
+            .silenced
+            .iter()
+            .map(|s| (s.lint.as_str(), s.how.as_str(), s.line, s.reason))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("clippy::needless_return", "allow", 2, false),
+                ("dead_code", "expect", 14, true),
+                ("clippy::all", "allow", 17, false),
+                ("unused", "allow", 17, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_module_declared_under_cfg_test_is_test_code() {
+        let files = |path: &str| -> Option<String> {
+            match path {
+                "src/lib.rs" => Some(String::from(
+                    "pub mod util;\n#[cfg(test)]\nmod tests;\n#[cfg(feature = \"x\")]\nmod extra;\n",
+                )),
+                "src/tests/mod.rs" => Some(String::from("mod helpers;\n")),
+                _ => None,
+            }
+        };
+        let of = |path: &str| for_file(path, "fn f() {}\n", &files).expect("parses");
+        assert!(of("src/tests/mod.rs").touches_test(&(1..=1)));
+        assert!(
+            of("src/tests/helpers.rs").touches_test(&(1..=1)),
+            "two levels down"
+        );
+        assert!(!of("src/util.rs").touches_test(&(1..=1)));
+        assert_eq!(
+            of("src/extra.rs")
+                .features(&(1..=1))
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["x"]
+        );
+    }
+
+    #[test]
+    fn an_inner_cfg_covers_the_whole_file() {
+        let attributes = read_text("#![cfg(test)]\nfn helper() {}\n").expect("parses");
+        assert!(attributes.whole_file().is_some_and(|r| r.test));
+        assert!(attributes.touches_test(&(2..=2)));
+    }
+}

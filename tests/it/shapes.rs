@@ -1,0 +1,231 @@
+//! Verdicts on the shapes real repositories have: packages that declare their targets, a
+//! workspace whose root is a package, a virtual workspace, features, benches and doctests. Each
+//! case is a repository of that shape, built by code, and a reply or a fix judged on it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nova::edit::{FileChange, Patch};
+use nova::findings::RepoPath;
+use nova::validate::{Workspace, judge};
+use nova_sandbox::Limits;
+
+use crate::common::{Run, TestEnv, branches, head_of, validation_options};
+
+/// A function clippy wants changed (`needless_return`), and a test of it.
+const FIXABLE: &str = "pub fn one() -> i32 {\n    return 1;\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn one() {\n        assert_eq!(super::one(), 1);\n    }\n}\n";
+
+fn manifest(name: &str, extra: &str) -> String {
+    format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n{extra}")
+}
+
+/// The files of a package at `dir` (`""` for the root) that declares one target of each kind,
+/// none with a `path`: cargo finds them where it expects them.
+fn declared_targets(dir: &str, name: &str) -> Vec<(String, String)> {
+    let at = |file: &str| {
+        if dir.is_empty() {
+            file.to_owned()
+        } else {
+            format!("{dir}/{file}")
+        }
+    };
+    let krate = name.replace('-', "_");
+    vec![
+        (
+            at("Cargo.toml"),
+            manifest(
+                name,
+                "\n[[bin]]\nname = \"tool\"\n\n[[test]]\nname = \"api\"\n\n[[example]]\nname = \"demo\"\n\n[[bench]]\nname = \"speed\"\nharness = false\n",
+            ),
+        ),
+        (at("src/lib.rs"), FIXABLE.to_owned()),
+        (
+            at("src/bin/tool.rs"),
+            format!("fn main() {{\n    println!(\"{{}}\", {krate}::one());\n}}\n"),
+        ),
+        (
+            at("tests/api.rs"),
+            format!("#[test]\nfn one_is_one() {{\n    assert_eq!({krate}::one(), 1);\n}}\n"),
+        ),
+        (
+            at("examples/demo.rs"),
+            format!("fn main() {{\n    let _ = {krate}::one();\n}}\n"),
+        ),
+        (
+            at("benches/speed.rs"),
+            format!("fn main() {{\n    let _ = {krate}::one();\n}}\n"),
+        ),
+    ]
+}
+
+fn repo(env: &TestEnv, name: &str, files: &[(String, String)]) -> PathBuf {
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(path, text)| (path.as_str(), text.as_str()))
+        .collect();
+    env.repo_with(name, &borrowed)
+}
+
+fn improve(env: &TestEnv, repo: &Path) -> Run {
+    env.nova_in(repo, ["improve", "--branch", "nova/shape"])
+}
+
+/// The subjects of the commits `nova/shape` has over `HEAD`.
+fn subjects(repo: &Path) -> Vec<String> {
+    let git = git2::Repository::open(repo).expect("open");
+    let Ok(branch) = git.find_branch("nova/shape", git2::BranchType::Local) else {
+        return Vec::new();
+    };
+    let tip = branch.get().peel_to_commit().expect("commit").id();
+    let head = head_of(repo);
+    let mut walk = git.revwalk().expect("walk");
+    walk.push(tip).expect("push");
+    walk.hide(head).expect("hide");
+    walk.map(|oid| {
+        let commit = git.find_commit(oid.expect("oid")).expect("commit");
+        commit.summary().ok().flatten().unwrap_or("").to_owned()
+    })
+    .collect()
+}
+
+/// One SEARCH/REPLACE block for `path`.
+fn block(path: &str, search: &str, replace: &str) -> String {
+    format!("{path}\n```rust\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n```\n")
+}
+
+fn apply(env: &TestEnv, repo: &Path, reply: &str) -> Run {
+    let file = env.root().join("reply.md");
+    std::fs::write(&file, reply).expect("reply");
+    env.nova_in(repo, ["apply", file.to_str().expect("utf-8")])
+}
+
+#[track_caller]
+fn assert_fixed(run: &Run, repo: &Path, expected: &str) {
+    assert_eq!(run.code, 0, "{}", run.both());
+    let subjects = subjects(repo);
+    assert!(
+        subjects.iter().any(|s| s.contains(expected)),
+        "no commit with {expected:?}: {subjects:?}\n{}",
+        run.both()
+    );
+}
+
+#[track_caller]
+fn assert_rejected(run: &Run, repo: &Path, reasons: &[&str]) {
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert!(run.stdout.contains("Rejected:"), "{}", run.both());
+    for reason in reasons {
+        assert!(run.stdout.contains(reason), "{reason}: {}", run.both());
+    }
+    assert_eq!(branches(repo), ["master"]);
+}
+
+#[test]
+fn a_package_that_declares_its_targets_is_validated_without_reading_the_checkout() {
+    let env = TestEnv::new();
+    let repo = repo(&env, "declared", &declared_targets("", "declared"));
+    let run = improve(&env, &repo);
+    assert_fixed(&run, &repo, "clippy::needless_return");
+    assert!(
+        run.stderr.contains("cargo build --workspace --all-targets"),
+        "{}",
+        run.both()
+    );
+}
+
+/// A workspace whose root is a package (the shape of ripgrep, clap and cargo), with a member
+/// that declares its targets.
+fn rooted_workspace(env: &TestEnv) -> PathBuf {
+    let mut files = declared_targets("crates/core", "core");
+    files.push((
+        String::from("Cargo.toml"),
+        manifest(
+            "root",
+            "\n[workspace]\nmembers = [\"crates/core\"]\n\n[dependencies]\ncore = { path = \"crates/core\" }\n",
+        ),
+    ));
+    files.push((
+        String::from("src/main.rs"),
+        String::from("fn main() {\n    println!(\"{}\", core::one());\n}\n\n#[test]\nfn root_test() {\n    assert_eq!(core::one(), 1);\n}\n"),
+    ));
+    repo(env, "rooted", &files)
+}
+
+#[test]
+fn a_workspace_rooted_in_a_package_is_improved_in_its_members() {
+    let env = TestEnv::new();
+    let repo = rooted_workspace(&env);
+    let run = improve(&env, &repo);
+    assert_fixed(&run, &repo, "crates/core/src/lib.rs");
+}
+
+#[test]
+fn a_reply_breaking_a_members_test_is_rejected_naming_the_member() {
+    let env = TestEnv::new();
+    let repo = rooted_workspace(&env);
+    let reply = block("crates/core/src/lib.rs", "    return 1;\n", "    5\n");
+    let run = apply(&env, &repo, &reply);
+    assert_rejected(
+        &run,
+        &repo,
+        &[
+            "test `core (lib) tests::one` fails",
+            "test `core (test api) one_is_one` fails",
+        ],
+    );
+}
+
+/// Two members, each with a unit test `t` in `src/lib.rs`.
+fn virtual_workspace(env: &TestEnv) -> PathBuf {
+    let lib = "pub fn one() -> i32 {\n    1\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() {\n        assert_eq!(super::one(), 1);\n    }\n}\n";
+    let files = [
+        (
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"a\", \"b\"]\nresolver = \"2\"\n".to_owned(),
+        ),
+        ("a/Cargo.toml", manifest("a", "")),
+        (
+            "a/src/lib.rs",
+            FIXABLE.replace("fn one() {\n        assert", "fn t() {\n        assert"),
+        ),
+        ("b/Cargo.toml", manifest("b", "")),
+        ("b/src/lib.rs", lib.to_owned()),
+    ];
+    let files: Vec<(String, String)> = files.into_iter().map(|(p, t)| (p.to_owned(), t)).collect();
+    repo(env, "virtual", &files)
+}
+
+#[test]
+fn a_virtual_workspace_is_improved_in_its_members() {
+    let env = TestEnv::new();
+    let repo = virtual_workspace(&env);
+    let run = improve(&env, &repo);
+    assert_fixed(&run, &repo, "a/src/lib.rs");
+}
+
+#[test]
+fn tests_that_share_a_name_across_members_are_two_tests() {
+    let env = TestEnv::new();
+    let repo = virtual_workspace(&env);
+    let head = head_of(&repo);
+    let options = validation_options(&env, Duration::from_secs(300), Limits::default());
+    let mut workspace = Workspace::open(&repo, head, options).expect("workspace");
+    let (base, _) = workspace.validate_base().expect("base");
+    assert!(base.is_green(), "{base:?}");
+    let names: Vec<&str> = base.tests.tests.keys().map(String::as_str).collect();
+    assert_eq!(names, ["a (lib) tests::t", "b (lib) tests::t"]);
+
+    // Deleting b's test module (past the guards, which would refuse it) is judged.
+    let path = RepoPath::new("b/src/lib.rs").expect("path");
+    let before = workspace.read(&path).expect("lib");
+    let after = before[..before.find("#[cfg(test)]").expect("tests")].to_owned();
+    let patch = Patch {
+        summary: String::from("drop b's tests"),
+        changes: vec![FileChange::modify(path, before, after)],
+    };
+    workspace.apply(&patch).expect("apply");
+    let (report, _) = workspace.validate_with_diagnostics().expect("validate");
+    let verdict = judge(&base, &report);
+    assert!(!verdict.accepted, "{verdict:?}");
+    assert_eq!(verdict.reasons, ["test `b (lib) tests::t` disappeared"]);
+}
