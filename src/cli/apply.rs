@@ -140,6 +140,7 @@ fn report(cx: &Context<'_>, outcome: &ApplyOutcome, dry_run: bool) -> Result<Exi
             "public_changes": outcome.patch.as_ref().map(crate::edit::public_changes),
             "diff": outcome.patch.as_ref().map(crate::edit::Patch::diff),
             "reasons": outcome.verdict.as_ref().map(|v| v.reasons.clone()),
+            "notes": outcome.verdict.as_ref().map(|v| v.notes.clone()),
             "validation": outcome.report,
             "written_to_worktree": outcome.written,
             "dirty": outcome.dirty,
@@ -173,6 +174,9 @@ fn report(cx: &Context<'_>, outcome: &ApplyOutcome, dry_run: bool) -> Result<Exi
         return Ok(Exit::Failure);
     }
     p.line(&format!("{} {validation}", p.paint(GREEN, "Validated:")))?;
+    for note in outcome.verdict.iter().flat_map(|v| &v.notes) {
+        p.line(&format!("  Note: {note}"))?;
+    }
     if dry_run {
         p.line("Dry run: nothing committed.")?;
     }

@@ -140,6 +140,14 @@ pub struct Patch {
 }
 
 impl Patch {
+    /// The patch that undoes this one.
+    pub fn reversed(&self) -> Patch {
+        Patch {
+            summary: String::new(),
+            changes: self.changes.iter().map(FileChange::reversed).collect(),
+        }
+    }
+
     /// The unified diff of the whole patch, paths prefixed `a/` and `b/` as git does.
     pub fn diff(&self) -> String {
         let mut out = String::new();

@@ -167,7 +167,7 @@ pub fn apply(request: &ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
         return Ok(outcome);
     }
     workspace.apply(&patch)?;
-    let validated = workspace.validate_with_diagnostics();
+    let validated = workspace.validate_patch(&patch);
     // The worktree goes back to the base whatever happened.
     let restored = workspace.checkout(base);
     let (mut report, _) = validated?;

@@ -466,7 +466,7 @@ fn drive(
 
         let stage = Instant::now();
         workspace.apply(&patch)?;
-        let (mut report, _) = workspace_validate(&workspace, rec)?;
+        let (mut report, _) = workspace_validate(&workspace, &patch, rec)?;
         if report.build_ok && !cast.refactorer.acceptance.is_empty() {
             report.acceptance = workspace.acceptance(&cast.refactorer.acceptance)?;
         }
@@ -587,9 +587,10 @@ impl engine::Source for BaseSource<'_> {
 /// Validates the worktree and reports each step as it finishes.
 fn workspace_validate(
     workspace: &Workspace,
+    patch: &Patch,
     rec: &mut Recorder<'_>,
 ) -> Result<(ValidationReport, crate::engine::CargoOutput), ImproveError> {
-    let (report, diagnostics) = workspace.validate_with_diagnostics()?;
+    let (report, diagnostics) = workspace.validate_patch(patch)?;
     emit_steps(&report, rec)?;
     Ok((report, diagnostics))
 }
@@ -607,15 +608,7 @@ fn emit_steps(report: &ValidationReport, rec: &mut Recorder<'_>) -> Result<(), I
 
 /// Puts the files a rejected patch changed back as they were.
 fn revert(workspace: &Workspace, patch: &Patch) -> Result<(), ImproveError> {
-    let undo = Patch {
-        summary: String::new(),
-        changes: patch
-            .changes
-            .iter()
-            .map(crate::edit::FileChange::reversed)
-            .collect(),
-    };
-    workspace.apply(&undo)?;
+    workspace.apply(&patch.reversed())?;
     Ok(())
 }
 

@@ -7,9 +7,11 @@
 //! with `--unsafe-no-sandbox`, which the user must ask for).
 
 mod cache;
+mod features;
 mod libtest;
 mod report;
 
+pub use features::{FeatureBuild, FeatureConfig};
 pub use libtest::{TestOutcome, TestResults, parse_test_output};
 pub use report::{Step, Targets, ValidationReport, Verdict, judge, record_lint_delta};
 
@@ -263,6 +265,68 @@ impl Workspace {
     ) -> Result<(ValidationReport, CargoOutput), ValidateError> {
         let (report, lint_json) = self.validate_json()?;
         Ok((report, parse_cargo_output(&lint_json)))
+    }
+
+    /// Validates `patch`, which is applied in the worktree: builds, tests and lints it, then, if
+    /// it builds, builds it again in each feature configuration its changed lines are compiled
+    /// under ([`features`]). A configuration that fails is built on the tree before the patch
+    /// too, so that the verdict knows whether it built there.
+    pub fn validate_patch(
+        &self,
+        patch: &Patch,
+    ) -> Result<(ValidationReport, CargoOutput), ValidateError> {
+        let (mut report, lint) = self.validate_with_diagnostics()?;
+        if !report.build_ok {
+            return Ok((report, lint));
+        }
+        let read = |path: &str| std::fs::read_to_string(self.worktree.join(path)).ok();
+        for config in features::configs(patch, &read) {
+            let (step, error) = self.build_config(&config)?;
+            let before_ok = if step.ok {
+                None
+            } else {
+                self.apply(&patch.reversed())?;
+                let built = self.build_config(&config);
+                self.apply(patch)?;
+                Some(built?.0.ok)
+            };
+            report.features.push(FeatureBuild {
+                config,
+                ok: step.ok,
+                before_ok,
+                error,
+            });
+            report.steps.push(step);
+        }
+        Ok((report, lint))
+    }
+
+    /// `cargo build` of one package in one feature configuration, with the targets of the base.
+    fn build_config(
+        &self,
+        config: &FeatureConfig,
+    ) -> Result<(Step, Option<String>), ValidateError> {
+        let extra = config.args();
+        let mut args = vec!["build"];
+        args.extend(extra.iter().map(String::as_str));
+        args.extend(self.targets.flags());
+        args.extend(["--message-format=json", "--offline"]);
+        let outcome = self.cargo(&args, self.options.isolation)?;
+        let command = format!(
+            "cargo build {} {}",
+            extra.join(" "),
+            self.targets.flags().join(" ")
+        );
+        let step = step(&command, &outcome);
+        let error = (!step.ok).then(|| {
+            let output = parse_cargo_output(&String::from_utf8_lossy(&outcome.stdout));
+            output
+                .compile_errors()
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| cargo_errors(&outcome.stderr))
+        });
+        Ok((step, error))
     }
 
     /// [`Workspace::validate_with_diagnostics`] for the commit the worktree is at, which becomes

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::features::FeatureBuild;
 use super::libtest::{TestOutcome, TestResults};
 use crate::engine::CompileError;
 
@@ -91,6 +92,9 @@ pub struct ValidationReport {
     #[serde(default)]
     pub lint_delta: Option<i64>,
     pub steps: Vec<Step>,
+    /// The extra builds in the feature configurations the change's lines are compiled under.
+    #[serde(default)]
+    pub features: Vec<FeatureBuild>,
     /// The `acceptance` commands of the agent that made the change, each of which must pass.
     #[serde(default)]
     pub acceptance: Vec<Step>,
@@ -123,6 +127,7 @@ impl ValidationReport {
             linter: String::new(),
             lint_delta: None,
             steps: Vec::new(),
+            features: Vec::new(),
             acceptance: Vec::new(),
             sandbox: String::new(),
             cached: false,
@@ -162,8 +167,16 @@ impl ValidationReport {
         } else {
             format!("{} does not compile", self.linter)
         };
+        let features: String = self
+            .features
+            .iter()
+            .map(|build| {
+                let how = if build.ok { "ok" } else { "failed" };
+                format!("; {} {how}", build.config.describe().replace('`', ""))
+            })
+            .collect();
         format!(
-            "{} ok; cargo test {} passed, {} failed, {} ignored; {lint}{cached}",
+            "{} ok{features}; cargo test {} passed, {} failed, {} ignored; {lint}{cached}",
             self.build_command(),
             self.passed(),
             self.failed(),
@@ -230,6 +243,20 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
             {
                 notes.push(format!(
                     "doctest `{name}` moved from line {was} to line {now}"
+                ));
+            }
+        }
+        for build in &candidate.features {
+            if !build.ok && build.before_ok != Some(false) {
+                let error = build.error.as_deref().map(first_line).unwrap_or_default();
+                reasons.push(format!(
+                    "{} does not build: {error}",
+                    build.config.describe()
+                ));
+            } else if !build.ok {
+                notes.push(format!(
+                    "{} did not build before the change either",
+                    build.config.describe()
                 ));
             }
         }

@@ -94,9 +94,15 @@ fn block(path: &str, search: &str, replace: &str) -> String {
 }
 
 fn apply(env: &TestEnv, repo: &Path, reply: &str) -> Run {
+    apply_with(env, repo, reply, &[])
+}
+
+fn apply_with(env: &TestEnv, repo: &Path, reply: &str, args: &[&str]) -> Run {
     let file = env.root().join("reply.md");
     std::fs::write(&file, reply).expect("reply");
-    env.nova_in(repo, ["apply", file.to_str().expect("utf-8")])
+    let mut all = vec!["apply", file.to_str().expect("utf-8")];
+    all.extend_from_slice(args);
+    env.nova_in(repo, all)
 }
 
 #[track_caller]
@@ -228,4 +234,118 @@ fn tests_that_share_a_name_across_members_are_two_tests() {
     let verdict = judge(&base, &report);
     assert!(!verdict.accepted, "{verdict:?}");
     assert_eq!(verdict.reasons, ["test `b (lib) tests::t` disappeared"]);
+}
+
+const FEATURED: &str = "pub fn one() -> i32 {\n    1\n}\n\n#[cfg(feature = \"extra\")]\npub fn extra() -> i32 {\n    one() + 1\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn one() {\n        assert_eq!(super::one(), 1);\n    }\n}\n";
+
+fn featured(env: &TestEnv) -> PathBuf {
+    let files = [
+        (
+            String::from("Cargo.toml"),
+            manifest("feat", "\n[features]\nextra = []\n"),
+        ),
+        (String::from("src/lib.rs"), FEATURED.to_owned()),
+    ];
+    repo(env, "featured", &files)
+}
+
+#[test]
+fn a_change_that_breaks_a_feature_is_rejected_naming_it() {
+    let env = TestEnv::new();
+    let repo = featured(&env);
+    let reply = block("src/lib.rs", "    one() + 1\n", "    one() + \"1\"\n");
+    let run = apply(&env, &repo, &reply);
+    assert_rejected(
+        &run,
+        &repo,
+        &["`feat` with --features extra does not build: error[E0277]"],
+    );
+}
+
+#[test]
+fn a_change_outside_any_feature_costs_no_feature_build() {
+    let env = TestEnv::new();
+    let repo = featured(&env);
+    let reply = block("src/lib.rs", "    1\n}\n", "    2 - 1\n}\n");
+    let run = apply_with(&env, &repo, &reply, &["--branch", "nova/outside"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(!run.both().contains("--features"), "{}", run.both());
+    assert!(!run.both().contains("--all-features"), "{}", run.both());
+    // The same crate, changed under the feature soundly: built with it, and accepted.
+    let reply = block("src/lib.rs", "    one() + 1\n", "    1 + one()\n");
+    let run = apply_with(&env, &repo, &reply, &["--branch", "nova/inside"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout
+            .contains("feat with --features extra ok; feat with --all-features ok"),
+        "{}",
+        run.both()
+    );
+}
+
+#[test]
+fn a_change_that_breaks_a_bench_is_rejected() {
+    let env = TestEnv::new();
+    let lib = format!("{FIXABLE}\npub fn scaled() -> i32 {{\n    2\n}}\n");
+    let files = [
+        (String::from("Cargo.toml"), manifest("benched", "")),
+        (String::from("src/lib.rs"), lib),
+        (
+            String::from("benches/b.rs"),
+            String::from("fn main() {\n    let _ = benched::scaled();\n}\n"),
+        ),
+    ];
+    let repo = repo(&env, "benched", &files);
+    let reply = block(
+        "src/lib.rs",
+        "pub fn scaled() -> i32 {\n    2\n",
+        "pub fn scaled(x: i32) -> i32 {\n    2 * x\n",
+    );
+    let run = apply(&env, &repo, &reply);
+    assert_rejected(
+        &run,
+        &repo,
+        &["`cargo build --workspace --all-targets` fails: error[E0061]"],
+    );
+}
+
+const DOCUMENTED: &str = "/// Doubles.\n///\n/// ```\n/// assert_eq!(doc::double(2), 4);\n/// ```\n///\n/// ```\n/// assert_eq!(doc::double(0), 0);\n/// ```\npub fn double(x: i32) -> i32 {\n    x * 2\n}\n";
+
+#[test]
+fn doctests_are_matched_by_item_not_by_line() {
+    let env = TestEnv::new();
+    let files = [
+        (String::from("Cargo.toml"), manifest("doc", "")),
+        (String::from("src/lib.rs"), DOCUMENTED.to_owned()),
+    ];
+    let repo = repo(&env, "documented", &files);
+    // A line above both doctests moves them; they are the same tests.
+    let reply = block(
+        "src/lib.rs",
+        "/// Doubles.\n",
+        "/// Doubles a number.\n///\n/// Never overflows for small inputs.\n",
+    );
+    let run = apply_with(&env, &repo, &reply, &["--branch", "nova/moved"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout
+            .contains("doctest `doc (doc) src/lib.rs - double #2` moved from line 7 to line 9"),
+        "{}",
+        run.both()
+    );
+    // Deleting one of them is still a test that disappeared.
+    let reply = block(
+        "src/lib.rs",
+        "///\n/// ```\n/// assert_eq!(doc::double(0), 0);\n/// ```\n",
+        "",
+    );
+    let run = apply(&env, &repo, &reply);
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert!(
+        run.stdout
+            .contains("test `doc (doc) src/lib.rs - double #2` disappeared"),
+        "{}",
+        run.both()
+    );
+    assert_eq!(branches(&repo), ["master", "nova/moved"]);
 }

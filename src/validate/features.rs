@@ -1,0 +1,211 @@
+//! Which feature configurations a change must also build in: the features named by the `cfg`
+//! attributes around each changed line, for the package the file belongs to, and all of that
+//! package's features. A change outside any feature `cfg` needs none.
+//!
+//! Sans-IO: files are read through a closure (the worktree's text).
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+
+use serde::{Deserialize, Serialize};
+
+use crate::edit::Patch;
+use crate::index::attributes;
+
+/// One extra build a change needs: `cargo build -p <package> --features a,b`, or
+/// `--all-features`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    pub package: String,
+    /// Empty for `--all-features`.
+    pub features: Vec<String>,
+}
+
+impl FeatureConfig {
+    /// `-p core --features core/extra`, `-p core --all-features`.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![String::from("-p"), self.package.clone()];
+        if self.features.is_empty() {
+            args.push(String::from("--all-features"));
+        } else {
+            args.push(String::from("--features"));
+            let qualified: Vec<String> = self
+                .features
+                .iter()
+                .map(|feature| format!("{}/{feature}", self.package))
+                .collect();
+            args.push(qualified.join(","));
+        }
+        args
+    }
+
+    /// For people: `--features extra of core`.
+    pub fn describe(&self) -> String {
+        if self.features.is_empty() {
+            format!("`{}` with --all-features", self.package)
+        } else {
+            format!(
+                "`{}` with --features {}",
+                self.package,
+                self.features.join(",")
+            )
+        }
+    }
+}
+
+/// How one extra build went, on the candidate and (when it failed there) on the tree before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureBuild {
+    pub config: FeatureConfig,
+    pub ok: bool,
+    /// Whether the same configuration built before the change: asked only when it fails now.
+    #[serde(default)]
+    pub before_ok: Option<bool>,
+    /// The first compile error, when it failed.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// The feature builds `patch` needs. `read` gives a file's text in the worktree (the manifests
+/// and the parents that declare a changed module).
+pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<FeatureConfig> {
+    let mut by_package: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for change in &patch.changes {
+        let path = change.path.as_str();
+        if !path.ends_with(".rs") {
+            continue;
+        }
+        let mut wanted = std::collections::BTreeSet::new();
+        let before = change.before.as_deref().unwrap_or("");
+        let after = change.after.as_deref().unwrap_or("");
+        let hunks = changed_lines(before, after);
+        // The old side's lines in the old text, the new side's in the new.
+        for (text, old) in [(before, true), (after, false)] {
+            let Some(found) = attributes::for_file(path, text, read) else {
+                continue;
+            };
+            for (old_lines, new_lines) in &hunks {
+                wanted.extend(found.features(if old { old_lines } else { new_lines }));
+            }
+        }
+        if wanted.is_empty() {
+            continue;
+        }
+        let Some((package, declared)) = package_of(path, read) else {
+            continue;
+        };
+        let features = by_package.entry(package).or_default();
+        features.extend(wanted.into_iter().filter(|f| declared.contains(f)));
+    }
+    let mut configs = Vec::new();
+    for (package, mut features) in by_package {
+        features.sort();
+        features.dedup();
+        if features.is_empty() {
+            continue;
+        }
+        configs.push(FeatureConfig {
+            package: package.clone(),
+            features,
+        });
+        configs.push(FeatureConfig {
+            package,
+            features: Vec::new(),
+        });
+    }
+    configs
+}
+
+/// The changed lines of each hunk, on the old side and the new side (1-based; an insertion
+/// covers the lines around it on the old side).
+fn changed_lines(before: &str, after: &str) -> Vec<(RangeInclusive<usize>, RangeInclusive<usize>)> {
+    let diff = similar::TextDiff::from_lines(before, after);
+    diff.ops()
+        .iter()
+        .filter(|op| op.tag() != similar::DiffTag::Equal)
+        .map(|op| {
+            let (old, new) = (op.old_range(), op.new_range());
+            let span = |range: std::ops::Range<usize>| {
+                let start = range.start.max(1);
+                start..=range.end.max(start)
+            };
+            (span(old), span(new))
+        })
+        .collect()
+}
+
+/// The package whose manifest is nearest above `path`, and the features it declares (its
+/// `[features]` and its optional dependencies).
+fn package_of(path: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<(String, Vec<String>)> {
+    let mut dir = path;
+    while let Some((up, _)) = dir.rsplit_once('/') {
+        dir = up;
+        if let Some(found) = manifest(&format!("{dir}/Cargo.toml"), read) {
+            return Some(found);
+        }
+    }
+    manifest("Cargo.toml", read)
+}
+
+fn manifest(path: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<(String, Vec<String>)> {
+    let table: toml::Table = read(path)?.parse().ok()?;
+    let name = table.get("package")?.get("name")?.as_str()?.to_owned();
+    let mut declared: Vec<String> = table
+        .get("features")
+        .and_then(toml::Value::as_table)
+        .map(|features| features.keys().cloned().collect())
+        .unwrap_or_default();
+    if let Some(deps) = table.get("dependencies").and_then(toml::Value::as_table) {
+        for (dep, spec) in deps {
+            if spec.get("optional").and_then(toml::Value::as_bool) == Some(true) {
+                declared.push(dep.clone());
+            }
+        }
+    }
+    Some((name, declared))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::FileChange;
+    use crate::findings::RepoPath;
+
+    const MANIFEST: &str =
+        "[package]\nname = \"feat\"\nversion = \"0.1.0\"\n\n[features]\nextra = []\n";
+    const LIB: &str = "pub fn one() -> i32 {\n    1\n}\n\n#[cfg(feature = \"extra\")]\npub fn extra() -> i32 {\n    one() + 1\n}\n\n#[cfg(feature = \"undeclared\")]\npub fn other() {}\n";
+
+    fn configs_for(after: &str) -> Vec<FeatureConfig> {
+        let read = |path: &str| (path == "crates/feat/Cargo.toml").then(|| MANIFEST.to_owned());
+        let patch = Patch {
+            summary: String::new(),
+            changes: vec![FileChange::modify(
+                RepoPath::new("crates/feat/src/lib.rs").expect("path"),
+                LIB,
+                after,
+            )],
+        };
+        configs(&patch, &read)
+    }
+
+    #[test]
+    fn a_change_under_a_feature_builds_with_it_and_with_all_features() {
+        let configs = configs_for(&LIB.replace("one() + 1", "one() + 2"));
+        assert_eq!(
+            configs
+                .iter()
+                .map(|c| c.args().join(" "))
+                .collect::<Vec<_>>(),
+            ["-p feat --features feat/extra", "-p feat --all-features"]
+        );
+    }
+
+    #[test]
+    fn a_change_outside_any_feature_needs_no_extra_build() {
+        assert!(configs_for(&LIB.replace("    1\n", "    2 - 1\n")).is_empty());
+        assert!(
+            configs_for(&LIB.replace("pub fn other() {}", "pub fn other() { }")).is_empty(),
+            "a feature the package does not declare is not built"
+        );
+    }
+}
