@@ -1,7 +1,7 @@
 //! Nova's state directory, `.nova/` at the repository root: what lives there, and the
 //! `.gitignore` that keeps it out of `git status`.
 //!
-//! Owns: the layout of `.nova/` (run archive, validation worktree and target dir, index cache,
+//! Owns: the layout of `.nova/` (run archive, validation target dir, index cache,
 //! the repository's own agents and config), its `.gitignore`, and the lock a run holds on it.
 //! Never: writes outside `.nova/`.
 

@@ -199,6 +199,9 @@ pub struct AgentDef {
     pub budget: Budget,
     pub builtin: Vec<String>,
     pub acceptance: Vec<String>,
+    /// Its changes may add `allow`/`expect` attributes, each with a `reason`. Off by default:
+    /// silencing a warning is not fixing it.
+    pub may_silence: bool,
     pub output: Output,
     pub prompt: String,
     pub origin: Origin,
@@ -233,6 +236,8 @@ struct RawAgent {
     builtin: Vec<Spanned<String>>,
     #[serde(default)]
     acceptance: Vec<Spanned<String>>,
+    #[serde(default)]
+    may_silence: bool,
     output: Spanned<Output>,
 }
 
@@ -432,6 +437,7 @@ pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef
         budget,
         builtin: strings(raw.builtin),
         acceptance: strings(raw.acceptance),
+        may_silence: raw.may_silence,
         output: raw.output.into_inner(),
         prompt,
         origin,

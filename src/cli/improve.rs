@@ -15,9 +15,10 @@ use crate::orchestrator::{self, Event, ImproveError, ImproveOutcome, ImproveRequ
 /// Review the repository, fix what can be fixed, prove each fix, and commit it on a review branch.
 ///
 /// Works on the committed state of HEAD: your working tree, index, HEAD and current branch are
-/// never touched. Each candidate is built, tested and linted in a validation worktree under
-/// `.nova/` inside a sandbox (no network), and committed only if it builds, every test that passed
-/// still passes, no test disappeared, and the warning count did not grow. Exits 0 when the run
+/// never touched. Each candidate is built (every workspace member, every target), tested and
+/// linted in a validation worktree inside a sandbox (no network), and committed only if it
+/// builds, every test that passed still passes, no test disappeared, and the warning count did
+/// not grow. Test code, tests and build scripts are never changed. Exits 0 when the run
 /// completed (even with nothing to improve), 1 when the base itself does not build or pass its
 /// tests, 3 when the repository is not git or not a Cargo project.
 #[derive(Debug, Args)]
@@ -167,15 +168,22 @@ impl<'a> View<'a> {
             Event::BaseValidated { summary, .. } => self.note(&format!("base: {summary}")),
             Event::BaseFailed { .. } => self.note("base: it does not build or pass its tests"),
             Event::FindingsReady {
+                pass,
                 total,
                 fixable,
                 by_agent,
                 unowned,
                 known_failures,
             } => {
+                self.finish();
                 let agents: Vec<String> =
                     by_agent.iter().map(|(a, n)| format!("{a} {n}")).collect();
-                let mut line = format!("review: {total} findings, {fixable} with a fix to try");
+                let stage = if *pass == 1 {
+                    String::from("review")
+                } else {
+                    format!("review of the tip (pass {pass})")
+                };
+                let mut line = format!("{stage}: {total} findings, {fixable} with a fix to try");
                 if !agents.is_empty() {
                     line.push_str(&format!(" ({})", agents.join(", ")));
                 }
@@ -340,6 +348,19 @@ fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<E
         for (summary, reason) in &outcome.skipped {
             p.line(&format!("  {summary}: {reason}"))?;
         }
+    }
+    if !outcome.left.is_empty() {
+        p.line(&p.paint(BOLD, "Not tried:"))?;
+        for (summary, reason) in &outcome.left {
+            p.line(&format!("  {summary}: {reason}"))?;
+        }
+    }
+    if outcome.passes > 1 {
+        p.line(&format!(
+            "Linted the tip again after accepted fixes: {} passes (at most {}).",
+            outcome.passes,
+            orchestrator::MAX_PASSES
+        ))?;
     }
     let times: Vec<String> = ["review", "refactor", "validate", "commit"]
         .iter()

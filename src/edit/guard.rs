@@ -59,20 +59,154 @@ impl Scope {
     }
 }
 
-/// The first reason `patch` may not be applied by an agent with write `scope`, if any.
-pub fn check(patch: &Patch, scope: &Scope) -> Result<(), String> {
+/// Gives the text of a repository file (relative path) as the change sees it, if there is one.
+pub type Read<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// What an agent's patch may do besides staying in its write scope.
+#[derive(Clone, Copy)]
+pub struct Policy<'a> {
+    pub scope: &'a Scope,
+    /// The agent's file allows it to add `allow`/`expect` attributes (with a `reason`).
+    pub may_silence: bool,
+    /// The files around the change (the parents that declare a changed module).
+    pub read: Read<'a>,
+}
+
+impl std::fmt::Debug for Policy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("scope", &self.scope)
+            .field("may_silence", &self.may_silence)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The first reason `patch` may not be applied by an agent with `policy`, if any.
+pub fn check(patch: &Patch, policy: &Policy<'_>) -> Result<(), String> {
     for change in &patch.changes {
         if let Some(why) = protected(&change.path) {
             return Err(format!("`{}` is protected: {why}", change.path));
         }
-        if !scope.contains(&change.path) {
+        if !policy.scope.contains(&change.path) {
             return Err(format!(
                 "`{}` is outside the agent's write scope",
                 change.path
             ));
         }
+        let (before, after) = (change.before.as_deref(), change.after.as_deref());
+        if let Some(line) = test_code(change.path.as_str(), before, after, policy.read) {
+            return Err(format!(
+                "it changes test code at `{}:{line}`: {TEST_CODE}",
+                change.path
+            ));
+        }
+        for silence in silences(change.path.as_str(), before, after) {
+            if !policy.may_silence {
+                return Err(format!(
+                    "it silences a warning instead of fixing it ({silence}), and the agent's file \
+                     does not allow that (`may_silence`)"
+                ));
+            }
+            if !silence.reason {
+                return Err(format!(
+                    "it silences a warning ({silence}) without a `reason = \"...\"`"
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+/// Why test code inside source files is protected.
+const TEST_CODE: &str = "test items (`#[cfg(test)]` modules, `#[test]` functions) judge every \
+                         change, so Nova does not change them";
+
+/// A lint a change silences: an `allow` or `expect` attribute its new text has beyond the old.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Silence {
+    pub path: String,
+    pub line: usize,
+    pub lint: String,
+    /// `allow` or `expect`.
+    pub how: String,
+    pub reason: bool,
+}
+
+impl std::fmt::Display for Silence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}({})` at {}:{}",
+            self.how, self.lint, self.path, self.line
+        )
+    }
+}
+
+/// The `allow`/`expect` attributes that the change of a Rust file from `before` to `after` adds.
+pub fn silences(path: &str, before: Option<&str>, after: Option<&str>) -> Vec<Silence> {
+    use crate::index::attributes::read_text;
+    let Some(after) = after.filter(|_| path.ends_with(".rs")) else {
+        return Vec::new();
+    };
+    let Some(new) = read_text(after) else {
+        return Vec::new();
+    };
+    let mut old: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for silenced in before
+        .and_then(read_text)
+        .map(|a| a.silenced)
+        .unwrap_or_default()
+    {
+        *old.entry((silenced.lint, silenced.how)).or_default() += 1;
+    }
+    new.silenced
+        .into_iter()
+        .filter(
+            |silenced| match old.get_mut(&(silenced.lint.clone(), silenced.how.clone())) {
+                Some(left) if *left > 0 => {
+                    *left -= 1;
+                    false
+                }
+                _ => true,
+            },
+        )
+        .map(|silenced| Silence {
+            path: path.to_owned(),
+            line: silenced.line,
+            lint: silenced.lint,
+            how: silenced.how,
+            reason: silenced.reason,
+        })
+        .collect()
+}
+
+/// The first line of test code that changing the Rust file `path` from `before` to `after`
+/// removes or adds lines in, if any (in the old text's numbering for removals, the new one's for
+/// additions).
+pub fn test_code(
+    path: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+    read: Read<'_>,
+) -> Option<usize> {
+    use crate::index::attributes::for_file;
+    if !path.ends_with(".rs") {
+        return None;
+    }
+    let hunks = super::changed_lines(before.unwrap_or(""), after.unwrap_or(""));
+    let old = before.and_then(|text| for_file(path, text, read));
+    let new = after.and_then(|text| for_file(path, text, read));
+    hunks.iter().find_map(|(removed, added)| {
+        let hit = |attributes: &Option<crate::index::attributes::Attributes>,
+                   lines: &Option<super::LineRange>| {
+            let (attributes, lines) = (attributes.as_ref()?, lines.as_ref()?);
+            let first = lines
+                .clone()
+                .find(|line| attributes.touches_test(&(*line..=*line)))?;
+            Some(first)
+        };
+        hit(&old, removed).or_else(|| hit(&new, added))
+    })
 }
 
 /// Which guard turned a file away.
@@ -100,7 +234,7 @@ pub struct Rejection {
 }
 
 /// What the reply guards need besides the changes.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct Context<'a> {
     /// The repository's root on disk, to refuse paths through symbolic links.
     pub root: Option<&'a Path>,
@@ -108,6 +242,18 @@ pub struct Context<'a> {
     pub scope: Option<&'a Scope>,
     /// A whole-file rewrite was asked for: shrinking a file is then expected.
     pub rewrite: bool,
+    /// The repository's files as the reply's base has them, to see which modules are test code.
+    pub read: Option<Read<'a>>,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("root", &self.root)
+            .field("scope", &self.scope)
+            .field("rewrite", &self.rewrite)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Every reason to refuse `results` (the files a reply changes), all of them, in path order.
@@ -139,6 +285,15 @@ pub fn review(results: &[FileResult], context: &Context<'_>) -> Vec<Rejection> {
             rejections.push(reject(
                 Rule::Protected,
                 format!("the file is protected: {why}"),
+            ));
+        }
+        let nothing = |_: &str| None;
+        let read = context.read.unwrap_or(&nothing);
+        let (before, after) = (result.before.as_deref(), result.after.as_deref());
+        if let Some(line) = test_code(&result.path, before, after, read) {
+            rejections.push(reject(
+                Rule::Protected,
+                format!("line {line} is test code: {TEST_CODE}"),
             ));
         }
         if let Some(scope) = context.scope
@@ -410,6 +565,44 @@ mod tests {
             .is_empty()
         );
         std::fs::remove_dir_all(root).expect("cleanup");
+    }
+
+    #[test]
+    fn agents_may_silence_a_lint_only_when_their_file_allows_it_and_with_a_reason() {
+        let scope = Scope::new(&[String::from("src/**")]);
+        let nothing = |_: &str| None;
+        let before = "pub fn f() -> i32 {\n    return 1;\n}\n";
+        let patch = |attribute: &str| Patch {
+            summary: String::new(),
+            changes: vec![crate::edit::FileChange::modify(
+                path("src/lib.rs"),
+                before,
+                format!("{attribute}\n{before}"),
+            )],
+        };
+        let policy = |may_silence| Policy {
+            scope: &scope,
+            may_silence,
+            read: &nothing,
+        };
+        let bare = patch("#[allow(clippy::needless_return)]");
+        let reasoned = patch("#[expect(clippy::needless_return, reason = \"kept for the diff\")]");
+        let refused = check(&bare, &policy(false)).expect_err("not allowed");
+        assert!(refused.contains("`may_silence`"), "{refused}");
+        assert!(check(&reasoned, &policy(false)).is_err());
+        let no_reason = check(&bare, &policy(true)).expect_err("no reason");
+        assert!(no_reason.contains("without a `reason"), "{no_reason}");
+        assert_eq!(check(&reasoned, &policy(true)), Ok(()));
+        // An attribute that was already there is not a new one.
+        let kept = Patch {
+            summary: String::new(),
+            changes: vec![crate::edit::FileChange::modify(
+                path("src/lib.rs"),
+                format!("#[allow(dead_code)]\n{before}"),
+                format!("#[allow(dead_code)]\n{}", before.replace("return 1;", "1")),
+            )],
+        };
+        assert_eq!(check(&kept, &policy(false)), Ok(()));
     }
 
     #[test]

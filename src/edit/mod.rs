@@ -192,6 +192,22 @@ impl Patch {
     }
 }
 
+/// The lines each hunk of the change from `before` to `after` removes (in `before`) and adds (in
+/// `after`), 1-based; `None` on a side that has no lines (a pure insertion or deletion).
+pub fn changed_lines(before: &str, after: &str) -> Vec<(Option<LineRange>, Option<LineRange>)> {
+    let diff = similar::TextDiff::from_lines(before, after);
+    let lines =
+        |range: std::ops::Range<usize>| (!range.is_empty()).then(|| range.start + 1..=range.end);
+    diff.ops()
+        .iter()
+        .filter(|op| op.tag() != similar::DiffTag::Equal)
+        .map(|op| (lines(op.old_range()), lines(op.new_range())))
+        .collect()
+}
+
+/// 1-based lines, both ends included.
+pub type LineRange = std::ops::RangeInclusive<usize>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

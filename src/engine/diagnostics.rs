@@ -211,11 +211,13 @@ fn reduce(raw: &RawDiagnostic, groups: &mut BTreeMap<String, String>) -> Option<
     })
 }
 
-/// The machine-applicable replacements of a diagnostic: all of its suggestions, or none if any
-/// is less certain or lands in another file.
+/// The machine-applicable replacements of a diagnostic: the first of its suggestions (a help
+/// child) whose every replacement is machine-applicable and in `file`. A diagnostic may offer
+/// alternatives, some less certain (rustc's `mismatched_lifetime_syntaxes`); as rustfix does, the
+/// certain one is taken.
 fn suggestions(raw: &RawDiagnostic, file: &str) -> Option<Vec<Replacement>> {
-    let mut replacements = Vec::new();
-    for child in &raw.children {
+    raw.children.iter().find_map(|child| {
+        let mut replacements = Vec::new();
         for span in &child.spans {
             let Some(text) = &span.suggested_replacement else {
                 continue;
@@ -232,8 +234,8 @@ fn suggestions(raw: &RawDiagnostic, file: &str) -> Option<Vec<Replacement>> {
                 text: text.clone(),
             });
         }
-    }
-    (!replacements.is_empty()).then_some(replacements)
+        (!replacements.is_empty()).then_some(replacements)
+    })
 }
 
 /// The group a note names: "`-W clippy::needless-return` implied by `-W clippy::style`",
@@ -317,6 +319,28 @@ not json from a build script"#;
             }
         );
         assert_eq!(out.error_details[1].file, None);
+    }
+
+    #[test]
+    fn the_machine_applicable_alternative_is_taken() {
+        let span = |replacement: &str, applicability: &str| {
+            format!(
+                r#"{{"file_name":"src/lib.rs","byte_start":10,"byte_end":12,"line_start":1,"line_end":1,"column_start":11,"column_end":13,"is_primary":true,"suggested_replacement":"{replacement}","suggestion_applicability":"{applicability}"}}"#
+            )
+        };
+        let line = format!(
+            r#"{{"reason":"compiler-message","message":{{"message":"hiding a lifetime","code":{{"code":"mismatched_lifetime_syntaxes","explanation":null}},"level":"warning","spans":[{primary}],"children":[{{"message":"remove the lifetime","code":null,"level":"help","spans":[{maybe}],"children":[],"rendered":null}},{{"message":"use `'_`","code":null,"level":"help","spans":[{certain}],"children":[],"rendered":null}}],"rendered":""}}}}"#,
+            primary = span("", "Unspecified").replace(
+                r#""suggested_replacement":"""#,
+                r#""suggested_replacement":null"#
+            ),
+            maybe = span("", "MaybeIncorrect"),
+            certain = span("'_", "MachineApplicable"),
+        );
+        let out = parse_cargo_output(&line);
+        let fix = out.diagnostics[0].replacements.as_ref().expect("a fix");
+        assert_eq!(fix.len(), 1);
+        assert_eq!(fix[0].text, "'_");
     }
 
     #[test]

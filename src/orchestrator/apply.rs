@@ -133,10 +133,14 @@ pub fn apply(request: &ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
         return Err(ApplyError::Binary(path));
     }
     let results = results?;
+    let base_text = |path: &str| -> Option<String> {
+        String::from_utf8(git::read_blob(root, base, path).ok()??).ok()
+    };
     let context = guard::Context {
         root: Some(root),
         scope: None,
         rewrite: request.rewrite,
+        read: Some(&base_text),
     };
     let rejections = guard::review(&results, &context);
     if !rejections.is_empty() {

@@ -40,6 +40,8 @@ pub enum Event {
         failing_tests: Vec<String>,
     },
     FindingsReady {
+        /// 1 for the base; later passes lint the tip after accepted fixes.
+        pass: usize,
         total: usize,
         fixable: usize,
         by_agent: BTreeMap<String, usize>,

@@ -58,6 +58,11 @@ pub struct ImproveOutcome {
     pub commits: Vec<CommitInfo>,
     pub rejected: Vec<(String, Vec<String>)>,
     pub skipped: Vec<(String, String)>,
+    /// Findings with a fix that no candidate tried, with why: no agent fixes the rule, it failed
+    /// in an earlier run, the run's limits.
+    pub left: Vec<(String, String)>,
+    /// How many times the tip was linted for fixable findings (at most [`MAX_PASSES`]).
+    pub passes: usize,
     pub findings: usize,
     /// The base itself does not build or pass its tests: nothing was tried.
     pub base_failed: bool,
@@ -363,77 +368,192 @@ fn drive(
         failed: base_report.failed(),
         warnings: base_report.lint_warnings,
     })?;
-    let drift = if cast
+    let formats = cast
         .reviewers
         .iter()
-        .any(|r| engine::owner(&[*r], RUSTFMT, None).is_some())
-    {
-        workspace.format_drift()?
-    } else {
-        Vec::new()
+        .any(|r| engine::owner(&[*r], RUSTFMT, None).is_some());
+    let write_scope = guard::Scope::new(&cast.refactorer.scope.write);
+    let mut state = Tip {
+        commit: base,
+        report: base_report,
+        lint: diagnostics,
+        // Fingerprints tried in this run: a later pass does not try them again.
+        tried: BTreeSet::new(),
+        findings: 0,
+        candidates: 0,
     };
-    // Symbols come from the index of the worktree, which holds the base right now.
-    let index = Index::build_with_cache(
-        workspace.path(),
-        Some(&root.join(".nova/index/worktree.bin")),
-    );
-    let base_source = BaseSource {
-        root,
-        base,
-        index: &index,
-    };
-    let review = engine::review(
-        &diagnostics.diagnostics,
-        &drift,
-        &cast.reviewers,
-        &base_source,
-    );
-    outcome.findings = review.findings.len();
+    for pass in 1..=MAX_PASSES {
+        let stage = Instant::now();
+        let drift = if formats {
+            workspace.format_drift()?
+        } else {
+            Vec::new()
+        };
+        // Symbols come from the index of the worktree, which holds the tip right now.
+        let index = Index::build_with_cache(
+            workspace.path(),
+            Some(&root.join(".nova/index/worktree.bin")),
+        );
+        let source = WorktreeSource {
+            workspace: &workspace,
+            index: &index,
+        };
+        let review = engine::review(&state.lint.diagnostics, &drift, &cast.reviewers, &source);
+        if pass == 1 {
+            outcome.findings = review.findings.len();
+        }
 
-    let mut by_agent: BTreeMap<String, usize> = BTreeMap::new();
-    let mut candidates: Vec<(usize, &Finding)> = Vec::new();
-    let mut seen_fixes = BTreeSet::new();
-    let mut skipped_known = 0;
-    for (idx, finding) in review.findings.iter().enumerate() {
-        rec.store.finding(rec.run, idx, finding)?;
-        *by_agent.entry(finding.agent.clone()).or_default() += 1;
-        if finding.fix.is_none() || !engine::fixes(cast.refactorer, finding) {
-            continue;
+        let mut by_agent: BTreeMap<String, usize> = BTreeMap::new();
+        let mut candidates: Vec<(usize, &Finding)> = Vec::new();
+        let mut seen_fixes = BTreeSet::new();
+        let mut skipped_known = 0;
+        for finding in &review.findings {
+            let idx = state.findings;
+            state.findings += 1;
+            if pass > 1 && state.tried.contains(&finding.fingerprint) {
+                continue;
+            }
+            rec.store.finding(rec.run, idx, finding)?;
+            *by_agent.entry(finding.agent.clone()).or_default() += 1;
+            if finding.fix.is_none() {
+                continue;
+            }
+            let what = format!("`{}` at {}", finding.rule, finding.location());
+            if !engine::fixes(cast.refactorer, finding) {
+                outcome.left.push((
+                    what,
+                    format!(
+                        "the refactorer `{}` does not fix `{}` (its `builtin` rules do not select it)",
+                        cast.refactorer.name, finding.rule
+                    ),
+                ));
+                continue;
+            }
+            if known_failures.contains(&finding.fingerprint) {
+                skipped_known += 1;
+                outcome
+                    .left
+                    .push((what, String::from("its fix was rejected in an earlier run")));
+                continue;
+            }
+            // The same fix reported twice (by two lints, or twice by one) is one candidate.
+            if seen_fixes.insert((finding.path.clone(), format!("{:?}", finding.fix))) {
+                candidates.push((idx, finding));
+            }
         }
-        if known_failures.contains(&finding.fingerprint) {
-            skipped_known += 1;
-            continue;
+        if pass > 1 && candidates.is_empty() {
+            stages.add("review", stage);
+            break;
         }
-        // The same fix reported twice (by two lints, or twice by one) is one candidate.
-        if seen_fixes.insert((finding.path.clone(), format!("{:?}", finding.fix))) {
-            candidates.push((idx, finding));
+        // Formatting last: it rewrites whole files, which would leave later fixes nothing to
+        // apply to.
+        candidates.sort_by_key(|(_, f)| f.rule == RUSTFMT);
+        rec.emit(Event::FindingsReady {
+            pass,
+            total: review.findings.len(),
+            fixable: candidates.len(),
+            by_agent,
+            unowned: review.unowned.values().sum(),
+            known_failures: skipped_known,
+        })?;
+        stages.add("review", stage);
+        let committed = outcome.commits.len();
+        try_candidates(
+            request,
+            cast,
+            branch,
+            &write_scope,
+            candidates,
+            &mut workspace,
+            &mut state,
+            rec,
+            outcome,
+            &mut stages,
+        )?;
+        outcome.passes = pass;
+        let limited = request
+            .max_changes
+            .is_some_and(|max| outcome.commits.len() >= max);
+        // Fixes can leave new warnings (an import a fix left unused): lint the tip again, which
+        // the last accepted candidate's validation did, while this pass changed something.
+        if outcome.commits.len() == committed || limited {
+            break;
+        }
+        if pass == MAX_PASSES {
+            let source = WorktreeSource {
+                workspace: &workspace,
+                index: &index,
+            };
+            let left = engine::review(&state.lint.diagnostics, &[], &cast.reviewers, &source);
+            for finding in left.findings.iter().filter(|f| {
+                f.fix.is_some()
+                    && engine::fixes(cast.refactorer, f)
+                    && !state.tried.contains(&f.fingerprint)
+            }) {
+                outcome.left.push((
+                    format!("`{}` at {}", finding.rule, finding.location()),
+                    format!("found after the last pass ({MAX_PASSES} passes at most)"),
+                ));
+            }
         }
     }
-    // Formatting last: it rewrites whole files, which would leave later fixes nothing to apply to.
-    candidates.sort_by_key(|(_, f)| f.rule == RUSTFMT);
-    rec.emit(Event::FindingsReady {
-        total: review.findings.len(),
-        fixable: candidates.len(),
-        by_agent,
-        unowned: review.unowned.values().sum(),
-        known_failures: skipped_known,
-    })?;
-    stages.add("review", stage);
+    outcome.stage_seconds = stages.rounded();
+    Ok(())
+}
 
-    // Refactor, validate, describe, commit: one candidate at a time, each from the new tip.
-    let mut tip = base;
-    let mut tip_report = base_report;
+/// How many times the tip is linted for new fixable findings (the base counts as the first).
+pub const MAX_PASSES: usize = 3;
+
+/// The tip of the review branch as a pass leaves it: its commit, report and lint, and what this
+/// run has tried.
+struct Tip {
+    commit: Oid,
+    report: ValidationReport,
+    lint: crate::engine::CargoOutput,
+    tried: BTreeSet<String>,
+    /// Findings and candidates numbered so far, across passes.
+    findings: usize,
+    candidates: usize,
+}
+
+/// Refactor, validate, describe, commit: one candidate at a time, each from the new tip.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the run's parts, passed apart so that each is borrowed as it must be"
+)]
+fn try_candidates(
+    request: &ImproveRequest,
+    cast: &Cast<'_>,
+    branch: &str,
+    write_scope: &guard::Scope,
+    candidates: Vec<(usize, &Finding)>,
+    workspace: &mut Workspace,
+    state: &mut Tip,
+    rec: &mut Recorder<'_>,
+    outcome: &mut ImproveOutcome,
+    stages: &mut Stages,
+) -> Result<(), ImproveError> {
+    let root = &request.repo_root;
     let mut rebase = Rebase::default();
     let mut formatted: Option<BTreeMap<RepoPath, String>> = None;
-    let write_scope = guard::Scope::new(&cast.refactorer.scope.write);
-    let total = candidates.len();
-    for (index, (finding_idx, finding)) in candidates.into_iter().enumerate() {
+    let total = state.candidates + candidates.len();
+    let mut remaining = candidates.into_iter();
+    while let Some((finding_idx, finding)) = remaining.next() {
         if request
             .max_changes
             .is_some_and(|max| outcome.commits.len() >= max)
         {
+            for (_, finding) in std::iter::once((finding_idx, finding)).chain(remaining) {
+                outcome.left.push((
+                    format!("`{}` at {}", finding.rule, finding.location()),
+                    String::from("the run's limit on changes (`--max-changes`) was reached"),
+                ));
+            }
             break;
         }
+        let index = state.candidates;
+        state.candidates += 1;
+        state.tried.insert(finding.fingerprint.clone());
         let stage = Instant::now();
         let current = workspace.read(&finding.path).unwrap_or_default();
         if matches!(finding.fix, Some(Fix::Format)) && formatted.is_none() {
@@ -447,7 +567,13 @@ fn drive(
         let proposal = engine::propose(finding, &current, &rebase, formatted_text);
         stages.add("refactor", stage);
         let patch = match proposal.map_err(|e| e.to_string()).and_then(|patch| {
-            guard::check(&patch, &write_scope)?;
+            let read = |path: &str| RepoPath::new(path).and_then(|path| workspace.read(&path));
+            let policy = guard::Policy {
+                scope: write_scope,
+                may_silence: cast.refactorer.may_silence,
+                read: &read,
+            };
+            guard::check(&patch, &policy)?;
             Ok(patch)
         }) {
             Ok(patch) => patch,
@@ -466,17 +592,17 @@ fn drive(
 
         let stage = Instant::now();
         workspace.apply(&patch)?;
-        let (mut report, _) = workspace_validate(&workspace, &patch, rec)?;
+        let (mut report, lint) = workspace_validate(workspace, &patch, rec)?;
         if report.build_ok && !cast.refactorer.acceptance.is_empty() {
             report.acceptance = workspace.acceptance(&cast.refactorer.acceptance)?;
         }
-        record_lint_delta(&tip_report, &mut report);
+        record_lint_delta(&state.report, &mut report);
         rec.store.validation(
             rec.run,
             Some(index),
             &serde_json::to_string(&report).unwrap_or_default(),
         )?;
-        let verdict = judge(&tip_report, &report);
+        let verdict = judge(&state.report, &report);
         stages.add("validate", stage);
         let diff = patch.diff();
         let seconds = round(stage.elapsed().as_secs_f64());
@@ -492,7 +618,7 @@ fn drive(
             seconds,
         };
         if !verdict.accepted {
-            revert(&workspace, &patch)?;
+            revert(workspace, &patch)?;
             rec.store.candidate(rec.run, &record)?;
             outcome
                 .rejected
@@ -513,14 +639,14 @@ fn drive(
             let agent = cast.refactorer.name.as_str();
             let message = commit_message(finding, &patch.summary, agent, &outcome.run, &report);
             let spec = CommitSpec {
-                parent: tip,
+                parent: state.commit,
                 message: &message,
                 time: request.time,
             };
             let (commit, tree) = git::commit_patch(root, &spec, &patch)?;
             git::set_branch(root, branch, commit)?;
             workspace.checkout(commit)?;
-            tip = commit;
+            state.commit = commit;
             outcome.branch = Some(branch.to_owned());
             outcome.commits.push(CommitInfo {
                 commit: commit.to_string(),
@@ -533,7 +659,8 @@ fn drive(
             Some(Fix::Replace(replacements)) => rebase.record(&finding.path, replacements),
             Some(Fix::Format) | None => rebase.record_rewrite(&finding.path),
         }
-        tip_report = report;
+        state.report = report;
+        state.lint = lint;
         stages.add("commit", stage);
         let accepted = CandidateRecord {
             verdict: "accepted",
@@ -553,25 +680,22 @@ fn drive(
             index,
             commit,
             summary: patch.summary,
-            validation: tip_report.summary(),
+            validation: state.report.summary(),
             seconds,
         })?;
     }
-    outcome.stage_seconds = stages.rounded();
     Ok(())
 }
 
-/// The base commit's files, and the index of the worktree checked out at it.
-struct BaseSource<'a> {
-    root: &'a std::path::Path,
-    base: Oid,
+/// The worktree's files, where the linter read them, and the index of the worktree.
+struct WorktreeSource<'a> {
+    workspace: &'a Workspace,
     index: &'a Index,
 }
 
-impl engine::Source for BaseSource<'_> {
+impl engine::Source for WorktreeSource<'_> {
     fn text(&self, path: &RepoPath) -> Option<String> {
-        let bytes = git::read_blob(self.root, self.base, path.as_str()).ok()??;
-        String::from_utf8(bytes).ok()
+        self.workspace.read(path)
     }
 
     fn symbol(&self, path: &RepoPath, line: usize) -> Option<String> {

@@ -17,4 +17,4 @@ pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, apply};
 pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ask};
 pub use clock::{now, stamp};
 pub use events::Event;
-pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, improve};
+pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, MAX_PASSES, improve};

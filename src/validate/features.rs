@@ -5,7 +5,6 @@
 //! Sans-IO: files are read through a closure (the worktree's text).
 
 use std::collections::BTreeMap;
-use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
@@ -78,14 +77,16 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
         let mut wanted = std::collections::BTreeSet::new();
         let before = change.before.as_deref().unwrap_or("");
         let after = change.after.as_deref().unwrap_or("");
-        let hunks = changed_lines(before, after);
+        let hunks = crate::edit::changed_lines(before, after);
         // The old side's lines in the old text, the new side's in the new.
         for (text, old) in [(before, true), (after, false)] {
             let Some(found) = attributes::for_file(path, text, read) else {
                 continue;
             };
-            for (old_lines, new_lines) in &hunks {
-                wanted.extend(found.features(if old { old_lines } else { new_lines }));
+            for (removed, added) in &hunks {
+                if let Some(lines) = if old { removed } else { added } {
+                    wanted.extend(found.features(lines));
+                }
             }
         }
         if wanted.is_empty() {
@@ -114,24 +115,6 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
         });
     }
     configs
-}
-
-/// The changed lines of each hunk, on the old side and the new side (1-based; an insertion
-/// covers the lines around it on the old side).
-fn changed_lines(before: &str, after: &str) -> Vec<(RangeInclusive<usize>, RangeInclusive<usize>)> {
-    let diff = similar::TextDiff::from_lines(before, after);
-    diff.ops()
-        .iter()
-        .filter(|op| op.tag() != similar::DiffTag::Equal)
-        .map(|op| {
-            let (old, new) = (op.old_range(), op.new_range());
-            let span = |range: std::ops::Range<usize>| {
-                let start = range.start.max(1);
-                start..=range.end.max(start)
-            };
-            (span(old), span(new))
-        })
-        .collect()
 }
 
 /// The package whose manifest is nearest above `path`, and the features it declares (its

@@ -1,8 +1,9 @@
 //! Validation: the worktree where candidates are applied, and cargo build, test, clippy and fmt
 //! run there through `nova-sandbox`.
 //!
-//! Owns: the validation worktree under `.nova/`, its target dir (per repository, never shared
-//! with another checkout path), every cargo invocation, and `ValidationReport`s.
+//! Owns: the validation worktree (outside the repository), its target dir `.nova/target` (per
+//! repository, never shared with another checkout path), every cargo invocation, and
+//! `ValidationReport`s.
 //! Never: touches the user's working tree, or runs repository code outside `nova-sandbox` (except
 //! with `--unsafe-no-sandbox`, which the user must ask for).
 
@@ -25,7 +26,7 @@ use nova_sandbox::{Isolation, Limits, Outcome, Spec, Status};
 
 use crate::config::ToolchainDirs;
 
-use crate::edit::Patch;
+use crate::edit::{Patch, guard};
 use crate::engine::{CargoOutput, FormatDrift, parse_cargo_output};
 use crate::findings::{RepoPath, Severity};
 use crate::git;
@@ -276,6 +277,17 @@ impl Workspace {
         patch: &Patch,
     ) -> Result<(ValidationReport, CargoOutput), ValidateError> {
         let (mut report, lint) = self.validate_with_diagnostics()?;
+        report.silenced = patch
+            .changes
+            .iter()
+            .flat_map(|change| {
+                guard::silences(
+                    change.path.as_str(),
+                    change.before.as_deref(),
+                    change.after.as_deref(),
+                )
+            })
+            .collect();
         if !report.build_ok {
             return Ok((report, lint));
         }

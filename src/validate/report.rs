@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::features::FeatureBuild;
 use super::libtest::{TestOutcome, TestResults};
+use crate::edit::guard::Silence;
 use crate::engine::CompileError;
 
 /// How many compile errors a report keeps structured.
@@ -95,6 +96,9 @@ pub struct ValidationReport {
     /// The extra builds in the feature configurations the change's lines are compiled under.
     #[serde(default)]
     pub features: Vec<FeatureBuild>,
+    /// The `allow`/`expect` attributes the change adds: the warnings they hide still count.
+    #[serde(default)]
+    pub silenced: Vec<Silence>,
     /// The `acceptance` commands of the agent that made the change, each of which must pass.
     #[serde(default)]
     pub acceptance: Vec<Step>,
@@ -128,6 +132,7 @@ impl ValidationReport {
             lint_delta: None,
             steps: Vec::new(),
             features: Vec::new(),
+            silenced: Vec::new(),
             acceptance: Vec::new(),
             sandbox: String::new(),
             cached: false,
@@ -273,10 +278,24 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
                 "{} does not compile every target: {first}",
                 candidate.linter
             ));
-        } else if candidate.lint_warnings > base.lint_warnings {
-            reasons.push(format!(
-                "{} warnings grew from {} to {}",
-                candidate.linter, base.lint_warnings, candidate.lint_warnings
+        } else {
+            let hidden = hidden_warnings(base, candidate);
+            let counted = candidate.lint_warnings + hidden;
+            if counted > base.lint_warnings {
+                let silenced = if hidden > 0 {
+                    format!(" ({hidden} of them silenced by the change, not fixed)")
+                } else {
+                    String::new()
+                };
+                reasons.push(format!(
+                    "{} warnings grew from {} to {counted}{silenced}",
+                    candidate.linter, base.lint_warnings
+                ));
+            }
+        }
+        for silence in &candidate.silenced {
+            notes.push(format!(
+                "the change silences a lint with {silence}; what it hides still counts as warnings"
             ));
         }
     }
@@ -285,6 +304,57 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
         reasons,
         notes,
     }
+}
+
+/// The warnings of the base that the candidate's new `allow`/`expect` attributes hide: in each
+/// file with one, for each rule it covers, how many fewer the candidate reports there.
+fn hidden_warnings(base: &ValidationReport, candidate: &ValidationReport) -> usize {
+    let mut hidden = 0;
+    for (file, rules) in &base.warnings_by_file {
+        let silences: Vec<&Silence> = candidate
+            .silenced
+            .iter()
+            .filter(|s| &s.path == file)
+            .collect();
+        if silences.is_empty() {
+            continue;
+        }
+        let now = candidate.warnings_by_file.get(file);
+        for (rule, count) in rules {
+            if silences.iter().any(|s| covers(&s.lint, rule)) {
+                let left = now.and_then(|n| n.get(rule)).copied().unwrap_or(0);
+                hidden += count.saturating_sub(left);
+            }
+        }
+    }
+    hidden
+}
+
+const CLIPPY_GROUPS: &[&str] = &[
+    "clippy::all",
+    "clippy::correctness",
+    "clippy::suspicious",
+    "clippy::style",
+    "clippy::complexity",
+    "clippy::perf",
+    "clippy::pedantic",
+    "clippy::restriction",
+    "clippy::nursery",
+    "clippy::cargo",
+];
+
+/// Whether `allow(lint)` silences warnings of `rule` (`clippy::needless_return`,
+/// `rustc::unused_imports`): the lint itself, its group, `warnings`, or clippy's groups.
+fn covers(lint: &str, rule: &str) -> bool {
+    let lint = if lint.contains("::") {
+        lint.to_owned()
+    } else {
+        format!("rustc::{lint}")
+    };
+    lint == rule
+        || lint == "rustc::warnings"
+        || CLIPPY_GROUPS.contains(&lint.as_str()) && rule.starts_with("clippy::")
+        || rule.starts_with(&format!("{lint}_"))
 }
 
 fn first_line(text: &str) -> &str {

@@ -349,3 +349,115 @@ fn doctests_are_matched_by_item_not_by_line() {
     );
     assert_eq!(branches(&repo), ["master", "nova/moved"]);
 }
+
+#[test]
+fn a_reply_that_silences_a_lint_is_accepted_but_says_so() {
+    let env = TestEnv::new();
+    let files = [
+        (String::from("Cargo.toml"), manifest("quiet", "")),
+        (String::from("src/lib.rs"), FIXABLE.to_owned()),
+    ];
+    let repo = repo(&env, "quiet", &files);
+    let reply = block(
+        "src/lib.rs",
+        "pub fn one() -> i32 {\n",
+        "#[allow(clippy::needless_return)]\npub fn one() -> i32 {\n",
+    );
+    let run = apply_with(&env, &repo, &reply, &["--branch", "nova/quiet"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout.contains(
+            "Note: the change silences a lint with `allow(clippy::needless_return)` at src/lib.rs:1"
+        ),
+        "{}",
+        run.both()
+    );
+    // Silencing one warning while adding another is not a warning fixed.
+    let reply = block(
+        "src/lib.rs",
+        "pub fn one() -> i32 {\n",
+        "#[allow(clippy::needless_return)]\npub fn one() -> i32 {\n    let x = 1;\n    let _ = x.clone();\n",
+    );
+    let run = apply(&env, &repo, &reply);
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert!(
+        run.stdout.contains(
+            "clippy warnings grew from 1 to 2 (1 of them silenced by the change, not fixed)"
+        ),
+        "{}",
+        run.both()
+    );
+}
+
+/// A fixable warning inside an inline test module, and one in `src/tests.rs`, which
+/// `#[cfg(test)] mod tests;` declares.
+const WITH_TEST_HELPERS: &str = "pub fn one() -> i32 {\n    1\n}\n\n#[cfg(test)]\nmod tests;\n\n#[cfg(test)]\nmod inline {\n    fn helper() -> i32 {\n        return super::one();\n    }\n\n    #[test]\n    fn one() {\n        assert_eq!(helper(), 1);\n    }\n}\n";
+const TESTS_FILE: &str = "fn helper() -> i32 {\n    return super::one();\n}\n\n#[test]\nfn one() {\n    assert_eq!(helper(), 1);\n}\n";
+
+fn with_test_helpers(env: &TestEnv) -> PathBuf {
+    let files = [
+        (String::from("Cargo.toml"), manifest("helpers", "")),
+        (String::from("src/lib.rs"), WITH_TEST_HELPERS.to_owned()),
+        (String::from("src/tests.rs"), TESTS_FILE.to_owned()),
+    ];
+    repo(env, "helpers", &files)
+}
+
+#[test]
+fn improve_leaves_test_code_inside_source_files_alone_and_says_so() {
+    let env = TestEnv::new();
+    let repo = with_test_helpers(&env);
+    let run = improve(&env, &repo);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(subjects(&repo).is_empty(), "{:?}", subjects(&repo));
+    for place in ["src/lib.rs:11", "src/tests.rs:2"] {
+        assert!(
+            run.stdout
+                .contains(&format!("it changes test code at `{place}`")),
+            "{place}: {}",
+            run.both()
+        );
+    }
+}
+
+#[test]
+fn a_reply_that_changes_test_code_inside_source_files_is_turned_away() {
+    let env = TestEnv::new();
+    let repo = with_test_helpers(&env);
+    for (path, search) in [
+        ("src/lib.rs", "        assert_eq!(helper(), 1);\n"),
+        ("src/tests.rs", "    assert_eq!(helper(), 1);\n"),
+    ] {
+        let reply = block(path, search, "        assert!(true);\n");
+        let run = apply(&env, &repo, &reply);
+        assert_eq!(run.code, 1, "{}", run.both());
+        assert!(
+            run.both().contains("is test code"),
+            "{path}: {}",
+            run.both()
+        );
+    }
+    assert_eq!(branches(&repo), ["master"]);
+}
+
+#[test]
+fn a_fix_that_leaves_a_new_warning_is_followed_by_another_pass() {
+    let env = TestEnv::new();
+    let lib = "use std::convert::identity;\n\npub fn doubled(items: &[i32]) -> Vec<i32> {\n    items.iter().map(|x| x * 2).map(identity).collect()\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        assert_eq!(super::doubled(&[1, 2]), vec![2, 4]);\n    }\n}\n";
+    let files = [
+        (String::from("Cargo.toml"), manifest("relint", "")),
+        (String::from("src/lib.rs"), lib.to_owned()),
+    ];
+    let repo = repo(&env, "relint", &files);
+    let run = improve(&env, &repo);
+    assert_fixed(&run, &repo, "clippy::map_identity");
+    assert_fixed(&run, &repo, "rustc::unused_imports");
+    // Removing the import leaves a blank line, which the third pass formats.
+    assert_fixed(&run, &repo, "Format src/lib.rs with rustfmt");
+    assert!(
+        run.stdout
+            .contains("Linted the tip again after accepted fixes: 3 passes (at most 3)."),
+        "{}",
+        run.both()
+    );
+}
