@@ -270,7 +270,7 @@ impl Workspace {
 
     /// Validates `patch`, which is applied in the worktree: builds, tests and lints it, then, if
     /// it builds, builds it again in each feature configuration its changed lines are compiled
-    /// under ([`features`]). A configuration that fails is built on the tree before the patch
+    /// under (`validate::features`). A configuration that fails is built on the tree before the patch
     /// too, so that the verdict knows whether it built there.
     pub fn validate_patch(
         &self,
