@@ -15,7 +15,7 @@ use super::events::Event;
 use super::message::commit_message;
 use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Role, Step as PipelineStep};
 use crate::edit::{Patch, Rebase, guard};
-use crate::engine::{self, RUSTFMT};
+use crate::engine::{self, NoPatch, RUSTFMT};
 use crate::findings::{Finding, Fix, RepoPath};
 use crate::git::{self, BranchError, CommitSpec};
 use crate::index::Index;
@@ -377,8 +377,7 @@ fn drive(
         commit: base,
         report: base_report,
         lint: diagnostics,
-        // Fingerprints tried in this run: a later pass does not try them again.
-        tried: BTreeSet::new(),
+        seen: BTreeSet::new(),
         findings: 0,
         candidates: 0,
     };
@@ -410,7 +409,7 @@ fn drive(
         for finding in &review.findings {
             let idx = state.findings;
             state.findings += 1;
-            if pass > 1 && state.tried.contains(&finding.fingerprint) {
+            if !state.seen.insert(finding.fingerprint.clone()) {
                 continue;
             }
             rec.store.finding(rec.run, idx, finding)?;
@@ -488,7 +487,7 @@ fn drive(
             for finding in left.findings.iter().filter(|f| {
                 f.fix.is_some()
                     && engine::fixes(cast.refactorer, f)
-                    && !state.tried.contains(&f.fingerprint)
+                    && !state.seen.contains(&f.fingerprint)
             }) {
                 outcome.left.push((
                     format!("`{}` at {}", finding.rule, finding.location()),
@@ -510,7 +509,9 @@ struct Tip {
     commit: Oid,
     report: ValidationReport,
     lint: crate::engine::CargoOutput,
-    tried: BTreeSet<String>,
+    /// Fingerprints of the findings this run has handled: a later pass reports and tries only
+    /// new ones (and those whose fix could not be placed, which it tries again).
+    seen: BTreeSet<String>,
     /// Findings and candidates numbered so far, across passes.
     findings: usize,
     candidates: usize,
@@ -553,7 +554,6 @@ fn try_candidates(
         }
         let index = state.candidates;
         state.candidates += 1;
-        state.tried.insert(finding.fingerprint.clone());
         let stage = Instant::now();
         let current = workspace.read(&finding.path).unwrap_or_default();
         if matches!(finding.fix, Some(Fix::Format)) && formatted.is_none() {
@@ -566,6 +566,11 @@ fn try_candidates(
             .map(String::as_str);
         let proposal = engine::propose(finding, &current, &rebase, formatted_text);
         stages.add("refactor", stage);
+        if let Err(NoPatch::Overlaps | NoPatch::Stale(_)) = &proposal {
+            // Placed against this pass's lint, it collides with an accepted fix; the next pass
+            // lints the tip again and may place it.
+            state.seen.remove(&finding.fingerprint);
+        }
         let patch = match proposal.map_err(|e| e.to_string()).and_then(|patch| {
             let read = |path: &str| RepoPath::new(path).and_then(|path| workspace.read(&path));
             let policy = guard::Policy {
@@ -633,27 +638,34 @@ fn try_candidates(
         }
 
         let stage = Instant::now();
+        // The commit is made in a dry run too, so that the worktree, the next candidate and the
+        // next pass's lint all start from it; only the branch is left unmade.
+        let agent = cast.refactorer.name.as_str();
+        let message = commit_message(finding, &patch.summary, agent, &outcome.run, &report);
+        let spec = CommitSpec {
+            parent: state.commit,
+            message: &message,
+            time: request.time,
+        };
+        let (made, tree) = git::commit_patch(root, &spec, &patch)?;
+        workspace.checkout(made)?;
+        state.commit = made;
         let commit = if request.dry_run {
+            outcome.commits.push(CommitInfo {
+                commit: String::new(),
+                tree: String::new(),
+                summary: patch.summary.clone(),
+            });
             None
         } else {
-            let agent = cast.refactorer.name.as_str();
-            let message = commit_message(finding, &patch.summary, agent, &outcome.run, &report);
-            let spec = CommitSpec {
-                parent: state.commit,
-                message: &message,
-                time: request.time,
-            };
-            let (commit, tree) = git::commit_patch(root, &spec, &patch)?;
-            git::set_branch(root, branch, commit)?;
-            workspace.checkout(commit)?;
-            state.commit = commit;
+            git::set_branch(root, branch, made)?;
             outcome.branch = Some(branch.to_owned());
             outcome.commits.push(CommitInfo {
-                commit: commit.to_string(),
+                commit: made.to_string(),
                 tree: tree.to_string(),
                 summary: patch.summary.clone(),
             });
-            Some(commit.to_string())
+            Some(made.to_string())
         };
         match &finding.fix {
             Some(Fix::Replace(replacements)) => rebase.record(&finding.path, replacements),
@@ -669,13 +681,6 @@ fn try_candidates(
             ..record
         };
         rec.store.candidate(rec.run, &accepted)?;
-        if request.dry_run {
-            outcome.commits.push(CommitInfo {
-                commit: String::new(),
-                tree: String::new(),
-                summary: patch.summary.clone(),
-            });
-        }
         rec.emit(Event::CandidateAccepted {
             index,
             commit,

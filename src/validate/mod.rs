@@ -366,7 +366,17 @@ impl Workspace {
                 result = Some((report, lint_json));
                 break;
             }
+            // Fewer targets help only when an example or a bench is what fails.
+            let optional = report.first_errors.iter().any(|error| {
+                error.file.as_deref().is_some_and(|file| {
+                    file.split('/')
+                        .any(|part| part == "benches" || part == "examples")
+                })
+            });
             tried.push(report);
+            if !optional {
+                break;
+            }
         }
         let (mut report, lint_json) = match result {
             Some(found) => found,

@@ -180,8 +180,13 @@ impl ValidationReport {
                 format!("; {} {how}", build.config.describe().replace('`', ""))
             })
             .collect();
+        let left_out = self
+            .targets
+            .left_out()
+            .map(|what| format!(" (left out: {what})"))
+            .unwrap_or_default();
         format!(
-            "{} ok{features}; cargo test {} passed, {} failed, {} ignored; {lint}{cached}",
+            "{} ok{left_out}{features}; cargo test {} passed, {} failed, {} ignored; {lint}{cached}",
             self.build_command(),
             self.passed(),
             self.failed(),

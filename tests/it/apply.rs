@@ -21,7 +21,7 @@ fn reply(search: &str, replace: &str) -> String {
 }
 
 /// Runs `nova apply` in `repo` on a reply file holding `text`, with `args` after it.
-fn apply_file(env: &TestEnv, repo: &Path, text: &str, args: &[&str]) -> Run {
+pub fn apply_file(env: &TestEnv, repo: &Path, text: &str, args: &[&str]) -> Run {
     let file = env.root().join("reply.md");
     std::fs::write(&file, text).expect("reply");
     let mut all = vec!["apply", file.to_str().expect("utf-8")];

@@ -10,6 +10,7 @@ use nova::findings::RepoPath;
 use nova::validate::{Workspace, judge};
 use nova_sandbox::Limits;
 
+use crate::apply::apply_file;
 use crate::common::{Run, TestEnv, branches, head_of, validation_options};
 
 /// A function clippy wants changed (`needless_return`), and a test of it.
@@ -94,15 +95,7 @@ fn block(path: &str, search: &str, replace: &str) -> String {
 }
 
 fn apply(env: &TestEnv, repo: &Path, reply: &str) -> Run {
-    apply_with(env, repo, reply, &[])
-}
-
-fn apply_with(env: &TestEnv, repo: &Path, reply: &str, args: &[&str]) -> Run {
-    let file = env.root().join("reply.md");
-    std::fs::write(&file, reply).expect("reply");
-    let mut all = vec!["apply", file.to_str().expect("utf-8")];
-    all.extend_from_slice(args);
-    env.nova_in(repo, all)
+    apply_file(env, repo, reply, &[])
 }
 
 #[track_caller]
@@ -267,13 +260,13 @@ fn a_change_outside_any_feature_costs_no_feature_build() {
     let env = TestEnv::new();
     let repo = featured(&env);
     let reply = block("src/lib.rs", "    1\n}\n", "    2 - 1\n}\n");
-    let run = apply_with(&env, &repo, &reply, &["--branch", "nova/outside"]);
+    let run = apply_file(&env, &repo, &reply, &["--branch", "nova/outside"]);
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(!run.both().contains("--features"), "{}", run.both());
     assert!(!run.both().contains("--all-features"), "{}", run.both());
     // The same crate, changed under the feature soundly: built with it, and accepted.
     let reply = block("src/lib.rs", "    one() + 1\n", "    1 + one()\n");
-    let run = apply_with(&env, &repo, &reply, &["--branch", "nova/inside"]);
+    let run = apply_file(&env, &repo, &reply, &["--branch", "nova/inside"]);
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(
         run.stdout
@@ -325,7 +318,7 @@ fn doctests_are_matched_by_item_not_by_line() {
         "/// Doubles.\n",
         "/// Doubles a number.\n///\n/// Never overflows for small inputs.\n",
     );
-    let run = apply_with(&env, &repo, &reply, &["--branch", "nova/moved"]);
+    let run = apply_file(&env, &repo, &reply, &["--branch", "nova/moved"]);
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(
         run.stdout
@@ -363,7 +356,7 @@ fn a_reply_that_silences_a_lint_is_accepted_but_says_so() {
         "pub fn one() -> i32 {\n",
         "#[allow(clippy::needless_return)]\npub fn one() -> i32 {\n",
     );
-    let run = apply_with(&env, &repo, &reply, &["--branch", "nova/quiet"]);
+    let run = apply_file(&env, &repo, &reply, &["--branch", "nova/quiet"]);
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(
         run.stdout.contains(
@@ -457,6 +450,41 @@ fn a_fix_that_leaves_a_new_warning_is_followed_by_another_pass() {
     assert!(
         run.stdout
             .contains("Linted the tip again after accepted fixes: 3 passes (at most 3)."),
+        "{}",
+        run.both()
+    );
+    // A dry run goes through the same passes from the same tips, and makes no branch.
+    let dry = env.nova_in(&repo, ["improve", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.both());
+    assert!(
+        dry.stdout.contains(
+            "Would commit: (dry run: nothing committed)\n  Fix `clippy::map_identity` in `doubled` (src/lib.rs)\n  Fix `rustc::unused_imports` in src/lib.rs\n  Format src/lib.rs with rustfmt\n"
+        ),
+        "{}",
+        dry.both()
+    );
+    assert_eq!(branches(&repo), ["master", "nova/shape"]);
+}
+
+#[test]
+fn benches_that_need_nightly_are_left_out_and_said() {
+    let env = TestEnv::new();
+    let files = [
+        (String::from("Cargo.toml"), manifest("nightly", "")),
+        (String::from("src/lib.rs"), FIXABLE.to_owned()),
+        (
+            String::from("benches/old.rs"),
+            String::from(
+                "#![feature(test)]\nextern crate test;\n\n#[bench]\nfn one(b: &mut test::Bencher) {\n    b.iter(nightly::one);\n}\n",
+            ),
+        ),
+    ];
+    let repo = repo(&env, "nightly", &files);
+    let run = improve(&env, &repo);
+    assert_fixed(&run, &repo, "clippy::needless_return");
+    assert!(
+        run.stderr
+            .contains("base: cargo build --workspace --lib --bins --tests --examples ok (left out: benches (they do not build in the base))"),
         "{}",
         run.both()
     );
