@@ -406,12 +406,16 @@ fn drive(
         let mut candidates: Vec<(usize, &Finding)> = Vec::new();
         let mut seen_fixes = BTreeSet::new();
         let mut skipped_known = 0;
+        // Fingerprints are not unique (two `a.len() == 0` in one function): within a pass
+        // every finding counts, and earlier passes' are skipped only once this pass is read.
+        let mut handled = Vec::new();
         for finding in &review.findings {
             let idx = state.findings;
             state.findings += 1;
-            if !state.seen.insert(finding.fingerprint.clone()) {
+            if state.seen.contains(&finding.fingerprint) {
                 continue;
             }
+            handled.push(finding.fingerprint.clone());
             rec.store.finding(rec.run, idx, finding)?;
             *by_agent.entry(finding.agent.clone()).or_default() += 1;
             if finding.fix.is_none() {
@@ -440,6 +444,7 @@ fn drive(
                 candidates.push((idx, finding));
             }
         }
+        state.seen.extend(handled);
         if pass > 1 && candidates.is_empty() {
             stages.add("review", stage);
             break;
@@ -509,8 +514,9 @@ struct Tip {
     commit: Oid,
     report: ValidationReport,
     lint: crate::engine::CargoOutput,
-    /// Fingerprints of the findings this run has handled: a later pass reports and tries only
-    /// new ones (and those whose fix could not be placed, which it tries again).
+    /// Fingerprints of the findings earlier passes handled and did not fix: a later pass reports
+    /// and tries only the others (a fix that could not be placed is tried again, and a fixed
+    /// finding's fingerprint may return on another line).
     seen: BTreeSet<String>,
     /// Findings and candidates numbered so far, across passes.
     findings: usize,
@@ -673,6 +679,7 @@ fn try_candidates(
         }
         state.report = report;
         state.lint = lint;
+        state.seen.remove(&finding.fingerprint);
         stages.add("commit", stage);
         let accepted = CandidateRecord {
             verdict: "accepted",

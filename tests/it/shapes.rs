@@ -489,3 +489,30 @@ fn benches_that_need_nightly_are_left_out_and_said() {
         run.both()
     );
 }
+
+#[test]
+fn findings_that_share_a_fingerprint_are_each_fixed() {
+    let env = TestEnv::new();
+    let lib = "pub fn same(a: &str, b: &str) -> bool {\n    if a.len() == 0 && b.len() == 0 {\n        return true;\n    }\n    if a.len() == 0 || b.len() == 0 {\n        return false;\n    }\n    a == b\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn same() {\n        assert!(super::same(\"\", \"\"));\n        assert!(!super::same(\"a\", \"\"));\n    }\n}\n";
+    let files = [
+        (String::from("Cargo.toml"), manifest("twins", "")),
+        (String::from("src/lib.rs"), lib.to_owned()),
+    ];
+    let repo = repo(&env, "twins", &files);
+    let run = improve(&env, &repo);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let git = git2::Repository::open(&repo).expect("open");
+    let tip = git
+        .find_branch("nova/shape", git2::BranchType::Local)
+        .expect("branch")
+        .get()
+        .peel_to_tree()
+        .expect("tree");
+    let blob = tip
+        .get_path(Path::new("src/lib.rs"))
+        .expect("lib")
+        .to_object(&git)
+        .expect("object");
+    let text = std::str::from_utf8(blob.as_blob().expect("blob").content()).expect("utf-8");
+    assert!(!text.contains("len() == 0"), "{text}\n{}", run.both());
+}
