@@ -259,10 +259,8 @@ fn meaning(attribute: &str) -> (bool, Vec<String>) {
     else {
         return (false, Vec::new());
     };
+    let test = only_in_tests(predicate);
     let positive = outside_not(predicate);
-    let test = positive
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .any(|word| word == "test");
     let mut features = Vec::new();
     let mut rest = positive.as_str();
     while let Some(at) = rest.find("feature=\"") {
@@ -273,6 +271,44 @@ fn meaning(attribute: &str) -> (bool, Vec<String>) {
         }
     }
     (test, features)
+}
+
+/// Whether a `cfg` predicate (without spaces) holds only when compiling tests: `test`, an
+/// `all(...)` with such a part, an `any(...)` whose every part is such. `any(feature = "alloc",
+/// test)` is compiled outside tests too.
+fn only_in_tests(predicate: &str) -> bool {
+    if predicate == "test" {
+        return true;
+    }
+    let parts = |inner: &str| -> Vec<String> {
+        let mut parts = Vec::new();
+        let mut depth = 0;
+        let mut current = String::new();
+        for c in inner.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    parts.push(std::mem::take(&mut current));
+                    continue;
+                }
+                _ => {}
+            }
+            current.push(c);
+        }
+        if !current.is_empty() {
+            parts.push(current);
+        }
+        parts
+    };
+    if let Some(inner) = predicate.strip_prefix("all(").and_then(|r| r.strip_suffix(')')) {
+        return parts(inner).iter().any(|part| only_in_tests(part));
+    }
+    if let Some(inner) = predicate.strip_prefix("any(").and_then(|r| r.strip_suffix(')')) {
+        let parts = parts(inner);
+        return !parts.is_empty() && parts.iter().all(|part| only_in_tests(part));
+    }
+    false
 }
 
 /// A `cfg` predicate with every `not(...)` cut out.
@@ -382,15 +418,21 @@ mod tests {
 
 #[tokio::test]
 async fn outside() {}
+
+#[cfg(any(feature = "alloc", test))]
+fn shared() {}
+
+#[cfg(all(test, feature = "alloc"))]
+fn only_tests() {}
 "#;
 
     #[test]
     fn regions_say_what_is_test_code_and_what_needs_a_feature() {
         let attributes = read_text(SOURCE).expect("parses");
-        let test_lines: Vec<usize> = (1..=31)
+        let test_lines: Vec<usize> = (1..=36)
             .filter(|line| attributes.touches_test(&(*line..=*line)))
             .collect();
-        assert_eq!(test_lines, [20, 21, 22, 23, 24, 25, 26, 28, 29]);
+        assert_eq!(test_lines, [20, 21, 22, 23, 24, 25, 26, 28, 29, 34, 35]);
         assert_eq!(
             attributes
                 .features(&(10..=10))
