@@ -301,10 +301,16 @@ fn only_in_tests(predicate: &str) -> bool {
         }
         parts
     };
-    if let Some(inner) = predicate.strip_prefix("all(").and_then(|r| r.strip_suffix(')')) {
+    if let Some(inner) = predicate
+        .strip_prefix("all(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
         return parts(inner).iter().any(|part| only_in_tests(part));
     }
-    if let Some(inner) = predicate.strip_prefix("any(").and_then(|r| r.strip_suffix(')')) {
+    if let Some(inner) = predicate
+        .strip_prefix("any(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
         let parts = parts(inner);
         return !parts.is_empty() && parts.iter().all(|part| only_in_tests(part));
     }
