@@ -218,6 +218,8 @@ fn options(dir: &Path) -> Options {
                 .unwrap_or_default(),
         },
         limits: Limits::default(),
+        network: false,
+        tests: nova::validate::TestPolicy::default(),
     }
 }
 

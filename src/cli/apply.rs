@@ -2,16 +2,15 @@
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 use serde_json::json;
 
 use super::output::{BOLD, GREEN, RED};
+use super::validation::{ValidationArgs, print_baseline};
 use super::{CommandError, Context, Exit};
 use crate::git::BranchError;
 use crate::orchestrator::{self, ApplyError, ApplyOutcome, ApplyRequest};
-use crate::validate::Options;
 
 /// Apply a reply's edits to HEAD, prove them in the sandbox, and commit them on a review branch.
 ///
@@ -41,18 +40,15 @@ pub struct ApplyArgs {
     /// A whole-file rewrite is meant: do not refuse edits that delete most of a file
     #[arg(long)]
     rewrite: bool,
-    /// The longest any one cargo command may run, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 1800)]
-    step_timeout: u64,
-    /// Run the repository's build scripts and tests without isolation. Only for code you trust.
-    #[arg(long)]
-    unsafe_no_sandbox: bool,
+    #[command(flatten)]
+    validation: ValidationArgs,
 }
 
 pub fn run(cx: &Context<'_>, args: &ApplyArgs) -> Result<Exit, CommandError> {
     let root = cx.require_repo()?;
     let reply = read_reply(cx, args.reply.as_deref())?;
-    let isolation = super::improve::isolation(cx, args.unsafe_no_sandbox)?;
+    let config = cx.config(Some(&root))?;
+    let (validation, require_green) = args.validation.options(cx, &config)?;
     let request = ApplyRequest {
         repo_root: root,
         reply,
@@ -60,14 +56,8 @@ pub fn run(cx: &Context<'_>, args: &ApplyArgs) -> Result<Exit, CommandError> {
         dry_run: args.dry_run,
         to_worktree: args.to_worktree,
         rewrite: args.rewrite,
-        validation: Options {
-            isolation,
-            env: cx.env.sandbox_vars(),
-            step_timeout: Duration::from_secs(args.step_timeout),
-            temp_root: cx.env.temp_dir(),
-            toolchain: cx.env.toolchain_dirs(),
-            limits: nova_sandbox::Limits::default(),
-        },
+        validation,
+        require_green,
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
     };
     cx.printer
@@ -152,11 +142,19 @@ fn report(cx: &Context<'_>, outcome: &ApplyOutcome, dry_run: bool) -> Result<Exi
         });
     }
     if outcome.base_failed {
-        p.line(&p.paint(
-            RED,
-            "The base does not build or pass its tests; the reply was not tried.",
-        ))?;
+        let why = if outcome.base.as_ref().is_some_and(|b| b.can_judge()) {
+            "The base has failing or flaky tests and a green base is required (`--require-green`)"
+        } else {
+            "The base does not build or its tests do not run to the end"
+        };
+        p.line(&p.paint(RED, &format!("{why}; the reply was not tried.")))?;
+        if let Some(base) = &outcome.base {
+            print_baseline(p, base)?;
+        }
         return Ok(Exit::Failure);
+    }
+    if let Some(base) = &outcome.base {
+        print_baseline(p, base)?;
     }
     if let Some(patch) = &outcome.patch {
         p.patch(patch)?;

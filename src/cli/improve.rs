@@ -1,12 +1,10 @@
 //! `nova improve`: review, fix, prove, commit on a review branch, report.
 
-use std::time::Duration;
-
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nova_sandbox::Isolation;
 
 use super::output::{BOLD, DIM, GREEN, RED, YELLOW};
+use super::validation::{ValidationArgs, print_baseline};
 use super::{CommandError, Context, Exit};
 use crate::agents::{self, AgentSet};
 use crate::config::ProviderKind;
@@ -32,12 +30,8 @@ pub struct ImproveArgs {
     /// Stop after this many commits [default: `budget.max_changes`, else no limit]
     #[arg(long, value_name = "N")]
     max_changes: Option<usize>,
-    /// The longest any one cargo command may run, in seconds
-    #[arg(long, value_name = "SECS", default_value_t = 1800)]
-    step_timeout: u64,
-    /// Run the repository's build scripts and tests without isolation. Only for code you trust.
-    #[arg(long)]
-    unsafe_no_sandbox: bool,
+    #[command(flatten)]
+    validation: ValidationArgs,
 }
 
 pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
@@ -59,7 +53,7 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         )));
     }
 
-    let isolation = isolation(cx, args.unsafe_no_sandbox)?;
+    let (validation, require_green) = args.validation.options(cx, &config)?;
     let request = ImproveRequest {
         repo_root: root,
         branch: args.branch.clone(),
@@ -68,13 +62,9 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
             .max_changes
             .or(config.budget.max_changes.value.map(|n| n as usize)),
         disabled: config.disabled_agents.value.clone(),
-        isolation,
-        env: cx.env.sandbox_vars(),
+        validation,
+        require_green,
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
-        step_timeout: Duration::from_secs(args.step_timeout),
-        temp_root: cx.env.temp_dir(),
-        toolchain: cx.env.toolchain_dirs(),
-        limits: nova_sandbox::Limits::default(),
     };
 
     let mut view = View::new(cx);
@@ -89,22 +79,6 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         });
     }
     report(cx, &outcome, args.dry_run)
-}
-
-/// The isolation repository code will run under: the sandbox, which must work here, or none at
-/// all when the user asked for that, with a warning.
-pub(super) fn isolation(
-    cx: &Context<'_>,
-    unsafe_no_sandbox: bool,
-) -> Result<Isolation, CommandError> {
-    if unsafe_no_sandbox {
-        cx.printer.warn(
-            "--unsafe-no-sandbox: the repository's build scripts and tests run with your full access",
-        );
-        return Ok(Isolation::None);
-    }
-    nova_sandbox::probe().map_err(CommandError::environment)?;
-    Ok(Isolation::Sandbox)
 }
 
 /// Renders events: JSON lines on stdout with `--json`, else progress on stderr.
@@ -166,7 +140,7 @@ impl<'a> View<'a> {
                 ));
             }
             Event::BaseValidated { summary, .. } => self.note(&format!("base: {summary}")),
-            Event::BaseFailed { .. } => self.note("base: it does not build or pass its tests"),
+            Event::BaseFailed { .. } => self.note("base: refused; nothing will be tried"),
             Event::FindingsReady {
                 pass,
                 total,
@@ -288,10 +262,27 @@ impl<'a> View<'a> {
 /// The final report, on stdout.
 fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<Exit, CommandError> {
     let p = &cx.printer;
+    let can_judge = outcome.base.as_ref().is_some_and(|b| b.can_judge());
+    if outcome.base_failed && can_judge {
+        // Only `--require-green` refuses a base that builds and runs its tests.
+        p.line(&p.paint(
+            RED,
+            "The base has failing or flaky tests and a green base is required \
+             (`--require-green`); nothing was tried.",
+        ))?;
+        if let Some(base) = &outcome.base {
+            print_baseline(p, base)?;
+        }
+        p.line(
+            "Fix them first, or run without `--require-green`: failing tests are then kept out \
+             of the verdicts, and flaky ones are run again.",
+        )?;
+        return Ok(Exit::Failure);
+    }
     if outcome.base_failed {
         p.line(&p.paint(
             RED,
-            "The base does not build or pass its tests; nothing was tried.",
+            "The base does not build or its tests do not run to the end; nothing was tried.",
         ))?;
         for error in &outcome.base_build_errors {
             for line in error.lines().take(12) {
@@ -304,8 +295,13 @@ fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<E
                 p.line(&format!("  {test}"))?;
             }
         }
-        p.line("Fix it first: Nova only proposes changes it can prove against a green base.")?;
+        p.line(
+            "Fix it first: Nova only proposes changes it can prove against a base that builds.",
+        )?;
         return Ok(Exit::Failure);
+    }
+    if let Some(base) = &outcome.base {
+        print_baseline(p, base)?;
     }
     if outcome.commits.is_empty() && outcome.rejected.is_empty() {
         let mut line = format!(

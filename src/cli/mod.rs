@@ -19,6 +19,7 @@ mod output;
 mod push;
 mod runs;
 mod undo;
+mod validation;
 
 use std::path::PathBuf;
 

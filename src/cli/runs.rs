@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::output::{BOLD, DIM, GREEN, RED, YELLOW};
 use super::{CommandError, Context, Exit};
 use crate::orchestrator::stamp;
-use crate::store::{CandidateRow, FindingRow, RunRow, Store};
+use crate::store::{CandidateRow, FindingRow, FlakyRow, RunRow, Store};
+use crate::validate::{Baseline, ValidationReport};
 
 /// Read the archive of past runs (`.nova/runs.sqlite`).
 #[derive(Debug, Args)]
@@ -19,7 +20,8 @@ pub struct RunsArgs {
 enum RunsCommand {
     /// List runs, newest first
     List,
-    /// Show one run: its findings, candidates, verdicts and commits
+    /// Show one run: its base's failing and flaky tests, its findings, candidates, verdicts and
+    /// commits, and every test runs of this repository saw flaky
     Show {
         /// The run's id (like `20261126-123456`) or number [default: the newest]
         id: Option<String>,
@@ -90,8 +92,12 @@ fn paint_status(cx: &Context<'_>, word: &str) -> String {
 #[derive(Serialize)]
 struct RunDetail<'a> {
     run: &'a RunRow,
+    /// What the run's base showed: tests already failing, flaky tests.
+    base: &'a Baseline,
     findings: &'a [FindingRow],
     candidates: &'a [CandidateRow],
+    /// Every test a run of this repository saw flaky.
+    flaky_tests: &'a [FlakyRow],
 }
 
 fn show(
@@ -123,12 +129,21 @@ fn show(
             candidate.diff = None;
         }
     }
+    let base: Baseline = store
+        .base_report(run.seq)
+        .map_err(CommandError::environment)?
+        .and_then(|json| serde_json::from_str::<ValidationReport>(&json).ok())
+        .map(|report| report.baseline)
+        .unwrap_or_default();
+    let flaky = store.flaky_tests().map_err(CommandError::environment)?;
     let p = &cx.printer;
     if p.json() {
         p.json_value(&RunDetail {
             run: &run,
+            base: &base,
             findings: &findings,
             candidates: &candidates,
+            flaky_tests: &flaky,
         })?;
         return Ok(Exit::Success);
     }
@@ -148,6 +163,17 @@ fn show(
     }
     if let Some(summary) = &run.summary {
         p.line(&format!("result    {summary}"))?;
+    }
+    if !base.failing.is_empty() {
+        p.line("")?;
+        p.line(&p.paint(
+            BOLD,
+            &format!("already failing in the base ({})", base.failing.len()),
+        ))?;
+        for (test, failure) in &base.failing {
+            let first = failure.output.lines().find(|l| !l.trim().is_empty());
+            p.line(&format!("  {test}  {}", p.paint(DIM, first.unwrap_or(""))))?;
+        }
     }
     p.line("")?;
     p.line(&p.paint(BOLD, &format!("findings ({})", findings.len())))?;
@@ -184,6 +210,32 @@ fn show(
                 p.line(&format!("        {line}"))?;
             }
         }
+    }
+    p.line("")?;
+    p.line(&p.paint(
+        BOLD,
+        &format!(
+            "flaky tests, as runs of this repository saw them ({})",
+            flaky.len()
+        ),
+    ))?;
+    for row in &flaky {
+        let this_run = if base.flaky.contains_key(&row.test) {
+            p.paint(YELLOW, "  (flaky in this run's base)")
+        } else {
+            String::new()
+        };
+        let times = if row.times == 1 { "once" } else { "times" };
+        let seen = if row.times == 1 {
+            format!("seen {times}, in run {}", row.last_run)
+        } else {
+            format!("seen {} {times}, last in run {}", row.times, row.last_run)
+        };
+        p.line(&format!(
+            "  {}  {}{this_run}",
+            row.test,
+            p.paint(DIM, &seen)
+        ))?;
     }
     Ok(Exit::Success)
 }

@@ -104,6 +104,13 @@ impl Config {
             entry("budget.tokens", &b.tokens, number),
             entry("budget.cost_usd", &b.cost_usd, number),
         ]);
+        let v = &self.validate;
+        entries.extend([
+            entry("validate.skip", &v.skip, |names| format!("{names:?}")),
+            entry("validate.flaky_reruns", &v.flaky_reruns, u32::to_string),
+            entry("validate.require_green", &v.require_green, bool::to_string),
+            entry("validate.allow_network", &v.allow_network, bool::to_string),
+        ]);
         entries
     }
 }

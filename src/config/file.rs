@@ -23,6 +23,8 @@ pub(super) struct ConfigFile {
     pub agents: AgentsTable,
     #[serde(default)]
     pub budget: BudgetTable,
+    #[serde(default)]
+    pub validate: ValidateTable,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -65,6 +67,19 @@ pub(super) struct BudgetTable {
     pub cost_usd: Option<f64>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ValidateTable {
+    /// Tests never run, by libtest name: the code owner's choice, printed on every run.
+    pub skip: Option<Vec<String>>,
+    /// How many more runs a flaky test gets before a candidate is rejected for it.
+    pub flaky_reruns: Option<u32>,
+    /// Refuse a base with any failing or flaky test, as CI on a protected branch would.
+    pub require_green: Option<bool>,
+    /// User-trusted only: builds and tests run with the host's network.
+    pub allow_network: Option<Spanned<bool>>,
+}
+
 /// Who wrote a file decides what it may set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Trust {
@@ -73,6 +88,9 @@ pub(super) enum Trust {
     /// A file inside the repository: written by whoever wrote the code.
     Repository,
 }
+
+/// The most reruns a flaky test may be given.
+pub(super) const MAX_FLAKY_RERUNS: u32 = 10;
 
 /// Parses `text` (read from `path`) as a configuration file written with `trust`.
 pub(super) fn parse(path: &Path, text: &str, trust: Trust) -> Result<ConfigFile, Vec<Problem>> {
@@ -94,6 +112,18 @@ pub(super) fn parse(path: &Path, text: &str, trust: Trust) -> Result<ConfigFile,
                 file.provider.api_key_env.as_ref(),
             ),
         ];
+        if let Some(value) = &file.validate.allow_network {
+            problems.push(Problem::new(
+                path,
+                Some(diag::line_of(text, value.span().start)),
+                String::from(
+                    "`validate.allow_network` cannot be set in a repository's config: a \
+                     repository must not choose to run its own tests with your network. Remove it \
+                     here; if you trust this code with the network, pass `--allow-network` or set \
+                     it in your user config (`~/.config/nova/config.toml`)",
+                ),
+            ));
+        }
         for (key, flag, var, value) in user_only {
             if let Some(value) = value {
                 problems.push(Problem::new(
@@ -107,6 +137,18 @@ pub(super) fn parse(path: &Path, text: &str, trust: Trust) -> Result<ConfigFile,
                 ));
             }
         }
+    }
+    if let Some(reruns) = file.validate.flaky_reruns
+        && reruns > MAX_FLAKY_RERUNS
+    {
+        problems.push(Problem::new(
+            path,
+            None,
+            format!(
+                "`validate.flaky_reruns` is {reruns}; at most {MAX_FLAKY_RERUNS} reruns are \
+                 allowed, since a test that needs more is failing, not flaky"
+            ),
+        ));
     }
     for (key, value) in [
         ("provider.base_url", file.provider.base_url.as_ref()),
@@ -188,6 +230,15 @@ mod tests {
         assert_eq!(found.len(), 2, "{found:#?}");
         assert!(found[0].starts_with("nova.toml:3: `provider.base_url` cannot be set"));
         assert!(found[1].starts_with("nova.toml:4: `provider.api_key_env` cannot be set"));
+        assert!(problems(text, Trust::User).is_empty());
+    }
+
+    #[test]
+    fn repository_may_skip_tests_but_not_give_them_the_network() {
+        let text = "[validate]\nskip = [\"tests::net\"]\nflaky_reruns = 2\nallow_network = true\n";
+        let found = problems(text, Trust::Repository);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with("nova.toml:4: `validate.allow_network` cannot be set"));
         assert!(problems(text, Trust::User).is_empty());
     }
 

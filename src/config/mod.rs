@@ -19,7 +19,10 @@ pub use entries::Entry;
 pub use env::{
     Env, NO_COLOR, NOVA_API_KEY_ENV, NOVA_BASE_URL, NOVA_MODEL, NOVA_PROVIDER, ToolchainDirs,
 };
-pub use resolve::{Budget, Config, ModelInfo, ProviderSettings, Source, Sourced, load};
+pub use resolve::{
+    Budget, Config, DEFAULT_FLAKY_RERUNS, ModelInfo, ProviderSettings, Source, Sourced,
+    ValidateSettings, load,
+};
 
 use std::fmt;
 use std::path::PathBuf;

@@ -8,8 +8,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::env::{NOVA_API_KEY_ENV, NOVA_BASE_URL, NOVA_MODEL, NOVA_PROVIDER};
+use toml::Spanned;
+
 use super::file::{self, ConfigFile, ModelTable, Trust};
 use super::{ConfigError, Env, Overrides, ProviderKind};
+
+/// More runs a flaky test gets on a candidate when the config does not say.
+pub const DEFAULT_FLAKY_RERUNS: u32 = 3;
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -112,6 +117,19 @@ pub struct Budget {
     pub cost_usd: Sourced<Option<f64>>,
 }
 
+/// How candidates are validated.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidateSettings {
+    /// Tests never run (libtest names), printed on every run.
+    pub skip: Sourced<Vec<String>>,
+    /// More runs a flaky test gets on a candidate before the candidate is rejected for it.
+    pub flaky_reruns: Sourced<u32>,
+    /// Refuse a base with a failing or flaky test.
+    pub require_green: Sourced<bool>,
+    /// Builds and tests keep the host's network: from the user's own config only.
+    pub allow_network: Sourced<bool>,
+}
+
 /// The whole resolved configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
@@ -119,6 +137,7 @@ pub struct Config {
     pub models: BTreeMap<String, ModelInfo>,
     pub disabled_agents: Sourced<Vec<String>>,
     pub budget: Budget,
+    pub validate: ValidateSettings,
     /// The files that were read, weakest first.
     pub files: Vec<Source>,
 }
@@ -143,6 +162,12 @@ impl Config {
                 seconds: Sourced::default(None),
                 tokens: Sourced::default(None),
                 cost_usd: Sourced::default(None),
+            },
+            validate: ValidateSettings {
+                skip: Sourced::default(Vec::new()),
+                flaky_reruns: Sourced::default(DEFAULT_FLAKY_RERUNS),
+                require_green: Sourced::default(false),
+                allow_network: Sourced::default(false),
             },
             files: Vec::new(),
         }
@@ -196,6 +221,17 @@ impl Config {
         budget.seconds.set_some(layer.budget.seconds, source);
         budget.tokens.set_some(layer.budget.tokens, source);
         budget.cost_usd.set_some(layer.budget.cost_usd, source);
+        let validate = &mut self.validate;
+        validate.skip.set(layer.validate.skip, source);
+        validate
+            .flaky_reruns
+            .set(layer.validate.flaky_reruns, source);
+        validate
+            .require_green
+            .set(layer.validate.require_green, source);
+        // The parser refuses it in a repository's file.
+        let network = layer.validate.allow_network.map(Spanned::into_inner);
+        validate.allow_network.set(network, source);
         self.files.push(source.clone());
     }
 

@@ -31,6 +31,8 @@ pub struct ApplyRequest {
     /// A whole-file rewrite was asked for: shrinking files is expected.
     pub rewrite: bool,
     pub validation: Options,
+    /// Refuse a base with any failing or flaky test (`--require-green`).
+    pub require_green: bool,
     /// Seconds since the epoch: the clock, or `SOURCE_DATE_EPOCH`.
     pub time: i64,
 }
@@ -39,8 +41,11 @@ pub struct ApplyRequest {
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOutcome {
     pub patch: Option<Patch>,
-    /// The base does not build or pass its tests: nothing was tried.
+    /// The base cannot judge the change (it does not build, or its tests do not run to the end),
+    /// or it has failing or flaky tests and a green one was required: nothing was tried.
     pub base_failed: bool,
+    /// The base's report, when it was validated: its already-failing and flaky tests.
+    pub base: Option<ValidationReport>,
     pub report: Option<ValidationReport>,
     pub verdict: Option<Verdict>,
     pub branch: Option<String>,
@@ -166,12 +171,14 @@ pub fn apply(request: &ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
     outcome.sandbox = workspace.sandbox().to_owned();
     workspace.fetch()?;
     let (base_report, _) = workspace.validate_base()?;
-    if !base_report.is_green() {
+    outcome.base = Some(base_report.clone());
+    let red = !base_report.is_green() || !base_report.baseline.flaky.is_empty();
+    if !base_report.can_judge() || request.require_green && red {
         outcome.base_failed = true;
         return Ok(outcome);
     }
     workspace.apply(&patch)?;
-    let validated = workspace.validate_patch(&patch);
+    let validated = workspace.validate_patch(&patch, &base_report);
     // The worktree goes back to the base whatever happened.
     let restored = workspace.checkout(base);
     let (mut report, _) = validated?;

@@ -34,6 +34,15 @@ pub enum Event {
         passed: usize,
         failed: usize,
         warnings: usize,
+        /// Tests that failed in both of the base's runs: kept out of the verdicts.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        already_failing: Vec<String>,
+        /// Tests whose result differed between runs, or that earlier runs saw flaky.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        flaky: Vec<String>,
+        /// Tests `[validate] skip` leaves out.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        skipped: Vec<String>,
     },
     BaseFailed {
         build_errors: Vec<String>,

@@ -3,12 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use git2::Oid;
-use nova_sandbox::{Isolation, Limits};
-
-use crate::config::ToolchainDirs;
 
 use super::clock::stamp;
 use super::events::Event;
@@ -36,17 +33,13 @@ pub struct ImproveRequest {
     pub max_changes: Option<usize>,
     /// Agents that must not run (`[agents] disabled`).
     pub disabled: Vec<String>,
-    pub isolation: Isolation,
-    /// The environment cargo sees.
-    pub env: Vec<(String, String)>,
+    /// How candidates are validated. Flaky tests the archive remembers are added to its test
+    /// policy.
+    pub validation: Options,
+    /// Refuse a base with any failing or flaky test (`--require-green`), as today's CI would.
+    pub require_green: bool,
     /// The run's time, seconds since the epoch: the clock, or `SOURCE_DATE_EPOCH`.
     pub time: i64,
-    pub step_timeout: Duration,
-    /// The system's temp directory (see `validate::Options::temp_root`).
-    pub temp_root: PathBuf,
-    /// Where the toolchain lives, readable in the sandbox.
-    pub toolchain: ToolchainDirs,
-    pub limits: Limits,
 }
 
 /// How a run ended.
@@ -64,11 +57,14 @@ pub struct ImproveOutcome {
     /// How many times the tip was linted for fixable findings (at most [`MAX_PASSES`]).
     pub passes: usize,
     pub findings: usize,
-    /// The base itself does not build or pass its tests: nothing was tried.
+    /// The base cannot judge candidates (it does not build, or its tests do not run to the
+    /// end), or it has failing or flaky tests and the run requires a green one: nothing was tried.
     pub base_failed: bool,
     /// Why the base failed: its compile errors, and its failing tests.
     pub base_build_errors: Vec<String>,
     pub base_failing_tests: Vec<String>,
+    /// The base's report: its already-failing and flaky tests, and what `[validate] skip` left out.
+    pub base: Option<ValidationReport>,
     pub stage_seconds: BTreeMap<String, f64>,
     /// The isolation repository code ran under (`nova_sandbox::describe`).
     pub sandbox: String,
@@ -240,6 +236,7 @@ pub fn improve(
     let _lock = crate::state::Lock::acquire(root)?;
     let store = Store::open(root)?;
     let known_failures = store.rejected_fingerprints()?;
+    let known_flaky = store.flaky_tests()?;
     let recorded_branch = (!request.dry_run).then_some(branch.as_str());
     let run = store.start_run(
         &run_id,
@@ -265,8 +262,14 @@ pub fn improve(
         dry_run: request.dry_run,
     })?;
 
+    let mut options = request.validation.clone();
+    options
+        .tests
+        .known_flaky
+        .extend(known_flaky.into_iter().map(|row| row.test));
     let result = drive(
         request,
+        options,
         &cast,
         base,
         &branch,
@@ -305,8 +308,13 @@ pub fn improve(
 }
 
 /// The stages of the run, after the archive is open.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the run's parts, passed apart so that each is borrowed as it must be"
+)]
 fn drive(
     request: &ImproveRequest,
+    options: Options,
     cast: &Cast<'_>,
     base: Oid,
     branch: &str,
@@ -316,14 +324,6 @@ fn drive(
 ) -> Result<(), ImproveError> {
     let root = &request.repo_root;
     let mut stages = Stages::default();
-    let options = Options {
-        isolation: request.isolation,
-        env: request.env.clone(),
-        step_timeout: request.step_timeout,
-        temp_root: request.temp_root.clone(),
-        toolchain: request.toolchain.clone(),
-        limits: request.limits,
-    };
 
     // Review: fetch, prove the base, and read its diagnostics and formatting drift.
     let stage = Instant::now();
@@ -345,10 +345,26 @@ fn drive(
         None,
         &serde_json::to_string(&base_report).unwrap_or_default(),
     )?;
-    if !base_report.is_green() {
+    let flaky: Vec<(String, String)> = base_report
+        .baseline
+        .flaky
+        .iter()
+        .map(|(test, why)| (test.clone(), why.clone()))
+        .collect();
+    for test in base_report.baseline.seen_flaky() {
+        rec.store.flaky_test(test, &outcome.run, request.time)?;
+    }
+    outcome.base = Some(base_report.clone());
+    let red = !base_report.is_green() || !flaky.is_empty();
+    if !base_report.can_judge() || request.require_green && red {
         outcome.base_failed = true;
         outcome.base_build_errors = base_report.build_errors.clone();
         outcome.base_failing_tests = base_report.tests.failed().map(str::to_owned).collect();
+        for (test, _) in flaky {
+            if !outcome.base_failing_tests.contains(&test) {
+                outcome.base_failing_tests.push(test);
+            }
+        }
         if base_report.build_ok && !base_report.tests_ran {
             outcome
                 .base_build_errors
@@ -367,6 +383,9 @@ fn drive(
         passed: base_report.passed(),
         failed: base_report.failed(),
         warnings: base_report.lint_warnings,
+        already_failing: base_report.baseline.failing.keys().cloned().collect(),
+        flaky: base_report.baseline.flaky.keys().cloned().collect(),
+        skipped: base_report.skipped.clone(),
     })?;
     let formats = cast
         .reviewers
@@ -603,7 +622,7 @@ fn try_candidates(
 
         let stage = Instant::now();
         workspace.apply(&patch)?;
-        let (mut report, lint) = workspace_validate(workspace, &patch, rec)?;
+        let (mut report, lint) = workspace_validate(workspace, &patch, &state.report, rec)?;
         if report.build_ok && !cast.refactorer.acceptance.is_empty() {
             report.acceptance = workspace.acceptance(&cast.refactorer.acceptance)?;
         }
@@ -614,6 +633,12 @@ fn try_candidates(
             &serde_json::to_string(&report).unwrap_or_default(),
         )?;
         let verdict = judge(&state.report, &report);
+        // A flaky test of the base that failed here and passed when run again flaked once more.
+        for (test, rerun) in &report.reruns {
+            if rerun.passed_on.is_some() && state.report.baseline.flaky.contains_key(test) {
+                rec.store.flaky_test(test, &outcome.run, request.time)?;
+            }
+        }
         stages.add("validate", stage);
         let diff = patch.diff();
         let seconds = round(stage.elapsed().as_secs_f64());
@@ -724,9 +749,10 @@ impl engine::Source for WorktreeSource<'_> {
 fn workspace_validate(
     workspace: &Workspace,
     patch: &Patch,
+    base: &ValidationReport,
     rec: &mut Recorder<'_>,
 ) -> Result<(ValidationReport, crate::engine::CargoOutput), ImproveError> {
-    let (report, diagnostics) = workspace.validate_patch(patch)?;
+    let (report, diagnostics) = workspace.validate_patch(patch, base)?;
     emit_steps(&report, rec)?;
     Ok((report, diagnostics))
 }

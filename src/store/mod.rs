@@ -88,6 +88,13 @@ CREATE TABLE IF NOT EXISTS validations (
     candidate   INTEGER,
     report      TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS flaky_tests (
+    test        TEXT PRIMARY KEY,
+    times       INTEGER NOT NULL,
+    first_run   TEXT NOT NULL,
+    last_run    TEXT NOT NULL,
+    last_seen   INTEGER NOT NULL
+);
 ";
 
 /// One run, as `nova runs list` shows it.
@@ -129,6 +136,18 @@ pub struct CandidateRow {
     pub commit: Option<String>,
     pub seconds: f64,
     pub diff: Option<String>,
+}
+
+/// A test some run saw flaky: its result differed between runs of the same tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlakyRow {
+    /// `package (target) name`.
+    pub test: String,
+    /// How many runs saw it flaky.
+    pub times: i64,
+    pub first_run: String,
+    pub last_run: String,
+    pub last_seen: i64,
 }
 
 /// A candidate as recorded.
@@ -330,6 +349,46 @@ impl Store {
         self.wrap(rows.collect())
     }
 
+    /// The report of the base of run `run`, as JSON, if it was validated.
+    pub fn base_report(&self, run: i64) -> Result<Option<String>, StoreError> {
+        self.wrap(
+            self.conn
+                .query_row(
+                    "SELECT report FROM validations WHERE run = ?1 AND candidate IS NULL LIMIT 1",
+                    [run],
+                    |r| r.get(0),
+                )
+                .optional(),
+        )
+    }
+
+    /// Records that run `run` saw `test` flaky.
+    pub fn flaky_test(&self, test: &str, run: &str, at: i64) -> Result<(), StoreError> {
+        self.wrap(self.conn.execute(
+            "INSERT INTO flaky_tests (test, times, first_run, last_run, last_seen) VALUES (?1, 1, ?2, ?2, ?3)
+             ON CONFLICT(test) DO UPDATE SET times = times + 1, last_run = ?2, last_seen = ?3",
+            params![test, run, at],
+        ))?;
+        Ok(())
+    }
+
+    /// Every test a run of this repository saw flaky, most recently seen first.
+    pub fn flaky_tests(&self) -> Result<Vec<FlakyRow>, StoreError> {
+        let mut statement = self.wrap(self.conn.prepare(
+            "SELECT test, times, first_run, last_run, last_seen FROM flaky_tests ORDER BY last_seen DESC, test",
+        ))?;
+        let rows = self.wrap(statement.query_map([], |r| {
+            Ok(FlakyRow {
+                test: r.get(0)?,
+                times: r.get(1)?,
+                first_run: r.get(2)?,
+                last_run: r.get(3)?,
+                last_seen: r.get(4)?,
+            })
+        }))?;
+        self.wrap(rows.collect())
+    }
+
     /// Fingerprints of candidates rejected in earlier runs, to skip them.
     pub fn rejected_fingerprints(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
         let mut statement = self.wrap(self.conn.prepare(
@@ -377,6 +436,18 @@ mod tests {
         assert_eq!(row.status, "running");
         assert_eq!(row.finished_at, None);
         store.finish_run(run, "done", "ok", 2).expect("finish");
+        store
+            .flaky_test("a (lib) t", "20260101-000000", 1)
+            .expect("flaky");
+        store
+            .flaky_test("a (lib) t", "20260102-000000", 3)
+            .expect("flaky again");
+        let flaky = store.flaky_tests().expect("flaky tests");
+        assert_eq!(flaky.len(), 1);
+        assert_eq!(
+            (flaky[0].times, flaky[0].last_run.as_str()),
+            (2, "20260102-000000")
+        );
         assert_eq!(store.runs().expect("runs")[0].status, "done");
         assert_eq!(
             store

@@ -7,7 +7,7 @@
 //! members' `tests::t` are two tests. A doctest is named by its file and item and its place among
 //! that item's doctests, not by its line: adding a line above it does not rename it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +31,13 @@ pub struct TestResults {
     /// The line each doctest starts on, keyed like `tests`: to say that a doctest moved.
     #[serde(default)]
     pub doc_lines: BTreeMap<String, u32>,
+    /// Each doctest's name as libtest gives it (`src/lib.rs - f (line 5)`), keyed like `tests`:
+    /// to run it again by name.
+    #[serde(default)]
+    pub doc_names: BTreeMap<String, String>,
+    /// Tests that did not finish within the step's timeout and were killed (counted as failed).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub hung: BTreeSet<String>,
 }
 
 /// Bytes kept of each failing test's output.
@@ -53,9 +60,44 @@ impl TestResults {
     }
 
     /// The packages that have tests here.
-    pub fn packages(&self) -> std::collections::BTreeSet<&str> {
+    pub fn packages(&self) -> BTreeSet<&str> {
         self.tests.keys().map(|key| package_of(key)).collect()
     }
+
+    /// The name libtest knows a test by, to select or skip it: `tests::one`, or a doctest's
+    /// `src/lib.rs - f (line 5)`.
+    pub fn libtest_name<'a>(&'a self, key: &'a str) -> &'a str {
+        match self.doc_names.get(key) {
+            Some(raw) => raw,
+            None => key.split_once(") ").map_or(key, |(_, name)| name),
+        }
+    }
+
+    /// Adds `other`'s results, which win where both have a test.
+    pub fn merge(&mut self, other: TestResults) {
+        self.tests.extend(other.tests);
+        self.output.extend(other.output);
+        self.doc_lines.extend(other.doc_lines);
+        self.doc_names.extend(other.doc_names);
+        self.hung.extend(other.hung);
+    }
+}
+
+/// The test binary a run was in when its output ends, and how far it got there: what a run that
+/// was killed at its timeout leaves to name the test that hung.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastBinary {
+    /// `package (target)`, the prefix of its tests' keys.
+    pub prefix: String,
+    pub package: String,
+    /// `lib`, `bin x`, `test x`, `bench x`, `example x` or `doc`.
+    pub target: String,
+    /// Tests that had finished (libtest's names).
+    pub finished: Vec<String>,
+    /// Tests libtest said were still running after 60 seconds, and had not finished.
+    pub slow: Vec<String>,
+    /// The test started last without a result: with one test thread, the one that hung.
+    pub started: Option<String>,
 }
 
 /// The package part of a test's key.
@@ -162,6 +204,12 @@ fn file_name(path: &str) -> &str {
 /// Parses the merged stdout and stderr of `cargo test --message-format=json` (plain `cargo test`
 /// output works too: its binaries are then named as cargo's `Running` lines name them).
 pub fn parse_test_output(output: &str) -> TestResults {
+    parse_with_last(output).0
+}
+
+/// [`parse_test_output`], and the binary the output ends in.
+pub fn parse_with_last(output: &str) -> (TestResults, Option<LastBinary>) {
+    let mut last: Option<LastBinary> = None;
     let mut results = TestResults::default();
     let mut artifacts = Artifacts::default();
     let mut binary = String::from("? (?)");
@@ -211,10 +259,17 @@ pub fn parse_test_output(output: &str) -> TestResults {
                 Some((label, path)) => (label, path.trim_end_matches(')')),
                 None => (rest, ""),
             };
-            binary = match artifacts.executables.get(file_name(executable)) {
-                Some(found) => format!("{} ({})", found.package, found.target),
-                None => format!("? ({label})"),
+            let (package, target) = match artifacts.executables.get(file_name(executable)) {
+                Some(found) => (found.package.clone(), found.target.clone()),
+                None => (String::from("?"), label.to_owned()),
             };
+            binary = format!("{package} ({target})");
+            last = Some(LastBinary {
+                prefix: binary.clone(),
+                package,
+                target,
+                ..LastBinary::default()
+            });
             doc_binary = false;
             continue;
         }
@@ -225,12 +280,31 @@ pub fn parse_test_output(output: &str) -> TestResults {
                 .cloned()
                 .unwrap_or_else(|| krate.to_owned());
             binary = format!("{package} (doc)");
+            last = Some(LastBinary {
+                prefix: binary.clone(),
+                package,
+                target: String::from("doc"),
+                ..LastBinary::default()
+            });
             doc_binary = true;
             continue;
         }
         let Some(rest) = line.strip_prefix("test ") else {
             continue;
         };
+        if let Some(name) = rest.strip_suffix(" has been running for over 60 seconds") {
+            if let Some(last) = &mut last {
+                last.slow.push(name.to_owned());
+            }
+            continue;
+        }
+        // With one test thread, libtest names a test before it runs it.
+        if let Some(name) = rest.trim_end().strip_suffix(" ...") {
+            if let Some(last) = &mut last {
+                last.started = Some(name.to_owned());
+            }
+            continue;
+        }
         let Some((name, status)) = rest.rsplit_once(" ... ") else {
             continue;
         };
@@ -240,6 +314,13 @@ pub fn parse_test_output(output: &str) -> TestResults {
             s if s.starts_with("ignored") => TestOutcome::Ignored,
             _ => continue,
         };
+        if let Some(last) = &mut last {
+            last.finished.push(name.to_owned());
+            last.slow.retain(|slow| slow != name);
+            if last.started.as_deref() == Some(name) {
+                last.started = None;
+            }
+        }
         if doc_binary && let Some((item, line)) = doctest_item(name) {
             doctests.push((binary.clone(), item, line, name.to_owned(), outcome));
             continue;
@@ -254,7 +335,7 @@ pub fn parse_test_output(output: &str) -> TestResults {
         }
     }
     number_doctests(doctests, &doc_output, &mut results);
-    results
+    (results, last)
 }
 
 /// A doctest's name without its line, and the line: `src/lib.rs - BitVec (line 192)` gives
@@ -290,6 +371,7 @@ fn number_doctests(
             results.output.insert(key.clone(), text.clone());
         }
         results.doc_lines.insert(key.clone(), line);
+        results.doc_names.insert(key.clone(), raw);
         results.tests.insert(key, outcome);
     }
 }

@@ -11,10 +11,12 @@ mod cache;
 mod features;
 mod libtest;
 mod report;
+mod testing;
 
 pub use features::{FeatureBuild, FeatureConfig};
 pub use libtest::{TestOutcome, TestResults, parse_test_output};
 pub use report::{Step, Targets, ValidationReport, Verdict, judge, record_lint_delta};
+pub use testing::{Baseline, Failing, Rerun, TestPolicy, Withheld};
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -70,6 +72,10 @@ pub struct Options {
     /// Where cargo, rustc and their programs live: readable in the sandbox.
     pub toolchain: ToolchainDirs,
     pub limits: Limits,
+    /// Builds and tests keep the host's network (`--allow-network`, the user's choice only).
+    pub network: bool,
+    /// Which tests are skipped, and how often a flaky one is run again.
+    pub tests: TestPolicy,
 }
 
 /// The validation worktree of one repository.
@@ -89,7 +95,7 @@ pub struct Workspace {
 
 /// The shape of a cached base report: raised when what a report means changes (how tests are
 /// named, which targets are built), so that an older one is proved again.
-const REPORT_VERSION: u32 = 2;
+const REPORT_VERSION: u32 = 3;
 
 /// Clippy's default groups, named so that each warning says which group it belongs to.
 const CLIPPY_GROUPS: &[&str] = &["correctness", "suspicious", "style", "complexity", "perf"];
@@ -122,12 +128,16 @@ impl Workspace {
             path: target_dir.clone(),
             source,
         })?;
+        let mut sandbox = nova_sandbox::describe(options.isolation);
+        if options.network && options.isolation != Isolation::None {
+            sandbox.push_str("; with the network (--allow-network)");
+        }
         Ok(Workspace {
             repo_root: repo_root.to_owned(),
             worktree,
             target_dir,
             tmp_dir,
-            sandbox: nova_sandbox::describe(options.isolation),
+            sandbox,
             options,
             head: commit,
             targets: Targets::All,
@@ -264,19 +274,70 @@ impl Workspace {
     pub fn validate_with_diagnostics(
         &self,
     ) -> Result<(ValidationReport, CargoOutput), ValidateError> {
-        let (report, lint_json) = self.validate_json()?;
+        let (report, lint_json) = self.validate_json(&self.policy_skips())?;
         Ok((report, parse_cargo_output(&lint_json)))
     }
 
-    /// Validates `patch`, which is applied in the worktree: builds, tests and lints it, then, if
-    /// it builds, builds it again in each feature configuration its changed lines are compiled
-    /// under (`validate::features`). A configuration that fails is built on the tree before the patch
-    /// too, so that the verdict knows whether it built there.
+    /// The libtest names `[validate] skip` gives (a full key `pkg (lib) tests::t` gives its name).
+    fn policy_skips(&self) -> Vec<String> {
+        self.options
+            .tests
+            .skip
+            .iter()
+            .map(|entry| match entry.split_once(") ") {
+                Some((prefix, name)) if prefix.contains(" (") => name.to_owned(),
+                _ => entry.clone(),
+            })
+            .collect()
+    }
+
+    /// What a tree judged against `base` leaves out: the policy's skips, and the tests that hung
+    /// on the base (already failing: running them again would only wait out the timeout again).
+    fn skips(&self, base: &ValidationReport) -> Vec<String> {
+        let mut skip = self.policy_skips();
+        let hung = base.tests.hung.iter();
+        skip.extend(hung.map(|key| base.tests.libtest_name(key).to_owned()));
+        skip
+    }
+
+    /// Validates `patch`, which is applied in the worktree, against `base` (the report of the tree
+    /// it applies to): builds, tests and lints it, runs again each test that passed on the base
+    /// and fails here (a flaky one up to the policy's bound, a stable one once, to say whether the
+    /// change made it flaky), then, if it builds, builds it again in each feature configuration
+    /// its changed lines are compiled under (`validate::features`). A configuration that fails is
+    /// built on the tree before the patch too, so that the verdict knows whether it built there.
     pub fn validate_patch(
         &self,
         patch: &Patch,
+        base: &ValidationReport,
     ) -> Result<(ValidationReport, CargoOutput), ValidateError> {
-        let (mut report, lint) = self.validate_with_diagnostics()?;
+        let skip = self.skips(base);
+        let (mut report, lint_json) = self.validate_json(&skip)?;
+        let lint = parse_cargo_output(&lint_json);
+        report.baseline = base.baseline.clone();
+        // The base's hung tests were not run: they stay what they were, for the next candidate.
+        for key in &base.tests.hung {
+            report.tests.hung.insert(key.clone());
+            report
+                .tests
+                .tests
+                .entry(key.clone())
+                .or_insert(TestOutcome::Failed);
+            if let Some(output) = base.tests.output.get(key) {
+                report
+                    .tests
+                    .output
+                    .entry(key.clone())
+                    .or_insert_with(|| output.clone());
+            }
+            if let Some(name) = base.tests.doc_names.get(key) {
+                report
+                    .tests
+                    .doc_names
+                    .entry(key.clone())
+                    .or_insert_with(|| name.clone());
+            }
+        }
         report.silenced = patch
             .changes
             .iter()
@@ -290,6 +351,31 @@ impl Workspace {
             .collect();
         if !report.build_ok {
             return Ok((report, lint));
+        }
+        let again: BTreeMap<String, u32> = report
+            .tests
+            .failed()
+            .filter(|key| !report.tests.hung.contains(*key))
+            .filter(|key| base.expects_pass(key))
+            .map(|key| {
+                let times = if base.baseline.flaky.contains_key(key) {
+                    self.options.tests.flaky_reruns
+                } else {
+                    1
+                };
+                (key.to_owned(), times)
+            })
+            .filter(|(_, times)| *times > 0)
+            .collect();
+        if !again.is_empty() {
+            let (reruns, steps) = self.rerun(&again, &report.tests, &skip)?;
+            report.steps.extend(steps);
+            for (key, rerun) in &reruns {
+                if rerun.passed_on.is_some() && base.baseline.flaky.contains_key(key) {
+                    report.tests.tests.insert(key.clone(), TestOutcome::Passed);
+                }
+            }
+            report.reruns = reruns;
         }
         let read = |path: &str| std::fs::read_to_string(self.worktree.join(path)).ok();
         for config in features::configs(patch, &read) {
@@ -346,22 +432,29 @@ impl Workspace {
     /// they build, else the most that do (benches that need nightly are common in old crates),
     /// and the report says what was left out.
     ///
-    /// Reuses the results of an earlier run on the same commit with the same toolchain, sandbox
-    /// and Nova (`.nova/base/`). Only green results are kept: a red base is always proved again,
-    /// so that a flaky failure is not remembered. A reused report says so (`cached`).
+    /// The tests run twice: a test that fails both times is already failing (the report keeps its
+    /// output and what the sandbox withheld that it points at), one that fails once is flaky, as
+    /// is one the policy remembers flaky from earlier runs.
+    ///
+    /// Reuses the results of an earlier run on the same commit with the same toolchain, sandbox,
+    /// skips and Nova (`.nova/base/`). Only results where every test passed both times are kept:
+    /// a red base is always proved again, so that a flaky failure is not remembered as a failing
+    /// test. A reused report says so (`cached`).
     pub fn validate_base(&mut self) -> Result<(ValidationReport, CargoOutput), ValidateError> {
         let key = self.base_key();
         let cache = cache::BaseCache::new(&self.repo_root.join(state::STATE_DIR).join("base"));
         if let Some((mut report, lint_json)) = cache.load(self.head, &key) {
             report.cached = true;
             self.targets = report.targets;
+            self.remember_flaky(&mut report);
             return Ok((report, parse_cargo_output(&lint_json)));
         }
+        let skip = self.policy_skips();
         let mut tried = Vec::new();
         let mut result = None;
         for targets in Targets::ALL {
             self.targets = targets;
-            let (report, lint_json) = self.validate_json()?;
+            let (report, lint_json) = self.validate_json(&skip)?;
             if report.build_ok {
                 result = Some((report, lint_json));
                 break;
@@ -390,10 +483,32 @@ impl Workspace {
         let mut steps: Vec<Step> = tried.into_iter().flat_map(|r| r.steps).collect();
         steps.append(&mut report.steps);
         report.steps = steps;
-        if report.is_green() {
-            cache.store(self.head, &key, &report, &lint_json);
+        if report.build_ok && report.tests_ran {
+            let (second, baseline) = self.second_base_run(&report.tests, &skip)?;
+            report.steps.extend(second.steps);
+            report.tests_ran = second.ran;
+            report.baseline = baseline;
+            if report.is_green() && report.baseline.flaky.is_empty() {
+                cache.store(self.head, &key, &report, &lint_json);
+            }
         }
+        self.remember_flaky(&mut report);
         Ok((report, parse_cargo_output(&lint_json)))
+    }
+
+    /// Marks flaky the base's tests that earlier runs saw flaky, unless they failed both times.
+    fn remember_flaky(&self, report: &mut ValidationReport) {
+        for key in &self.options.tests.known_flaky {
+            let baseline = &mut report.baseline;
+            if report.tests.tests.contains_key(key)
+                && !baseline.failing.contains_key(key)
+                && !baseline.flaky.contains_key(key)
+            {
+                let why = String::from("an earlier run of this repository saw it flaky");
+                baseline.flaky.insert(key.clone(), why);
+                baseline.remembered.insert(key.clone());
+            }
+        }
     }
 
     /// What a base's results depend on besides its commit: the toolchain as the worktree selects
@@ -409,19 +524,20 @@ impl Workspace {
                 .unwrap_or_else(|| format!("{program}: unknown"))
         };
         format!(
-            "nova {} (reports v{REPORT_VERSION})\n{}{}{:?}\n{}\n{:?}\n",
+            "nova {} (reports v{REPORT_VERSION})\n{}{}{:?}\n{}\n{:?}\nskip {:?}\n",
             env!("CARGO_PKG_VERSION"),
             version("rustc", "-vV"),
             version("cargo", "-V"),
             self.options.env,
             self.sandbox,
             self.options.limits,
+            self.options.tests.skip,
         )
     }
 
-    /// Builds, tests and lints every workspace member; returns the report and the linter's JSON
-    /// messages.
-    fn validate_json(&self) -> Result<(ValidationReport, String), ValidateError> {
+    /// Builds, tests (leaving out `skip`) and lints every workspace member; returns the report and
+    /// the linter's JSON messages.
+    fn validate_json(&self, skip: &[String]) -> Result<(ValidationReport, String), ValidateError> {
         let targets = self.targets;
         let mut args = vec!["build", "--workspace"];
         args.extend(targets.flags());
@@ -447,39 +563,9 @@ impl Workspace {
             return Ok((report, String::new()));
         }
         let mut steps = vec![build_step];
-
-        // Examples are built by a plain `cargo test`; where they do not build, the doctests need
-        // a run of their own, since `--doc` cannot be combined with other targets.
-        let test_command = |extra: &str| {
-            format!(
-                "cargo test --workspace --no-fail-fast --message-format=json --offline \
-                 --color never{extra} 2>&1"
-            )
-        };
-        let runs: Vec<(String, &str)> = match targets {
-            Targets::All | Targets::NoBenches => vec![(test_command(""), "cargo test --workspace")],
-            Targets::Core => vec![
-                (
-                    test_command(" --lib --bins --tests"),
-                    "cargo test --workspace --lib --bins --tests",
-                ),
-                (test_command(" --doc"), "cargo test --workspace --doc"),
-            ],
-        };
-        let mut output = String::new();
-        let mut tests_ran = true;
-        for (command, label) in &runs {
-            let test = self.run_merged(command)?;
-            steps.push(step(label, &test));
-            let text = String::from_utf8_lossy(&test.stdout);
-            let no_library = label.ends_with("--doc") && text.contains("no library targets found");
-            // libtest exits 101 when tests fail; anything else (a timeout, a crash) means it did
-            // not finish.
-            tests_ran &=
-                no_library || matches!(test.status, Status::Exited(0) | Status::Exited(101));
-            output.push_str(&text);
-        }
-        let tests = parse_test_output(&output);
+        let run = self.run_tests(skip)?;
+        steps.extend(run.steps);
+        let (tests, tests_ran) = (run.results, run.ran);
 
         let (lint_json, linter, lint_step) = self.lint_json()?;
         let lint = parse_cargo_output(&lint_json);
@@ -510,6 +596,7 @@ impl Workspace {
             build_ok: true,
             tests_ran,
             tests,
+            skipped: self.options.tests.skip.clone(),
             lint_warnings: lint.warning_count(),
             warnings_by_file,
             lint_ok,
@@ -576,6 +663,7 @@ impl Workspace {
         spec.isolation = isolation;
         spec.timeout = self.options.step_timeout;
         spec.limits = self.options.limits;
+        spec.network = self.options.network;
         spec.write = vec![
             self.worktree.clone(),
             self.target_dir.clone(),

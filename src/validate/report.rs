@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::features::FeatureBuild;
 use super::libtest::{TestOutcome, TestResults};
+use super::testing::{Baseline, Rerun};
 use crate::edit::guard::Silence;
 use crate::engine::CompileError;
 
@@ -108,6 +109,16 @@ pub struct ValidationReport {
     /// Reused from an earlier run on the same commit (`Workspace::validate_base`).
     #[serde(default)]
     pub cached: bool,
+    /// What the base's two test runs showed: tests already failing, flaky tests. A candidate's
+    /// report carries its base's, so that the next candidate is judged the same way.
+    #[serde(default)]
+    pub baseline: Baseline,
+    /// The tests that failed here and were run again, and how that went.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reruns: BTreeMap<String, Rerun>,
+    /// The tests `[validate] skip` leaves out of every run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -136,6 +147,9 @@ impl ValidationReport {
             acceptance: Vec::new(),
             sandbox: String::new(),
             cached: false,
+            baseline: Baseline::default(),
+            reruns: BTreeMap::new(),
+            skipped: Vec::new(),
         }
     }
 
@@ -150,6 +164,20 @@ impl ValidationReport {
     /// Whether this tree is a sound base: it builds and every test passes.
     pub fn is_green(&self) -> bool {
         self.build_ok && self.tests_ran && self.failed() == 0
+    }
+
+    /// Whether this tree can judge candidates: it builds and its tests ran to completion (some
+    /// may fail: they are the baseline's already-failing tests).
+    pub fn can_judge(&self) -> bool {
+        self.build_ok && self.tests_ran
+    }
+
+    /// Whether a candidate judged against this base must pass test `key`: it passed here, or it
+    /// is flaky here (and must pass within its reruns).
+    pub fn expects_pass(&self, key: &str) -> bool {
+        !self.baseline.failing.contains_key(key)
+            && (self.tests.tests.get(key) == Some(&TestOutcome::Passed)
+                || self.baseline.flaky.contains_key(key))
     }
 
     /// `cargo build --workspace --all-targets`, as the build step ran.
@@ -185,8 +213,24 @@ impl ValidationReport {
             .left_out()
             .map(|what| format!(" (left out: {what})"))
             .unwrap_or_default();
+        let mut known = Vec::new();
+        if !self.baseline.failing.is_empty() {
+            known.push(format!("{} already failing", self.baseline.failing.len()));
+        }
+        if !self.baseline.flaky.is_empty() {
+            known.push(format!("{} flaky", self.baseline.flaky.len()));
+        }
+        if !self.skipped.is_empty() {
+            known.push(format!("{} skipped by [validate] skip", self.skipped.len()));
+        }
+        let known = if known.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", known.join(", "))
+        };
         format!(
-            "{} ok{left_out}{features}; cargo test {} passed, {} failed, {} ignored; {lint}{cached}",
+            "{} ok{left_out}{features}; cargo test {} passed, {} failed, {} ignored{known}; \
+             {lint}{cached}",
             self.build_command(),
             self.passed(),
             self.failed(),
@@ -234,28 +278,7 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
     } else if !candidate.tests_ran {
         reasons.push(String::from("`cargo test` did not run to completion"));
     } else {
-        for (name, outcome) in &base.tests.tests {
-            if *outcome != TestOutcome::Passed {
-                continue;
-            }
-            match candidate.tests.tests.get(name) {
-                Some(TestOutcome::Passed) => {}
-                Some(TestOutcome::Failed) => reasons.push(format!("test `{name}` fails")),
-                Some(TestOutcome::Ignored) => reasons.push(format!("test `{name}` is now ignored")),
-                None => reasons.push(format!("test `{name}` disappeared")),
-            }
-            let lines = (
-                base.tests.doc_lines.get(name),
-                candidate.tests.doc_lines.get(name),
-            );
-            if let (Some(was), Some(now)) = lines
-                && was != now
-            {
-                notes.push(format!(
-                    "doctest `{name}` moved from line {was} to line {now}"
-                ));
-            }
-        }
+        judge_tests(base, candidate, &mut reasons, &mut notes);
         for build in &candidate.features {
             if !build.ok && build.before_ok != Some(false) {
                 let error = build.error.as_deref().map(first_line).unwrap_or_default();
@@ -308,6 +331,93 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
         accepted: reasons.is_empty(),
         reasons,
         notes,
+    }
+}
+
+/// The tests' part of [`judge`]: every test the base expects to pass passes (a flaky one within
+/// its reruns), no test disappeared or became ignored, and an already-failing test may be fixed
+/// but not removed.
+fn judge_tests(
+    base: &ValidationReport,
+    candidate: &ValidationReport,
+    reasons: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
+    let timeout = |key: &str| {
+        candidate
+            .tests
+            .output
+            .get(key)
+            .map(|text| first_line(text).to_owned())
+            .unwrap_or_default()
+    };
+    for name in base.tests.tests.keys() {
+        let now = candidate.tests.tests.get(name);
+        if base.baseline.failing.contains_key(name) {
+            match now {
+                Some(TestOutcome::Passed) => {
+                    notes.push(format!(
+                        "the change fixes `{name}`, which failed in the base"
+                    ));
+                }
+                Some(TestOutcome::Failed) => {}
+                // A test that hung in the base is not run again.
+                None if base.tests.hung.contains(name) => {}
+                None => reasons.push(format!(
+                    "test `{name}` disappeared (it fails in the base, but may not be removed)"
+                )),
+                Some(TestOutcome::Ignored) => reasons.push(format!(
+                    "test `{name}` is now ignored (it fails in the base, but may not be ignored)"
+                )),
+            }
+            continue;
+        }
+        if !base.expects_pass(name) {
+            continue;
+        }
+        let flaky = base.baseline.flaky.contains_key(name);
+        let rerun = candidate.reruns.get(name);
+        match now {
+            Some(TestOutcome::Passed) => {
+                if let (true, Some(rerun)) = (flaky, rerun)
+                    && let Some(run) = rerun.passed_on
+                {
+                    notes.push(format!(
+                        "flaky test `{name}` failed, then passed on run {run} of at most {}",
+                        rerun.allowed
+                    ));
+                }
+            }
+            Some(TestOutcome::Failed) if candidate.tests.hung.contains(name) => {
+                reasons.push(format!("test `{name}` {}", timeout(name)));
+            }
+            Some(TestOutcome::Failed) if flaky => {
+                let runs = rerun.map_or(1, |r| r.runs);
+                reasons.push(format!(
+                    "flaky test `{name}` fails: it failed in all {runs} runs"
+                ));
+            }
+            Some(TestOutcome::Failed) => match rerun.and_then(|r| r.passed_on) {
+                Some(_) => reasons.push(format!(
+                    "test `{name}` fails; it passed when run again, but it was stable in the \
+                     base: the change may have made it flaky"
+                )),
+                None => reasons.push(format!("test `{name}` fails")),
+            },
+            Some(TestOutcome::Ignored) => reasons.push(format!("test `{name}` is now ignored")),
+            None => reasons.push(format!("test `{name}` disappeared")),
+        }
+        let lines = (
+            base.tests.doc_lines.get(name),
+            candidate.tests.doc_lines.get(name),
+        );
+        if let (Some(was), Some(now)) = lines
+            && was != now
+        {
+            notes.push(format!(
+                "doctest `{name}` moved from line {was} to line {now}"
+            ));
+        }
     }
 }
 

@@ -237,6 +237,11 @@ pub fn validation_options(
         temp_root: tmp,
         toolchain,
         limits,
+        network: false,
+        tests: nova::validate::TestPolicy {
+            flaky_reruns: nova::config::DEFAULT_FLAKY_RERUNS,
+            ..nova::validate::TestPolicy::default()
+        },
     }
 }
 

@@ -364,27 +364,30 @@ fn a_fix_that_breaks_a_test_is_rejected() {
 }
 
 #[test]
-fn a_failing_base_stops_the_run() {
+fn require_green_refuses_a_base_with_a_failing_test() {
     let env = TestEnv::new();
     let failing = LIB.replace("assert_eq!(add(2, 3), 5);", "assert_eq!(add(2, 3), 6);");
     let repo = env.repo_with(
         "failing",
         &[("Cargo.toml", MANIFEST), ("src/lib.rs", &failing)],
     );
-    let run = improve(&env, &repo, &[]);
+    let run = improve(&env, &repo, &["--require-green"]);
     assert_eq!(run.code, 1, "{}", run.both());
     assert!(
-        run.stdout.contains("does not build or pass its tests"),
+        run.stdout
+            .contains("The base has failing or flaky tests and a green base is required"),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout
-            .contains("Failing tests:\n  fixture (lib) tests::adds\n"),
+        run.stdout.contains("Already failing in the base (1 test)")
+            && run.stdout.contains("  fixture (lib) tests::adds\n"),
         "{}",
         run.stdout
     );
     assert_eq!(branches(&repo), ["master"]);
+    // `validate.require_green` in the repository's config asks the same.
+    write(&repo, "nova.toml", "[validate]\nrequire_green = true\n");
     let json = improve(&env, &repo, &["--json"]);
     assert_eq!(json.code, 1);
     let failed = json

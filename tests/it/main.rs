@@ -16,6 +16,7 @@ mod init;
 mod llm;
 mod model_server;
 mod push;
+mod red_base;
 mod sandbox;
 mod shapes;
 mod verdicts;

@@ -1,0 +1,484 @@
+//! Running the tests: the test step (without the tests the policy skips, and with a hung test
+//! killed and named as one test), the base's second run that tells failing tests from flaky ones,
+//! and the reruns of tests that fail on a candidate.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use nova_sandbox::Status;
+use serde::{Deserialize, Serialize};
+
+use super::libtest::{LastBinary, parse_with_last};
+use super::report::{Step, Targets};
+use super::{TestOutcome, TestResults, ValidateError, Workspace, step};
+
+/// How tests are run and judged, from the configuration and the run archive.
+#[derive(Debug, Clone, Default)]
+pub struct TestPolicy {
+    /// Tests never run (`[validate] skip`: the repository owner's choice), by libtest name.
+    pub skip: Vec<String>,
+    /// How many more runs a flaky test gets on a candidate before the candidate is rejected.
+    pub flaky_reruns: u32,
+    /// Tests earlier runs of this repository saw flaky (`package (target) name`).
+    pub known_flaky: BTreeSet<String>,
+}
+
+/// What the base's two runs showed about its tests that did not simply pass.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Tests that failed in both runs (or hung): kept out of the acceptance rule.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failing: BTreeMap<String, Failing>,
+    /// Tests whose result differed between the runs, or that earlier runs saw flaky: why.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flaky: BTreeMap<String, String>,
+    /// Of those, the ones only the archive remembers flaky: these runs saw them stable.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub remembered: BTreeSet<String>,
+}
+
+impl Baseline {
+    /// The flaky tests this base's own runs saw flaky.
+    pub fn seen_flaky(&self) -> impl Iterator<Item = &str> {
+        self.flaky
+            .keys()
+            .filter(|key| !self.remembered.contains(*key))
+            .map(String::as_str)
+    }
+}
+
+/// A test that already fails in the base.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failing {
+    /// What it printed (cut to 4 KiB).
+    pub output: String,
+    /// What the sandbox withheld that its error points at, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<Withheld>,
+}
+
+/// Something a test needs that the sandbox does not give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Withheld {
+    Network,
+    Home,
+    OutsidePath,
+}
+
+impl Withheld {
+    /// What the test seems to need, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Withheld::Network => "the network, which the sandbox withholds",
+            Withheld::Home => "your home directory (the sandbox gives tests an empty one)",
+            Withheld::OutsidePath => {
+                "a path outside the repository, which the sandbox does not let tests read or write"
+            }
+        }
+    }
+
+    /// Reads a failing test's output for the errors of what the sandbox withholds.
+    fn classify(output: &str, home: &str) -> Option<Withheld> {
+        const NETWORK: &[&str] = &[
+            "Connection refused",
+            "Network is unreachable",
+            "No route to host",
+            "os error 101",
+            "os error 111",
+            "os error 113",
+            "failed to lookup address",
+            "Temporary failure in name resolution",
+            "Name or service not known",
+            "dns error",
+            "Could not resolve host",
+            "error trying to connect",
+        ];
+        const OUTSIDE: &[&str] = &[
+            "Permission denied",
+            "os error 13",
+            "Read-only file system",
+            "os error 30",
+        ];
+        if NETWORK.iter().any(|p| output.contains(p)) {
+            Some(Withheld::Network)
+        } else if !home.is_empty() && output.contains(home) {
+            Some(Withheld::Home)
+        } else if OUTSIDE.iter().any(|p| output.contains(p)) {
+            Some(Withheld::OutsidePath)
+        } else {
+            None
+        }
+    }
+}
+
+/// How the reruns of one test that failed on a candidate went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rerun {
+    /// Runs in all, the first included.
+    pub runs: u32,
+    /// The most runs it was allowed.
+    pub allowed: u32,
+    /// The run it passed on, if it did.
+    pub passed_on: Option<u32>,
+}
+
+/// One test step's results.
+pub(super) struct TestRun {
+    pub steps: Vec<Step>,
+    pub results: TestResults,
+    /// Every command ran to completion (a hung test killed and named counts as completed).
+    pub ran: bool,
+}
+
+/// At most this many hung tests are named and left out in one test command; after that, the
+/// command did not run to completion.
+const MAX_HUNG: usize = 3;
+
+impl Workspace {
+    /// The test commands the targets need (extra cargo flags, label): doctests need a run of
+    /// their own where the examples do not build, since `--doc` combines with no other target.
+    fn test_runs(&self) -> Vec<(&'static str, &'static str)> {
+        match self.targets {
+            Targets::All | Targets::NoBenches => vec![("", "cargo test --workspace")],
+            Targets::Core => vec![
+                (
+                    " --lib --bins --tests",
+                    "cargo test --workspace --lib --bins --tests",
+                ),
+                (" --doc", "cargo test --workspace --doc"),
+            ],
+        }
+    }
+
+    /// Runs the tests of every workspace member, leaving out `skip` (libtest names). A command
+    /// killed at the step's timeout is not a lost run: the test that hung is named, counted as
+    /// failed, and the command runs again without it.
+    pub(super) fn run_tests(&self, skip: &[String]) -> Result<TestRun, ValidateError> {
+        let mut run = TestRun {
+            steps: Vec::new(),
+            results: TestResults::default(),
+            ran: true,
+        };
+        for (extra, label) in self.test_runs() {
+            let mut skips = skip.to_vec();
+            let mut hung = 0;
+            loop {
+                let command = test_command(extra, &selection(&[], &skips));
+                let outcome = self.run_merged(&command)?;
+                run.steps.push(step(label, &outcome));
+                let text = String::from_utf8_lossy(&outcome.stdout);
+                let (results, last) = parse_with_last(&text);
+                run.results.merge(results);
+                if outcome.status == Status::TimedOut
+                    && hung < MAX_HUNG
+                    && let Some(last) = last
+                {
+                    let names = self.name_hung(&last, &skips, &mut run.steps)?;
+                    if !names.is_empty() {
+                        hung += names.len();
+                        let seconds = self.options.step_timeout.as_secs();
+                        for name in names {
+                            let key = format!("{} {name}", last.prefix);
+                            run.results.tests.insert(key.clone(), TestOutcome::Failed);
+                            run.results.output.insert(
+                                key.clone(),
+                                format!(
+                                    "did not finish within the step's timeout ({seconds} s): \
+                                     killed, and the other tests run again without it"
+                                ),
+                            );
+                            if last.target == "doc" {
+                                run.results.doc_names.insert(key.clone(), name.clone());
+                            }
+                            run.results.hung.insert(key);
+                            skips.push(name);
+                        }
+                        continue;
+                    }
+                }
+                // libtest exits 101 when tests fail; anything else (a timeout, a crash) means it
+                // did not finish.
+                let no_library = extra == " --doc" && text.contains("no library targets found");
+                run.ran &=
+                    no_library || matches!(outcome.status, Status::Exited(0) | Status::Exited(101));
+                break;
+            }
+        }
+        Ok(run)
+    }
+
+    /// The tests of `last` (the binary a killed run ended in) that hung: the ones libtest said
+    /// were still running after 60 seconds, or else the one a run of that binary alone, on one
+    /// test thread (so that libtest names each test as it starts it), is killed in.
+    fn name_hung(
+        &self,
+        last: &LastBinary,
+        skip: &[String],
+        steps: &mut Vec<Step>,
+    ) -> Result<Vec<String>, ValidateError> {
+        if !last.slow.is_empty() {
+            return Ok(last.slow.clone());
+        }
+        let Some(target) = target_flag(&last.target) else {
+            return Ok(Vec::new());
+        };
+        if last.package == "?" {
+            return Ok(Vec::new());
+        }
+        let mut skips = skip.to_vec();
+        skips.extend(last.finished.iter().cloned());
+        let mut args = vec![String::from("--test-threads=1")];
+        args.extend(selection(&[], &skips));
+        let command = format!(
+            "cargo test -p {} {target} --no-fail-fast --message-format=json --offline \
+             --color never -- {} 2>&1",
+            quote(&last.package),
+            args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+        );
+        let outcome = self.run_merged(&command)?;
+        steps.push(step(
+            &format!(
+                "cargo test -p {} {target} -- --test-threads=1 (to name the test that hung)",
+                last.package
+            ),
+            &outcome,
+        ));
+        if outcome.status != Status::TimedOut {
+            return Ok(Vec::new());
+        }
+        let (_, alone) = parse_with_last(&String::from_utf8_lossy(&outcome.stdout));
+        Ok(alone.and_then(|a| a.started).into_iter().collect())
+    }
+
+    /// The base's second test run, and what the two runs say together: which tests already fail
+    /// (both times, or hung), which are flaky (once each way).
+    pub(super) fn second_base_run(
+        &self,
+        first: &TestResults,
+        skip: &[String],
+    ) -> Result<(TestRun, Baseline), ValidateError> {
+        let mut skips = skip.to_vec();
+        skips.extend(
+            first
+                .hung
+                .iter()
+                .map(|key| first.libtest_name(key).to_owned()),
+        );
+        let second = self.run_tests(&skips)?;
+        let home = self.tmp_dir.join("home");
+        let home = home.to_string_lossy();
+        let mut baseline = Baseline::default();
+        for (key, outcome) in &first.tests {
+            let again = second.results.tests.get(key);
+            let output = || {
+                second
+                    .results
+                    .output
+                    .get(key)
+                    .or_else(|| first.output.get(key))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            match (outcome, again) {
+                (TestOutcome::Failed, Some(TestOutcome::Passed))
+                | (TestOutcome::Passed, Some(TestOutcome::Failed)) => {
+                    let (failed, passed) = if *outcome == TestOutcome::Failed {
+                        (1, 2)
+                    } else {
+                        (2, 1)
+                    };
+                    baseline.flaky.insert(
+                        key.clone(),
+                        format!(
+                            "it failed in run {failed} of the base's two and passed in run {passed}"
+                        ),
+                    );
+                }
+                (TestOutcome::Failed, _) => {
+                    let output = output();
+                    let withheld = Withheld::classify(&output, &home);
+                    baseline
+                        .failing
+                        .insert(key.clone(), Failing { output, withheld });
+                }
+                _ => {}
+            }
+        }
+        Ok((second, baseline))
+    }
+
+    /// Runs each of `tests` (keys of `base`'s results) again until it passes, at most
+    /// `times[key]` more times, leaving out `skip`.
+    pub(super) fn rerun(
+        &self,
+        tests: &BTreeMap<String, u32>,
+        names: &TestResults,
+        skip: &[String],
+    ) -> Result<(BTreeMap<String, Rerun>, Vec<Step>), ValidateError> {
+        let mut reruns: BTreeMap<String, Rerun> = tests
+            .iter()
+            .map(|(key, times)| {
+                let rerun = Rerun {
+                    runs: 1,
+                    allowed: 1 + times,
+                    passed_on: None,
+                };
+                (key.clone(), rerun)
+            })
+            .collect();
+        let mut steps = Vec::new();
+        loop {
+            let pending: Vec<&String> = tests
+                .iter()
+                .filter(|(key, times)| {
+                    let rerun = reruns[*key];
+                    rerun.passed_on.is_none() && rerun.runs <= **times
+                })
+                .map(|(key, _)| key)
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            let filters: Vec<String> = pending
+                .iter()
+                .map(|key| names.libtest_name(key).to_owned())
+                .collect();
+            let mut results = TestResults::default();
+            for (extra, label) in self.test_runs() {
+                let command = test_command(extra, &selection(&filters, skip));
+                let outcome = self.run_merged(&command)?;
+                steps.push(step(
+                    &format!("{label} (run again: {})", filters.join(", ")),
+                    &outcome,
+                ));
+                results.merge(parse_with_last(&String::from_utf8_lossy(&outcome.stdout)).0);
+            }
+            for key in pending {
+                let rerun = reruns.get_mut(key).expect("every pending test has a rerun");
+                rerun.runs += 1;
+                let passed = match names.doc_names.get(key) {
+                    // A doctest run alone is numbered alone: find it by its full name.
+                    Some(raw) => results
+                        .doc_names
+                        .iter()
+                        .any(|(k, name)| name == raw && results.tests[k] == TestOutcome::Passed),
+                    None => results.tests.get(key) == Some(&TestOutcome::Passed),
+                };
+                if passed {
+                    rerun.passed_on = Some(rerun.runs);
+                }
+            }
+        }
+        Ok((reruns, steps))
+    }
+}
+
+/// `cargo test` of every workspace member with `extra` target flags, and `args` for libtest.
+fn test_command(extra: &str, args: &[String]) -> String {
+    let args = if args.is_empty() {
+        String::new()
+    } else {
+        let quoted: Vec<String> = args.iter().map(|a| quote(a)).collect();
+        format!(" -- {}", quoted.join(" "))
+    };
+    format!(
+        "cargo test --workspace --no-fail-fast --message-format=json --offline --color never\
+         {extra}{args} 2>&1"
+    )
+}
+
+/// libtest's arguments to run only `filters` (all tests when empty) and none of `skip`, by exact
+/// name.
+fn selection(filters: &[String], skip: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = filters.to_vec();
+    for name in skip {
+        args.push(String::from("--skip"));
+        args.push(name.clone());
+    }
+    if !args.is_empty() {
+        args.push(String::from("--exact"));
+    }
+    args
+}
+
+/// Cargo's flag selecting one target, from its label in a test's key.
+fn target_flag(target: &str) -> Option<String> {
+    let (kind, name) = target.split_once(' ').unwrap_or((target, ""));
+    match kind {
+        "lib" => Some(String::from("--lib")),
+        "doc" => Some(String::from("--doc")),
+        "bin" | "test" | "bench" | "example" => Some(format!("--{kind} {}", quote(name))),
+        _ => None,
+    }
+}
+
+/// `text` as one word for `sh`.
+fn quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selects_and_skips_by_exact_name() {
+        assert!(selection(&[], &[]).is_empty());
+        assert_eq!(
+            selection(&[String::from("a::b")], &[String::from("net")]),
+            ["a::b", "--skip", "net", "--exact"]
+        );
+        assert_eq!(
+            test_command(
+                "",
+                &selection(&[], &[String::from("src/lib.rs - f (line 5)")])
+            ),
+            "cargo test --workspace --no-fail-fast --message-format=json --offline --color never \
+             -- --skip 'src/lib.rs - f (line 5)' --exact 2>&1"
+        );
+        assert_eq!(quote("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn names_what_the_sandbox_withheld() {
+        let home = "/tmp/nova-validate-1/tmp/home";
+        for (output, expected) in [
+            (
+                "called `Result::unwrap()` on an `Err` value: Os { code: 111, kind: \
+                 ConnectionRefused, message: \"Connection refused\" }",
+                Some(Withheld::Network),
+            ),
+            (
+                "failed to lookup address information: Temporary failure in name resolution",
+                Some(Withheld::Network),
+            ),
+            (
+                "No such file or directory: /tmp/nova-validate-1/tmp/home/.config/app.toml",
+                Some(Withheld::Home),
+            ),
+            (
+                "Permission denied (os error 13)",
+                Some(Withheld::OutsidePath),
+            ),
+            ("assertion `left == right` failed", None),
+        ] {
+            assert_eq!(Withheld::classify(output, home), expected, "{output}");
+        }
+    }
+
+    #[test]
+    fn target_flags_from_labels() {
+        assert_eq!(target_flag("lib").as_deref(), Some("--lib"));
+        assert_eq!(target_flag("test it").as_deref(), Some("--test it"));
+        assert_eq!(target_flag("doc").as_deref(), Some("--doc"));
+        assert_eq!(target_flag("unittests src/lib.rs"), None);
+    }
+}
