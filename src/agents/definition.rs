@@ -277,6 +277,75 @@ fn split(text: &str) -> Option<Parts<'_>> {
     None
 }
 
+/// The keys an agent's front matter may have, at its top and in `scope` and `budget`.
+const AGENT_KEYS: &[&str] = &[
+    "name",
+    "role",
+    "description",
+    "scope",
+    "tools",
+    "model",
+    "handoff",
+    "budget",
+    "builtin",
+    "acceptance",
+    "may_silence",
+    "output",
+];
+const SCOPE_KEYS: &[&str] = &["read", "write"];
+const BUDGET_KEYS: &[&str] = &["turns", "tokens", "seconds"];
+
+/// `front` with every unknown key (and its value) replaced by spaces, so that offsets and lines
+/// stay where they were, and a message for each, at its offset. Front matter that does not parse
+/// as TOML is returned as it is: deserializing it reports the syntax error.
+fn without_unknown_keys(front: &str) -> (String, Vec<(usize, String)>) {
+    use toml::de::{DeTable, DeValue};
+    let Ok(table) = DeTable::parse(front) else {
+        return (front.to_owned(), Vec::new());
+    };
+    let mut blank: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut found = Vec::new();
+    let mut check = |table: &DeTable<'_>, known: &[&str], place: &str| {
+        for (key, value) in table {
+            let name: &str = key.get_ref();
+            if known.contains(&name) {
+                continue;
+            }
+            let hint = match diag::closest(name, known.iter().copied()) {
+                Some(best) => format!("; did you mean `{best}`?"),
+                None => format!("; valid keys: `{}`", known.join("`, `")),
+            };
+            found.push((
+                key.span().start,
+                format!("unknown key `{name}`{place}{hint}"),
+            ));
+            let (start, end) = (key.span().start, value.span().end.max(key.span().end));
+            blank.push(start..end);
+        }
+    };
+    let top = table.get_ref();
+    check(top, AGENT_KEYS, "");
+    for (name, known) in [("scope", SCOPE_KEYS), ("budget", BUDGET_KEYS)] {
+        if let Some(value) = top.get(name)
+            && let DeValue::Table(inner) = value.get_ref()
+        {
+            check(inner, known, &format!(" in `{name}`"));
+        }
+    }
+    let mut text = front.to_owned().into_bytes();
+    for range in blank {
+        for byte in &mut text[range] {
+            if *byte != b'\n' {
+                *byte = b' ';
+            }
+        }
+    }
+    found.sort();
+    // Only ASCII bytes were written over whole keys and values: the text is still UTF-8.
+    let text = String::from_utf8(text).unwrap_or_else(|_| front.to_owned());
+    (text, found)
+}
+
 /// Parses one agent file. `shown` is the path used in messages. A file that yields a definition
 /// may still have problems (an unknown tool, say); a file that cannot be read as an agent yields
 /// none.
@@ -290,22 +359,20 @@ pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef
         );
         return (None, vec![problem]);
     };
-    let raw: RawAgent = match toml::from_str(parts.front) {
+    let at = |offset: usize| diag::line_of(parts.front, offset) + parts.front_line - 1;
+    // Unknown keys are reported, blanked out, and the rest is checked: every problem in one run.
+    let (front, unknown) = without_unknown_keys(parts.front);
+    let mut problems: Vec<Problem> = unknown
+        .into_iter()
+        .map(|(offset, message)| Problem::new(shown, Some(at(offset)), message))
+        .collect();
+    let raw: RawAgent = match toml::from_str(&front) {
         Ok(raw) => raw,
         Err(error) => {
-            return (
-                None,
-                vec![diag::toml_problem(
-                    shown,
-                    parts.front,
-                    parts.front_line,
-                    &error,
-                )],
-            );
+            problems.push(diag::toml_problem(shown, &front, parts.front_line, &error));
+            return (None, problems);
         }
     };
-    let mut problems = Vec::new();
-    let at = |offset: usize| diag::line_of(parts.front, offset) + parts.front_line - 1;
     let mut problem = |offset: usize, message: String| {
         problems.push(Problem::new(shown, Some(at(offset)), message));
     };
@@ -444,6 +511,8 @@ pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef
         overrides: None,
         lines,
     };
+    // Stable: problems on one line keep the order they were found in.
+    problems.sort_by_key(|problem| problem.line);
     (Some(def), problems)
 }
 
@@ -583,6 +652,23 @@ Tidy the code.
         assert_eq!(found.len(), 1);
         assert!(
             found[0].starts_with("tidy.md:8: unknown key `colour`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn every_problem_of_a_file_is_reported_at_once() {
+        let text = GOOD
+            .replace("output = ", "colour = 1\noutput = ")
+            .replace("\"propose_edit\"]", "\"propose_edit\", \"serach\"]");
+        let found = problems(&text);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!(
+            found[0],
+            "tidy.md:6: unknown tool `serach`; did you mean `search`?"
+        );
+        assert!(
+            found[1].starts_with("tidy.md:8: unknown key `colour`"),
             "{found:?}"
         );
     }

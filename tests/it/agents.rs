@@ -311,3 +311,23 @@ fn check_a_missing_path_is_a_usage_error() {
         run.stderr
     );
 }
+
+#[test]
+fn one_file_with_three_problems_gives_all_three_in_one_run() {
+    let env = TestEnv::new();
+    let dir = env.outside().join("three");
+    let text = agent(
+        "three",
+        "colour = \"red\"\nhandoff = [\"nobody\"]\n",
+        ("\"report_finding\"]", "\"report_finding\", \"serach\"]"),
+    );
+    write(&dir, "three.md", &text);
+    let run = env.nova_in(&env.outside(), ["agents", "check", "three"]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    insta::assert_snapshot!(run.stdout, @r"
+    three/three.md:6: unknown tool `serach`; did you mean `search`?
+    three/three.md:7: unknown key `colour`; valid keys: `name`, `role`, `description`, `scope`, `tools`, `model`, `handoff`, `budget`, `builtin`, `acceptance`, `may_silence`, `output`
+    three/three.md:8: unknown agent `nobody`; `nova agents list` shows the agents there are
+    failed: 15 agents and 3 pipelines checked, 3 problem(s)
+    ");
+}
