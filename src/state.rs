@@ -44,22 +44,24 @@ pub fn prepare(repo_root: &Path) -> Result<PathBuf, (PathBuf, std::io::Error)> {
     Ok(state)
 }
 
-/// Held while a run uses `.nova/` (its worktree and target dir): a second run in the same
-/// repository waits for nobody and refuses instead. Released when dropped; a lock left by a
-/// process that no longer exists is taken over.
+/// Held while a run uses `.nova/` (its validation worktree, target dir and base cache): an OS
+/// lock (`flock`) on `.nova/lock`, so that it goes with the process that holds it, however that
+/// process ends. The file holds the holder's process id, for messages.
 #[derive(Debug)]
 pub struct Lock {
-    path: PathBuf,
+    root: PathBuf,
+    _file: std::fs::File,
 }
 
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "another Nova run (process {0}) is using this repository's `.nova/`; wait for it to finish, \
-         or stop it"
+        "another Nova run ({}) is using this repository's `.nova/`; wait for it (run without \
+         `--no-wait`), or stop it",
+        holder(*.0)
     )]
-    Busy(u32),
+    Busy(Option<u32>),
     #[error("cannot take `{}`: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -68,48 +70,75 @@ pub enum LockError {
     },
 }
 
-impl Lock {
-    pub fn acquire(repo_root: &Path) -> Result<Lock, LockError> {
-        let state = prepare(repo_root).map_err(|(path, source)| LockError::Io { path, source })?;
-        let path = state.join("lock");
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    use std::io::Write;
-                    let _ = write!(file, "{}", std::process::id());
-                    return Ok(Lock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|t| t.trim().parse::<u32>().ok());
-                    match holder {
-                        Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => {
-                            return Err(LockError::Busy(pid));
-                        }
-                        // Its process is gone (or it was never written): stale.
-                        _ => {
-                            let _ = std::fs::remove_file(&path);
-                        }
-                    }
-                }
-                Err(source) => return Err(LockError::Io { path, source }),
-            }
-        }
-        Err(LockError::Io {
-            path,
-            source: std::io::Error::other("the lock kept reappearing"),
+fn holder(pid: Option<u32>) -> String {
+    pid.map_or_else(
+        || String::from("its process id not yet written"),
+        |pid| format!("process {pid}"),
+    )
+}
+
+/// Whether to wait for a lock another run holds.
+pub enum Wait<'a> {
+    /// Refuse at once (`--no-wait`).
+    No,
+    /// Wait until it is free, after telling `notice` which process holds it.
+    Yes(&'a mut dyn FnMut(Option<u32>)),
+}
+
+impl std::fmt::Debug for Wait<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Wait::No => "Wait::No",
+            Wait::Yes(_) => "Wait::Yes(..)",
         })
     }
 }
 
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+impl Lock {
+    /// Takes the lock of the repository at `repo_root`, waiting for it as `wait` says.
+    pub fn acquire(repo_root: &Path, wait: Wait<'_>) -> Result<Lock, LockError> {
+        use std::io::{Seek, Write};
+        let state = prepare(repo_root).map_err(|(path, source)| LockError::Io { path, source })?;
+        let path = state.join("lock");
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|text| text.trim().parse::<u32>().ok());
+                match wait {
+                    Wait::No => return Err(LockError::Busy(pid)),
+                    Wait::Yes(notice) => {
+                        notice(pid);
+                        file.lock().map_err(io)?;
+                    }
+                }
+            }
+            Err(std::fs::TryLockError::Error(error)) => return Err(io(error)),
+        }
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        write!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(Lock {
+            root: repo_root.to_owned(),
+            _file: file,
+        })
+    }
+
+    /// The repository it locks.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 }
 
@@ -118,16 +147,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_run_at_a_time_and_stale_locks_are_taken_over() {
+    fn one_run_at_a_time_and_the_next_waits() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let lock = Lock::acquire(dir.path()).expect("free");
-        let busy = Lock::acquire(dir.path()).expect_err("held");
-        assert!(matches!(busy, LockError::Busy(pid) if pid == std::process::id()));
+        let lock = Lock::acquire(dir.path(), Wait::No).expect("free");
+        let busy = Lock::acquire(dir.path(), Wait::No).expect_err("held");
+        assert!(matches!(busy, LockError::Busy(Some(pid)) if pid == std::process::id()));
+        let root = dir.path().to_owned();
+        let (told, heard) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let lock = Lock::acquire(&root, Wait::Yes(&mut |pid| told.send(pid).expect("send")));
+            lock.map(drop)
+        });
+        // The waiter says who holds the lock before it blocks; it gets it once the lock goes.
+        let holder = heard
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the waiter names the holder");
+        assert_eq!(holder, Some(std::process::id()));
         drop(lock);
-        // A lock whose process is gone.
+        waiter
+            .join()
+            .expect("waiter")
+            .expect("the waiter got the lock");
+        // A lock file left by a process that is gone is no lock at all.
         std::fs::write(dir.path().join(".nova/lock"), "999999999").expect("write");
-        let taken = Lock::acquire(dir.path()).expect("stale lock taken over");
-        drop(taken);
-        assert!(!dir.path().join(".nova/lock").exists());
+        Lock::acquire(dir.path(), Wait::No).expect("a stale file is taken over");
     }
 }

@@ -60,24 +60,38 @@ pub fn run(cx: &Context<'_>, args: &ApplyArgs) -> Result<Exit, CommandError> {
         require_green,
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
     };
-    cx.printer
-        .note("apply: validating the reply's change in the sandbox…");
-    match orchestrator::apply(&request) {
+    let prepared = match orchestrator::prepare(&request) {
+        Ok(prepared) => prepared,
+        Err(error) => return failed(cx, error),
+    };
+    let lock = cx.lock(&request.repo_root)?;
+    let files = prepared.patch.changes.len();
+    cx.printer.note(&format!(
+        "apply: the reply changes {files} file{}; validating it in the sandbox…",
+        if files == 1 { "" } else { "s" }
+    ));
+    match orchestrator::apply(&request, prepared, &lock) {
         Ok(outcome) => report(cx, &outcome, args.dry_run),
-        Err(error) if error.is_reply() => {
+        Err(error) => failed(cx, error),
+    }
+}
+
+/// How an apply that did not get to a verdict ends: a reply at fault is said on stderr with exit 1
+/// (and, with `--json`, its document on stdout); bad arguments exit 2; the machine, 3.
+fn failed(cx: &Context<'_>, error: ApplyError) -> Result<Exit, CommandError> {
+    match error {
+        error if error.is_reply() => {
             if cx.printer.json() {
                 cx.printer
                     .json_value(&json!({ "applied": false, "error": error.to_string() }))?;
-            } else {
-                cx.printer
-                    .line(&cx.printer.paint(RED, &error.to_string()))?;
             }
+            cx.printer.error(&anyhow::Error::new(error));
             Ok(Exit::Failure)
         }
-        Err(error @ ApplyError::Branch(BranchError::Invalid(_) | BranchError::Exists(_))) => {
+        error @ ApplyError::Branch(BranchError::Invalid(_) | BranchError::Exists(_)) => {
             Err(CommandError::usage(error))
         }
-        Err(error) => Err(CommandError::environment(error)),
+        error => Err(CommandError::environment(error)),
     }
 }
 

@@ -67,8 +67,9 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
     };
 
+    let lock = cx.lock(&request.repo_root)?;
     let mut view = View::new(cx);
-    let result = orchestrator::improve(&request, &set, &mut |event| view.show(event));
+    let result = orchestrator::improve(&request, &set, &lock, &mut |event| view.show(event));
     view.finish();
     let outcome = result?;
     if cx.printer.json() {

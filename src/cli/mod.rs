@@ -83,6 +83,10 @@ pub struct GlobalArgs {
     /// Print results as JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
+    /// When another Nova run holds this repository's `.nova/`, refuse at once (exit 3) instead of
+    /// waiting for it
+    #[arg(long, global = true)]
+    pub no_wait: bool,
     /// Say more on stderr (repeat for more)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -206,6 +210,28 @@ impl Context<'_> {
                 Err(GitError::NotARepository(here.to_owned()).into())
             }
         }
+    }
+
+    /// Takes the lock of `repo`'s `.nova/`: at once, or after waiting for the run that holds it
+    /// (said once on stderr), or not at all with `--no-wait` (exit 3).
+    pub fn lock(&self, repo: &std::path::Path) -> Result<crate::state::Lock, CommandError> {
+        use crate::state::{Lock, Wait};
+        let wait = if self.global.no_wait {
+            Wait::No
+        } else {
+            let mut notice = |pid: Option<u32>| {
+                let who = pid.map_or_else(
+                    || String::from("another Nova run"),
+                    |pid| format!("another Nova run (process {pid})"),
+                );
+                self.printer.note(&format!(
+                    "waiting for {who}, which is using this repository's `.nova/` \
+                     (`--no-wait` refuses instead)…"
+                ));
+            };
+            return Lock::acquire(repo, Wait::Yes(&mut notice)).map_err(CommandError::environment);
+        };
+        Lock::acquire(repo, wait).map_err(CommandError::environment)
     }
 
     /// The configuration for `repo`, with the command line's overrides.

@@ -73,7 +73,6 @@ pub fn commit_changes(
     Ok((commit, tree_id))
 }
 
-/// Checks that `name` can be a branch name.
 /// Commits the files of `patch` on `spec.parent` (see [`commit_changes`]).
 pub fn commit_patch(
     root: &Path,
@@ -88,8 +87,10 @@ pub fn commit_patch(
     commit_changes(root, spec, &changes)
 }
 
-/// The review branch a run commits to: `requested`, else `nova/<kind>/<run>`. Checked to be a
-/// valid name, and (unless nothing will be committed) not to exist yet.
+/// The review branch a run commits to: `requested`, checked to be a valid name and (unless
+/// nothing will be committed) not to exist yet; else `nova/<kind>/<run>`, or the first of
+/// `nova/<kind>/<run>-2`, `-3`, ... that does not exist. The caller holds the repository's lock,
+/// so no other run picks the same name before this one's first commit makes it.
 pub fn review_branch(
     root: &Path,
     requested: Option<&str>,
@@ -97,14 +98,36 @@ pub fn review_branch(
     run: &str,
     dry_run: bool,
 ) -> Result<String, BranchError> {
-    let branch = requested.map_or_else(|| format!("nova/{kind}/{run}"), str::to_owned);
-    valid_branch_name(&branch)?;
-    if !dry_run && branch_exists(root, &branch)? {
-        return Err(BranchError::Exists(branch));
+    if let Some(branch) = requested {
+        valid_branch_name(branch)?;
+        if !dry_run && branch_exists(root, branch)? {
+            return Err(BranchError::Exists(branch.to_owned()));
+        }
+        return Ok(branch.to_owned());
     }
-    Ok(branch)
+    let base = format!("nova/{kind}/{run}");
+    valid_branch_name(&base)?;
+    let repo = Repository::open(root)?;
+    let taken = |name: &str| {
+        // A branch, or a directory of branches (`nova/x/1` makes `nova/x/1/...` impossible too).
+        repo.find_branch(name, git2::BranchType::Local).is_ok()
+            || repo
+                .references_glob(&format!("refs/heads/{name}/*"))
+                .is_ok_and(|mut refs| refs.next().is_some())
+    };
+    Ok((1..)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|name| dry_run || !taken(name))
+        .expect("some suffix is free"))
 }
 
+/// Checks that `name` can be a branch name.
 pub fn valid_branch_name(name: &str) -> Result<(), BranchError> {
     if git2::Reference::is_valid_name(&format!("refs/heads/{name}")) {
         Ok(())

@@ -82,8 +82,6 @@ pub enum ApplyError {
     Branch(#[from] BranchError),
     #[error(transparent)]
     Git(#[from] git2::Error),
-    #[error(transparent)]
-    Lock(#[from] crate::state::LockError),
     #[error("cannot write `{}` into the working tree: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -116,7 +114,17 @@ fn list(rejections: &[Rejection]) -> String {
 }
 
 /// Applies the request's reply onto `HEAD`, validates and commits it.
-pub fn apply(request: &ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
+/// A reply's edits, applied in memory to the commit `HEAD` was at.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub patch: Patch,
+    /// The commit the patch applies to: `HEAD` when the reply was read.
+    pub base: git2::Oid,
+}
+
+/// Reads the request's reply and applies its edits to `HEAD` in memory: the patch to validate,
+/// or why there is none (the reply's fault). Touches nothing: not `.nova/`, not the sandbox.
+pub fn prepare(request: &ApplyRequest) -> Result<Prepared, ApplyError> {
     let root = &request.repo_root;
     if !root.join("Cargo.toml").is_file() {
         return Err(ApplyError::NotCargo(root.clone()));
@@ -151,8 +159,22 @@ pub fn apply(request: &ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
     if !rejections.is_empty() {
         return Err(ApplyError::Rejected(rejections));
     }
-    let patch = to_patch(&results)?;
+    Ok(Prepared {
+        patch: to_patch(&results)?,
+        base,
+    })
+}
 
+/// Validates `patch` (from [`prepare`]) against `HEAD` and commits it. `lock` is this
+/// repository's: the caller takes it first.
+pub fn apply(
+    request: &ApplyRequest,
+    prepared: Prepared,
+    lock: &crate::state::Lock,
+) -> Result<ApplyOutcome, ApplyError> {
+    debug_assert_eq!(lock.root(), request.repo_root.as_path());
+    let root = &request.repo_root;
+    let Prepared { patch, base } = prepared;
     let run_id = stamp(request.time);
     let branch = git::review_branch(
         root,
@@ -162,7 +184,6 @@ pub fn apply(request: &ApplyRequest) -> Result<ApplyOutcome, ApplyError> {
         request.dry_run,
     )?;
 
-    let _lock = crate::state::Lock::acquire(root)?;
     let mut outcome = ApplyOutcome {
         patch: Some(patch.clone()),
         ..ApplyOutcome::default()

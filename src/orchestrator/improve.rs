@@ -95,8 +95,6 @@ pub enum ImproveError {
     Store(#[from] StoreError),
     #[error("the `improve` pipeline cannot run: {0}")]
     Pipeline(String),
-    #[error(transparent)]
-    Lock(#[from] crate::state::LockError),
 }
 
 impl ImproveError {
@@ -208,11 +206,14 @@ fn round(seconds: f64) -> f64 {
 
 /// Runs `improve` on the request's repository with the agents of `set`, sending every event to
 /// `sink` as it happens.
+/// `lock` is this repository's: the caller takes it first, since `.nova/` is used from the start.
 pub fn improve(
     request: &ImproveRequest,
     set: &AgentSet,
+    lock: &crate::state::Lock,
     sink: &mut dyn FnMut(&Event),
 ) -> Result<ImproveOutcome, ImproveError> {
+    debug_assert_eq!(lock.root(), request.repo_root.as_path());
     let started = Instant::now();
     let root = &request.repo_root;
     if !root.join("Cargo.toml").is_file() {
@@ -233,7 +234,6 @@ pub fn improve(
         request.dry_run,
     )?;
 
-    let _lock = crate::state::Lock::acquire(root)?;
     let store = Store::open(root)?;
     let known_failures = store.rejected_fingerprints()?;
     let known_flaky = store.flaky_tests()?;

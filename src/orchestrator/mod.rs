@@ -13,7 +13,7 @@ mod events;
 mod improve;
 mod message;
 
-pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, apply};
+pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, Prepared, apply, prepare};
 pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ask};
 pub use clock::{now, stamp};
 pub use events::Event;

@@ -119,9 +119,115 @@ fn a_reply_that_does_not_apply_or_is_turned_away_changes_nothing() {
     for (text, expected) in cases {
         let run = apply_file(&env, &repo, &text, &[]);
         assert_eq!(run.code, 1, "{}", run.both());
-        assert!(run.stdout.contains(expected), "{expected}: {}", run.both());
+        // The error goes to stderr, and nothing claims a validation that never started.
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.both());
+        assert!(run.stdout.is_empty(), "{}", run.both());
+        assert!(!run.stderr.contains("validating"), "{}", run.stderr);
+        let json = apply_file(&env, &repo, &text, &["--json"]);
+        assert_eq!(json.code, 1, "{}", json.both());
+        assert!(json.stderr.contains(expected), "{}", json.both());
+        let document: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+        assert_eq!(document["applied"], false);
     }
     assert_eq!(branches(&repo), ["master"]);
+    // Bad arguments exit 2, on stderr.
+    let run = apply_file(
+        &env,
+        &repo,
+        &reply("    a + b\n", "    b + a\n"),
+        &["--branch", "a..b"],
+    );
+    assert_eq!(run.code, 2, "{}", run.both());
+    assert!(
+        run.stdout.is_empty() && run.stderr.contains("a..b"),
+        "{}",
+        run.both()
+    );
+}
+
+/// The branches `nova apply` made, sorted, for replies applied within one second.
+fn apply_branches(repo: &Path) -> Vec<String> {
+    let mut made: Vec<String> = branches(repo)
+        .into_iter()
+        .filter(|b| b.starts_with("nova/apply/"))
+        .collect();
+    made.sort_by_key(|b| (b.len(), b.clone()));
+    made
+}
+
+#[test]
+fn applies_in_the_same_second_get_distinct_branches() {
+    let mut env = TestEnv::new();
+    // Every run's clock says the same second: automatic names would all be the same.
+    env.set_var("SOURCE_DATE_EPOCH", "1767225600");
+    let repo = crate_repo(&env, "tight-loop");
+    let text = reply("    a + b\n", "    b + a\n");
+    for n in 1..=10 {
+        let run = apply_file(&env, &repo, &text, &[]);
+        assert_eq!(run.code, 0, "run {n}: {}", run.both());
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
+        let branch = format!("nova/apply/20260101-000000{suffix}");
+        assert!(
+            run.stdout.contains(&format!("Branch: {branch} (")),
+            "{}",
+            run.stdout
+        );
+    }
+    assert_eq!(apply_branches(&repo).len(), 10);
+    // A name asked for that exists is still refused.
+    let again = apply_file(
+        &env,
+        &repo,
+        &text,
+        &["--branch", "nova/apply/20260101-000000"],
+    );
+    assert_eq!(again.code, 2, "{}", again.both());
+}
+
+#[test]
+fn applies_started_together_wait_for_each_other_and_all_commit() {
+    let mut env = TestEnv::new();
+    env.set_var("SOURCE_DATE_EPOCH", "1767225600");
+    let repo = crate_repo(&env, "together");
+    let file = env.root().join("together.md");
+    std::fs::write(&file, reply("    a + b\n", "    b + a\n")).expect("reply");
+    let children: Vec<std::process::Child> = (0..6)
+        .map(|_| {
+            env.nova_command(&repo, [std::ffi::OsStr::new("apply"), file.as_os_str()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn nova")
+        })
+        .collect();
+    let mut waited = 0;
+    for child in children {
+        let output = child.wait_with_output().expect("nova");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        if stderr.contains("waiting for another Nova run") {
+            waited += 1;
+        }
+    }
+    assert!(waited >= 1, "at least one run waited for another");
+    assert_eq!(apply_branches(&repo).len(), 6);
+
+    // `--no-wait` refuses at once while another run (this test) holds the lock.
+    let lock = nova::state::Lock::acquire(&repo, nova::state::Wait::No).expect("lock");
+    let refused = apply_file(
+        &env,
+        &repo,
+        &reply("    a + b\n", "    b + a\n"),
+        &["--no-wait"],
+    );
+    drop(lock);
+    assert_eq!(refused.code, 3, "{}", refused.both());
+    let holder = format!("another Nova run (process {})", std::process::id());
+    assert!(refused.stderr.contains(&holder), "{}", refused.stderr);
 }
 
 #[test]
