@@ -296,6 +296,7 @@ impl<'a> View<'a> {
                 "{agent}: asking {model} ({provider}), prompt about {prompt_tokens} tokens"
             )),
             Event::AnswerDelta { text } => self.answer_delta(text),
+            Event::ArchiveRecovered { kept } => p.warn(&super::improve::recovered_note(kept)),
             Event::Retrying {
                 attempt,
                 reason,

@@ -129,6 +129,7 @@ impl<'a> View<'a> {
                     "review: fetching dependencies, then building, testing and linting the base…",
                 );
             }
+            Event::ArchiveRecovered { kept } => p.warn(&recovered_note(kept)),
             Event::StageStarted { .. } | Event::StageFinished { .. } => {}
             Event::StepFinished {
                 command,
@@ -258,6 +259,14 @@ impl<'a> View<'a> {
             bar.finish_and_clear();
         }
     }
+}
+
+/// What a run says when the archive it found could not be read.
+pub(super) fn recovered_note(kept: &str) -> String {
+    format!(
+        "the run archive `.nova/runs.sqlite` could not be read (not a database, or corrupt); it is \
+         kept as `{kept}`, and a new archive was started"
+    )
 }
 
 /// The final report, on stdout.

@@ -151,10 +151,11 @@ impl Printer {
         self.err_line(&format!("{label} {text}"));
     }
 
-    /// An error and its chain of causes, on stderr.
+    /// An error and its chain of causes, on stderr: each cause once (many errors already quote
+    /// their source in their own message).
     pub fn error(&self, error: &anyhow::Error) {
         let label = paint(self.color_err, RED, "error:");
-        self.err_line(&format!("{label} {error:#}"));
+        self.err_line(&format!("{label} {}", chain(error)));
     }
 
     fn err_line(&self, text: &str) {
@@ -164,10 +165,48 @@ impl Printer {
     }
 }
 
+/// An error's message and its causes, `: `-separated, leaving out a cause the text already holds.
+fn chain(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 fn paint(enabled: bool, style: Style, text: &str) -> String {
     if enabled {
         format!("{style}{text}{style:#}")
     } else {
         text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot use the archive: {source}")]
+    struct Outer {
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let quoted = anyhow::Error::new(Outer {
+            source: std::io::Error::other("file is not a database"),
+        });
+        assert_eq!(
+            chain(&quoted),
+            "cannot use the archive: file is not a database"
+        );
+        let wrapped = anyhow::Error::new(std::io::Error::other("disk full")).context("cannot save");
+        assert_eq!(chain(&wrapped), "cannot save: disk full");
     }
 }

@@ -34,6 +34,10 @@ enum RunsCommand {
 pub fn run(cx: &Context<'_>, args: &RunsArgs) -> Result<Exit, CommandError> {
     let root = cx.require_repo()?;
     let store = Store::open_existing(&root).map_err(CommandError::environment)?;
+    if let Some(kept) = store.as_ref().and_then(Store::recovered) {
+        cx.printer
+            .warn(&super::improve::recovered_note(&kept.display().to_string()));
+    }
     match &args.command {
         RunsCommand::List => list(cx, store),
         RunsCommand::Show { id, diff } => {

@@ -118,6 +118,10 @@ pub async fn ask<P: Provider + Sync>(
         seq: 0,
         failed: None,
     };
+    if let Some(kept) = rec.archive.as_ref().and_then(|a| a.store.recovered()) {
+        let kept = kept.display().to_string();
+        rec.emit(Event::ArchiveRecovered { kept });
+    }
     let run = rec.archive.as_ref().map(|archive| archive.id.clone());
     rec.emit(Event::AskStarted {
         run: run.clone(),

@@ -19,6 +19,10 @@ pub enum Event {
     StageStarted {
         stage: String,
     },
+    /// The run archive could not be read: it was kept at `kept` and a new one started.
+    ArchiveRecovered {
+        kept: String,
+    },
     StageFinished {
         stage: String,
         seconds: f64,
@@ -133,6 +137,7 @@ impl Event {
             Event::StepFinished { .. } => "step_finished",
             Event::BaseValidated { .. } => "base_validated",
             Event::BaseFailed { .. } => "base_failed",
+            Event::ArchiveRecovered { .. } => "archive_recovered",
             Event::FindingsReady { .. } => "findings_ready",
             Event::CandidateStarted { .. } => "candidate_started",
             Event::CandidateAccepted { .. } => "candidate_accepted",

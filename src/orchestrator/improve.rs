@@ -261,6 +261,10 @@ pub fn improve(
         branch: branch.clone(),
         dry_run: request.dry_run,
     })?;
+    if let Some(kept) = rec.store.recovered() {
+        let kept = kept.display().to_string();
+        rec.emit(Event::ArchiveRecovered { kept })?;
+    }
 
     let mut options = request.validation.clone();
     options

@@ -35,6 +35,8 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Where an unreadable archive found at `path` was moved before this one was started.
+    recovered: Option<PathBuf>,
 }
 
 const SCHEMA: &str = "
@@ -165,21 +167,73 @@ pub struct CandidateRecord<'a> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the archive of the repository at `repo_root`.
+    /// Opens (creating if needed) the archive of the repository at `repo_root`. An archive that
+    /// is not a database or is corrupt is moved aside, kept as `runs.sqlite.unreadable-<unix
+    /// time>`, and a new one is started: [`Store::recovered`] says where the old one went.
     pub fn open(repo_root: &Path) -> Result<Self, StoreError> {
         let path = repo_root.join(ARCHIVE);
         crate::state::prepare(repo_root)
             .map_err(|(path, source)| StoreError::Io { path, source })?;
-        let conn = Connection::open(&path).map_err(|source| StoreError::Sqlite {
-            path: path.clone(),
+        match Self::open_at(&path) {
+            Err(StoreError::Sqlite { source, .. }) if unreadable(&source) => {
+                let seconds = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let kept = path.with_file_name(format!("runs.sqlite.unreadable-{seconds}"));
+                std::fs::rename(&path, &kept).map_err(|source| StoreError::Io {
+                    path: kept.clone(),
+                    source,
+                })?;
+                // Its journal belongs to it, not to the new archive.
+                for suffix in ["-wal", "-shm"] {
+                    let journal = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if journal.exists() {
+                        let _ = std::fs::rename(&journal, format!("{}{suffix}", kept.display()));
+                    }
+                }
+                let mut store = Self::open_at(&path)?;
+                store.recovered = Some(kept);
+                Ok(store)
+            }
+            other => other,
+        }
+    }
+
+    fn open_at(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
+            path: path.to_owned(),
             source,
         })?;
-        let store = Store { conn, path };
+        let store = Store {
+            conn,
+            path: path.to_owned(),
+            recovered: None,
+        };
+        store.wrap(store.conn.busy_timeout(std::time::Duration::from_secs(5)))?;
         store.wrap(store.conn.pragma_update(None, "journal_mode", "WAL"))?;
         store.wrap(store.conn.pragma_update(None, "synchronous", "NORMAL"))?;
-        store.wrap(store.conn.busy_timeout(std::time::Duration::from_secs(5)))?;
+        // A truncated archive opens; its pages are missing only when read.
+        let check: String = store.wrap(
+            store
+                .conn
+                .query_row("PRAGMA quick_check(1)", [], |r| r.get(0)),
+        )?;
+        if check != "ok" {
+            return Err(StoreError::Sqlite {
+                path: path.to_owned(),
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                    Some(check),
+                ),
+            });
+        }
         store.wrap(store.conn.execute_batch(SCHEMA))?;
         Ok(store)
+    }
+
+    /// Where an unreadable archive was moved before this one was started, if one was.
+    pub fn recovered(&self) -> Option<&Path> {
+        self.recovered.as_deref()
     }
 
     /// Opens the archive only if it exists.
@@ -400,6 +454,14 @@ impl Store {
     }
 }
 
+/// Whether SQLite says the file is not an archive it can read at all.
+fn unreadable(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
 fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
         seq: r.get(0)?,
@@ -417,6 +479,39 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_archive_is_kept_aside_and_a_new_one_started() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        for n in 0..200 {
+            let id = format!("2026010{}-00000{}", n % 9, n % 10);
+            store
+                .start_run(&id, "improve", "abc", None, n)
+                .expect("run");
+        }
+        drop(store);
+        let archive = dir.path().join(ARCHIVE);
+        let real = std::fs::read(&archive).expect("archive");
+        for broken in [
+            b"not a database, just text\n".repeat(100),
+            real[..real.len() / 2].to_vec(),
+        ] {
+            std::fs::write(&archive, &broken).expect("write");
+            let store = Store::open(dir.path()).expect("a new archive");
+            let kept = store.recovered().expect("the old one kept").to_owned();
+            assert_eq!(std::fs::read(&kept).expect("kept"), broken);
+            assert!(store.runs().expect("runs").is_empty());
+            drop(store);
+            std::fs::remove_file(kept).expect("remove");
+            assert!(
+                Store::open(dir.path())
+                    .expect("reopen")
+                    .recovered()
+                    .is_none()
+            );
+        }
+    }
 
     #[test]
     fn a_run_survives_being_cut_short() {

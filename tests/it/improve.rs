@@ -626,3 +626,47 @@ fn a_repository_refactorer_with_an_acceptance_command() {
         ]
     );
 }
+
+#[test]
+fn an_unreadable_archive_is_kept_aside_and_the_run_goes_on() {
+    let env = TestEnv::new();
+    let repo = env.repo_with(
+        "archive",
+        &[("Cargo.toml", MANIFEST), ("src/lib.rs", CLEAN_LIB)],
+    );
+    let archive = repo.join(".nova/runs.sqlite");
+    std::fs::create_dir_all(archive.parent().expect("dir")).expect(".nova");
+    let said = |run: &Run| run.stderr.matches("could not be read").count();
+
+    std::fs::write(&archive, "this is not a database\n".repeat(50)).expect("garbage");
+    let listed = env.nova_in(&repo, ["runs", "list"]);
+    assert_eq!(listed.code, 0, "{}", listed.both());
+    assert_eq!(said(&listed), 1, "said once: {}", listed.stderr);
+    assert!(
+        listed.stderr.contains("runs.sqlite.unreadable-"),
+        "{}",
+        listed.stderr
+    );
+
+    std::fs::write(&archive, "this is not a database\n".repeat(50)).expect("garbage");
+    let run = improve(&env, &repo, &[]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert_eq!(said(&run), 1, "said once: {}", run.stderr);
+
+    // A real archive cut in half (as a full disk or a crash in a copy leaves it).
+    let whole = std::fs::read(&archive).expect("the new archive");
+    std::fs::write(&archive, &whole[..whole.len() / 2]).expect("truncate");
+    let listed = env.nova_in(&repo, ["runs", "list"]);
+    assert_eq!(listed.code, 0, "{}", listed.both());
+    assert_eq!(said(&listed), 1, "{}", listed.stderr);
+    let kept: Vec<_> = std::fs::read_dir(repo.join(".nova"))
+        .expect(".nova")
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("runs.sqlite.unreadable-")
+        })
+        .collect();
+    assert!(!kept.is_empty(), "the unreadable archives are kept");
+}
