@@ -202,6 +202,9 @@ pub struct AgentDef {
     /// Its changes may add `allow`/`expect` attributes, each with a `reason`. Off by default:
     /// silencing a warning is not fixing it.
     pub may_silence: bool,
+    /// Its changes may add dependencies (a new key in a `Cargo.toml` dependency table, a change
+    /// to `Cargo.lock`). Off by default: a new crate is a decision for the code's owner.
+    pub may_add_dependencies: bool,
     pub output: Output,
     pub prompt: String,
     pub origin: Origin,
@@ -238,6 +241,8 @@ struct RawAgent {
     acceptance: Vec<Spanned<String>>,
     #[serde(default)]
     may_silence: bool,
+    #[serde(default)]
+    may_add_dependencies: bool,
     output: Spanned<Output>,
 }
 
@@ -290,6 +295,7 @@ const AGENT_KEYS: &[&str] = &[
     "builtin",
     "acceptance",
     "may_silence",
+    "may_add_dependencies",
     "output",
 ];
 const SCOPE_KEYS: &[&str] = &["read", "write"];
@@ -505,6 +511,7 @@ pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef
         builtin: strings(raw.builtin),
         acceptance: strings(raw.acceptance),
         may_silence: raw.may_silence,
+        may_add_dependencies: raw.may_add_dependencies,
         output: raw.output.into_inner(),
         prompt,
         origin,

@@ -68,6 +68,8 @@ pub struct Policy<'a> {
     pub scope: &'a Scope,
     /// The agent's file allows it to add `allow`/`expect` attributes (with a `reason`).
     pub may_silence: bool,
+    /// The agent's file allows it to add dependencies.
+    pub may_add_dependencies: bool,
     /// The files around the change (the parents that declare a changed module).
     pub read: Read<'a>,
 }
@@ -77,6 +79,7 @@ impl std::fmt::Debug for Policy<'_> {
         f.debug_struct("Policy")
             .field("scope", &self.scope)
             .field("may_silence", &self.may_silence)
+            .field("may_add_dependencies", &self.may_add_dependencies)
             .finish_non_exhaustive()
     }
 }
@@ -94,6 +97,25 @@ pub fn check(patch: &Patch, policy: &Policy<'_>) -> Result<(), String> {
             ));
         }
         let (before, after) = (change.before.as_deref(), change.after.as_deref());
+        if !policy.may_add_dependencies {
+            let file = change.path.as_str().rsplit('/').next().unwrap_or("");
+            if file == "Cargo.lock" {
+                return Err(format!(
+                    "it changes `{}`, and the agent's file does not allow it to change \
+                     dependencies (`may_add_dependencies`)",
+                    change.path
+                ));
+            }
+            if file == "Cargo.toml"
+                && let Some(added) = added_dependencies(before, after).first()
+            {
+                return Err(format!(
+                    "it adds the dependency `{added}` in `{}`, and the agent's file does not \
+                     allow that (`may_add_dependencies`)",
+                    change.path
+                ));
+            }
+        }
         if let Some(line) = test_code(change.path.as_str(), before, after, policy.read) {
             return Err(format!(
                 "it changes test code at `{}:{line}`: {TEST_CODE}",
@@ -115,6 +137,44 @@ pub fn check(patch: &Patch, policy: &Policy<'_>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The dependencies `after` (a manifest's new text) names that `before` did not, in any of its
+/// dependency tables (`[dependencies]`, `[dev-dependencies]`, `[build-dependencies]`, their
+/// `[target.*]` forms, `[workspace.dependencies]`). A manifest that does not parse adds nothing
+/// here: the build judges it.
+pub fn added_dependencies(before: Option<&str>, after: Option<&str>) -> Vec<String> {
+    fn names(text: Option<&str>) -> std::collections::BTreeSet<String> {
+        let mut names = std::collections::BTreeSet::new();
+        let Some(table) = text.and_then(|t| t.parse::<toml::Table>().ok()) else {
+            return names;
+        };
+        let mut tables: Vec<(String, &toml::Table)> = vec![(String::new(), &table)];
+        if let Some(toml::Value::Table(workspace)) = table.get("workspace") {
+            tables.push((String::from("workspace."), workspace));
+        }
+        if let Some(toml::Value::Table(targets)) = table.get("target") {
+            for (cfg, value) in targets {
+                if let toml::Value::Table(target) = value {
+                    tables.push((format!("target.{cfg}."), target));
+                }
+            }
+        }
+        for (prefix, table) in tables {
+            for kind in ["dependencies", "dev-dependencies", "build-dependencies"] {
+                if let Some(toml::Value::Table(deps)) = table.get(kind) {
+                    names.extend(deps.keys().map(|name| format!("{prefix}{kind}.{name}")));
+                }
+            }
+        }
+        names
+    }
+    let had = names(before);
+    names(after)
+        .into_iter()
+        .filter(|name| !had.contains(name))
+        .map(|name| name.rsplit('.').next().unwrap_or(&name).to_owned())
+        .collect()
 }
 
 /// Why test code inside source files is protected.
@@ -568,6 +628,41 @@ mod tests {
     }
 
     #[test]
+    fn agents_add_dependencies_only_when_their_file_allows_it() {
+        let before = "[package]\nname = \"x\"\n\n[dependencies]\nserde = \"1\"\n";
+        let after = format!(
+            "{before}fastrand = \"2\"\n\n[target.'cfg(unix)'.dev-dependencies]\nlibc = \"0.2\"\n"
+        );
+        assert_eq!(
+            added_dependencies(Some(before), Some(&after)),
+            ["fastrand", "libc"]
+        );
+        assert!(added_dependencies(Some(&after), Some(before)).is_empty());
+        let scope = Scope::new(&[String::from("**")]);
+        let nothing = |_: &str| None;
+        let patch = Patch {
+            summary: String::new(),
+            changes: vec![crate::edit::FileChange::modify(
+                path("Cargo.toml"),
+                before,
+                after.clone(),
+            )],
+        };
+        let policy = |may_add_dependencies| Policy {
+            scope: &scope,
+            may_silence: false,
+            may_add_dependencies,
+            read: &nothing,
+        };
+        let refused = check(&patch, &policy(false)).expect_err("not allowed");
+        assert!(
+            refused.contains("adds the dependency `fastrand`"),
+            "{refused}"
+        );
+        assert_eq!(check(&patch, &policy(true)), Ok(()));
+    }
+
+    #[test]
     fn agents_may_silence_a_lint_only_when_their_file_allows_it_and_with_a_reason() {
         let scope = Scope::new(&[String::from("src/**")]);
         let nothing = |_: &str| None;
@@ -583,6 +678,7 @@ mod tests {
         let policy = |may_silence| Policy {
             scope: &scope,
             may_silence,
+            may_add_dependencies: false,
             read: &nothing,
         };
         let bare = patch("#[allow(clippy::needless_return)]");

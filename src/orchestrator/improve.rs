@@ -605,6 +605,7 @@ fn try_candidates(
             let policy = guard::Policy {
                 scope: write_scope,
                 may_silence: cast.refactorer.may_silence,
+                may_add_dependencies: cast.refactorer.may_add_dependencies,
                 read: &read,
             };
             guard::check(&patch, &policy)?;

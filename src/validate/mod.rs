@@ -170,6 +170,11 @@ impl Workspace {
     /// so it runs in the sandbox too: with the network, and writing only the cargo home's
     /// download caches.
     pub fn fetch(&self) -> Result<Step, ValidateError> {
+        Ok(self.fetch_outcome()?.0)
+    }
+
+    /// [`Workspace::fetch`], and cargo's `error:` lines when it failed.
+    fn fetch_outcome(&self) -> Result<(Step, Option<String>), ValidateError> {
         let mut spec = self.spec("cargo", &["fetch"], self.options.isolation);
         spec.network = true;
         if let Some(cargo_home) = &self.options.toolchain.cargo_home {
@@ -182,7 +187,8 @@ impl Workspace {
             }
         }
         let outcome = nova_sandbox::run(&spec)?;
-        Ok(step("cargo fetch", &outcome))
+        let error = (!outcome.success()).then(|| cargo_errors(&outcome.stderr));
+        Ok((step("cargo fetch", &outcome), error))
     }
 
     /// Clippy's diagnostics for the worktree as it is (`cargo check`'s if clippy is missing).
@@ -311,8 +317,32 @@ impl Workspace {
         patch: &Patch,
         base: &ValidationReport,
     ) -> Result<(ValidationReport, CargoOutput), ValidateError> {
+        // A new dependency must be downloaded before the offline build can find it.
+        let manifests = patch.changes.iter().any(|change| {
+            let file = change.path.as_str().rsplit('/').next().unwrap_or("");
+            file == "Cargo.toml" || file == "Cargo.lock"
+        });
+        let mut fetched = Vec::new();
+        if manifests {
+            let (step, error) = self.fetch_outcome()?;
+            let step = Step {
+                command: String::from("cargo fetch (the change touches Cargo.toml or Cargo.lock)"),
+                ..step
+            };
+            if let Some(error) = error {
+                let report = ValidationReport {
+                    steps: vec![step],
+                    sandbox: self.sandbox.clone(),
+                    ..ValidationReport::build_failed(self.targets, vec![error], Vec::new())
+                };
+                return Ok((report, CargoOutput::default()));
+            }
+            fetched.push(step);
+        }
         let skip = self.skips(base);
         let (mut report, lint_json) = self.validate_json(&skip)?;
+        fetched.append(&mut report.steps);
+        report.steps = fetched;
         let lint = parse_cargo_output(&lint_json);
         report.baseline = base.baseline.clone();
         // The base's hung tests were not run: they stay what they were, for the next candidate.

@@ -274,7 +274,13 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
             .first()
             .map(|e| first_line(e))
             .unwrap_or_default();
-        reasons.push(format!("`{}` fails: {first}", candidate.build_command()));
+        // The step that failed: the build, or the fetch of a changed manifest before it.
+        let failed = candidate
+            .steps
+            .iter()
+            .find(|step| !step.ok && step.stopped.is_none())
+            .map_or_else(|| candidate.build_command(), |step| step.command.clone());
+        reasons.push(format!("`{failed}` fails: {first}"));
     } else if !candidate.tests_ran {
         reasons.push(String::from("`cargo test` did not run to completion"));
     } else {

@@ -297,3 +297,42 @@ fn to_worktree_leaves_a_file_with_uncommitted_changes_alone() {
     );
     assert!(branches(&repo).contains(&String::from("nova/dirty")));
 }
+
+/// A reply adding `dependency` to the fixture's manifest.
+fn add_dependency(dependency: &str) -> String {
+    format!(
+        "Cargo.toml\n```toml\n<<<<<<< SEARCH\nedition = \"2021\"\n=======\nedition = \"2021\"\n\n\
+         [dependencies]\n{dependency}\n>>>>>>> REPLACE\n```\n"
+    )
+}
+
+#[test]
+fn a_reply_that_adds_a_dependency_is_fetched_first_and_a_missing_crate_named() {
+    let env = TestEnv::new();
+    let repo = crate_repo(&env, "deps");
+    let run = apply_file(
+        &env,
+        &repo,
+        &add_dependency("fastrand = \"=2.0.1\""),
+        &["--branch", "nova/deps", "-v"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(run.stdout.contains("Branch: nova/deps"), "{}", run.stdout);
+
+    let missing = apply_file(
+        &env,
+        &repo,
+        &add_dependency("nova-no-such-crate-anywhere = \"1\""),
+        &[],
+    );
+    assert_eq!(missing.code, 1, "{}", missing.both());
+    assert!(
+        missing.stdout.contains(
+            "`cargo fetch (the change touches Cargo.toml or Cargo.lock)` fails: error: no matching \
+             package named `nova-no-such-crate-anywhere` found"
+        ),
+        "{}",
+        missing.stdout
+    );
+    assert_eq!(branches(&repo), ["master", "nova/deps"]);
+}
