@@ -219,6 +219,7 @@ fn options(dir: &Path) -> Options {
         },
         limits: Limits::default(),
         network: false,
+        observer: None,
         tests: nova::validate::TestPolicy::default(),
     }
 }

@@ -1,5 +1,9 @@
 //! `nova improve`: review, fix, prove, commit on a review branch, report.
 
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -9,6 +13,7 @@ use super::{CommandError, Context, Exit};
 use crate::agents::{self, AgentSet};
 use crate::config::ProviderKind;
 use crate::orchestrator::{self, Event, ImproveError, ImproveOutcome, ImproveRequest};
+use crate::validate::StepObserver;
 
 /// Review the repository, fix what can be fixed, prove each fix, and commit it on a review branch.
 ///
@@ -53,7 +58,9 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         )));
     }
 
-    let (validation, require_green) = args.validation.options(cx, &config)?;
+    let (mut validation, require_green) = args.validation.options(cx, &config)?;
+    let mut view = View::new(cx);
+    validation.observer = view.observer();
     let request = ImproveRequest {
         repo_root: root,
         branch: args.branch.clone(),
@@ -68,7 +75,6 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
     };
 
     let lock = cx.lock(&request.repo_root)?;
-    let mut view = View::new(cx);
     let result = orchestrator::improve(&request, &set, &lock, &mut |event| view.show(event));
     view.finish();
     let outcome = result?;
@@ -82,19 +88,91 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
     report(cx, &outcome, args.dry_run)
 }
 
-/// Renders events: JSON lines on stdout with `--json`, else progress on stderr.
+/// Renders events: JSON lines on stdout with `--json`, else progress on stderr. On a terminal
+/// (without `-q`), one live status line: candidates done of all known, accepted, rejected,
+/// skipped, elapsed, the time left, and the step running now. Elsewhere, each finished
+/// candidate's line carries the same counts and times.
 struct View<'a> {
     cx: &'a Context<'a>,
-    bar: Option<ProgressBar>,
+    live: Option<ProgressBar>,
+    tally: Tally,
+}
+
+/// How the candidates went so far.
+#[derive(Default)]
+struct Tally {
+    accepted: usize,
+    rejected: usize,
+    skipped: usize,
+    /// Candidates known so far (a later pass may add more).
+    total: usize,
+    /// When the first candidate started: for the estimate of the time left.
+    first: Option<Instant>,
+}
+
+impl Tally {
+    fn done(&self) -> usize {
+        self.accepted + self.rejected + self.skipped
+    }
+
+    /// `3 accepted, 1 rejected, 0 skipped`.
+    fn counts(&self) -> String {
+        format!(
+            "{} accepted, {} rejected, {} skipped",
+            self.accepted, self.rejected, self.skipped
+        )
+    }
+
+    /// `1 min 20 s in, about 3 min left`, from the pace of the candidates so far.
+    fn times(&self) -> String {
+        let Some(first) = self.first else {
+            return String::new();
+        };
+        let elapsed = first.elapsed().as_secs_f64();
+        let done = self.done().max(1) as f64;
+        let left = elapsed / done * self.total.saturating_sub(self.done()) as f64;
+        format!("{} in, about {} left", duration(elapsed), duration(left))
+    }
+}
+
+/// A duration for people: `45 s`, `3 min 20 s`, `1 h 5 min`.
+fn duration(seconds: f64) -> String {
+    let seconds = seconds.round() as u64;
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+    }
 }
 
 impl<'a> View<'a> {
     fn new(cx: &'a Context<'a>) -> Self {
-        View { cx, bar: None }
+        let p = &cx.printer;
+        let live = (!p.json() && !p.quiet() && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {wide_msg}") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        View {
+            cx,
+            live,
+            tally: Tally::default(),
+        }
+    }
+
+    /// Tells the live line which step runs now.
+    fn observer(&self) -> Option<StepObserver> {
+        let bar = self.live.clone()?;
+        Some(StepObserver(Arc::new(move |step: &str| {
+            bar.set_message(step.to_owned());
+        })))
     }
 
     fn note(&self, text: &str) {
-        match &self.bar {
+        match &self.live {
             Some(bar) => bar.suspend(|| self.cx.printer.note(text)),
             None => self.cx.printer.note(text),
         }
@@ -129,17 +207,25 @@ impl<'a> View<'a> {
                     "review: fetching dependencies, then building, testing and linting the base…",
                 );
             }
-            Event::ArchiveRecovered { kept } => p.warn(&recovered_note(kept)),
+            Event::ArchiveRecovered { kept } => self.note(&format!(
+                "{} {}",
+                p.paint_err(YELLOW, "warning:"),
+                recovered_note(kept)
+            )),
             Event::StageStarted { .. } | Event::StageFinished { .. } => {}
             Event::StepFinished {
                 command,
                 ok,
                 seconds,
             } => {
-                p.info(&format!(
+                let line = format!(
                     "  {command}: {} in {seconds:.1} s",
                     if *ok { "ok" } else { "failed" }
-                ));
+                );
+                match &self.live {
+                    Some(bar) => bar.suspend(|| p.info(&line)),
+                    None => p.info(&line),
+                }
             }
             Event::BaseValidated { summary, .. } => self.note(&format!("base: {summary}")),
             Event::BaseFailed { .. } => self.note("base: refused; nothing will be tried"),
@@ -151,7 +237,6 @@ impl<'a> View<'a> {
                 unowned,
                 known_failures,
             } => {
-                self.finish();
                 let agents: Vec<String> =
                     by_agent.iter().map(|(a, n)| format!("{a} {n}")).collect();
                 let stage = if *pass == 1 {
@@ -169,75 +254,90 @@ impl<'a> View<'a> {
                     ));
                 }
                 if *unowned > 0 {
-                    p.info(&format!(
+                    let line = format!(
                         "  {unowned} diagnostics belong to no reviewer and are not reported"
-                    ));
+                    );
+                    match &self.live {
+                        Some(bar) => bar.suspend(|| p.info(&line)),
+                        None => p.info(&line),
+                    }
                 }
                 self.note(&line);
-                if *fixable > 0 && !p.quiet() {
-                    let bar = ProgressBar::with_draw_target(
-                        Some(*fixable as u64),
-                        ProgressDrawTarget::stderr(),
-                    );
-                    let style =
-                        ProgressStyle::with_template("validate [{bar:30}] {pos}/{len} {wide_msg}")
-                            .map(|s| s.progress_chars("=> "));
-                    if let Ok(style) = style {
-                        bar.set_style(style);
+                self.tally.total = self.tally.done() + fixable;
+                if let Some(bar) = &self.live {
+                    let template = "[{bar:20}] {pos}/{len} · {elapsed} in, ~{eta} left · \
+                                    {prefix} · {wide_msg}";
+                    if let Ok(style) = ProgressStyle::with_template(template) {
+                        bar.set_style(style.progress_chars("=> "));
                     }
-                    self.bar = Some(bar);
+                    bar.set_length(self.tally.total as u64);
+                    bar.set_position(self.tally.done() as u64);
+                    bar.set_prefix(self.tally.counts());
                 }
             }
-            Event::CandidateStarted { summary, .. } => {
-                if let Some(bar) = &self.bar {
-                    bar.set_message(summary.clone());
+            Event::CandidateStarted {
+                index,
+                total,
+                summary,
+                ..
+            } => {
+                self.tally.first.get_or_insert_with(Instant::now);
+                self.tally.total = self.tally.total.max(*total);
+                if let Some(bar) = &self.live {
+                    bar.set_length(self.tally.total as u64);
+                    bar.set_prefix(format!(
+                        "{} · [{}/{total}] {summary}",
+                        self.tally.counts(),
+                        index + 1
+                    ));
                 }
             }
             Event::CandidateAccepted {
                 index,
+                total,
                 commit,
                 summary,
                 seconds,
                 ..
             } => {
+                self.tally.accepted += 1;
                 let id = commit
                     .as_deref()
                     .map(|c| format!(" {}", &c[..c.len().min(10)]))
                     .unwrap_or_default();
-                self.note(&format!(
-                    "{} [{}]{id} {summary} ({seconds:.1} s)",
-                    p.paint_err(GREEN, "accepted"),
+                let head = p.paint_err(GREEN, "accepted");
+                self.finished(&format!(
+                    "{head} [{}/{total}]{id} {summary} ({seconds:.1} s)",
                     index + 1
                 ));
-                self.advance();
             }
             Event::CandidateRejected {
                 index,
+                total,
                 summary,
                 reasons,
                 seconds,
             } => {
-                self.note(&format!(
-                    "{} [{}] {summary} ({seconds:.1} s)",
-                    p.paint_err(RED, "rejected"),
-                    index + 1
-                ));
+                self.tally.rejected += 1;
+                let head = p.paint_err(RED, "rejected");
+                let mut text = format!("{head} [{}/{total}] {summary} ({seconds:.1} s)", index + 1);
                 for reason in reasons {
-                    self.note(&format!("    {reason}"));
+                    text.push_str(&format!("\n    {reason}"));
                 }
-                self.advance();
+                self.finished(&text);
             }
             Event::CandidateSkipped {
                 index,
+                total,
                 summary,
                 reason,
             } => {
-                self.note(&format!(
-                    "{} [{}] {summary}: {reason}",
-                    p.paint_err(YELLOW, "skipped"),
+                self.tally.skipped += 1;
+                let head = p.paint_err(YELLOW, "skipped");
+                self.finished(&format!(
+                    "{head} [{}/{total}] {summary}: {reason}",
                     index + 1
                 ));
-                self.advance();
             }
             Event::RunFinished { .. } => {}
             // `ask`'s events: an improve run has none.
@@ -248,14 +348,34 @@ impl<'a> View<'a> {
         }
     }
 
-    fn advance(&self) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
+    /// A finished candidate's line; without a live line, it carries the counts and times too.
+    fn finished(&self, text: &str) {
+        match &self.live {
+            Some(bar) => {
+                bar.suspend(|| self.cx.printer.note(text));
+                bar.set_position(self.tally.done() as u64);
+                bar.set_prefix(self.tally.counts());
+            }
+            None => {
+                let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
+                let mut line = format!(
+                    "{first} · {} of {}: {}; {}",
+                    self.tally.done(),
+                    self.tally.total,
+                    self.tally.counts(),
+                    self.tally.times()
+                );
+                if !rest.is_empty() {
+                    line.push('\n');
+                    line.push_str(rest);
+                }
+                self.cx.printer.note(&line);
+            }
         }
     }
 
     fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
+        if let Some(bar) = self.live.take() {
             bar.finish_and_clear();
         }
     }

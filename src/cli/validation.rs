@@ -62,6 +62,7 @@ impl ValidationArgs {
             toolchain: cx.env.toolchain_dirs(),
             limits: nova_sandbox::Limits::default(),
             network,
+            observer: None,
             tests: TestPolicy {
                 skip: settings.skip.value.clone(),
                 flaky_reruns: settings.flaky_reruns.value,

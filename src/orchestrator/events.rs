@@ -72,6 +72,8 @@ pub enum Event {
     },
     CandidateAccepted {
         index: usize,
+        /// Candidates known so far in the run (later passes may add more).
+        total: usize,
         commit: Option<String>,
         summary: String,
         validation: String,
@@ -79,12 +81,14 @@ pub enum Event {
     },
     CandidateRejected {
         index: usize,
+        total: usize,
         summary: String,
         reasons: Vec<String>,
         seconds: f64,
     },
     CandidateSkipped {
         index: usize,
+        total: usize,
         summary: String,
         reason: String,
     },

@@ -613,7 +613,7 @@ fn try_candidates(
         }) {
             Ok(patch) => patch,
             Err(why) => {
-                skip(rec, outcome, index, finding_idx, finding, why)?;
+                skip(rec, outcome, (index, total), finding_idx, finding, why)?;
                 continue;
             }
         };
@@ -666,6 +666,7 @@ fn try_candidates(
                 .push((patch.summary.clone(), verdict.reasons.clone()));
             rec.emit(Event::CandidateRejected {
                 index,
+                total,
                 summary: patch.summary,
                 reasons: verdict.reasons,
                 seconds,
@@ -720,6 +721,7 @@ fn try_candidates(
         rec.store.candidate(rec.run, &accepted)?;
         rec.emit(Event::CandidateAccepted {
             index,
+            total,
             commit,
             summary: patch.summary,
             validation: state.report.summary(),
@@ -782,7 +784,7 @@ fn revert(workspace: &Workspace, patch: &Patch) -> Result<(), ImproveError> {
 fn skip(
     rec: &mut Recorder<'_>,
     outcome: &mut ImproveOutcome,
-    index: usize,
+    (index, total): (usize, usize),
     finding_idx: usize,
     finding: &Finding,
     reason: String,
@@ -804,6 +806,7 @@ fn skip(
     outcome.skipped.push((summary.clone(), reason.clone()));
     rec.emit(Event::CandidateSkipped {
         index,
+        total,
         summary,
         reason,
     })?;

@@ -76,6 +76,18 @@ pub struct Options {
     pub network: bool,
     /// Which tests are skipped, and how often a flaky one is run again.
     pub tests: TestPolicy,
+    /// Told each step before it runs, for a live status line.
+    pub observer: Option<StepObserver>,
+}
+
+/// Told the command of each sandboxed step just before it runs (`cargo test --workspace`).
+#[derive(Clone)]
+pub struct StepObserver(pub std::sync::Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for StepObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepObserver(..)")
+    }
 }
 
 /// The validation worktree of one repository.
@@ -186,6 +198,7 @@ impl Workspace {
                 spec.write.push(path);
             }
         }
+        self.observe("cargo fetch");
         let outcome = nova_sandbox::run(&spec)?;
         let error = (!outcome.success()).then(|| cargo_errors(&outcome.stderr));
         Ok((step("cargo fetch", &outcome), error))
@@ -645,6 +658,7 @@ impl Workspace {
         let mut steps = Vec::new();
         for command in commands {
             let spec = self.spec("/bin/sh", &["-c", command], self.options.isolation);
+            self.observe(command);
             let outcome = nova_sandbox::run(&spec)?;
             steps.push(step(command, &outcome));
         }
@@ -681,7 +695,22 @@ impl Workspace {
 
     fn cargo(&self, args: &[&str], isolation: Isolation) -> Result<Outcome, ValidateError> {
         let spec = self.spec("cargo", args, isolation);
+        let label: Vec<&str> = std::iter::once("cargo")
+            .chain(
+                args.iter()
+                    .copied()
+                    .take_while(|a| !a.starts_with("--message")),
+            )
+            .collect();
+        self.observe(&label.join(" "));
         Ok(nova_sandbox::run(&spec)?)
+    }
+
+    /// Tells the observer, if there is one, that `step` is about to run.
+    fn observe(&self, step: &str) {
+        if let Some(observer) = &self.options.observer {
+            (observer.0)(step);
+        }
     }
 
     /// A command in the worktree. It may change only the worktree, its target dir and its
@@ -712,6 +741,12 @@ impl Workspace {
     /// Runs a shell command line with stderr merged into stdout, so that cargo's `Running` lines
     /// stay in order with the tests they announce.
     fn run_merged(&self, command: &str) -> Result<Outcome, ValidateError> {
+        let shown: Vec<&str> = command
+            .split_whitespace()
+            .filter(|word| !word.starts_with("--message") && *word != "--offline")
+            .filter(|word| !["--no-fail-fast", "--color", "never", "2>&1"].contains(word))
+            .collect();
+        self.observe(&shown.join(" "));
         let spec = self.spec(
             "/bin/sh",
             &["-c", &format!("exec {command}")],

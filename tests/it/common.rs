@@ -238,6 +238,7 @@ pub fn validation_options(
         toolchain,
         limits,
         network: false,
+        observer: None,
         tests: nova::validate::TestPolicy {
             flaky_reruns: nova::config::DEFAULT_FLAKY_RERUNS,
             ..nova::validate::TestPolicy::default()

@@ -670,3 +670,113 @@ fn an_unreadable_archive_is_kept_aside_and_the_run_goes_on() {
         .collect();
     assert!(!kept.is_empty(), "the unreadable archives are kept");
 }
+
+#[test]
+fn progress_says_how_far_the_run_is() {
+    let env = TestEnv::new();
+    let repo = fixture(&env, "progress", &[]);
+    let run = improve(&env, &repo, &["--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    // Not on a terminal: no live line; each finished candidate says where the run is.
+    let finished: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.starts_with("accepted [") || l.starts_with("rejected [") || l.starts_with("skipped [")
+        })
+        .collect();
+    assert!(!finished.is_empty(), "{}", run.stderr);
+    let total = finished.len();
+    for (n, line) in finished.iter().enumerate() {
+        assert!(line.contains(&format!(" [{}/", n + 1)), "{line}");
+        assert!(
+            line.contains(&format!(" · {} of ", n + 1))
+                && line.contains(" accepted, ")
+                && line.contains(" left"),
+            "{line}"
+        );
+    }
+    assert!(
+        finished[total - 1].contains(&format!("{total} of {total}")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\r'), "no live line off a terminal");
+
+    // `--json`: the events carry the same counts.
+    let json = improve(&env, &repo, &["--dry-run", "--json"]);
+    let accepted = json
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"candidate_accepted\""))
+        .expect("an accepted candidate");
+    let event: serde_json::Value = serde_json::from_str(accepted).expect("json");
+    assert!(
+        event["total"].as_u64().is_some_and(|t| t >= 1),
+        "{accepted}"
+    );
+}
+
+#[test]
+fn on_a_terminal_one_live_line_shows_the_step_running_now() {
+    let env = TestEnv::new();
+    let repo = fixture(&env, "live", &[]);
+    // `script` gives the run a pseudo-terminal, as a person's shell would.
+    let Ok(script) = which("script") else {
+        println!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    };
+    let nova = env!("CARGO_BIN_EXE_nova");
+    let mut command = env.nova_command(&repo, ["improve", "--dry-run"]);
+    let args: Vec<String> = std::iter::once(nova.to_owned())
+        .chain(command.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect();
+    let run = command_via(&mut command, &script, &args.join(" "));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    let screen = String::from_utf8_lossy(&run.stdout);
+    // The live line redraws in place, names the step, and counts the candidates.
+    assert!(
+        screen.contains('\r') || screen.contains("\u{1b}["),
+        "{screen}"
+    );
+    assert!(screen.contains("cargo "), "the step running now: {screen}");
+    assert!(screen.contains(" accepted, "), "{screen}");
+}
+
+/// `path` of the program `name` on `PATH`.
+fn which(name: &str) -> Result<PathBuf, ()> {
+    let path = toolchain_env()
+        .into_iter()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| value)
+        .unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .ok_or(())
+}
+
+/// Runs `line` under `script` with `command`'s environment and directory, on a pseudo-terminal.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test runs nova under `script`"
+)]
+fn command_via(command: &mut Command, script: &Path, line: &str) -> std::process::Output {
+    let mut wrapped = Command::new(script);
+    wrapped.args(["-qec", line, "/dev/null"]).env_clear();
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            wrapped.env(key, value);
+        }
+    }
+    if let Some(dir) = command.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    // A person's terminal says what it is.
+    wrapped.env("TERM", "xterm");
+    wrapped.output().expect("script")
+}
