@@ -10,6 +10,7 @@ mod config;
 mod crash;
 mod edits;
 mod git_scenarios;
+mod golden;
 mod improve;
 mod index;
 mod init;
