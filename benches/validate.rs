@@ -20,8 +20,8 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use nova::config::ToolchainDirs;
+use nova::edit::RepoPath;
 use nova::edit::{FileChange, Patch};
-use nova::findings::RepoPath;
 use nova::validate::{Options, Workspace, judge};
 use nova_sandbox::{Isolation, Limits};
 

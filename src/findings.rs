@@ -1,60 +1,14 @@
 //! What reviewers return: typed findings, located in the repository, with their fix when one is
 //! known.
 //!
-//! Owns: `Finding`, `Severity`, `Span`, `RepoPath` and the fingerprint that identifies a finding
+//! Owns: `Finding`, `Severity`, `Span`, `Fix` and the fingerprint that identifies a finding
 //! across runs.
 //! Never: does IO. Findings are plain data that flow from reviewers to refactorers, to the run
 //! archive and to the report.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
-use crate::edit::Replacement;
-
-/// A path inside the repository: relative, `/`-separated, never `..` or absolute.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RepoPath(String);
-
-impl RepoPath {
-    /// Accepts `path` if it stays inside the repository.
-    pub fn new(path: &str) -> Option<Self> {
-        let path = path.strip_prefix("./").unwrap_or(path);
-        let valid = !path.is_empty()
-            && !path.starts_with('/')
-            && !path.contains('\\')
-            && path
-                .split('/')
-                .all(|part| !part.is_empty() && part != "." && part != "..");
-        valid.then(|| RepoPath(path.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for RepoPath {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        RepoPath::new(&value)
-            .ok_or_else(|| format!("`{value}` is not a path inside the repository"))
-    }
-}
-
-impl From<RepoPath> for String {
-    fn from(path: RepoPath) -> Self {
-        path.0
-    }
-}
-
-impl fmt::Display for RepoPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::edit::{Replacement, RepoPath};
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -138,29 +92,5 @@ impl Finding {
     /// `path:line` for messages.
     pub fn location(&self) -> String {
         format!("{}:{}", self.path, self.span.line_start)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repo_paths_stay_inside() {
-        assert!(RepoPath::new("src/lib.rs").is_some());
-        assert_eq!(
-            RepoPath::new("./src/lib.rs").map(|p| p.0),
-            Some("src/lib.rs".into())
-        );
-        for bad in [
-            "",
-            "/etc/passwd",
-            "../x",
-            "src/../../x",
-            "src//lib.rs",
-            "a\\b",
-        ] {
-            assert!(RepoPath::new(bad).is_none(), "{bad}");
-        }
     }
 }

@@ -3,12 +3,11 @@
 use std::time::Duration;
 
 use clap::Args;
-use nova_sandbox::Isolation;
 
 use super::output::{BOLD, Printer, RED, YELLOW};
 use super::{CommandError, Context};
 use crate::config::Config;
-use crate::validate::{Options, TestPolicy, ValidationReport, Withheld};
+use crate::validate::{Isolation, Limits, Options, TestPolicy, ValidationReport, Withheld};
 
 /// How the sandbox builds and tests.
 #[derive(Debug, Args)]
@@ -60,7 +59,7 @@ impl ValidationArgs {
             step_timeout: Duration::from_secs(self.step_timeout),
             temp_root: cx.env.temp_dir(),
             toolchain: cx.env.toolchain_dirs(),
-            limits: nova_sandbox::Limits::default(),
+            limits: Limits::default(),
             network,
             observer: None,
             tests: TestPolicy {
@@ -82,7 +81,7 @@ pub fn isolation(cx: &Context<'_>, unsafe_no_sandbox: bool) -> Result<Isolation,
         );
         return Ok(Isolation::None);
     }
-    nova_sandbox::probe().map_err(CommandError::environment)?;
+    crate::validate::probe_sandbox().map_err(CommandError::environment)?;
     Ok(Isolation::Sandbox)
 }
 

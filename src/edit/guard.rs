@@ -8,8 +8,8 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
 use super::Patch;
+use super::RepoPath;
 use super::apply::FileResult;
-use crate::findings::RepoPath;
 
 /// Why a path may not be changed, if it may not: build and CI machinery, Nova's own state and
 /// config, and the tests that judge every change.

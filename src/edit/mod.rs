@@ -6,16 +6,18 @@
 
 pub mod apply;
 pub mod guard;
+mod path;
 mod rebase;
 mod render;
 pub mod reply;
 
+pub use path::RepoPath;
 pub use rebase::Rebase;
 pub use render::{Line, lines, public_changes};
 
-use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
-use crate::findings::RepoPath;
+use serde::{Deserialize, Serialize};
 
 /// Replace the bytes `start..end` of a file, which must read `expected`, with `text`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,16 +194,24 @@ impl Patch {
     }
 }
 
-/// The lines each hunk of the change from `before` to `after` removes (in `before`) and adds (in
-/// `after`), 1-based; `None` on a side that has no lines (a pure insertion or deletion).
-pub fn changed_lines(before: &str, after: &str) -> Vec<(Option<LineRange>, Option<LineRange>)> {
+/// The hunks of the change from `before` to `after`: for each, the 0-based, end-exclusive line
+/// ranges it replaces in `before` and puts in `after` (an insertion replaces an empty range).
+pub fn hunks(before: &str, after: &str) -> Vec<(Range<usize>, Range<usize>)> {
     let diff = similar::TextDiff::from_lines(before, after);
-    let lines =
-        |range: std::ops::Range<usize>| (!range.is_empty()).then(|| range.start + 1..=range.end);
     diff.ops()
         .iter()
         .filter(|op| op.tag() != similar::DiffTag::Equal)
-        .map(|op| (lines(op.old_range()), lines(op.new_range())))
+        .map(|op| (op.old_range(), op.new_range()))
+        .collect()
+}
+
+/// The lines each hunk of the change from `before` to `after` removes (in `before`) and adds (in
+/// `after`), 1-based; `None` on a side that has no lines (a pure insertion or deletion).
+pub fn changed_lines(before: &str, after: &str) -> Vec<(Option<LineRange>, Option<LineRange>)> {
+    let lines = |range: Range<usize>| (!range.is_empty()).then(|| range.start + 1..=range.end);
+    hunks(before, after)
+        .into_iter()
+        .map(|(old, new)| (lines(old), lines(new)))
         .collect()
 }
 

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Replacement;
-use crate::findings::RepoPath;
+use crate::edit::RepoPath;
 
 /// The changes accepted so far, in base coordinates.
 #[derive(Debug, Clone, Default)]

@@ -146,7 +146,7 @@ pub fn public_changes(patch: &Patch) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::RepoPath;
+    use crate::edit::RepoPath;
 
     const BEFORE: &str = "pub struct Calc;\n\nimpl Calc {\n    pub fn add(&self, a: i32) -> i32 {\n        a + 1\n    }\n\n    fn helper(&self) -> i32 {\n        2\n    }\n}\n\nfn private() {}\n";
 

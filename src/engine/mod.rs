@@ -6,26 +6,15 @@
 //! Never: uses the network or spawns processes. `validate` runs the tools; this module reads
 //! what they printed.
 
-mod diagnostics;
-
-pub use diagnostics::{CargoOutput, CompileError, Diagnostic, parse_cargo_output};
-
 use std::collections::BTreeMap;
 
 use crate::agents::AgentDef;
-use crate::edit::{FileChange, Patch, Rebase, apply_replacements};
-use crate::findings::{Finding, Fix, RepoPath, Severity, Span, fingerprint};
+use crate::edit::{FileChange, Patch, Rebase, RepoPath, apply_replacements};
+use crate::findings::{Finding, Fix, Severity, Span, fingerprint};
+use crate::validate::{Diagnostic, FormatDrift};
 
 /// The rule name of formatting drift.
 pub const RUSTFMT: &str = "rustfmt";
-
-/// A file rustfmt would change: its text now and as rustfmt writes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FormatDrift {
-    pub path: RepoPath,
-    pub before: String,
-    pub after: String,
-}
 
 /// How closely a selector matches a rule: the most specific selector wins ownership.
 fn specificity(selector: &str, rule: &str, group: Option<&str>) -> Option<u8> {
@@ -167,17 +156,11 @@ pub fn review(
 }
 
 fn drift_finding(file: &FormatDrift, agent: &str) -> Finding {
-    let diff = similar::TextDiff::from_lines(&file.before, &file.after);
-    let first_line = diff
-        .ops()
+    let hunks = crate::edit::hunks(&file.before, &file.after);
+    let first_line = hunks.first().map_or(0, |(old, _)| old.start);
+    let changed: usize = hunks
         .iter()
-        .find(|op| op.tag() != similar::DiffTag::Equal)
-        .map_or(0, |op| op.old_range().start);
-    let changed: usize = diff
-        .ops()
-        .iter()
-        .filter(|op| op.tag() != similar::DiffTag::Equal)
-        .map(|op| op.old_range().len().max(op.new_range().len()))
+        .map(|(old, new)| old.len().max(new.len()))
         .sum();
     let byte_start: usize = file
         .before

@@ -48,8 +48,14 @@ pub enum UndoError {
     NotNova { branch: String, commit: String },
     #[error("`{0}` is checked out; switch to another branch first")]
     CheckedOut(String),
-    #[error("git: {0}")]
-    Git(#[from] git2::Error),
+    #[error(transparent)]
+    Git(#[from] super::Error),
+}
+
+impl From<git2::Error> for UndoError {
+    fn from(error: git2::Error) -> Self {
+        UndoError::Git(error.into())
+    }
 }
 
 /// What `undo` did.
@@ -72,7 +78,7 @@ fn is_nova(commit: &Commit<'_>) -> bool {
 }
 
 /// Every review branch, newest tip first.
-pub fn list(root: &Path) -> Result<Vec<ReviewBranch>, git2::Error> {
+pub fn list(root: &Path) -> Result<Vec<ReviewBranch>, super::Error> {
     let repo = Repository::open(root)?;
     let mut out = Vec::new();
     for branch in repo.branches(Some(BranchType::Local))? {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use git2::{FileMode, Oid, Repository, Signature, Time, build::TreeUpdateBuilder};
 
-use crate::findings::RepoPath;
+use crate::edit::RepoPath;
 
 /// Why a branch cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +40,7 @@ pub fn commit_changes(
     root: &Path,
     spec: &CommitSpec<'_>,
     changes: &[(&RepoPath, Option<&[u8]>)],
-) -> Result<(Oid, Oid), git2::Error> {
+) -> Result<(Oid, Oid), super::Error> {
     let repo = Repository::open(root)?;
     let parent = repo.find_commit(spec.parent)?;
     let base = parent.tree()?;
@@ -78,7 +78,7 @@ pub fn commit_patch(
     root: &Path,
     spec: &CommitSpec<'_>,
     patch: &crate::edit::Patch,
-) -> Result<(Oid, Oid), git2::Error> {
+) -> Result<(Oid, Oid), super::Error> {
     let changes: Vec<(&RepoPath, Option<&[u8]>)> = patch
         .changes
         .iter()

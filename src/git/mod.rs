@@ -17,7 +17,13 @@ pub use commit::{
     set_branch, valid_branch_name,
 };
 pub use push::{PushError, push};
-pub use worktree::{WorktreeError, checkout_detached, ensure_worktree, head_commit, read_blob};
+pub use worktree::{
+    WorktreeError, checkout_detached, ensure_worktree, head_commit, modified_files, read_blob,
+    uncommitted, under_symlink,
+};
+
+/// A commit, tree or blob id: the one type of libgit2's that other modules hold.
+pub use git2::Oid;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -42,6 +48,12 @@ fn waiting_on_locks<T>(
         }
     }
 }
+
+/// A repository operation libgit2 refused: its object database or references could not be read
+/// or written.
+#[derive(Debug, thiserror::Error)]
+#[error("git: {0}; check that the repository is readable and writable, then run again")]
+pub struct Error(#[from] git2::Error);
 
 /// Why no repository could be found.
 #[derive(Debug, thiserror::Error)]

@@ -44,6 +44,65 @@ pub fn read_blob(root: &Path, commit: Oid, path: &str) -> Result<Option<Vec<u8>>
     Ok(object.as_blob().map(|blob| blob.content().to_vec()))
 }
 
+/// The first leading part of `path` (`a`, `a/b`, ...) that is a symbolic link in `commit`'s tree,
+/// if any: a change "inside" it would be written through the link.
+pub fn under_symlink(
+    root: &Path,
+    commit: Oid,
+    path: &str,
+) -> Result<Option<String>, WorktreeError> {
+    let repo = Repository::open(root)?;
+    let tree = repo.find_commit(commit)?.tree()?;
+    let mut walked = String::new();
+    for part in path.split('/') {
+        if !walked.is_empty() {
+            walked.push('/');
+        }
+        walked.push_str(part);
+        match tree.get_path(Path::new(&walked)) {
+            Ok(entry) if entry.filemode() == i32::from(git2::FileMode::Link) => {
+                return Ok(Some(walked));
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// Which of `paths` have uncommitted changes in the working tree or the index of the repository
+/// at `root` (a path git does not know is not changed).
+pub fn uncommitted(root: &Path, paths: &[&str]) -> Result<Vec<String>, WorktreeError> {
+    let repo = Repository::open(root)?;
+    let mut dirty = Vec::new();
+    for path in paths {
+        let status = match repo.status_file(Path::new(path)) {
+            Ok(status) => status,
+            Err(error) if error.code() == git2::ErrorCode::NotFound => git2::Status::CURRENT,
+            Err(error) => return Err(error.into()),
+        };
+        if !status.is_empty() && status != git2::Status::CURRENT {
+            dirty.push((*path).to_owned());
+        }
+    }
+    Ok(dirty)
+}
+
+/// Tracked files that differ between the worktree at `path` and its HEAD, sorted.
+pub fn modified_files(path: &Path) -> Result<Vec<String>, WorktreeError> {
+    let repo = Repository::open(path)?;
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(false).include_ignored(false);
+    let statuses = repo.statuses(Some(&mut options))?;
+    let mut files: Vec<String> = statuses
+        .iter()
+        .filter(|entry| entry.status().contains(git2::Status::WT_MODIFIED))
+        .filter_map(|entry| entry.path().ok().map(str::to_owned))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// Makes sure a worktree of the repository at `root`, named `name`, exists at `path`, detached at
 /// `commit`. A worktree left broken by an earlier run is pruned and made again. No branch of the
 /// user's is created or moved.

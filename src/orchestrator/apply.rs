@@ -6,11 +6,11 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 use super::clock::stamp;
+use crate::edit::RepoPath;
 use crate::edit::apply::{self as edits, FileResult};
 use crate::edit::guard::{self, Rejection};
 use crate::edit::reply::{self, ParseError};
 use crate::edit::{FileChange, Patch};
-use crate::findings::RepoPath;
 use crate::git::{self, BranchError, CommitSpec};
 use crate::validate::{
     Options, ValidateError, ValidationReport, Verdict, Workspace, judge, record_lint_delta,
@@ -81,7 +81,7 @@ pub enum ApplyError {
     #[error(transparent)]
     Branch(#[from] BranchError),
     #[error(transparent)]
-    Git(#[from] git2::Error),
+    Git(#[from] git::Error),
     #[error("cannot write `{}` into the working tree: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -119,7 +119,7 @@ fn list(rejections: &[Rejection]) -> String {
 pub struct Prepared {
     pub patch: Patch,
     /// The commit the patch applies to: `HEAD` when the reply was read.
-    pub base: git2::Oid,
+    pub base: git::Oid,
 }
 
 /// Reads the request's reply and applies its edits to `HEAD` in memory: the patch to validate,
@@ -280,17 +280,8 @@ fn write_to_worktree(
     patch: &Patch,
     outcome: &mut ApplyOutcome,
 ) -> Result<(), ApplyError> {
-    let repo = git2::Repository::open(root)?;
-    for change in &patch.changes {
-        let status = match repo.status_file(std::path::Path::new(change.path.as_str())) {
-            Ok(status) => status,
-            Err(error) if error.code() == git2::ErrorCode::NotFound => git2::Status::CURRENT,
-            Err(error) => return Err(error.into()),
-        };
-        if !status.is_empty() && status != git2::Status::CURRENT {
-            outcome.dirty.push(change.path.to_string());
-        }
-    }
+    let paths: Vec<&str> = patch.changes.iter().map(|c| c.path.as_str()).collect();
+    outcome.dirty = git::uncommitted(root, &paths)?;
     if !outcome.dirty.is_empty() {
         return Ok(());
     }

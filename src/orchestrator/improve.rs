@@ -5,16 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use git2::Oid;
-
 use super::clock::stamp;
 use super::events::Event;
 use super::message::commit_message;
 use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Role, Step as PipelineStep};
+use crate::edit::RepoPath;
 use crate::edit::{Patch, Rebase, guard};
 use crate::engine::{self, NoPatch, RUSTFMT};
-use crate::findings::{Finding, Fix, RepoPath};
-use crate::git::{self, BranchError, CommitSpec};
+use crate::findings::{Finding, Fix};
+use crate::git::{self, BranchError, CommitSpec, Oid};
 use crate::index::Index;
 use crate::store::{CandidateRecord, Store, StoreError};
 use crate::validate::{
@@ -88,7 +87,7 @@ pub enum ImproveError {
     #[error(transparent)]
     Branch(#[from] BranchError),
     #[error("git: {0}")]
-    Git(#[from] git2::Error),
+    Git(#[from] git::Error),
     #[error(transparent)]
     Validate(#[from] ValidateError),
     #[error(transparent)]
@@ -536,7 +535,7 @@ pub const MAX_PASSES: usize = 3;
 struct Tip {
     commit: Oid,
     report: ValidationReport,
-    lint: crate::engine::CargoOutput,
+    lint: crate::validate::CargoOutput,
     /// Fingerprints of the findings earlier passes handled and did not fix: a later pass reports
     /// and tries only the others (a fix that could not be placed is tried again, and a fixed
     /// finding's fingerprint may return on another line).
@@ -758,7 +757,7 @@ fn workspace_validate(
     patch: &Patch,
     base: &ValidationReport,
     rec: &mut Recorder<'_>,
-) -> Result<(ValidationReport, crate::engine::CargoOutput), ImproveError> {
+) -> Result<(ValidationReport, crate::validate::CargoOutput), ImproveError> {
     let (report, diagnostics) = workspace.validate_patch(patch, base)?;
     emit_steps(&report, rec)?;
     Ok((report, diagnostics))

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::Oid;
+use crate::git::Oid;
 use serde::{Deserialize, Serialize};
 
 use super::report::ValidationReport;

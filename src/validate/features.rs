@@ -152,7 +152,7 @@ fn manifest(path: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<(String
 mod tests {
     use super::*;
     use crate::edit::FileChange;
-    use crate::findings::RepoPath;
+    use crate::edit::RepoPath;
 
     const MANIFEST: &str =
         "[package]\nname = \"feat\"\nversion = \"0.1.0\"\n\n[features]\nextra = []\n";

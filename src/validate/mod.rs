@@ -8,13 +8,16 @@
 //! with `--unsafe-no-sandbox`, which the user must ask for).
 
 mod cache;
+mod diagnostics;
 mod features;
 mod libtest;
 mod report;
 mod testing;
 
+pub use diagnostics::{CargoOutput, CompileError, Diagnostic, FormatDrift};
 pub use features::{FeatureBuild, FeatureConfig};
 pub use libtest::{TestOutcome, TestResults, parse_test_output};
+pub use nova_sandbox::{Isolation, Limits, Unavailable, probe as probe_sandbox};
 pub use report::{Step, Targets, ValidationReport, Verdict, judge, record_lint_delta};
 pub use testing::{Baseline, Failing, Rerun, TestPolicy, Withheld};
 
@@ -23,15 +26,15 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use git2::Oid;
-use nova_sandbox::{Isolation, Limits, Outcome, Spec, Status};
+use nova_sandbox::{Outcome, Spec, Status};
 
 use crate::config::ToolchainDirs;
 
+use crate::edit::RepoPath;
 use crate::edit::{Patch, guard};
-use crate::engine::{CargoOutput, FormatDrift, parse_cargo_output};
-use crate::findings::{RepoPath, Severity};
-use crate::git;
+use crate::findings::Severity;
+use crate::git::{self, Oid};
+use diagnostics::parse_cargo_output;
 
 use crate::state;
 
@@ -244,7 +247,7 @@ impl Workspace {
         let outcome = self.cargo(&["fmt", "--all"], self.options.isolation)?;
         let mut drift = Vec::new();
         if outcome.success() {
-            for path in changed_files(&self.worktree)? {
+            for path in git::modified_files(&self.worktree)? {
                 let Some(repo_path) = RepoPath::new(&path) else {
                     continue;
                 };
@@ -857,21 +860,4 @@ fn cargo_errors(stderr: &[u8]) -> String {
             .join("\n"),
         None => lines[lines.len().saturating_sub(20)..].join("\n"),
     }
-}
-
-/// Tracked files that differ between the worktree and its HEAD.
-fn changed_files(worktree: &Path) -> Result<Vec<String>, ValidateError> {
-    let repo = git2::Repository::open(worktree).map_err(git::WorktreeError::from)?;
-    let mut options = git2::StatusOptions::new();
-    options.include_untracked(false).include_ignored(false);
-    let statuses = repo
-        .statuses(Some(&mut options))
-        .map_err(git::WorktreeError::from)?;
-    let mut files: Vec<String> = statuses
-        .iter()
-        .filter(|entry| entry.status().contains(git2::Status::WT_MODIFIED))
-        .filter_map(|entry| entry.path().ok().map(str::to_owned))
-        .collect();
-    files.sort();
-    Ok(files)
 }

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::CompileError;
 use super::features::FeatureBuild;
 use super::libtest::{TestOutcome, TestResults};
 use super::testing::{Baseline, Rerun};
 use crate::edit::guard::Silence;
-use crate::engine::CompileError;
 
 /// How many compile errors a report keeps structured.
 pub const FIRST_ERRORS: usize = 10;

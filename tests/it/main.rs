@@ -3,6 +3,7 @@
 mod agents;
 mod apply;
 mod ask;
+mod boundaries;
 mod branches;
 mod cli;
 mod common;

@@ -8,8 +8,8 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nova::edit::RepoPath;
 use nova::edit::{FileChange, Patch};
-use nova::findings::RepoPath;
 use nova::validate::{ValidationReport, Workspace, judge};
 use nova_sandbox::Limits;
 

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nova::edit::RepoPath;
 use nova::edit::{FileChange, Patch};
-use nova::findings::RepoPath;
 use nova::validate::{Workspace, judge};
 use nova_sandbox::Limits;
 

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use nova::edit::RepoPath;
 use nova::edit::{FileChange, Patch};
-use nova::findings::RepoPath;
 use nova::validate::{Workspace, judge};
 use nova_sandbox::Limits;
 

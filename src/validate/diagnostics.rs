@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::edit::Replacement;
+use crate::edit::{Replacement, RepoPath};
 use crate::findings::{Severity, Span};
 
 /// One diagnostic from rustc or clippy, reduced to what Nova uses.
@@ -24,6 +24,14 @@ pub struct Diagnostic {
     /// `expected` is left empty: the caller fills it from the file's text.
     pub replacements: Option<Vec<Replacement>>,
     pub rendered: String,
+}
+
+/// A file rustfmt would change: its text now and as rustfmt writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatDrift {
+    pub path: RepoPath,
+    pub before: String,
+    pub after: String,
 }
 
 /// Everything read from one cargo run.
@@ -122,7 +130,7 @@ struct RawSpan {
 }
 
 /// Parses cargo's JSON lines. Lines that are not JSON (a build script's output) are skipped.
-pub fn parse_cargo_output(stdout: &str) -> CargoOutput {
+pub(super) fn parse_cargo_output(stdout: &str) -> CargoOutput {
     let mut out = CargoOutput::default();
     let mut groups: BTreeMap<String, String> = BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
