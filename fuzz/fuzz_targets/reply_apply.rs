@@ -18,7 +18,7 @@ fuzz_target!(|text: &str| {
     };
     if let Ok(results) = nova::edit::apply::apply(&edits, &read) {
         for result in results {
-            assert!(edits.iter().any(|e| e.path() == result.path || matches!(e, nova::edit::reply::Edit::Hunks { move_to: Some(to), .. } if *to == result.path)));
+            assert!(edits.iter().any(|e| e.path() == result.path.as_str() || matches!(e, nova::edit::reply::Edit::Hunks { move_to: Some(to), .. } if to == result.path.as_str())));
         }
     }
 });

@@ -6,14 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::reply::{Edit, Hunk};
-
-/// One file's text before and after the reply (`None`: the file does not exist).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileResult {
-    pub path: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
+use super::{FileChange, RepoPath};
 
 /// Why an edit cannot apply.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +29,8 @@ pub enum Reason {
     EmptySearch,
     /// A hunk with neither context nor removed lines in a file that is not empty.
     NoContext,
+    /// An absolute path, or one with `.` or `..` parts: not a plain path inside the repository.
+    OutsideRepository,
 }
 
 /// The lines of a file most like a text that was not found.
@@ -102,6 +97,11 @@ impl fmt::Display for ApplyError {
                 f,
                 "edit {n} ({path}): a hunk with no context lines; include lines around it"
             ),
+            Reason::OutsideRepository => write!(
+                f,
+                "edit {n} ({path}): the path leaves the repository: give it relative to the \
+                 root, without `.` or `..` parts"
+            ),
         }
     }
 }
@@ -116,7 +116,7 @@ type Files = BTreeMap<String, (Option<String>, Option<String>)>;
 pub fn apply(
     edits: &[Edit],
     read: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<FileResult>, ApplyError> {
+) -> Result<Vec<FileChange>, ApplyError> {
     let mut files: Files = BTreeMap::new();
     let load = |files: &mut Files, path: &str| -> Option<String> {
         files
@@ -135,6 +135,23 @@ pub fn apply(
             edit: index + 1,
             reason,
         };
+        let plain = |path: &str| RepoPath::new(path).is_some_and(|p| p.as_str() == path);
+        let moved = match edit {
+            Edit::Hunks {
+                move_to: Some(to), ..
+            } => Some(to.as_str()),
+            _ => None,
+        };
+        if let Some(path) = std::iter::once(edit.path())
+            .chain(moved)
+            .find(|p| !plain(p))
+        {
+            return Err(ApplyError {
+                path: path.to_owned(),
+                edit: index + 1,
+                reason: Reason::OutsideRepository,
+            });
+        }
         let current = load(&mut files, edit.path());
         updates.clear();
         match edit {
@@ -205,8 +222,8 @@ pub fn apply(
     Ok(files
         .into_iter()
         .filter(|(_, (before, after))| before != after)
-        .map(|(path, (before, after))| FileResult {
-            path,
+        .map(|(path, (before, after))| FileChange {
+            path: RepoPath::new(&path).expect("every edit's path was checked to be plain"),
             before,
             after,
         })

@@ -1,36 +1,77 @@
-//! Guards that turn a patch away before anything runs: paths it must never touch, paths outside
-//! the write scope of the agent that made it, and, for replies, placeholders, mass deletions,
-//! new syntax errors and paths that leave the repository.
-
-use std::path::Path;
+//! The one guard every change goes through before anything runs, whoever proposed it: paths it
+//! must never touch (everything that judges a change or decides how it is built), paths outside
+//! the proposing agent's write scope, test code inside source files, new dependencies and
+//! silenced lints an agent's file does not allow, and what a careless reply does (placeholders
+//! for code, mass deletions, new syntax errors, paths through symbolic links).
+//!
+//! Sans-IO: the files around a change and the links on its paths come through [`Policy`].
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
-use super::Patch;
-use super::RepoPath;
-use super::apply::FileResult;
+use super::{FileChange, Patch, RepoPath};
 
-/// Why a path may not be changed, if it may not: build and CI machinery, Nova's own state and
-/// config, and the tests that judge every change.
-pub fn protected(path: &RepoPath) -> Option<&'static str> {
-    let parts: Vec<&str> = path.as_str().split('/').collect();
+/// Why `change` may not be made, if it may not: the checks that judge a change (tests, lint
+/// tables and configs, CI, agent files, Nova's config), what decides how it is built (build
+/// scripts, toolchain files, `.cargo/`), and version control.
+pub fn protected(change: &FileChange) -> Option<&'static str> {
+    let path = change.path.as_str();
+    let parts: Vec<&str> = path.split('/').collect();
     let file = parts.last().copied().unwrap_or("");
     let dirs = &parts[..parts.len().saturating_sub(1)];
     let in_dir = |name: &str| dirs.contains(&name);
-    if in_dir(".git") || in_dir(".cargo") || in_dir(".github") || in_dir(".ci") || in_dir(".nova") {
-        return Some("it is build, CI or version-control machinery");
+    if in_dir(".git") || in_dir(".github") || in_dir(".ci") {
+        return Some("it is CI or version-control machinery");
+    }
+    if in_dir(".cargo") {
+        return Some("it decides how cargo builds and runs the code");
+    }
+    if in_dir(".nova") || file == "nova.toml" {
+        return Some("it is Nova's own configuration and agent files");
+    }
+    if parts.first() == Some(&"agents")
+        && (file.ends_with(".md") || dirs.get(1) == Some(&"pipelines"))
+    {
+        return Some("agent and pipeline files decide how changes are judged");
     }
     if file == "build.rs" || file.starts_with("rust-toolchain") {
         return Some("it decides how the code is built");
     }
-    if file == "nova.toml" {
-        return Some("it is Nova's own configuration");
+    if matches!(
+        file,
+        "clippy.toml" | ".clippy.toml" | "rustfmt.toml" | ".rustfmt.toml" | "deny.toml"
+    ) {
+        return Some("it configures a check that judges every change");
     }
     if in_dir("tests") || in_dir("benches") {
         return Some("tests judge every change, so Nova does not change them");
     }
+    if file == "Cargo.toml" && lints_changed(change.before.as_deref(), change.after.as_deref()) {
+        return Some("its `[lints]` or `[workspace.lints]` table judges every change");
+    }
     None
+}
+
+/// Whether a manifest's `[lints]` or `[workspace.lints]` table differs between the two texts. A
+/// side that does not parse is compared as text: the build judges a broken manifest, but a lint
+/// table must not slip through with it.
+fn lints_changed(before: Option<&str>, after: Option<&str>) -> bool {
+    fn lints(text: Option<&str>) -> Result<(Option<toml::Value>, Option<toml::Value>), String> {
+        let Some(text) = text else {
+            return Ok((None, None));
+        };
+        let table: toml::Table = text.parse().map_err(|_| text.to_owned())?;
+        let workspace = table.get("workspace").and_then(|w| w.get("lints")).cloned();
+        Ok((table.get("lints").cloned(), workspace))
+    }
+    match (lints(before), lints(after)) {
+        (Ok(old), Ok(new)) => old != new,
+        (Err(old), Err(new)) => {
+            let mentions = |text: &str| text.lines().filter(|l| l.contains("lints")).count();
+            old != new && (mentions(&old) > 0 || mentions(&new) > 0)
+        }
+        (_, Err(text)) | (Err(text), _) => text.contains("lints"),
+    }
 }
 
 /// A compiled write scope.
@@ -59,19 +100,25 @@ impl Scope {
     }
 }
 
-/// Gives the text of a repository file (relative path) as the change sees it, if there is one.
+/// Gives the text of a repository file (relative path) as the change's base has it, if any.
 pub type Read<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// What an agent's patch may do besides staying in its write scope.
+/// What a change may do, from who proposed it, and what the guard needs to know of the tree it
+/// applies to.
 #[derive(Clone, Copy)]
 pub struct Policy<'a> {
-    pub scope: &'a Scope,
-    /// The agent's file allows it to add `allow`/`expect` attributes (with a `reason`).
+    /// The proposing agent's write scope; `None` for a person's reply (`nova apply`).
+    pub scope: Option<&'a Scope>,
+    /// New `allow`/`expect` attributes are accepted (an agent's only with a `reason`).
     pub may_silence: bool,
-    /// The agent's file allows it to add dependencies.
+    /// New dependencies, and changes to `Cargo.lock`, are accepted.
     pub may_add_dependencies: bool,
-    /// The files around the change (the parents that declare a changed module).
+    /// A whole-file rewrite was asked for: shrinking files is then expected.
+    pub rewrite: bool,
+    /// The files of the change's base (the parents that declare a changed module).
     pub read: Read<'a>,
+    /// The first leading part of a path that is a symbolic link in the base, if any.
+    pub symlink: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl std::fmt::Debug for Policy<'_> {
@@ -80,63 +127,182 @@ impl std::fmt::Debug for Policy<'_> {
             .field("scope", &self.scope)
             .field("may_silence", &self.may_silence)
             .field("may_add_dependencies", &self.may_add_dependencies)
+            .field("rewrite", &self.rewrite)
             .finish_non_exhaustive()
     }
 }
 
-/// The first reason `patch` may not be applied by an agent with `policy`, if any.
-pub fn check(patch: &Patch, policy: &Policy<'_>) -> Result<(), String> {
+/// Which guard turned a file away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// `// ... rest of code`: the reply elides code it means to keep.
+    Placeholder,
+    /// More than half of the file's lines removed, without a whole-file rewrite asked for.
+    MassDeletion,
+    /// The change introduces syntax errors.
+    SyntaxError,
+    /// A path through a symbolic link.
+    OutsideRepository,
+    /// A file that judges changes or decides how they are built.
+    Protected,
+    /// Test code inside a source file.
+    TestCode,
+    OutOfScope,
+    /// A new dependency, or a changed `Cargo.lock`, from an agent not allowed to add them.
+    Dependencies,
+    /// A new `allow`/`expect` from an agent not allowed to add one, or without a `reason`.
+    Silenced,
+}
+
+/// One file turned away: a sentence that names the file and says what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub path: RepoPath,
+    pub rule: Rule,
+    pub message: String,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Every reason to refuse `patch` under `policy`, in the order of its files, then of the guards.
+pub fn review(patch: &Patch, policy: &Policy<'_>) -> Vec<Rejection> {
+    let mut rejections = Vec::new();
     for change in &patch.changes {
-        if let Some(why) = protected(&change.path) {
-            return Err(format!("`{}` is protected: {why}", change.path));
+        let path = &change.path;
+        let mut reject = |rule, message: String| {
+            rejections.push(Rejection {
+                path: path.clone(),
+                rule,
+                message,
+            });
+        };
+        if let Some(link) = (policy.symlink)(path.as_str()) {
+            reject(
+                Rule::OutsideRepository,
+                format!("`{link}` is a symbolic link: change the file it points to instead"),
+            );
+            continue;
         }
-        if !policy.scope.contains(&change.path) {
-            return Err(format!(
-                "`{}` is outside the agent's write scope",
-                change.path
-            ));
+        if let Some(why) = protected(change) {
+            reject(Rule::Protected, format!("`{path}` is protected: {why}"));
         }
         let (before, after) = (change.before.as_deref(), change.after.as_deref());
-        if !policy.may_add_dependencies {
-            let file = change.path.as_str().rsplit('/').next().unwrap_or("");
-            if file == "Cargo.lock" {
-                return Err(format!(
-                    "it changes `{}`, and the agent's file does not allow it to change \
-                     dependencies (`may_add_dependencies`)",
-                    change.path
-                ));
-            }
-            if file == "Cargo.toml"
-                && let Some(added) = added_dependencies(before, after).first()
-            {
-                return Err(format!(
-                    "it adds the dependency `{added}` in `{}`, and the agent's file does not \
-                     allow that (`may_add_dependencies`)",
-                    change.path
-                ));
-            }
+        if let Some(line) = test_code(path.as_str(), before, after, policy.read) {
+            reject(
+                Rule::TestCode,
+                format!("it changes test code at `{path}:{line}`: {TEST_CODE}"),
+            );
         }
-        if let Some(line) = test_code(change.path.as_str(), before, after, policy.read) {
-            return Err(format!(
-                "it changes test code at `{}:{line}`: {TEST_CODE}",
-                change.path
-            ));
+        if let Some(scope) = policy.scope
+            && !scope.contains(path)
+        {
+            reject(
+                Rule::OutOfScope,
+                format!("`{path}` is outside the agent's write scope"),
+            );
         }
-        for silence in silences(change.path.as_str(), before, after) {
-            if !policy.may_silence {
-                return Err(format!(
-                    "it silences a warning instead of fixing it ({silence}), and the agent's file \
-                     does not allow that (`may_silence`)"
-                ));
-            }
-            if !silence.reason {
-                return Err(format!(
-                    "it silences a warning ({silence}) without a `reason = \"...\"`"
-                ));
+        if let Some(why) = dependencies(change, policy) {
+            reject(Rule::Dependencies, why);
+        }
+        if let Some(why) = silenced(change, policy) {
+            reject(Rule::Silenced, why);
+        }
+        let Some(after) = after else {
+            continue;
+        };
+        let before = before.unwrap_or("");
+        if let Some(line) = placeholder(before, after) {
+            reject(
+                Rule::Placeholder,
+                format!(
+                    "line {line} of `{path}` stands for code instead of being code (`{}`): \
+                     write out every line that stays",
+                    after.lines().nth(line - 1).unwrap_or("").trim()
+                ),
+            );
+        }
+        let (kept, was) = (non_blank(after), non_blank(before));
+        if !policy.rewrite && was >= 4 && kept * 2 < was {
+            reject(
+                Rule::MassDeletion,
+                format!(
+                    "the change leaves {kept} of {was} lines of `{path}`; if a rewrite is meant, \
+                     ask for one, else keep the lines that stay"
+                ),
+            );
+        }
+        // Parsed once each side: every error line of the result, against the count before.
+        if let Some(errors) = crate::index::syntax_errors(path.as_str(), after, usize::MAX)
+            && !errors.is_empty()
+        {
+            let had = crate::index::syntax_errors(path.as_str(), before, usize::MAX)
+                .map_or(0, |lines| lines.len());
+            if errors.len() > had || change.before.is_none() {
+                let lines: Vec<String> = errors.iter().take(3).map(usize::to_string).collect();
+                reject(
+                    Rule::SyntaxError,
+                    format!(
+                        "`{path}` does not parse after the change (line {})",
+                        lines.join(", ")
+                    ),
+                );
             }
         }
     }
-    Ok(())
+    rejections
+}
+
+/// Why an agent's change to a manifest or lock file is refused, unless its file allows it.
+fn dependencies(change: &FileChange, policy: &Policy<'_>) -> Option<String> {
+    if policy.may_add_dependencies {
+        return None;
+    }
+    let path = &change.path;
+    let file = path.as_str().rsplit('/').next().unwrap_or("");
+    if file == "Cargo.lock" {
+        return Some(format!(
+            "it changes `{path}`, and the agent's file does not allow it to change dependencies \
+             (`may_add_dependencies`)"
+        ));
+    }
+    if file != "Cargo.toml" {
+        return None;
+    }
+    let added = added_dependencies(change.before.as_deref(), change.after.as_deref());
+    added.first().map(|added| {
+        format!(
+            "it adds the dependency `{added}` in `{path}`, and the agent's file does not allow \
+             that (`may_add_dependencies`)"
+        )
+    })
+}
+
+/// Why a new `allow`/`expect` is refused: an agent's file must allow it, and it must give a
+/// `reason`. A person's reply may silence (the report notes it, and the warnings still count).
+fn silenced(change: &FileChange, policy: &Policy<'_>) -> Option<String> {
+    let person = policy.scope.is_none();
+    let path = change.path.as_str();
+    silences(path, change.before.as_deref(), change.after.as_deref())
+        .into_iter()
+        .find_map(|silence| {
+            if person && policy.may_silence {
+                None
+            } else if !policy.may_silence {
+                Some(format!(
+                    "it silences a warning instead of fixing it ({silence}), and the agent's \
+                     file does not allow that (`may_silence`)"
+                ))
+            } else {
+                (!silence.reason).then(|| {
+                    format!("it silences a warning ({silence}) without a `reason = \"...\"`")
+                })
+            }
+        })
 }
 
 /// The dependencies `after` (a manifest's new text) names that `before` did not, in any of its
@@ -269,170 +435,8 @@ pub fn test_code(
     })
 }
 
-/// Which guard turned a file away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Rule {
-    /// `// ... rest of code`: the reply elides code it means to keep.
-    Placeholder,
-    /// More than half of the file's lines removed, without a whole-file rewrite asked for.
-    MassDeletion,
-    /// The change introduces syntax errors.
-    SyntaxError,
-    /// An absolute path, `..`, or a path through a symbolic link.
-    OutsideRepository,
-    Protected,
-    OutOfScope,
-}
-
-/// One file turned away, with what the agent should do about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Rejection {
-    pub path: String,
-    pub rule: Rule,
-    pub message: String,
-}
-
-/// What the reply guards need besides the changes.
-#[derive(Clone, Copy, Default)]
-pub struct Context<'a> {
-    /// The repository's root on disk, to refuse paths through symbolic links.
-    pub root: Option<&'a Path>,
-    /// The agent's write scope; `None` for a person's reply.
-    pub scope: Option<&'a Scope>,
-    /// A whole-file rewrite was asked for: shrinking a file is then expected.
-    pub rewrite: bool,
-    /// The repository's files as the reply's base has them, to see which modules are test code.
-    pub read: Option<Read<'a>>,
-}
-
-impl std::fmt::Debug for Context<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context")
-            .field("root", &self.root)
-            .field("scope", &self.scope)
-            .field("rewrite", &self.rewrite)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Every reason to refuse `results` (the files a reply changes), all of them, in path order.
-pub fn review(results: &[FileResult], context: &Context<'_>) -> Vec<Rejection> {
-    let mut rejections = Vec::new();
-    for result in results {
-        let reject = |rule, message: String| Rejection {
-            path: result.path.clone(),
-            rule,
-            message,
-        };
-        let Some(path) = RepoPath::new(&result.path).filter(|_| safe_path(&result.path)) else {
-            rejections.push(reject(
-                Rule::OutsideRepository,
-                String::from("the path leaves the repository: give it relative to the root"),
-            ));
-            continue;
-        };
-        if let Some(root) = context.root
-            && let Some(link) = symlink_on_path(root, &result.path)
-        {
-            rejections.push(reject(
-                Rule::OutsideRepository,
-                format!("`{link}` is a symbolic link: change the file it points to instead"),
-            ));
-            continue;
-        }
-        if let Some(why) = protected(&path) {
-            rejections.push(reject(
-                Rule::Protected,
-                format!("the file is protected: {why}"),
-            ));
-        }
-        let nothing = |_: &str| None;
-        let read = context.read.unwrap_or(&nothing);
-        let (before, after) = (result.before.as_deref(), result.after.as_deref());
-        if let Some(line) = test_code(&result.path, before, after, read) {
-            rejections.push(reject(
-                Rule::Protected,
-                format!("line {line} is test code: {TEST_CODE}"),
-            ));
-        }
-        if let Some(scope) = context.scope
-            && !scope.contains(&path)
-        {
-            rejections.push(reject(
-                Rule::OutOfScope,
-                String::from("the file is outside the agent's write scope"),
-            ));
-        }
-        let Some(after) = &result.after else {
-            continue;
-        };
-        let before = result.before.as_deref().unwrap_or("");
-        if let Some(line) = placeholder(before, after) {
-            rejections.push(reject(
-                Rule::Placeholder,
-                format!(
-                    "line {line} stands for code instead of being code (`{}`): write out \
-                     every line that stays",
-                    after.lines().nth(line - 1).unwrap_or("").trim()
-                ),
-            ));
-        }
-        let (kept, was) = (non_blank(after), non_blank(before));
-        if !context.rewrite && was >= 4 && kept * 2 < was {
-            rejections.push(reject(
-                Rule::MassDeletion,
-                format!(
-                    "the change leaves {kept} of {was} lines; if a rewrite is meant, ask for \
-                     one, else keep the lines that stay"
-                ),
-            ));
-        }
-        // Parsed once each side: every error line of the result, against the count before.
-        if let Some(errors) = crate::index::syntax_errors(&result.path, after, usize::MAX)
-            && !errors.is_empty()
-        {
-            let had = crate::index::syntax_errors(&result.path, before, usize::MAX)
-                .map_or(0, |lines| lines.len());
-            if errors.len() > had || result.before.is_none() {
-                let lines: Vec<String> = errors.iter().take(3).map(usize::to_string).collect();
-                rejections.push(reject(
-                    Rule::SyntaxError,
-                    format!("the result does not parse (line {})", lines.join(", ")),
-                ));
-            }
-        }
-    }
-    rejections
-}
-
 fn non_blank(text: &str) -> usize {
     text.lines().filter(|line| !line.trim().is_empty()).count()
-}
-
-/// Relative, without `.` or `..` components or a backslash.
-fn safe_path(path: &str) -> bool {
-    !path.starts_with('/')
-        && !path.contains('\\')
-        && path
-            .split('/')
-            .all(|part| !part.is_empty() && part != "." && part != "..")
-}
-
-/// The first component of `path` under `root` that is a symbolic link, if any.
-fn symlink_on_path(root: &Path, path: &str) -> Option<String> {
-    let mut current = root.to_owned();
-    let mut walked = Vec::new();
-    for part in path.split('/') {
-        current.push(part);
-        walked.push(part);
-        match std::fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_symlink() => return Some(walked.join("/")),
-            Ok(_) => {}
-            Err(_) => return None,
-        }
-    }
-    None
 }
 
 /// The 1-based line of `after` that is a placeholder for elided code and was not in `before`.
@@ -490,28 +494,122 @@ mod tests {
         RepoPath::new(p).expect("valid path")
     }
 
+    fn changed(p: &str, before: Option<&str>, after: Option<&str>) -> FileChange {
+        FileChange {
+            path: path(p),
+            before: before.map(str::to_owned),
+            after: after.map(str::to_owned),
+        }
+    }
+
+    fn patch(changes: Vec<FileChange>) -> Patch {
+        Patch {
+            summary: String::new(),
+            changes,
+        }
+    }
+
+    const NOTHING: &dyn Fn(&str) -> Option<String> = &|_| None;
+
+    /// A person's reply: no scope, silencing and dependencies allowed.
+    fn person() -> Policy<'static> {
+        Policy {
+            scope: None,
+            may_silence: true,
+            may_add_dependencies: true,
+            rewrite: false,
+            read: NOTHING,
+            symlink: NOTHING,
+        }
+    }
+
+    fn rules(changes: Vec<FileChange>, policy: &Policy<'_>) -> Vec<Rule> {
+        review(&patch(changes), policy)
+            .into_iter()
+            .map(|r| r.rule)
+            .collect()
+    }
+
     #[test]
-    fn protected_paths() {
+    fn everything_that_judges_or_builds_a_change_is_protected() {
         for p in [
             "build.rs",
             "crates/x/build.rs",
             "tests/it.rs",
             "crates/x/tests/a.rs",
+            "benches/b.rs",
             ".cargo/config.toml",
+            ".cargo/config",
+            "rust-toolchain",
             "rust-toolchain.toml",
             ".github/workflows/ci.yml",
+            ".ci/run",
             "nova.toml",
+            ".nova/agents/reviewer.md",
+            "agents/refactorer.md",
+            "agents/pipelines/improve.toml",
+            "clippy.toml",
+            "crates/x/.clippy.toml",
+            "rustfmt.toml",
+            ".rustfmt.toml",
+            "deny.toml",
         ] {
-            assert!(protected(&path(p)).is_some(), "{p}");
+            let change = changed(p, Some("a = 1\n"), Some("a = 2\n"));
+            assert!(protected(&change).is_some(), "{p}");
+            let found = review(&patch(vec![change]), &person());
+            assert_eq!(found[0].rule, Rule::Protected, "{p}");
+            assert!(
+                found[0]
+                    .message
+                    .starts_with(&format!("`{p}` is protected: ")),
+                "{p}: {}",
+                found[0].message
+            );
         }
         for p in [
             "src/lib.rs",
             "src/tests.rs",
+            "src/agents/mod.rs",
+            "agents/src/lib.rs",
             "crates/x/src/main.rs",
             "lib.rs",
+            "README.md",
         ] {
-            assert!(protected(&path(p)).is_none(), "{p}");
+            let change = changed(p, Some("a\n"), Some("b\n"));
+            assert!(protected(&change).is_none(), "{p}");
         }
+    }
+
+    #[test]
+    fn a_manifest_is_protected_where_it_sets_lints() {
+        let before = "[package]\nname = \"x\"\n\n[lints.clippy]\nunwrap_used = \"deny\"\n";
+        for (what, after) in [
+            ("relaxed", before.replace("deny", "allow")),
+            (
+                "removed",
+                before.replace("[lints.clippy]\nunwrap_used = \"deny\"\n", ""),
+            ),
+            (
+                "added",
+                format!("{before}\n[lints.rust]\nunused = \"allow\"\n"),
+            ),
+            (
+                "workspace",
+                format!("{before}\n[workspace.lints.rust]\nunsafe_code = \"allow\"\n"),
+            ),
+        ] {
+            let change = changed("Cargo.toml", Some(before), Some(&after));
+            assert!(protected(&change).is_some(), "{what}");
+        }
+        // Changing anything else in the manifest is not a lint change.
+        let version = before.replace("name = \"x\"", "name = \"x\"\nversion = \"0.2.0\"");
+        let change = changed("crates/x/Cargo.toml", Some(before), Some(&version));
+        assert!(protected(&change).is_none());
+        // A manifest broken by the change cannot hide a lint edit.
+        let broken = before
+            .replace("deny", "allow")
+            .replace("[package]", "[package");
+        assert!(protected(&changed("Cargo.toml", Some(before), Some(&broken))).is_some());
     }
 
     #[test]
@@ -523,26 +621,10 @@ mod tests {
         assert!(!scope.contains(&path("examples/a.rs")));
     }
 
-    fn changed(path: &str, before: Option<&str>, after: Option<&str>) -> FileResult {
-        FileResult {
-            path: path.to_owned(),
-            before: before.map(str::to_owned),
-            after: after.map(str::to_owned),
-        }
-    }
-
-    fn rules(results: &[FileResult], context: &Context<'_>) -> Vec<Rule> {
-        review(results, context)
-            .into_iter()
-            .map(|r| r.rule)
-            .collect()
-    }
-
     const LIB: &str = "fn a() {\n    1;\n}\n\nfn b() {\n    2;\n}\n";
 
     #[test]
     fn placeholders_are_refused_but_existing_comments_are_not() {
-        let context = Context::default();
         for placeholder in [
             "// ... rest of code",
             "    // ... existing code ...",
@@ -553,8 +635,8 @@ mod tests {
             let after = format!("fn a() {{\n{placeholder}\n}}\n");
             assert_eq!(
                 rules(
-                    &[changed("notes.txt", Some("x = 1\n"), Some(&after))],
-                    &context
+                    vec![changed("notes.txt", Some("x = 1\n"), Some(&after))],
+                    &person()
                 ),
                 [Rule::Placeholder],
                 "{placeholder}"
@@ -562,69 +644,69 @@ mod tests {
         }
         // A comment that was already there, or that is about something else, is not one.
         let kept = "// ... rest of code\nfn a() {}\n";
-        assert!(rules(&[changed("a.txt", Some(kept), Some(kept))], &context).is_empty());
+        assert!(rules(vec![changed("a.txt", Some(kept), Some(kept))], &person()).is_empty());
         let prose = "// Retries, then gives up.\nfn a() {}\n";
-        assert!(rules(&[changed("a.txt", Some(""), Some(prose))], &context).is_empty());
+        assert!(rules(vec![changed("a.txt", Some(""), Some(prose))], &person()).is_empty());
     }
 
     #[test]
     fn deleting_most_of_a_file_needs_a_rewrite() {
         let after = "fn a() {}\n";
-        let results = [changed("src/lib.rs", Some(LIB), Some(after))];
-        assert_eq!(rules(&results, &Context::default()), [Rule::MassDeletion]);
-        let rewrite = Context {
+        let change = || vec![changed("src/lib.rs", Some(LIB), Some(after))];
+        assert_eq!(rules(change(), &person()), [Rule::MassDeletion]);
+        let rewrite = Policy {
             rewrite: true,
-            ..Context::default()
+            ..person()
         };
-        assert!(rules(&results, &rewrite).is_empty());
+        assert!(rules(change(), &rewrite).is_empty());
     }
 
     #[test]
     fn new_syntax_errors_are_refused() {
         let broken = LIB.replace("fn b() {", "fn b( {");
-        let results = [changed("src/lib.rs", Some(LIB), Some(&broken))];
-        let found = review(&results, &Context::default());
+        let found = review(
+            &patch(vec![changed("src/lib.rs", Some(LIB), Some(&broken))]),
+            &person(),
+        );
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].rule, Rule::SyntaxError);
         assert!(found[0].message.contains("line 5"), "{}", found[0].message);
         // A file that was already broken may stay as broken.
-        let same = [changed("src/lib.rs", Some(&broken), Some(&broken))];
-        assert!(rules(&same, &Context::default()).is_empty());
+        let same = vec![changed("src/lib.rs", Some(&broken), Some(&broken))];
+        assert!(rules(same, &person()).is_empty());
     }
 
     #[test]
-    fn paths_must_stay_in_the_repository() {
-        let context = Context::default();
-        for bad in ["/etc/passwd", "../x.rs", "src/../../x.rs", "./x.rs"] {
-            assert_eq!(
-                rules(&[changed(bad, None, Some("x"))], &context),
-                [Rule::OutsideRepository],
-                "{bad}"
-            );
-        }
-        let root = std::env::temp_dir().join(format!("nova-guard-{}", std::process::id()));
-        std::fs::create_dir_all(root.join("real")).expect("mkdir");
-        let _ = std::fs::remove_file(root.join("link"));
-        std::os::unix::fs::symlink(root.join("real"), root.join("link")).expect("symlink");
-        let with_root = Context {
-            root: Some(&root),
-            ..Context::default()
+    fn a_path_through_a_symbolic_link_is_refused() {
+        let links = |p: &str| p.starts_with("link/").then(|| String::from("link"));
+        let policy = Policy {
+            symlink: &links,
+            ..person()
         };
-        assert_eq!(
-            rules(
-                &[changed("link/x.rs", None, Some("fn a() {}\n"))],
-                &with_root
-            ),
-            [Rule::OutsideRepository]
+        let found = review(
+            &patch(vec![changed("link/x.rs", None, Some("fn a() {}\n"))]),
+            &policy,
         );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, Rule::OutsideRepository);
+        assert!(found[0].message.contains("`link` is a symbolic link"));
         assert!(
             rules(
-                &[changed("real/x.rs", None, Some("fn a() {}\n"))],
-                &with_root
+                vec![changed("real/x.rs", None, Some("fn a() {}\n"))],
+                &policy
             )
             .is_empty()
         );
-        std::fs::remove_dir_all(root).expect("cleanup");
+    }
+
+    /// An agent's policy with a write scope of everything.
+    fn agent(scope: &Scope, may_silence: bool, may_add_dependencies: bool) -> Policy<'_> {
+        Policy {
+            scope: Some(scope),
+            may_silence,
+            may_add_dependencies,
+            ..person()
+        }
     }
 
     #[test]
@@ -639,82 +721,80 @@ mod tests {
         );
         assert!(added_dependencies(Some(&after), Some(before)).is_empty());
         let scope = Scope::new(&[String::from("**")]);
-        let nothing = |_: &str| None;
-        let patch = Patch {
-            summary: String::new(),
-            changes: vec![crate::edit::FileChange::modify(
-                path("Cargo.toml"),
-                before,
-                after.clone(),
-            )],
-        };
-        let policy = |may_add_dependencies| Policy {
-            scope: &scope,
-            may_silence: false,
-            may_add_dependencies,
-            read: &nothing,
-        };
-        let refused = check(&patch, &policy(false)).expect_err("not allowed");
+        let change = || patch(vec![changed("Cargo.toml", Some(before), Some(&after))]);
+        let refused = review(&change(), &agent(&scope, false, false));
+        assert_eq!(refused.len(), 1, "{refused:?}");
         assert!(
-            refused.contains("adds the dependency `fastrand`"),
-            "{refused}"
+            refused[0]
+                .message
+                .contains("adds the dependency `fastrand`"),
+            "{}",
+            refused[0]
         );
-        assert_eq!(check(&patch, &policy(true)), Ok(()));
+        assert!(review(&change(), &agent(&scope, false, true)).is_empty());
+        let lock = patch(vec![changed("Cargo.lock", Some("a\n"), Some("b\n"))]);
+        assert_eq!(
+            review(&lock, &agent(&scope, false, false))[0].rule,
+            Rule::Dependencies
+        );
     }
 
     #[test]
     fn agents_may_silence_a_lint_only_when_their_file_allows_it_and_with_a_reason() {
         let scope = Scope::new(&[String::from("src/**")]);
-        let nothing = |_: &str| None;
         let before = "pub fn f() -> i32 {\n    return 1;\n}\n";
-        let patch = |attribute: &str| Patch {
-            summary: String::new(),
-            changes: vec![crate::edit::FileChange::modify(
+        let with = |attribute: &str| {
+            patch(vec![FileChange::modify(
                 path("src/lib.rs"),
                 before,
                 format!("{attribute}\n{before}"),
-            )],
+            )])
         };
-        let policy = |may_silence| Policy {
-            scope: &scope,
-            may_silence,
-            may_add_dependencies: false,
-            read: &nothing,
+        let messages = |patch: &Patch, policy: &Policy<'_>| -> Vec<String> {
+            review(patch, policy)
+                .iter()
+                .map(|r| r.message.clone())
+                .collect()
         };
-        let bare = patch("#[allow(clippy::needless_return)]");
-        let reasoned = patch("#[expect(clippy::needless_return, reason = \"kept for the diff\")]");
-        let refused = check(&bare, &policy(false)).expect_err("not allowed");
-        assert!(refused.contains("`may_silence`"), "{refused}");
-        assert!(check(&reasoned, &policy(false)).is_err());
-        let no_reason = check(&bare, &policy(true)).expect_err("no reason");
-        assert!(no_reason.contains("without a `reason"), "{no_reason}");
-        assert_eq!(check(&reasoned, &policy(true)), Ok(()));
+        let bare = with("#[allow(clippy::needless_return)]");
+        let reasoned = with("#[expect(clippy::needless_return, reason = \"kept for the diff\")]");
+        let refused = messages(&bare, &agent(&scope, false, false));
+        assert!(refused[0].contains("`may_silence`"), "{refused:?}");
+        assert!(!messages(&reasoned, &agent(&scope, false, false)).is_empty());
+        let no_reason = messages(&bare, &agent(&scope, true, false));
+        assert!(no_reason[0].contains("without a `reason"), "{no_reason:?}");
+        assert!(messages(&reasoned, &agent(&scope, true, false)).is_empty());
+        // A person may silence, reason or not: the report notes it.
+        assert!(messages(&bare, &person()).is_empty());
         // An attribute that was already there is not a new one.
-        let kept = Patch {
-            summary: String::new(),
-            changes: vec![crate::edit::FileChange::modify(
-                path("src/lib.rs"),
-                format!("#[allow(dead_code)]\n{before}"),
-                format!("#[allow(dead_code)]\n{}", before.replace("return 1;", "1")),
-            )],
-        };
-        assert_eq!(check(&kept, &policy(false)), Ok(()));
+        let kept = patch(vec![FileChange::modify(
+            path("src/lib.rs"),
+            format!("#[allow(dead_code)]\n{before}"),
+            format!("#[allow(dead_code)]\n{}", before.replace("return 1;", "1")),
+        )]);
+        assert!(messages(&kept, &agent(&scope, false, false)).is_empty());
     }
 
     #[test]
     fn protected_and_out_of_scope_files_are_named() {
         let scope = Scope::new(&[String::from("src/**")]);
-        let context = Context {
-            scope: Some(&scope),
-            ..Context::default()
-        };
-        let results = [
+        let changes = vec![
             changed("build.rs", Some("fn main() {}\n"), Some("fn main() { }\n")),
             changed("docs/x.md", None, Some("x\n")),
         ];
+        let found = review(&patch(changes), &agent(&scope, false, false));
+        let named: Vec<(&str, Rule)> = found.iter().map(|r| (r.path.as_str(), r.rule)).collect();
         assert_eq!(
-            rules(&results, &context),
-            [Rule::Protected, Rule::OutOfScope, Rule::OutOfScope]
+            named,
+            [
+                ("build.rs", Rule::Protected),
+                ("build.rs", Rule::OutOfScope),
+                ("docs/x.md", Rule::OutOfScope)
+            ]
+        );
+        assert_eq!(
+            found[2].message,
+            "`docs/x.md` is outside the agent's write scope"
         );
     }
 }

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use super::chat::{ChatRequest, Delta, Reply};
@@ -18,19 +19,23 @@ use super::wire::{Format, Progress, WireError};
 /// Bodies of error responses are read up to this size.
 const ERROR_BODY_LIMIT: usize = 64 << 10;
 
-/// Anything that answers a conversation. The orchestrator holds one of these and knows nothing
-/// of HTTP; tests and later brains can stand in for [`Client`].
-pub trait Provider {
+/// A reply on its way: what [`Provider::chat`] returns. Boxed, so that providers can sit behind
+/// `dyn Provider` and one run can give each agent its own.
+pub type ChatFuture<'a> = Pin<Box<dyn Future<Output = Result<Reply, LlmError>> + Send + 'a>>;
+
+/// Anything that answers a conversation. The orchestrator holds these as `&dyn Provider` and
+/// knows nothing of HTTP; tests and later brains can stand in for [`Client`].
+pub trait Provider: Send + Sync {
     /// Who answers, for the record: `openai at http://…, model m`.
     fn describe(&self) -> String;
 
     /// Sends `request` and returns the whole reply, passing each [`Delta`] to `on_delta` as it
     /// arrives. Dropping the future cancels the request at once.
-    fn chat(
-        &self,
-        request: &ChatRequest,
-        on_delta: &mut (dyn FnMut(&Delta) + Send),
-    ) -> impl Future<Output = Result<Reply, LlmError>> + Send;
+    fn chat<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+        on_delta: &'a mut (dyn FnMut(&Delta) + Send),
+    ) -> ChatFuture<'a>;
 }
 
 /// Where the requests go and how hard to try.
@@ -77,11 +82,8 @@ enum AttemptError {
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, LlmError> {
         let transport = match &options.replay {
-            Some(path) => Transport::replay(path).map_err(LlmError::Replay)?,
-            None => Transport::live(&options).map_err(|why| match &options.record {
-                Some(_) if why.starts_with("cannot create") => LlmError::Record(why),
-                _ => LlmError::Client(why),
-            })?,
+            Some(path) => Transport::replay(path)?,
+            None => Transport::live(&options)?,
         };
         Ok(Client { options, transport })
     }
@@ -181,9 +183,7 @@ impl Client {
     }
 
     fn record(&self, exchange: &Exchange) -> Result<(), LlmError> {
-        self.transport
-            .record(exchange, self.options.key.as_ref())
-            .map_err(LlmError::Record)
+        self.transport.record(exchange, self.options.key.as_ref())
     }
 
     /// One HTTP attempt, and what it received, for the recording.
@@ -409,11 +409,11 @@ impl Provider for Client {
         format!("{} at {source}", self.options.provider)
     }
 
-    fn chat(
-        &self,
-        request: &ChatRequest,
-        on_delta: &mut (dyn FnMut(&Delta) + Send),
-    ) -> impl Future<Output = Result<Reply, LlmError>> + Send {
-        self.send(request, on_delta)
+    fn chat<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+        on_delta: &'a mut (dyn FnMut(&Delta) + Send),
+    ) -> ChatFuture<'a> {
+        Box::pin(self.send(request, on_delta))
     }
 }

@@ -26,7 +26,7 @@ mod transport;
 mod wire;
 
 pub use chat::{ChatRequest, Delta, Message, Reply, StopReason, ToolCall, ToolSpec, Usage};
-pub use client::{Client, ClientOptions, Provider};
+pub use client::{ChatFuture, Client, ClientOptions, Provider};
 pub use context::{check, estimate, fit};
 pub use cost::Prices;
 pub use error::LlmError;

@@ -19,6 +19,7 @@ use serde_json::Value;
 use reqwest::{NoProxy, Proxy};
 
 use super::client::ClientOptions;
+use super::error::LlmError;
 use super::secret::{ApiKey, scrub};
 
 /// The response headers worth keeping: they decide retries and parsing.
@@ -107,7 +108,7 @@ pub(super) enum Body {
 }
 
 impl Transport {
-    pub(super) fn live(options: &ClientOptions) -> Result<Transport, String> {
+    pub(super) fn live(options: &ClientOptions) -> Result<Transport, LlmError> {
         // Proxies come from `config`, never from reqwest's own reading of the environment.
         let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
@@ -116,21 +117,28 @@ impl Transport {
         if let Some(url) = &options.proxy {
             let no_proxy = options.no_proxy.as_deref().and_then(NoProxy::from_string);
             let proxy = Proxy::all(url.as_str())
-                .map_err(|error| format!("the proxy `{url}` is not usable: {error}"))?
+                .map_err(|error| {
+                    LlmError::Client(format!("the proxy `{url}` is not usable: {error}"))
+                })?
                 .no_proxy(no_proxy);
             builder = builder.proxy(proxy);
         }
-        let client = builder.build().map_err(|error| describe(&error))?;
+        let client = builder
+            .build()
+            .map_err(|error| LlmError::Client(describe(&error)))?;
         let recorder = options
             .record
             .as_deref()
             .map(Recorder::create)
-            .transpose()?;
+            .transpose()
+            .map_err(LlmError::Record)?;
         Ok(Transport::Live { client, recorder })
     }
 
-    pub(super) fn replay(path: &Path) -> Result<Transport, String> {
-        Replayer::open(path).map(Transport::Replay)
+    pub(super) fn replay(path: &Path) -> Result<Transport, LlmError> {
+        Replayer::open(path)
+            .map(Transport::Replay)
+            .map_err(LlmError::Replay)
     }
 
     /// A replay never waits: its delays already happened when it was recorded.
@@ -192,12 +200,12 @@ impl Transport {
     }
 
     /// Keeps an attempt in the recording, if there is one.
-    pub(super) fn record(&self, exchange: &Exchange, key: Option<&ApiKey>) -> Result<(), String> {
+    pub(super) fn record(&self, exchange: &Exchange, key: Option<&ApiKey>) -> Result<(), LlmError> {
         match self {
             Transport::Live {
                 recorder: Some(recorder),
                 ..
-            } => recorder.write(exchange, key),
+            } => recorder.write(exchange, key).map_err(LlmError::Record),
             _ => Ok(()),
         }
     }

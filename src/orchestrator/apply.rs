@@ -5,17 +5,14 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 
+use super::change::{self, Author, Candidate, ChangePath, CommitError, Origin, Target};
 use super::clock::stamp;
-use crate::edit::RepoPath;
-use crate::edit::apply::{self as edits, FileResult};
-use crate::edit::guard::{self, Rejection};
+use crate::edit::apply as edits;
+use crate::edit::guard::Rejection;
 use crate::edit::reply::{self, ParseError};
 use crate::edit::{FileChange, Patch};
-use crate::git::{self, BranchError, CommitSpec};
-use crate::validate::{
-    Options, ValidateError, ValidationReport, Verdict, Workspace, judge, record_lint_delta,
-    write_change,
-};
+use crate::git::{self, BranchError};
+use crate::validate::{Options, ValidateError, ValidationReport, Verdict, write_change};
 
 /// What to apply, and how.
 #[derive(Debug, Clone)]
@@ -108,22 +105,35 @@ impl ApplyError {
 fn list(rejections: &[Rejection]) -> String {
     rejections
         .iter()
-        .map(|r| format!("  {}: {}", r.path, r.message))
+        .map(|r| format!("  {r}"))
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-/// Applies the request's reply onto `HEAD`, validates and commits it.
 /// A reply's edits, applied in memory to the commit `HEAD` was at.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub patch: Patch,
     /// The commit the patch applies to: `HEAD` when the reply was read.
     pub base: git::Oid,
+    rewrite: bool,
 }
 
-/// Reads the request's reply and applies its edits to `HEAD` in memory: the patch to validate,
-/// or why there is none (the reply's fault). Touches nothing: not `.nova/`, not the sandbox.
+impl Prepared {
+    fn candidate(&self) -> Candidate {
+        Candidate {
+            patch: self.patch.clone(),
+            author: Author::Person {
+                rewrite: self.rewrite,
+            },
+            origin: Origin::Reply,
+        }
+    }
+}
+
+/// Reads the request's reply, applies its edits to `HEAD` in memory and guards the result: the
+/// patch to validate, or why there is none (the reply's fault). Touches nothing: not `.nova/`,
+/// not the sandbox.
 pub fn prepare(request: &ApplyRequest) -> Result<Prepared, ApplyError> {
     let root = &request.repo_root;
     if !root.join("Cargo.toml").is_file() {
@@ -141,32 +151,25 @@ pub fn prepare(request: &ApplyRequest) -> Result<Prepared, ApplyError> {
             .map_err(|_| *binary.borrow_mut() = Some(path.to_owned()))
             .ok()
     };
-    let results = edits::apply(&parsed, &read);
+    let changes = edits::apply(&parsed, &read);
     if let Some(path) = binary.into_inner() {
         return Err(ApplyError::Binary(path));
     }
-    let results = results?;
-    let base_text = |path: &str| -> Option<String> {
-        String::from_utf8(git::read_blob(root, base, path).ok()??).ok()
-    };
-    let context = guard::Context {
-        root: Some(root),
-        scope: None,
+    let prepared = Prepared {
+        patch: to_patch(changes?),
+        base,
         rewrite: request.rewrite,
-        read: Some(&base_text),
     };
-    let rejections = guard::review(&results, &context);
+    let rejections = change::guard(root, base, &prepared.candidate());
     if !rejections.is_empty() {
         return Err(ApplyError::Rejected(rejections));
     }
-    Ok(Prepared {
-        patch: to_patch(&results)?,
-        base,
-    })
+    Ok(prepared)
 }
 
-/// Validates `patch` (from [`prepare`]) against `HEAD` and commits it. `lock` is this
-/// repository's: the caller takes it first.
+/// Validates the patch (from [`prepare`]) against the commit it was made on and commits it, on
+/// the same change path as every candidate. `lock` is this repository's: the caller takes it
+/// first.
 pub fn apply(
     request: &ApplyRequest,
     prepared: Prepared,
@@ -174,102 +177,63 @@ pub fn apply(
 ) -> Result<ApplyOutcome, ApplyError> {
     debug_assert_eq!(lock.root(), request.repo_root.as_path());
     let root = &request.repo_root;
-    let Prepared { patch, base } = prepared;
-    let run_id = stamp(request.time);
+    let run = stamp(request.time);
     let branch = git::review_branch(
         root,
         request.branch.as_deref(),
         "apply",
-        &run_id,
+        &run,
         request.dry_run,
     )?;
-
+    let candidate = prepared.candidate();
     let mut outcome = ApplyOutcome {
-        patch: Some(patch.clone()),
+        patch: Some(candidate.patch.clone()),
         ..ApplyOutcome::default()
     };
-    let mut workspace = Workspace::open(root, base, request.validation.clone())?;
-    outcome.sandbox = workspace.sandbox().to_owned();
-    workspace.fetch()?;
-    let (base_report, _) = workspace.validate_base()?;
-    outcome.base = Some(base_report.clone());
-    let red = !base_report.is_green() || !base_report.baseline.flaky.is_empty();
-    if !base_report.can_judge() || request.require_green && red {
+    let target = Target {
+        branch,
+        dry_run: request.dry_run,
+        run,
+        time: request.time,
+    };
+    let options = request.validation.clone();
+    let (mut path, base) = ChangePath::open(root, prepared.base, options, target)?;
+    outcome.sandbox = path.workspace().sandbox().to_owned();
+    outcome.base = Some(base.report.clone());
+    if !change::base_can_judge(&base.report, request.require_green) {
         outcome.base_failed = true;
         return Ok(outcome);
     }
-    workspace.apply(&patch)?;
-    let validated = workspace.validate_patch(&patch, &base_report);
-    // The worktree goes back to the base whatever happened.
-    let restored = workspace.checkout(base);
-    let (mut report, _) = validated?;
-    restored?;
-    record_lint_delta(&base_report, &mut report);
-    let verdict = judge(&base_report, &report);
-    if verdict.accepted && !request.dry_run {
-        let message = message(&patch, &run_id, &report);
-        let spec = CommitSpec {
-            parent: base,
-            message: &message,
-            time: request.time,
-        };
-        let (commit, _) = git::commit_patch(root, &spec, &patch)?;
-        git::set_branch(root, &branch, commit)?;
-        outcome.commit = Some(commit.to_string());
-        outcome.branch = Some(branch);
-        if request.to_worktree {
-            write_to_worktree(root, &patch, &mut outcome)?;
+    let proof = path.prove(&candidate)?;
+    outcome.report = Some(proof.report.clone());
+    outcome.verdict = Some(proof.verdict.clone());
+    if proof.verdict.accepted {
+        // A dry run makes the commit too (objects only, no branch), as `improve` does.
+        let committed = path
+            .commit(&candidate, proof)
+            .map_err(|error| match error {
+                CommitError::Git(error) => ApplyError::Git(error),
+                CommitError::Branch(error) => ApplyError::Branch(error),
+                CommitError::Validate(error) => ApplyError::Validate(error),
+            })?;
+        if committed.branch.is_some() {
+            outcome.commit = Some(committed.commit.to_string());
+            outcome.branch = committed.branch;
+            if request.to_worktree {
+                write_to_worktree(root, &candidate.patch, &mut outcome)?;
+            }
         }
     }
-    outcome.report = Some(report);
-    outcome.verdict = Some(verdict);
     Ok(outcome)
 }
 
-fn to_patch(results: &[FileResult]) -> Result<Patch, ApplyError> {
-    let mut changes = Vec::new();
-    for result in results {
-        let path = RepoPath::new(&result.path).ok_or_else(|| {
-            ApplyError::Rejected(vec![Rejection {
-                path: result.path.clone(),
-                rule: guard::Rule::OutsideRepository,
-                message: String::from("not a path inside the repository"),
-            }])
-        })?;
-        changes.push(FileChange {
-            path,
-            before: result.before.clone(),
-            after: result.after.clone(),
-        });
-    }
+fn to_patch(changes: Vec<FileChange>) -> Patch {
     let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
     let summary = match paths.as_slice() {
         [one] => format!("Apply a reply to {one}"),
         many => format!("Apply a reply to {} files", many.len()),
     };
-    Ok(Patch { summary, changes })
-}
-
-fn message(patch: &Patch, run: &str, report: &ValidationReport) -> String {
-    let files: Vec<String> = patch
-        .changes
-        .iter()
-        .map(|c| {
-            let how = match (&c.before, &c.after) {
-                (None, _) => "added",
-                (_, None) => "deleted",
-                _ => "changed",
-            };
-            format!("- {} ({how})", c.path)
-        })
-        .collect();
-    format!(
-        "{}\n\n{}\n\nNova-Agent: apply\nNova-Run: {run}\nNova-Validation: {}\nNova-Sandbox: {}\n",
-        patch.summary,
-        files.join("\n"),
-        report.summary(),
-        report.sandbox
-    )
+    Patch { summary, changes }
 }
 
 /// Writes the validated files into the user's working tree, but only when none of them has

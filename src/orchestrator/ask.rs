@@ -69,10 +69,10 @@ pub enum AskError {
 }
 
 /// Answers `request` with `provider`, sending every event to `sink` as it happens.
-pub async fn ask<P: Provider + Sync>(
+pub async fn ask(
     request: &AskRequest,
     set: &AgentSet,
-    provider: &P,
+    provider: &dyn Provider,
     sink: &mut (dyn FnMut(&Event) + Send),
 ) -> Result<AskOutcome, AskError> {
     let started = Instant::now();

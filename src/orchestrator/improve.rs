@@ -5,20 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::brain::{BuiltinRefactorer, BuiltinReviewer, Proposal, Refactorer, Reviewer, TipView};
+use super::change::{self, Base, Candidate, ChangePath, CommitError, Target};
 use super::clock::stamp;
 use super::events::Event;
-use super::message::commit_message;
 use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Role, Step as PipelineStep};
-use crate::edit::RepoPath;
-use crate::edit::{Patch, Rebase, guard};
-use crate::engine::{self, NoPatch, RUSTFMT};
-use crate::findings::{Finding, Fix};
-use crate::git::{self, BranchError, CommitSpec, Oid};
+use crate::findings::Finding;
+use crate::git::{self, BranchError, Oid};
 use crate::index::Index;
 use crate::store::{CandidateRecord, Store, StoreError};
-use crate::validate::{
-    Options, ValidateError, ValidationReport, Workspace, judge, record_lint_delta,
-};
+use crate::validate::{Options, ValidateError, ValidationReport};
 
 /// What to improve, and how.
 #[derive(Debug, Clone)]
@@ -94,6 +90,16 @@ pub enum ImproveError {
     Store(#[from] StoreError),
     #[error("the `improve` pipeline cannot run: {0}")]
     Pipeline(String),
+}
+
+impl From<CommitError> for ImproveError {
+    fn from(error: CommitError) -> Self {
+        match error {
+            CommitError::Git(error) => ImproveError::Git(error),
+            CommitError::Branch(error) => ImproveError::Branch(error),
+            CommitError::Validate(error) => ImproveError::Validate(error),
+        }
+    }
 }
 
 impl ImproveError {
@@ -244,25 +250,31 @@ pub fn improve(
         recorded_branch,
         request.time,
     )?;
-    let mut rec = Recorder {
-        sink,
-        store,
-        run,
-        seq: 0,
+    let mut run = Run {
+        request,
+        known_failures,
+        rec: Recorder {
+            sink,
+            store,
+            run,
+            seq: 0,
+        },
+        outcome: ImproveOutcome {
+            run: run_id.clone(),
+            ..ImproveOutcome::default()
+        },
+        stages: Stages::default(),
+        counts: Counts::default(),
     };
-    let mut outcome = ImproveOutcome {
-        run: run_id.clone(),
-        ..ImproveOutcome::default()
-    };
-    rec.emit(Event::RunStarted {
+    run.rec.emit(Event::RunStarted {
         run: run_id.clone(),
         base: base.to_string(),
         branch: branch.clone(),
         dry_run: request.dry_run,
     })?;
-    if let Some(kept) = rec.store.recovered() {
+    if let Some(kept) = run.rec.store.recovered() {
         let kept = kept.display().to_string();
-        rec.emit(Event::ArchiveRecovered { kept })?;
+        run.rec.emit(Event::ArchiveRecovered { kept })?;
     }
 
     let mut options = request.validation.clone();
@@ -270,16 +282,20 @@ pub fn improve(
         .tests
         .known_flaky
         .extend(known_flaky.into_iter().map(|row| row.test));
-    let result = drive(
-        request,
-        options,
-        &cast,
-        base,
-        &branch,
-        &known_failures,
-        &mut rec,
-        &mut outcome,
-    );
+    let target = Target {
+        branch,
+        dry_run: request.dry_run,
+        run: run_id.clone(),
+        time: request.time,
+    };
+    let result = drive(&mut run, &cast, base, options, target);
+    let Run {
+        mut rec,
+        mut outcome,
+        stages,
+        ..
+    } = run;
+    outcome.stage_seconds = stages.rounded();
     let status = match &result {
         Ok(()) if outcome.base_failed => "base-failed",
         Ok(()) => "done",
@@ -293,7 +309,7 @@ pub fn improve(
         outcome.findings
     );
     rec.store.finish_run(
-        run,
+        rec.run,
         status,
         &summary,
         request.time + started.elapsed().as_secs() as i64,
@@ -310,457 +326,417 @@ pub fn improve(
     Ok(outcome)
 }
 
-/// The stages of the run, after the archive is open.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the run's parts, passed apart so that each is borrowed as it must be"
-)]
+/// A run in progress: what it was asked, what it has recorded and found so far.
+struct Run<'a> {
+    request: &'a ImproveRequest,
+    /// Fingerprints of findings whose fixes earlier runs rejected.
+    known_failures: BTreeSet<String>,
+    rec: Recorder<'a>,
+    outcome: ImproveOutcome,
+    stages: Stages,
+    counts: Counts,
+}
+
+/// Findings and candidates numbered so far, across passes, and what earlier passes handled.
+#[derive(Default)]
+struct Counts {
+    findings: usize,
+    candidates: usize,
+    /// Fingerprints of the findings earlier passes handled and did not fix: a later pass reports
+    /// and tries only the others (a fix that could not be placed is tried again, and a fixed
+    /// finding's fingerprint may return on another line).
+    seen: BTreeSet<String>,
+}
+
+impl Run<'_> {
+    fn limit_reached(&self) -> bool {
+        self.request
+            .max_changes
+            .is_some_and(|max| self.outcome.commits.len() >= max)
+    }
+}
+
+/// The stages of the run, after the archive is open: prove the base, then review, propose,
+/// validate and commit, pass after pass.
 fn drive(
-    request: &ImproveRequest,
-    options: Options,
+    run: &mut Run<'_>,
     cast: &Cast<'_>,
     base: Oid,
-    branch: &str,
-    known_failures: &BTreeSet<String>,
-    rec: &mut Recorder<'_>,
-    outcome: &mut ImproveOutcome,
+    options: Options,
+    target: Target,
 ) -> Result<(), ImproveError> {
-    let root = &request.repo_root;
-    let mut stages = Stages::default();
-
-    // Review: fetch, prove the base, and read its diagnostics and formatting drift.
-    let stage = Instant::now();
-    rec.emit(Event::StageStarted {
-        stage: "review".into(),
-    })?;
-    let mut workspace = Workspace::open(root, base, options)?;
-    outcome.sandbox = workspace.sandbox().to_owned();
-    let fetch = workspace.fetch()?;
-    rec.emit(Event::StepFinished {
-        command: fetch.command,
-        ok: fetch.ok,
-        seconds: fetch.seconds,
-    })?;
-    let (base_report, diagnostics) = workspace.validate_base()?;
-    emit_steps(&base_report, rec)?;
-    rec.store.validation(
-        rec.run,
-        None,
-        &serde_json::to_string(&base_report).unwrap_or_default(),
-    )?;
-    let flaky: Vec<(String, String)> = base_report
-        .baseline
-        .flaky
-        .iter()
-        .map(|(test, why)| (test.clone(), why.clone()))
-        .collect();
-    for test in base_report.baseline.seen_flaky() {
-        rec.store.flaky_test(test, &outcome.run, request.time)?;
-    }
-    outcome.base = Some(base_report.clone());
-    let red = !base_report.is_green() || !flaky.is_empty();
-    if !base_report.can_judge() || request.require_green && red {
-        outcome.base_failed = true;
-        outcome.base_build_errors = base_report.build_errors.clone();
-        outcome.base_failing_tests = base_report.tests.failed().map(str::to_owned).collect();
-        for (test, _) in flaky {
-            if !outcome.base_failing_tests.contains(&test) {
-                outcome.base_failing_tests.push(test);
-            }
-        }
-        if base_report.build_ok && !base_report.tests_ran {
-            outcome
-                .base_build_errors
-                .push(String::from("`cargo test` did not run to completion"));
-        }
-        rec.emit(Event::BaseFailed {
-            build_errors: outcome.base_build_errors.clone(),
-            failing_tests: outcome.base_failing_tests.clone(),
-        })?;
-        stages.add("review", stage);
-        outcome.stage_seconds = stages.rounded();
+    let Some(mut path) = prove_base(run, base, options, target)? else {
         return Ok(());
-    }
-    rec.emit(Event::BaseValidated {
-        summary: base_report.summary(),
-        passed: base_report.passed(),
-        failed: base_report.failed(),
-        warnings: base_report.lint_warnings,
-        already_failing: base_report.baseline.failing.keys().cloned().collect(),
-        flaky: base_report.baseline.flaky.keys().cloned().collect(),
-        skipped: base_report.skipped.clone(),
-    })?;
-    let formats = cast
-        .reviewers
-        .iter()
-        .any(|r| engine::owner(&[*r], RUSTFMT, None).is_some());
-    let write_scope = guard::Scope::new(&cast.refactorer.scope.write);
-    let mut state = Tip {
-        commit: base,
-        report: base_report,
-        lint: diagnostics,
-        seen: BTreeSet::new(),
-        findings: 0,
-        candidates: 0,
     };
+    // The builtin brain is the only one `improve` has yet; a model-driven reviewer or refactorer
+    // is another implementation of these traits, chosen here by the agent's brain.
+    let mut reviewer = BuiltinReviewer::new(cast.reviewers.clone());
+    let mut refactorer = BuiltinRefactorer::new(cast.refactorer);
     for pass in 1..=MAX_PASSES {
         let stage = Instant::now();
-        let drift = if formats {
-            workspace.format_drift()?
-        } else {
-            Vec::new()
-        };
         // Symbols come from the index of the worktree, which holds the tip right now.
         let index = Index::build_with_cache(
-            workspace.path(),
-            Some(&root.join(".nova/index/worktree.bin")),
+            path.workspace().path(),
+            Some(&run.request.repo_root.join(".nova/index/worktree.bin")),
         );
-        let source = WorktreeSource {
-            workspace: &workspace,
-            index: &index,
-        };
-        let review = engine::review(&state.lint.diagnostics, &drift, &cast.reviewers, &source);
-        if pass == 1 {
-            outcome.findings = review.findings.len();
-        }
-
-        let mut by_agent: BTreeMap<String, usize> = BTreeMap::new();
-        let mut candidates: Vec<(usize, &Finding)> = Vec::new();
-        let mut seen_fixes = BTreeSet::new();
-        let mut skipped_known = 0;
-        // Fingerprints are not unique (two `a.len() == 0` in one function): within a pass
-        // every finding counts, and earlier passes' are skipped only once this pass is read.
-        let mut handled = Vec::new();
-        for finding in &review.findings {
-            let idx = state.findings;
-            state.findings += 1;
-            if state.seen.contains(&finding.fingerprint) {
-                continue;
-            }
-            handled.push(finding.fingerprint.clone());
-            rec.store.finding(rec.run, idx, finding)?;
-            *by_agent.entry(finding.agent.clone()).or_default() += 1;
-            if finding.fix.is_none() {
-                continue;
-            }
-            let what = format!("`{}` at {}", finding.rule, finding.location());
-            if !engine::fixes(cast.refactorer, finding) {
-                outcome.left.push((
-                    what,
-                    format!(
-                        "the refactorer `{}` does not fix `{}` (its `builtin` rules do not select it)",
-                        cast.refactorer.name, finding.rule
-                    ),
-                ));
-                continue;
-            }
-            if known_failures.contains(&finding.fingerprint) {
-                skipped_known += 1;
-                outcome
-                    .left
-                    .push((what, String::from("its fix was rejected in an earlier run")));
-                continue;
-            }
-            // The same fix reported twice (by two lints, or twice by one) is one candidate.
-            if seen_fixes.insert((finding.path.clone(), format!("{:?}", finding.fix))) {
-                candidates.push((idx, finding));
-            }
-        }
-        state.seen.extend(handled);
-        if pass > 1 && candidates.is_empty() {
-            stages.add("review", stage);
+        let candidates = review(run, &mut path, &mut reviewer, &refactorer, &index, pass)?;
+        run.stages.add("review", stage);
+        let Some(candidates) = candidates else {
             break;
-        }
-        // Formatting last: it rewrites whole files, which would leave later fixes nothing to
-        // apply to.
-        candidates.sort_by_key(|(_, f)| f.rule == RUSTFMT);
-        rec.emit(Event::FindingsReady {
-            pass,
-            total: review.findings.len(),
-            fixable: candidates.len(),
-            by_agent,
-            unowned: review.unowned.values().sum(),
-            known_failures: skipped_known,
-        })?;
-        stages.add("review", stage);
-        let committed = outcome.commits.len();
-        try_candidates(
-            request,
-            cast,
-            branch,
-            &write_scope,
-            candidates,
-            &mut workspace,
-            &mut state,
-            rec,
-            outcome,
-            &mut stages,
-        )?;
-        outcome.passes = pass;
-        let limited = request
-            .max_changes
-            .is_some_and(|max| outcome.commits.len() >= max);
+        };
+        let committed = run.outcome.commits.len();
+        refactorer.next_pass();
+        try_candidates(run, &mut path, &mut refactorer, &index, candidates)?;
+        run.outcome.passes = pass;
         // Fixes can leave new warnings (an import a fix left unused): lint the tip again, which
         // the last accepted candidate's validation did, while this pass changed something.
-        if outcome.commits.len() == committed || limited {
+        if run.outcome.commits.len() == committed || run.limit_reached() {
             break;
         }
         if pass == MAX_PASSES {
-            let source = WorktreeSource {
-                workspace: &workspace,
+            let (tip, workspace) = path.parts();
+            let mut view = TipView {
+                workspace,
+                lint: &tip.lint,
                 index: &index,
             };
-            let left = engine::review(&state.lint.diagnostics, &[], &cast.reviewers, &source);
+            let left = reviewer.review(&mut view, false)?;
             for finding in left.findings.iter().filter(|f| {
-                f.fix.is_some()
-                    && engine::fixes(cast.refactorer, f)
-                    && !state.seen.contains(&f.fingerprint)
+                f.fix.is_some() && refactorer.fixes(f) && !run.counts.seen.contains(&f.fingerprint)
             }) {
-                outcome.left.push((
+                run.outcome.left.push((
                     format!("`{}` at {}", finding.rule, finding.location()),
                     format!("found after the last pass ({MAX_PASSES} passes at most)"),
                 ));
             }
         }
     }
-    outcome.stage_seconds = stages.rounded();
     Ok(())
+}
+
+/// Makes the validation worktree and proves the base, reporting each step: the change path
+/// candidates go through, or `None` when the base cannot judge them (the outcome says why).
+fn prove_base(
+    run: &mut Run<'_>,
+    base: Oid,
+    options: Options,
+    target: Target,
+) -> Result<Option<ChangePath>, ImproveError> {
+    let stage = Instant::now();
+    run.rec.emit(Event::StageStarted {
+        stage: "review".into(),
+    })?;
+    let root = &run.request.repo_root;
+    let (path, Base { fetch, report }) = ChangePath::open(root, base, options, target)?;
+    run.outcome.sandbox = path.workspace().sandbox().to_owned();
+    run.rec.emit(Event::StepFinished {
+        command: fetch.command,
+        ok: fetch.ok,
+        seconds: fetch.seconds,
+    })?;
+    emit_steps(&report, &mut run.rec)?;
+    let json = serde_json::to_string(&report).unwrap_or_default();
+    run.rec.store.validation(run.rec.run, None, &json)?;
+    for test in report.baseline.seen_flaky() {
+        run.rec
+            .store
+            .flaky_test(test, &run.outcome.run, run.request.time)?;
+    }
+    run.outcome.base = Some(report.clone());
+    if change::base_can_judge(&report, run.request.require_green) {
+        run.rec.emit(Event::BaseValidated {
+            summary: report.summary(),
+            passed: report.passed(),
+            failed: report.failed(),
+            warnings: report.lint_warnings,
+            already_failing: report.baseline.failing.keys().cloned().collect(),
+            flaky: report.baseline.flaky.keys().cloned().collect(),
+            skipped: report.skipped.clone(),
+        })?;
+        return Ok(Some(path));
+    }
+    let outcome = &mut run.outcome;
+    outcome.base_failed = true;
+    outcome.base_build_errors = report.build_errors.clone();
+    outcome.base_failing_tests = report.tests.failed().map(str::to_owned).collect();
+    for test in report.baseline.flaky.keys() {
+        if !outcome.base_failing_tests.contains(test) {
+            outcome.base_failing_tests.push(test.clone());
+        }
+    }
+    if report.build_ok && !report.tests_ran {
+        outcome
+            .base_build_errors
+            .push(String::from("`cargo test` did not run to completion"));
+    }
+    let event = Event::BaseFailed {
+        build_errors: outcome.base_build_errors.clone(),
+        failing_tests: outcome.base_failing_tests.clone(),
+    };
+    run.rec.emit(event)?;
+    run.stages.add("review", stage);
+    Ok(None)
+}
+
+/// One pass's review of the tip: the findings this pass tries, numbered, fixable by the
+/// refactorer and not tried in an earlier run, formatting last; `None` when a later pass finds
+/// nothing new to try.
+fn review(
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    reviewer: &mut dyn Reviewer,
+    refactorer: &dyn Refactorer,
+    index: &Index,
+    pass: usize,
+) -> Result<Option<Vec<(usize, Finding)>>, ImproveError> {
+    let (tip, workspace) = path.parts();
+    let mut view = TipView {
+        workspace,
+        lint: &tip.lint,
+        index,
+    };
+    let review = reviewer.review(&mut view, true)?;
+    if pass == 1 {
+        run.outcome.findings = review.findings.len();
+    }
+    let mut by_agent: BTreeMap<String, usize> = BTreeMap::new();
+    let mut candidates: Vec<(usize, Finding)> = Vec::new();
+    let mut seen_fixes = BTreeSet::new();
+    let mut skipped_known = 0;
+    // Fingerprints are not unique (two `a.len() == 0` in one function): within a pass every
+    // finding counts, and earlier passes' are skipped only once this pass is read.
+    let mut handled = Vec::new();
+    for finding in review.findings.iter() {
+        let idx = run.counts.findings;
+        run.counts.findings += 1;
+        if run.counts.seen.contains(&finding.fingerprint) {
+            continue;
+        }
+        handled.push(finding.fingerprint.clone());
+        run.rec.store.finding(run.rec.run, idx, finding)?;
+        *by_agent.entry(finding.agent.clone()).or_default() += 1;
+        if finding.fix.is_none() {
+            continue;
+        }
+        let what = format!("`{}` at {}", finding.rule, finding.location());
+        if !refactorer.fixes(finding) {
+            run.outcome.left.push((
+                what,
+                format!(
+                    "the refactorer `{}` does not fix `{}` (its `builtin` rules do not select it)",
+                    refactorer.name(),
+                    finding.rule
+                ),
+            ));
+            continue;
+        }
+        if run.known_failures.contains(&finding.fingerprint) {
+            skipped_known += 1;
+            run.outcome
+                .left
+                .push((what, String::from("its fix was rejected in an earlier run")));
+            continue;
+        }
+        // The same fix reported twice (by two lints, or twice by one) is one candidate.
+        if seen_fixes.insert((finding.path.clone(), format!("{:?}", finding.fix))) {
+            candidates.push((idx, finding.clone()));
+        }
+    }
+    run.counts.seen.extend(handled);
+    if pass > 1 && candidates.is_empty() {
+        return Ok(None);
+    }
+    // Formatting last: it rewrites whole files, which would leave later fixes nothing to apply to.
+    candidates.sort_by_key(|(_, f)| f.rule == crate::engine::RUSTFMT);
+    run.rec.emit(Event::FindingsReady {
+        pass,
+        total: review.findings.len(),
+        fixable: candidates.len(),
+        by_agent,
+        unowned: review.unowned.values().sum(),
+        known_failures: skipped_known,
+    })?;
+    Ok(Some(candidates))
 }
 
 /// How many times the tip is linted for new fixable findings (the base counts as the first).
 pub const MAX_PASSES: usize = 3;
 
-/// The tip of the review branch as a pass leaves it: its commit, report and lint, and what this
-/// run has tried.
-struct Tip {
-    commit: Oid,
-    report: ValidationReport,
-    lint: crate::validate::CargoOutput,
-    /// Fingerprints of the findings earlier passes handled and did not fix: a later pass reports
-    /// and tries only the others (a fix that could not be placed is tried again, and a fixed
-    /// finding's fingerprint may return on another line).
-    seen: BTreeSet<String>,
-    /// Findings and candidates numbered so far, across passes.
-    findings: usize,
-    candidates: usize,
-}
-
-/// Refactor, validate, describe, commit: one candidate at a time, each from the new tip.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the run's parts, passed apart so that each is borrowed as it must be"
-)]
+/// Propose, guard, validate, commit: one candidate at a time, each from the new tip.
 fn try_candidates(
-    request: &ImproveRequest,
-    cast: &Cast<'_>,
-    branch: &str,
-    write_scope: &guard::Scope,
-    candidates: Vec<(usize, &Finding)>,
-    workspace: &mut Workspace,
-    state: &mut Tip,
-    rec: &mut Recorder<'_>,
-    outcome: &mut ImproveOutcome,
-    stages: &mut Stages,
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    refactorer: &mut dyn Refactorer,
+    index: &Index,
+    candidates: Vec<(usize, Finding)>,
 ) -> Result<(), ImproveError> {
-    let root = &request.repo_root;
-    let mut rebase = Rebase::default();
-    let mut formatted: Option<BTreeMap<RepoPath, String>> = None;
-    let total = state.candidates + candidates.len();
+    let total = run.counts.candidates + candidates.len();
     let mut remaining = candidates.into_iter();
     while let Some((finding_idx, finding)) = remaining.next() {
-        if request
-            .max_changes
-            .is_some_and(|max| outcome.commits.len() >= max)
-        {
+        if run.limit_reached() {
             for (_, finding) in std::iter::once((finding_idx, finding)).chain(remaining) {
-                outcome.left.push((
+                run.outcome.left.push((
                     format!("`{}` at {}", finding.rule, finding.location()),
                     String::from("the run's limit on changes (`--max-changes`) was reached"),
                 ));
             }
             break;
         }
-        let index = state.candidates;
-        state.candidates += 1;
+        let index_of = run.counts.candidates;
+        run.counts.candidates += 1;
+        let place = Place {
+            index: index_of,
+            total,
+            finding: finding_idx,
+        };
         let stage = Instant::now();
-        let current = workspace.read(&finding.path).unwrap_or_default();
-        if matches!(finding.fix, Some(Fix::Format)) && formatted.is_none() {
-            let drift = workspace.format_drift()?;
-            formatted = Some(drift.into_iter().map(|d| (d.path, d.after)).collect());
-        }
-        let formatted_text = formatted
-            .as_ref()
-            .and_then(|f| f.get(&finding.path))
-            .map(String::as_str);
-        let proposal = engine::propose(finding, &current, &rebase, formatted_text);
-        stages.add("refactor", stage);
-        if let Err(NoPatch::Overlaps | NoPatch::Stale(_)) = &proposal {
-            // Placed against this pass's lint, it collides with an accepted fix; the next pass
-            // lints the tip again and may place it.
-            state.seen.remove(&finding.fingerprint);
-        }
-        let patch = match proposal.map_err(|e| e.to_string()).and_then(|patch| {
-            let read = |path: &str| RepoPath::new(path).and_then(|path| workspace.read(&path));
-            let policy = guard::Policy {
-                scope: write_scope,
-                may_silence: cast.refactorer.may_silence,
-                may_add_dependencies: cast.refactorer.may_add_dependencies,
-                read: &read,
-            };
-            guard::check(&patch, &policy)?;
-            Ok(patch)
-        }) {
-            Ok(patch) => patch,
-            Err(why) => {
-                skip(rec, outcome, (index, total), finding_idx, finding, why)?;
+        let (tip, workspace) = path.parts();
+        let mut view = TipView {
+            workspace,
+            lint: &tip.lint,
+            index,
+        };
+        let proposal = refactorer.propose(&finding, &mut view)?;
+        run.stages.add("refactor", stage);
+        let candidate = match proposal {
+            Proposal::Candidate(candidate) => *candidate,
+            Proposal::Nothing { reason, later } => {
+                if later {
+                    // Placed against this pass's lint, it collides with an accepted fix; the
+                    // next pass lints the tip again and may place it.
+                    run.counts.seen.remove(&finding.fingerprint);
+                }
+                skip(run, place, &finding, reason)?;
                 continue;
             }
         };
-        rec.emit(Event::CandidateStarted {
-            index,
-            total,
-            rule: finding.rule.clone(),
-            location: finding.location(),
-            summary: patch.summary.clone(),
-        })?;
-
-        let stage = Instant::now();
-        workspace.apply(&patch)?;
-        let (mut report, lint) = workspace_validate(workspace, &patch, &state.report, rec)?;
-        if report.build_ok && !cast.refactorer.acceptance.is_empty() {
-            report.acceptance = workspace.acceptance(&cast.refactorer.acceptance)?;
-        }
-        record_lint_delta(&state.report, &mut report);
-        rec.store.validation(
-            rec.run,
-            Some(index),
-            &serde_json::to_string(&report).unwrap_or_default(),
-        )?;
-        let verdict = judge(&state.report, &report);
-        // A flaky test of the base that failed here and passed when run again flaked once more.
-        for (test, rerun) in &report.reruns {
-            if rerun.passed_on.is_some() && state.report.baseline.flaky.contains_key(test) {
-                rec.store.flaky_test(test, &outcome.run, request.time)?;
-            }
-        }
-        stages.add("validate", stage);
-        let diff = patch.diff();
-        let seconds = round(stage.elapsed().as_secs_f64());
-
-        let record = CandidateRecord {
-            idx: index,
-            finding: finding_idx,
-            summary: &patch.summary,
-            diff: Some(&diff),
-            verdict: "rejected",
-            reasons: &verdict.reasons,
-            commit: None,
-            seconds,
-        };
-        if !verdict.accepted {
-            revert(workspace, &patch)?;
-            rec.store.candidate(rec.run, &record)?;
-            outcome
-                .rejected
-                .push((patch.summary.clone(), verdict.reasons.clone()));
-            rec.emit(Event::CandidateRejected {
-                index,
-                total,
-                summary: patch.summary,
-                reasons: verdict.reasons,
-                seconds,
-            })?;
+        if let Some(rejection) = path.guard(&candidate).into_iter().next() {
+            skip(run, place, &finding, rejection.message)?;
             continue;
         }
-
-        let stage = Instant::now();
-        // The commit is made in a dry run too, so that the worktree, the next candidate and the
-        // next pass's lint all start from it; only the branch is left unmade.
-        let agent = cast.refactorer.name.as_str();
-        let message = commit_message(finding, &patch.summary, agent, &outcome.run, &report);
-        let spec = CommitSpec {
-            parent: state.commit,
-            message: &message,
-            time: request.time,
-        };
-        let (made, tree) = git::commit_patch(root, &spec, &patch)?;
-        workspace.checkout(made)?;
-        state.commit = made;
-        let commit = if request.dry_run {
-            outcome.commits.push(CommitInfo {
-                commit: String::new(),
-                tree: String::new(),
-                summary: patch.summary.clone(),
-            });
-            None
-        } else {
-            git::set_branch(root, branch, made)?;
-            outcome.branch = Some(branch.to_owned());
-            outcome.commits.push(CommitInfo {
-                commit: made.to_string(),
-                tree: tree.to_string(),
-                summary: patch.summary.clone(),
-            });
-            Some(made.to_string())
-        };
-        match &finding.fix {
-            Some(Fix::Replace(replacements)) => rebase.record(&finding.path, replacements),
-            Some(Fix::Format) | None => rebase.record_rewrite(&finding.path),
+        if try_one(run, path, &candidate, place)? {
+            refactorer.accepted(&candidate);
+            run.counts.seen.remove(&finding.fingerprint);
         }
-        state.report = report;
-        state.lint = lint;
-        state.seen.remove(&finding.fingerprint);
-        stages.add("commit", stage);
-        let accepted = CandidateRecord {
-            verdict: "accepted",
-            reasons: &[],
-            commit: commit.as_deref(),
-            ..record
-        };
-        rec.store.candidate(rec.run, &accepted)?;
-        rec.emit(Event::CandidateAccepted {
-            index,
-            total,
-            commit,
-            summary: patch.summary,
-            validation: state.report.summary(),
-            seconds,
-        })?;
     }
     Ok(())
 }
 
-/// The worktree's files, where the linter read them, and the index of the worktree.
-struct WorktreeSource<'a> {
-    workspace: &'a Workspace,
-    index: &'a Index,
+/// Where a candidate stands in the run: its number, of how many, and its finding's number.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    index: usize,
+    total: usize,
+    finding: usize,
 }
 
-impl engine::Source for WorktreeSource<'_> {
-    fn text(&self, path: &RepoPath) -> Option<String> {
-        self.workspace.read(path)
+/// Validates, judges and (if accepted) commits one guarded candidate, recording each step;
+/// whether it was accepted.
+fn try_one(
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    candidate: &Candidate,
+    place: Place,
+) -> Result<bool, ImproveError> {
+    let patch = &candidate.patch;
+    run.rec.emit(Event::CandidateStarted {
+        index: place.index,
+        total: place.total,
+        rule: finding_of(candidate)
+            .map(|f| f.rule.clone())
+            .unwrap_or_default(),
+        location: finding_of(candidate)
+            .map(Finding::location)
+            .unwrap_or_default(),
+        summary: patch.summary.clone(),
+    })?;
+    let stage = Instant::now();
+    let proof = path.prove(candidate)?;
+    emit_steps(&proof.report, &mut run.rec)?;
+    let json = serde_json::to_string(&proof.report).unwrap_or_default();
+    run.rec
+        .store
+        .validation(run.rec.run, Some(place.index), &json)?;
+    // A flaky test of the base that failed here and passed when run again flaked once more.
+    for (test, rerun) in &proof.report.reruns {
+        if rerun.passed_on.is_some() && path.tip().report.baseline.flaky.contains_key(test) {
+            run.rec
+                .store
+                .flaky_test(test, &run.outcome.run, run.request.time)?;
+        }
+    }
+    run.stages.add("validate", stage);
+    let diff = patch.diff();
+    let seconds = round(stage.elapsed().as_secs_f64());
+    let reasons = proof.verdict.reasons.clone();
+    let record = CandidateRecord {
+        idx: place.index,
+        finding: place.finding,
+        summary: &patch.summary,
+        diff: Some(&diff),
+        verdict: "rejected",
+        reasons: &reasons,
+        commit: None,
+        seconds,
+    };
+    if !proof.verdict.accepted {
+        run.rec.store.candidate(run.rec.run, &record)?;
+        run.outcome
+            .rejected
+            .push((patch.summary.clone(), reasons.clone()));
+        run.rec.emit(Event::CandidateRejected {
+            index: place.index,
+            total: place.total,
+            summary: patch.summary.clone(),
+            reasons,
+            seconds,
+        })?;
+        return Ok(false);
     }
 
-    fn symbol(&self, path: &RepoPath, line: usize) -> Option<String> {
-        let line = u32::try_from(line).ok()?;
-        let def = self.index.enclosing(path.as_str(), line, line)?;
-        Some(match &def.scope {
-            Some(scope) if def.kind != crate::index::Kind::Impl => format!("{scope}::{}", def.name),
-            _ => def.name.clone(),
-        })
+    let stage = Instant::now();
+    // The commit is made in a dry run too, so that the worktree, the next candidate and the next
+    // pass's lint all start from it; only the branch is left unmade.
+    let committed = path.commit(candidate, proof)?;
+    let commit = committed
+        .branch
+        .as_ref()
+        .map(|_| committed.commit.to_string());
+    run.outcome.commits.push(CommitInfo {
+        commit: commit.clone().unwrap_or_default(),
+        tree: commit
+            .as_ref()
+            .map(|_| committed.tree.to_string())
+            .unwrap_or_default(),
+        summary: patch.summary.clone(),
+    });
+    if committed.branch.is_some() {
+        run.outcome.branch = committed.branch;
     }
+    run.stages.add("commit", stage);
+    let accepted = CandidateRecord {
+        verdict: "accepted",
+        reasons: &[],
+        commit: commit.as_deref(),
+        ..record
+    };
+    run.rec.store.candidate(run.rec.run, &accepted)?;
+    run.rec.emit(Event::CandidateAccepted {
+        index: place.index,
+        total: place.total,
+        commit,
+        summary: patch.summary.clone(),
+        validation: path.tip().report.summary(),
+        seconds,
+    })?;
+    Ok(true)
 }
 
-/// Validates the worktree and reports each step as it finishes.
-fn workspace_validate(
-    workspace: &Workspace,
-    patch: &Patch,
-    base: &ValidationReport,
-    rec: &mut Recorder<'_>,
-) -> Result<(ValidationReport, crate::validate::CargoOutput), ImproveError> {
-    let (report, diagnostics) = workspace.validate_patch(patch, base)?;
-    emit_steps(&report, rec)?;
-    Ok((report, diagnostics))
+fn finding_of(candidate: &Candidate) -> Option<&Finding> {
+    match &candidate.origin {
+        super::change::Origin::Finding(finding) => Some(finding),
+        super::change::Origin::Reply => None,
+    }
 }
 
 fn emit_steps(report: &ValidationReport, rec: &mut Recorder<'_>) -> Result<(), ImproveError> {
@@ -774,26 +750,18 @@ fn emit_steps(report: &ValidationReport, rec: &mut Recorder<'_>) -> Result<(), I
     Ok(())
 }
 
-/// Puts the files a rejected patch changed back as they were.
-fn revert(workspace: &Workspace, patch: &Patch) -> Result<(), ImproveError> {
-    workspace.apply(&patch.reversed())?;
-    Ok(())
-}
-
 fn skip(
-    rec: &mut Recorder<'_>,
-    outcome: &mut ImproveOutcome,
-    (index, total): (usize, usize),
-    finding_idx: usize,
+    run: &mut Run<'_>,
+    place: Place,
     finding: &Finding,
     reason: String,
 ) -> Result<(), ImproveError> {
     let summary = format!("`{}` at {}", finding.rule, finding.location());
-    rec.store.candidate(
-        rec.run,
+    run.rec.store.candidate(
+        run.rec.run,
         &CandidateRecord {
-            idx: index,
-            finding: finding_idx,
+            idx: place.index,
+            finding: place.finding,
             summary: &summary,
             diff: None,
             verdict: "skipped",
@@ -802,10 +770,10 @@ fn skip(
             seconds: 0.0,
         },
     )?;
-    outcome.skipped.push((summary.clone(), reason.clone()));
-    rec.emit(Event::CandidateSkipped {
-        index,
-        total,
+    run.outcome.skipped.push((summary.clone(), reason.clone()));
+    run.rec.emit(Event::CandidateSkipped {
+        index: place.index,
+        total: place.total,
         summary,
         reason,
     })?;

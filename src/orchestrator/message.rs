@@ -1,6 +1,7 @@
-//! The builtin committer: commit messages that name the rule, the file and the symbol, with
-//! Nova's trailers.
+//! The builtin committer: commit messages that name the rule, the file and the symbol (or the
+//! files a reply changed), with Nova's trailers.
 
+use crate::edit::Patch;
 use crate::findings::{Finding, Fix};
 use crate::validate::ValidationReport;
 
@@ -43,6 +44,29 @@ pub fn commit_message(
         wrap(&found, 72),
         report.summary(),
         report.sandbox,
+    )
+}
+
+/// The message of the commit that applies a reply, proved by `report` in run `run`.
+pub fn reply_message(patch: &Patch, run: &str, report: &ValidationReport) -> String {
+    let files: Vec<String> = patch
+        .changes
+        .iter()
+        .map(|c| {
+            let how = match (&c.before, &c.after) {
+                (None, _) => "added",
+                (_, None) => "deleted",
+                _ => "changed",
+            };
+            format!("- {} ({how})", c.path)
+        })
+        .collect();
+    format!(
+        "{}\n\n{}\n\nNova-Agent: apply\nNova-Run: {run}\nNova-Validation: {}\nNova-Sandbox: {}\n",
+        patch.summary,
+        files.join("\n"),
+        report.summary(),
+        report.sandbox
     )
 }
 

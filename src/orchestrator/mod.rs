@@ -8,6 +8,8 @@
 
 mod apply;
 mod ask;
+mod brain;
+mod change;
 mod clock;
 mod events;
 mod improve;

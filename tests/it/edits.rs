@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use nova::edit::{apply, guard, reply};
+use nova::edit::{Patch, apply, guard, reply};
 
 use crate::common::{Rng, files_under, source_root};
 
@@ -20,6 +20,22 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The first leading part of `path` under `root` that is a symbolic link on disk.
+fn symlink_on_path(root: &Path, path: &str) -> Option<String> {
+    let mut current = root.to_owned();
+    let mut walked = Vec::new();
+    for part in path.split('/') {
+        current.push(part);
+        walked.push(part);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => return Some(walked.join("/")),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 /// The tree after applying `reply` to `input` (whose files are under `root`), or the error: from
 /// parsing, applying, or the guards.
 fn run(
@@ -28,13 +44,24 @@ fn run(
     text: &str,
 ) -> Result<BTreeMap<String, String>, String> {
     let edits = reply::parse(text).map_err(|error| error.to_string())?;
-    let results = apply::apply(&edits, &|path| input.get(path).cloned())
+    let changes = apply::apply(&edits, &|path| input.get(path).cloned())
         .map_err(|error| error.to_string())?;
-    let context = guard::Context {
-        root: Some(root),
-        ..guard::Context::default()
+    let patch = Patch {
+        summary: String::new(),
+        changes,
     };
-    let rejections = guard::review(&results, &context);
+    // A person's reply, as `nova apply` guards it; links are looked up in the fixture's tree.
+    let links = |path: &str| symlink_on_path(root, path);
+    let read = |path: &str| input.get(path).cloned();
+    let policy = guard::Policy {
+        scope: None,
+        may_silence: true,
+        may_add_dependencies: true,
+        rewrite: false,
+        read: &read,
+        symlink: &links,
+    };
+    let rejections = guard::review(&patch, &policy);
     if !rejections.is_empty() {
         let all: Vec<String> = rejections
             .iter()
@@ -43,10 +70,11 @@ fn run(
         return Err(all.join("\n"));
     }
     let mut out = input.clone();
-    for result in results {
-        match result.after {
-            Some(text) => out.insert(result.path, text),
-            None => out.remove(&result.path),
+    for change in patch.changes {
+        let path = change.path.to_string();
+        match change.after {
+            Some(text) => out.insert(path, text),
+            None => out.remove(&path),
         };
     }
     Ok(out)
@@ -155,8 +183,8 @@ fn mutated_replies_never_panic_and_touch_only_named_files() {
         };
         for result in &results {
             let named = edits.iter().any(|edit| {
-                edit.path() == result.path
-                    || matches!(edit, reply::Edit::Hunks { move_to: Some(to), .. } if *to == result.path)
+                edit.path() == result.path.as_str()
+                    || matches!(edit, reply::Edit::Hunks { move_to: Some(to), .. } if to == result.path.as_str())
             });
             assert!(
                 named,

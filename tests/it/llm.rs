@@ -125,6 +125,39 @@ fn both_formats_stream_text_tool_calls_and_usage() {
 }
 
 #[test]
+fn one_run_holds_providers_of_both_formats_behind_dyn_provider() {
+    let openai = ModelServer::start(vec![success(Format::OpenAi)]);
+    let anthropic = ModelServer::start(vec![success(Format::Anthropic)]);
+    let idle = Duration::from_secs(5);
+    // Each agent its own provider, chosen at run time: the orchestrator's view of them.
+    let by_agent: Vec<(&str, Box<dyn Provider>)> = vec![
+        (
+            "reviewer",
+            Box::new(Client::new(options(Format::OpenAi, &openai, idle)).expect("client")),
+        ),
+        (
+            "refactorer",
+            Box::new(Client::new(options(Format::Anthropic, &anthropic, idle)).expect("client")),
+        ),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for (agent, provider) in &by_agent {
+        let provider: &dyn Provider = provider.as_ref();
+        let reply = runtime
+            .block_on(provider.chat(&request(), &mut |_: &Delta| {}))
+            .unwrap_or_else(|e| panic!("{agent}: {e}"));
+        check_reply(&reply);
+    }
+    assert_eq!(openai.received()[0].path, "/v1/chat/completions");
+    assert_eq!(anthropic.received()[0].path, "/v1/messages");
+    assert!(by_agent[0].1.describe().starts_with("openai at "));
+    assert!(by_agent[1].1.describe().starts_with("anthropic at "));
+}
+
+#[test]
 fn events_cut_anywhere_by_the_network_decode_the_same() {
     for format in FORMATS {
         for size in [1, 3, 7, 64, 1000] {

@@ -425,7 +425,7 @@ fn a_reply_that_changes_test_code_inside_source_files_is_turned_away() {
         let run = apply(&env, &repo, &reply);
         assert_eq!(run.code, 1, "{}", run.both());
         assert!(
-            run.both().contains("is test code"),
+            run.both().contains("it changes test code at"),
             "{path}: {}",
             run.both()
         );

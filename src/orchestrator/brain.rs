@@ -1,0 +1,197 @@
+//! The stages an agent's brain does in `nova improve`, as traits: a [`Reviewer`] reads the tip and
+//! returns findings, a [`Refactorer`] turns one finding into a [`Candidate`]. The builtin brain
+//! (`engine`: the compiler's and clippy's suggestions, rustfmt) is one implementation of each; a
+//! model-driven reviewer or refactorer is another, chosen by the agent's brain, and goes through
+//! the same run, the same guard, validation and commit.
+
+use std::collections::BTreeMap;
+
+use super::change::{AgentPolicy, Author, Candidate, Origin};
+use crate::agents::AgentDef;
+use crate::edit::{Rebase, RepoPath};
+use crate::engine::{self, NoPatch, RUSTFMT, Review};
+use crate::findings::{Finding, Fix};
+use crate::index::Index;
+use crate::validate::{CargoOutput, ValidateError, Workspace};
+
+/// What a stage sees of the tip of the review branch: the worktree that holds it, what linting
+/// it found, and the index of its files.
+pub struct TipView<'a> {
+    pub workspace: &'a mut Workspace,
+    pub lint: &'a CargoOutput,
+    pub index: &'a Index,
+}
+
+/// Finds what could be better at the tip.
+pub trait Reviewer {
+    /// The findings at the tip, sorted by path, position and rule; formatting drift only when
+    /// `formatting` (it costs a `cargo fmt` run).
+    fn review(&mut self, tip: &mut TipView<'_>, formatting: bool) -> Result<Review, ValidateError>;
+}
+
+/// What a refactorer made of a finding.
+#[derive(Debug)]
+pub enum Proposal {
+    Candidate(Box<Candidate>),
+    /// No change: why, and whether the finding may be tried again on a later pass (its fix
+    /// collided with a change accepted in this one).
+    Nothing {
+        reason: String,
+        later: bool,
+    },
+}
+
+/// Turns findings into candidate changes, one at a time, each against the current tip.
+pub trait Refactorer {
+    /// The agent's name, for reports.
+    fn name(&self) -> &str;
+
+    /// Whether this refactorer takes findings of `finding`'s rule at all.
+    fn fixes(&self, finding: &Finding) -> bool;
+
+    /// A change that resolves `finding` at the tip.
+    fn propose(
+        &mut self,
+        finding: &Finding,
+        tip: &mut TipView<'_>,
+    ) -> Result<Proposal, ValidateError>;
+
+    /// `candidate` was committed: later proposals of this pass start from it.
+    fn accepted(&mut self, candidate: &Candidate);
+
+    /// A new pass starts from a fresh lint of the tip.
+    fn next_pass(&mut self);
+}
+
+/// The builtin reviewers: the diagnostics and formatting drift their `builtin` selectors own.
+pub struct BuiltinReviewer<'a> {
+    agents: Vec<&'a AgentDef>,
+    formats: bool,
+}
+
+impl<'a> BuiltinReviewer<'a> {
+    pub fn new(agents: Vec<&'a AgentDef>) -> Self {
+        let formats = agents
+            .iter()
+            .any(|agent| engine::owner(&[*agent], RUSTFMT, None).is_some());
+        BuiltinReviewer { agents, formats }
+    }
+}
+
+impl Reviewer for BuiltinReviewer<'_> {
+    fn review(&mut self, tip: &mut TipView<'_>, formatting: bool) -> Result<Review, ValidateError> {
+        let drift = if formatting && self.formats {
+            tip.workspace.format_drift()?
+        } else {
+            Vec::new()
+        };
+        let source = WorktreeSource {
+            workspace: tip.workspace,
+            index: tip.index,
+        };
+        Ok(engine::review(
+            &tip.lint.diagnostics,
+            &drift,
+            &self.agents,
+            &source,
+        ))
+    }
+}
+
+/// The builtin refactorer: the machine-applicable fix of a finding, moved onto the tip, or the
+/// file as rustfmt writes it at the tip.
+pub struct BuiltinRefactorer<'a> {
+    agent: &'a AgentDef,
+    policy: AgentPolicy,
+    /// The fixes accepted in this pass, which later fixes in the same files move around.
+    rebase: Rebase,
+    /// rustfmt's text of every file it would change, computed at the first formatting finding.
+    formatted: Option<BTreeMap<RepoPath, String>>,
+}
+
+impl<'a> BuiltinRefactorer<'a> {
+    pub fn new(agent: &'a AgentDef) -> Self {
+        BuiltinRefactorer {
+            agent,
+            policy: AgentPolicy::of(agent),
+            rebase: Rebase::default(),
+            formatted: None,
+        }
+    }
+}
+
+impl Refactorer for BuiltinRefactorer<'_> {
+    fn name(&self) -> &str {
+        &self.agent.name
+    }
+
+    fn fixes(&self, finding: &Finding) -> bool {
+        engine::fixes(self.agent, finding)
+    }
+
+    fn propose(
+        &mut self,
+        finding: &Finding,
+        tip: &mut TipView<'_>,
+    ) -> Result<Proposal, ValidateError> {
+        let current = tip.workspace.read(&finding.path).unwrap_or_default();
+        if matches!(finding.fix, Some(Fix::Format)) && self.formatted.is_none() {
+            let drift = tip.workspace.format_drift()?;
+            self.formatted = Some(drift.into_iter().map(|d| (d.path, d.after)).collect());
+        }
+        let formatted = self
+            .formatted
+            .as_ref()
+            .and_then(|f| f.get(&finding.path))
+            .map(String::as_str);
+        Ok(
+            match engine::propose(finding, &current, &self.rebase, formatted) {
+                Ok(patch) => Proposal::Candidate(Box::new(Candidate {
+                    patch,
+                    author: Author::Agent(self.policy.clone()),
+                    origin: Origin::Finding(Box::new(finding.clone())),
+                })),
+                Err(why) => Proposal::Nothing {
+                    later: matches!(why, NoPatch::Overlaps | NoPatch::Stale(_)),
+                    reason: why.to_string(),
+                },
+            },
+        )
+    }
+
+    fn accepted(&mut self, candidate: &Candidate) {
+        let Origin::Finding(finding) = &candidate.origin else {
+            return;
+        };
+        match &finding.fix {
+            Some(Fix::Replace(replacements)) => self.rebase.record(&finding.path, replacements),
+            Some(Fix::Format) | None => self.rebase.record_rewrite(&finding.path),
+        }
+    }
+
+    fn next_pass(&mut self) {
+        self.rebase = Rebase::default();
+        self.formatted = None;
+    }
+}
+
+/// The worktree's files, where the linter read them, and the index of the worktree.
+struct WorktreeSource<'a> {
+    workspace: &'a Workspace,
+    index: &'a Index,
+}
+
+impl engine::Source for WorktreeSource<'_> {
+    fn text(&self, path: &RepoPath) -> Option<String> {
+        self.workspace.read(path)
+    }
+
+    fn symbol(&self, path: &RepoPath, line: usize) -> Option<String> {
+        let line = u32::try_from(line).ok()?;
+        let def = self.index.enclosing(path.as_str(), line, line)?;
+        Some(match &def.scope {
+            Some(scope) if def.kind != crate::index::Kind::Impl => format!("{scope}::{}", def.name),
+            _ => def.name.clone(),
+        })
+    }
+}

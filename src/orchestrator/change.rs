@@ -1,0 +1,303 @@
+//! One path from a proposed change to a commit, for every caller: a reply given to `nova apply`, a
+//! fix `nova improve`'s refactorer proposes and, next, an agent's `propose_edit` tool. A
+//! [`Candidate`] (a patch, who proposed it, why) goes through one guard, one validation and one
+//! commit step, against the tip of the review branch.
+
+use std::path::{Path, PathBuf};
+
+use super::message::{commit_message, reply_message};
+use crate::agents::AgentDef;
+use crate::edit::Patch;
+use crate::edit::guard::{self, Rejection, Scope};
+use crate::findings::Finding;
+use crate::git::{self, BranchError, CommitSpec, Oid};
+use crate::validate::{
+    CargoOutput, Options, Step, ValidateError, ValidationReport, Verdict, Workspace, judge,
+    record_lint_delta,
+};
+
+/// A change on its way to a commit.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub patch: Patch,
+    pub author: Author,
+    pub origin: Origin,
+}
+
+/// Who proposed a change: what they may touch, and what else proves it.
+#[derive(Debug, Clone)]
+pub enum Author {
+    /// A person's reply (`nova apply`): any file that does not judge the change; silencing a
+    /// lint and adding a dependency are noted, not refused.
+    Person {
+        /// A whole-file rewrite was asked for: shrinking files is expected.
+        rewrite: bool,
+    },
+    /// An agent, held to its file.
+    Agent(AgentPolicy),
+}
+
+/// What an agent's file allows its changes.
+#[derive(Debug, Clone)]
+pub struct AgentPolicy {
+    pub name: String,
+    pub scope: Scope,
+    pub may_silence: bool,
+    pub may_add_dependencies: bool,
+    /// Commands that must also pass in the sandbox (`acceptance`).
+    pub acceptance: Vec<String>,
+}
+
+impl AgentPolicy {
+    pub fn of(agent: &AgentDef) -> Self {
+        AgentPolicy {
+            name: agent.name.clone(),
+            scope: Scope::new(&agent.scope.write),
+            may_silence: agent.may_silence,
+            may_add_dependencies: agent.may_add_dependencies,
+            acceptance: agent.acceptance.clone(),
+        }
+    }
+}
+
+/// Why a change was proposed: what its commit message tells.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// A reviewer's finding, and the fix for it.
+    Finding(Box<Finding>),
+    /// A reply given to `nova apply`.
+    Reply,
+}
+
+impl Candidate {
+    /// The commit message, once `report` proved the change in run `run`.
+    fn message(&self, run: &str, report: &ValidationReport) -> String {
+        match (&self.origin, &self.author) {
+            (Origin::Finding(finding), Author::Agent(agent)) => {
+                commit_message(finding, &self.patch.summary, &agent.name, run, report)
+            }
+            (Origin::Finding(finding), Author::Person { .. }) => {
+                commit_message(finding, &self.patch.summary, "apply", run, report)
+            }
+            (Origin::Reply, _) => reply_message(&self.patch, run, report),
+        }
+    }
+}
+
+/// Every reason to refuse `candidate` before anything runs, judged against the tree of commit
+/// `at` in the repository at `root` (its files and its symbolic links).
+pub fn guard(root: &Path, at: Oid, candidate: &Candidate) -> Vec<Rejection> {
+    let read = |path: &str| -> Option<String> {
+        String::from_utf8(git::read_blob(root, at, path).ok()??).ok()
+    };
+    let symlink = |path: &str| git::under_symlink(root, at, path).ok().flatten();
+    let policy = match &candidate.author {
+        Author::Person { rewrite } => guard::Policy {
+            scope: None,
+            may_silence: true,
+            may_add_dependencies: true,
+            rewrite: *rewrite,
+            read: &read,
+            symlink: &symlink,
+        },
+        Author::Agent(agent) => guard::Policy {
+            scope: Some(&agent.scope),
+            may_silence: agent.may_silence,
+            may_add_dependencies: agent.may_add_dependencies,
+            rewrite: false,
+            read: &read,
+            symlink: &symlink,
+        },
+    };
+    guard::review(&candidate.patch, &policy)
+}
+
+/// Where accepted changes are committed.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub branch: String,
+    /// Make the commits (so that later candidates start from them) but not the branch.
+    pub dry_run: bool,
+    /// The run's id, for the commit trailers.
+    pub run: String,
+    /// The commits' time, seconds since the epoch.
+    pub time: i64,
+}
+
+/// The tip of the review branch: its commit, and what validating it found.
+#[derive(Debug, Clone)]
+pub struct Tip {
+    pub commit: Oid,
+    pub report: ValidationReport,
+    pub lint: CargoOutput,
+}
+
+/// A candidate's validation and the verdict on it.
+#[derive(Debug, Clone)]
+pub struct Proof {
+    pub report: ValidationReport,
+    pub lint: CargoOutput,
+    pub verdict: Verdict,
+}
+
+/// A commit an accepted candidate made.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub commit: Oid,
+    pub tree: Oid,
+    /// The branch moved to it; `None` in a dry run.
+    pub branch: Option<String>,
+}
+
+/// Why a commit could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(transparent)]
+    Git(#[from] git::Error),
+    #[error(transparent)]
+    Branch(#[from] BranchError),
+    #[error(transparent)]
+    Validate(#[from] ValidateError),
+}
+
+/// The validation worktree and the tip candidates are proved against and committed onto.
+pub struct ChangePath {
+    root: PathBuf,
+    workspace: Workspace,
+    tip: Tip,
+    target: Target,
+}
+
+/// What proving the base gave: the fetch and the base's own validation.
+pub struct Base {
+    pub fetch: Step,
+    pub report: ValidationReport,
+}
+
+impl ChangePath {
+    /// Makes the validation worktree at `base`, fetches the dependencies and proves the base
+    /// (or takes the proof from the cache): the first tip.
+    pub fn open(
+        root: &Path,
+        base: Oid,
+        options: Options,
+        target: Target,
+    ) -> Result<(ChangePath, Base), ValidateError> {
+        let mut workspace = Workspace::open(root, base, options)?;
+        let fetch = workspace.fetch()?;
+        let (report, lint) = workspace.validate_base()?;
+        let path = ChangePath {
+            root: root.to_owned(),
+            workspace,
+            tip: Tip {
+                commit: base,
+                report: report.clone(),
+                lint,
+            },
+            target,
+        };
+        Ok((path, Base { fetch, report }))
+    }
+
+    pub fn tip(&self) -> &Tip {
+        &self.tip
+    }
+
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// The tip, and the worktree that holds it, to read and format.
+    pub fn parts(&mut self) -> (&Tip, &mut Workspace) {
+        (&self.tip, &mut self.workspace)
+    }
+
+    /// Every reason to refuse `candidate` at the tip, before anything runs.
+    pub fn guard(&self, candidate: &Candidate) -> Vec<Rejection> {
+        guard(&self.root, self.tip.commit, candidate)
+    }
+
+    /// Applies `candidate` in the worktree, validates it there against the tip (with its
+    /// author's acceptance commands), and judges it. A rejected candidate's files are put back;
+    /// an accepted one stays for [`ChangePath::commit`].
+    pub fn prove(&mut self, candidate: &Candidate) -> Result<Proof, ValidateError> {
+        let patch = &candidate.patch;
+        self.workspace.apply(patch)?;
+        let validated = self.validate(candidate);
+        let proof = match validated {
+            Ok(proof) => proof,
+            Err(error) => {
+                // Whatever failed, the worktree goes back to the tip.
+                let _ = self.workspace.apply(&patch.reversed());
+                return Err(error);
+            }
+        };
+        if !proof.verdict.accepted {
+            self.workspace.apply(&patch.reversed())?;
+        }
+        Ok(proof)
+    }
+
+    fn validate(&self, candidate: &Candidate) -> Result<Proof, ValidateError> {
+        let (mut report, lint) = self
+            .workspace
+            .validate_patch(&candidate.patch, &self.tip.report)?;
+        if let Author::Agent(agent) = &candidate.author
+            && report.build_ok
+            && !agent.acceptance.is_empty()
+        {
+            report.acceptance = self.workspace.acceptance(&agent.acceptance)?;
+        }
+        record_lint_delta(&self.tip.report, &mut report);
+        let verdict = judge(&self.tip.report, &report);
+        Ok(Proof {
+            report,
+            lint,
+            verdict,
+        })
+    }
+
+    /// Commits an accepted `candidate` on the tip (the tree the worktree validated), moves the
+    /// review branch to it unless this is a dry run, and makes it the new tip.
+    pub fn commit(
+        &mut self,
+        candidate: &Candidate,
+        proof: Proof,
+    ) -> Result<Committed, CommitError> {
+        debug_assert!(
+            proof.verdict.accepted,
+            "only an accepted candidate is committed"
+        );
+        let message = candidate.message(&self.target.run, &proof.report);
+        let spec = CommitSpec {
+            parent: self.tip.commit,
+            message: &message,
+            time: self.target.time,
+        };
+        let (commit, tree) = git::commit_patch(&self.root, &spec, &candidate.patch)?;
+        self.workspace.checkout(commit)?;
+        let branch = if self.target.dry_run {
+            None
+        } else {
+            git::set_branch(&self.root, &self.target.branch, commit)?;
+            Some(self.target.branch.clone())
+        };
+        self.tip = Tip {
+            commit,
+            report: proof.report,
+            lint: proof.lint,
+        };
+        Ok(Committed {
+            commit,
+            tree,
+            branch,
+        })
+    }
+}
+
+/// Whether a base can judge candidates: it builds and its tests run to the end, and, when a green
+/// base is required (`--require-green`), no test failed or flaked.
+pub fn base_can_judge(report: &ValidationReport, require_green: bool) -> bool {
+    let red = !report.is_green() || !report.baseline.flaky.is_empty();
+    report.can_judge() && !(require_green && red)
+}
