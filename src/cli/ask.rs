@@ -89,9 +89,11 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
     let outcome = runtime.block_on(async {
         let mut sink = |event: &Event| view.show(event);
         let answer = orchestrator::ask(&request, &set, &client, &mut sink);
+        // Ctrl-C first: its handler is in place before the request starts.
         tokio::select! {
-            outcome = answer => Some(outcome),
+            biased;
             _ = tokio::signal::ctrl_c() => None,
+            outcome = answer => Some(outcome),
         }
     });
     view.end_answer();

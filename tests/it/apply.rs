@@ -145,6 +145,77 @@ fn a_reply_that_does_not_apply_or_is_turned_away_changes_nothing() {
     );
 }
 
+#[test]
+fn a_reply_that_relaxes_what_judges_it_is_refused_naming_the_file() {
+    let env = TestEnv::new();
+    let manifest = format!("{MANIFEST}\n[lints.clippy]\nunwrap_used = \"deny\"\n");
+    let repo = env.repo_with(
+        "relaxed",
+        &[
+            ("Cargo.toml", &manifest),
+            ("src/lib.rs", LIB),
+            ("clippy.toml", "too-many-lines-threshold = 100\n"),
+            (
+                "agents/reviewer.md",
+                "+++\nname = \"reviewer\"\n+++\nReview.\n",
+            ),
+        ],
+    );
+    let block = |path: &str, search: &str, replace: &str| {
+        format!("{path}\n```\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n```\n")
+    };
+    let whole = |path: &str, text: &str| format!("{path}\n```toml\n{text}```\n");
+    for (path, text) in [
+        (
+            "Cargo.toml",
+            block(
+                "Cargo.toml",
+                "unwrap_used = \"deny\"\n",
+                "unwrap_used = \"allow\"\n",
+            ),
+        ),
+        (
+            "clippy.toml",
+            block(
+                "clippy.toml",
+                "too-many-lines-threshold = 100\n",
+                "too-many-lines-threshold = 900\n",
+            ),
+        ),
+        ("rustfmt.toml", whole("rustfmt.toml", "max_width = 200\n")),
+        ("deny.toml", whole("deny.toml", "[bans]\n")),
+        (
+            "rust-toolchain.toml",
+            whole("rust-toolchain.toml", "[toolchain]\n"),
+        ),
+        (
+            ".cargo/config.toml",
+            whole(".cargo/config.toml", "[build]\n"),
+        ),
+        (
+            "agents/reviewer.md",
+            block("agents/reviewer.md", "Review.\n", "Approve everything.\n"),
+        ),
+        ("nova.toml", whole("nova.toml", "[agents]\n")),
+    ] {
+        let run = apply_file(&env, &repo, &text, &[]);
+        assert_eq!(run.code, 1, "{path}: {}", run.both());
+        assert!(
+            run.stderr.contains(&format!("`{path}` is protected: ")),
+            "{path}: {}",
+            run.both()
+        );
+    }
+    // The same manifest may still change elsewhere: a version is not a lint.
+    let version = block(
+        "Cargo.toml",
+        "version = \"0.1.0\"\n",
+        "version = \"0.1.1\"\n",
+    );
+    let run = apply_file(&env, &repo, &version, &[]);
+    assert_eq!(run.code, 0, "{}", run.both());
+}
+
 /// The branches `nova apply` made, sorted, for replies applied within one second.
 fn apply_branches(repo: &Path) -> Vec<String> {
     let mut made: Vec<String> = branches(repo)

@@ -301,3 +301,39 @@ impl Rng {
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1) as u64) as usize
     }
 }
+
+/// Says that the calling test skips (all of it, or the part `what` names) because something this
+/// machine lacks is missing: on stderr, past libtest's capture, so that it shows in every run;
+/// counted in the file `$NOVA_SKIP_LOG` names, when set (`.ci/run` sums the skips). Under
+/// `CI=true` a skip is a failure, unless `NOVA_ALLOW_SKIPS` lists the test: CI machines have
+/// every tool the suite uses.
+#[track_caller]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a test's skip depends on where it runs: CI or not"
+)]
+pub fn skip(what: &str, why: &str) {
+    use std::io::Write as _;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let line = format!("skipped: {test}: {what}: {why}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Ok(log) = std::env::var("NOVA_SKIP_LOG") {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log);
+        if let Ok(mut file) = file {
+            let _ = file.write_all(line.as_bytes());
+        }
+    }
+    let allowed = std::env::var("NOVA_ALLOW_SKIPS")
+        .unwrap_or_default()
+        .split(',')
+        .any(|name| !name.is_empty() && test.ends_with(name.trim()));
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") && !allowed {
+        panic!(
+            "{test} skipped in CI ({what}: {why}); install what it needs, or list it in NOVA_ALLOW_SKIPS"
+        );
+    }
+}

@@ -723,7 +723,10 @@ fn on_a_terminal_one_live_line_shows_the_step_running_now() {
     let repo = fixture(&env, "live", &[]);
     // `script` gives the run a pseudo-terminal, as a person's shell would.
     let Ok(script) = which("script") else {
-        println!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        crate::common::skip(
+            "the whole test",
+            "`script` (util-linux) is not installed, so no pseudo-terminal",
+        );
         return;
     };
     let nova = env!("CARGO_BIN_EXE_nova");

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -267,6 +267,8 @@ struct Shared {
     script: Mutex<VecDeque<Reply>>,
     received: Mutex<Vec<Received>>,
     stop: AtomicBool,
+    /// Connections that reached an `End::Stall`: everything before it was sent.
+    stalled: AtomicUsize,
 }
 
 /// The running server.
@@ -286,6 +288,7 @@ impl ModelServer {
             script: Mutex::new(script.into()),
             received: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
+            stalled: AtomicUsize::new(0),
         });
         let accept = Arc::clone(&shared);
         let thread = std::thread::spawn(move || {
@@ -313,6 +316,11 @@ impl ModelServer {
     /// Every request so far, in arrival order.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().expect("lock").clone()
+    }
+
+    /// How many connections have sent all they had and now stall.
+    pub fn stalled(&self) -> usize {
+        self.shared.stalled.load(Ordering::SeqCst)
     }
 
     /// Stops accepting and closes stalled connections.
@@ -429,6 +437,8 @@ fn respond(mut stream: TcpStream, reply: Reply, shared: &Shared) -> std::io::Res
                     let _ = stream.shutdown(std::net::Shutdown::Both);
                 }
                 End::Stall(how_long) => {
+                    stream.flush()?;
+                    shared.stalled.fetch_add(1, Ordering::SeqCst);
                     let until = Instant::now() + how_long;
                     while Instant::now() < until && !shared.stop.load(Ordering::SeqCst) {
                         std::thread::sleep(Duration::from_millis(20));

@@ -167,6 +167,10 @@ fn handle(stream: TcpStream, root: &Path) -> std::io::Result<()> {
 /// served over HTTP at the returned URL.
 fn setup(env: &TestEnv) -> Option<(PathBuf, PathBuf)> {
     if !Path::new(BACKEND).exists() {
+        crate::common::skip(
+            "the whole test",
+            &format!("`{BACKEND}` (git's HTTP server) is not installed"),
+        );
         return None;
     }
     let repo = env.repo("pusher");

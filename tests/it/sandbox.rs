@@ -320,6 +320,12 @@ fn runaway_candidates_are_rejected_with_the_limit_they_hit() {
         .into_iter()
         .find(|m| m.name == "process limit")
         .is_some_and(|m| m.state.is_ok());
+    if !process_limit {
+        crate::common::skip(
+            "the fork-bomb cases",
+            "no process limit holds here (root without a pids cgroup)",
+        );
+    }
     let bounded = |reason: &&str| process_limit || *reason != "hit the process limit";
     let in_build_script = in_build_script
         .into_iter()
