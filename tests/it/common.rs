@@ -337,3 +337,37 @@ pub fn skip(what: &str, why: &str) {
         );
     }
 }
+
+/// The commits `branch` of `repo` has over `HEAD`, oldest first; none when there is no such
+/// branch.
+pub fn branch_log(repo: &Path, branch: &str) -> Vec<git2::Oid> {
+    let git = git2::Repository::open(repo).expect("open");
+    let Ok(found) = git.find_branch(branch, git2::BranchType::Local) else {
+        return Vec::new();
+    };
+    let tip = found.get().peel_to_commit().expect("tip").id();
+    let head = git.head().expect("head").peel_to_commit().expect("commit");
+    let mut walk = git.revwalk().expect("revwalk");
+    walk.push(tip).expect("push");
+    walk.hide(head.id()).expect("hide");
+    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+        .expect("sort");
+    walk.map(|oid| oid.expect("oid")).collect()
+}
+
+/// The text of `path` at the tip of `branch` of `repo`.
+pub fn branch_file(repo: &Path, branch: &str, path: &str) -> String {
+    let git = git2::Repository::open(repo).expect("open");
+    let tree = git
+        .find_branch(branch, git2::BranchType::Local)
+        .expect("branch")
+        .get()
+        .peel_to_tree()
+        .expect("tree");
+    let blob = tree
+        .get_path(Path::new(path))
+        .expect("path")
+        .to_object(&git)
+        .expect("object");
+    String::from_utf8(blob.as_blob().expect("blob").content().to_vec()).expect("utf-8")
+}

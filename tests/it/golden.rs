@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::common::TestEnv;
+use crate::common::{TestEnv, branch_log};
 
 /// Fixed so that run ids, branch names and commit times are the same on every run.
 const EPOCH: &str = "1767225600";
@@ -56,21 +56,9 @@ fn keeps_its_explicit_return() {
 /// one line that describes this machine's sandbox left out.
 fn branch_bytes(repo: &Path, branch: &str) -> String {
     let git = git2::Repository::open(repo).expect("open");
-    let head = git.head().expect("head").peel_to_commit().expect("commit");
-    let tip = git
-        .find_branch(branch, git2::BranchType::Local)
-        .expect("branch")
-        .get()
-        .peel_to_commit()
-        .expect("tip");
-    let mut walk = git.revwalk().expect("revwalk");
-    walk.push(tip.id()).expect("push");
-    walk.hide(head.id()).expect("hide");
-    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
-        .expect("sort");
     let mut out = String::new();
-    for oid in walk {
-        let commit = git.find_commit(oid.expect("oid")).expect("commit");
+    for oid in branch_log(repo, branch) {
+        let commit = git.find_commit(oid).expect("commit");
         let author = commit.author();
         let message: Vec<&str> = commit
             .message()

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{Run, TestEnv, branches, files_under, toolchain_env, write};
+use crate::common::{
+    Run, TestEnv, branch_file, branch_log, branches, files_under, toolchain_env, write,
+};
 
 const MANIFEST: &str =
     "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
@@ -85,37 +87,18 @@ fn improve(env: &TestEnv, repo: &Path, args: &[&str]) -> Run {
 /// `(commit, tree, subject)` of each commit on `branch` after `HEAD`, oldest first.
 fn branch_commits(repo: &Path, branch: &str) -> Vec<(String, String, String)> {
     let git = git2::Repository::open(repo).expect("open");
-    let head = git
-        .head()
-        .expect("head")
-        .peel_to_commit()
-        .expect("commit")
-        .id();
-    let tip = git
-        .find_branch(branch, git2::BranchType::Local)
-        .expect("branch")
-        .get()
-        .peel_to_commit()
-        .expect("tip");
-    let mut walk = git.revwalk().expect("revwalk");
-    walk.push(tip.id()).expect("push");
-    walk.hide(head).expect("hide");
-    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
-        .expect("sort");
-    walk.map(|oid| {
-        let commit = git.find_commit(oid.expect("oid")).expect("commit");
-        (
-            commit.id().to_string(),
-            commit.tree_id().to_string(),
-            commit
-                .summary()
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-                .to_owned(),
-        )
-    })
-    .collect()
+    branch_log(repo, branch)
+        .into_iter()
+        .map(|oid| {
+            let commit = git.find_commit(oid).expect("commit");
+            let subject = commit.summary().ok().flatten().unwrap_or_default();
+            (
+                commit.id().to_string(),
+                commit.tree_id().to_string(),
+                subject.to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Every file under `dir` (outside `.git`, `.nova` and `target`) with its bytes.
@@ -333,21 +316,7 @@ fn a_fix_that_breaks_a_test_is_rejected() {
         skipped[0]["reason"],
         "`tests/source.rs` is protected: tests judge every change, so Nova does not change them"
     );
-    let git = git2::Repository::open(&repo).expect("open");
-    let tip = git
-        .find_branch("nova/pinned", git2::BranchType::Local)
-        .expect("branch")
-        .get()
-        .peel_to_tree()
-        .expect("tree");
-    let blob = tip
-        .get_path(Path::new("src/lib.rs"))
-        .expect("lib.rs")
-        .to_object(&git)
-        .expect("object");
-    let lib = std::str::from_utf8(blob.as_blob().expect("blob").content())
-        .expect("utf-8")
-        .to_owned();
+    let lib = branch_file(&repo, "nova/pinned", "src/lib.rs");
     assert!(
         lib.contains("return a + b;"),
         "nothing of the rejected candidate is committed"

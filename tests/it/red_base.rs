@@ -11,7 +11,7 @@ use nova::edit::{FileChange, Patch};
 use nova::validate::{Workspace, judge};
 use nova_sandbox::Limits;
 
-use crate::common::{Run, TestEnv, branches, head_of, validation_options, write};
+use crate::common::{Run, TestEnv, branch_file, branches, head_of, validation_options, write};
 
 const MANIFEST: &str = "[package]\nname = \"red\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
 
@@ -53,16 +53,7 @@ fn committed_lib(repo: &Path) -> String {
         .iter()
         .find(|b| b.starts_with("nova/"))
         .expect("a review branch");
-    let git = git2::Repository::open(repo).expect("open");
-    let tree = git
-        .find_branch(branch, git2::BranchType::Local)
-        .expect("branch")
-        .get()
-        .peel_to_tree()
-        .expect("tree");
-    let entry = tree.get_path(Path::new("src/lib.rs")).expect("lib.rs");
-    let blob = entry.to_object(&git).expect("object");
-    String::from_utf8(blob.as_blob().expect("blob").content().to_vec()).expect("utf-8")
+    branch_file(repo, branch, "src/lib.rs")
 }
 
 #[test]

@@ -11,7 +11,7 @@ use nova::validate::{Workspace, judge};
 use nova_sandbox::Limits;
 
 use crate::apply::apply_file;
-use crate::common::{Run, TestEnv, branches, head_of, validation_options};
+use crate::common::{Run, TestEnv, branch_file, branch_log, branches, head_of, validation_options};
 
 /// A function clippy wants changed (`needless_return`), and a test of it.
 const FIXABLE: &str = "pub fn one() -> i32 {\n    return 1;\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn one() {\n        assert_eq!(super::one(), 1);\n    }\n}\n";
@@ -74,19 +74,14 @@ fn improve(env: &TestEnv, repo: &Path) -> Run {
 /// The subjects of the commits `nova/shape` has over `HEAD`.
 fn subjects(repo: &Path) -> Vec<String> {
     let git = git2::Repository::open(repo).expect("open");
-    let Ok(branch) = git.find_branch("nova/shape", git2::BranchType::Local) else {
-        return Vec::new();
-    };
-    let tip = branch.get().peel_to_commit().expect("commit").id();
-    let head = head_of(repo);
-    let mut walk = git.revwalk().expect("walk");
-    walk.push(tip).expect("push");
-    walk.hide(head).expect("hide");
-    walk.map(|oid| {
-        let commit = git.find_commit(oid.expect("oid")).expect("commit");
-        commit.summary().ok().flatten().unwrap_or("").to_owned()
-    })
-    .collect()
+    branch_log(repo, "nova/shape")
+        .into_iter()
+        .rev()
+        .map(|oid| {
+            let commit = git.find_commit(oid).expect("commit");
+            commit.summary().ok().flatten().unwrap_or("").to_owned()
+        })
+        .collect()
 }
 
 /// One SEARCH/REPLACE block for `path`.
@@ -501,18 +496,6 @@ fn findings_that_share_a_fingerprint_are_each_fixed() {
     let repo = repo(&env, "twins", &files);
     let run = improve(&env, &repo);
     assert_eq!(run.code, 0, "{}", run.both());
-    let git = git2::Repository::open(&repo).expect("open");
-    let tip = git
-        .find_branch("nova/shape", git2::BranchType::Local)
-        .expect("branch")
-        .get()
-        .peel_to_tree()
-        .expect("tree");
-    let blob = tip
-        .get_path(Path::new("src/lib.rs"))
-        .expect("lib")
-        .to_object(&git)
-        .expect("object");
-    let text = std::str::from_utf8(blob.as_blob().expect("blob").content()).expect("utf-8");
+    let text = branch_file(&repo, "nova/shape", "src/lib.rs");
     assert!(!text.contains("len() == 0"), "{text}\n{}", run.both());
 }
