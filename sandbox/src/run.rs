@@ -330,54 +330,12 @@ fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
         .take()
         .map(|pipe| thread::spawn(move || capture(pipe, limit)));
 
-    let deadline = started + spec.timeout;
-    let wait_error = |source| RunError::Wait {
-        program: program.clone(),
-        source,
-    };
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(wait_error)? {
-            break status;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            // Killing the supervisor kills PID 1 of the namespace (its death signal), and with
-            // it every process in the namespace.
-            let _ = child.kill();
-            timed_out = true;
-            break child.wait().map_err(wait_error)?;
-        }
-        // Sleeps until the child exits (a pidfd), or polls where the kernel cannot say.
-        if child::wait_exit(child.id(), left).is_err() {
-            thread::sleep(left.min(Duration::from_millis(1)));
-        }
-    };
+    let (status, timed_out) = wait_until(&mut child, started + spec.timeout, &program)?;
     // The pipes close when the tree is gone, so the readers finish with what was written.
     let (stdout, out_cut) = join(stdout);
     let (stderr, err_cut) = join(stderr);
 
-    let wait_status = match report {
-        // The supervisor's own status says nothing: the command's comes through the pipe.
-        Some(mut reader) => {
-            let mut bytes = Vec::new();
-            let _ = reader.read_to_end(&mut bytes);
-            Record::decode_all(&bytes)
-                .into_iter()
-                .find_map(|record| match record {
-                    Record::Ended { wait_status } => Some(wait_status),
-                    Record::SetupFailed { .. } => None,
-                })
-        }
-        None => Some(std::os::unix::process::ExitStatusExt::into_raw(status)),
-    };
-    let status = match wait_status {
-        _ if timed_out => Status::TimedOut,
-        Some(raw) if libc::WIFEXITED(raw) => Status::Exited(libc::WEXITSTATUS(raw)),
-        Some(raw) if libc::WIFSIGNALED(raw) => Status::Signaled(libc::WTERMSIG(raw)),
-        // The supervisor died without a word: only a signal from outside does that.
-        _ => Status::Signaled(libc::SIGKILL),
-    };
+    let status = command_status(report, status, timed_out);
     let mut limit_hit = limit_hit(status, &stdout, &stderr);
     if let Some(cgroup) = cgroup {
         if cgroup.limit_was_hit() && status != Status::Exited(0) {
@@ -393,6 +351,65 @@ fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
         elapsed: started.elapsed(),
         limit_hit,
     })
+}
+
+/// Waits for `child` until `deadline`, killing it then: its exit status, and whether it timed
+/// out.
+fn wait_until(
+    child: &mut std::process::Child,
+    deadline: Instant,
+    program: &str,
+) -> Result<(std::process::ExitStatus, bool), RunError> {
+    let wait_error = |source| RunError::Wait {
+        program: program.to_owned(),
+        source,
+    };
+    loop {
+        if let Some(status) = child.try_wait().map_err(wait_error)? {
+            return Ok((status, false));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            // Killing the supervisor kills PID 1 of the namespace (its death signal), and with
+            // it every process in the namespace.
+            let _ = child.kill();
+            return Ok((child.wait().map_err(wait_error)?, true));
+        }
+        // Sleeps until the child exits (a pidfd), or polls where the kernel cannot say.
+        if child::wait_exit(child.id(), left).is_err() {
+            thread::sleep(left.min(Duration::from_millis(1)));
+        }
+    }
+}
+
+/// How the command ended: in a sandbox, what its init reported through the pipe (the
+/// supervisor's own status says nothing); else the process's own status.
+fn command_status(
+    report: Option<std::io::PipeReader>,
+    status: std::process::ExitStatus,
+    timed_out: bool,
+) -> Status {
+    let wait_status = match report {
+        // The supervisor's own status says nothing: the command's comes through the pipe.
+        Some(mut reader) => {
+            let mut bytes = Vec::new();
+            let _ = reader.read_to_end(&mut bytes);
+            Record::decode_all(&bytes)
+                .into_iter()
+                .find_map(|record| match record {
+                    Record::Ended { wait_status } => Some(wait_status),
+                    Record::SetupFailed { .. } => None,
+                })
+        }
+        None => Some(std::os::unix::process::ExitStatusExt::into_raw(status)),
+    };
+    match wait_status {
+        _ if timed_out => Status::TimedOut,
+        Some(raw) if libc::WIFEXITED(raw) => Status::Exited(libc::WEXITSTATUS(raw)),
+        Some(raw) if libc::WIFSIGNALED(raw) => Status::Signaled(libc::WTERMSIG(raw)),
+        // The supervisor died without a word: only a signal from outside does that.
+        _ => Status::Signaled(libc::SIGKILL),
+    }
 }
 
 /// The setup step that failed and its errno, from the report pipe of a spawn that failed.

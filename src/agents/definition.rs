@@ -383,23 +383,7 @@ pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef
         problems.push(Problem::new(shown, Some(at(offset)), message));
     };
 
-    let name = raw.name.get_ref();
-    if !is_kebab(name) {
-        let message =
-            format!("agent name `{name}` must be kebab-case: lowercase letters, digits and `-`");
-        problem(raw.name.span().start, message);
-    } else if let Some(stem) = shown.file_stem().and_then(|s| s.to_str())
-        && stem != name
-    {
-        let message = format!("agent `{name}` is in `{stem}.md`; name the file `{name}.md`");
-        problem(raw.name.span().start, message);
-    }
-    if raw.description.trim().is_empty() {
-        problem(
-            raw.name.span().start,
-            String::from("`description` is empty; say in one line what the agent does"),
-        );
-    }
+    check_identity(&raw, shown, &mut problem);
 
     let expected = raw.role.output();
     if *raw.output.get_ref() != expected {
@@ -425,63 +409,14 @@ pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef
         );
     }
 
-    let mut seen_tools: Vec<&str> = Vec::new();
-    for entry in &raw.tools {
-        let name = entry.get_ref().as_str();
-        match TOOLS.iter().find(|tool| tool.name == name) {
-            None => {
-                let hint = match diag::closest(name, TOOLS.iter().map(|t| t.name)) {
-                    Some(best) => format!("; did you mean `{best}`?"),
-                    None => format!("; known tools: {}", tool_names()),
-                };
-                problem(entry.span().start, format!("unknown tool `{name}`{hint}"));
-            }
-            Some(tool) if tool.writes && raw.scope.write.is_empty() => {
-                let message = format!("tool `{name}` changes files, but `scope.write` is empty");
-                problem(entry.span().start, message);
-            }
-            Some(_) if seen_tools.contains(&name) => {
-                problem(entry.span().start, format!("tool `{name}` is listed twice"));
-            }
-            Some(_) => {}
-        }
-        seen_tools.push(name);
-    }
-    if expected == Output::Patch && !seen_tools.contains(&"propose_edit") {
-        let message = format!(
-            "a {} returns a patch, so it needs the `propose_edit` tool",
-            raw.role
-        );
-        problem(raw.output.span().start, message);
-    }
-    if raw.role == Role::Reviewer && !seen_tools.contains(&"report_finding") {
-        let message =
-            String::from("a reviewer returns findings, so it needs the `report_finding` tool");
-        problem(raw.output.span().start, message);
-    }
-    if seen_tools.contains(&"handoff") && raw.handoff.is_empty() {
-        let message = String::from("tool `handoff` is listed, but `handoff` names no agent");
-        problem(raw.name.span().start, message);
-    }
+    check_tools(&raw, expected, &mut problem);
 
     let budget = *raw.budget.get_ref();
     if let Err(why) = check_budget(budget) {
         problem(raw.budget.span().start, why);
     }
 
-    for selector in &raw.builtin {
-        if let Err(why) = check_rule_selector(selector.get_ref()) {
-            problem(selector.span().start, why);
-        }
-    }
-    for command in &raw.acceptance {
-        if command.get_ref().trim().is_empty() {
-            problem(
-                command.span().start,
-                String::from("an `acceptance` command is empty"),
-            );
-        }
-    }
+    check_rules(&raw, &mut problem);
 
     let prompt = parts.prompt.trim().to_owned();
     if prompt.is_empty() {
@@ -521,6 +456,87 @@ pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef
     // Stable: problems on one line keep the order they were found in.
     problems.sort_by_key(|problem| problem.line);
     (Some(def), problems)
+}
+
+/// The agent's name (kebab-case, the file's name) and its description.
+fn check_identity(raw: &RawAgent, shown: &Path, problem: &mut dyn FnMut(usize, String)) {
+    let name = raw.name.get_ref();
+    if !is_kebab(name) {
+        let message =
+            format!("agent name `{name}` must be kebab-case: lowercase letters, digits and `-`");
+        problem(raw.name.span().start, message);
+    } else if let Some(stem) = shown.file_stem().and_then(|s| s.to_str())
+        && stem != name
+    {
+        let message = format!("agent `{name}` is in `{stem}.md`; name the file `{name}.md`");
+        problem(raw.name.span().start, message);
+    }
+    if raw.description.trim().is_empty() {
+        problem(
+            raw.name.span().start,
+            String::from("`description` is empty; say in one line what the agent does"),
+        );
+    }
+}
+
+/// The agent's builtin rule selectors and acceptance commands.
+fn check_rules(raw: &RawAgent, problem: &mut dyn FnMut(usize, String)) {
+    for selector in &raw.builtin {
+        if let Err(why) = check_rule_selector(selector.get_ref()) {
+            problem(selector.span().start, why);
+        }
+    }
+    for command in &raw.acceptance {
+        if command.get_ref().trim().is_empty() {
+            problem(
+                command.span().start,
+                String::from("an `acceptance` command is empty"),
+            );
+        }
+    }
+}
+
+/// The agent's tools: known, listed once, writing only with a write scope, and the ones its role
+/// needs to return its output.
+fn check_tools(raw: &RawAgent, expected: Output, problem: &mut dyn FnMut(usize, String)) {
+    let mut seen_tools: Vec<&str> = Vec::new();
+    for entry in &raw.tools {
+        let name = entry.get_ref().as_str();
+        match TOOLS.iter().find(|tool| tool.name == name) {
+            None => {
+                let hint = match diag::closest(name, TOOLS.iter().map(|t| t.name)) {
+                    Some(best) => format!("; did you mean `{best}`?"),
+                    None => format!("; known tools: {}", tool_names()),
+                };
+                problem(entry.span().start, format!("unknown tool `{name}`{hint}"));
+            }
+            Some(tool) if tool.writes && raw.scope.write.is_empty() => {
+                let message = format!("tool `{name}` changes files, but `scope.write` is empty");
+                problem(entry.span().start, message);
+            }
+            Some(_) if seen_tools.contains(&name) => {
+                problem(entry.span().start, format!("tool `{name}` is listed twice"));
+            }
+            Some(_) => {}
+        }
+        seen_tools.push(name);
+    }
+    if expected == Output::Patch && !seen_tools.contains(&"propose_edit") {
+        let message = format!(
+            "a {} returns a patch, so it needs the `propose_edit` tool",
+            raw.role
+        );
+        problem(raw.output.span().start, message);
+    }
+    if raw.role == Role::Reviewer && !seen_tools.contains(&"report_finding") {
+        let message =
+            String::from("a reviewer returns findings, so it needs the `report_finding` tool");
+        problem(raw.output.span().start, message);
+    }
+    if seen_tools.contains(&"handoff") && raw.handoff.is_empty() {
+        let message = String::from("tool `handoff` is listed, but `handoff` names no agent");
+        problem(raw.name.span().start, message);
+    }
 }
 
 pub(super) fn is_kebab(name: &str) -> bool {

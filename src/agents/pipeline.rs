@@ -199,60 +199,7 @@ pub fn parse_pipeline(
             problem(stage_at, format!("stage `{}` is defined twice", stage.name));
         }
         stage_names.push(&stage.name);
-        if !produced.contains(&stage.input) {
-            let message = format!(
-                "stage `{}` reads `{}`, which no earlier stage produces",
-                stage.name, stage.input
-            );
-            problem(stage_at, message);
-        }
-        if stage.output.is_empty() {
-            problem(
-                stage_at,
-                format!("stage `{}` has an empty `output`", stage.name),
-            );
-        }
-        match (stage.step, stage.agents.is_empty()) {
-            (Some(_), false) => {
-                let message = format!(
-                    "stage `{}` names a `step` and `agents`; give it one of the two",
-                    stage.name
-                );
-                problem(stage_at, message);
-            }
-            (None, true) => {
-                let message = format!("stage `{}` names no `agents` and no `step`", stage.name);
-                problem(stage_at, message);
-            }
-            (Some(step), true) => {
-                let (input, output) = step.signature();
-                if stage.input != input || stage.output != [output] {
-                    let message = format!(
-                        "stage `{}`: the `{step:?}` step reads `{input}` and produces [`{output}`]",
-                        stage.name
-                    )
-                    .to_lowercase();
-                    problem(stage_at, message);
-                }
-            }
-            (None, false) => {}
-        }
-        if stage.repair.is_some() && stage.step != Some(Step::Validate) {
-            let message = format!(
-                "stage `{}`: only a `validate` step takes a `repair` agent",
-                stage.name
-            );
-            problem(stage_at, message);
-        }
-        if let Some(attempts) = stage.attempts
-            && (attempts == 0 || attempts > MAX_ATTEMPTS)
-        {
-            let message = format!(
-                "stage `{}`: `attempts` must be between 1 and {MAX_ATTEMPTS}",
-                stage.name
-            );
-            problem(stage_at, message);
-        }
+        check_stage(stage, &produced, &mut |message| problem(stage_at, message));
         produced.extend(&stage.output);
     }
 
@@ -288,6 +235,63 @@ pub fn parse_pipeline(
         overrides: None,
     };
     (Some(pipeline), problems)
+}
+
+/// What one stage must be: it reads a flow an earlier stage produced, produces something, is
+/// either agents or one of Nova's steps (with that step's signature), and takes a repair agent and
+/// attempts only as a validate step.
+fn check_stage(stage: &RawStage, produced: &[Flow], problem: &mut dyn FnMut(String)) {
+    if !produced.contains(&stage.input) {
+        let message = format!(
+            "stage `{}` reads `{}`, which no earlier stage produces",
+            stage.name, stage.input
+        );
+        problem(message);
+    }
+    if stage.output.is_empty() {
+        problem(format!("stage `{}` has an empty `output`", stage.name));
+    }
+    match (stage.step, stage.agents.is_empty()) {
+        (Some(_), false) => {
+            let message = format!(
+                "stage `{}` names a `step` and `agents`; give it one of the two",
+                stage.name
+            );
+            problem(message);
+        }
+        (None, true) => {
+            let message = format!("stage `{}` names no `agents` and no `step`", stage.name);
+            problem(message);
+        }
+        (Some(step), true) => {
+            let (input, output) = step.signature();
+            if stage.input != input || stage.output != [output] {
+                let message = format!(
+                    "stage `{}`: the `{step:?}` step reads `{input}` and produces [`{output}`]",
+                    stage.name
+                )
+                .to_lowercase();
+                problem(message);
+            }
+        }
+        (None, false) => {}
+    }
+    if stage.repair.is_some() && stage.step != Some(Step::Validate) {
+        let message = format!(
+            "stage `{}`: only a `validate` step takes a `repair` agent",
+            stage.name
+        );
+        problem(message);
+    }
+    if let Some(attempts) = stage.attempts
+        && (attempts == 0 || attempts > MAX_ATTEMPTS)
+    {
+        let message = format!(
+            "stage `{}`: `attempts` must be between 1 and {MAX_ATTEMPTS}",
+            stage.name
+        );
+        problem(message);
+    }
 }
 
 #[cfg(test)]

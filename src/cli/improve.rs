@@ -229,52 +229,75 @@ impl<'a> View<'a> {
             }
             Event::BaseValidated { summary, .. } => self.note(&format!("base: {summary}")),
             Event::BaseFailed { .. } => self.note("base: refused; nothing will be tried"),
-            Event::FindingsReady {
-                pass,
-                total,
-                fixable,
-                by_agent,
-                unowned,
-                known_failures,
-            } => {
-                let agents: Vec<String> =
-                    by_agent.iter().map(|(a, n)| format!("{a} {n}")).collect();
-                let stage = if *pass == 1 {
-                    String::from("review")
-                } else {
-                    format!("review of the tip (pass {pass})")
-                };
-                let mut line = format!("{stage}: {total} findings, {fixable} with a fix to try");
-                if !agents.is_empty() {
-                    line.push_str(&format!(" ({})", agents.join(", ")));
-                }
-                if *known_failures > 0 {
-                    line.push_str(&format!(
-                        "; {known_failures} skipped, rejected in earlier runs"
-                    ));
-                }
-                if *unowned > 0 {
-                    let line = format!(
-                        "  {unowned} diagnostics belong to no reviewer and are not reported"
-                    );
-                    match &self.live {
-                        Some(bar) => bar.suspend(|| p.info(&line)),
-                        None => p.info(&line),
-                    }
-                }
-                self.note(&line);
-                self.tally.total = self.tally.done() + fixable;
-                if let Some(bar) = &self.live {
-                    let template = "[{bar:20}] {pos}/{len} · {elapsed} in, ~{eta} left · \
-                                    {prefix} · {wide_msg}";
-                    if let Ok(style) = ProgressStyle::with_template(template) {
-                        bar.set_style(style.progress_chars("=> "));
-                    }
-                    bar.set_length(self.tally.total as u64);
-                    bar.set_position(self.tally.done() as u64);
-                    bar.set_prefix(self.tally.counts());
-                }
+            Event::FindingsReady { .. } => self.findings(event),
+            Event::CandidateStarted { .. }
+            | Event::CandidateAccepted { .. }
+            | Event::CandidateRejected { .. }
+            | Event::CandidateSkipped { .. } => self.candidate(event),
+            Event::RunFinished { .. } => {}
+            // `ask`'s events: an improve run has none.
+            Event::AskStarted { .. }
+            | Event::AnswerDelta { .. }
+            | Event::Retrying { .. }
+            | Event::AskFinished { .. } => {}
+        }
+    }
+
+    /// A pass's findings: how many, by whom, what is tried; the live line learns its length.
+    fn findings(&mut self, event: &Event) {
+        let p = &self.cx.printer;
+        let Event::FindingsReady {
+            pass,
+            total,
+            fixable,
+            by_agent,
+            unowned,
+            known_failures,
+        } = event
+        else {
+            return;
+        };
+        let agents: Vec<String> = by_agent.iter().map(|(a, n)| format!("{a} {n}")).collect();
+        let stage = if *pass == 1 {
+            String::from("review")
+        } else {
+            format!("review of the tip (pass {pass})")
+        };
+        let mut line = format!("{stage}: {total} findings, {fixable} with a fix to try");
+        if !agents.is_empty() {
+            line.push_str(&format!(" ({})", agents.join(", ")));
+        }
+        if *known_failures > 0 {
+            line.push_str(&format!(
+                "; {known_failures} skipped, rejected in earlier runs"
+            ));
+        }
+        if *unowned > 0 {
+            let line =
+                format!("  {unowned} diagnostics belong to no reviewer and are not reported");
+            match &self.live {
+                Some(bar) => bar.suspend(|| p.info(&line)),
+                None => p.info(&line),
             }
+        }
+        self.note(&line);
+        self.tally.total = self.tally.done() + fixable;
+        if let Some(bar) = &self.live {
+            let template = "[{bar:20}] {pos}/{len} · {elapsed} in, ~{eta} left · \
+                            {prefix} · {wide_msg}";
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_length(self.tally.total as u64);
+            bar.set_position(self.tally.done() as u64);
+            bar.set_prefix(self.tally.counts());
+        }
+    }
+
+    /// A candidate started or finished: the live line, or a line of its own.
+    fn candidate(&mut self, event: &Event) {
+        let p = &self.cx.printer;
+        match event {
             Event::CandidateStarted {
                 index,
                 total,
@@ -339,12 +362,7 @@ impl<'a> View<'a> {
                     index + 1
                 ));
             }
-            Event::RunFinished { .. } => {}
-            // `ask`'s events: an improve run has none.
-            Event::AskStarted { .. }
-            | Event::AnswerDelta { .. }
-            | Event::Retrying { .. }
-            | Event::AskFinished { .. } => {}
+            _ => {}
         }
     }
 
@@ -392,42 +410,8 @@ pub(super) fn recovered_note(kept: &str) -> String {
 /// The final report, on stdout.
 fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<Exit, CommandError> {
     let p = &cx.printer;
-    let can_judge = outcome.base.as_ref().is_some_and(|b| b.can_judge());
-    if outcome.base_failed && can_judge {
-        // Only `--require-green` refuses a base that builds and runs its tests.
-        p.line(&p.paint(
-            RED,
-            "The base has failing or flaky tests and a green base is required \
-             (`--require-green`); nothing was tried.",
-        ))?;
-        if let Some(base) = &outcome.base {
-            print_baseline(p, base)?;
-        }
-        p.line(
-            "Fix them first, or run without `--require-green`: failing tests are then kept out \
-             of the verdicts, and flaky ones are run again.",
-        )?;
-        return Ok(Exit::Failure);
-    }
     if outcome.base_failed {
-        p.line(&p.paint(
-            RED,
-            "The base does not build or its tests do not run to the end; nothing was tried.",
-        ))?;
-        for error in &outcome.base_build_errors {
-            for line in error.lines().take(12) {
-                p.line(&format!("  {line}"))?;
-            }
-        }
-        if !outcome.base_failing_tests.is_empty() {
-            p.line("Failing tests:")?;
-            for test in &outcome.base_failing_tests {
-                p.line(&format!("  {test}"))?;
-            }
-        }
-        p.line(
-            "Fix it first: Nova only proposes changes it can prove against a base that builds.",
-        )?;
+        report_base_failed(cx, outcome)?;
         return Ok(Exit::Failure);
     }
     if let Some(base) = &outcome.base {
@@ -463,24 +447,7 @@ fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<E
     } else {
         p.line("No change passed validation; no branch was created.")?;
     }
-    if !outcome.rejected.is_empty() {
-        p.line(&p.paint(BOLD, "Rejected:"))?;
-        for (summary, reasons) in &outcome.rejected {
-            p.line(&format!("  {summary}: {}", reasons.join("; ")))?;
-        }
-    }
-    if !outcome.skipped.is_empty() {
-        p.line(&p.paint(BOLD, "Skipped:"))?;
-        for (summary, reason) in &outcome.skipped {
-            p.line(&format!("  {summary}: {reason}"))?;
-        }
-    }
-    if !outcome.left.is_empty() {
-        p.line(&p.paint(BOLD, "Not tried:"))?;
-        for (summary, reason) in &outcome.left {
-            p.line(&format!("  {summary}: {reason}"))?;
-        }
-    }
+    report_lists(p, outcome)?;
     if outcome.passes > 1 {
         p.line(&format!(
             "Linted the tip again after accepted fixes: {} passes (at most {}).",
@@ -516,6 +483,68 @@ fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<E
         ))?;
     }
     Ok(Exit::Success)
+}
+
+/// Why nothing was tried: the base cannot judge candidates, or a green one was required.
+fn report_base_failed(cx: &Context<'_>, outcome: &ImproveOutcome) -> Result<(), CommandError> {
+    let p = &cx.printer;
+    let can_judge = outcome.base.as_ref().is_some_and(|b| b.can_judge());
+    if can_judge {
+        // Only `--require-green` refuses a base that builds and runs its tests.
+        p.line(&p.paint(
+            RED,
+            "The base has failing or flaky tests and a green base is required \
+             (`--require-green`); nothing was tried.",
+        ))?;
+        if let Some(base) = &outcome.base {
+            print_baseline(p, base)?;
+        }
+        p.line(
+            "Fix them first, or run without `--require-green`: failing tests are then kept out \
+             of the verdicts, and flaky ones are run again.",
+        )?;
+        return Ok(());
+    }
+    p.line(&p.paint(
+        RED,
+        "The base does not build or its tests do not run to the end; nothing was tried.",
+    ))?;
+    for error in &outcome.base_build_errors {
+        for line in error.lines().take(12) {
+            p.line(&format!("  {line}"))?;
+        }
+    }
+    if !outcome.base_failing_tests.is_empty() {
+        p.line("Failing tests:")?;
+        for test in &outcome.base_failing_tests {
+            p.line(&format!("  {test}"))?;
+        }
+    }
+    p.line("Fix it first: Nova only proposes changes it can prove against a base that builds.")?;
+    Ok(())
+}
+
+/// What was rejected, skipped and not tried, each with why.
+fn report_lists(p: &super::output::Printer, outcome: &ImproveOutcome) -> Result<(), CommandError> {
+    if !outcome.rejected.is_empty() {
+        p.line(&p.paint(BOLD, "Rejected:"))?;
+        for (summary, reasons) in &outcome.rejected {
+            p.line(&format!("  {summary}: {}", reasons.join("; ")))?;
+        }
+    }
+    if !outcome.skipped.is_empty() {
+        p.line(&p.paint(BOLD, "Skipped:"))?;
+        for (summary, reason) in &outcome.skipped {
+            p.line(&format!("  {summary}: {reason}"))?;
+        }
+    }
+    if !outcome.left.is_empty() {
+        p.line(&p.paint(BOLD, "Not tried:"))?;
+        for (summary, reason) in &outcome.left {
+            p.line(&format!("  {summary}: {reason}"))?;
+        }
+    }
+    Ok(())
 }
 
 impl From<ImproveError> for CommandError {

@@ -104,6 +104,111 @@ struct RunDetail<'a> {
     flaky_tests: &'a [FlakyRow],
 }
 
+/// A run for people: what it was, the base's failing tests, findings and candidates.
+fn print_detail(cx: &Context<'_>, detail: &RunDetail<'_>) -> Result<(), CommandError> {
+    let p = &cx.printer;
+    p.line(&format!(
+        "{} {} ({}, {})",
+        p.paint(BOLD, "run"),
+        detail.run.id,
+        detail.run.command,
+        paint_status(cx, &detail.run.status)
+    ))?;
+    p.line(&format!("started   {} UTC", stamp(detail.run.started_at)))?;
+    if let Some(base) = &detail.run.base {
+        p.line(&format!("base      {base}"))?;
+    }
+    if let Some(branch) = &detail.run.branch {
+        p.line(&format!("branch    {branch}"))?;
+    }
+    if let Some(summary) = &detail.run.summary {
+        p.line(&format!("result    {summary}"))?;
+    }
+    if !detail.base.failing.is_empty() {
+        p.line("")?;
+        p.line(&p.paint(
+            BOLD,
+            &format!(
+                "already failing in the base ({})",
+                detail.base.failing.len()
+            ),
+        ))?;
+        for (test, failure) in &detail.base.failing {
+            let first = failure.output.lines().find(|l| !l.trim().is_empty());
+            p.line(&format!("  {test}  {}", p.paint(DIM, first.unwrap_or(""))))?;
+        }
+    }
+    p.line("")?;
+    p.line(&p.paint(BOLD, &format!("findings ({})", detail.findings.len())))?;
+    for f in detail.findings {
+        let symbol = f
+            .symbol
+            .as_deref()
+            .map(|s| format!(" in `{s}`"))
+            .unwrap_or_default();
+        p.line(&format!(
+            "  {}:{}{symbol}  {}  {}  [{}]",
+            f.path, f.line, f.rule, f.message, f.agent
+        ))?;
+    }
+    print_candidates(cx, detail)
+}
+
+/// The candidates with their verdicts, and the tests runs of this repository saw flaky.
+fn print_candidates(cx: &Context<'_>, detail: &RunDetail<'_>) -> Result<(), CommandError> {
+    let p = &cx.printer;
+    p.line("")?;
+    p.line(&p.paint(BOLD, &format!("candidates ({})", detail.candidates.len())))?;
+    for c in detail.candidates {
+        let commit = c
+            .commit
+            .as_deref()
+            .map(|c| format!(" {}", &c[..c.len().min(10)]))
+            .unwrap_or_default();
+        p.line(&format!(
+            "  [{}] {}{commit}  {}",
+            c.idx + 1,
+            paint_status(cx, &c.verdict),
+            c.summary
+        ))?;
+        for reason in &c.reasons {
+            p.line(&format!("        {reason}"))?;
+        }
+        if let Some(diff) = &c.diff {
+            for line in diff.lines() {
+                p.line(&format!("        {line}"))?;
+            }
+        }
+    }
+    p.line("")?;
+    p.line(&p.paint(
+        BOLD,
+        &format!(
+            "flaky tests, as runs of this repository saw them ({})",
+            detail.flaky_tests.len()
+        ),
+    ))?;
+    for row in detail.flaky_tests {
+        let this_run = if detail.base.flaky.contains_key(&row.test) {
+            p.paint(YELLOW, "  (flaky in this run's base)")
+        } else {
+            String::new()
+        };
+        let times = if row.times == 1 { "once" } else { "times" };
+        let seen = if row.times == 1 {
+            format!("seen {times}, in run {}", row.last_run)
+        } else {
+            format!("seen {} {times}, last in run {}", row.times, row.last_run)
+        };
+        p.line(&format!(
+            "  {}  {}{this_run}",
+            row.test,
+            p.paint(DIM, &seen)
+        ))?;
+    }
+    Ok(())
+}
+
 fn show(
     cx: &Context<'_>,
     store: &Store,
@@ -140,106 +245,17 @@ fn show(
         .map(|report| report.baseline)
         .unwrap_or_default();
     let flaky = store.flaky_tests().map_err(CommandError::environment)?;
-    let p = &cx.printer;
-    if p.json() {
-        p.json_value(&RunDetail {
-            run: &run,
-            base: &base,
-            findings: &findings,
-            candidates: &candidates,
-            flaky_tests: &flaky,
-        })?;
-        return Ok(Exit::Success);
-    }
-    p.line(&format!(
-        "{} {} ({}, {})",
-        p.paint(BOLD, "run"),
-        run.id,
-        run.command,
-        paint_status(cx, &run.status)
-    ))?;
-    p.line(&format!("started   {} UTC", stamp(run.started_at)))?;
-    if let Some(base) = &run.base {
-        p.line(&format!("base      {base}"))?;
-    }
-    if let Some(branch) = &run.branch {
-        p.line(&format!("branch    {branch}"))?;
-    }
-    if let Some(summary) = &run.summary {
-        p.line(&format!("result    {summary}"))?;
-    }
-    if !base.failing.is_empty() {
-        p.line("")?;
-        p.line(&p.paint(
-            BOLD,
-            &format!("already failing in the base ({})", base.failing.len()),
-        ))?;
-        for (test, failure) in &base.failing {
-            let first = failure.output.lines().find(|l| !l.trim().is_empty());
-            p.line(&format!("  {test}  {}", p.paint(DIM, first.unwrap_or(""))))?;
-        }
-    }
-    p.line("")?;
-    p.line(&p.paint(BOLD, &format!("findings ({})", findings.len())))?;
-    for f in &findings {
-        let symbol = f
-            .symbol
-            .as_deref()
-            .map(|s| format!(" in `{s}`"))
-            .unwrap_or_default();
-        p.line(&format!(
-            "  {}:{}{symbol}  {}  {}  [{}]",
-            f.path, f.line, f.rule, f.message, f.agent
-        ))?;
-    }
-    p.line("")?;
-    p.line(&p.paint(BOLD, &format!("candidates ({})", candidates.len())))?;
-    for c in &candidates {
-        let commit = c
-            .commit
-            .as_deref()
-            .map(|c| format!(" {}", &c[..c.len().min(10)]))
-            .unwrap_or_default();
-        p.line(&format!(
-            "  [{}] {}{commit}  {}",
-            c.idx + 1,
-            paint_status(cx, &c.verdict),
-            c.summary
-        ))?;
-        for reason in &c.reasons {
-            p.line(&format!("        {reason}"))?;
-        }
-        if let Some(diff) = &c.diff {
-            for line in diff.lines() {
-                p.line(&format!("        {line}"))?;
-            }
-        }
-    }
-    p.line("")?;
-    p.line(&p.paint(
-        BOLD,
-        &format!(
-            "flaky tests, as runs of this repository saw them ({})",
-            flaky.len()
-        ),
-    ))?;
-    for row in &flaky {
-        let this_run = if base.flaky.contains_key(&row.test) {
-            p.paint(YELLOW, "  (flaky in this run's base)")
-        } else {
-            String::new()
-        };
-        let times = if row.times == 1 { "once" } else { "times" };
-        let seen = if row.times == 1 {
-            format!("seen {times}, in run {}", row.last_run)
-        } else {
-            format!("seen {} {times}, last in run {}", row.times, row.last_run)
-        };
-        p.line(&format!(
-            "  {}  {}{this_run}",
-            row.test,
-            p.paint(DIM, &seen)
-        ))?;
+    let detail = RunDetail {
+        run: &run,
+        base: &base,
+        findings: &findings,
+        candidates: &candidates,
+        flaky_tests: &flaky,
+    };
+    if cx.printer.json() {
+        cx.printer.json_value(&detail)?;
+    } else {
+        print_detail(cx, &detail)?;
     }
     Ok(Exit::Success)
 }

@@ -135,23 +135,7 @@ pub fn apply(
             edit: index + 1,
             reason,
         };
-        let plain = |path: &str| RepoPath::new(path).is_some_and(|p| p.as_str() == path);
-        let moved = match edit {
-            Edit::Hunks {
-                move_to: Some(to), ..
-            } => Some(to.as_str()),
-            _ => None,
-        };
-        if let Some(path) = std::iter::once(edit.path())
-            .chain(moved)
-            .find(|p| !plain(p))
-        {
-            return Err(ApplyError {
-                path: path.to_owned(),
-                edit: index + 1,
-                reason: Reason::OutsideRepository,
-            });
-        }
+        check_paths(edit, index)?;
         let current = load(&mut files, edit.path());
         updates.clear();
         match edit {
@@ -228,6 +212,29 @@ pub fn apply(
             after,
         })
         .collect())
+}
+
+/// Refuses an edit whose path (or the path it moves the file to) is not a plain path inside the
+/// repository.
+fn check_paths(edit: &Edit, index: usize) -> Result<(), ApplyError> {
+    let plain = |path: &str| RepoPath::new(path).is_some_and(|p| p.as_str() == path);
+    let moved = match edit {
+        Edit::Hunks {
+            move_to: Some(to), ..
+        } => Some(to.as_str()),
+        _ => None,
+    };
+    match std::iter::once(edit.path())
+        .chain(moved)
+        .find(|p| !plain(p))
+    {
+        Some(path) => Err(ApplyError {
+            path: path.to_owned(),
+            edit: index + 1,
+            reason: Reason::OutsideRepository,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn uses_crlf(text: &str) -> bool {

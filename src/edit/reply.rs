@@ -500,40 +500,8 @@ fn begin_patch(lines: &[&str], i: usize, edits: &mut Vec<Edit>) -> Result<usize,
                 move_to = Some(to.trim().to_owned());
                 j += 1;
             }
-            let mut hunks: Vec<Hunk> = Vec::new();
-            while let Some(&body) = lines.get(j) {
-                if body.trim_end() == "*** End of File" {
-                    j += 1;
-                    continue;
-                }
-                if body.starts_with("*** ") {
-                    break;
-                }
-                if let Some(anchor) = body.strip_prefix("@@") {
-                    let anchor = anchor.trim();
-                    hunks.push(Hunk {
-                        anchor: (!anchor.is_empty()).then(|| anchor.to_owned()),
-                        ..Hunk::default()
-                    });
-                    j += 1;
-                    continue;
-                }
-                if hunks.is_empty() {
-                    hunks.push(Hunk::default());
-                }
-                let hunk = hunks.last_mut().expect("pushed above");
-                if hunk.push(body) {
-                    j += 1;
-                    continue;
-                }
-                return Err(ParseError {
-                    line: j + 1,
-                    message: format!(
-                        "a line of an `*** Update File` that does not start with `+`, `-`, \
-                         a space or `@@`: `{body}`"
-                    ),
-                });
-            }
+            let (hunks, next) = update_hunks(lines, j)?;
+            j = next;
             edits.push(Edit::Hunks {
                 path: path.trim().to_owned(),
                 hunks,
@@ -551,6 +519,46 @@ fn begin_patch(lines: &[&str], i: usize, edits: &mut Vec<Edit>) -> Result<usize,
             });
         }
     }
+}
+
+/// The hunks of an `*** Update File` from line `j`: up to the next `*** ` line. Returns them and
+/// the line after them.
+fn update_hunks(lines: &[&str], mut j: usize) -> Result<(Vec<Hunk>, usize), ParseError> {
+    let mut hunks: Vec<Hunk> = Vec::new();
+    while let Some(&body) = lines.get(j) {
+        if body.trim_end() == "*** End of File" {
+            j += 1;
+            continue;
+        }
+        if body.starts_with("*** ") {
+            break;
+        }
+        if let Some(anchor) = body.strip_prefix("@@") {
+            let anchor = anchor.trim();
+            hunks.push(Hunk {
+                anchor: (!anchor.is_empty()).then(|| anchor.to_owned()),
+                ..Hunk::default()
+            });
+            j += 1;
+            continue;
+        }
+        if hunks.is_empty() {
+            hunks.push(Hunk::default());
+        }
+        let hunk = hunks.last_mut().expect("pushed above");
+        if hunk.push(body) {
+            j += 1;
+            continue;
+        }
+        return Err(ParseError {
+            line: j + 1,
+            message: format!(
+                "a line of an `*** Update File` that does not start with `+`, `-`, \
+                 a space or `@@`: `{body}`"
+            ),
+        });
+    }
+    Ok((hunks, j))
 }
 
 #[cfg(test)]

@@ -54,11 +54,6 @@ pub fn rank(files: &[(&str, &FileTags)], focus: &Focus) -> (Vec<f64>, Vec<Ranked
         return (Vec::new(), Vec::new());
     }
     // Every defined name once, with what its weight depends on.
-    struct Name {
-        definers: Vec<usize>,
-        public: bool,
-        weight: f64,
-    }
     let mentioned: HashSet<&str> = focus.names.iter().map(String::as_str).collect();
     let mut ids: FxHashMap<&str, usize> = FxHashMap::default();
     let mut names: Vec<Name> = Vec::new();
@@ -122,82 +117,10 @@ pub fn rank(files: &[(&str, &FileTags)], focus: &Focus) -> (Vec<f64>, Vec<Ranked
         }
     }
 
-    let mut personal = vec![0.0; n];
-    for (i, (path, tags)) in files.iter().enumerate() {
-        if focus.names_file(path) {
-            personal[i] += 1.0;
-        }
-        if tags
-            .defs
-            .iter()
-            .any(|d| mentioned.contains(d.name.as_str()))
-        {
-            personal[i] += 1.0;
-        }
-    }
-    let total: f64 = personal.iter().sum();
-    if total == 0.0 {
-        personal.fill(1.0 / n as f64);
-    } else {
-        personal.iter_mut().for_each(|p| *p /= total);
-    }
+    let personal = personalization(files, focus, &mentioned);
 
-    // The file graph, one row per referencing file, edges between the same two files merged and
-    // normalized by the row's total weight: a sparse accumulator per row, no sorting.
-    let mut row_start = Vec::with_capacity(n + 1);
-    let mut cols: Vec<usize> = Vec::new();
-    let mut vals: Vec<f64> = Vec::new();
-    let mut acc = vec![0.0; n];
-    let mut touched: Vec<usize> = Vec::new();
-    let mut next_ref = 0;
-    for (r, total) in out_weight.iter().enumerate() {
-        row_start.push(cols.len());
-        while let Some(&(from, id, weight)) = refs.get(next_ref)
-            && from == r
-        {
-            next_ref += 1;
-            for &d in &names[id].definers {
-                if d != r {
-                    if acc[d] == 0.0 {
-                        touched.push(d);
-                    }
-                    acc[d] += weight;
-                }
-            }
-        }
-        for d in touched.drain(..) {
-            cols.push(d);
-            vals.push(acc[d] / total);
-            acc[d] = 0.0;
-        }
-    }
-    row_start.push(cols.len());
-
-    let mut rank = personal.clone();
-    let mut next = vec![0.0; n];
-    for _ in 0..ITERATIONS {
-        let mut dangling = 0.0;
-        for (i, r) in rank.iter().enumerate() {
-            if out_weight[i] == 0.0 {
-                dangling += r;
-            }
-        }
-        let teleport = DAMPING * dangling + (1.0 - DAMPING);
-        for (slot, p) in next.iter_mut().zip(&personal) {
-            *slot = teleport * p;
-        }
-        for r in 0..n {
-            let flow = DAMPING * rank[r];
-            for k in row_start[r]..row_start[r + 1] {
-                next[cols[k]] += flow * vals[k];
-            }
-        }
-        let change: f64 = next.iter().zip(&rank).map(|(a, b)| (a - b).abs()).sum();
-        std::mem::swap(&mut rank, &mut next);
-        if change < 1e-6 {
-            break;
-        }
-    }
+    let graph = file_graph(&refs, &names, &out_weight);
+    let rank = pagerank(&graph, &personal, &out_weight);
 
     // Each definition gets the share of rank that flows to its name from other files, plus a
     // little of its own file's rank so that nothing is unordered. Every definer of a name gets
@@ -236,4 +159,125 @@ pub fn rank(files: &[(&str, &FileTags)], focus: &Focus) -> (Vec<f64>, Vec<Ranked
             .then(a.def.cmp(&b.def))
     });
     (rank, ranked)
+}
+
+/// A defined name: the files that define it, whether any of them exports it, and how much a
+/// reference to it weighs.
+struct Name {
+    definers: Vec<usize>,
+    public: bool,
+    weight: f64,
+}
+
+/// Where the random walk restarts: the files the focus names or that define a mentioned name,
+/// else every file alike.
+fn personalization(
+    files: &[(&str, &FileTags)],
+    focus: &Focus,
+    mentioned: &HashSet<&str>,
+) -> Vec<f64> {
+    let n = files.len();
+    let mut personal = vec![0.0; n];
+    for (i, (path, tags)) in files.iter().enumerate() {
+        if focus.names_file(path) {
+            personal[i] += 1.0;
+        }
+        if tags
+            .defs
+            .iter()
+            .any(|d| mentioned.contains(d.name.as_str()))
+        {
+            personal[i] += 1.0;
+        }
+    }
+    let total: f64 = personal.iter().sum();
+    if total == 0.0 {
+        personal.fill(1.0 / n as f64);
+    } else {
+        personal.iter_mut().for_each(|p| *p /= total);
+    }
+    personal
+}
+
+/// The file graph in compressed rows: for row `r`, `cols[row_start[r]..row_start[r + 1]]` are
+/// the files `r` points at and `vals` the shares of its weight.
+struct Graph {
+    row_start: Vec<usize>,
+    cols: Vec<usize>,
+    vals: Vec<f64>,
+}
+
+fn file_graph(refs: &[(usize, usize, f64)], names: &[Name], out_weight: &[f64]) -> Graph {
+    let n = out_weight.len();
+    // The file graph, one row per referencing file, edges between the same two files merged and
+    // normalized by the row's total weight: a sparse accumulator per row, no sorting.
+    let mut row_start = Vec::with_capacity(n + 1);
+    let mut cols: Vec<usize> = Vec::new();
+    let mut vals: Vec<f64> = Vec::new();
+    let mut acc = vec![0.0; n];
+    let mut touched: Vec<usize> = Vec::new();
+    let mut next_ref = 0;
+    for (r, total) in out_weight.iter().enumerate() {
+        row_start.push(cols.len());
+        while let Some(&(from, id, weight)) = refs.get(next_ref)
+            && from == r
+        {
+            next_ref += 1;
+            for &d in &names[id].definers {
+                if d != r {
+                    if acc[d] == 0.0 {
+                        touched.push(d);
+                    }
+                    acc[d] += weight;
+                }
+            }
+        }
+        for d in touched.drain(..) {
+            cols.push(d);
+            vals.push(acc[d] / total);
+            acc[d] = 0.0;
+        }
+    }
+    row_start.push(cols.len());
+    Graph {
+        row_start,
+        cols,
+        vals,
+    }
+}
+
+/// Personalized PageRank over `graph`: what flows out of files that point nowhere restarts too.
+fn pagerank(graph: &Graph, personal: &[f64], out_weight: &[f64]) -> Vec<f64> {
+    let n = personal.len();
+    let Graph {
+        row_start,
+        cols,
+        vals,
+    } = graph;
+    let mut rank = personal.to_vec();
+    let mut next = vec![0.0; n];
+    for _ in 0..ITERATIONS {
+        let mut dangling = 0.0;
+        for (i, r) in rank.iter().enumerate() {
+            if out_weight[i] == 0.0 {
+                dangling += r;
+            }
+        }
+        let teleport = DAMPING * dangling + (1.0 - DAMPING);
+        for (slot, p) in next.iter_mut().zip(personal) {
+            *slot = teleport * p;
+        }
+        for r in 0..n {
+            let flow = DAMPING * rank[r];
+            for k in row_start[r]..row_start[r + 1] {
+                next[cols[k]] += flow * vals[k];
+            }
+        }
+        let change: f64 = next.iter().zip(&rank).map(|(a, b)| (a - b).abs()).sum();
+        std::mem::swap(&mut rank, &mut next);
+        if change < 1e-6 {
+            break;
+        }
+    }
+    rank
 }

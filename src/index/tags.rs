@@ -397,101 +397,11 @@ impl Kinds {
                 })
                 .collect()
         };
-        let defs: &[&str] = match lang {
-            Lang::Rust => &[
-                "function_item",
-                "function_signature_item",
-                "struct_item",
-                "enum_item",
-                "union_item",
-                "trait_item",
-                "mod_item",
-                "const_item",
-                "static_item",
-                "type_item",
-                "macro_definition",
-                "impl_item",
-            ],
-            Lang::Python => &["function_definition", "class_definition"],
-            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => &[
-                "function_declaration",
-                "generator_function_declaration",
-                "function_signature",
-                "class_declaration",
-                "abstract_class_declaration",
-                "method_definition",
-                "method_signature",
-                "abstract_method_signature",
-                "interface_declaration",
-                "type_alias_declaration",
-                "enum_declaration",
-                "internal_module",
-                "module",
-                "variable_declarator",
-            ],
-            Lang::Go => &[
-                "function_declaration",
-                "method_declaration",
-                "type_spec",
-                "type_alias",
-                "const_spec",
-                "var_spec",
-            ],
-        };
-        let members: &[&str] = match lang {
-            Lang::Rust | Lang::Go => &["type_identifier", "field_identifier"],
-            Lang::Python => &[],
-            Lang::JavaScript => &["property_identifier", "shorthand_property_identifier"],
-            Lang::TypeScript | Lang::Tsx => &[
-                "property_identifier",
-                "shorthand_property_identifier",
-                "type_identifier",
-            ],
-        };
-        let contexts: &[&str] = match lang {
-            Lang::Rust => &[
-                "call_expression",
-                "scoped_identifier",
-                "scoped_type_identifier",
-                "macro_invocation",
-                "use_list",
-                "scoped_use_list",
-                "use_as_clause",
-                "use_declaration",
-                "struct_expression",
-                "tuple_struct_pattern",
-                "attribute",
-            ],
-            Lang::Python => &[
-                "call",
-                "attribute",
-                "dotted_name",
-                "decorator",
-                "aliased_import",
-                "type",
-                "superclasses",
-            ],
-            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => &[
-                "call_expression",
-                "new_expression",
-                "member_expression",
-                "import_specifier",
-                "export_specifier",
-                "namespace_import",
-                "import_clause",
-                "jsx_opening_element",
-                "jsx_self_closing_element",
-                "class_heritage",
-                "extends_clause",
-                "decorator",
-            ],
-            Lang::Go => &[
-                "call_expression",
-                "selector_expression",
-                "qualified_type",
-                "composite_literal",
-            ],
-        };
+        let (defs, members, contexts) = (
+            definition_kinds(lang),
+            member_kinds(lang),
+            reference_contexts(lang),
+        );
         Kinds {
             defs: ids(defs),
             members: ids(members),
@@ -607,6 +517,113 @@ fn base_type(ty: &str) -> String {
         .trim();
     let ty = ty.split('<').next().unwrap_or(ty);
     ty.rsplit("::").next().unwrap_or(ty).trim().to_owned()
+}
+
+/// The node kinds that define something, per language.
+fn definition_kinds(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Rust => &[
+            "function_item",
+            "function_signature_item",
+            "struct_item",
+            "enum_item",
+            "union_item",
+            "trait_item",
+            "mod_item",
+            "const_item",
+            "static_item",
+            "type_item",
+            "macro_definition",
+            "impl_item",
+        ],
+        Lang::Python => &["function_definition", "class_definition"],
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => &[
+            "function_declaration",
+            "generator_function_declaration",
+            "function_signature",
+            "class_declaration",
+            "abstract_class_declaration",
+            "method_definition",
+            "method_signature",
+            "abstract_method_signature",
+            "interface_declaration",
+            "type_alias_declaration",
+            "enum_declaration",
+            "internal_module",
+            "module",
+            "variable_declarator",
+        ],
+        Lang::Go => &[
+            "function_declaration",
+            "method_declaration",
+            "type_spec",
+            "type_alias",
+            "const_spec",
+            "var_spec",
+        ],
+    }
+}
+
+/// The leaf kinds that name a type or a member, wherever they stand.
+fn member_kinds(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Rust | Lang::Go => &["type_identifier", "field_identifier"],
+        Lang::Python => &[],
+        Lang::JavaScript => &["property_identifier", "shorthand_property_identifier"],
+        Lang::TypeScript | Lang::Tsx => &[
+            "property_identifier",
+            "shorthand_property_identifier",
+            "type_identifier",
+        ],
+    }
+}
+
+/// The parents under which a plain identifier names something defined elsewhere.
+fn reference_contexts(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Rust => &[
+            "call_expression",
+            "scoped_identifier",
+            "scoped_type_identifier",
+            "macro_invocation",
+            "use_list",
+            "scoped_use_list",
+            "use_as_clause",
+            "use_declaration",
+            "struct_expression",
+            "tuple_struct_pattern",
+            "attribute",
+        ],
+        Lang::Python => &[
+            "call",
+            "attribute",
+            "dotted_name",
+            "decorator",
+            "aliased_import",
+            "type",
+            "superclasses",
+        ],
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => &[
+            "call_expression",
+            "new_expression",
+            "member_expression",
+            "import_specifier",
+            "export_specifier",
+            "namespace_import",
+            "import_clause",
+            "jsx_opening_element",
+            "jsx_self_closing_element",
+            "class_heritage",
+            "extends_clause",
+            "decorator",
+        ],
+        Lang::Go => &[
+            "call_expression",
+            "selector_expression",
+            "qualified_type",
+            "composite_literal",
+        ],
+    }
 }
 
 #[cfg(test)]

@@ -84,30 +84,7 @@ pub async fn ask(
     })?;
     let agent = route(pipeline, set, &request.disabled)?;
 
-    let map = match (&request.repo_root, request.map_tokens) {
-        (Some(root), budget) if budget > 0 => {
-            Some(RepoContext::build(root, &request.question).await)
-        }
-        _ => None,
-    };
-    let system = |budget: usize| system_prompt(agent, map.as_ref(), budget);
-    let mut chat = ChatRequest::new(
-        &request.model,
-        system(request.map_tokens),
-        vec![Message::user(&request.question)],
-    );
-    chat.max_tokens = request.max_tokens;
-    // The caller's rule when the prompt is too large: a smaller map, once; no map below the
-    // smallest useful one.
-    let chat = llm::fit(chat, request.context_window, |mut chat, over| {
-        map.as_ref()?;
-        let budget = request
-            .map_tokens
-            .saturating_sub(usize::try_from(over).unwrap_or(usize::MAX) + 64);
-        let budget = if budget < SMALLEST_MAP { 0 } else { budget };
-        chat.system = system(budget);
-        Some(chat)
-    })?;
+    let chat = prompt(request, agent).await?;
 
     let mut rec = Recorder {
         sink,
@@ -131,30 +108,7 @@ pub async fn ask(
         prompt_tokens: llm::estimate(&chat),
     });
 
-    let budget = Duration::from_secs(agent.budget.seconds);
-    let answered = {
-        let mut on_delta = |delta: &Delta| match delta {
-            Delta::Text { text } => rec.emit(Event::AnswerDelta { text: text.clone() }),
-            Delta::Retrying {
-                attempt,
-                reason,
-                delay_ms,
-            } => rec.emit(Event::Retrying {
-                attempt: *attempt,
-                reason: reason.clone(),
-                delay_ms: *delay_ms,
-            }),
-            Delta::ToolCall { .. } => {}
-        };
-        tokio::time::timeout(budget, provider.chat(&chat, &mut on_delta)).await
-    };
-    let result = match answered {
-        Err(_) => Err(AskError::OutOfTime {
-            agent: agent.name.clone(),
-            seconds: agent.budget.seconds,
-        }),
-        Ok(result) => result.map_err(AskError::from),
-    };
+    let result = answer(provider, &chat, agent, &mut rec).await;
     let seconds = started.elapsed().as_secs_f64();
     let reply = match result {
         Ok(reply) => reply,
@@ -184,6 +138,69 @@ pub async fn ask(
         cost_usd,
         seconds,
     })
+}
+
+/// The request to send: the agent's prompt with a map of the repository ranked around the
+/// question, shrunk once if the whole is over the model's window.
+async fn prompt(request: &AskRequest, agent: &AgentDef) -> Result<ChatRequest, AskError> {
+    let map = match (&request.repo_root, request.map_tokens) {
+        (Some(root), budget) if budget > 0 => {
+            Some(RepoContext::build(root, &request.question).await)
+        }
+        _ => None,
+    };
+    let system = |budget: usize| system_prompt(agent, map.as_ref(), budget);
+    let mut chat = ChatRequest::new(
+        &request.model,
+        system(request.map_tokens),
+        vec![Message::user(&request.question)],
+    );
+    chat.max_tokens = request.max_tokens;
+    // The caller's rule when the prompt is too large: a smaller map, once; no map below the
+    // smallest useful one.
+    let chat = llm::fit(chat, request.context_window, |mut chat, over| {
+        map.as_ref()?;
+        let budget = request
+            .map_tokens
+            .saturating_sub(usize::try_from(over).unwrap_or(usize::MAX) + 64);
+        let budget = if budget < SMALLEST_MAP { 0 } else { budget };
+        chat.system = system(budget);
+        Some(chat)
+    })?;
+    Ok(chat)
+}
+
+/// Sends `chat` within the agent's time budget, each piece of the answer an event as it comes.
+async fn answer(
+    provider: &dyn Provider,
+    chat: &ChatRequest,
+    agent: &AgentDef,
+    rec: &mut Recorder<'_>,
+) -> Result<Reply, AskError> {
+    let budget = Duration::from_secs(agent.budget.seconds);
+    let answered = {
+        let mut on_delta = |delta: &Delta| match delta {
+            Delta::Text { text } => rec.emit(Event::AnswerDelta { text: text.clone() }),
+            Delta::Retrying {
+                attempt,
+                reason,
+                delay_ms,
+            } => rec.emit(Event::Retrying {
+                attempt: *attempt,
+                reason: reason.clone(),
+                delay_ms: *delay_ms,
+            }),
+            Delta::ToolCall { .. } => {}
+        };
+        tokio::time::timeout(budget, provider.chat(chat, &mut on_delta)).await
+    };
+    match answered {
+        Err(_) => Err(AskError::OutOfTime {
+            agent: agent.name.clone(),
+            seconds: agent.budget.seconds,
+        }),
+        Ok(result) => result.map_err(AskError::from),
+    }
 }
 
 /// The agent that answers. The route stage's choice is, for now, the answering agent of the stage

@@ -229,7 +229,6 @@ pub fn improve(
         .ok_or_else(|| ImproveError::Pipeline(String::from("there is no `improve` pipeline")))?;
     let cast = cast(set, pipeline, &request.disabled)?;
     let base = git::head_commit(root)?;
-
     let run_id = stamp(request.time);
     let branch = git::review_branch(
         root,
@@ -238,12 +237,37 @@ pub fn improve(
         &run_id,
         request.dry_run,
     )?;
+    let (mut run, known_flaky) = start(request, base, &branch, sink)?;
+    let mut options = request.validation.clone();
+    options.tests.known_flaky.extend(known_flaky);
+    let target = Target {
+        branch,
+        dry_run: request.dry_run,
+        run: run_id,
+        time: request.time,
+    };
+    let result = drive(&mut run, &cast, base, options, target);
+    finish(run, result, started)
+}
 
+/// Opens the archive and records the run's start: the run, and the tests earlier runs saw flaky.
+fn start<'a>(
+    request: &'a ImproveRequest,
+    base: Oid,
+    branch: &str,
+    sink: &'a mut dyn FnMut(&Event),
+) -> Result<(Run<'a>, Vec<String>), ImproveError> {
+    let root = &request.repo_root;
+    let run_id = stamp(request.time);
     let store = Store::open(root)?;
     let known_failures = store.rejected_fingerprints()?;
-    let known_flaky = store.flaky_tests()?;
-    let recorded_branch = (!request.dry_run).then_some(branch.as_str());
-    let run = store.start_run(
+    let known_flaky = store
+        .flaky_tests()?
+        .into_iter()
+        .map(|row| row.test)
+        .collect();
+    let recorded_branch = (!request.dry_run).then_some(branch);
+    let id = store.start_run(
         &run_id,
         "improve",
         &base.to_string(),
@@ -256,7 +280,7 @@ pub fn improve(
         rec: Recorder {
             sink,
             store,
-            run,
+            run: id,
             seq: 0,
         },
         outcome: ImproveOutcome {
@@ -267,29 +291,26 @@ pub fn improve(
         counts: Counts::default(),
     };
     run.rec.emit(Event::RunStarted {
-        run: run_id.clone(),
+        run: run_id,
         base: base.to_string(),
-        branch: branch.clone(),
+        branch: branch.to_owned(),
         dry_run: request.dry_run,
     })?;
     if let Some(kept) = run.rec.store.recovered() {
         let kept = kept.display().to_string();
         run.rec.emit(Event::ArchiveRecovered { kept })?;
     }
+    Ok((run, known_flaky))
+}
 
-    let mut options = request.validation.clone();
-    options
-        .tests
-        .known_flaky
-        .extend(known_flaky.into_iter().map(|row| row.test));
-    let target = Target {
-        branch,
-        dry_run: request.dry_run,
-        run: run_id.clone(),
-        time: request.time,
-    };
-    let result = drive(&mut run, &cast, base, options, target);
+/// Records how the run ended, whatever `result` says, then reports it.
+fn finish(
+    run: Run<'_>,
+    result: Result<(), ImproveError>,
+    started: Instant,
+) -> Result<ImproveOutcome, ImproveError> {
     let Run {
+        request,
         mut rec,
         mut outcome,
         stages,
@@ -308,15 +329,11 @@ pub fn improve(
         outcome.skipped.len(),
         outcome.findings
     );
-    rec.store.finish_run(
-        rec.run,
-        status,
-        &summary,
-        request.time + started.elapsed().as_secs() as i64,
-    )?;
+    let finished = request.time + started.elapsed().as_secs() as i64;
+    rec.store.finish_run(rec.run, status, &summary, finished)?;
     result?;
     rec.emit(Event::RunFinished {
-        run: run_id,
+        run: outcome.run.clone(),
         branch: outcome.branch.clone(),
         commits: outcome.commits.len(),
         rejected: outcome.rejected.len(),

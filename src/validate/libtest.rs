@@ -253,40 +253,10 @@ pub fn parse_with_last(output: &str) -> (TestResults, Option<LastBinary>) {
             text.push('\n');
             continue;
         }
-        if let Some(rest) = trimmed.strip_prefix("Running ") {
-            // `Running unittests src/lib.rs (/t/debug/deps/x-1234)`
-            let (label, executable) = match rest.rsplit_once(" (") {
-                Some((label, path)) => (label, path.trim_end_matches(')')),
-                None => (rest, ""),
-            };
-            let (package, target) = match artifacts.executables.get(file_name(executable)) {
-                Some(found) => (found.package.clone(), found.target.clone()),
-                None => (String::from("?"), label.to_owned()),
-            };
-            binary = format!("{package} ({target})");
-            last = Some(LastBinary {
-                prefix: binary.clone(),
-                package,
-                target,
-                ..LastBinary::default()
-            });
-            doc_binary = false;
-            continue;
-        }
-        if let Some(krate) = trimmed.strip_prefix("Doc-tests ") {
-            let package = artifacts
-                .libraries
-                .get(krate)
-                .cloned()
-                .unwrap_or_else(|| krate.to_owned());
-            binary = format!("{package} (doc)");
-            last = Some(LastBinary {
-                prefix: binary.clone(),
-                package,
-                target: String::from("doc"),
-                ..LastBinary::default()
-            });
-            doc_binary = true;
+        if let Some(header) = binary_header(trimmed, &artifacts) {
+            binary = header.prefix.clone();
+            doc_binary = trimmed.starts_with("Doc-tests ");
+            last = Some(header);
             continue;
         }
         let Some(rest) = line.strip_prefix("test ") else {
@@ -336,6 +306,35 @@ pub fn parse_with_last(output: &str) -> (TestResults, Option<LastBinary>) {
     }
     number_doctests(doctests, &doc_output, &mut results);
     (results, last)
+}
+
+/// The test binary a `Running ...` or `Doc-tests ...` line starts, named from cargo's artifacts.
+fn binary_header(line: &str, artifacts: &Artifacts) -> Option<LastBinary> {
+    let (package, target) = if let Some(rest) = line.strip_prefix("Running ") {
+        // `Running unittests src/lib.rs (/t/debug/deps/x-1234)`
+        let (label, executable) = match rest.rsplit_once(" (") {
+            Some((label, path)) => (label, path.trim_end_matches(')')),
+            None => (rest, ""),
+        };
+        match artifacts.executables.get(file_name(executable)) {
+            Some(found) => (found.package.clone(), found.target.clone()),
+            None => (String::from("?"), label.to_owned()),
+        }
+    } else {
+        let krate = line.strip_prefix("Doc-tests ")?;
+        let package = artifacts
+            .libraries
+            .get(krate)
+            .cloned()
+            .unwrap_or_else(|| krate.to_owned());
+        (package, String::from("doc"))
+    };
+    Some(LastBinary {
+        prefix: format!("{package} ({target})"),
+        package,
+        target,
+        ..LastBinary::default()
+    })
 }
 
 /// A doctest's name without its line, and the line: `src/lib.rs - BitVec (line 192)` gives

@@ -334,17 +334,8 @@ impl Workspace {
         base: &ValidationReport,
     ) -> Result<(ValidationReport, CargoOutput), ValidateError> {
         // A new dependency must be downloaded before the offline build can find it.
-        let manifests = patch.changes.iter().any(|change| {
-            let file = change.path.as_str().rsplit('/').next().unwrap_or("");
-            file == "Cargo.toml" || file == "Cargo.lock"
-        });
         let mut fetched = Vec::new();
-        if manifests {
-            let (step, error) = self.fetch_outcome()?;
-            let step = Step {
-                command: String::from("cargo fetch (the change touches Cargo.toml or Cargo.lock)"),
-                ..step
-            };
+        if let Some((step, error)) = self.fetch_for(patch)? {
             if let Some(error) = error {
                 let report = ValidationReport {
                     steps: vec![step],
@@ -361,29 +352,7 @@ impl Workspace {
         report.steps = fetched;
         let lint = parse_cargo_output(&lint_json);
         report.baseline = base.baseline.clone();
-        // The base's hung tests were not run: they stay what they were, for the next candidate.
-        for key in &base.tests.hung {
-            report.tests.hung.insert(key.clone());
-            report
-                .tests
-                .tests
-                .entry(key.clone())
-                .or_insert(TestOutcome::Failed);
-            if let Some(output) = base.tests.output.get(key) {
-                report
-                    .tests
-                    .output
-                    .entry(key.clone())
-                    .or_insert_with(|| output.clone());
-            }
-            if let Some(name) = base.tests.doc_names.get(key) {
-                report
-                    .tests
-                    .doc_names
-                    .entry(key.clone())
-                    .or_insert_with(|| name.clone());
-            }
-        }
+        carry_hung(base, &mut report);
         report.silenced = patch
             .changes
             .iter()
@@ -398,6 +367,37 @@ impl Workspace {
         if !report.build_ok {
             return Ok((report, lint));
         }
+        self.rerun_failing(base, &mut report, &skip)?;
+        self.build_feature_configs(patch, &mut report)?;
+        Ok((report, lint))
+    }
+
+    /// `cargo fetch` when `patch` changes a manifest or the lock file: its step, and cargo's error
+    /// when it failed; `None` when nothing needs fetching.
+    fn fetch_for(&self, patch: &Patch) -> Result<Option<(Step, Option<String>)>, ValidateError> {
+        let manifests = patch.changes.iter().any(|change| {
+            let file = change.path.as_str().rsplit('/').next().unwrap_or("");
+            file == "Cargo.toml" || file == "Cargo.lock"
+        });
+        if !manifests {
+            return Ok(None);
+        }
+        let (step, error) = self.fetch_outcome()?;
+        let step = Step {
+            command: String::from("cargo fetch (the change touches Cargo.toml or Cargo.lock)"),
+            ..step
+        };
+        Ok(Some((step, error)))
+    }
+
+    /// Runs again each test that passed on `base` and failed in `report`: a flaky one up to the
+    /// policy's bound, a stable one once (to say whether the change made it flaky).
+    fn rerun_failing(
+        &self,
+        base: &ValidationReport,
+        report: &mut ValidationReport,
+        skip: &[String],
+    ) -> Result<(), ValidateError> {
         let again: BTreeMap<String, u32> = report
             .tests
             .failed()
@@ -413,16 +413,27 @@ impl Workspace {
             })
             .filter(|(_, times)| *times > 0)
             .collect();
-        if !again.is_empty() {
-            let (reruns, steps) = self.rerun(&again, &report.tests, &skip)?;
-            report.steps.extend(steps);
-            for (key, rerun) in &reruns {
-                if rerun.passed_on.is_some() && base.baseline.flaky.contains_key(key) {
-                    report.tests.tests.insert(key.clone(), TestOutcome::Passed);
-                }
-            }
-            report.reruns = reruns;
+        if again.is_empty() {
+            return Ok(());
         }
+        let (reruns, steps) = self.rerun(&again, &report.tests, skip)?;
+        report.steps.extend(steps);
+        for (key, rerun) in &reruns {
+            if rerun.passed_on.is_some() && base.baseline.flaky.contains_key(key) {
+                report.tests.tests.insert(key.clone(), TestOutcome::Passed);
+            }
+        }
+        report.reruns = reruns;
+        Ok(())
+    }
+
+    /// Builds `patch` (applied in the worktree) in each feature configuration its changed lines
+    /// are compiled under; a configuration that fails is built on the tree before the patch too.
+    fn build_feature_configs(
+        &self,
+        patch: &Patch,
+        report: &mut ValidationReport,
+    ) -> Result<(), ValidateError> {
         let read = |path: &str| std::fs::read_to_string(self.worktree.join(path)).ok();
         for config in features::configs(patch, &read) {
             let (step, error) = self.build_config(&config)?;
@@ -442,7 +453,7 @@ impl Workspace {
             });
             report.steps.push(step);
         }
-        Ok((report, lint))
+        Ok(())
     }
 
     /// `cargo build` of one package in one feature configuration, with the targets of the base.
@@ -859,5 +870,30 @@ fn cargo_errors(stderr: &[u8]) -> String {
             .collect::<Vec<_>>()
             .join("\n"),
         None => lines[lines.len().saturating_sub(20)..].join("\n"),
+    }
+}
+
+/// The base's hung tests were not run on a candidate: they stay what they were (failed, with
+/// their output and names), for the next candidate.
+fn carry_hung(base: &ValidationReport, report: &mut ValidationReport) {
+    let tests = &mut report.tests;
+    for key in &base.tests.hung {
+        tests.hung.insert(key.clone());
+        tests
+            .tests
+            .entry(key.clone())
+            .or_insert(TestOutcome::Failed);
+        if let Some(output) = base.tests.output.get(key) {
+            tests
+                .output
+                .entry(key.clone())
+                .or_insert_with(|| output.clone());
+        }
+        if let Some(name) = base.tests.doc_names.get(key) {
+            tests
+                .doc_names
+                .entry(key.clone())
+                .or_insert_with(|| name.clone());
+        }
     }
 }

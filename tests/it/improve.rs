@@ -237,15 +237,20 @@ fn improves_a_crate_on_a_branch_and_leaves_the_checkout_alone() {
     );
     assert!(run.stderr.contains("review: "), "{}", run.stderr);
 
+    archive_has_the_run(&env, &repo);
+}
+
+/// The archive of `repo` has its last run (on `nova/test`), its findings and its verdicts.
+fn archive_has_the_run(env: &TestEnv, repo: &Path) {
     // The archive has the run, its findings and verdicts.
-    let listed = env.nova_in(&repo, ["runs", "list"]);
+    let listed = env.nova_in(repo, ["runs", "list"]);
     assert_eq!(listed.code, 0, "{}", listed.both());
     assert!(
         listed.stdout.contains("improve   done"),
         "{}",
         listed.stdout
     );
-    let shown = env.nova_in(&repo, ["--json", "runs", "show"]);
+    let shown = env.nova_in(repo, ["--json", "runs", "show"]);
     let detail: serde_json::Value = serde_json::from_str(&shown.stdout).expect("json");
     assert_eq!(detail["run"]["status"], "done");
     assert_eq!(detail["run"]["branch"], "nova/test");

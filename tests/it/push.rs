@@ -50,11 +50,13 @@ fn serve(root: PathBuf) -> u16 {
     port
 }
 
+/// One HTTP request from `stream`: its request line, its headers (names lowercased) and its body
+/// (by `Content-Length`, or chunked).
 #[expect(
-    clippy::disallowed_methods,
-    reason = "the test server runs git http-backend"
+    clippy::type_complexity,
+    reason = "a test server's three parts of a request"
 )]
-fn handle(stream: TcpStream, root: &Path) -> std::io::Result<()> {
+fn read_request(stream: &TcpStream) -> std::io::Result<(String, Vec<(String, String)>, Vec<u8>)> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request = String::new();
     reader.read_line(&mut request)?;
@@ -93,6 +95,21 @@ fn handle(stream: TcpStream, root: &Path) -> std::io::Result<()> {
             body.extend_from_slice(&chunk[..size]);
         }
     }
+    Ok((request, headers, body))
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test server runs git http-backend"
+)]
+fn handle(stream: TcpStream, root: &Path) -> std::io::Result<()> {
+    let (request, headers, body) = read_request(&stream)?;
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     let mut out = stream;
     let expected = format!("Basic {}", base64(format!("nova:{TOKEN}").as_bytes()));
     let authorized = header("authorization").is_some_and(|value| {
