@@ -27,12 +27,16 @@ impl RepoPath {
     }
 }
 
+/// A path that is absolute, empty, or leaves the repository (`..`, `.` parts, backslashes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a path inside the repository: give it relative to the root, with `/`")]
+pub struct NotInRepository(pub String);
+
 impl TryFrom<String> for RepoPath {
-    type Error = String;
+    type Error = NotInRepository;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        RepoPath::new(&value)
-            .ok_or_else(|| format!("`{value}` is not a path inside the repository"))
+        RepoPath::new(&value).ok_or(NotInRepository(value))
     }
 }
 

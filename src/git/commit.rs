@@ -18,7 +18,7 @@ pub enum BranchError {
          finish, or remove the stale `.lock` file yourself, then run again"
     )]
     Locked(String),
-    #[error("git: {0}")]
+    #[error("git: {0}; check that the repository is readable and writable, then run again")]
     Git(#[from] git2::Error),
 }
 

@@ -10,7 +10,7 @@ use git2::{Oid, Repository, WorktreeAddOptions, build::CheckoutBuilder};
 pub enum WorktreeError {
     #[error("the repository has no commits yet; commit something first, then run Nova")]
     NoCommits,
-    #[error("git: {0}")]
+    #[error("git: {0}; check that the repository is readable and writable, then run again")]
     Git(#[from] git2::Error),
     #[error("cannot prepare `{}`: {source}", path.display())]
     Io {

@@ -82,7 +82,7 @@ pub enum ImproveError {
     Worktree(#[from] git::WorktreeError),
     #[error(transparent)]
     Branch(#[from] BranchError),
-    #[error("git: {0}")]
+    #[error(transparent)]
     Git(#[from] git::Error),
     #[error(transparent)]
     Validate(#[from] ValidateError),
