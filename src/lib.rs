@@ -12,6 +12,8 @@
 //! - [`llm`]: language models over HTTP: OpenAI-compatible and Anthropic, streamed, retried,
 //!   recorded and replayed.
 //! - [`engine`]: the builtin brain: findings from rustc, clippy and rustfmt, and their fixes.
+//! - [`tools`]: what an agent may call (read, list, search, map, symbols, propose an edit,
+//!   finish), each call checked against the agent's tools and scope.
 //! - [`validate`]: the validation worktree; cargo build, test and clippy through `nova-sandbox`.
 //! - [`edit`]: replacements and patches, applied all-or-nothing, rendered as diffs.
 //! - [`findings`]: `Finding` and the types it is made of.
@@ -39,4 +41,5 @@ pub mod llm;
 pub mod orchestrator;
 pub mod state;
 pub mod store;
+pub mod tools;
 pub mod validate;

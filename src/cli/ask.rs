@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::output::DIM;
+use super::output::{BOLD, DIM, GREEN, RED};
+use super::validation::{ValidationArgs, print_baseline};
 use super::{CommandError, Context, Exit};
 use crate::agents::{self, AgentSet};
 use crate::config::{Config, ProviderKind, Source};
 use crate::llm::{self, ApiKey, Client, ClientOptions, Format, LlmError, Prices, RetryPolicy};
-use crate::orchestrator::{self, AskError, AskRequest, Event};
+use crate::orchestrator::{self, AskError, AskRequest, ChangeOutcome, Event};
 
 /// Ask a question about the repository (or give a one-off task); the answer streams to stdout.
 ///
@@ -38,6 +39,14 @@ pub struct AskArgs {
     /// Answer from a recording made with `--record`, with no network; fails if the requests differ
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
+    /// The agent that acts, instead of the one the router picks
+    #[arg(long, value_name = "NAME")]
+    agent: Option<String>,
+    /// The review branch for a change; default `nova/ask/<date>-<time>`
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    #[command(flatten)]
+    validation: ValidationArgs,
 }
 
 pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
@@ -69,9 +78,27 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         ..options
     })
     .map_err(llm_error)?;
+    // A change can land only where it can be proved: in a repository, with the sandbox (or with
+    // `--unsafe-no-sandbox`). Without either, a change request is answered instead.
+    let validation = match &root {
+        Some(_) => match args.validation.options(cx, &config) {
+            Ok((options, _)) => Some(options),
+            Err(error) => {
+                cx.printer.warn(&format!(
+                    "changes cannot be proved here, so none will be made: {:#}",
+                    error.error
+                ));
+                None
+            }
+        },
+        None => None,
+    };
     let request = AskRequest {
         question,
         repo_root: root,
+        agent: args.agent.clone(),
+        branch: args.branch.clone(),
+        validation,
         model,
         max_tokens: args.max_tokens,
         context_window,
@@ -102,12 +129,67 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
             cx.printer.warn("interrupted: the request was cancelled");
             Ok(Exit::Interrupted)
         }
-        Some(Ok(_)) => Ok(Exit::Success),
+        Some(Ok(outcome)) => match &outcome.change {
+            Some(change) => report_change(cx, change),
+            None => Ok(Exit::Success),
+        },
         Some(Err(error)) => Err(match error {
-            AskError::Pipeline(_) => CommandError::usage(error),
+            AskError::Pipeline(_) | AskError::Route(_) => CommandError::usage(error),
+            AskError::Branch(
+                crate::git::BranchError::Invalid(_) | crate::git::BranchError::Exists(_),
+            ) => CommandError::usage(error),
             AskError::Llm(error) => llm_error(error),
-            AskError::OutOfTime { .. } | AskError::Store(_) => CommandError::environment(error),
+            AskError::Stopped { .. } | AskError::CannotProve => CommandError::failure(error),
+            AskError::OutOfTime { .. }
+            | AskError::Store(_)
+            | AskError::Land(_)
+            | AskError::Branch(_)
+            | AskError::Lock(_) => CommandError::environment(error),
         }),
+    }
+}
+
+/// What became of the agent's change: the branch it is on, or why it was refused.
+fn report_change(cx: &Context<'_>, change: &ChangeOutcome) -> Result<Exit, CommandError> {
+    let p = &cx.printer;
+    if change.base_failed {
+        p.line(&p.paint(
+            RED,
+            "The base cannot judge a change (it does not build, or its tests do not run to the \
+             end); nothing was tried.",
+        ))?;
+        print_baseline(p, &change.base)?;
+        return Ok(Exit::Failure);
+    }
+    for line in change.diff.lines() {
+        p.line(line)?;
+    }
+    let validation = change
+        .report
+        .as_ref()
+        .map(|r| r.summary())
+        .unwrap_or_default();
+    match (&change.branch, &change.commit, &change.verdict) {
+        (Some(branch), Some(commit), _) => {
+            p.line(&format!("{} {validation}", p.paint(GREEN, "Validated:")))?;
+            p.line(&format!(
+                "{} {branch} ({})",
+                p.paint(BOLD, "Branch:"),
+                &commit[..commit.len().min(10)]
+            ))?;
+            p.line(&format!(
+                "Review it with `git log -p HEAD..{branch}`; merge it if you like it."
+            ))?;
+            Ok(Exit::Success)
+        }
+        (_, _, verdict) => {
+            p.line(&p.paint(RED, "Rejected:"))?;
+            for reason in verdict.iter().flat_map(|v| &v.reasons) {
+                p.line(&format!("  {reason}"))?;
+            }
+            p.line("Nothing was committed.")?;
+            Ok(Exit::Failure)
+        }
     }
 }
 
@@ -298,6 +380,40 @@ impl<'a> View<'a> {
                 "{agent}: asking {model} ({provider}), prompt about {prompt_tokens} tokens"
             )),
             Event::AnswerDelta { text } => self.answer_delta(text),
+            Event::Routed { agent, why } => p.info(&format!("routed to `{agent}`: {why}")),
+            Event::ToolCalled {
+                tool,
+                arguments,
+                ok,
+                refused,
+                result,
+                ..
+            } => {
+                self.end_answer();
+                let how = match (ok, refused) {
+                    (_, true) => p.paint_err(RED, "refused"),
+                    (true, false) => String::from("ok"),
+                    (false, false) => p.paint_err(RED, "failed"),
+                };
+                p.info(&format!("  {tool} {arguments}: {how}: {result}"));
+            }
+            Event::AgentGuarded {
+                agent,
+                stopped,
+                why,
+            } => {
+                self.end_answer();
+                let what = if *stopped { "stopped" } else { "warned" };
+                p.warn(&format!("{agent} {what}: {why}"));
+            }
+            Event::StepFinished {
+                command,
+                ok,
+                seconds,
+            } => p.info(&format!(
+                "  {command}: {} in {seconds:.1} s",
+                if *ok { "ok" } else { "failed" }
+            )),
             Event::ArchiveRecovered { kept } => p.warn(&super::improve::recovered_note(kept)),
             Event::Retrying {
                 attempt,
@@ -317,45 +433,58 @@ impl<'a> View<'a> {
                     self.repeating = Some(String::new());
                 }
             }
-            Event::AskFinished {
-                answer,
-                stop,
-                usage,
-                cost_usd,
-                seconds,
-                ..
-            } => {
-                if let Some(repeated) = self.repeating.take()
-                    && repeated.len() < self.shown.len()
-                {
-                    // The new answer is a shorter copy of the shown one: show it whole.
-                    self.end_answer();
-                    p.warn("the new answer is shorter than the one above; here it is whole");
-                    self.shown.clear();
-                    self.print(answer);
-                }
-                self.end_answer();
-                if *stop == llm::StopReason::MaxTokens {
-                    p.warn("the answer was cut at `--max-tokens`; raise it for a longer one");
-                }
-                let cached = match usage.cached_tokens {
-                    0 => String::new(),
-                    n => format!(" ({n} cached)"),
-                };
-                let cost = match cost_usd {
-                    Some(cost) => format!("${cost:.4}"),
-                    None => String::from("cost unknown (no prices for the model in the config)"),
-                };
-                p.note(&p.paint_err(
-                    DIM,
-                    &format!(
-                        "{} prompt{cached} + {} completion tokens, {cost}, {seconds:.1} s",
-                        usage.prompt_tokens, usage.completion_tokens
-                    ),
-                ));
-            }
+            Event::AskFinished { .. } => self.finished(event),
             _ => {}
         }
+    }
+
+    /// The end of the answer: what did not stream, then usage and cost.
+    fn finished(&mut self, event: &Event) {
+        let p = &self.cx.printer;
+        let Event::AskFinished {
+            answer,
+            stop,
+            usage,
+            cost_usd,
+            seconds,
+            ..
+        } = event
+        else {
+            return;
+        };
+        if let Some(repeated) = self.repeating.take()
+            && repeated.len() < self.shown.len()
+        {
+            // The new answer is a shorter copy of the shown one: show it whole.
+            self.end_answer();
+            p.warn("the new answer is shorter than the one above; here it is whole");
+            self.shown.clear();
+            self.print(answer);
+        }
+        // An answer given through `finish` did not stream: print it whole.
+        if !self.shown.trim_end().ends_with(answer.trim_end()) {
+            self.end_answer();
+            self.print(answer);
+        }
+        self.end_answer();
+        if *stop == llm::StopReason::MaxTokens {
+            p.warn("the answer was cut at `--max-tokens`; raise it for a longer one");
+        }
+        let cached = match usage.cached_tokens {
+            0 => String::new(),
+            n => format!(" ({n} cached)"),
+        };
+        let cost = match cost_usd {
+            Some(cost) => format!("${cost:.4}"),
+            None => String::from("cost unknown (no prices for the model in the config)"),
+        };
+        p.note(&p.paint_err(
+            DIM,
+            &format!(
+                "{} prompt{cached} + {} completion tokens, {cost}, {seconds:.1} s",
+                usage.prompt_tokens, usage.completion_tokens
+            ),
+        ));
     }
 
     /// Ends the answer's last line, so that what follows starts on its own.

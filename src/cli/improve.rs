@@ -239,7 +239,11 @@ impl<'a> View<'a> {
             Event::AskStarted { .. }
             | Event::AnswerDelta { .. }
             | Event::Retrying { .. }
-            | Event::AskFinished { .. } => {}
+            | Event::AskFinished { .. }
+            | Event::Routed { .. }
+            | Event::AgentTurn { .. }
+            | Event::ToolCalled { .. }
+            | Event::AgentGuarded { .. } => {}
         }
     }
 

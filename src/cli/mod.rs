@@ -150,6 +150,14 @@ impl CommandError {
             error: error.into(),
         }
     }
+
+    /// The work was done and did not succeed (exit 1): a change refused, an agent stopped.
+    pub fn failure(error: impl Into<anyhow::Error>) -> Self {
+        CommandError {
+            exit: Exit::Failure,
+            error: error.into(),
+        }
+    }
 }
 
 impl From<ConfigError> for CommandError {

@@ -70,6 +70,23 @@ pub fn under_symlink(
     Ok(None)
 }
 
+/// Every file (blob) in `commit`'s tree, by path, sorted; symbolic links and submodules left out.
+pub fn tree_files(root: &Path, commit: Oid) -> Result<Vec<String>, WorktreeError> {
+    let repo = Repository::open(root)?;
+    let tree = repo.find_commit(commit)?.tree()?;
+    let mut files = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        let blob = entry.kind() == Some(git2::ObjectType::Blob)
+            && entry.filemode() != i32::from(git2::FileMode::Link);
+        if blob && let Ok(name) = entry.name() {
+            files.push(format!("{dir}{name}"));
+        }
+        git2::TreeWalkResult::Ok
+    })?;
+    files.sort();
+    Ok(files)
+}
+
 /// Which of `paths` have uncommitted changes in the working tree or the index of the repository
 /// at `root` (a path git does not know is not changed).
 pub fn uncommitted(root: &Path, paths: &[&str]) -> Result<Vec<String>, WorktreeError> {

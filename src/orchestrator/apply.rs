@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-use super::change::{self, Author, Candidate, ChangePath, CommitError, Origin, Target};
+use super::change::{self, Author, Candidate, CommitError, Origin, Target};
 use super::clock::stamp;
 use crate::edit::apply as edits;
 use crate::edit::guard::Rejection;
@@ -196,32 +196,34 @@ pub fn apply(
         run,
         time: request.time,
     };
-    let options = request.validation.clone();
-    let (mut path, base) = ChangePath::open(root, prepared.base, options, target)?;
-    outcome.sandbox = path.workspace().sandbox().to_owned();
-    outcome.base = Some(base.report.clone());
-    if !change::base_can_judge(&base.report, request.require_green) {
-        outcome.base_failed = true;
-        return Ok(outcome);
+    // A dry run makes the commit too (objects only, no branch), as `improve` does.
+    let landing = change::land(
+        root,
+        prepared.base,
+        &candidate,
+        request.validation.clone(),
+        target,
+        request.require_green,
+    )
+    .map_err(|error| match error {
+        CommitError::Git(error) => ApplyError::Git(error),
+        CommitError::Branch(error) => ApplyError::Branch(error),
+        CommitError::Validate(error) => ApplyError::Validate(error),
+    })?;
+    outcome.sandbox = landing.sandbox;
+    outcome.base_failed = landing.proof.is_none();
+    outcome.base = Some(landing.base);
+    if let Some(proof) = landing.proof {
+        outcome.report = Some(proof.report);
+        outcome.verdict = Some(proof.verdict);
     }
-    let proof = path.prove(&candidate)?;
-    outcome.report = Some(proof.report.clone());
-    outcome.verdict = Some(proof.verdict.clone());
-    if proof.verdict.accepted {
-        // A dry run makes the commit too (objects only, no branch), as `improve` does.
-        let committed = path
-            .commit(&candidate, proof)
-            .map_err(|error| match error {
-                CommitError::Git(error) => ApplyError::Git(error),
-                CommitError::Branch(error) => ApplyError::Branch(error),
-                CommitError::Validate(error) => ApplyError::Validate(error),
-            })?;
-        if committed.branch.is_some() {
-            outcome.commit = Some(committed.commit.to_string());
-            outcome.branch = committed.branch;
-            if request.to_worktree {
-                write_to_worktree(root, &candidate.patch, &mut outcome)?;
-            }
+    if let Some(committed) = landing.committed
+        && committed.branch.is_some()
+    {
+        outcome.commit = Some(committed.commit.to_string());
+        outcome.branch = committed.branch;
+        if request.to_worktree {
+            write_to_worktree(root, &candidate.patch, &mut outcome)?;
         }
     }
     Ok(outcome)

@@ -1,26 +1,36 @@
-//! `ask`: a one-off request through the `ask` pipeline. The route stage picks the agent, the act
-//! stage runs it against the model, and its answer streams back as events.
-//!
-//! Routing by a model, tools and the agent loop are not built yet: until they are, the route stage
-//! sends every request to the answering (`chat`) agent of the routed stage, which answers from the
-//! repository map given in its prompt. Stages whose input never appears (patches, reports) do
-//! not run.
+//! `ask`: a one-off request through the `ask` pipeline. The router picks the agent
+//! (`orchestrator::route`), which runs with its tools (`orchestrator::agent`, `tools`) against the
+//! model: a question gets an answer that cites what the agent read; a change request gets a
+//! candidate that goes down the one change path (guard, prove in the sandbox, commit) onto
+//! `nova/ask/<date>`, never the checkout. Outside a repository, or for an agent with no tool
+//! this build runs, the answer comes in one turn from the prompt alone.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::agent::{self, Ended, Session};
+use super::change::{self, AgentPolicy, Author, Candidate, Landing, Origin, Target};
 use super::clock::stamp;
 use super::events::Event;
-use crate::agents::{AgentDef, AgentSet, Flow, Mode, Pipeline, Role};
+use super::route::{self, RouteError};
+use crate::agents::{AgentDef, AgentSet, Output};
+use crate::git::{self, Oid};
 use crate::index::{Focus, Index};
-use crate::llm::{self, ChatRequest, Delta, LlmError, Message, Prices, Provider, Reply};
+use crate::llm::{
+    self, ChatRequest, Delta, LlmError, Message, Prices, Provider, StopReason, Usage,
+};
 use crate::store::{Store, StoreError};
+use crate::tools::{Toolbox, Tree};
+use crate::validate::{Options, ValidationReport, Verdict};
 
 /// The pipeline `nova ask` runs.
 pub const ASK_PIPELINE: &str = "ask";
 
 /// Below this many tokens a repository map says too little to be worth its place in the prompt.
 const SMALLEST_MAP: usize = 256;
+
+/// How much of the repository's `AGENTS.md` goes into an agent's prompt.
+const AGENTS_MD_CHARS: usize = 8_000;
 
 /// What to ask, and of whom.
 #[derive(Debug, Clone)]
@@ -30,7 +40,7 @@ pub struct AskRequest {
     /// archive. `None` outside a repository.
     pub repo_root: Option<PathBuf>,
     pub model: String,
-    /// The most tokens the answer may have.
+    /// The most tokens one reply may have.
     pub max_tokens: u32,
     /// The model's context window, when the configuration knows it.
     pub context_window: Option<u64>,
@@ -39,6 +49,12 @@ pub struct AskRequest {
     pub prices: Option<Prices>,
     /// Agents that must not run (`[agents] disabled`).
     pub disabled: Vec<String>,
+    /// `--agent NAME`: this agent acts, whatever the router would choose.
+    pub agent: Option<String>,
+    /// How a change is proved; `None` where no change may land.
+    pub validation: Option<Options>,
+    /// The review branch for a change; default `nova/ask/<YYYYMMDD-HHMMSS>`.
+    pub branch: Option<String>,
     /// The run's time, seconds since the epoch.
     pub time: i64,
 }
@@ -49,9 +65,28 @@ pub struct AskOutcome {
     /// The run's id in the archive, when there is a repository to keep it in.
     pub run: Option<String>,
     pub agent: String,
-    pub reply: Reply,
+    /// The answer, or what the change does.
+    pub answer: String,
+    pub usage: Usage,
     pub cost_usd: Option<f64>,
     pub seconds: f64,
+    /// The change the agent made, and what became of it.
+    pub change: Option<ChangeOutcome>,
+}
+
+/// What became of an agent's change.
+#[derive(Debug, Clone)]
+pub struct ChangeOutcome {
+    pub summary: String,
+    pub diff: String,
+    /// The base could not judge it: nothing was tried.
+    pub base_failed: bool,
+    pub base: ValidationReport,
+    pub verdict: Option<Verdict>,
+    pub report: Option<ValidationReport>,
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    pub sandbox: String,
 }
 
 /// Why a request could not be answered.
@@ -61,11 +96,28 @@ pub enum AskError {
     #[error("{0}")]
     Pipeline(String),
     #[error(transparent)]
+    Route(#[from] RouteError),
+    #[error(transparent)]
     Llm(#[from] LlmError),
     #[error("the `{agent}` agent's budget of {seconds} s ran out before the answer was complete")]
     OutOfTime { agent: String, seconds: u64 },
+    /// The loop guard or a budget stopped the agent before it finished.
+    #[error("the `{agent}` agent was stopped: {why}; nothing was committed")]
+    Stopped { agent: String, why: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the change could not be proved or committed: {0}")]
+    Land(#[from] change::CommitError),
+    #[error(transparent)]
+    Branch(#[from] git::BranchError),
+    #[error(transparent)]
+    Lock(#[from] crate::state::LockError),
+    /// The agent made a change, and there is no sandbox to prove it in.
+    #[error(
+        "the agent made a change, but it cannot be proved here (the sandbox is unavailable), so \
+         nothing was committed; `nova doctor` says why, `--unsafe-no-sandbox` runs without it"
+    )]
+    CannotProve,
 }
 
 /// Answers `request` with `provider`, sending every event to `sink` as it happens.
@@ -82,48 +134,73 @@ pub async fn ask(
              or remove the override in `.nova/agents/pipelines/`"
         ))
     })?;
-    let agent = route(pipeline, set, &request.disabled)?;
-
-    let chat = prompt(request, agent).await?;
-
-    let mut rec = Recorder {
-        sink,
-        archive: match &request.repo_root {
-            Some(root) => Some(Archive::open(root, request.time)?),
-            None => None,
-        },
-        seq: 0,
-        failed: None,
+    let base = request
+        .repo_root
+        .as_deref()
+        .and_then(|root| git::head_commit(root).ok());
+    let can_change = base.is_some() && request.validation.is_some();
+    let (agent, why) = route::choose(
+        pipeline,
+        set,
+        &request.disabled,
+        request.agent.as_deref(),
+        &request.question,
+        can_change,
+    )?;
+    let context = match (&request.repo_root, request.map_tokens) {
+        (Some(root), budget) if budget > 0 => {
+            Some(RepoContext::build(root, &request.question).await)
+        }
+        _ => None,
     };
-    if let Some(kept) = rec.archive.as_ref().and_then(|a| a.store.recovered()) {
-        let kept = kept.display().to_string();
-        rec.emit(Event::ArchiveRecovered { kept });
-    }
-    let run = rec.archive.as_ref().map(|archive| archive.id.clone());
-    rec.emit(Event::AskStarted {
-        run: run.clone(),
+    let tree = match (&request.repo_root, base) {
+        (Some(root), Some(commit)) => Some(GitTree {
+            root: root.clone(),
+            commit,
+        }),
+        _ => None,
+    };
+    let mut rec = Recorder::open(sink, request)?;
+    rec.emit(Event::Routed {
         agent: agent.name.clone(),
-        provider: provider.describe(),
-        model: chat.model.clone(),
-        prompt_tokens: llm::estimate(&chat),
+        why,
     });
-
-    let result = answer(provider, &chat, agent, &mut rec).await;
-    let seconds = started.elapsed().as_secs_f64();
-    let reply = match result {
-        Ok(reply) => reply,
+    let index = context.as_ref().map(|c| &c.index);
+    let mut toolbox = tree.as_ref().map(|tree| Toolbox::new(agent, tree, index));
+    let answered = converse(
+        request,
+        agent,
+        provider,
+        context.as_ref(),
+        toolbox.as_mut(),
+        &mut rec,
+    )
+    .await;
+    let run = rec.archive.as_ref().map(|archive| archive.id.clone());
+    let (answer, usage, stop) = match answered {
+        Ok(answered) => answered,
         Err(error) => {
             rec.finish("failed", &error.to_string(), request.time);
             return Err(error);
         }
     };
-    let cost_usd = request.prices.map(|prices| prices.cost(&reply.usage));
+    let change = match (&toolbox, base, &request.repo_root) {
+        (Some(tools), Some(base), Some(root)) if agent.role.output() == Output::Patch => {
+            match tools.patch(&answer) {
+                Some(patch) => Some(land(request, root, base, agent, patch, &mut rec).await?),
+                None => None,
+            }
+        }
+        _ => None,
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let cost_usd = request.prices.map(|prices| prices.cost(&usage));
     rec.emit(Event::AskFinished {
         run: run.clone(),
         agent: agent.name.clone(),
-        answer: reply.text.clone(),
-        stop: reply.stop.clone(),
-        usage: reply.usage,
+        answer: answer.clone(),
+        stop,
+        usage,
         cost_usd,
         seconds,
     });
@@ -134,22 +211,194 @@ pub async fn ask(
     Ok(AskOutcome {
         run,
         agent: agent.name.clone(),
-        reply,
+        answer,
+        usage,
         cost_usd,
         seconds,
+        change,
     })
 }
 
-/// The request to send: the agent's prompt with a map of the repository ranked around the
-/// question, shrunk once if the whole is over the model's window.
-async fn prompt(request: &AskRequest, agent: &AgentDef) -> Result<ChatRequest, AskError> {
-    let map = match (&request.repo_root, request.map_tokens) {
-        (Some(root), budget) if budget > 0 => {
-            Some(RepoContext::build(root, &request.question).await)
-        }
-        _ => None,
+/// The agent's conversation: with its tools where it has any this build runs, else one answer
+/// from the prompt alone. Its answer (or what its change does), usage and why it stopped.
+async fn converse(
+    request: &AskRequest,
+    agent: &AgentDef,
+    provider: &dyn Provider,
+    context: Option<&RepoContext>,
+    toolbox: Option<&mut Toolbox<'_>>,
+    rec: &mut Recorder<'_>,
+) -> Result<(String, Usage, StopReason), AskError> {
+    let toolbox = toolbox.filter(|tools| tools.specs().len() > 1);
+    let agents_md = request
+        .repo_root
+        .as_deref()
+        .and_then(|root| std::fs::read_to_string(root.join("AGENTS.md")).ok());
+    let tools: Vec<String> = toolbox
+        .as_ref()
+        .map(|t| t.specs().into_iter().map(|s| s.name).collect())
+        .unwrap_or_default();
+    let chat = prompt(request, agent, context, &tools, agents_md.as_deref())?;
+    rec.emit(Event::AskStarted {
+        run: rec.archive.as_ref().map(|archive| archive.id.clone()),
+        agent: agent.name.clone(),
+        provider: provider.describe(),
+        model: chat.model.clone(),
+        prompt_tokens: llm::estimate(&chat),
+    });
+    let Some(toolbox) = toolbox else {
+        let reply = answer(provider, &chat, agent, rec).await?;
+        return Ok((reply.text, reply.usage, reply.stop));
     };
-    let system = |budget: usize| system_prompt(agent, map.as_ref(), budget);
+    let session = Session {
+        agent,
+        provider,
+        model: chat.model.clone(),
+        system: chat.system.clone(),
+        max_tokens: request.max_tokens,
+    };
+    let mut emit = |event: Event| rec.emit(event);
+    let outcome = agent::run(&session, toolbox, &request.question, &mut emit).await?;
+    match outcome.ended {
+        Ended::Finished(text) | Ended::Answered(text) => {
+            Ok((text, outcome.usage, StopReason::EndTurn))
+        }
+        Ended::Stopped(why) => Err(AskError::Stopped {
+            agent: agent.name.clone(),
+            why,
+        }),
+    }
+}
+
+/// Proves the agent's change and commits it on the review branch, in the sandbox, holding the
+/// repository's lock meanwhile (off the async threads: it builds and tests).
+async fn land(
+    request: &AskRequest,
+    root: &std::path::Path,
+    base: Oid,
+    agent: &AgentDef,
+    patch: crate::edit::Patch,
+    rec: &mut Recorder<'_>,
+) -> Result<ChangeOutcome, AskError> {
+    let id = stamp(request.time);
+    let summary = patch.summary.clone();
+    let diff = patch.diff();
+    let candidate = Candidate {
+        patch,
+        author: Author::Agent(AgentPolicy::of(agent)),
+        origin: Origin::Request {
+            request: request.question.clone(),
+            model: request.model.clone(),
+        },
+    };
+    rec.emit(Event::CandidateStarted {
+        index: 0,
+        total: 1,
+        rule: String::new(),
+        location: String::new(),
+        summary: summary.clone(),
+    });
+    let Some(options) = request.validation.clone() else {
+        return Err(AskError::CannotProve);
+    };
+    let (root, asked, time) = (root.to_owned(), request.branch.clone(), request.time);
+    let landed = tokio::task::spawn_blocking(move || -> Result<Landing, AskError> {
+        // The branch is named under the lock, so that no other run takes the same name.
+        let _lock = crate::state::Lock::acquire(&root, crate::state::Wait::Yes(&mut |_| {}))?;
+        let branch = git::review_branch(&root, asked.as_deref(), "ask", &id, false)?;
+        let target = Target {
+            branch,
+            dry_run: false,
+            run: id,
+            time,
+        };
+        Ok(change::land(
+            &root, base, &candidate, options, target, false,
+        )?)
+    })
+    .await;
+    let landing = match landed {
+        Ok(landing) => landing?,
+        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
+    };
+    Ok(record_landing(landing, summary, diff, rec))
+}
+
+/// The events and outcome of a landed (or refused) change.
+fn record_landing(
+    landing: Landing,
+    summary: String,
+    diff: String,
+    rec: &mut Recorder<'_>,
+) -> ChangeOutcome {
+    let steps = landing.base.steps.iter().chain(
+        landing
+            .proof
+            .as_ref()
+            .map(|p| p.report.steps.as_slice())
+            .unwrap_or_default(),
+    );
+    for step in steps {
+        rec.emit(Event::StepFinished {
+            command: step.command.clone(),
+            ok: step.ok,
+            seconds: step.seconds,
+        });
+    }
+    let committed = landing.committed.as_ref();
+    let mut outcome = ChangeOutcome {
+        summary: summary.clone(),
+        diff,
+        base_failed: landing.proof.is_none(),
+        base: landing.base.clone(),
+        verdict: landing.proof.as_ref().map(|p| p.verdict.clone()),
+        report: landing.proof.as_ref().map(|p| p.report.clone()),
+        branch: committed.and_then(|c| c.branch.clone()),
+        commit: committed.map(|c| c.commit.to_string()),
+        sandbox: landing.sandbox.clone(),
+    };
+    match (&outcome.verdict, &outcome.commit) {
+        (Some(_), Some(commit)) => rec.emit(Event::CandidateAccepted {
+            index: 0,
+            total: 1,
+            commit: Some(commit.clone()),
+            summary,
+            validation: outcome
+                .report
+                .as_ref()
+                .map(ValidationReport::summary)
+                .unwrap_or_default(),
+            seconds: 0.0,
+        }),
+        (Some(verdict), None) => rec.emit(Event::CandidateRejected {
+            index: 0,
+            total: 1,
+            summary,
+            reasons: verdict.reasons.clone(),
+            seconds: 0.0,
+        }),
+        (None, _) => {
+            outcome.branch = None;
+            rec.emit(Event::BaseFailed {
+                build_errors: landing.base.build_errors.clone(),
+                failing_tests: landing.base.tests.failed().map(str::to_owned).collect(),
+            });
+        }
+    }
+    outcome
+}
+
+/// The request to send: the agent's prompt, what this session gives it (its tools, or none), the
+/// repository's `AGENTS.md`, and a map ranked around the question, shrunk once if the whole is
+/// over the model's window.
+fn prompt(
+    request: &AskRequest,
+    agent: &AgentDef,
+    context: Option<&RepoContext>,
+    tools: &[String],
+    agents_md: Option<&str>,
+) -> Result<ChatRequest, AskError> {
+    let system = |budget: usize| system_prompt(agent, context, budget, tools, agents_md);
     let mut chat = ChatRequest::new(
         &request.model,
         system(request.map_tokens),
@@ -159,7 +408,7 @@ async fn prompt(request: &AskRequest, agent: &AgentDef) -> Result<ChatRequest, A
     // The caller's rule when the prompt is too large: a smaller map, once; no map below the
     // smallest useful one.
     let chat = llm::fit(chat, request.context_window, |mut chat, over| {
-        map.as_ref()?;
+        context?;
         let budget = request
             .map_tokens
             .saturating_sub(usize::try_from(over).unwrap_or(usize::MAX) + 64);
@@ -176,22 +425,10 @@ async fn answer(
     chat: &ChatRequest,
     agent: &AgentDef,
     rec: &mut Recorder<'_>,
-) -> Result<Reply, AskError> {
+) -> Result<llm::Reply, AskError> {
     let budget = Duration::from_secs(agent.budget.seconds);
     let answered = {
-        let mut on_delta = |delta: &Delta| match delta {
-            Delta::Text { text } => rec.emit(Event::AnswerDelta { text: text.clone() }),
-            Delta::Retrying {
-                attempt,
-                reason,
-                delay_ms,
-            } => rec.emit(Event::Retrying {
-                attempt: *attempt,
-                reason: reason.clone(),
-                delay_ms: *delay_ms,
-            }),
-            Delta::ToolCall { .. } => {}
-        };
+        let mut on_delta = |delta: &Delta| rec.delta(delta);
         tokio::time::timeout(budget, provider.chat(chat, &mut on_delta)).await
     };
     match answered {
@@ -203,26 +440,67 @@ async fn answer(
     }
 }
 
-/// The agent that answers. The route stage's choice is, for now, the answering agent of the stage
-/// that is routed to (see the module's docs).
-fn route<'s>(
-    pipeline: &Pipeline,
-    set: &'s AgentSet,
-    disabled: &[String],
-) -> Result<&'s AgentDef, AskError> {
-    let routed = pipeline
-        .stages
-        .iter()
-        .filter(|stage| stage.mode == Mode::Route && stage.output.contains(&Flow::Answer))
-        .flat_map(|stage| &stage.agents)
-        .filter(|name| !disabled.contains(name))
-        .filter_map(|name| set.agent(name))
-        .find(|agent| agent.role == Role::Chat);
-    routed.ok_or_else(|| {
-        AskError::Pipeline(format!(
-            "the `{ASK_PIPELINE}` pipeline has no enabled agent with role `chat` in a `route` stage              that outputs `answer`: check `[agents] disabled` in your config and              `nova agents check`"
-        ))
-    })
+/// The repository at the run's base commit, as the tools read it.
+struct GitTree {
+    root: PathBuf,
+    commit: Oid,
+}
+
+impl Tree for GitTree {
+    fn read(&self, path: &str) -> Option<String> {
+        String::from_utf8(git::read_blob(&self.root, self.commit, path).ok()??).ok()
+    }
+
+    fn files(&self) -> Vec<String> {
+        git::tree_files(&self.root, self.commit).unwrap_or_default()
+    }
+
+    fn symlink(&self, path: &str) -> Option<String> {
+        git::under_symlink(&self.root, self.commit, path)
+            .ok()
+            .flatten()
+    }
+}
+
+fn system_prompt(
+    agent: &AgentDef,
+    map: Option<&RepoContext>,
+    budget: usize,
+    tools: &[String],
+    agents_md: Option<&str>,
+) -> String {
+    let mut prompt = agent.prompt.trim_end().to_owned();
+    prompt.push_str("\n\n## This session\n\n");
+    if tools.is_empty() {
+        prompt.push_str("No tools are available in this session: answer from what is below, and say what you could not see.\n");
+    } else {
+        prompt.push_str(&format!(
+            "Your tools: {}. They read the repository as its last commit has it; your edits go to \
+             a candidate of your own, never the user's files. Read before you claim, and cite \
+             `path:line`. When you are done, call `finish` with your answer, or with one line \
+             saying what your change does.\n",
+            tools.join(", ")
+        ));
+    }
+    if let Some(text) = agents_md.filter(|t| !t.trim().is_empty()) {
+        let cut: String = text.chars().take(AGENTS_MD_CHARS).collect();
+        prompt.push_str(&format!(
+            "\n## The repository's AGENTS.md\n\n{}\n",
+            cut.trim_end()
+        ));
+    }
+    if let Some(context) = map
+        && budget > 0
+    {
+        let map = context.index.map(&context.focus, budget);
+        if !map.text.is_empty() {
+            prompt.push_str(&format!(
+                "\n## Repository map of `{}`\n\nThe definitions that matter most to the question, by file (signatures; bodies elided):\n\n{}",
+                context.name, map.text
+            ));
+        }
+    }
+    prompt
 }
 
 /// The repository's index and the question's focus, kept to draw maps of any size.
@@ -257,23 +535,6 @@ fn question_words(question: &str) -> Vec<String> {
         .filter(|word| word.len() >= 3)
         .map(str::to_owned)
         .collect()
-}
-
-fn system_prompt(agent: &AgentDef, map: Option<&RepoContext>, budget: usize) -> String {
-    let mut prompt = agent.prompt.trim_end().to_owned();
-    prompt.push_str("\n\n## This session\n\nNo tools are available in this session: answer from what is below, and say what you could not see.\n");
-    if let Some(context) = map
-        && budget > 0
-    {
-        let map = context.index.map(&context.focus, budget);
-        if !map.text.is_empty() {
-            prompt.push_str(&format!(
-                "\n## Repository map of `{}`\n\nThe definitions that matter most to the question, by file (signatures; bodies elided):\n\n{}",
-                context.name, map.text
-            ));
-        }
-    }
-    prompt
 }
 
 fn first_line(text: &str) -> String {
@@ -313,7 +574,29 @@ struct Recorder<'s> {
     failed: Option<StoreError>,
 }
 
-impl Recorder<'_> {
+impl<'s> Recorder<'s> {
+    /// Opens the repository's archive for the run, if there is a repository, saying when an
+    /// unreadable one was kept aside.
+    fn open(
+        sink: &'s mut (dyn FnMut(&Event) + Send),
+        request: &AskRequest,
+    ) -> Result<Self, StoreError> {
+        let mut rec = Recorder {
+            sink,
+            archive: match &request.repo_root {
+                Some(root) => Some(Archive::open(root, request.time)?),
+                None => None,
+            },
+            seq: 0,
+            failed: None,
+        };
+        if let Some(kept) = rec.archive.as_ref().and_then(|a| a.store.recovered()) {
+            let kept = kept.display().to_string();
+            rec.emit(Event::ArchiveRecovered { kept });
+        }
+        Ok(rec)
+    }
+
     fn emit(&mut self, event: Event) {
         // The archive keeps the answer once, whole, in `ask_finished`.
         if let Some(archive) = &self.archive
@@ -329,6 +612,23 @@ impl Recorder<'_> {
             self.seq += 1;
         }
         (self.sink)(&event);
+    }
+
+    /// A piece of a streamed reply, as an event.
+    fn delta(&mut self, delta: &Delta) {
+        match delta {
+            Delta::Text { text } => self.emit(Event::AnswerDelta { text: text.clone() }),
+            Delta::Retrying {
+                attempt,
+                reason,
+                delay_ms,
+            } => self.emit(Event::Retrying {
+                attempt: *attempt,
+                reason: reason.clone(),
+                delay_ms: *delay_ms,
+            }),
+            Delta::ToolCall { .. } => {}
+        }
     }
 
     fn finish(&mut self, status: &str, summary: &str, time: i64) {
@@ -357,14 +657,5 @@ mod tests {
                 "fit"
             ]
         );
-    }
-
-    #[test]
-    fn the_builtin_ask_pipeline_routes_to_chat() {
-        let set = AgentSet::builtin();
-        let pipeline = set.pipeline(ASK_PIPELINE).expect("built in");
-        assert_eq!(route(pipeline, &set, &[]).expect("routes").name, "chat");
-        let error = route(pipeline, &set, &["chat".to_owned()]).expect_err("disabled");
-        assert!(error.to_string().contains("no enabled agent"), "{error}");
     }
 }

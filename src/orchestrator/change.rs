@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::message::{commit_message, reply_message};
+use super::message::{MadeBy, commit_message, reply_message, request_message};
 use crate::agents::AgentDef;
 use crate::edit::Patch;
 use crate::edit::guard::{self, Rejection, Scope};
@@ -67,6 +67,8 @@ pub enum Origin {
     Finding(Box<Finding>),
     /// A reply given to `nova apply`.
     Reply,
+    /// A request given to `nova ask`, and the model the agent ran on.
+    Request { request: String, model: String },
 }
 
 impl Candidate {
@@ -80,6 +82,14 @@ impl Candidate {
                 commit_message(finding, &self.patch.summary, "apply", run, report)
             }
             (Origin::Reply, _) => reply_message(&self.patch, run, report),
+            (Origin::Request { request, model }, author) => {
+                let agent = match author {
+                    Author::Agent(agent) => agent.name.as_str(),
+                    Author::Person { .. } => "apply",
+                };
+                let made = MadeBy { agent, model, run };
+                request_message(&self.patch, request, &made, report)
+            }
         }
     }
 }
@@ -300,4 +310,42 @@ impl ChangePath {
 pub fn base_can_judge(report: &ValidationReport, require_green: bool) -> bool {
     let red = !report.is_green() || !report.baseline.flaky.is_empty();
     report.can_judge() && !(require_green && red)
+}
+
+/// What landing one candidate did: the base's report, the candidate's proof (none when the base
+/// could not judge it), and its commit (none when rejected, or in a dry run).
+#[derive(Debug)]
+pub struct Landing {
+    pub base: ValidationReport,
+    pub sandbox: String,
+    pub proof: Option<Proof>,
+    pub committed: Option<Committed>,
+}
+
+/// The whole change path for one candidate made on `base`: prove the base, prove the candidate
+/// against it, commit it if accepted.
+pub fn land(
+    root: &Path,
+    base: Oid,
+    candidate: &Candidate,
+    options: Options,
+    target: Target,
+    require_green: bool,
+) -> Result<Landing, CommitError> {
+    let (mut path, proved) = ChangePath::open(root, base, options, target)?;
+    let mut landing = Landing {
+        sandbox: path.workspace().sandbox().to_owned(),
+        base: proved.report,
+        proof: None,
+        committed: None,
+    };
+    if !base_can_judge(&landing.base, require_green) {
+        return Ok(landing);
+    }
+    let proof = path.prove(candidate)?;
+    if proof.verdict.accepted {
+        landing.committed = Some(path.commit(candidate, proof.clone())?);
+    }
+    landing.proof = Some(proof);
+    Ok(landing)
 }

@@ -121,6 +121,35 @@ pub enum Event {
         cost_usd: Option<f64>,
         seconds: f64,
     },
+    /// The router chose the agent that acts, and why.
+    Routed {
+        agent: String,
+        why: String,
+    },
+    /// A model turn of an agent ended: how many tools it called, what it cost.
+    AgentTurn {
+        agent: String,
+        turn: u32,
+        tool_calls: usize,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    },
+    /// An agent called a tool: the call (cut short), and the first line of what it got back.
+    ToolCalled {
+        agent: String,
+        tool: String,
+        arguments: String,
+        ok: bool,
+        /// Refused before it ran: not the agent's tool, or outside its scope.
+        refused: bool,
+        result: String,
+    },
+    /// The loop guard or a budget stopped an agent, or warned it first.
+    AgentGuarded {
+        agent: String,
+        stopped: bool,
+        why: String,
+    },
     RunFinished {
         run: String,
         branch: Option<String>,
@@ -151,6 +180,10 @@ impl Event {
             Event::AnswerDelta { .. } => "answer_delta",
             Event::Retrying { .. } => "retrying",
             Event::AskFinished { .. } => "ask_finished",
+            Event::Routed { .. } => "routed",
+            Event::AgentTurn { .. } => "agent_turn",
+            Event::ToolCalled { .. } => "tool_called",
+            Event::AgentGuarded { .. } => "agent_guarded",
             Event::RunFinished { .. } => "run_finished",
         }
     }

@@ -752,7 +752,7 @@ fn try_one(
 fn finding_of(candidate: &Candidate) -> Option<&Finding> {
     match &candidate.origin {
         super::change::Origin::Finding(finding) => Some(finding),
-        super::change::Origin::Reply => None,
+        super::change::Origin::Reply | super::change::Origin::Request { .. } => None,
     }
 }
 

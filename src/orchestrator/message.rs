@@ -70,6 +70,47 @@ pub fn reply_message(patch: &Patch, run: &str, report: &ValidationReport) -> Str
     )
 }
 
+/// Who made a change asked for with `nova ask`: the agent, its model, the run.
+#[derive(Debug, Clone, Copy)]
+pub struct MadeBy<'a> {
+    pub agent: &'a str,
+    pub model: &'a str,
+    pub run: &'a str,
+}
+
+/// The message of the commit that does what `request` asked, proved by `report`.
+pub fn request_message(
+    patch: &Patch,
+    request: &str,
+    made: &MadeBy<'_>,
+    report: &ValidationReport,
+) -> String {
+    let mut subject: String = patch.summary.lines().next().unwrap_or("").trim().to_owned();
+    if subject.is_empty() {
+        subject = String::from("Change asked for with nova ask");
+    }
+    if subject.chars().count() > 72 {
+        subject = subject.chars().take(71).collect::<String>() + "…";
+    }
+    let asked = format!("Asked: {}", request.trim());
+    let files: Vec<String> = patch
+        .changes
+        .iter()
+        .map(|c| format!("- {}", c.path))
+        .collect();
+    format!(
+        "{subject}\n\n{}\n\n{}\n\nNova-Agent: {}\nNova-Model: {}\nNova-Run: {}\n\
+         Nova-Validation: {}\nNova-Sandbox: {}\n",
+        wrap(&asked, 72),
+        files.join("\n"),
+        made.agent,
+        made.model,
+        made.run,
+        report.summary(),
+        report.sandbox,
+    )
+}
+
 /// Wraps prose at `width` columns.
 fn wrap(text: &str, width: usize) -> String {
     let mut out = String::new();

@@ -6,6 +6,7 @@
 //! Never: talks HTTP or spawns processes itself: `validate` runs cargo, `git` writes commits,
 //! `store` keeps the record.
 
+mod agent;
 mod apply;
 mod ask;
 mod brain;
@@ -14,9 +15,10 @@ mod clock;
 mod events;
 mod improve;
 mod message;
+mod route;
 
 pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, Prepared, apply, prepare};
-pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ask};
+pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ChangeOutcome, ask};
 pub use clock::{now, stamp};
 pub use events::Event;
 pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, MAX_PASSES, improve};

@@ -129,10 +129,12 @@ fn json_prints_events_and_the_run_is_archived() {
     assert_eq!(
         kinds,
         [
+            "routed",
             "ask_started",
             "answer_delta",
             "answer_delta",
             "answer_delta",
+            "agent_turn",
             "ask_finished"
         ]
     );

@@ -1,0 +1,292 @@
+//! The agent loop: an agent's prompt, its task and its tools go to the model; the tools it calls
+//! run (each checked by `tools` against its file) and their results go back, turn after turn,
+//! until it calls `finish` or answers without a call. Its budget (turns, tokens, seconds) bounds
+//! the loop, never exceeded by more than the turn in flight, and a loop guard stops an agent that
+//! repeats itself: first a nudge that names the pattern, then a stop with the reason.
+
+use std::time::{Duration, Instant};
+
+use super::events::Event;
+use crate::agents::AgentDef;
+use crate::llm::{ChatRequest, Delta, LlmError, Message, Provider, ToolCall, Usage};
+use crate::tools::{CallResult, Toolbox};
+
+/// How many identical calls in a row (same tool, same arguments) the guard lets pass; the next
+/// is answered with a nudge, and one more stops the agent.
+pub const REPEATS: usize = 3;
+
+/// How an agent's loop ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ended {
+    /// It called `finish` with this text.
+    Finished(String),
+    /// It answered without calling a tool (a chat agent's plain answer).
+    Answered(String),
+    /// The loop guard or a budget stopped it: why.
+    Stopped(String),
+}
+
+/// What an agent's run gave: how it ended, and what it cost.
+#[derive(Debug, Clone)]
+pub struct AgentOutcome {
+    pub ended: Ended,
+    pub usage: Usage,
+}
+
+/// One agent's conversation with its model.
+pub struct Session<'a> {
+    pub agent: &'a AgentDef,
+    pub provider: &'a dyn Provider,
+    pub model: String,
+    pub system: String,
+    /// The most tokens one reply may have.
+    pub max_tokens: u32,
+}
+
+/// Runs `session` on `task` with `tools` until the agent finishes, answers, or is stopped.
+/// Every turn, tool call and guard's word is an event.
+pub async fn run(
+    session: &Session<'_>,
+    tools: &mut Toolbox<'_>,
+    task: &str,
+    emit: &mut (dyn FnMut(Event) + Send),
+) -> Result<AgentOutcome, LlmError> {
+    let agent = session.agent;
+    let budget = agent.budget;
+    let deadline = Instant::now() + Duration::from_secs(budget.seconds);
+    let mut messages = vec![Message::user(task)];
+    let mut usage = Usage::default();
+    let mut guard = LoopGuard::default();
+    let mut turn = 0;
+    let stop = |why: String, usage| AgentOutcome {
+        ended: Ended::Stopped(why),
+        usage,
+    };
+    loop {
+        if let Some(why) = over_budget(agent, turn, usage, deadline) {
+            emit(guarded(agent, true, &why));
+            return Ok(stop(why, usage));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        turn += 1;
+        let mut request = ChatRequest::new(&session.model, &session.system, messages.clone());
+        request.tools = tools.specs();
+        request.max_tokens = session.max_tokens;
+        let answered = {
+            let mut on_delta = |delta: &Delta| match delta {
+                Delta::Text { text } => emit(Event::AnswerDelta { text: text.clone() }),
+                Delta::Retrying {
+                    attempt,
+                    reason,
+                    delay_ms,
+                } => emit(Event::Retrying {
+                    attempt: *attempt,
+                    reason: reason.clone(),
+                    delay_ms: *delay_ms,
+                }),
+                Delta::ToolCall { .. } => {}
+            };
+            tokio::time::timeout(left, session.provider.chat(&request, &mut on_delta)).await
+        };
+        let reply = match answered {
+            Ok(reply) => reply?,
+            Err(_) => {
+                let why = format!("its budget of {} s ran out mid-turn", budget.seconds);
+                emit(guarded(agent, true, &why));
+                return Ok(stop(why, usage));
+            }
+        };
+        usage.prompt_tokens += reply.usage.prompt_tokens;
+        usage.completion_tokens += reply.usage.completion_tokens;
+        usage.cached_tokens += reply.usage.cached_tokens;
+        emit(Event::AgentTurn {
+            agent: agent.name.clone(),
+            turn,
+            tool_calls: reply.tool_calls.len(),
+            prompt_tokens: reply.usage.prompt_tokens,
+            completion_tokens: reply.usage.completion_tokens,
+        });
+        messages.push(Message::Assistant {
+            text: reply.text.clone(),
+            tool_calls: reply.tool_calls.clone(),
+        });
+        if reply.tool_calls.is_empty() {
+            let ended = match tools.finished() {
+                Some(finish) => Ended::Finished(finish.text.clone()),
+                None => Ended::Answered(reply.text.trim().to_owned()),
+            };
+            return Ok(AgentOutcome { ended, usage });
+        }
+        if let Some(why) = run_calls(
+            agent,
+            &reply.tool_calls,
+            tools,
+            &mut guard,
+            &mut messages,
+            emit,
+        ) {
+            return Ok(stop(why, usage));
+        }
+        if let Some(finish) = tools.finished() {
+            return Ok(AgentOutcome {
+                ended: Ended::Finished(finish.text.clone()),
+                usage,
+            });
+        }
+    }
+}
+
+/// Why the agent may not take another turn, if its budget is spent: turns, tokens or time.
+fn over_budget(agent: &AgentDef, turn: u32, usage: Usage, deadline: Instant) -> Option<String> {
+    let budget = agent.budget;
+    let spent = usage.prompt_tokens + usage.completion_tokens;
+    if turn >= budget.turns {
+        Some(format!("its budget of {} turns ran out", budget.turns))
+    } else if spent >= budget.tokens {
+        Some(format!(
+            "its budget of {} tokens ran out ({spent} spent)",
+            budget.tokens
+        ))
+    } else if Instant::now() >= deadline {
+        Some(format!("its budget of {} s ran out", budget.seconds))
+    } else {
+        None
+    }
+}
+
+/// Runs a turn's tool calls in order through the loop guard, each result a message for the next
+/// turn; why the agent must stop, if the guard says so.
+fn run_calls(
+    agent: &AgentDef,
+    calls: &[ToolCall],
+    tools: &mut Toolbox<'_>,
+    guard: &mut LoopGuard,
+    messages: &mut Vec<Message>,
+    emit: &mut (dyn FnMut(Event) + Send),
+) -> Option<String> {
+    for call in calls {
+        let result = match guard.check(call) {
+            Verdict::Pass => tools.call(call),
+            Verdict::Nudge(why) => {
+                emit(guarded(agent, false, &why));
+                CallResult {
+                    content: format!(
+                        "{why}. Not run again: change your approach, or call `finish`."
+                    ),
+                    is_error: true,
+                    refused: true,
+                }
+            }
+            Verdict::Stop(why) => {
+                emit(guarded(agent, true, &why));
+                return Some(why);
+            }
+        };
+        emit(called(agent, call, &result));
+        messages.push(Message::ToolResult {
+            call_id: call.id.clone(),
+            content: result.content,
+            is_error: result.is_error,
+        });
+    }
+    None
+}
+
+fn guarded(agent: &AgentDef, stopped: bool, why: &str) -> Event {
+    Event::AgentGuarded {
+        agent: agent.name.clone(),
+        stopped,
+        why: why.to_owned(),
+    }
+}
+
+fn called(agent: &AgentDef, call: &ToolCall, result: &CallResult) -> Event {
+    let short = |text: &str| -> String {
+        let line = text.lines().next().unwrap_or("");
+        let mut short: String = line.chars().take(160).collect();
+        if short.len() < text.len() && !short.ends_with('…') {
+            short.push('…');
+        }
+        short
+    };
+    Event::ToolCalled {
+        agent: agent.name.clone(),
+        tool: call.name.clone(),
+        arguments: short(&call.arguments.to_string()),
+        ok: !result.is_error,
+        refused: result.refused,
+        result: short(&result.content),
+    }
+}
+
+/// What the loop guard says of the next call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    /// Answer with this instead of running it.
+    Nudge(String),
+    /// Stop the agent: why.
+    Stop(String),
+}
+
+/// Watches for an agent repeating one call with the same arguments.
+#[derive(Debug, Default)]
+struct LoopGuard {
+    last: Option<(String, String)>,
+    repeats: usize,
+    nudged: bool,
+}
+
+impl LoopGuard {
+    fn check(&mut self, call: &ToolCall) -> Verdict {
+        let key = (call.name.clone(), call.arguments.to_string());
+        if self.last.as_ref() == Some(&key) {
+            self.repeats += 1;
+        } else {
+            self.last = Some(key);
+            self.repeats = 1;
+            self.nudged = false;
+        }
+        if self.repeats <= REPEATS {
+            return Verdict::Pass;
+        }
+        let why = format!(
+            "`{}` was called {} times in a row with the same arguments",
+            call.name, self.repeats
+        );
+        if self.nudged {
+            Verdict::Stop(format!("stopped by the loop guard: {why}"))
+        } else {
+            self.nudged = true;
+            Verdict::Nudge(why)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, args: serde_json::Value) -> ToolCall {
+        ToolCall {
+            id: String::from("c"),
+            name: name.to_owned(),
+            arguments: args,
+        }
+    }
+
+    #[test]
+    fn the_guard_nudges_then_stops_a_repeated_call() {
+        let mut guard = LoopGuard::default();
+        let same = call("read_file", serde_json::json!({"path": "src/lib.rs"}));
+        for _ in 0..REPEATS {
+            assert_eq!(guard.check(&same), Verdict::Pass);
+        }
+        assert!(matches!(guard.check(&same), Verdict::Nudge(why) if why.contains("4 times")));
+        assert!(matches!(guard.check(&same), Verdict::Stop(why) if why.contains("loop guard")));
+        // Another call resets it.
+        let other = call("read_file", serde_json::json!({"path": "src/main.rs"}));
+        assert_eq!(guard.check(&other), Verdict::Pass);
+        assert_eq!(guard.check(&same), Verdict::Pass);
+    }
+}
