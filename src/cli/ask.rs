@@ -15,10 +15,12 @@ use crate::config::{Config, ProviderKind, Source};
 use crate::llm::{self, ApiKey, Client, ClientOptions, Format, LlmError, Prices, RetryPolicy};
 use crate::orchestrator::{self, AskError, AskRequest, ChangeOutcome, Event};
 
-/// Ask a question about the repository (or give a one-off task); the answer streams to stdout.
+/// Ask a question about the repository, or for a one-off change, proved and committed on a branch.
 ///
-/// The request goes through the `ask` pipeline to its answering agent (`chat`), with the
-/// repository map in its prompt. Needs a language model: `--provider openai`, `anthropic` or
+/// The request goes through the `ask` pipeline to the agent that acts on it (a question to `chat`,
+/// a change request to `refactorer`, or `--agent NAME`), which works with its tools. A change is
+/// built, tested and linted in the sandbox and committed on `nova/ask/<date>`, never in the
+/// checkout. Needs a language model: `--provider openai`, `anthropic` or
 /// `ollama` (see `nova config show`). Usage and cost go to stderr; `--json` prints events as JSON
 /// lines. Failed requests are retried (429, 5xx, 529, resets, cut or stalled streams); refusals
 /// (400, 401, 403, 404, prompt too long) are not. Ctrl-C stops at once (exit code 130).
@@ -380,7 +382,7 @@ impl<'a> View<'a> {
                 "{agent}: asking {model} ({provider}), prompt about {prompt_tokens} tokens"
             )),
             Event::AnswerDelta { text } => self.answer_delta(text),
-            Event::Routed { agent, why } => p.info(&format!("routed to `{agent}`: {why}")),
+            Event::Routed { agent, why } => p.note(&format!("routed to `{agent}`: {why}")),
             Event::ToolCalled {
                 tool,
                 arguments,
@@ -395,7 +397,7 @@ impl<'a> View<'a> {
                     (true, false) => String::from("ok"),
                     (false, false) => p.paint_err(RED, "failed"),
                 };
-                p.info(&format!("  {tool} {arguments}: {how}: {result}"));
+                p.note(&p.paint_err(DIM, &format!("  {tool} {arguments}: {how}: {result}")));
             }
             Event::AgentGuarded {
                 agent,

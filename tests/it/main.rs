@@ -1,5 +1,6 @@
 //! Nova's integration tests: one binary, a hermetic environment per test (see `common`).
 
+mod act;
 mod agents;
 mod apply;
 mod ask;
