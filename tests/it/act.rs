@@ -311,3 +311,114 @@ fn an_agents_turn_budget_is_never_exceeded() {
     );
     assert_eq!(server.received().len(), 2);
 }
+
+#[test]
+fn several_calls_in_one_turn_without_ids_run_in_order() {
+    let (env, repo) = setup();
+    let server = ModelServer::start(vec![
+        Turn::text(&["Reading both."])
+            .call("", "read_file", &["{\"path\": \"src/lib.rs\"}"])
+            .call("", "symbols", &["{\"name\": \"shout\"}"])
+            .openai(),
+        Turn::text(&["Both read."]).openai(),
+    ]);
+    let run = ask(&env, &repo, &server, &["Where is shout?"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let second = &server.received()[1].body;
+    let messages = second["messages"].as_array().expect("messages");
+    let ids: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .filter_map(|m| m["tool_call_id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["call_0", "call_1"],
+        "ids given where the server sent none"
+    );
+    let results = tool_results(&server, 1);
+    assert!(
+        results[0].starts_with("src/lib.rs (lines 1-"),
+        "{}",
+        results[0]
+    );
+    assert!(
+        results[1].contains("defined at src/lib.rs:5"),
+        "{}",
+        results[1]
+    );
+}
+
+/// The events of a `--json` run, without the times that differ between runs and the provider's
+/// description.
+fn timeless_events(run: &Run) -> Vec<Value> {
+    run.stdout
+        .lines()
+        .map(|line| {
+            let mut event: Value = serde_json::from_str(line).expect("a JSON line");
+            if let Some(map) = event.as_object_mut() {
+                map.remove("seconds");
+                // Who answered: the server, or the recording of it.
+                map.remove("provider");
+            }
+            event
+        })
+        .collect()
+}
+
+#[test]
+fn an_acting_run_replays_from_its_recording_with_the_server_stopped() {
+    let (env, repo) = setup();
+    let tape = env.root().join("act.jsonl");
+    let tape = tape.to_str().expect("utf-8").to_owned();
+    let server = ModelServer::start(vec![
+        calls(
+            "c1",
+            "read_file",
+            &serde_json::json!({"path": "src/lib.rs"}),
+        ),
+        calls(
+            "c2",
+            "search",
+            &serde_json::json!({"pattern": "to_uppercase"}),
+        ),
+        Turn::text(&["`shout` upper-cases (src/lib.rs:6)."]).openai(),
+    ]);
+    let recorded = ask(
+        &env,
+        &repo,
+        &server,
+        &["--json", "--record", &tape, "What does shout do?"],
+    );
+    assert_eq!(recorded.code, 0, "{}", recorded.both());
+    server.stop();
+    let url = "http://127.0.0.1:9/v1";
+    let replayed = env.nova_in(
+        &repo,
+        [
+            "ask",
+            "--provider",
+            "openai",
+            "--base-url",
+            url,
+            "--api-key-env",
+            KEY_VAR,
+            "--model",
+            "test-model",
+            "--json",
+            "--replay",
+            &tape,
+            "What does shout do?",
+        ],
+    );
+    assert_eq!(replayed.code, 0, "{}", replayed.both());
+    let (a, b) = (timeless_events(&recorded), timeless_events(&replayed));
+    let kinds: Vec<&str> = a.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "tool_called").count(),
+        2,
+        "{kinds:?}"
+    );
+    // Run ids are times: with SOURCE_DATE_EPOCH fixed, every event is the same.
+    assert_eq!(a, b);
+}
