@@ -11,7 +11,7 @@ use super::output::{BOLD, DIM, GREEN, RED};
 use super::validation::{ValidationArgs, print_baseline};
 use super::{CommandError, Context, Exit};
 use crate::agents::{self, AgentSet};
-use crate::config::{Config, ProviderKind, Source};
+use crate::config::{Config, ProviderKind, Source, ToolCalls};
 use crate::llm::{self, ApiKey, Client, ClientOptions, Format, LlmError, Prices, RetryPolicy};
 use crate::orchestrator::{self, AskError, AskRequest, ChangeOutcome, Event};
 
@@ -95,7 +95,9 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         },
         None => None,
     };
+    let text_tools = info.is_some_and(|info| info.tool_calls.value == ToolCalls::Text);
     let request = AskRequest {
+        text_tools,
         question,
         repo_root: root,
         agent: args.agent.clone(),

@@ -92,6 +92,12 @@ impl Config {
                     &info.cached_input_usd_per_mtok,
                     number,
                 ),
+                entry(&key("tool_calls"), &info.tool_calls, |how| {
+                    String::from(match how {
+                        super::ToolCalls::Native => "native",
+                        super::ToolCalls::Text => "text",
+                    })
+                }),
             ]);
         }
         entries.push(entry("agents.disabled", &self.disabled_agents, |names| {

@@ -49,6 +49,8 @@ pub(super) struct ModelTable {
     pub input_usd_per_mtok: Option<f64>,
     pub output_usd_per_mtok: Option<f64>,
     pub cached_input_usd_per_mtok: Option<f64>,
+    /// `native` (the default) or `text`.
+    pub tool_calls: Option<super::ToolCalls>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -31,6 +31,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::Problem;
 
+/// How a model calls tools: in the API's own tool calls, or in fenced `tool` blocks of its text
+/// (for local models without native tool calls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolCalls {
+    #[default]
+    Native,
+    Text,
+}
+
 /// Which brain answers the agents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

@@ -95,6 +95,8 @@ pub struct ModelInfo {
     pub input_usd_per_mtok: Sourced<Option<f64>>,
     pub output_usd_per_mtok: Sourced<Option<f64>>,
     pub cached_input_usd_per_mtok: Sourced<Option<f64>>,
+    /// How the model calls tools.
+    pub tool_calls: Sourced<super::ToolCalls>,
 }
 
 impl Default for ModelInfo {
@@ -104,6 +106,7 @@ impl Default for ModelInfo {
             input_usd_per_mtok: Sourced::default(None),
             output_usd_per_mtok: Sourced::default(None),
             cached_input_usd_per_mtok: Sourced::default(None),
+            tool_calls: Sourced::default(super::ToolCalls::Native),
         }
     }
 }
@@ -204,7 +207,9 @@ impl Config {
                 input_usd_per_mtok,
                 output_usd_per_mtok,
                 cached_input_usd_per_mtok,
+                tool_calls,
             } = table;
+            info.tool_calls.set(tool_calls, source);
             info.context_window.set_some(context_window, source);
             info.input_usd_per_mtok.set_some(input_usd_per_mtok, source);
             info.output_usd_per_mtok

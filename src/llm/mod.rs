@@ -21,6 +21,7 @@ mod openai;
 mod retry;
 mod secret;
 pub mod sse;
+pub mod text_tools;
 mod tool_calls;
 mod transport;
 mod wire;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::events::Event;
 use crate::agents::AgentDef;
-use crate::llm::{ChatRequest, Delta, LlmError, Message, Provider, ToolCall, Usage};
+use crate::llm::{ChatRequest, Delta, LlmError, Message, Provider, ToolCall, Usage, text_tools};
 use crate::tools::{CallResult, Toolbox};
 
 /// How many identical calls in a row (same tool, same arguments) the guard lets pass; the next
@@ -41,6 +41,9 @@ pub struct Session<'a> {
     pub system: String,
     /// The most tokens one reply may have.
     pub max_tokens: u32,
+    /// The model has no native tool calls: the tools are described in the prompt and called in
+    /// fenced `tool` blocks (`llm::text_tools`).
+    pub text_tools: bool,
 }
 
 /// Runs `session` on `task` with `tools` until the agent finishes, answers, or is stopped.
@@ -58,6 +61,15 @@ pub async fn run(
     let mut usage = Usage::default();
     let mut guard = LoopGuard::default();
     let mut turn = 0;
+    let system = if session.text_tools {
+        format!(
+            "{}\n\n{}",
+            session.system,
+            text_tools::instructions(&tools.specs())
+        )
+    } else {
+        session.system.clone()
+    };
     let stop = |why: String, usage| AgentOutcome {
         ended: Ended::Stopped(why),
         usage,
@@ -69,32 +81,15 @@ pub async fn run(
         }
         let left = deadline.saturating_duration_since(Instant::now());
         turn += 1;
-        let mut request = ChatRequest::new(&session.model, &session.system, messages.clone());
-        request.tools = tools.specs();
+        let mut request = ChatRequest::new(&session.model, &system, messages.clone());
+        if !session.text_tools {
+            request.tools = tools.specs();
+        }
         request.max_tokens = session.max_tokens;
-        let answered = {
-            let mut on_delta = |delta: &Delta| match delta {
-                Delta::Text { text } => emit(Event::AnswerDelta { text: text.clone() }),
-                Delta::Retrying {
-                    attempt,
-                    reason,
-                    delay_ms,
-                } => emit(Event::Retrying {
-                    attempt: *attempt,
-                    reason: reason.clone(),
-                    delay_ms: *delay_ms,
-                }),
-                Delta::ToolCall { .. } => {}
-            };
-            tokio::time::timeout(left, session.provider.chat(&request, &mut on_delta)).await
-        };
-        let reply = match answered {
-            Ok(reply) => reply?,
-            Err(_) => {
-                let why = format!("its budget of {} s ran out mid-turn", budget.seconds);
-                emit(guarded(agent, true, &why));
-                return Ok(stop(why, usage));
-            }
+        let Some(reply) = ask_model(session, &request, left, emit).await? else {
+            let why = format!("its budget of {} s ran out mid-turn", budget.seconds);
+            emit(guarded(agent, true, &why));
+            return Ok(stop(why, usage));
         };
         usage.prompt_tokens += reply.usage.prompt_tokens;
         usage.completion_tokens += reply.usage.completion_tokens;
@@ -102,29 +97,47 @@ pub async fn run(
         emit(Event::AgentTurn {
             agent: agent.name.clone(),
             turn,
-            tool_calls: reply.tool_calls.len(),
+            tool_calls: calls_of(session, &reply).map_or(0, |calls| calls.len()),
             prompt_tokens: reply.usage.prompt_tokens,
             completion_tokens: reply.usage.completion_tokens,
         });
+        let calls = match calls_of(session, &reply) {
+            Ok(calls) => calls,
+            Err(error) => {
+                // A text call the model can write again: say what was wrong, take another turn.
+                messages.push(Message::Assistant {
+                    text: reply.text.clone(),
+                    tool_calls: Vec::new(),
+                });
+                messages.push(Message::user(format!(
+                    "Your tool block could not be read: {error}. Write it again as one JSON \
+                     object with `name` and `arguments` in a ```tool block."
+                )));
+                continue;
+            }
+        };
         messages.push(Message::Assistant {
             text: reply.text.clone(),
-            tool_calls: reply.tool_calls.clone(),
+            tool_calls: if session.text_tools {
+                Vec::new()
+            } else {
+                calls.clone()
+            },
         });
-        if reply.tool_calls.is_empty() {
+        if calls.is_empty() {
             let ended = match tools.finished() {
                 Some(finish) => Ended::Finished(finish.text.clone()),
                 None => Ended::Answered(reply.text.trim().to_owned()),
             };
             return Ok(AgentOutcome { ended, usage });
         }
-        if let Some(why) = run_calls(
-            agent,
-            &reply.tool_calls,
+        let mut turn_calls = Calls {
             tools,
-            &mut guard,
-            &mut messages,
-            emit,
-        ) {
+            guard: &mut guard,
+            messages: &mut messages,
+            text: session.text_tools,
+        };
+        if let Some(why) = turn_calls.run(agent, &calls, emit) {
             return Ok(stop(why, usage));
         }
         if let Some(finish) = tools.finished() {
@@ -133,6 +146,32 @@ pub async fn run(
                 usage,
             });
         }
+    }
+}
+
+/// One model request, its text streamed as events; `None` when `left` ran out first.
+async fn ask_model(
+    session: &Session<'_>,
+    request: &ChatRequest,
+    left: Duration,
+    emit: &mut (dyn FnMut(Event) + Send),
+) -> Result<Option<crate::llm::Reply>, LlmError> {
+    let mut on_delta = |delta: &Delta| match delta {
+        Delta::Text { text } => emit(Event::AnswerDelta { text: text.clone() }),
+        Delta::Retrying {
+            attempt,
+            reason,
+            delay_ms,
+        } => emit(Event::Retrying {
+            attempt: *attempt,
+            reason: reason.clone(),
+            delay_ms: *delay_ms,
+        }),
+        Delta::ToolCall { .. } => {}
+    };
+    match tokio::time::timeout(left, session.provider.chat(request, &mut on_delta)).await {
+        Ok(reply) => reply.map(Some),
+        Err(_) => Ok(None),
     }
 }
 
@@ -154,42 +193,75 @@ fn over_budget(agent: &AgentDef, turn: u32, usage: Usage, deadline: Instant) -> 
     }
 }
 
-/// Runs a turn's tool calls in order through the loop guard, each result a message for the next
-/// turn; why the agent must stop, if the guard says so.
-fn run_calls(
-    agent: &AgentDef,
-    calls: &[ToolCall],
-    tools: &mut Toolbox<'_>,
-    guard: &mut LoopGuard,
-    messages: &mut Vec<Message>,
-    emit: &mut (dyn FnMut(Event) + Send),
-) -> Option<String> {
-    for call in calls {
-        let result = match guard.check(call) {
-            Verdict::Pass => tools.call(call),
-            Verdict::Nudge(why) => {
-                emit(guarded(agent, false, &why));
-                CallResult {
-                    content: format!(
-                        "{why}. Not run again: change your approach, or call `finish`."
-                    ),
-                    is_error: true,
-                    refused: true,
-                }
-            }
-            Verdict::Stop(why) => {
-                emit(guarded(agent, true, &why));
-                return Some(why);
-            }
-        };
-        emit(called(agent, call, &result));
-        messages.push(Message::ToolResult {
-            call_id: call.id.clone(),
-            content: result.content,
-            is_error: result.is_error,
-        });
+/// The calls in a reply: its native tool calls, or its fenced `tool` blocks.
+fn calls_of(
+    session: &Session<'_>,
+    reply: &crate::llm::Reply,
+) -> Result<Vec<ToolCall>, crate::llm::ToolCallError> {
+    if session.text_tools {
+        text_tools::parse(&reply.text)
+    } else {
+        Ok(reply.tool_calls.clone())
     }
-    None
+}
+
+/// What running one turn's calls needs: the tools, the guard, and the conversation the results
+/// go into (tool results, or one user message for text calls).
+struct Calls<'t, 'a> {
+    tools: &'t mut Toolbox<'a>,
+    guard: &'t mut LoopGuard,
+    messages: &'t mut Vec<Message>,
+    text: bool,
+}
+
+impl Calls<'_, '_> {
+    /// Runs the calls in order through the loop guard; why the agent must stop, if the guard
+    /// says so.
+    fn run(
+        &mut self,
+        agent: &AgentDef,
+        calls: &[ToolCall],
+        emit: &mut (dyn FnMut(Event) + Send),
+    ) -> Option<String> {
+        let mut results = Vec::new();
+        for call in calls {
+            let result = match self.guard.check(call) {
+                Verdict::Pass => self.tools.call(call),
+                Verdict::Nudge(why) => {
+                    emit(guarded(agent, false, &why));
+                    CallResult {
+                        content: format!(
+                            "{why}. Not run again: change your approach, or call `finish`."
+                        ),
+                        is_error: true,
+                        refused: true,
+                    }
+                }
+                Verdict::Stop(why) => {
+                    emit(guarded(agent, true, &why));
+                    return Some(why);
+                }
+            };
+            emit(called(agent, call, &result));
+            results.push((call, result));
+        }
+        if self.text {
+            let all: Vec<(&ToolCall, &str, bool)> = results
+                .iter()
+                .map(|(call, result)| (*call, result.content.as_str(), result.is_error))
+                .collect();
+            self.messages.push(Message::user(text_tools::results(&all)));
+        } else {
+            for (call, result) in results {
+                self.messages.push(Message::ToolResult {
+                    call_id: call.id.clone(),
+                    content: result.content,
+                    is_error: result.is_error,
+                });
+            }
+        }
+        None
+    }
 }
 
 fn guarded(agent: &AgentDef, stopped: bool, why: &str) -> Event {

@@ -55,6 +55,9 @@ pub struct AskRequest {
     pub validation: Option<Options>,
     /// The review branch for a change; default `nova/ask/<YYYYMMDD-HHMMSS>`.
     pub branch: Option<String>,
+    /// The model calls tools in fenced text blocks rather than natively (`tool_calls = "text"`
+    /// under the model in the configuration).
+    pub text_tools: bool,
     /// The run's time, seconds since the epoch.
     pub time: i64,
 }
@@ -256,6 +259,7 @@ async fn converse(
         model: chat.model.clone(),
         system: chat.system.clone(),
         max_tokens: request.max_tokens,
+        text_tools: request.text_tools,
     };
     let mut emit = |event: Event| rec.emit(event);
     let outcome = agent::run(&session, toolbox, &request.question, &mut emit).await?;

@@ -422,3 +422,56 @@ fn an_acting_run_replays_from_its_recording_with_the_server_stopped() {
     // Run ids are times: with SOURCE_DATE_EPOCH fixed, every event is the same.
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_model_without_native_tool_calls_uses_the_same_tools_in_text() {
+    let (env, repo) = setup();
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        "[models.\"test-model\"]\ntool_calls = \"text\"\n",
+    );
+    let server = ModelServer::start(vec![
+        Turn::text(&["Let me look.\n```tool\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"src/lib.rs\"}}\n```\n"]).openai(),
+        // A block the parser cannot read is answered with what was wrong, and costs a turn.
+        Turn::text(&["```tool\n{\"name\": \"search\", \"arguments\": [\"fn\"]}\n```\n"]).openai(),
+        Turn::text(&["`greet` formats a greeting (src/lib.rs:1)."]).openai(),
+    ]);
+    let run = ask(&env, &repo, &server, &["What does greet do?"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(run.stdout.ends_with("(src/lib.rs:1).\n"), "{}", run.stdout);
+    let received = server.received();
+    let first = &received[0].body;
+    assert!(
+        first
+            .get("tools")
+            .is_none_or(|tools| tools.as_array().is_some_and(Vec::is_empty)),
+        "{first}"
+    );
+    let system = first["messages"][0]["content"].as_str().expect("system");
+    assert!(
+        system.contains("## How to call a tool") && system.contains("### `read_file`"),
+        "{system}"
+    );
+    let last_user = |n: usize| -> String {
+        received[n].body["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "user")
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let result = last_user(1);
+    assert!(
+        result.starts_with("Result of `read_file` (call_0):\nsrc/lib.rs (lines 1-"),
+        "{result}"
+    );
+    assert!(
+        last_user(2).starts_with("Your tool block could not be read"),
+        "{}",
+        last_user(2)
+    );
+}
