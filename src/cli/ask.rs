@@ -401,6 +401,17 @@ impl<'a> View<'a> {
                 };
                 p.note(&p.paint_err(DIM, &format!("  {tool} {arguments}: {how}: {result}")));
             }
+            Event::Handoff {
+                from,
+                to,
+                message,
+                attempt,
+            } => p.note(&format!(
+                "{from} hands the {message} to `{to}` (repair attempt {attempt})"
+            )),
+            Event::CandidateRejected { reasons, .. } => {
+                p.note(&format!("rejected: {}", reasons.join("; ")));
+            }
             Event::AgentGuarded {
                 agent,
                 stopped,

@@ -243,7 +243,8 @@ impl<'a> View<'a> {
             | Event::Routed { .. }
             | Event::AgentTurn { .. }
             | Event::ToolCalled { .. }
-            | Event::AgentGuarded { .. } => {}
+            | Event::AgentGuarded { .. }
+            | Event::Handoff { .. } => {}
         }
     }
 

@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::agent::{self, Ended, Session};
-use super::change::{self, AgentPolicy, Author, Candidate, Landing, Origin, Target};
 use super::clock::stamp;
 use super::events::Event;
+use super::landing::{self, Act};
 use super::route::{self, RouteError};
-use crate::agents::{AgentDef, AgentSet, Output};
+use crate::agents::{AgentDef, AgentSet, Output, Pipeline};
 use crate::git::{self, Oid};
 use crate::index::{Focus, Index};
 use crate::llm::{
@@ -110,7 +110,7 @@ pub enum AskError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the change could not be proved or committed: {0}")]
-    Land(#[from] change::CommitError),
+    Land(#[from] super::change::CommitError),
     #[error(transparent)]
     Branch(#[from] git::BranchError),
     #[error(transparent)]
@@ -131,12 +131,7 @@ pub async fn ask(
     sink: &mut (dyn FnMut(&Event) + Send),
 ) -> Result<AskOutcome, AskError> {
     let started = Instant::now();
-    let pipeline = set.pipeline(ASK_PIPELINE).ok_or_else(|| {
-        AskError::Pipeline(format!(
-            "there is no `{ASK_PIPELINE}` pipeline: restore `agents/pipelines/{ASK_PIPELINE}.toml` \
-             or remove the override in `.nova/agents/pipelines/`"
-        ))
-    })?;
+    let pipeline = ask_pipeline(set)?;
     let base = request
         .repo_root
         .as_deref()
@@ -156,13 +151,11 @@ pub async fn ask(
         }
         _ => None,
     };
-    let tree = match (&request.repo_root, base) {
-        (Some(root), Some(commit)) => Some(GitTree {
-            root: root.clone(),
-            commit,
-        }),
-        _ => None,
-    };
+    let tree = request
+        .repo_root
+        .clone()
+        .zip(base)
+        .map(|(root, commit)| GitTree { root, commit });
     let mut rec = Recorder::open(sink, request)?;
     rec.emit(Event::Routed {
         agent: agent.name.clone(),
@@ -187,10 +180,23 @@ pub async fn ask(
             return Err(error);
         }
     };
-    let change = match (&toolbox, base, &request.repo_root) {
-        (Some(tools), Some(base), Some(root)) if agent.role.output() == Output::Patch => {
+    let change = match (&toolbox, base, &request.repo_root, &tree) {
+        (Some(tools), Some(base), Some(root), Some(tree))
+            if agent.role.output() == Output::Patch =>
+        {
             match tools.patch(&answer) {
-                Some(patch) => Some(land(request, root, base, agent, patch, &mut rec).await?),
+                Some(patch) => {
+                    let act = Act {
+                        request,
+                        root,
+                        base,
+                        provider,
+                        context: context.as_ref(),
+                        tree,
+                        repair: landing::repairer(pipeline, set, &request.disabled),
+                    };
+                    Some(landing::land(&act, agent, patch, &mut rec).await?)
+                }
                 None => None,
             }
         }
@@ -219,6 +225,15 @@ pub async fn ask(
         cost_usd,
         seconds,
         change,
+    })
+}
+
+fn ask_pipeline(set: &AgentSet) -> Result<&Pipeline, AskError> {
+    set.pipeline(ASK_PIPELINE).ok_or_else(|| {
+        AskError::Pipeline(format!(
+            "there is no `{ASK_PIPELINE}` pipeline: restore `agents/pipelines/{ASK_PIPELINE}.toml` \
+             or remove the override in `.nova/agents/pipelines/`"
+        ))
     })
 }
 
@@ -274,128 +289,10 @@ async fn converse(
     }
 }
 
-/// Proves the agent's change and commits it on the review branch, in the sandbox, holding the
-/// repository's lock meanwhile (off the async threads: it builds and tests).
-async fn land(
-    request: &AskRequest,
-    root: &std::path::Path,
-    base: Oid,
-    agent: &AgentDef,
-    patch: crate::edit::Patch,
-    rec: &mut Recorder<'_>,
-) -> Result<ChangeOutcome, AskError> {
-    let id = stamp(request.time);
-    let summary = patch.summary.clone();
-    let diff = patch.diff();
-    let candidate = Candidate {
-        patch,
-        author: Author::Agent(AgentPolicy::of(agent)),
-        origin: Origin::Request {
-            request: request.question.clone(),
-            model: request.model.clone(),
-        },
-    };
-    rec.emit(Event::CandidateStarted {
-        index: 0,
-        total: 1,
-        rule: String::new(),
-        location: String::new(),
-        summary: summary.clone(),
-    });
-    let Some(options) = request.validation.clone() else {
-        return Err(AskError::CannotProve);
-    };
-    let (root, asked, time) = (root.to_owned(), request.branch.clone(), request.time);
-    let landed = tokio::task::spawn_blocking(move || -> Result<Landing, AskError> {
-        // The branch is named under the lock, so that no other run takes the same name.
-        let _lock = crate::state::Lock::acquire(&root, crate::state::Wait::Yes(&mut |_| {}))?;
-        let branch = git::review_branch(&root, asked.as_deref(), "ask", &id, false)?;
-        let target = Target {
-            branch,
-            dry_run: false,
-            run: id,
-            time,
-        };
-        Ok(change::land(
-            &root, base, &candidate, options, target, false,
-        )?)
-    })
-    .await;
-    let landing = match landed {
-        Ok(landing) => landing?,
-        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
-    };
-    Ok(record_landing(landing, summary, diff, rec))
-}
-
-/// The events and outcome of a landed (or refused) change.
-fn record_landing(
-    landing: Landing,
-    summary: String,
-    diff: String,
-    rec: &mut Recorder<'_>,
-) -> ChangeOutcome {
-    let steps = landing.base.steps.iter().chain(
-        landing
-            .proof
-            .as_ref()
-            .map(|p| p.report.steps.as_slice())
-            .unwrap_or_default(),
-    );
-    for step in steps {
-        rec.emit(Event::StepFinished {
-            command: step.command.clone(),
-            ok: step.ok,
-            seconds: step.seconds,
-        });
-    }
-    let committed = landing.committed.as_ref();
-    let mut outcome = ChangeOutcome {
-        summary: summary.clone(),
-        diff,
-        base_failed: landing.proof.is_none(),
-        base: landing.base.clone(),
-        verdict: landing.proof.as_ref().map(|p| p.verdict.clone()),
-        report: landing.proof.as_ref().map(|p| p.report.clone()),
-        branch: committed.and_then(|c| c.branch.clone()),
-        commit: committed.map(|c| c.commit.to_string()),
-        sandbox: landing.sandbox.clone(),
-    };
-    match (&outcome.verdict, &outcome.commit) {
-        (Some(_), Some(commit)) => rec.emit(Event::CandidateAccepted {
-            index: 0,
-            total: 1,
-            commit: Some(commit.clone()),
-            summary,
-            validation: outcome
-                .report
-                .as_ref()
-                .map(ValidationReport::summary)
-                .unwrap_or_default(),
-            seconds: 0.0,
-        }),
-        (Some(verdict), None) => rec.emit(Event::CandidateRejected {
-            index: 0,
-            total: 1,
-            summary,
-            reasons: verdict.reasons.clone(),
-            seconds: 0.0,
-        }),
-        (None, _) => {
-            outcome.branch = None;
-            rec.emit(Event::BaseFailed {
-                build_errors: landing.base.build_errors.clone(),
-                failing_tests: landing.base.tests.failed().map(str::to_owned).collect(),
-            });
-        }
-    }
-    outcome
-}
-
 /// The request to send: the agent's prompt, what this session gives it (its tools, or none), the
 /// repository's `AGENTS.md`, and a map ranked around the question, shrunk once if the whole is
 /// over the model's window.
-fn prompt(
+pub(super) fn prompt(
     request: &AskRequest,
     agent: &AgentDef,
     context: Option<&RepoContext>,
@@ -445,7 +342,7 @@ async fn answer(
 }
 
 /// The repository at the run's base commit, as the tools read it.
-struct GitTree {
+pub(super) struct GitTree {
     root: PathBuf,
     commit: Oid,
 }
@@ -466,7 +363,7 @@ impl Tree for GitTree {
     }
 }
 
-fn system_prompt(
+pub(super) fn system_prompt(
     agent: &AgentDef,
     map: Option<&RepoContext>,
     budget: usize,
@@ -508,8 +405,8 @@ fn system_prompt(
 }
 
 /// The repository's index and the question's focus, kept to draw maps of any size.
-struct RepoContext {
-    index: Index,
+pub(super) struct RepoContext {
+    pub(super) index: Index,
     focus: Focus,
     name: String,
 }
@@ -571,7 +468,7 @@ impl Archive {
 
 /// Sends events to the sink and keeps them in the archive. A failure to archive is kept and
 /// reported at the end: it must not cut the answer short.
-struct Recorder<'s> {
+pub(super) struct Recorder<'s> {
     sink: &'s mut (dyn FnMut(&Event) + Send),
     archive: Option<Archive>,
     seq: usize,
@@ -601,7 +498,7 @@ impl<'s> Recorder<'s> {
         Ok(rec)
     }
 
-    fn emit(&mut self, event: Event) {
+    pub(super) fn emit(&mut self, event: Event) {
         // The archive keeps the answer once, whole, in `ask_finished`.
         if let Some(archive) = &self.archive
             && !matches!(event, Event::AnswerDelta { .. })

@@ -144,6 +144,13 @@ pub enum Event {
         refused: bool,
         result: String,
     },
+    /// Work passed from one agent to another, as a typed message (`report`, `findings`, ...).
+    Handoff {
+        from: String,
+        to: String,
+        message: String,
+        attempt: u32,
+    },
     /// The loop guard or a budget stopped an agent, or warned it first.
     AgentGuarded {
         agent: String,
@@ -184,6 +191,7 @@ impl Event {
             Event::AgentTurn { .. } => "agent_turn",
             Event::ToolCalled { .. } => "tool_called",
             Event::AgentGuarded { .. } => "agent_guarded",
+            Event::Handoff { .. } => "handoff",
             Event::RunFinished { .. } => "run_finished",
         }
     }

@@ -14,6 +14,7 @@ mod change;
 mod clock;
 mod events;
 mod improve;
+mod landing;
 mod message;
 mod route;
 

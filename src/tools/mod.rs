@@ -223,6 +223,14 @@ impl<'a> Toolbox<'a> {
         }
     }
 
+    /// Starts the candidate from `patch`, an earlier agent's change on the same base (a repair
+    /// works on the change it repairs).
+    pub fn seed(&mut self, patch: &Patch) {
+        for change in &patch.changes {
+            self.changes.insert(change.path.clone(), change.clone());
+        }
+    }
+
     /// How the agent ended, once it called `finish`.
     pub fn finished(&self) -> Option<&Finish> {
         self.finished.as_ref()

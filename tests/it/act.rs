@@ -189,9 +189,22 @@ fn a_change_that_breaks_a_test_is_rejected_and_nothing_lands() {
             "finish",
             &serde_json::json!({"text": "Lower the shout"}),
         ),
+        // The fixer gets the report, changes nothing, and gives up.
+        calls(
+            "c3",
+            "finish",
+            &serde_json::json!({"text": "Cannot be done"}),
+        ),
     ]);
     let run = ask(&env, &repo, &server, &["Make shout lowercase"]);
     assert_eq!(run.code, 1, "{}", run.both());
+    assert!(
+        run.stderr
+            .contains("refactorer hands the report to `fixer` (repair attempt 1)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.received().len(), 3);
     assert!(run.stdout.contains("Rejected:"), "{}", run.stdout);
     assert!(
         run.stdout.contains("actor (lib) tests::shouts"),
@@ -473,5 +486,53 @@ fn a_model_without_native_tool_calls_uses_the_same_tools_in_text() {
         last_user(2).starts_with("Your tool block could not be read"),
         "{}",
         last_user(2)
+    );
+}
+
+#[test]
+fn a_rejected_change_goes_to_the_fixer_with_its_report_and_the_repair_lands() {
+    let (env, repo) = setup();
+    let lower = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.to_uppercase()\n=======\n    text.to_lowercase()\n>>>>>>> REPLACE\n```\n";
+    let repair = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn shout(text: &str) -> String {\n    text.to_lowercase()\n=======\n/// Upper-cases `text`.\npub fn shout(text: &str) -> String {\n    text.to_uppercase()\n>>>>>>> REPLACE\n```\n";
+    let server = ModelServer::start(vec![
+        calls("c1", "propose_edit", &serde_json::json!({"edits": lower})),
+        calls(
+            "c2",
+            "finish",
+            &serde_json::json!({"text": "Lower the shout"}),
+        ),
+        calls("c3", "propose_edit", &serde_json::json!({"edits": repair})),
+        calls(
+            "c4",
+            "finish",
+            &serde_json::json!({"text": "Document shout"}),
+        ),
+    ]);
+    let run = ask(&env, &repo, &server, &["Make shout lowercase"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    // The fixer was told why: the failing test, in its task.
+    let task = server.received()[2].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(task.contains("actor (lib) tests::shouts"), "{task}");
+    assert!(
+        task.contains("-    text.to_uppercase()"),
+        "the rejected diff: {task}"
+    );
+    let message = crate::common::branch_log(&repo, "nova/ask/20260101-000000")
+        .first()
+        .map(|oid| {
+            let git = git2::Repository::open(&repo).expect("open");
+            let commit = git.find_commit(*oid).expect("commit");
+            commit.message().expect("utf-8").to_owned()
+        })
+        .expect("a commit");
+    assert!(message.starts_with("Document shout\n"), "{message}");
+    assert!(message.contains("\nNova-Agent: fixer\n"), "{message}");
+    let lib = crate::common::branch_file(&repo, "nova/ask/20260101-000000", "src/lib.rs");
+    assert!(
+        lib.contains("/// Upper-cases `text`.\npub fn shout") && lib.contains("to_uppercase"),
+        "{lib}"
     );
 }
