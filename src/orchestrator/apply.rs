@@ -102,6 +102,16 @@ impl ApplyError {
     }
 }
 
+impl From<CommitError> for ApplyError {
+    fn from(error: CommitError) -> Self {
+        match error {
+            CommitError::Git(error) => ApplyError::Git(error),
+            CommitError::Branch(error) => ApplyError::Branch(error),
+            CommitError::Validate(error) => ApplyError::Validate(error),
+        }
+    }
+}
+
 fn list(rejections: &[Rejection]) -> String {
     rejections
         .iter()
@@ -204,12 +214,7 @@ pub fn apply(
         request.validation.clone(),
         target,
         request.require_green,
-    )
-    .map_err(|error| match error {
-        CommitError::Git(error) => ApplyError::Git(error),
-        CommitError::Branch(error) => ApplyError::Branch(error),
-        CommitError::Validate(error) => ApplyError::Validate(error),
-    })?;
+    )?;
     outcome.sandbox = landing.sandbox;
     outcome.base_failed = landing.proof.is_none();
     outcome.base = Some(landing.base);

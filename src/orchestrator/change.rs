@@ -71,22 +71,26 @@ pub enum Origin {
     Request { request: String, model: String },
 }
 
+impl Author {
+    /// The name the commit's `Nova-Agent` trailer gives: the agent's, or `apply` for a person.
+    fn name(&self) -> &str {
+        match self {
+            Author::Agent(agent) => &agent.name,
+            Author::Person { .. } => "apply",
+        }
+    }
+}
+
 impl Candidate {
     /// The commit message, once `report` proved the change in run `run`.
     fn message(&self, run: &str, report: &ValidationReport) -> String {
-        match (&self.origin, &self.author) {
-            (Origin::Finding(finding), Author::Agent(agent)) => {
-                commit_message(finding, &self.patch.summary, &agent.name, run, report)
+        let agent = self.author.name();
+        match &self.origin {
+            Origin::Finding(finding) => {
+                commit_message(finding, &self.patch.summary, agent, run, report)
             }
-            (Origin::Finding(finding), Author::Person { .. }) => {
-                commit_message(finding, &self.patch.summary, "apply", run, report)
-            }
-            (Origin::Reply, _) => reply_message(&self.patch, run, report),
-            (Origin::Request { request, model }, author) => {
-                let agent = match author {
-                    Author::Agent(agent) => agent.name.as_str(),
-                    Author::Person { .. } => "apply",
-                };
+            Origin::Reply => reply_message(&self.patch, run, report),
+            Origin::Request { request, model } => {
                 let made = MadeBy { agent, model, run };
                 request_message(&self.patch, request, &made, report)
             }
