@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::pipeline::Flow;
 use crate::diag::{self, Problem};
 
 /// What an agent is for. The role decides which outputs make sense.
@@ -49,6 +50,19 @@ impl Role {
             Role::Refactorer | Role::Fixer | Role::Tester | Role::Writer => Output::Patch,
             Role::Committer => Output::Message,
             Role::Chat => Output::Answer,
+        }
+    }
+
+    /// What an agent of this role may be handed: a handoff carrying anything else is refused.
+    pub fn accepts(self) -> &'static [Flow] {
+        match self {
+            Role::Router => &[Flow::Task],
+            Role::Planner => &[Flow::Task, Flow::Findings],
+            Role::Reviewer => &[Flow::Task, Flow::Plan, Flow::Patches],
+            Role::Refactorer | Role::Tester | Role::Writer | Role::Chat => {
+                &[Flow::Task, Flow::Plan, Flow::Findings]
+            }
+            Role::Fixer | Role::Committer => &[Flow::Reports, Flow::Patches],
         }
     }
 }

@@ -96,8 +96,12 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         None => None,
     };
     let text_tools = info.is_some_and(|info| info.tool_calls.value == ToolCalls::Text);
+    let reasoning = info
+        .and_then(|info| info.reasoning.value)
+        .unwrap_or_else(|| llm::is_reasoning_model(&model));
     let request = AskRequest {
         text_tools,
+        reasoning,
         question,
         repo_root: root,
         agent: args.agent.clone(),
@@ -406,9 +410,12 @@ impl<'a> View<'a> {
                 to,
                 message,
                 attempt,
-            } => p.note(&format!(
-                "{from} hands the {message} to `{to}` (repair attempt {attempt})"
-            )),
+                why,
+            } => p.note(&if *attempt == 0 {
+                format!("{from} hands its {message} to `{to}`: {why}")
+            } else {
+                format!("{from} hands the {message} to `{to}` (repair attempt {attempt})")
+            }),
             Event::CandidateRejected { reasons, .. } => {
                 p.note(&format!("rejected: {}", reasons.join("; ")));
             }

@@ -98,6 +98,9 @@ impl Config {
                         super::ToolCalls::Text => "text",
                     })
                 }),
+                entry(&key("reasoning"), &info.reasoning, |reasoning| {
+                    reasoning.map_or_else(|| String::from("(by name)"), |r| r.to_string())
+                }),
             ]);
         }
         entries.push(entry("agents.disabled", &self.disabled_agents, |names| {

@@ -51,6 +51,8 @@ pub(super) struct ModelTable {
     pub cached_input_usd_per_mtok: Option<f64>,
     /// `native` (the default) or `text`.
     pub tool_calls: Option<super::ToolCalls>,
+    /// A reasoning model: its reply limit goes as `max_completion_tokens`.
+    pub reasoning: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

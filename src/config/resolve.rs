@@ -97,6 +97,9 @@ pub struct ModelInfo {
     pub cached_input_usd_per_mtok: Sourced<Option<f64>>,
     /// How the model calls tools.
     pub tool_calls: Sourced<super::ToolCalls>,
+    /// A reasoning model (reply limit as `max_completion_tokens`, no temperature); `None`: known
+    /// by its name (`llm::is_reasoning_model`).
+    pub reasoning: Sourced<Option<bool>>,
 }
 
 impl Default for ModelInfo {
@@ -107,6 +110,7 @@ impl Default for ModelInfo {
             output_usd_per_mtok: Sourced::default(None),
             cached_input_usd_per_mtok: Sourced::default(None),
             tool_calls: Sourced::default(super::ToolCalls::Native),
+            reasoning: Sourced::default(None),
         }
     }
 }
@@ -208,8 +212,10 @@ impl Config {
                 output_usd_per_mtok,
                 cached_input_usd_per_mtok,
                 tool_calls,
+                reasoning,
             } = table;
             info.tool_calls.set(tool_calls, source);
+            info.reasoning.set_some(reasoning, source);
             info.context_window.set_some(context_window, source);
             info.input_usd_per_mtok.set_some(input_usd_per_mtok, source);
             info.output_usd_per_mtok

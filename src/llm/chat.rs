@@ -57,6 +57,10 @@ pub struct ChatRequest {
     /// The most tokens the reply may have.
     pub max_tokens: u32,
     pub temperature: Option<f32>,
+    /// A reasoning model (OpenAI's o-series and GPT-5): its reply limit is
+    /// `max_completion_tokens`, which counts the hidden reasoning too, and it takes no
+    /// temperature.
+    pub reasoning: bool,
     /// Ask for server-sent events (the default) or one JSON body.
     pub stream: bool,
 }
@@ -75,9 +79,22 @@ impl ChatRequest {
             tools: Vec::new(),
             max_tokens: 4096,
             temperature: None,
+            reasoning: false,
             stream: true,
         }
     }
+}
+
+/// Whether `model` is, by its name, one of OpenAI's reasoning models (`o1`, `o3`, `o4-mini`,
+/// `gpt-5`...), which refuse `max_tokens` and want `max_completion_tokens`. A model served
+/// under another name says so in the configuration (`reasoning = true`).
+pub fn is_reasoning_model(model: &str) -> bool {
+    let name = model.rsplit('/').next().unwrap_or(model);
+    let series = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '.', ':']))
+    };
+    ["o1", "o3", "o4"].iter().any(|p| series(p)) || name.starts_with("gpt-5")
 }
 
 /// Tokens a request consumed, as the provider counted them.
@@ -88,6 +105,18 @@ pub struct Usage {
     pub completion_tokens: u64,
     /// Prompt tokens served from the provider's cache (billed at the cached price).
     pub cached_tokens: u64,
+}
+
+impl Usage {
+    /// This usage and `other`'s together.
+    #[must_use]
+    pub fn plus(self, other: Usage) -> Usage {
+        Usage {
+            prompt_tokens: self.prompt_tokens + other.prompt_tokens,
+            completion_tokens: self.completion_tokens + other.completion_tokens,
+            cached_tokens: self.cached_tokens + other.cached_tokens,
+        }
+    }
 }
 
 /// Why the model stopped.

@@ -26,7 +26,9 @@ mod tool_calls;
 mod transport;
 mod wire;
 
-pub use chat::{ChatRequest, Delta, Message, Reply, StopReason, ToolCall, ToolSpec, Usage};
+pub use chat::{
+    ChatRequest, Delta, Message, Reply, StopReason, ToolCall, ToolSpec, Usage, is_reasoning_model,
+};
 pub use client::{ChatFuture, Client, ClientOptions, Provider};
 pub use context::{check, estimate, fit};
 pub use cost::Prices;

@@ -56,13 +56,17 @@ pub(super) fn body(request: &ChatRequest) -> Value {
     let mut body = json!({
         "model": request.model,
         "messages": messages,
-        "max_tokens": request.max_tokens,
         "stream": request.stream,
     });
+    if request.reasoning {
+        body["max_completion_tokens"] = json!(request.max_tokens);
+    } else {
+        body["max_tokens"] = json!(request.max_tokens);
+    }
     if request.stream {
         body["stream_options"] = json!({"include_usage": true});
     }
-    if let Some(temperature) = request.temperature {
+    if let Some(temperature) = request.temperature.filter(|_| !request.reasoning) {
         body["temperature"] = json!(temperature);
     }
     if !request.tools.is_empty() {
@@ -279,6 +283,45 @@ mod tests {
 
     fn decode(stream: &str) -> Result<(Reply, Vec<Delta>), WireError> {
         crate::llm::wire::decode(crate::llm::Format::OpenAi, stream)
+    }
+
+    #[test]
+    fn a_reasoning_model_gets_max_completion_tokens_and_no_temperature() {
+        let mut request = ChatRequest::new("o3-mini", "sys", vec![Message::user("hi")]);
+        request.temperature = Some(0.2);
+        request.max_tokens = 900;
+        let plain = body(&request);
+        assert_eq!(plain["max_tokens"], json!(900));
+        assert!(plain.get("max_completion_tokens").is_none());
+        request.reasoning = true;
+        let reasoning = body(&request);
+        assert_eq!(reasoning["max_completion_tokens"], json!(900));
+        assert!(reasoning.get("max_tokens").is_none(), "{reasoning}");
+        assert!(reasoning.get("temperature").is_none(), "{reasoning}");
+    }
+
+    #[test]
+    fn reasoning_models_are_known_by_name() {
+        for name in [
+            "o1",
+            "o3-mini",
+            "o4-mini-2025-04-16",
+            "gpt-5",
+            "gpt-5-mini",
+            "openai/o3",
+        ] {
+            assert!(crate::llm::is_reasoning_model(name), "{name}");
+        }
+        for name in [
+            "gpt-4o",
+            "o",
+            "olmo-7b",
+            "llama3.1:8b",
+            "qwen2.5-coder:14b",
+            "gpt-4.1",
+        ] {
+            assert!(!crate::llm::is_reasoning_model(name), "{name}");
+        }
     }
 
     #[test]

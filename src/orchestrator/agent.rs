@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 use super::events::Event;
 use crate::agents::AgentDef;
 use crate::llm::{ChatRequest, Delta, LlmError, Message, Provider, ToolCall, Usage, text_tools};
-use crate::tools::{CallResult, Toolbox};
+use crate::tools::{CallResult, Handoff, Toolbox};
+
+/// How many outputs that do not match their schema an agent may give: the first is answered with
+/// what was wrong (its corrective turn), the next ends its run.
+pub const INVALID_OUTPUTS: usize = 2;
 
 /// How many identical calls in a row (same tool, same arguments) the guard lets pass; the next
 /// is answered with a nudge, and one more stops the agent.
@@ -22,6 +26,10 @@ pub enum Ended {
     Finished(String),
     /// It answered without calling a tool (a chat agent's plain answer).
     Answered(String),
+    /// It passed the work on.
+    HandedOff(Handoff),
+    /// Its output did not match its schema after the corrective turn: the problem.
+    Invalid(String),
     /// The loop guard or a budget stopped it: why.
     Stopped(String),
 }
@@ -44,6 +52,8 @@ pub struct Session<'a> {
     /// The model has no native tool calls: the tools are described in the prompt and called in
     /// fenced `tool` blocks (`llm::text_tools`).
     pub text_tools: bool,
+    /// A reasoning model: the reply limit goes as `max_completion_tokens`.
+    pub reasoning: bool,
 }
 
 /// Runs `session` on `task` with `tools` until the agent finishes, answers, or is stopped.
@@ -86,14 +96,13 @@ pub async fn run(
             request.tools = tools.specs();
         }
         request.max_tokens = session.max_tokens;
+        request.reasoning = session.reasoning;
         let Some(reply) = ask_model(session, &request, left, emit).await? else {
             let why = format!("its budget of {} s ran out mid-turn", budget.seconds);
             emit(guarded(agent, true, &why));
             return Ok(stop(why, usage));
         };
-        usage.prompt_tokens += reply.usage.prompt_tokens;
-        usage.completion_tokens += reply.usage.completion_tokens;
-        usage.cached_tokens += reply.usage.cached_tokens;
+        usage = usage.plus(reply.usage);
         emit(Event::AgentTurn {
             agent: agent.name.clone(),
             turn,
@@ -125,11 +134,13 @@ pub async fn run(
             },
         });
         if calls.is_empty() {
-            let ended = match tools.finished() {
-                Some(finish) => Ended::Finished(finish.text.clone()),
-                None => Ended::Answered(reply.text.trim().to_owned()),
-            };
-            return Ok(AgentOutcome { ended, usage });
+            match plain_answer(tools, &reply.text) {
+                Ok(ended) => return Ok(AgentOutcome { ended, usage }),
+                Err(corrective) => {
+                    messages.push(Message::user(corrective));
+                    continue;
+                }
+            }
         }
         let mut turn_calls = Calls {
             tools,
@@ -140,12 +151,44 @@ pub async fn run(
         if let Some(why) = turn_calls.run(agent, &calls, emit) {
             return Ok(stop(why, usage));
         }
-        if let Some(finish) = tools.finished() {
-            return Ok(AgentOutcome {
-                ended: Ended::Finished(finish.text.clone()),
-                usage,
-            });
+        if let Some(ended) = ended_by(tools) {
+            return Ok(AgentOutcome { ended, usage });
         }
+    }
+}
+
+/// How a reply without tool calls ends the agent's run: its `finish`, its answer, or (when a
+/// plain answer is not an output of its kind) the corrective to send, unless that was its last
+/// chance.
+fn plain_answer(tools: &mut Toolbox<'_>, text: &str) -> Result<Ended, String> {
+    if let Some(finish) = tools.finished() {
+        return Ok(Ended::Finished(finish.text.clone()));
+    }
+    match tools.answer() {
+        Ok(()) => Ok(Ended::Answered(text.trim().to_owned())),
+        Err(corrective) => ended_by(tools).ok_or(corrective.content),
+    }
+}
+
+/// How the agent's calls so far end its run, if they do: `finish`, a handoff, or a second output
+/// that does not match its schema.
+fn ended_by(tools: &Toolbox<'_>) -> Option<Ended> {
+    if let Some(finish) = tools.finished() {
+        let mut text = finish.text.clone();
+        for (n, step) in finish.steps.iter().enumerate() {
+            text.push_str(&format!("\n{}. {step}", n + 1));
+        }
+        return Some(Ended::Finished(text));
+    }
+    if let Some(handoff) = tools.handed_off() {
+        return Some(Ended::HandedOff(handoff.clone()));
+    }
+    match tools.invalid_outputs() {
+        (count, Some(problem)) if count >= INVALID_OUTPUTS => Some(Ended::Invalid(format!(
+            "its output did not match what a {} returns, twice: {problem}",
+            tools.role()
+        ))),
+        _ => None,
     }
 }
 

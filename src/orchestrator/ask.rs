@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 use super::agent::{self, Ended, Session};
 use super::clock::stamp;
 use super::events::Event;
+use super::handoff::{self, Chain};
 use super::landing::{self, Act};
 use super::route::{self, RouteError};
 use crate::agents::{AgentDef, AgentSet, Output, Pipeline};
+use crate::edit::Patch;
 use crate::git::{self, Oid};
 use crate::index::{Focus, Index};
 use crate::llm::{
@@ -58,6 +60,8 @@ pub struct AskRequest {
     /// The model calls tools in fenced text blocks rather than natively (`tool_calls = "text"`
     /// under the model in the configuration).
     pub text_tools: bool,
+    /// A reasoning model: its reply limit goes as `max_completion_tokens`.
+    pub reasoning: bool,
     /// The run's time, seconds since the epoch.
     pub time: i64,
 }
@@ -161,42 +165,36 @@ pub async fn ask(
         agent: agent.name.clone(),
         why,
     });
-    let index = context.as_ref().map(|c| &c.index);
-    let mut toolbox = tree.as_ref().map(|tree| Toolbox::new(agent, tree, index));
-    let answered = converse(
+    let chain = Chain::new(
+        handoff::receivers(pipeline, set, &request.disabled),
+        &agent.name,
+    );
+    let scene = Scene {
         request,
-        agent,
+        set,
         provider,
-        context.as_ref(),
-        toolbox.as_mut(),
-        &mut rec,
-    )
-    .await;
-    let run = rec.archive.as_ref().map(|archive| archive.id.clone());
-    let (answer, usage, stop) = match answered {
-        Ok(answered) => answered,
+        context: context.as_ref(),
+        tree: tree.as_ref(),
+    };
+    let acted = match act(&scene, agent, chain, &mut rec).await {
+        Ok(acted) => acted,
         Err(error) => {
             rec.finish("failed", &error.to_string(), request.time);
             return Err(error);
         }
     };
-    let change = match (&toolbox, base, &request.repo_root, &tree) {
-        (Some(tools), Some(base), Some(root), Some(tree))
-            if agent.role.output() == Output::Patch =>
-        {
+    let Acted {
+        agent,
+        answer,
+        stop,
+        toolbox,
+        usage,
+    } = acted;
+    let run = rec.archive.as_ref().map(|archive| archive.id.clone());
+    let change = match (&toolbox, base) {
+        (Some(tools), Some(base)) if agent.role.output() == Output::Patch => {
             match tools.patch(&answer) {
-                Some(patch) => {
-                    let act = Act {
-                        request,
-                        root,
-                        base,
-                        provider,
-                        context: context.as_ref(),
-                        tree,
-                        repair: landing::repairer(pipeline, set, &request.disabled),
-                    };
-                    Some(landing::land(&act, agent, patch, &mut rec).await?)
-                }
+                Some(patch) => Some(land(&scene, pipeline, base, agent, patch, &mut rec).await?),
                 None => None,
             }
         }
@@ -237,16 +235,145 @@ fn ask_pipeline(set: &AgentSet) -> Result<&Pipeline, AskError> {
     })
 }
 
+/// What every agent of a request shares: the request, the agents, the model, the repository.
+struct Scene<'a> {
+    request: &'a AskRequest,
+    set: &'a AgentSet,
+    provider: &'a dyn Provider,
+    context: Option<&'a RepoContext>,
+    tree: Option<&'a GitTree>,
+}
+
+/// What the agents made of a request: the agent that ended it, its answer (or what its change
+/// does), its tools with its candidate, and what they all used.
+struct Acted<'a> {
+    agent: &'a AgentDef,
+    answer: String,
+    stop: StopReason,
+    toolbox: Option<Toolbox<'a>>,
+    usage: Usage,
+}
+
+/// Runs `agent` on the request, then each agent the work is handed to, until one finishes or
+/// answers. A handoff carries the sender's candidate and findings to the receiver.
+async fn act<'a>(
+    scene: &Scene<'a>,
+    mut agent: &'a AgentDef,
+    mut chain: Chain,
+    rec: &mut Recorder<'_>,
+) -> Result<Acted<'a>, AskError> {
+    let request = scene.request;
+    let index = scene.context.map(|c| &c.index);
+    let mut task = request.question.clone();
+    let mut carried: Option<Patch> = None;
+    let mut usage = Usage::default();
+    loop {
+        let mut toolbox = scene
+            .tree
+            .map(|tree| Toolbox::new(agent, tree, index).with_handoffs(chain.rules()));
+        if let (Some(tools), Some(patch)) = (toolbox.as_mut(), &carried) {
+            tools.seed(patch);
+        }
+        let talk = Talk {
+            agent,
+            task: &task,
+            first: chain.agents.len() == 1,
+        };
+        let (ended, used, stop) = converse(
+            request,
+            &talk,
+            scene.provider,
+            scene.context,
+            toolbox.as_mut(),
+            rec,
+        )
+        .await?;
+        usage = usage.plus(used);
+        let handed = match ended {
+            Ended::Finished(answer) | Ended::Answered(answer) => {
+                return Ok(Acted {
+                    agent,
+                    answer,
+                    stop,
+                    toolbox,
+                    usage,
+                });
+            }
+            Ended::HandedOff(handed) => handed,
+            Ended::Stopped(why) | Ended::Invalid(why) => {
+                return Err(AskError::Stopped {
+                    agent: agent.name.clone(),
+                    why,
+                });
+            }
+        };
+        let next = scene
+            .set
+            .agent(&handed.to)
+            .ok_or_else(|| AskError::Stopped {
+                agent: agent.name.clone(),
+                why: format!(
+                    "it handed the work to `{}`, which is not an agent",
+                    handed.to
+                ),
+            })?;
+        let findings = toolbox
+            .as_ref()
+            .map(|t| t.findings().to_vec())
+            .unwrap_or_default();
+        carried = toolbox.as_ref().and_then(|t| t.patch(&handed.message));
+        rec.emit(chain.hop(&agent.name, &handed));
+        task = handoff::task(&agent.name, &handed, &findings, &request.question);
+        agent = next;
+    }
+}
+
+/// Lands the candidate `agent` made on `base`: proved, repaired by the pipeline's fixer if
+/// rejected, described by its committer, committed.
+async fn land(
+    scene: &Scene<'_>,
+    pipeline: &Pipeline,
+    base: Oid,
+    agent: &AgentDef,
+    patch: Patch,
+    rec: &mut Recorder<'_>,
+) -> Result<ChangeOutcome, AskError> {
+    let request = scene.request;
+    let (Some(root), Some(tree)) = (request.repo_root.as_deref(), scene.tree) else {
+        return Err(AskError::CannotProve);
+    };
+    let act = Act {
+        request,
+        root,
+        base,
+        provider: scene.provider,
+        context: scene.context,
+        tree,
+        repair: landing::repairer(pipeline, scene.set, &request.disabled),
+        committer: landing::committer(pipeline, scene.set, &request.disabled),
+    };
+    landing::land(&act, agent, patch, rec).await
+}
+
+/// One agent's part of a request: who, on what task, and whether it is the first to act (which
+/// announces the run).
+struct Talk<'a> {
+    agent: &'a AgentDef,
+    task: &'a str,
+    first: bool,
+}
+
 /// The agent's conversation: with its tools where it has any this build runs, else one answer
-/// from the prompt alone. Its answer (or what its change does), usage and why it stopped.
+/// from the prompt alone. How it ended, its usage and why the model stopped.
 async fn converse(
     request: &AskRequest,
-    agent: &AgentDef,
+    talk: &Talk<'_>,
     provider: &dyn Provider,
     context: Option<&RepoContext>,
     toolbox: Option<&mut Toolbox<'_>>,
     rec: &mut Recorder<'_>,
-) -> Result<(String, Usage, StopReason), AskError> {
+) -> Result<(Ended, Usage, StopReason), AskError> {
+    let agent = talk.agent;
     let toolbox = toolbox.filter(|tools| tools.specs().len() > 1);
     let agents_md = request
         .repo_root
@@ -256,17 +383,20 @@ async fn converse(
         .as_ref()
         .map(|t| t.specs().into_iter().map(|s| s.name).collect())
         .unwrap_or_default();
-    let chat = prompt(request, agent, context, &tools, agents_md.as_deref())?;
-    rec.emit(Event::AskStarted {
-        run: rec.archive.as_ref().map(|archive| archive.id.clone()),
-        agent: agent.name.clone(),
-        provider: provider.describe(),
-        model: chat.model.clone(),
-        prompt_tokens: llm::estimate(&chat),
-    });
+    let mut chat = prompt(request, agent, context, &tools, agents_md.as_deref())?;
+    chat.messages = vec![Message::user(talk.task)];
+    if talk.first {
+        rec.emit(Event::AskStarted {
+            run: rec.archive.as_ref().map(|archive| archive.id.clone()),
+            agent: agent.name.clone(),
+            provider: provider.describe(),
+            model: chat.model.clone(),
+            prompt_tokens: llm::estimate(&chat),
+        });
+    }
     let Some(toolbox) = toolbox else {
         let reply = answer(provider, &chat, agent, rec).await?;
-        return Ok((reply.text, reply.usage, reply.stop));
+        return Ok((Ended::Answered(reply.text), reply.usage, reply.stop));
     };
     let session = Session {
         agent,
@@ -275,18 +405,11 @@ async fn converse(
         system: chat.system.clone(),
         max_tokens: request.max_tokens,
         text_tools: request.text_tools,
+        reasoning: request.reasoning,
     };
     let mut emit = |event: Event| rec.emit(event);
-    let outcome = agent::run(&session, toolbox, &request.question, &mut emit).await?;
-    match outcome.ended {
-        Ended::Finished(text) | Ended::Answered(text) => {
-            Ok((text, outcome.usage, StopReason::EndTurn))
-        }
-        Ended::Stopped(why) => Err(AskError::Stopped {
-            agent: agent.name.clone(),
-            why,
-        }),
-    }
+    let outcome = agent::run(&session, toolbox, talk.task, &mut emit).await?;
+    Ok((outcome.ended, outcome.usage, StopReason::EndTurn))
 }
 
 /// The request to send: the agent's prompt, what this session gives it (its tools, or none), the
@@ -306,6 +429,7 @@ pub(super) fn prompt(
         vec![Message::user(&request.question)],
     );
     chat.max_tokens = request.max_tokens;
+    chat.reasoning = request.reasoning;
     // The caller's rule when the prompt is too large: a smaller map, once; no map below the
     // smallest useful one.
     let chat = llm::fit(chat, request.context_window, |mut chat, over| {

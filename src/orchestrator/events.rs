@@ -149,7 +149,12 @@ pub enum Event {
         from: String,
         to: String,
         message: String,
+        /// The repair attempt this starts (a pipeline's `repair` step); 0 for an agent's own
+        /// handoff.
         attempt: u32,
+        /// What the sender asked of the receiver, for an agent's own handoff.
+        #[serde(skip_serializing_if = "String::is_empty")]
+        why: String,
     },
     /// The loop guard or a budget stopped an agent, or warned it first.
     AgentGuarded {

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use super::agent::{self, Ended, Session};
 use super::ask::{AskError, AskRequest, ChangeOutcome, GitTree, Recorder, RepoContext, prompt};
-use super::change::{self, AgentPolicy, Author, Candidate, Landing, Origin, Target};
+use super::change::{self, AgentPolicy, Author, Candidate, ChangePath, Landing, Origin, Target};
 use super::clock::stamp;
 use super::events::Event;
-use crate::agents::{AgentDef, AgentSet, Pipeline, Step};
+use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Step};
 use crate::edit::Patch;
 use crate::git::{self, Oid};
 use crate::llm::Provider;
@@ -27,6 +27,8 @@ pub(super) struct Act<'a> {
     pub tree: &'a GitTree,
     /// The validate stage's repair agent and how many attempts it has.
     pub repair: Option<(&'a AgentDef, u32)>,
+    /// The agent that writes commit messages (the `describe` stage's), when enabled.
+    pub committer: Option<&'a AgentDef>,
 }
 
 /// The validate stage's `repair` agent, when it is enabled, with its attempts.
@@ -44,6 +46,21 @@ pub(super) fn repairer<'s>(
         .as_ref()
         .filter(|name| !disabled.contains(name))?;
     Some((set.agent(name)?, stage.attempts))
+}
+
+/// The enabled agent of the stage that turns reports into a message: the committer.
+pub(super) fn committer<'s>(
+    pipeline: &Pipeline,
+    set: &'s AgentSet,
+    disabled: &[String],
+) -> Option<&'s AgentDef> {
+    pipeline
+        .stages
+        .iter()
+        .filter(|stage| stage.output.contains(&Flow::Message))
+        .flat_map(|stage| &stage.agents)
+        .filter(|name| !disabled.contains(name))
+        .find_map(|name| set.agent(name))
 }
 
 /// Proves `patch` (made by `agent`) and commits it; a rejected change goes to the repair agent
@@ -77,6 +94,7 @@ pub(super) async fn land(
             to: fixer.name.clone(),
             message: String::from("report"),
             attempt,
+            why: String::new(),
         });
         match repair(act, fixer, &patch, &reasons, rec).await? {
             Some(repaired) => {
@@ -100,23 +118,6 @@ async fn repair(
     let index = act.context.map(|context| &context.index);
     let mut tools = Toolbox::new(fixer, act.tree, index);
     tools.seed(patch);
-    let names: Vec<String> = tools.specs().into_iter().map(|s| s.name).collect();
-    let agents_md = std::fs::read_to_string(act.root.join("AGENTS.md")).ok();
-    let chat = prompt(
-        act.request,
-        fixer,
-        act.context,
-        &names,
-        agents_md.as_deref(),
-    )?;
-    let session = Session {
-        agent: fixer,
-        provider: act.provider,
-        model: chat.model.clone(),
-        system: chat.system,
-        max_tokens: act.request.max_tokens,
-        text_tools: act.request.text_tools,
-    };
     let task = format!(
         "This change was asked for: {}\n\nIt was made, and validation rejected it:\n{}\n\nThe \
          change, already in your candidate (read the files to see it):\n\n{}\nRepair it so that \
@@ -130,12 +131,11 @@ async fn repair(
             .join("\n"),
         patch.diff()
     );
-    let mut emit = |event: Event| rec.emit(event);
-    let outcome = agent::run(&session, &mut tools, &task, &mut emit).await?;
-    let summary = match outcome.ended {
+    let ended = run_agent(act, fixer, &mut tools, &task, rec).await?;
+    let summary = match ended {
         Ended::Finished(text) | Ended::Answered(text) if !text.is_empty() => text,
         Ended::Finished(_) | Ended::Answered(_) => patch.summary.clone(),
-        Ended::Stopped(_) => return Ok(None),
+        Ended::Stopped(_) | Ended::Invalid(_) | Ended::HandedOff(_) => return Ok(None),
     };
     Ok(tools
         .patch(&summary)
@@ -143,7 +143,8 @@ async fn repair(
 }
 
 /// Proves the candidate and commits it on the review branch, in the sandbox, holding the
-/// repository's lock meanwhile (off the async threads: it builds and tests).
+/// repository's lock meanwhile (off the async threads: it builds and tests). Between the proof
+/// and the commit, the pipeline's committer (when it has one) writes the message.
 async fn prove(
     act: &Act<'_>,
     agent: &AgentDef,
@@ -154,7 +155,7 @@ async fn prove(
     let id = stamp(request.time);
     let summary = patch.summary.clone();
     let diff = patch.diff();
-    let candidate = Candidate {
+    let mut candidate = Candidate {
         patch,
         author: Author::Agent(AgentPolicy::of(agent)),
         origin: Origin::Request {
@@ -178,9 +179,10 @@ async fn prove(
         request.time,
         act.base,
     );
-    let landed = tokio::task::spawn_blocking(move || -> Result<Landing, AskError> {
+    let proving = candidate.clone();
+    let proved = blocking(move || -> Result<Proved, AskError> {
         // The branch is named under the lock, so that no other run takes the same name.
-        let _lock = crate::state::Lock::acquire(&root, crate::state::Wait::Yes(&mut |_| {}))?;
+        let lock = crate::state::Lock::acquire(&root, crate::state::Wait::Yes(&mut |_| {}))?;
         let branch = git::review_branch(&root, asked.as_deref(), "ask", &id, false)?;
         let target = Target {
             branch,
@@ -188,16 +190,142 @@ async fn prove(
             run: id,
             time,
         };
-        Ok(change::land(
-            &root, base, &candidate, options, target, false,
-        )?)
+        let (mut path, base) =
+            ChangePath::open(&root, base, options, target).map_err(change::CommitError::from)?;
+        let proof = if change::base_can_judge(&base.report, false) {
+            Some(path.prove(&proving).map_err(change::CommitError::from)?)
+        } else {
+            None
+        };
+        Ok(Proved {
+            _lock: lock,
+            path,
+            base: base.report,
+            proof,
+        })
     })
-    .await;
-    let landing = match landed {
-        Ok(landing) => landing?,
-        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
-    };
+    .await?;
+    let accepted = proved.proof.as_ref().is_some_and(|p| p.verdict.accepted);
+    if accepted
+        && let Some(committer) = act.committer
+        && let Some(report) = proved.proof.as_ref().map(|p| p.report.clone())
+    {
+        // A proved change is never lost to its message: without one, its summary is used.
+        match describe(act, committer, agent, &candidate, &report, rec).await {
+            Ok(Some(message)) => candidate.patch.summary = message,
+            Ok(None) => {}
+            Err(error) => rec.emit(Event::AgentGuarded {
+                agent: committer.name.clone(),
+                stopped: true,
+                why: format!("it wrote no message ({error}); the change's own summary is used"),
+            }),
+        }
+    }
+    let landing = blocking(move || -> Result<Landing, AskError> {
+        let Proved {
+            _lock,
+            mut path,
+            base,
+            proof,
+        } = proved;
+        let committed = match &proof {
+            Some(proof) if proof.verdict.accepted => Some(path.commit(&candidate, proof.clone())?),
+            _ => None,
+        };
+        Ok(Landing {
+            sandbox: path.workspace().sandbox().to_owned(),
+            base,
+            proof,
+            committed,
+        })
+    })
+    .await?;
     Ok(record_landing(landing, summary, diff, rec))
+}
+
+/// A proved candidate waiting for its message: the lock is held, the worktree holds it.
+struct Proved {
+    _lock: crate::state::Lock,
+    path: ChangePath,
+    base: ValidationReport,
+    proof: Option<change::Proof>,
+}
+
+/// Runs `work` off the async threads; a panic there goes on here.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
+    }
+}
+
+/// The committer's message for a proved candidate: it reads the diff and the request, and
+/// returns the message with `finish`. `None` when it gave none (the change's own summary is
+/// used).
+async fn describe(
+    act: &Act<'_>,
+    committer: &AgentDef,
+    author: &AgentDef,
+    candidate: &Candidate,
+    report: &ValidationReport,
+    rec: &mut Recorder<'_>,
+) -> Result<Option<String>, AskError> {
+    let index = act.context.map(|context| &context.index);
+    let mut tools = Toolbox::new(committer, act.tree, index);
+    tools.seed(&candidate.patch);
+    rec.emit(Event::Handoff {
+        from: author.name.clone(),
+        to: committer.name.clone(),
+        message: String::from("report"),
+        attempt: 0,
+        why: String::from("write the commit message"),
+    });
+    let task = format!(
+        "Write the commit message for this change, which passed validation ({}).\n\nIt was \
+         asked for: {}\nIts author, `{}`, said: {}\n\nThe diff (also from `git_diff`):\n\n{}",
+        report.summary(),
+        act.request.question,
+        author.name,
+        candidate.patch.summary,
+        candidate.patch.diff()
+    );
+    let outcome = run_agent(act, committer, &mut tools, &task, rec).await?;
+    Ok(match outcome {
+        Ended::Finished(text) | Ended::Answered(text) if !text.trim().is_empty() => {
+            Some(text.trim().to_owned())
+        }
+        _ => None,
+    })
+}
+
+/// Runs `agent` with `tools` on `task`, with the request's model settings.
+async fn run_agent(
+    act: &Act<'_>,
+    agent: &AgentDef,
+    tools: &mut Toolbox<'_>,
+    task: &str,
+    rec: &mut Recorder<'_>,
+) -> Result<Ended, AskError> {
+    let names: Vec<String> = tools.specs().into_iter().map(|s| s.name).collect();
+    let agents_md = std::fs::read_to_string(act.root.join("AGENTS.md")).ok();
+    let chat = prompt(
+        act.request,
+        agent,
+        act.context,
+        &names,
+        agents_md.as_deref(),
+    )?;
+    let session = Session {
+        agent,
+        provider: act.provider,
+        model: chat.model.clone(),
+        system: chat.system,
+        max_tokens: act.request.max_tokens,
+        text_tools: act.request.text_tools,
+        reasoning: act.request.reasoning,
+    };
+    let mut emit = |event: Event| rec.emit(event);
+    Ok(agent::run(&session, tools, task, &mut emit).await?.ended)
 }
 
 /// The events and outcome of a landed (or refused) change.

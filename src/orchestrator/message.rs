@@ -92,6 +92,14 @@ pub fn request_message(
     if subject.chars().count() > 72 {
         subject = subject.chars().take(71).collect::<String>() + "…";
     }
+    // A committer's message has a body under its subject: it goes above what Nova adds.
+    let body = patch
+        .summary
+        .split_once('\n')
+        .map(|(_, body)| body.trim())
+        .filter(|body| !body.is_empty())
+        .map(|body| format!("{body}\n\n"))
+        .unwrap_or_default();
     let asked = format!("Asked: {}", request.trim());
     let files: Vec<String> = patch
         .changes
@@ -99,7 +107,7 @@ pub fn request_message(
         .map(|c| format!("- {}", c.path))
         .collect();
     format!(
-        "{subject}\n\n{}\n\n{}\n\nNova-Agent: {}\nNova-Model: {}\nNova-Run: {}\n\
+        "{subject}\n\n{body}{}\n\n{}\n\nNova-Agent: {}\nNova-Model: {}\nNova-Run: {}\n\
          Nova-Validation: {}\nNova-Sandbox: {}\n",
         wrap(&asked, 72),
         files.join("\n"),

@@ -13,6 +13,7 @@ mod brain;
 mod change;
 mod clock;
 mod events;
+mod handoff;
 mod improve;
 mod landing;
 mod message;

@@ -8,6 +8,7 @@
 //! Never: writes to the user's tree, runs repository code, or reads outside the agent's read
 //! scope. Text in files or tool output never widens a scope: scopes come from the agent's file.
 
+mod output;
 mod read;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 use crate::agents::AgentDef;
 use crate::edit::guard::{self, Scope};
 use crate::edit::{FileChange, Patch, RepoPath};
+use crate::findings::Finding;
 use crate::index::Index;
 use crate::llm::{ToolCall, ToolSpec};
 
@@ -41,12 +43,7 @@ pub trait Tree: Send + Sync {
     fn symlink(&self, path: &str) -> Option<String>;
 }
 
-/// How an agent ended its work, through the `finish` tool.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finish {
-    /// The answer (a chat agent's output), or what the candidate does (a patch's summary).
-    pub text: String,
-}
+pub use output::{Finish, Handoff, Handoffs};
 
 /// What a call gave back to the model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +92,14 @@ pub struct Toolbox<'a> {
     /// The candidate: each changed file's text in the base and now.
     changes: BTreeMap<RepoPath, FileChange>,
     finished: Option<Finish>,
+    /// A reviewer's findings, in the order reported.
+    findings: Vec<Finding>,
+    /// Who may be handed the work, and the chain so far.
+    handoffs: Handoffs,
+    handed_off: Option<Handoff>,
+    /// The last invalid output's problem, and how many there were.
+    invalid: Option<String>,
+    invalid_outputs: usize,
 }
 
 impl std::fmt::Debug for Toolbox<'_> {
@@ -107,8 +112,16 @@ impl std::fmt::Debug for Toolbox<'_> {
     }
 }
 
-/// The tools this module runs, by name, with what they do and their arguments' schema.
+/// The tools this module runs, by name, with what they do and their arguments' schema
+/// (`finish`'s depends on the agent's output: see [`Toolbox::specs`]).
 fn catalog() -> Vec<(&'static str, &'static str, Value)> {
+    let mut tools = reading();
+    tools.extend(output::catalog());
+    tools.push(("finish", "", Value::Null));
+    tools
+}
+
+fn reading() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         (
             "read_file",
@@ -161,13 +174,6 @@ fn catalog() -> Vec<(&'static str, &'static str, Value)> {
                 "edits": {"type": "string"}
             }, "required": ["edits"]}),
         ),
-        (
-            "finish",
-            "End your work: your answer, or one line saying what your change does.",
-            json!({"type": "object", "properties": {
-                "text": {"type": "string"}
-            }, "required": ["text"]}),
-        ),
     ]
 }
 
@@ -181,7 +187,19 @@ impl<'a> Toolbox<'a> {
             write_scope: Scope::new(&agent.scope.write),
             changes: BTreeMap::new(),
             finished: None,
+            findings: Vec::new(),
+            handoffs: Handoffs::default(),
+            handed_off: None,
+            invalid: None,
+            invalid_outputs: 0,
         }
+    }
+
+    /// Lets the agent hand work to `handoffs.receivers` (those its file names too).
+    #[must_use]
+    pub fn with_handoffs(mut self, handoffs: Handoffs) -> Self {
+        self.handoffs = handoffs;
+        self
     }
 
     /// The tools offered to the model: the agent's own that this module runs, and `finish`.
@@ -189,10 +207,17 @@ impl<'a> Toolbox<'a> {
         catalog()
             .into_iter()
             .filter(|(name, _, _)| *name == "finish" || self.has(name))
-            .map(|(name, description, parameters)| ToolSpec {
-                name: name.to_owned(),
-                description: description.to_owned(),
-                parameters,
+            .map(|(name, description, parameters)| {
+                let (description, parameters) = if name == "finish" {
+                    output::finish_schema(self.agent.role.output())
+                } else {
+                    (description, parameters)
+                };
+                ToolSpec {
+                    name: name.to_owned(),
+                    description: description.to_owned(),
+                    parameters,
+                }
             })
             .collect()
     }
@@ -219,6 +244,9 @@ impl<'a> Toolbox<'a> {
             "repo_map" => self.repo_map(args),
             "symbols" => self.symbols(args),
             "propose_edit" => self.propose_edit(args),
+            "report_finding" => self.report_finding(args),
+            "handoff" => self.handoff(args),
+            "git_diff" => self.git_diff(args),
             _ => self.finish(args),
         }
     }
@@ -234,6 +262,38 @@ impl<'a> Toolbox<'a> {
     /// How the agent ended, once it called `finish`.
     pub fn finished(&self) -> Option<&Finish> {
         self.finished.as_ref()
+    }
+
+    /// The calling agent's role.
+    pub fn role(&self) -> crate::agents::Role {
+        self.agent.role
+    }
+
+    /// The work the agent handed on, once it called `handoff`.
+    pub fn handed_off(&self) -> Option<&Handoff> {
+        self.handed_off.as_ref()
+    }
+
+    /// The findings the agent reported.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// How many outputs the agent gave that did not match its schema, and the last one's
+    /// problem.
+    pub fn invalid_outputs(&self) -> (usize, Option<&str>) {
+        (self.invalid_outputs, self.invalid.as_deref())
+    }
+
+    /// Takes a plain answer (a reply with no tool call) as the agent's output, when its output
+    /// can be one: a plan must come through `finish` with its steps.
+    pub fn answer(&mut self) -> Result<(), CallResult> {
+        if self.agent.role.output() == crate::agents::Output::Plan {
+            return Err(self.invalid_output(String::from(
+                "a plan is returned with `finish`, giving `text` (the goal) and `steps`",
+            )));
+        }
+        Ok(())
     }
 
     /// The candidate the agent's edits made, if they changed anything.
@@ -272,17 +332,6 @@ impl<'a> Toolbox<'a> {
             )));
         }
         Ok(path)
-    }
-
-    fn finish(&mut self, args: &Value) -> CallResult {
-        let text = args["text"].as_str().unwrap_or("").trim().to_owned();
-        if text.is_empty() {
-            return CallResult::failed(String::from(
-                "`finish` needs `text`: your answer, or what your change does",
-            ));
-        }
-        self.finished = Some(Finish { text });
-        CallResult::ok(String::from("finished"))
     }
 
     fn propose_edit(&mut self, args: &Value) -> CallResult {
@@ -367,14 +416,14 @@ fn cut(text: String) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
     use crate::agents::AgentSet;
 
     /// A tree in memory.
-    struct Files(BTreeMap<&'static str, String>);
+    pub(super) struct Files(pub(super) BTreeMap<&'static str, String>);
 
     impl Tree for Files {
         fn read(&self, path: &str) -> Option<String> {
@@ -403,7 +452,7 @@ mod tests {
         ]))
     }
 
-    fn call(name: &str, arguments: Value) -> ToolCall {
+    pub(super) fn call(name: &str, arguments: Value) -> ToolCall {
         ToolCall {
             id: String::from("1"),
             name: name.to_owned(),

@@ -133,6 +133,12 @@ fn a_change_request_is_proved_and_committed_on_an_ask_branch() {
             "finish",
             &serde_json::json!({"text": "Document greet"}),
         ),
+        // The committer writes the message of the proved change.
+        calls(
+            "m1",
+            "finish",
+            &serde_json::json!({"text": "Document `greet`\n\nSay what it returns, for readers of the API docs."}),
+        ),
     ]);
     let run = ask(&env, &repo, &server, &["Add a doc comment to greet"]);
     assert_eq!(run.code, 0, "{}", run.both());
@@ -143,7 +149,25 @@ fn a_change_request_is_proved_and_committed_on_an_ask_branch() {
         "{}",
         run.stderr
     );
-    assert_eq!(server.received().len(), 3, "finish ends the loop");
+    assert_eq!(
+        server.received().len(),
+        4,
+        "finish ends the loop, then the committer"
+    );
+    let committer = &server.received()[3].body;
+    let task = committer["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        task.contains("+/// Greets `name`."),
+        "the committer sees the diff: {task}"
+    );
+    assert!(
+        run.stderr
+            .contains("refactorer hands its report to `committer`"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stdout.contains("+/// Greets `name`."), "{}", run.stdout);
     assert!(
         run.stdout.contains("Branch: nova/ask/20260101-000000"),
@@ -159,7 +183,10 @@ fn a_change_request_is_proved_and_committed_on_an_ask_branch() {
         .expect("commit");
     let message = tip.message().expect("utf-8");
     assert!(
-        message.starts_with("Document greet\n\nAsked: Add a doc comment to greet\n"),
+        message.starts_with(
+            "Document `greet`\n\nSay what it returns, for readers of the API docs.\n\nAsked: \
+             Add a doc comment to greet\n"
+        ),
         "{message}"
     );
     for trailer in [
@@ -507,6 +534,7 @@ fn a_rejected_change_goes_to_the_fixer_with_its_report_and_the_repair_lands() {
             "finish",
             &serde_json::json!({"text": "Document shout"}),
         ),
+        Turn::text(&["Document `shout`"]).openai(),
     ]);
     let run = ask(&env, &repo, &server, &["Make shout lowercase"]);
     assert_eq!(run.code, 0, "{}", run.both());
@@ -528,11 +556,211 @@ fn a_rejected_change_goes_to_the_fixer_with_its_report_and_the_repair_lands() {
             commit.message().expect("utf-8").to_owned()
         })
         .expect("a commit");
-    assert!(message.starts_with("Document shout\n"), "{message}");
+    assert!(
+        message.starts_with("Document `shout`\n\nAsked:"),
+        "{message}"
+    );
     assert!(message.contains("\nNova-Agent: fixer\n"), "{message}");
     let lib = crate::common::branch_file(&repo, "nova/ask/20260101-000000", "src/lib.rs");
     assert!(
         lib.contains("/// Upper-cases `text`.\npub fn shout") && lib.contains("to_uppercase"),
         "{lib}"
     );
+}
+
+#[test]
+fn reasoning_models_get_max_completion_tokens() {
+    let (env, repo) = setup();
+    let answer = || Turn::text(&["An answer."]).openai();
+    // By name: OpenAI's o-series and GPT-5 refuse `max_tokens`.
+    let server = ModelServer::start(vec![answer()]);
+    let url = format!("{}/v1", server.url());
+    let base = [
+        "ask",
+        "--provider",
+        "openai",
+        "--base-url",
+        &url,
+        "--api-key-env",
+        KEY_VAR,
+    ];
+    let mut args = base.to_vec();
+    args.extend([
+        "--model",
+        "o3-mini",
+        "--max-tokens",
+        "700",
+        "What does greet do?",
+    ]);
+    let run = env.nova_in(&repo, args);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let body = &server.received()[0].body;
+    assert_eq!(body["max_completion_tokens"], 700, "{body}");
+    assert!(body.get("max_tokens").is_none(), "{body}");
+    // By configuration: a reasoning model served under a name of its own.
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        "[models.\"test-model\"]\nreasoning = true\n",
+    );
+    let server = ModelServer::start(vec![answer()]);
+    let run = ask(&env, &repo, &server, &["What does greet do?"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let body = &server.received()[0].body;
+    assert!(body.get("max_completion_tokens").is_some(), "{body}");
+    assert!(body.get("max_tokens").is_none(), "{body}");
+    // And a model that is neither keeps `max_tokens`.
+    write(&env.user_config_dir(), "config.toml", "");
+    let server = ModelServer::start(vec![answer()]);
+    let run = ask(&env, &repo, &server, &["What does greet do?"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(server.received()[0].body.get("max_tokens").is_some());
+}
+
+#[test]
+fn a_handoff_chain_from_reviewer_to_refactorer_to_fixer_to_committer() {
+    let (env, repo) = setup();
+    let lower = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.to_uppercase()\n=======\n    text.to_lowercase()\n>>>>>>> REPLACE\n```\n";
+    let repair = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn shout(text: &str) -> String {\n    text.to_lowercase()\n=======\n/// Upper-cases `text`.\npub fn shout(text: &str) -> String {\n    text.to_uppercase()\n>>>>>>> REPLACE\n```\n";
+    let finding = serde_json::json!({
+        "path": "src/lib.rs", "line": 6, "severity": "warning",
+        "message": "`shout` has no doc comment", "rule": "Missing Docs"
+    });
+    let server = ModelServer::start(vec![
+        // The reviewer reports, tries a receiver its file does not name, then hands off.
+        calls("r1", "report_finding", &finding),
+        calls(
+            "r2",
+            "handoff",
+            &serde_json::json!({"to": "chat", "message": "explain it"}),
+        ),
+        calls(
+            "r3",
+            "handoff",
+            &serde_json::json!({"to": "refactorer", "message": "Fix the finding"}),
+        ),
+        // The refactorer's change breaks a test; the fixer repairs it; the committer describes it.
+        calls("c1", "propose_edit", &serde_json::json!({"edits": lower})),
+        calls("c2", "finish", &serde_json::json!({"text": "Touch shout"})),
+        calls("f1", "propose_edit", &serde_json::json!({"edits": repair})),
+        calls(
+            "f2",
+            "finish",
+            &serde_json::json!({"text": "Document shout"}),
+        ),
+        Turn::text(&["Document `shout`\n\nThe reviewer found it undocumented."]).openai(),
+    ]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &[
+            "--agent",
+            "correctness-reviewer",
+            "Review shout and fix what you find",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let received = server.received();
+    assert_eq!(received.len(), 8, "{}", run.stderr);
+    assert!(
+        tool_results(&server, 2)[1].contains("you may hand work only to: refactorer"),
+        "{:?}",
+        tool_results(&server, 2)
+    );
+    // The refactorer was given the typed findings, located and named.
+    let task = received[3].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        task.contains("`correctness-reviewer` handed you this work: Fix the finding")
+            && task.contains(
+                "- src/lib.rs:6 [warning] correctness-reviewer::missing-docs in `shout`: \
+                 `shout` has no doc comment"
+            )
+            && task.contains("The request it started from: Review shout"),
+        "{task}"
+    );
+    for hop in [
+        "correctness-reviewer hands its findings to `refactorer`: Fix the finding",
+        "refactorer hands the report to `fixer` (repair attempt 1)",
+        "fixer hands its report to `committer`",
+    ] {
+        assert!(run.stderr.contains(hop), "{hop}: {}", run.stderr);
+    }
+    let git = git2::Repository::open(&repo).expect("open");
+    let tip = git
+        .find_branch("nova/ask/20260101-000000", git2::BranchType::Local)
+        .expect("the ask branch")
+        .get()
+        .peel_to_commit()
+        .expect("commit");
+    let message = tip.message().expect("utf-8");
+    assert!(
+        message.starts_with("Document `shout`\n\nThe reviewer found it undocumented.\n\nAsked:"),
+        "{message}"
+    );
+    assert!(message.contains("\nNova-Agent: fixer\n"), "{message}");
+}
+
+#[test]
+fn an_invalid_output_gets_one_corrective_turn_then_fails() {
+    let (env, repo) = setup();
+    // A plan without steps, then a plan with them.
+    let server = ModelServer::start(vec![
+        calls(
+            "p1",
+            "finish",
+            &serde_json::json!({"text": "Make shout quieter"}),
+        ),
+        calls(
+            "p2",
+            "finish",
+            &serde_json::json!({"text": "Make shout quieter", "steps": ["Read shout", "Lower its case"]}),
+        ),
+    ]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--agent", "planner", "Plan a quieter shout"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        tool_results(&server, 1)[0].contains("`finish` needs `steps`"),
+        "{:?}",
+        tool_results(&server, 1)
+    );
+    assert!(
+        run.stdout
+            .contains("Make shout quieter\n1. Read shout\n2. Lower its case"),
+        "{}",
+        run.stdout
+    );
+    // Twice invalid: the agent fails with the problem, and nothing else is asked.
+    let server = ModelServer::start(vec![
+        Turn::text(&["Here is my plan: be quieter."]).openai(),
+        calls(
+            "p2",
+            "finish",
+            &serde_json::json!({"text": "", "steps": []}),
+        ),
+        Turn::text(&["unused"]).openai(),
+    ]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--agent", "planner", "Plan a quieter shout"],
+    );
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert!(
+        run.stderr.contains(
+            "its output did not match what a planner returns, twice: `finish` needs `text`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.received().len(), 2);
 }
