@@ -154,8 +154,13 @@ pub const TOOLS: &[ToolInfo] = &[
         true,
     ),
     tool(
-        "run_tests",
-        "build and test a candidate in the sandbox",
+        "run_checks",
+        "build, test and lint the candidate so far in the sandbox",
+        false,
+    ),
+    tool(
+        "shell",
+        "a command in the sandbox on the candidate's worktree: no network, no secrets",
         false,
     ),
     tool(

@@ -11,9 +11,11 @@ use super::output::{BOLD, DIM, GREEN, RED};
 use super::validation::{ValidationArgs, print_baseline};
 use super::{CommandError, Context, Exit};
 use crate::agents::{self, AgentSet};
-use crate::config::{Config, ProviderKind, Source, ToolCalls};
+use crate::config::{Config, ProviderKind, RouteBy, Source, ToolCalls};
 use crate::llm::{self, ApiKey, Client, ClientOptions, Format, LlmError, Prices, RetryPolicy};
-use crate::orchestrator::{self, AskError, AskRequest, ChangeOutcome, Event};
+use crate::orchestrator::{
+    self, AskError, AskRequest, ChangeOutcome, Event, ResumeError, RunLimits,
+};
 
 /// Ask a question about the repository, or for a one-off change, proved and committed on a branch.
 ///
@@ -27,8 +29,12 @@ use crate::orchestrator::{self, AskError, AskRequest, ChangeOutcome, Event};
 #[derive(Debug, Args)]
 pub struct AskArgs {
     /// The question or task; `-` reads it from stdin
-    #[arg(required = true, value_name = "QUESTION")]
+    #[arg(required_unless_present = "resume", value_name = "QUESTION")]
     question: Vec<String>,
+    /// Continue run RUN (its id or number in `nova runs list`) from its last finished turn: after
+    /// a crash, Ctrl-C or kill, or when a budget or the loop guard stopped it
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["question", "agent", "explain_route"])]
+    resume: Option<String>,
     /// The most tokens the answer may have
     #[arg(long, value_name = "N", default_value_t = 4096)]
     max_tokens: u32,
@@ -44,6 +50,14 @@ pub struct AskArgs {
     /// The agent that acts, instead of the one the router picks
     #[arg(long, value_name = "NAME")]
     agent: Option<String>,
+    /// Who routes the request: `offline` (the classifier over the agents' descriptions) or `model`
+    /// (the `router` agent); default `[agents] route` in the config, else `offline`
+    #[arg(long, value_name = "HOW")]
+    route: Option<RouteBy>,
+    /// Say which agent would act on the request, and why, then stop (a model router costs one
+    /// short call)
+    #[arg(long)]
+    explain_route: bool,
     /// The review branch for a change; default `nova/ask/<date>-<time>`
     #[arg(long, value_name = "NAME")]
     branch: Option<String>,
@@ -66,15 +80,12 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
     let agent_model = set.agent("chat").and_then(|agent| agent.model.clone());
     let options = client_options(cx, &config, args)?;
     let model = model(&config, agent_model, options.provider)?;
-    let info = config.models.get(&model);
-    let context_window = info.and_then(|info| info.context_window.value);
-    let prices = info.and_then(|info| {
-        Some(Prices {
-            input: info.input_usd_per_mtok.value?,
-            output: info.output_usd_per_mtok.value?,
-            cached_input: info.cached_input_usd_per_mtok.value,
-        })
-    });
+    let ModelSettings {
+        context_window,
+        prices,
+        text_tools,
+        reasoning,
+    } = model_settings(&config, &model);
     let client = Client::new(ClientOptions {
         context_window,
         ..options
@@ -95,13 +106,18 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         },
         None => None,
     };
-    let text_tools = info.is_some_and(|info| info.tool_calls.value == ToolCalls::Text);
-    let reasoning = info
-        .and_then(|info| info.reasoning.value)
-        .unwrap_or_else(|| llm::is_reasoning_model(&model));
+    let limits = RunLimits {
+        tokens: config.budget.tokens.value,
+        cost_usd: config.budget.cost_usd.value,
+        seconds: config.budget.seconds.value,
+    };
     let request = AskRequest {
         text_tools,
         reasoning,
+        limits,
+        resume: args.resume.clone(),
+        route: args.route.unwrap_or(config.route.value),
+        explain_route: args.explain_route,
         question,
         repo_root: root,
         agent: args.agent.clone(),
@@ -141,19 +157,28 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
             Some(change) => report_change(cx, change),
             None => Ok(Exit::Success),
         },
-        Some(Err(error)) => Err(match error {
-            AskError::Pipeline(_) | AskError::Route(_) => CommandError::usage(error),
-            AskError::Branch(
-                crate::git::BranchError::Invalid(_) | crate::git::BranchError::Exists(_),
-            ) => CommandError::usage(error),
-            AskError::Llm(error) => llm_error(error),
-            AskError::Stopped { .. } | AskError::CannotProve => CommandError::failure(error),
-            AskError::OutOfTime { .. }
-            | AskError::Store(_)
-            | AskError::Land(_)
-            | AskError::Branch(_)
-            | AskError::Lock(_) => CommandError::environment(error),
-        }),
+        Some(Err(error)) => Err(ask_error(error)),
+    }
+}
+
+/// The exit an ask's error maps to.
+fn ask_error(error: AskError) -> CommandError {
+    match error {
+        AskError::Resume(ResumeError::Store(_)) => CommandError::environment(error),
+        AskError::Pipeline(_)
+        | AskError::Route(_)
+        | AskError::Resume(_)
+        | AskError::MissingBase { .. } => CommandError::usage(error),
+        AskError::Branch(
+            crate::git::BranchError::Invalid(_) | crate::git::BranchError::Exists(_),
+        ) => CommandError::usage(error),
+        AskError::Llm(error) => llm_error(error),
+        AskError::Stopped { .. } | AskError::CannotProve => CommandError::failure(error),
+        AskError::OutOfTime { .. }
+        | AskError::Store(_)
+        | AskError::Land(_)
+        | AskError::Branch(_)
+        | AskError::Lock(_) => CommandError::environment(error),
     }
 }
 
@@ -201,7 +226,38 @@ fn report_change(cx: &Context<'_>, change: &ChangeOutcome) -> Result<Exit, Comma
     }
 }
 
+/// What the configuration says of the model: its window, its prices, how it calls tools, and
+/// whether it is a reasoning model.
+struct ModelSettings {
+    context_window: Option<u64>,
+    prices: Option<Prices>,
+    text_tools: bool,
+    reasoning: bool,
+}
+
+fn model_settings(config: &Config, model: &str) -> ModelSettings {
+    let info = config.models.get(model);
+    ModelSettings {
+        context_window: info.and_then(|info| info.context_window.value),
+        prices: info.and_then(|info| {
+            Some(Prices {
+                input: info.input_usd_per_mtok.value?,
+                output: info.output_usd_per_mtok.value?,
+                cached_input: info.cached_input_usd_per_mtok.value,
+            })
+        }),
+        text_tools: info.is_some_and(|info| info.tool_calls.value == ToolCalls::Text),
+        reasoning: info
+            .and_then(|info| info.reasoning.value)
+            .unwrap_or_else(|| llm::is_reasoning_model(model)),
+    }
+}
+
 fn question(args: &AskArgs) -> Result<String, CommandError> {
+    if args.resume.is_some() {
+        // The resumed run's own question is asked again.
+        return Ok(String::new());
+    }
     let question = if args.question.len() == 1 && args.question[0] == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -419,6 +475,20 @@ impl<'a> View<'a> {
             Event::CandidateRejected { reasons, .. } => {
                 p.note(&format!("rejected: {}", reasons.join("; ")));
             }
+            Event::Resumed { run, agent, turn } => {
+                p.note(&format!(
+                    "resuming run {run}: `{agent}` goes on after turn {turn}"
+                ));
+            }
+            Event::Compacted {
+                agent,
+                dropped,
+                tokens_before,
+                tokens_after,
+            } => p.note(&format!(
+                "{agent}'s conversation compacted: {dropped} messages folded into the task \
+                 memory ({tokens_before} -> {tokens_after} tokens)"
+            )),
             Event::AgentGuarded {
                 agent,
                 stopped,

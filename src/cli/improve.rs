@@ -244,6 +244,8 @@ impl<'a> View<'a> {
             | Event::AgentTurn { .. }
             | Event::ToolCalled { .. }
             | Event::AgentGuarded { .. }
+            | Event::Resumed { .. }
+            | Event::Compacted { .. }
             | Event::Handoff { .. } => {}
         }
     }

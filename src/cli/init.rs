@@ -40,6 +40,7 @@ pub const NOVA_TOML: &str = r#"# Nova's configuration for this repository. Commi
 
 [agents]
 # disabled = ["docs-reviewer"]  # agents that must not run here
+# route = "offline"             # who routes `nova ask`: "offline" (the classifier) or "model"
 # Add agents, or override built-in ones by name, with files in .nova/agents/ (`nova agents list`).
 
 [budget]

@@ -106,6 +106,12 @@ impl Config {
         entries.push(entry("agents.disabled", &self.disabled_agents, |names| {
             format!("{names:?}")
         }));
+        entries.push(entry("agents.route", &self.route, |by| {
+            String::from(match by {
+                super::RouteBy::Offline => "offline",
+                super::RouteBy::Model => "model",
+            })
+        }));
         let b = &self.budget;
         entries.extend([
             entry("budget.max_changes", &b.max_changes, number),

@@ -60,6 +60,8 @@ pub(super) struct ModelTable {
 pub(super) struct AgentsTable {
     /// Agents (built-in or the repository's) that must not run.
     pub disabled: Option<Vec<String>>,
+    /// Who routes `nova ask`: `offline` (the default) or `model`.
+    pub route: Option<super::RouteBy>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -41,6 +41,18 @@ pub enum ToolCalls {
     Text,
 }
 
+/// Who routes a `nova ask` request to its agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteBy {
+    /// The offline classifier over the agents' descriptions: instant, no tokens.
+    #[default]
+    Offline,
+    /// The `router` agent, one short model call with the agent list; the classifier is its
+    /// fallback.
+    Model,
+}
+
 /// Which brain answers the agents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

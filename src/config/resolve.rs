@@ -143,6 +143,8 @@ pub struct Config {
     pub provider: ProviderSettings,
     pub models: BTreeMap<String, ModelInfo>,
     pub disabled_agents: Sourced<Vec<String>>,
+    /// Who routes `nova ask` requests.
+    pub route: Sourced<super::RouteBy>,
     pub budget: Budget,
     pub validate: ValidateSettings,
     /// The files that were read, weakest first.
@@ -164,6 +166,7 @@ impl Config {
             },
             models: BTreeMap::new(),
             disabled_agents: Sourced::default(Vec::new()),
+            route: Sourced::default(super::RouteBy::Offline),
             budget: Budget {
                 max_changes: Sourced::default(None),
                 seconds: Sourced::default(None),
@@ -225,6 +228,7 @@ impl Config {
         }
 
         self.disabled_agents.set(layer.agents.disabled, source);
+        self.route.set(layer.agents.route, source);
         let budget = &mut self.budget;
         budget
             .max_changes

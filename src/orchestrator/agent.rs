@@ -1,23 +1,38 @@
 //! The agent loop: an agent's prompt, its task and its tools go to the model; the tools it calls
-//! run (each checked by `tools` against its file) and their results go back, turn after turn,
-//! until it calls `finish` or answers without a call. Its budget (turns, tokens, seconds) bounds
-//! the loop, never exceeded by more than the turn in flight, and a loop guard stops an agent that
-//! repeats itself: first a nudge that names the pattern, then a stop with the reason.
+//! run (each checked by `tools` against its file; `run_checks` and `shell` in the sandbox, off the
+//! conversation's thread) and their results go back, turn after turn, until it calls `finish`,
+//! hands the work on, or answers without a call. The task memory is rebuilt into every request,
+//! and a conversation nearing the model's window is compacted against it. Budgets (the agent's
+//! turns, tokens and seconds; the run's tokens, cost and seconds) bound the loop, never exceeded
+//! by more than the turn in flight, and the loop guard stops an agent that repeats itself, gets
+//! the same failure again and again, or makes no progress: first a nudge that names the pattern,
+//! then a stop with the reason. After every turn the conversation is handed to the observer, so
+//! that a run can be resumed from its last turn.
+
+mod guard;
 
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 use super::events::Event;
+use super::memory::{TaskMemory, update_plan_spec};
 use crate::agents::AgentDef;
-use crate::llm::{ChatRequest, Delta, LlmError, Message, Provider, ToolCall, Usage, text_tools};
-use crate::tools::{CallResult, Handoff, Toolbox};
+use crate::llm::{
+    self, ChatRequest, Delta, LlmError, Message, Prices, Provider, ToolCall, Usage, text_tools,
+};
+use crate::tools::{CallResult, Checks, Handoff, Toolbox};
+use guard::{LoopGuard, Verdict};
 
 /// How many outputs that do not match their schema an agent may give: the first is answered with
 /// what was wrong (its corrective turn), the next ends its run.
 pub const INVALID_OUTPUTS: usize = 2;
 
-/// How many identical calls in a row (same tool, same arguments) the guard lets pass; the next
-/// is answered with a nudge, and one more stops the agent.
-pub const REPEATS: usize = 3;
+/// The share of the model's window a conversation may fill before it is compacted, in percent.
+pub const COMPACT_AT_PERCENT: u64 = 75;
+
+/// How many of the latest messages compaction keeps as they are.
+const KEEP_MESSAGES: usize = 4;
 
 /// How an agent's loop ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +56,75 @@ pub struct AgentOutcome {
     pub usage: Usage,
 }
 
+/// An agent's conversation so far: what resuming it needs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub messages: Vec<Message>,
+    /// Turns taken.
+    pub turn: u32,
+    /// What the agent's turns used.
+    pub usage: Usage,
+}
+
+/// What a run may spend over all its agents (the configuration's `[budget]`); `None`: no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunLimits {
+    pub tokens: Option<u64>,
+    pub cost_usd: Option<f64>,
+    pub seconds: Option<u64>,
+}
+
+/// A run's own budget, over all its agents: its limits, and what the run's earlier agents spent.
+#[derive(Debug, Clone, Copy)]
+pub struct RunBudget {
+    pub limits: RunLimits,
+    pub prices: Option<Prices>,
+    pub started: Instant,
+    pub spent: Usage,
+}
+
+impl RunBudget {
+    /// Why the run may not take another turn, with `usage` spent by the agent now acting.
+    fn over(&self, usage: Usage) -> Option<String> {
+        let all = self.spent.plus(usage);
+        let tokens = all.prompt_tokens + all.completion_tokens;
+        if let Some(limit) = self.limits.tokens.filter(|limit| tokens >= *limit) {
+            return Some(format!(
+                "the run's budget of {limit} tokens ran out ({tokens} spent)"
+            ));
+        }
+        if let (Some(limit), Some(prices)) = (self.limits.cost_usd, self.prices) {
+            let cost = prices.cost(&all);
+            if cost >= limit {
+                return Some(format!(
+                    "the run's budget of ${limit:.4} ran out (${cost:.4} spent)"
+                ));
+            }
+        }
+        match self.limits.seconds {
+            Some(limit) if self.started.elapsed() >= Duration::from_secs(limit) => {
+                Some(format!("the run's budget of {limit} s ran out"))
+            }
+            _ => None,
+        }
+    }
+
+    /// The time the run has left, if it has a limit.
+    fn left(&self) -> Option<Duration> {
+        self.limits
+            .seconds
+            .map(|s| Duration::from_secs(s).saturating_sub(self.started.elapsed()))
+    }
+}
+
+/// What watches an agent's run: every event, and the conversation after every turn.
+pub trait Observer: Send {
+    fn event(&mut self, event: Event);
+    /// The agent's turn is done: its conversation, the task memory and its tools (with its
+    /// candidate) as they are now.
+    fn turn_done(&mut self, conversation: &Conversation, memory: &TaskMemory, tools: &Toolbox<'_>);
+}
+
 /// One agent's conversation with its model.
 pub struct Session<'a> {
     pub agent: &'a AgentDef,
@@ -54,63 +138,127 @@ pub struct Session<'a> {
     pub text_tools: bool,
     /// A reasoning model: the reply limit goes as `max_completion_tokens`.
     pub reasoning: bool,
+    /// The model's context window, when known: a conversation nearing it is compacted.
+    pub window: Option<u64>,
+    pub run: RunBudget,
+    /// Where `run_checks` and `shell` run; without it they are refused.
+    pub checks: Option<&'a dyn Checks>,
 }
 
-/// Runs `session` on `task` with `tools` until the agent finishes, answers, or is stopped.
-/// Every turn, tool call and guard's word is an event.
+impl Session<'_> {
+    /// The tools offered to the model: the agent's, and `update_plan` for agents that work over
+    /// several turns.
+    fn specs(&self, tools: &Toolbox<'_>) -> Vec<llm::ToolSpec> {
+        let mut specs = tools.specs();
+        if keeps_plan(self.agent) {
+            specs.push(update_plan_spec());
+        }
+        specs
+    }
+}
+
+/// Whether an agent gets `update_plan`: every agent with turns to plan, not a one-shot router or
+/// committer.
+fn keeps_plan(agent: &AgentDef) -> bool {
+    use crate::agents::Role;
+    !matches!(agent.role, Role::Router | Role::Committer)
+}
+
+/// Where the agent starts: a task, or a conversation it had before (a resumed run).
+pub enum Start<'t> {
+    Task(&'t str),
+    Resume(Conversation),
+}
+
+/// Runs `session` from `start` with `tools` until the agent finishes, hands off, answers, or is
+/// stopped. Every turn, tool call and guard's word is an event; `memory` is kept as it goes.
 pub async fn run(
     session: &Session<'_>,
     tools: &mut Toolbox<'_>,
-    task: &str,
-    emit: &mut (dyn FnMut(Event) + Send),
+    start: Start<'_>,
+    memory: &mut TaskMemory,
+    obs: &mut dyn Observer,
 ) -> Result<AgentOutcome, LlmError> {
-    let agent = session.agent;
-    let budget = agent.budget;
-    let deadline = Instant::now() + Duration::from_secs(budget.seconds);
-    let mut messages = vec![Message::user(task)];
-    let mut usage = Usage::default();
-    let mut guard = LoopGuard::default();
-    let mut turn = 0;
-    let system = if session.text_tools {
-        format!(
-            "{}\n\n{}",
-            session.system,
-            text_tools::instructions(&tools.specs())
-        )
-    } else {
-        session.system.clone()
-    };
-    let stop = |why: String, usage| AgentOutcome {
-        ended: Ended::Stopped(why),
-        usage,
+    let mut turns = Turns {
+        session,
+        deadline: Instant::now() + Duration::from_secs(session.agent.budget.seconds),
+        system: if session.text_tools {
+            format!(
+                "{}\n\n{}",
+                session.system,
+                text_tools::instructions(&session.specs(tools))
+            )
+        } else {
+            session.system.clone()
+        },
+        conversation: match start {
+            Start::Task(task) => Conversation {
+                messages: vec![Message::user(task)],
+                ..Conversation::default()
+            },
+            Start::Resume(conversation) => conversation,
+        },
+        guard: LoopGuard::default(),
     };
     loop {
-        if let Some(why) = over_budget(agent, turn, usage, deadline) {
-            emit(guarded(agent, true, &why));
-            return Ok(stop(why, usage));
+        if let Some(ended) = turns.take(tools, memory, obs).await? {
+            return Ok(AgentOutcome {
+                ended,
+                usage: turns.conversation.usage,
+            });
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        turn += 1;
-        let mut request = ChatRequest::new(&session.model, &system, messages.clone());
-        if !session.text_tools {
-            request.tools = tools.specs();
+        obs.turn_done(&turns.conversation, memory, tools);
+    }
+}
+
+/// The state of one agent's loop.
+struct Turns<'s, 'a> {
+    session: &'s Session<'a>,
+    deadline: Instant,
+    system: String,
+    conversation: Conversation,
+    guard: LoopGuard,
+}
+
+impl Turns<'_, '_> {
+    /// One turn: a request, then its calls. How the run ended, if it did.
+    async fn take(
+        &mut self,
+        tools: &mut Toolbox<'_>,
+        memory: &mut TaskMemory,
+        obs: &mut dyn Observer,
+    ) -> Result<Option<Ended>, LlmError> {
+        let agent = self.session.agent;
+        let usage = self.conversation.usage;
+        let over = over_budget(agent, self.conversation.turn, usage, self.deadline)
+            .or_else(|| self.session.run.over(usage));
+        if let Some(why) = over {
+            obs.event(guarded(agent, true, &why));
+            return Ok(Some(Ended::Stopped(why)));
         }
-        request.max_tokens = session.max_tokens;
-        request.reasoning = session.reasoning;
-        let Some(reply) = ask_model(session, &request, left, emit).await? else {
-            let why = format!("its budget of {} s ran out mid-turn", budget.seconds);
-            emit(guarded(agent, true, &why));
-            return Ok(stop(why, usage));
+        self.compact(memory, obs);
+        let request = self.request(tools, memory);
+        let mut left = self.deadline.saturating_duration_since(Instant::now());
+        if let Some(run_left) = self.session.run.left() {
+            left = left.min(run_left);
+        }
+        self.conversation.turn += 1;
+        let Some(reply) = ask_model(self.session, &request, left, obs).await? else {
+            let why = format!("its budget of {} s ran out mid-turn", agent.budget.seconds);
+            obs.event(guarded(agent, true, &why));
+            return Ok(Some(Ended::Stopped(why)));
         };
-        usage = usage.plus(reply.usage);
-        emit(Event::AgentTurn {
+        self.conversation.usage = self.conversation.usage.plus(reply.usage);
+        let calls = calls_of(self.session, &reply);
+        obs.event(Event::AgentTurn {
             agent: agent.name.clone(),
-            turn,
-            tool_calls: calls_of(session, &reply).map_or(0, |calls| calls.len()),
+            turn: self.conversation.turn,
+            tool_calls: calls.as_ref().map_or(0, Vec::len),
             prompt_tokens: reply.usage.prompt_tokens,
             completion_tokens: reply.usage.completion_tokens,
         });
-        let calls = match calls_of(session, &reply) {
+        let messages = &mut self.conversation.messages;
+        let calls = match calls {
             Ok(calls) => calls,
             Err(error) => {
                 // A text call the model can write again: say what was wrong, take another turn.
@@ -122,39 +270,251 @@ pub async fn run(
                     "Your tool block could not be read: {error}. Write it again as one JSON \
                      object with `name` and `arguments` in a ```tool block."
                 )));
-                continue;
+                return Ok(None);
             }
         };
         messages.push(Message::Assistant {
             text: reply.text.clone(),
-            tool_calls: if session.text_tools {
+            tool_calls: if self.session.text_tools {
                 Vec::new()
             } else {
                 calls.clone()
             },
         });
         if calls.is_empty() {
-            match plain_answer(tools, &reply.text) {
-                Ok(ended) => return Ok(AgentOutcome { ended, usage }),
+            return Ok(match plain_answer(tools, &reply.text) {
+                Ok(ended) => Some(ended),
                 Err(corrective) => {
                     messages.push(Message::user(corrective));
-                    continue;
+                    None
+                }
+            });
+        }
+        if let Some(why) = self.calls(tools, memory, &calls, obs).await {
+            return Ok(Some(Ended::Stopped(why)));
+        }
+        Ok(ended_by(tools))
+    }
+
+    /// The request for the next turn: the conversation, then the task memory when it holds more
+    /// than the goal.
+    fn request(&self, tools: &Toolbox<'_>, memory: &TaskMemory) -> ChatRequest {
+        let session = self.session;
+        let mut messages = self.conversation.messages.clone();
+        if let Some(memory) = memory.render() {
+            messages.push(Message::user(memory));
+        }
+        let mut request = ChatRequest::new(&session.model, &self.system, messages);
+        if !session.text_tools {
+            request.tools = session.specs(tools);
+        }
+        request.max_tokens = session.max_tokens;
+        request.reasoning = session.reasoning;
+        request
+    }
+
+    /// Compacts the conversation when it nears the model's window: the task and the latest
+    /// messages stay, what came between is replaced by a note pointing at the task memory.
+    fn compact(&mut self, memory: &TaskMemory, obs: &mut dyn Observer) {
+        let Some(window) = self.session.window else {
+            return;
+        };
+        let limit = window * COMPACT_AT_PERCENT / 100;
+        let size = |turns: &Self| {
+            let chat = ChatRequest::new("", &turns.system, turns.conversation.messages.clone());
+            // A cheap bound first (a token is at least one byte); counted only when near.
+            let bytes: usize = chat.system.len()
+                + chat
+                    .messages
+                    .iter()
+                    .map(|m| serde_json::to_string(m).map_or(0, |t| t.len()))
+                    .sum::<usize>();
+            if (bytes as u64) < limit {
+                return bytes as u64 / 4;
+            }
+            llm::estimate(&chat)
+        };
+        let before = size(self);
+        if before < limit {
+            return;
+        }
+        let messages = &mut self.conversation.messages;
+        let Some(cut) = cut_point(messages) else {
+            return;
+        };
+        let dropped = cut - 1;
+        let note = format!(
+            "[Nova compacted {dropped} earlier messages to fit the model's window. What they \
+             established is in the task memory; read files again where you need their text.]\n\n{}",
+            memory
+                .render()
+                .unwrap_or_else(|| format!("Goal: {}", memory.goal))
+        );
+        messages.splice(1..cut, [Message::user(note)]);
+        let after = size(self);
+        obs.event(Event::Compacted {
+            agent: self.session.agent.name.clone(),
+            dropped,
+            tokens_before: before,
+            tokens_after: after,
+        });
+    }
+
+    /// Runs the turn's calls in order through the loop guard, the tools and the sandbox; why the
+    /// agent must stop, if the guard says so.
+    async fn calls(
+        &mut self,
+        tools: &mut Toolbox<'_>,
+        memory: &mut TaskMemory,
+        calls: &[ToolCall],
+        obs: &mut dyn Observer,
+    ) -> Option<String> {
+        let agent = self.session.agent;
+        let mut results = Vec::new();
+        let mut progressed = false;
+        for call in calls {
+            let mut result = match self.guard.check(call) {
+                Verdict::Pass => self.one(tools, memory, call).await,
+                Verdict::Nudge(why) => {
+                    obs.event(guarded(agent, false, &why));
+                    CallResult {
+                        content: format!(
+                            "{why}. Not run again: change your approach, or call `finish`."
+                        ),
+                        is_error: true,
+                        refused: true,
+                    }
+                }
+                Verdict::Stop(why) => {
+                    obs.event(guarded(agent, true, &why));
+                    return Some(why);
+                }
+            };
+            progressed |= self.guard.is_new(&result);
+            match self.guard.outcome(&result) {
+                Verdict::Pass => {}
+                Verdict::Nudge(why) => {
+                    obs.event(guarded(agent, false, &why));
+                    result
+                        .content
+                        .push_str(&format!("\n\n[{why}: try something else.]"));
+                }
+                Verdict::Stop(why) => {
+                    obs.event(guarded(agent, true, &why));
+                    return Some(why);
                 }
             }
+            obs.event(called(agent, call, &result));
+            results.push((call, result));
         }
-        let mut turn_calls = Calls {
-            tools,
-            guard: &mut guard,
-            messages: &mut messages,
-            text: session.text_tools,
-        };
-        if let Some(why) = turn_calls.run(agent, &calls, emit) {
-            return Ok(stop(why, usage));
+        if let Some(patch) = tools.patch("") {
+            memory.files_touched = patch.changes.iter().map(|c| c.path.to_string()).collect();
         }
-        if let Some(ended) = ended_by(tools) {
-            return Ok(AgentOutcome { ended, usage });
+        self.answer(results);
+        match self.guard.turn(progressed) {
+            Verdict::Pass => None,
+            Verdict::Nudge(why) => {
+                obs.event(guarded(agent, false, &why));
+                self.conversation.messages.push(Message::user(format!(
+                    "[Nova's loop guard: {why}. Change your approach, or call `finish` with what \
+                     you have.]"
+                )));
+                None
+            }
+            Verdict::Stop(why) => {
+                obs.event(guarded(agent, true, &why));
+                Some(why)
+            }
         }
     }
+
+    /// Runs one call the guard let pass.
+    async fn one(
+        &mut self,
+        tools: &mut Toolbox<'_>,
+        memory: &mut TaskMemory,
+        call: &ToolCall,
+    ) -> CallResult {
+        if call.name == "update_plan" && keeps_plan(self.session.agent) {
+            return match memory.update_plan(&call.arguments) {
+                Ok(kept) => CallResult {
+                    content: kept,
+                    is_error: false,
+                    refused: false,
+                },
+                Err(problem) => CallResult {
+                    content: problem,
+                    is_error: true,
+                    refused: false,
+                },
+            };
+        }
+        let Some(job) = tools.job(call) else {
+            let result = tools.call(call);
+            if call.name == "read_file"
+                && !result.is_error
+                && let Some(path) = call.arguments["path"].as_str()
+            {
+                memory.read(path);
+            }
+            return result;
+        };
+        let job = match job {
+            Ok(job) => job,
+            Err(refused) => return refused,
+        };
+        let Some(checks) = self.session.checks else {
+            return CallResult {
+                content: format!(
+                    "`{}` cannot run in this session: nothing can be proved here (no sandbox, \
+                     or no repository)",
+                    call.name
+                ),
+                is_error: true,
+                refused: true,
+            };
+        };
+        let is_checks = job.command.is_none();
+        let done = checks.run(job).await;
+        if is_checks {
+            memory.failing_checks = done.failing.clone();
+        }
+        CallResult {
+            content: crate::tools::cut(done.text),
+            is_error: !done.ok,
+            refused: false,
+        }
+    }
+
+    /// The results go back: as tool results, or one user message for text calls.
+    fn answer(&mut self, results: Vec<(&ToolCall, CallResult)>) {
+        let messages = &mut self.conversation.messages;
+        if self.session.text_tools {
+            let all: Vec<(&ToolCall, &str, bool)> = results
+                .iter()
+                .map(|(call, result)| (*call, result.content.as_str(), result.is_error))
+                .collect();
+            messages.push(Message::user(text_tools::results(&all)));
+        } else {
+            for (call, result) in results {
+                messages.push(Message::ToolResult {
+                    call_id: call.id.clone(),
+                    content: result.content,
+                    is_error: result.is_error,
+                });
+            }
+        }
+    }
+}
+
+/// Where compaction cuts: after the task, keeping the latest messages from an assistant turn on
+/// (a tool result never loses its call). `None` when there is too little to drop.
+fn cut_point(messages: &[Message]) -> Option<usize> {
+    let mut cut = messages.len().checked_sub(KEEP_MESSAGES)?;
+    while cut < messages.len() && !matches!(messages[cut], Message::Assistant { .. }) {
+        cut += 1;
+    }
+    (cut > 2 && cut < messages.len()).then_some(cut)
 }
 
 /// How a reply without tool calls ends the agent's run: its `finish`, its answer, or (when a
@@ -197,15 +557,15 @@ async fn ask_model(
     session: &Session<'_>,
     request: &ChatRequest,
     left: Duration,
-    emit: &mut (dyn FnMut(Event) + Send),
+    obs: &mut dyn Observer,
 ) -> Result<Option<crate::llm::Reply>, LlmError> {
     let mut on_delta = |delta: &Delta| match delta {
-        Delta::Text { text } => emit(Event::AnswerDelta { text: text.clone() }),
+        Delta::Text { text } => obs.event(Event::AnswerDelta { text: text.clone() }),
         Delta::Retrying {
             attempt,
             reason,
             delay_ms,
-        } => emit(Event::Retrying {
+        } => obs.event(Event::Retrying {
             attempt: *attempt,
             reason: reason.clone(),
             delay_ms: *delay_ms,
@@ -248,65 +608,6 @@ fn calls_of(
     }
 }
 
-/// What running one turn's calls needs: the tools, the guard, and the conversation the results
-/// go into (tool results, or one user message for text calls).
-struct Calls<'t, 'a> {
-    tools: &'t mut Toolbox<'a>,
-    guard: &'t mut LoopGuard,
-    messages: &'t mut Vec<Message>,
-    text: bool,
-}
-
-impl Calls<'_, '_> {
-    /// Runs the calls in order through the loop guard; why the agent must stop, if the guard
-    /// says so.
-    fn run(
-        &mut self,
-        agent: &AgentDef,
-        calls: &[ToolCall],
-        emit: &mut (dyn FnMut(Event) + Send),
-    ) -> Option<String> {
-        let mut results = Vec::new();
-        for call in calls {
-            let result = match self.guard.check(call) {
-                Verdict::Pass => self.tools.call(call),
-                Verdict::Nudge(why) => {
-                    emit(guarded(agent, false, &why));
-                    CallResult {
-                        content: format!(
-                            "{why}. Not run again: change your approach, or call `finish`."
-                        ),
-                        is_error: true,
-                        refused: true,
-                    }
-                }
-                Verdict::Stop(why) => {
-                    emit(guarded(agent, true, &why));
-                    return Some(why);
-                }
-            };
-            emit(called(agent, call, &result));
-            results.push((call, result));
-        }
-        if self.text {
-            let all: Vec<(&ToolCall, &str, bool)> = results
-                .iter()
-                .map(|(call, result)| (*call, result.content.as_str(), result.is_error))
-                .collect();
-            self.messages.push(Message::user(text_tools::results(&all)));
-        } else {
-            for (call, result) in results {
-                self.messages.push(Message::ToolResult {
-                    call_id: call.id.clone(),
-                    content: result.content,
-                    is_error: result.is_error,
-                });
-            }
-        }
-        None
-    }
-}
-
 fn guarded(agent: &AgentDef, stopped: bool, why: &str) -> Event {
     Event::AgentGuarded {
         agent: agent.name.clone(),
@@ -334,74 +635,34 @@ fn called(agent: &AgentDef, call: &ToolCall, result: &CallResult) -> Event {
     }
 }
 
-/// What the loop guard says of the next call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Verdict {
-    Pass,
-    /// Answer with this instead of running it.
-    Nudge(String),
-    /// Stop the agent: why.
-    Stop(String),
-}
-
-/// Watches for an agent repeating one call with the same arguments.
-#[derive(Debug, Default)]
-struct LoopGuard {
-    last: Option<(String, String)>,
-    repeats: usize,
-    nudged: bool,
-}
-
-impl LoopGuard {
-    fn check(&mut self, call: &ToolCall) -> Verdict {
-        let key = (call.name.clone(), call.arguments.to_string());
-        if self.last.as_ref() == Some(&key) {
-            self.repeats += 1;
-        } else {
-            self.last = Some(key);
-            self.repeats = 1;
-            self.nudged = false;
-        }
-        if self.repeats <= REPEATS {
-            return Verdict::Pass;
-        }
-        let why = format!(
-            "`{}` was called {} times in a row with the same arguments",
-            call.name, self.repeats
-        );
-        if self.nudged {
-            Verdict::Stop(format!("stopped by the loop guard: {why}"))
-        } else {
-            self.nudged = true;
-            Verdict::Nudge(why)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn call(name: &str, args: serde_json::Value) -> ToolCall {
-        ToolCall {
-            id: String::from("c"),
-            name: name.to_owned(),
-            arguments: args,
-        }
-    }
-
     #[test]
-    fn the_guard_nudges_then_stops_a_repeated_call() {
-        let mut guard = LoopGuard::default();
-        let same = call("read_file", serde_json::json!({"path": "src/lib.rs"}));
-        for _ in 0..REPEATS {
-            assert_eq!(guard.check(&same), Verdict::Pass);
+    fn compaction_keeps_the_task_and_never_splits_a_call_from_its_result() {
+        let call = |id: &str| Message::Assistant {
+            text: String::new(),
+            tool_calls: vec![ToolCall {
+                id: id.to_owned(),
+                name: String::from("read_file"),
+                arguments: serde_json::json!({}),
+            }],
+        };
+        let result = |id: &str| Message::ToolResult {
+            call_id: id.to_owned(),
+            content: String::from("text"),
+            is_error: false,
+        };
+        let mut messages = vec![Message::user("the task")];
+        for n in 0..6 {
+            let id = n.to_string();
+            messages.push(call(&id));
+            messages.push(result(&id));
         }
-        assert!(matches!(guard.check(&same), Verdict::Nudge(why) if why.contains("4 times")));
-        assert!(matches!(guard.check(&same), Verdict::Stop(why) if why.contains("loop guard")));
-        // Another call resets it.
-        let other = call("read_file", serde_json::json!({"path": "src/main.rs"}));
-        assert_eq!(guard.check(&other), Verdict::Pass);
-        assert_eq!(guard.check(&same), Verdict::Pass);
+        let cut = cut_point(&messages).expect("enough to drop");
+        assert!(matches!(messages[cut], Message::Assistant { .. }));
+        assert_eq!(messages.len() - cut, KEEP_MESSAGES);
+        assert_eq!(cut_point(&messages[..5]), None, "too little to drop");
     }
 }

@@ -8,21 +8,27 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::agent::{self, Ended, Session};
+use super::agent::{self, Conversation, Ended, Observer, RunBudget, RunLimits, Session, Start};
+use super::change::AgentPolicy;
 use super::clock::stamp;
 use super::events::Event;
 use super::handoff::{self, Chain};
 use super::landing::{self, Act};
+use super::memory::TaskMemory;
+use super::prover::Prover;
+use super::resume::{self, Checkpoint, Keeper, ResumeError};
 use super::route::{self, RouteError};
-use crate::agents::{AgentDef, AgentSet, Output, Pipeline};
+use crate::agents::{AgentDef, AgentSet, Output, Pipeline, Role};
+use crate::config::RouteBy;
 use crate::edit::Patch;
+use crate::findings::Finding;
 use crate::git::{self, Oid};
 use crate::index::{Focus, Index};
 use crate::llm::{
     self, ChatRequest, Delta, LlmError, Message, Prices, Provider, StopReason, Usage,
 };
 use crate::store::{Store, StoreError};
-use crate::tools::{Toolbox, Tree};
+use crate::tools::{Checks, Toolbox, Tree};
 use crate::validate::{Options, ValidationReport, Verdict};
 
 /// The pipeline `nova ask` runs.
@@ -62,6 +68,14 @@ pub struct AskRequest {
     pub text_tools: bool,
     /// A reasoning model: its reply limit goes as `max_completion_tokens`.
     pub reasoning: bool,
+    /// The run's own budget over all its agents (`[budget]`).
+    pub limits: RunLimits,
+    /// `--resume RUN`: continue that run from its last turn (its question replaces this one's).
+    pub resume: Option<String>,
+    /// Who routes the request when `agent` does not name one.
+    pub route: RouteBy,
+    /// Say who would act and why, and stop there.
+    pub explain_route: bool,
     /// The run's time, seconds since the epoch.
     pub time: i64,
 }
@@ -109,8 +123,19 @@ pub enum AskError {
     #[error("the `{agent}` agent's budget of {seconds} s ran out before the answer was complete")]
     OutOfTime { agent: String, seconds: u64 },
     /// The loop guard or a budget stopped the agent before it finished.
-    #[error("the `{agent}` agent was stopped: {why}; nothing was committed")]
-    Stopped { agent: String, why: String },
+    #[error("the `{agent}` agent was stopped: {why}; nothing was committed{}", resume_hint(.run.as_deref()))]
+    Stopped {
+        agent: String,
+        why: String,
+        /// The run to resume, when the archive keeps it.
+        run: Option<String>,
+    },
+    #[error(transparent)]
+    Resume(#[from] ResumeError),
+    #[error(
+        "run `{run}` worked on commit `{base}`, which this repository no longer has: ask again"
+    )]
+    MissingBase { run: String, base: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the change could not be proved or committed: {0}")]
@@ -127,6 +152,20 @@ pub enum AskError {
     CannotProve,
 }
 
+/// The run `--resume` names, with its checkpoint.
+fn resuming(request: &AskRequest) -> Result<Option<(i64, String, Checkpoint)>, AskError> {
+    match (&request.resume, &request.repo_root) {
+        (Some(id), Some(root)) => Ok(Some(resume::load(root, id)?)),
+        (Some(id), None) => Err(ResumeError::NoRun(id.clone()).into()),
+        (None, _) => Ok(None),
+    }
+}
+
+fn resume_hint(run: Option<&str>) -> String {
+    run.map(|run| format!("; `nova ask --resume {run}` continues from its last turn"))
+        .unwrap_or_default()
+}
+
 /// Answers `request` with `provider`, sending every event to `sink` as it happens.
 pub async fn ask(
     request: &AskRequest,
@@ -136,19 +175,21 @@ pub async fn ask(
 ) -> Result<AskOutcome, AskError> {
     let started = Instant::now();
     let pipeline = ask_pipeline(set)?;
-    let base = request
-        .repo_root
-        .as_deref()
-        .and_then(|root| git::head_commit(root).ok());
-    let can_change = base.is_some() && request.validation.is_some();
-    let (agent, why) = route::choose(
-        pipeline,
-        set,
-        &request.disabled,
-        request.agent.as_deref(),
-        &request.question,
-        can_change,
-    )?;
+    let resumed = resuming(request)?;
+    // A resumed run asks what it asked before, of the commit it started from.
+    let request = &AskRequest {
+        question: resumed
+            .as_ref()
+            .map_or_else(|| request.question.clone(), |(_, _, c)| c.question.clone()),
+        ..request.clone()
+    };
+    let base = match &resumed {
+        Some((_, id, checkpoint)) => Some(resumed_base(request, id, &checkpoint.base)?),
+        None => request
+            .repo_root
+            .as_deref()
+            .and_then(|root| git::head_commit(root).ok()),
+    };
     let context = match (&request.repo_root, request.map_tokens) {
         (Some(root), budget) if budget > 0 => {
             Some(RepoContext::build(root, &request.question).await)
@@ -160,23 +201,28 @@ pub async fn ask(
         .clone()
         .zip(base)
         .map(|(root, commit)| GitTree { root, commit });
-    let mut rec = Recorder::open(sink, request)?;
-    rec.emit(Event::Routed {
-        agent: agent.name.clone(),
-        why,
-    });
-    let chain = Chain::new(
-        handoff::receivers(pipeline, set, &request.disabled),
-        &agent.name,
-    );
+    let reopened = resumed.as_ref().map(|(seq, id, _)| (*seq, id.clone()));
+    let mut rec = Recorder::open(sink, request, reopened)?;
+    let holder = match resumed {
+        Some((_, id, checkpoint)) => {
+            Holder::resumed(pipeline, set, request, id, checkpoint, &mut rec)?
+        }
+        None => {
+            let can_change = base.is_some() && request.validation.is_some();
+            Holder::routed(pipeline, set, request, can_change, &mut rec)?
+        }
+    };
     let scene = Scene {
         request,
         set,
         provider,
         context: context.as_ref(),
         tree: tree.as_ref(),
+        started,
+        pipeline,
+        can_change: base.is_some() && request.validation.is_some(),
     };
-    let acted = match act(&scene, agent, chain, &mut rec).await {
+    let acted = match act(&scene, base, holder, &mut rec).await {
         Ok(acted) => acted,
         Err(error) => {
             rec.finish("failed", &error.to_string(), request.time);
@@ -188,13 +234,15 @@ pub async fn ask(
         answer,
         stop,
         toolbox,
-        usage,
+        mut usage,
     } = acted;
     let run = rec.archive.as_ref().map(|archive| archive.id.clone());
     let change = match (&toolbox, base) {
         (Some(tools), Some(base)) if agent.role.output() == Output::Patch => {
             match tools.patch(&answer) {
-                Some(patch) => Some(land(&scene, pipeline, base, agent, patch, &mut rec).await?),
+                Some(patch) => {
+                    Some(land(&scene, pipeline, base, agent, patch, &mut usage, &mut rec).await?)
+                }
                 None => None,
             }
         }
@@ -242,6 +290,26 @@ struct Scene<'a> {
     provider: &'a dyn Provider,
     context: Option<&'a RepoContext>,
     tree: Option<&'a GitTree>,
+    started: Instant,
+    pipeline: &'a Pipeline,
+    /// A change could land (a repository, and a sandbox to prove it in).
+    can_change: bool,
+}
+
+impl Scene<'_> {
+    /// Where `agent`'s `run_checks` and `shell` run: the sandbox on the run's base, where a change
+    /// could be proved at all.
+    fn prover(&self, agent: &AgentDef) -> Option<Prover> {
+        let tree = self.tree?;
+        Some(Prover {
+            root: tree.root.clone(),
+            base: tree.commit,
+            options: self.request.validation.clone()?,
+            agent: AgentPolicy::of(agent),
+            request: self.request.question.clone(),
+            model: self.request.model.clone(),
+        })
+    }
 }
 
 /// What the agents made of a request: the agent that ended it, its answer (or what its change
@@ -254,49 +322,220 @@ struct Acted<'a> {
     usage: Usage,
 }
 
-/// Runs `agent` on the request, then each agent the work is handed to, until one finishes or
-/// answers. A handoff carries the sender's candidate and findings to the receiver.
+/// Where a request's work is: the agent holding it, its task, the conversation it had (when
+/// resumed), the candidate and findings it was handed or kept, the task memory, what earlier
+/// agents spent, and the chain of agents so far.
+struct Holder<'a> {
+    agent: &'a AgentDef,
+    /// Why it holds the work, when routing gave it the work.
+    why: Option<String>,
+    task: String,
+    conversation: Option<Conversation>,
+    carried: Option<Patch>,
+    findings: Vec<Finding>,
+    memory: TaskMemory,
+    spent: Usage,
+    chain: Chain,
+}
+
+impl<'a> Holder<'a> {
+    /// A new request, with the agent the router chose.
+    fn fresh(
+        pipeline: &Pipeline,
+        set: &AgentSet,
+        request: &AskRequest,
+        agent: &'a AgentDef,
+    ) -> Self {
+        Holder {
+            agent,
+            why: None,
+            task: request.question.clone(),
+            conversation: None,
+            carried: None,
+            findings: Vec::new(),
+            memory: TaskMemory::new(&request.question),
+            spent: Usage::default(),
+            chain: Chain::new(
+                handoff::receivers(pipeline, set, &request.disabled),
+                &agent.name,
+            ),
+        }
+    }
+
+    /// A new request, routed to its agent: `--agent`, else the `router` agent when the model
+    /// routes (its choice comes as a handoff), else the offline classifier's choice.
+    fn routed(
+        pipeline: &Pipeline,
+        set: &'a AgentSet,
+        request: &AskRequest,
+        can_change: bool,
+        rec: &mut Recorder<'_>,
+    ) -> Result<Self, AskError> {
+        if request.agent.is_none()
+            && request.route == RouteBy::Model
+            && let Some(router) = router(pipeline, set, &request.disabled)
+        {
+            return Ok(Holder::fresh(pipeline, set, request, router));
+        }
+        let (agent, why) = route::choose(
+            pipeline,
+            set,
+            &request.disabled,
+            request.agent.as_deref(),
+            &request.question,
+            can_change,
+        )?;
+        rec.emit(Event::Routed {
+            agent: agent.name.clone(),
+            why: why.clone(),
+        });
+        Ok(Holder {
+            why: Some(why),
+            ..Holder::fresh(pipeline, set, request, agent)
+        })
+    }
+
+    /// A run resumed from its checkpoint.
+    fn resumed(
+        pipeline: &Pipeline,
+        set: &'a AgentSet,
+        request: &AskRequest,
+        run: String,
+        checkpoint: Checkpoint,
+        rec: &mut Recorder<'_>,
+    ) -> Result<Self, AskError> {
+        let agent = set.agent(&checkpoint.agent).ok_or_else(|| {
+            AskError::Pipeline(format!(
+                "run `{run}` was with the `{}` agent, which this agent set no longer has: \
+                 restore its file, or ask again",
+                checkpoint.agent
+            ))
+        })?;
+        rec.emit(Event::Resumed {
+            run,
+            agent: agent.name.clone(),
+            turn: checkpoint.conversation.turn,
+        });
+        let mut chain = Chain::new(
+            handoff::receivers(pipeline, set, &request.disabled),
+            &agent.name,
+        );
+        chain.agents = checkpoint.chain;
+        Ok(Holder {
+            agent,
+            why: None,
+            task: checkpoint.task,
+            conversation: Some(checkpoint.conversation),
+            carried: (!checkpoint.candidate.is_empty()).then(|| Patch {
+                summary: String::new(),
+                changes: checkpoint.candidate,
+            }),
+            findings: checkpoint.findings,
+            memory: checkpoint.memory,
+            spent: checkpoint.spent,
+            chain,
+        })
+    }
+}
+
+/// The enabled router of the pipeline's route stage, when it has one.
+fn router<'s>(pipeline: &Pipeline, set: &'s AgentSet, disabled: &[String]) -> Option<&'s AgentDef> {
+    pipeline
+        .stages
+        .iter()
+        .flat_map(|stage| &stage.agents)
+        .filter(|name| !disabled.contains(name))
+        .filter_map(|name| set.agent(name))
+        .find(|agent| agent.role == Role::Router)
+}
+
+/// The commit a resumed run worked on, which must still be in the repository.
+fn resumed_base(request: &AskRequest, run: &str, base: &str) -> Result<Oid, AskError> {
+    let missing = || AskError::MissingBase {
+        run: run.to_owned(),
+        base: base.to_owned(),
+    };
+    let oid = Oid::from_str(base).map_err(|_| missing())?;
+    let root = request.repo_root.as_deref().ok_or_else(missing)?;
+    match git::read_blob(root, oid, "") {
+        Err(_) => Err(missing()),
+        Ok(_) => Ok(oid),
+    }
+}
+
+/// Runs the holder's agent on the request, then each agent the work is handed to, until one
+/// finishes or answers. A handoff carries the sender's candidate and findings to the receiver.
 async fn act<'a>(
     scene: &Scene<'a>,
-    mut agent: &'a AgentDef,
-    mut chain: Chain,
+    base: Option<Oid>,
+    mut holder: Holder<'a>,
     rec: &mut Recorder<'_>,
 ) -> Result<Acted<'a>, AskError> {
     let request = scene.request;
     let index = scene.context.map(|c| &c.index);
-    let mut task = request.question.clone();
-    let mut carried: Option<Patch> = None;
-    let mut usage = Usage::default();
+    let base = base.map(|oid| oid.to_string()).unwrap_or_default();
     loop {
+        let agent = holder.agent;
+        if request.explain_route
+            && let Some(why) = &holder.why
+        {
+            return Ok(Acted {
+                agent,
+                answer: format!("{}: {why}", agent.name),
+                stop: StopReason::EndTurn,
+                toolbox: None,
+                usage: holder.spent,
+            });
+        }
         let mut toolbox = scene
             .tree
-            .map(|tree| Toolbox::new(agent, tree, index).with_handoffs(chain.rules()));
-        if let (Some(tools), Some(patch)) = (toolbox.as_mut(), &carried) {
-            tools.seed(patch);
+            .map(|tree| Toolbox::new(agent, tree, index).with_handoffs(holder.chain.rules()));
+        if let Some(tools) = toolbox.as_mut() {
+            if let Some(patch) = &holder.carried {
+                tools.seed(patch);
+            }
+            tools.seed_findings(std::mem::take(&mut holder.findings));
         }
-        let talk = Talk {
-            agent,
-            task: &task,
-            first: chain.agents.len() == 1,
+        let run = rec.archive.as_ref().map(|archive| archive.id.clone());
+        let (ended, used, stop) = {
+            let mut keeper = Keeper {
+                rec: &mut *rec,
+                question: &request.question,
+                base: base.clone(),
+                agent: &agent.name,
+                task: &holder.task,
+                chain: &holder.chain.agents,
+                spent: holder.spent,
+            };
+            let talk = Talk {
+                agent,
+                task: &holder.task,
+                first: holder.chain.agents.len() == 1 && holder.conversation.is_none(),
+                conversation: holder.conversation.take(),
+                spent: holder.spent,
+            };
+            converse(
+                scene,
+                &talk,
+                toolbox.as_mut(),
+                &mut holder.memory,
+                &mut keeper,
+            )
+            .await?
         };
-        let (ended, used, stop) = converse(
-            request,
-            &talk,
-            scene.provider,
-            scene.context,
-            toolbox.as_mut(),
-            rec,
-        )
-        .await?;
-        usage = usage.plus(used);
+        holder.spent = holder.spent.plus(used);
         let handed = match ended {
+            _ if agent.role == Role::Router => {
+                holder.route(scene, ended, rec)?;
+                continue;
+            }
             Ended::Finished(answer) | Ended::Answered(answer) => {
                 return Ok(Acted {
                     agent,
                     answer,
                     stop,
                     toolbox,
-                    usage,
+                    usage: holder.spent,
                 });
             }
             Ended::HandedOff(handed) => handed,
@@ -304,6 +543,7 @@ async fn act<'a>(
                 return Err(AskError::Stopped {
                     agent: agent.name.clone(),
                     why,
+                    run,
                 });
             }
         };
@@ -316,15 +556,69 @@ async fn act<'a>(
                     "it handed the work to `{}`, which is not an agent",
                     handed.to
                 ),
+                run: run.clone(),
             })?;
         let findings = toolbox
             .as_ref()
             .map(|t| t.findings().to_vec())
             .unwrap_or_default();
-        carried = toolbox.as_ref().and_then(|t| t.patch(&handed.message));
-        rec.emit(chain.hop(&agent.name, &handed));
-        task = handoff::task(&agent.name, &handed, &findings, &request.question);
-        agent = next;
+        holder.carried = toolbox.as_ref().and_then(|t| t.patch(&handed.message));
+        rec.emit(holder.chain.hop(&agent.name, &handed));
+        holder.task = handoff::task(&agent.name, &handed, &findings, &request.question);
+        holder.agent = next;
+    }
+}
+
+impl<'a> Holder<'a> {
+    /// The router is done: the work goes to the agent it handed it to, or, when it chose none
+    /// (it answered, or was stopped), to the offline classifier's choice. Either is a `routed`
+    /// event.
+    fn route(
+        &mut self,
+        scene: &Scene<'a>,
+        ended: Ended,
+        rec: &mut Recorder<'_>,
+    ) -> Result<(), AskError> {
+        let request = scene.request;
+        let chosen = match &ended {
+            Ended::HandedOff(handed) => scene
+                .set
+                .agent(&handed.to)
+                .map(|agent| (agent, format!("the router chose it: {}", handed.message))),
+            _ => None,
+        };
+        let (agent, why) = match chosen {
+            Some(chosen) => chosen,
+            None => {
+                let reason = match &ended {
+                    Ended::Stopped(why) | Ended::Invalid(why) => why.clone(),
+                    _ => String::from("it answered instead of handing the request on"),
+                };
+                let (agent, why) = route::choose(
+                    scene.pipeline,
+                    scene.set,
+                    &request.disabled,
+                    None,
+                    &request.question,
+                    scene.can_change,
+                )?;
+                (
+                    agent,
+                    format!("the router made no choice ({reason}); offline, {why}"),
+                )
+            }
+        };
+        rec.emit(Event::Routed {
+            agent: agent.name.clone(),
+            why: why.clone(),
+        });
+        if let Ended::HandedOff(handed) = &ended {
+            self.task = handoff::task(&self.agent.name, handed, &[], &request.question);
+        }
+        self.chain.agents.push(agent.name.clone());
+        self.agent = agent;
+        self.why = Some(why);
+        Ok(())
     }
 }
 
@@ -336,6 +630,7 @@ async fn land(
     base: Oid,
     agent: &AgentDef,
     patch: Patch,
+    usage: &mut Usage,
     rec: &mut Recorder<'_>,
 ) -> Result<ChangeOutcome, AskError> {
     let request = scene.request;
@@ -351,29 +646,34 @@ async fn land(
         tree,
         repair: landing::repairer(pipeline, scene.set, &request.disabled),
         committer: landing::committer(pipeline, scene.set, &request.disabled),
+        started: scene.started,
+        used: std::sync::Mutex::new(*usage),
     };
-    landing::land(&act, agent, patch, rec).await
+    let landed = landing::land(&act, agent, patch, rec).await;
+    *usage = *act.used.lock().expect("no panic while held");
+    landed
 }
 
-/// One agent's part of a request: who, on what task, and whether it is the first to act (which
-/// announces the run).
+/// One agent's part of a request: who, on what task, whether it is the first to act (which
+/// announces the run), the conversation it resumes, and what the run spent before it.
 struct Talk<'a> {
     agent: &'a AgentDef,
     task: &'a str,
     first: bool,
+    conversation: Option<Conversation>,
+    spent: Usage,
 }
 
 /// The agent's conversation: with its tools where it has any this build runs, else one answer
 /// from the prompt alone. How it ended, its usage and why the model stopped.
 async fn converse(
-    request: &AskRequest,
+    scene: &Scene<'_>,
     talk: &Talk<'_>,
-    provider: &dyn Provider,
-    context: Option<&RepoContext>,
     toolbox: Option<&mut Toolbox<'_>>,
-    rec: &mut Recorder<'_>,
+    memory: &mut TaskMemory,
+    keeper: &mut Keeper<'_, '_>,
 ) -> Result<(Ended, Usage, StopReason), AskError> {
-    let agent = talk.agent;
+    let (request, provider, agent) = (scene.request, scene.provider, talk.agent);
     let toolbox = toolbox.filter(|tools| tools.specs().len() > 1);
     let agents_md = request
         .repo_root
@@ -383,11 +683,18 @@ async fn converse(
         .as_ref()
         .map(|t| t.specs().into_iter().map(|s| s.name).collect())
         .unwrap_or_default();
-    let mut chat = prompt(request, agent, context, &tools, agents_md.as_deref())?;
+    let mut chat = prompt(request, agent, scene.context, &tools, agents_md.as_deref())?;
     chat.messages = vec![Message::user(talk.task)];
+    if tools.iter().any(|t| t == "handoff") {
+        chat.system.push_str(&receivers(scene, agent));
+    }
     if talk.first {
-        rec.emit(Event::AskStarted {
-            run: rec.archive.as_ref().map(|archive| archive.id.clone()),
+        keeper.event(Event::AskStarted {
+            run: keeper
+                .rec
+                .archive
+                .as_ref()
+                .map(|archive| archive.id.clone()),
             agent: agent.name.clone(),
             provider: provider.describe(),
             model: chat.model.clone(),
@@ -395,9 +702,10 @@ async fn converse(
         });
     }
     let Some(toolbox) = toolbox else {
-        let reply = answer(provider, &chat, agent, rec).await?;
+        let reply = answer(provider, &chat, agent, keeper.rec).await?;
         return Ok((Ended::Answered(reply.text), reply.usage, reply.stop));
     };
+    let prover = scene.prover(agent);
     let session = Session {
         agent,
         provider,
@@ -406,10 +714,38 @@ async fn converse(
         max_tokens: request.max_tokens,
         text_tools: request.text_tools,
         reasoning: request.reasoning,
+        window: request.context_window,
+        run: RunBudget {
+            limits: request.limits,
+            prices: request.prices,
+            started: scene.started,
+            spent: talk.spent,
+        },
+        checks: prover.as_ref().map(|p| p as &dyn Checks),
     };
-    let mut emit = |event: Event| rec.emit(event);
-    let outcome = agent::run(&session, toolbox, talk.task, &mut emit).await?;
+    let start = match &talk.conversation {
+        Some(conversation) => Start::Resume(conversation.clone()),
+        None => Start::Task(talk.task),
+    };
+    let outcome = agent::run(&session, toolbox, start, memory, keeper).await?;
     Ok((outcome.ended, outcome.usage, StopReason::EndTurn))
+}
+
+/// The agents `agent` may hand work to in this session, with what each does, for its prompt.
+fn receivers(scene: &Scene<'_>, agent: &AgentDef) -> String {
+    let mut text = String::from("\n## Agents you may hand work to\n\n");
+    for name in &agent.handoff {
+        if scene.request.disabled.contains(name) {
+            continue;
+        }
+        if let Some(other) = scene.set.agent(name) {
+            text.push_str(&format!(
+                "- `{name}` ({}): {}\n",
+                other.role, other.description
+            ));
+        }
+    }
+    text
 }
 
 /// The request to send: the agent's prompt, what this session gives it (its tools, or none), the
@@ -572,10 +908,10 @@ fn first_line(text: &str) -> String {
 }
 
 /// The run's record in the repository's archive.
-struct Archive {
+pub(super) struct Archive {
     store: Store,
     run: i64,
-    id: String,
+    pub(super) id: String,
 }
 
 impl Archive {
@@ -590,11 +926,20 @@ impl Archive {
     }
 }
 
+impl Observer for Recorder<'_> {
+    fn event(&mut self, event: Event) {
+        self.emit(event);
+    }
+
+    /// Agents outside the chain (a fixer, a committer) keep no checkpoint of their own.
+    fn turn_done(&mut self, _: &Conversation, _: &TaskMemory, _: &Toolbox<'_>) {}
+}
+
 /// Sends events to the sink and keeps them in the archive. A failure to archive is kept and
 /// reported at the end: it must not cut the answer short.
 pub(super) struct Recorder<'s> {
     sink: &'s mut (dyn FnMut(&Event) + Send),
-    archive: Option<Archive>,
+    pub(super) archive: Option<Archive>,
     seq: usize,
     failed: Option<StoreError>,
 }
@@ -605,14 +950,21 @@ impl<'s> Recorder<'s> {
     fn open(
         sink: &'s mut (dyn FnMut(&Event) + Send),
         request: &AskRequest,
+        resumed: Option<(i64, String)>,
     ) -> Result<Self, StoreError> {
+        let (archive, seq) = match (&request.repo_root, resumed) {
+            (Some(root), Some((run, id))) => {
+                let store = Store::open(root)?;
+                let seq = store.reopen_run(run)?;
+                (Some(Archive { store, run, id }), seq)
+            }
+            (Some(root), None) => (Some(Archive::open(root, request.time)?), 0),
+            (None, _) => (None, 0),
+        };
         let mut rec = Recorder {
             sink,
-            archive: match &request.repo_root {
-                Some(root) => Some(Archive::open(root, request.time)?),
-                None => None,
-            },
-            seq: 0,
+            archive,
+            seq,
             failed: None,
         };
         if let Some(kept) = rec.archive.as_ref().and_then(|a| a.store.recovered()) {
@@ -620,6 +972,16 @@ impl<'s> Recorder<'s> {
             rec.emit(Event::ArchiveRecovered { kept });
         }
         Ok(rec)
+    }
+
+    /// Keeps what resuming the run needs, replacing what was kept after the last turn.
+    pub(super) fn checkpoint(&mut self, checkpoint: &Checkpoint) {
+        if let Some(archive) = &self.archive {
+            let data = serde_json::to_string(checkpoint).unwrap_or_default();
+            if let Err(error) = archive.store.save_checkpoint(archive.run, &data) {
+                self.failed.get_or_insert(error);
+            }
+        }
     }
 
     pub(super) fn emit(&mut self, event: Event) {

@@ -156,6 +156,20 @@ pub enum Event {
         #[serde(skip_serializing_if = "String::is_empty")]
         why: String,
     },
+    /// `nova ask --resume`: the run goes on from the last turn `agent` finished.
+    Resumed {
+        run: String,
+        agent: String,
+        turn: u32,
+    },
+    /// An agent's conversation neared the model's window: older turns were replaced by a note
+    /// pointing at the task memory.
+    Compacted {
+        agent: String,
+        dropped: usize,
+        tokens_before: u64,
+        tokens_after: u64,
+    },
     /// The loop guard or a budget stopped an agent, or warned it first.
     AgentGuarded {
         agent: String,
@@ -197,6 +211,8 @@ impl Event {
             Event::ToolCalled { .. } => "tool_called",
             Event::AgentGuarded { .. } => "agent_guarded",
             Event::Handoff { .. } => "handoff",
+            Event::Compacted { .. } => "compacted",
+            Event::Resumed { .. } => "resumed",
             Event::RunFinished { .. } => "run_finished",
         }
     }

@@ -5,11 +5,13 @@
 
 use std::path::Path;
 
-use super::agent::{self, Ended, Session};
+use super::agent::{self, Ended, RunBudget, Session, Start};
 use super::ask::{AskError, AskRequest, ChangeOutcome, GitTree, Recorder, RepoContext, prompt};
 use super::change::{self, AgentPolicy, Author, Candidate, ChangePath, Landing, Origin, Target};
 use super::clock::stamp;
 use super::events::Event;
+use super::memory::TaskMemory;
+use super::prover::Prover;
 use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Step};
 use crate::edit::Patch;
 use crate::git::{self, Oid};
@@ -29,6 +31,10 @@ pub(super) struct Act<'a> {
     pub repair: Option<(&'a AgentDef, u32)>,
     /// The agent that writes commit messages (the `describe` stage's), when enabled.
     pub committer: Option<&'a AgentDef>,
+    /// When the run started, for its budget.
+    pub started: std::time::Instant,
+    /// What the run used so far; the repair and commit agents add theirs.
+    pub used: std::sync::Mutex<crate::llm::Usage>,
 }
 
 /// The validate stage's `repair` agent, when it is enabled, with its attempts.
@@ -315,6 +321,19 @@ async fn run_agent(
         &names,
         agents_md.as_deref(),
     )?;
+    let prover = Prover {
+        root: act.root.to_owned(),
+        base: act.base,
+        options: act
+            .request
+            .validation
+            .clone()
+            .ok_or(AskError::CannotProve)?,
+        agent: AgentPolicy::of(agent),
+        request: act.request.question.clone(),
+        model: act.request.model.clone(),
+    };
+    let spent = *act.used.lock().expect("no panic while held");
     let session = Session {
         agent,
         provider: act.provider,
@@ -323,9 +342,20 @@ async fn run_agent(
         max_tokens: act.request.max_tokens,
         text_tools: act.request.text_tools,
         reasoning: act.request.reasoning,
+        window: act.request.context_window,
+        run: RunBudget {
+            limits: act.request.limits,
+            prices: act.request.prices,
+            started: act.started,
+            spent,
+        },
+        checks: Some(&prover),
     };
-    let mut emit = |event: Event| rec.emit(event);
-    Ok(agent::run(&session, tools, task, &mut emit).await?.ended)
+    let mut memory = TaskMemory::new(task);
+    let outcome = agent::run(&session, tools, Start::Task(task), &mut memory, rec).await?;
+    let mut used = act.used.lock().expect("no panic while held");
+    *used = used.plus(outcome.usage);
+    Ok(outcome.ended)
 }
 
 /// The events and outcome of a landed (or refused) change.

@@ -16,11 +16,16 @@ mod events;
 mod handoff;
 mod improve;
 mod landing;
+mod memory;
 mod message;
+mod prover;
+mod resume;
 mod route;
 
+pub use agent::RunLimits;
 pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, Prepared, apply, prepare};
 pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ChangeOutcome, ask};
 pub use clock::{now, stamp};
 pub use events::Event;
 pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, MAX_PASSES, improve};
+pub use resume::ResumeError;

@@ -1,9 +1,13 @@
 //! Routing a one-off request to the agent that acts on it: the one named with `--agent`, or the
 //! offline classifier's choice among the agents of the `ask` pipeline's routed stage. A request
 //! that asks for a change (it opens with an imperative such as `add`, `fix` or `rename`) goes to
-//! the refactorer; anything else, a question, to the chat agent. Every choice says why.
+//! an agent that returns a patch (the refactorer, unless another's description shares more of
+//! the request's words: "add a doc comment" goes to the doc writer); anything else to one that
+//! answers, reviews or plans (chat, unless a reviewer's or the planner's description fits
+//! better). Every choice says why. The model-driven router is an agent like the others
+//! (`orchestrator::ask` runs it); this classifier is its offline fallback.
 
-use crate::agents::{AgentDef, AgentSet, Flow, Mode, Pipeline, Role};
+use crate::agents::{AgentDef, AgentSet, Flow, Mode, Output, Pipeline, Role};
 
 /// Verbs a change request opens with.
 const CHANGE_VERBS: &[&str] = &[
@@ -84,25 +88,102 @@ pub fn choose<'s>(
             }),
         };
     }
-    let chat = routed.iter().find(|agent| agent.role == Role::Chat);
-    let refactorer = routed.iter().find(|agent| agent.role == Role::Refactorer);
-    if let (Some(verb), Some(agent), true) = (change_verb(request), refactorer, can_change) {
-        return Ok((
-            agent,
-            format!("the request asks for a change (it opens with `{verb}`)"),
-        ));
-    }
-    let why = match change_verb(request) {
-        Some(verb) if !can_change => {
+    let change = change_verb(request).filter(|_| can_change);
+    // A change request goes to an agent that returns a patch; anything else to one that answers,
+    // reviews or plans. The default of each kind wins unless another's description shares more
+    // of the request's words.
+    let pool: Vec<&AgentDef> = routed
+        .iter()
+        .copied()
+        .filter(|agent| match change {
+            Some(_) => agent.role.output() == Output::Patch,
+            None => agent.role.output() != Output::Patch,
+        })
+        .collect();
+    let default = pool.iter().copied().find(|agent| match change {
+        Some(_) => agent.role == Role::Refactorer,
+        None => agent.role == Role::Chat,
+    });
+    let words = stems(request);
+    let best = pool
+        .iter()
+        .map(|agent| (agent, shared(&words, agent)))
+        .filter(|(_, shared)| !shared.is_empty())
+        .max_by_key(|(agent, shared)| {
+            (shared.len(), default.is_some_and(|d| d.name == agent.name))
+        });
+    let why = match (change, change_verb(request)) {
+        (Some(verb), _) => format!("the request asks for a change (it opens with `{verb}`)"),
+        (None, Some(verb)) => {
             format!("the request opens with `{verb}`, but outside a repository no change can land")
         }
+        (None, None) => String::from("the request is a question"),
+    };
+    let default_shares = default.map_or(0, |d| shared(&words, d).len());
+    if let Some((agent, shared)) = best
+        && default.is_none_or(|d| d.name != agent.name)
+        && shared.len() > default_shares
+    {
+        return Ok((
+            agent,
+            format!(
+                "{why}, and `{}`'s description shares its words ({})",
+                agent.name,
+                shared.join(", ")
+            ),
+        ));
+    }
+    if let Some(agent) = default {
+        return Ok((agent, why));
+    }
+    let chat = routed.iter().find(|agent| agent.role == Role::Chat);
+    let why = match change {
         Some(_) => String::from("no enabled refactorer takes change requests"),
-        None => String::from("the request is a question"),
+        None => why,
     };
     chat.map(|agent| (*agent, why))
         .ok_or_else(|| RouteError::NoChat {
             pipeline: pipeline.name.clone(),
         })
+}
+
+/// Words too common to say which agent a request is for.
+const COMMON: &[&str] = &[
+    "a", "all", "an", "and", "any", "are", "as", "at", "be", "by", "can", "code", "do", "does",
+    "each", "file", "for", "from", "function", "how", "i", "in", "into", "is", "it", "its", "me",
+    "my", "of", "on", "one", "or", "our", "please", "so", "that", "the", "their", "them", "then",
+    "there", "this", "to", "us", "we", "what", "when", "where", "which", "who", "why", "with",
+    "you", "your",
+];
+
+/// A request's or description's words, lowercased and cut to a rough stem, common ones left out.
+fn stems(text: &str) -> Vec<String> {
+    let mut stems: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|word| word.len() > 1 && !COMMON.contains(&word.as_str()))
+        .map(|word| stem(&word))
+        .collect();
+    stems.sort();
+    stems.dedup();
+    stems
+}
+
+fn stem(word: &str) -> String {
+    for suffix in ["ing", "ies", "es", "ed", "s"] {
+        if let Some(root) = word.strip_suffix(suffix)
+            && root.len() >= 3
+        {
+            return root.to_owned();
+        }
+    }
+    word.to_owned()
+}
+
+/// The request's words that `agent`'s name and description share.
+fn shared(words: &[String], agent: &AgentDef) -> Vec<String> {
+    let own = stems(&format!("{} {}", agent.name, agent.description));
+    words.iter().filter(|w| own.contains(w)).cloned().collect()
 }
 
 /// The imperative a change request opens with, if it opens with one (`Please` aside).
@@ -149,5 +230,40 @@ mod tests {
         assert!(matches!(unknown, Err(RouteError::Unknown { .. })));
         let disabled = choose(pipeline, &set, &["chat".to_owned()], None, "Why?", true);
         assert!(matches!(disabled, Err(RouteError::NoChat { .. })));
+    }
+
+    #[test]
+    fn an_agent_whose_description_shares_more_words_takes_the_request() {
+        let set = AgentSet::builtin();
+        let pipeline = set.pipeline("ask").expect("built in");
+        let pick =
+            |request: &str| choose(pipeline, &set, &[], None, request, true).expect("an agent");
+        let (agent, why) = pick("Add a doc comment to greet");
+        assert_eq!(agent.name, "doc-writer");
+        assert_eq!(
+            why,
+            "the request asks for a change (it opens with `add`), and `doc-writer`'s description \
+             shares its words (comment, doc)"
+        );
+        assert_eq!(pick("Write tests for shout").0.name, "test-writer");
+        assert_eq!(
+            pick("Review shout for panics").0.name,
+            "error-handling-reviewer"
+        );
+        assert_eq!(pick("Rename greet to hello").0.name, "refactorer");
+        assert_eq!(pick("What does greet return?").0.name, "chat");
+        // A disabled agent is not in the pool: its kind's default takes it.
+        let without = choose(
+            pipeline,
+            &set,
+            &["doc-writer".to_owned()],
+            None,
+            "Add a doc comment to greet",
+            true,
+        );
+        assert_eq!(
+            without.map(|(a, _)| a.name.clone()).ok().as_deref(),
+            Some("refactorer")
+        );
     }
 }

@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS runs (
     summary     TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_id ON runs(id);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    run     INTEGER PRIMARY KEY REFERENCES runs(seq),
+    data    TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS events (
     run     INTEGER NOT NULL REFERENCES runs(seq),
     seq     INTEGER NOT NULL,
@@ -266,6 +270,40 @@ impl Store {
             params![id, command, base, branch, started_at],
         ))?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Keeps what resuming `run` needs, in place of what was kept before.
+    pub fn save_checkpoint(&self, run: i64, data: &str) -> Result<(), StoreError> {
+        self.wrap(self.conn.execute(
+            "INSERT OR REPLACE INTO checkpoints (run, data) VALUES (?1, ?2)",
+            params![run, data],
+        ))?;
+        Ok(())
+    }
+
+    /// What resuming `run` needs, if it got that far.
+    pub fn checkpoint(&self, run: i64) -> Result<Option<String>, StoreError> {
+        self.wrap(
+            self.conn
+                .query_row("SELECT data FROM checkpoints WHERE run = ?1", [run], |r| {
+                    r.get(0)
+                })
+                .optional(),
+        )
+    }
+
+    /// Marks `run` running again (it is being resumed); the sequence number its next event takes.
+    pub fn reopen_run(&self, run: i64) -> Result<usize, StoreError> {
+        self.wrap(self.conn.execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL WHERE seq = ?1",
+            [run],
+        ))?;
+        let next: i64 = self.wrap(self.conn.query_row(
+            "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE run = ?1",
+            [run],
+            |r| r.get(0),
+        ))?;
+        Ok(usize::try_from(next).unwrap_or(0))
     }
 
     pub fn event(&self, run: i64, seq: usize, kind: &str, data: &str) -> Result<(), StoreError> {

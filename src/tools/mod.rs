@@ -8,6 +8,7 @@
 //! Never: writes to the user's tree, runs repository code, or reads outside the agent's read
 //! scope. Text in files or tool output never widens a scope: scopes come from the agent's file.
 
+mod checks;
 mod output;
 mod read;
 
@@ -43,6 +44,7 @@ pub trait Tree: Send + Sync {
     fn symlink(&self, path: &str) -> Option<String>;
 }
 
+pub use checks::{Checks, Job, JobFuture, JobResult, SHELL_COMMAND_CHARS};
 pub use output::{Finish, Handoff, Handoffs};
 
 /// What a call gave back to the model.
@@ -117,6 +119,7 @@ impl std::fmt::Debug for Toolbox<'_> {
 fn catalog() -> Vec<(&'static str, &'static str, Value)> {
     let mut tools = reading();
     tools.extend(output::catalog());
+    tools.extend(checks::catalog());
     tools.push(("finish", "", Value::Null));
     tools
 }
@@ -229,12 +232,7 @@ impl<'a> Toolbox<'a> {
     /// Runs `call` if the agent may make it; what to tell the model either way.
     pub fn call(&mut self, call: &ToolCall) -> CallResult {
         if !self.has(&call.name) || !catalog().iter().any(|(name, _, _)| *name == call.name) {
-            let mine: Vec<String> = self.specs().into_iter().map(|s| s.name).collect();
-            return CallResult::refused(format!(
-                "`{}` is not one of your tools; yours are: {}",
-                call.name,
-                mine.join(", ")
-            ));
+            return self.not_yours(&call.name);
         }
         let args = &call.arguments;
         match call.name.as_str() {
@@ -247,8 +245,21 @@ impl<'a> Toolbox<'a> {
             "report_finding" => self.report_finding(args),
             "handoff" => self.handoff(args),
             "git_diff" => self.git_diff(args),
+            "run_checks" | "shell" => CallResult::failed(format!(
+                "`{}` cannot run in this session: there is no sandbox to run it in",
+                call.name
+            )),
             _ => self.finish(args),
         }
+    }
+
+    /// The refusal of a tool the agent was not given.
+    fn not_yours(&self, tool: &str) -> CallResult {
+        let mine: Vec<String> = self.specs().into_iter().map(|s| s.name).collect();
+        CallResult::refused(format!(
+            "`{tool}` is not one of your tools; yours are: {}",
+            mine.join(", ")
+        ))
     }
 
     /// Starts the candidate from `patch`, an earlier agent's change on the same base (a repair
@@ -257,6 +268,11 @@ impl<'a> Toolbox<'a> {
         for change in &patch.changes {
             self.changes.insert(change.path.clone(), change.clone());
         }
+    }
+
+    /// Findings the agent had before (a resumed run's).
+    pub fn seed_findings(&mut self, findings: Vec<Finding>) {
+        self.findings.extend(findings);
     }
 
     /// How the agent ended, once it called `finish`.
@@ -286,9 +302,10 @@ impl<'a> Toolbox<'a> {
     }
 
     /// Takes a plain answer (a reply with no tool call) as the agent's output, when its output
-    /// can be one: a plan must come through `finish` with its steps.
+    /// can be one: a planner's plan must come through `finish` with its steps.
     pub fn answer(&mut self) -> Result<(), CallResult> {
-        if self.agent.role.output() == crate::agents::Output::Plan {
+        // A router's plain answer ends it too: the offline classifier routes in its place.
+        if self.agent.role == crate::agents::Role::Planner {
             return Err(self.invalid_output(String::from(
                 "a plan is returned with `finish`, giving `text` (the goal) and `steps`",
             )));
@@ -399,7 +416,7 @@ impl<'a> Toolbox<'a> {
 }
 
 /// Cuts `text` to [`RESULT_CHARS`], on a line, saying what was left out.
-fn cut(text: String) -> String {
+pub fn cut(text: String) -> String {
     if text.len() <= RESULT_CHARS {
         return text;
     }

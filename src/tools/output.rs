@@ -326,7 +326,10 @@ impl Toolbox<'_> {
     /// What a handoff from this agent carries now: its candidate, its findings, its plan, or the
     /// task itself.
     fn carried(&self) -> Flow {
-        if self.patch("").is_some() {
+        if self.agent.role == Role::Router {
+            // A router passes the request itself on, restated.
+            Flow::Task
+        } else if self.patch("").is_some() {
             Flow::Patches
         } else if !self.findings.is_empty() {
             Flow::Findings

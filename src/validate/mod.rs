@@ -679,6 +679,37 @@ impl Workspace {
         Ok(steps)
     }
 
+    /// Runs an agent's `shell` command with `sh -c` in the worktree, in the sandbox, never with
+    /// the network (whatever `--allow-network` says) and for at most `timeout`: its step, and its
+    /// output (stderr merged into stdout), the end kept when it is longer than `chars`.
+    pub fn shell(
+        &self,
+        command: &str,
+        timeout: Duration,
+        chars: usize,
+    ) -> Result<(Step, String), ValidateError> {
+        let mut spec = self.spec(
+            "/bin/sh",
+            &["-c", &format!("exec 2>&1\n{command}")],
+            self.options.isolation,
+        );
+        spec.network = false;
+        spec.timeout = spec.timeout.min(timeout);
+        self.observe(command);
+        let outcome = nova_sandbox::run(&spec)?;
+        let text = String::from_utf8_lossy(&outcome.stdout);
+        let mut start = text.len().saturating_sub(chars);
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        let output = if start > 0 {
+            format!("[… the first {start} bytes cut]\n{}", &text[start..])
+        } else {
+            text.into_owned()
+        };
+        Ok((step(command, &outcome), output))
+    }
+
     /// The environment of every command: the allowlist, with `HOME` replaced by an empty private
     /// home (so that nothing reads the user's dotfiles, and tests that write to `HOME` have
     /// somewhere to write) and the toolchain's homes named explicitly, since cargo and rustup

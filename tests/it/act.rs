@@ -13,6 +13,9 @@ const KEY_VAR: &str = "NOVA_TEST_KEY";
 
 const LIB: &str = "pub fn greet(name: &str) -> String {\n    format!(\"hello {name}\")\n}\n\npub fn shout(text: &str) -> String {\n    text.to_uppercase()\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn shouts() {\n        assert_eq!(super::shout(\"a\"), \"A\");\n    }\n}\n";
 
+/// An edit that lower-cases `shout`, which breaks its test.
+const LOWER: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.to_uppercase()\n=======\n    text.to_lowercase()\n>>>>>>> REPLACE\n```\n";
+
 fn setup() -> (TestEnv, PathBuf) {
     let mut env = TestEnv::new();
     env.set_var(KEY_VAR, CANARY);
@@ -58,6 +61,21 @@ fn calls(id: &str, tool: &str, arguments: &Value) -> Reply {
     Turn::text(&[]).call(id, tool, &[head, tail]).openai()
 }
 
+/// Fails unless `run` said `text` on stderr.
+#[track_caller]
+fn says(run: &Run, text: &str) {
+    assert!(run.stderr.contains(text), "{text}: {}", run.stderr);
+}
+
+/// A script of one call to `tool` per value of its argument `key`.
+fn each(tool: &str, key: &str, values: &[Value]) -> Vec<Reply> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(n, value)| calls(&format!("c{n}"), tool, &serde_json::json!({ key: value })))
+        .collect()
+}
+
 /// The tool results Nova sent in request `n` (0-based), in order.
 fn tool_results(server: &ModelServer, n: usize) -> Vec<String> {
     let received = server.received();
@@ -89,12 +107,7 @@ fn a_question_is_answered_from_the_files_the_agent_read() {
         "{}",
         run.stdout
     );
-    assert!(
-        run.stderr
-            .contains("routed to `chat`: the request is a question"),
-        "{}",
-        run.stderr
-    );
+    says(&run, "routed to `chat`: the request is a question");
     // The tools went to the model, and the file it asked for came back in the next request.
     let first = &server.received()[0].body;
     let tools: Vec<&str> = first["tools"]
@@ -142,12 +155,10 @@ fn a_change_request_is_proved_and_committed_on_an_ask_branch() {
     ]);
     let run = ask(&env, &repo, &server, &["Add a doc comment to greet"]);
     assert_eq!(run.code, 0, "{}", run.both());
-    assert!(
-        run.stderr.contains(
-            "routed to `refactorer`: the request asks for a change (it opens with `add`)"
-        ),
-        "{}",
-        run.stderr
+    says(
+        &run,
+        "routed to `doc-writer`: the request asks for a change (it opens with `add`), and \
+             `doc-writer`'s description shares its words (comment, doc)",
     );
     assert_eq!(
         server.received().len(),
@@ -162,12 +173,7 @@ fn a_change_request_is_proved_and_committed_on_an_ask_branch() {
         task.contains("+/// Greets `name`."),
         "the committer sees the diff: {task}"
     );
-    assert!(
-        run.stderr
-            .contains("refactorer hands its report to `committer`"),
-        "{}",
-        run.stderr
-    );
+    says(&run, "doc-writer hands its report to `committer`");
     assert!(run.stdout.contains("+/// Greets `name`."), "{}", run.stdout);
     assert!(
         run.stdout.contains("Branch: nova/ask/20260101-000000"),
@@ -190,7 +196,7 @@ fn a_change_request_is_proved_and_committed_on_an_ask_branch() {
         "{message}"
     );
     for trailer in [
-        "\nNova-Agent: refactorer\n",
+        "\nNova-Agent: doc-writer\n",
         "\nNova-Model: test-model\n",
         "\nNova-Validation: ",
     ] {
@@ -208,7 +214,7 @@ fn a_change_request_is_proved_and_committed_on_an_ask_branch() {
 #[test]
 fn a_change_that_breaks_a_test_is_rejected_and_nothing_lands() {
     let (env, repo) = setup();
-    let edit = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.to_uppercase()\n=======\n    text.to_lowercase()\n>>>>>>> REPLACE\n```\n";
+    let edit = LOWER;
     let server = ModelServer::start(vec![
         calls("c1", "propose_edit", &serde_json::json!({"edits": edit})),
         calls(
@@ -225,11 +231,9 @@ fn a_change_that_breaks_a_test_is_rejected_and_nothing_lands() {
     ]);
     let run = ask(&env, &repo, &server, &["Make shout lowercase"]);
     assert_eq!(run.code, 1, "{}", run.both());
-    assert!(
-        run.stderr
-            .contains("refactorer hands the report to `fixer` (repair attempt 1)"),
-        "{}",
-        run.stderr
+    says(
+        &run,
+        "refactorer hands the report to `fixer` (repair attempt 1)",
     );
     assert_eq!(server.received().len(), 3);
     assert!(run.stdout.contains("Rejected:"), "{}", run.stdout);
@@ -305,17 +309,8 @@ fn a_loop_of_identical_calls_is_nudged_then_stopped() {
     );
     let run = ask(&env, &repo, &server, &["What does greet do?"]);
     assert_eq!(run.code, 1, "{}", run.both());
-    assert!(
-        run.stderr
-            .contains("chat warned: `read_file` was called 4 times in a row"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("stopped by the loop guard"),
-        "{}",
-        run.stderr
-    );
+    says(&run, "chat warned: `read_file` was called 4 times in a row");
+    says(&run, "stopped by the loop guard");
     // Three calls ran, the fourth was answered with the nudge, the fifth stopped the agent.
     assert_eq!(server.received().len(), 5);
     assert!(tool_results(&server, 4)[3].contains("Not run again"));
@@ -329,26 +324,14 @@ fn an_agents_turn_budget_is_never_exceeded() {
     let tight = chat.replace("budget = { turns = 12,", "budget = { turns = 2,");
     assert_ne!(tight, chat);
     write(&repo, ".nova/agents/chat.md", &tight);
-    let server = ModelServer::start(
-        ["src/lib.rs", "Cargo.toml", "notes.txt"]
-            .iter()
-            .enumerate()
-            .map(|(n, path)| {
-                calls(
-                    &format!("c{n}"),
-                    "read_file",
-                    &serde_json::json!({"path": path}),
-                )
-            })
-            .collect(),
-    );
+    let server = ModelServer::start(each(
+        "read_file",
+        "path",
+        &["src/lib.rs", "Cargo.toml", "notes.txt"].map(Value::from),
+    ));
     let run = ask(&env, &repo, &server, &["What does greet do?"]);
     assert_eq!(run.code, 1, "{}", run.both());
-    assert!(
-        run.stderr.contains("its budget of 2 turns ran out"),
-        "{}",
-        run.stderr
-    );
+    says(&run, "its budget of 2 turns ran out");
     assert_eq!(server.received().len(), 2);
 }
 
@@ -519,7 +502,7 @@ fn a_model_without_native_tool_calls_uses_the_same_tools_in_text() {
 #[test]
 fn a_rejected_change_goes_to_the_fixer_with_its_report_and_the_repair_lands() {
     let (env, repo) = setup();
-    let lower = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.to_uppercase()\n=======\n    text.to_lowercase()\n>>>>>>> REPLACE\n```\n";
+    let lower = LOWER;
     let repair = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn shout(text: &str) -> String {\n    text.to_lowercase()\n=======\n/// Upper-cases `text`.\npub fn shout(text: &str) -> String {\n    text.to_uppercase()\n>>>>>>> REPLACE\n```\n";
     let server = ModelServer::start(vec![
         calls("c1", "propose_edit", &serde_json::json!({"edits": lower})),
@@ -620,7 +603,7 @@ fn reasoning_models_get_max_completion_tokens() {
 #[test]
 fn a_handoff_chain_from_reviewer_to_refactorer_to_fixer_to_committer() {
     let (env, repo) = setup();
-    let lower = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.to_uppercase()\n=======\n    text.to_lowercase()\n>>>>>>> REPLACE\n```\n";
+    let lower = LOWER;
     let repair = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn shout(text: &str) -> String {\n    text.to_lowercase()\n=======\n/// Upper-cases `text`.\npub fn shout(text: &str) -> String {\n    text.to_uppercase()\n>>>>>>> REPLACE\n```\n";
     let finding = serde_json::json!({
         "path": "src/lib.rs", "line": 6, "severity": "warning",
@@ -755,12 +738,442 @@ fn an_invalid_output_gets_one_corrective_turn_then_fails() {
         &["--agent", "planner", "Plan a quieter shout"],
     );
     assert_eq!(run.code, 1, "{}", run.both());
-    assert!(
-        run.stderr.contains(
-            "its output did not match what a planner returns, twice: `finish` needs `text`"
+    says(
+        &run,
+        "its output did not match what a planner returns, twice: `finish` needs `text`",
+    );
+    assert_eq!(server.received().len(), 2);
+}
+
+/// Waits until `done` holds, failing the test after `seconds`.
+fn wait_for(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {seconds} s for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn run_checks_proves_the_candidate_so_far_and_the_memory_keeps_what_failed() {
+    let (env, repo) = setup();
+    let lower = LOWER;
+    let back = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.to_lowercase()\n=======\n    text.to_uppercase()\n>>>>>>> REPLACE\n```\n";
+    let doc = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn shout(text: &str) -> String {\n=======\n/// Upper-cases `text`.\npub fn shout(text: &str) -> String {\n>>>>>>> REPLACE\n```\n";
+    let server = ModelServer::start(vec![
+        calls("c1", "propose_edit", &serde_json::json!({"edits": lower})),
+        calls("c2", "run_checks", &serde_json::json!({})),
+        calls("c3", "propose_edit", &serde_json::json!({"edits": back})),
+        calls("c4", "propose_edit", &serde_json::json!({"edits": doc})),
+        calls("c5", "run_checks", &serde_json::json!({})),
+        calls(
+            "c6",
+            "finish",
+            &serde_json::json!({"text": "Document shout"}),
         ),
+        Turn::text(&["Document `shout`"]).openai(),
+    ]);
+    let run = ask(&env, &repo, &server, &["Document shout"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let rejected = &tool_results(&server, 2)[1];
+    assert!(
+        rejected.starts_with("error: the change would be rejected")
+            && rejected.contains("actor (lib) tests::shouts"),
+        "{rejected}"
+    );
+    // The failing check is in the task memory the next request carries.
+    let memory = |n: usize| -> String {
+        server.received()[n].body["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "user")
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        memory(2).starts_with("## Task memory\n\nGoal: Document shout\n")
+            && memory(2).contains("Files changed:\n- src/lib.rs\n")
+            && memory(2).contains("Failing checks:\n- "),
+        "{}",
+        memory(2)
+    );
+    let passed = &tool_results(&server, 5)[4];
+    assert!(passed.starts_with("all checks pass: "), "{passed}");
+    assert!(!memory(5).contains("Failing checks"), "{}", memory(5));
+    let lib = crate::common::branch_file(&repo, "nova/ask/20260101-000000", "src/lib.rs");
+    assert!(
+        lib.contains("/// Upper-cases `text`.\npub fn shout"),
+        "{lib}"
+    );
+    assert!(
+        std::fs::read_to_string(repo.join("src/lib.rs"))
+            .expect("lib")
+            .contains("to_uppercase"),
+        "the checkout is untouched"
+    );
+}
+
+#[test]
+fn shell_runs_in_the_sandbox_on_the_candidate_with_no_secrets() {
+    let (env, repo) = setup();
+    let chat = std::fs::read_to_string(crate::common::source_root().join("agents/chat.md"))
+        .expect("the chat agent");
+    let with_shell = chat.replace("\"git_diff\"]", "\"git_diff\", \"shell\"]");
+    assert_ne!(with_shell, chat);
+    write(&repo, ".nova/agents/chat.md", &with_shell);
+    let server = ModelServer::start(vec![
+        calls(
+            "s1",
+            "shell",
+            &serde_json::json!({"command": "head -n 1 src/lib.rs; env; echo made > made.txt; exit 3"}),
+        ),
+        Turn::text(&["Done."]).openai(),
+    ]);
+    let run = ask(&env, &repo, &server, &["What does the first line say?"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let output = &tool_results(&server, 1)[0];
+    assert!(
+        output.starts_with("error: $ head -n 1 src/lib.rs")
+            && output.contains("pub fn greet(name: &str) -> String {")
+            && output.contains("[failed (non-zero exit)"),
+        "{output}"
+    );
+    assert!(!output.contains(CANARY), "no key in the sandbox: {output}");
+    assert!(!repo.join("made.txt").exists(), "the checkout is untouched");
+    // The refactorer does not list it: refused.
+    let server = ModelServer::start(vec![
+        calls("s1", "shell", &serde_json::json!({"command": "true"})),
+        calls("s2", "finish", &serde_json::json!({"text": "nothing"})),
+    ]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--agent", "refactorer", "Fix nothing"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(tool_results(&server, 1)[0].contains("`shell` is not one of your tools"));
+}
+
+#[test]
+fn the_same_failure_and_turns_without_progress_are_nudged_then_stopped() {
+    let (env, repo) = setup();
+    // Different arguments, the same failure.
+    let server = ModelServer::start(
+        (1..=5)
+            .map(|n| {
+                calls(
+                    &format!("c{n}"),
+                    "read_file",
+                    &serde_json::json!({"path": "src/nope.rs", "start_line": n}),
+                )
+            })
+            .collect(),
+    );
+    let run = ask(&env, &repo, &server, &["What is in nope?"]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    says(&run, "chat warned: the same failure came back 3 times");
+    says(
+        &run,
+        "stopped by the loop guard: the same failure came back 4 times",
+    );
+    assert_eq!(server.received().len(), 4);
+    // Different calls, nothing new: a nudge after four turns, a stop after eight.
+    let globs = [
+        "src/*.rs",
+        "src/**/*.rs",
+        "src/l*.rs",
+        "src/li*.rs",
+        "src/lib.*",
+        "src/*b.rs",
+        "src/*.r?",
+        "**/lib.rs",
+        "src/[l]ib.rs",
+        "src/lib.r*",
+    ];
+    let server = ModelServer::start(each("list_files", "glob", &globs.map(Value::from)));
+    let run = ask(&env, &repo, &server, &["Which files are in src?"]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    says(&run, "chat warned: 4 turns in a row brought nothing new");
+    says(
+        &run,
+        "stopped by the loop guard: 8 turns in a row brought nothing new",
+    );
+    assert_eq!(server.received().len(), 9);
+    says(
+        &run,
+        "`nova ask --resume 20260101-000000` continues from its last turn",
+    );
+}
+
+#[test]
+fn the_runs_budget_spans_its_agents_and_is_never_exceeded() {
+    let (env, repo) = setup();
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        "[budget]\ntokens = 40\n",
+    );
+    let server = ModelServer::start(each(
+        "read_file",
+        "path",
+        &["src/lib.rs", "Cargo.toml", "notes.txt", "src/lib.rs"].map(Value::from),
+    ));
+    let run = ask(&env, &repo, &server, &["What does greet do?"]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    // Each scripted turn uses 19 tokens: the third starts under 40, the fourth does not.
+    says(&run, "the run's budget of 40 tokens ran out (57 spent)");
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn a_long_conversation_is_compacted_against_the_task_memory() {
+    let (env, _) = setup();
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        "[models.\"test-model\"]\ncontext_window = 4000\n",
+    );
+    let parts: Vec<(String, String)> = (1..=10)
+        .map(|n| {
+            let text: String = (1..=20)
+                .map(|line| format!("// part {n}, line {line}: words to fill the window\n"))
+                .collect();
+            (format!("src/part{n}.rs"), text)
+        })
+        .collect();
+    let mut files: Vec<(&str, &str)> = parts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    files.push(("src/lib.rs", LIB));
+    let repo = env.repo_with("parts", &files);
+    let mut script: Vec<Reply> = (1..=10)
+        .map(|n| {
+            calls(
+                &format!("c{n}"),
+                "read_file",
+                &serde_json::json!({"path": format!("src/part{n}.rs")}),
+            )
+        })
+        .collect();
+    script.push(Turn::text(&["The parts are comments."]).openai());
+    let server = ModelServer::start(script);
+    let args = [
+        "--max-tokens",
+        "500",
+        "--map-tokens",
+        "0",
+        "What are the parts?",
+    ];
+    let run = ask(&env, &repo, &server, &args);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stderr.contains("chat's conversation compacted: ")
+            && run.stderr.contains(" messages folded into the task memory"),
         "{}",
         run.stderr
     );
-    assert_eq!(server.received().len(), 2);
+    let received = server.received();
+    let last = received.last().expect("requests").body["messages"].to_string();
+    assert!(last.contains("[Nova compacted "), "{last}");
+    assert!(
+        last.contains("What are the parts?"),
+        "the task stays: {last}"
+    );
+    assert!(!last.contains("part 1, line 7:"), "the oldest read is gone");
+    assert!(last.contains("part 10, line 7:"), "the latest read stays");
+}
+
+#[test]
+fn a_run_killed_mid_turn_resumes_from_its_last_turn() {
+    let (env, repo) = setup();
+    let before = files_under(&repo, &[".git", ".nova"]);
+    let edit = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn greet(name: &str) -> String {\n=======\n/// Greets `name`.\npub fn greet(name: &str) -> String {\n>>>>>>> REPLACE\n```\n";
+    let server = ModelServer::start(vec![
+        calls(
+            "c1",
+            "read_file",
+            &serde_json::json!({"path": "src/lib.rs"}),
+        ),
+        calls("c2", "propose_edit", &serde_json::json!({"edits": edit})),
+        Reply::stream(Vec::new()).ending(crate::model_server::End::Stall(
+            std::time::Duration::from_secs(120),
+        )),
+    ]);
+    let url = format!("{}/v1", server.url());
+    let mut child = env
+        .nova_command(
+            &repo,
+            [
+                "ask",
+                "--provider",
+                "openai",
+                "--base-url",
+                &url,
+                "--api-key-env",
+                KEY_VAR,
+                "--model",
+                "test-model",
+                "--agent",
+                "refactorer",
+                "Add a doc comment to greet",
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nova starts");
+    wait_for(60, "the third request to stall", || server.stalled() == 1);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    server.stop();
+    assert_eq!(branches(&repo), ["master"], "nothing landed");
+    let server = ModelServer::start(vec![
+        calls(
+            "c3",
+            "finish",
+            &serde_json::json!({"text": "Document greet"}),
+        ),
+        Turn::text(&["Document `greet`"]).openai(),
+    ]);
+    let run = ask(&env, &repo, &server, &["--resume", "20260101-000000"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    says(
+        &run,
+        "resuming run 20260101-000000: `refactorer` goes on after turn 2",
+    );
+    // The conversation went on where it was: both earlier results are in the first request.
+    let results = tool_results(&server, 0);
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(
+        results[1].starts_with("applied to your candidate: src/lib.rs"),
+        "{results:?}"
+    );
+    let lib = crate::common::branch_file(&repo, "nova/ask/20260101-000000", "src/lib.rs");
+    assert!(lib.starts_with("/// Greets `name`.\npub fn greet"), "{lib}");
+    assert_eq!(
+        files_under(&repo, &[".git", ".nova"]),
+        before,
+        "the checkout is untouched"
+    );
+    // A finished run has nothing left to resume.
+    let again = ask(&env, &repo, &server, &["--resume", "20260101-000000"]);
+    assert_eq!(again.code, 2, "{}", again.both());
+    assert!(
+        again
+            .stderr
+            .contains("finished; there is nothing to resume"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn the_model_router_hands_the_request_to_the_agent_it_chooses() {
+    let (env, repo) = setup();
+    let server = ModelServer::start(vec![
+        calls(
+            "r1",
+            "handoff",
+            &serde_json::json!({"to": "chat", "message": "Find where `shout` is defined"}),
+        ),
+        Turn::text(&["`shout` is at src/lib.rs:5."]).openai(),
+    ]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--route", "model", "Where is shout?"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    says(
+        &run,
+        "routed to `chat`: the router chose it: Find where `shout` is defined",
+    );
+    let received = server.received();
+    let system = received[0].body["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        system.contains("## Agents you may hand work to")
+            && system.contains("- `chat` (chat): Answers questions"),
+        "{system}"
+    );
+    let tools: Vec<&str> = received[0].body["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    assert_eq!(tools, ["list_files", "repo_map", "handoff", "finish"]);
+    let task = received[1].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        task.starts_with("`router` handed you this work: Find where `shout` is defined")
+            && task.contains("The request it started from: Where is shout?"),
+        "{task}"
+    );
+    // A router that answers instead: the offline classifier chooses.
+    let server = ModelServer::start(vec![
+        Turn::text(&["Probably chat."]).openai(),
+        Turn::text(&["`shout` is at src/lib.rs:5."]).openai(),
+    ]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--route", "model", "Where is shout?"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    says(
+        &run,
+        "routed to `chat`: the router made no choice (it answered instead of handing the \
+             request on); offline, the request is a question",
+    );
+}
+
+#[test]
+fn explain_route_says_who_would_act_and_why_and_acts_on_nothing() {
+    let (env, repo) = setup();
+    let server = ModelServer::start(Vec::new());
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--explain-route", "Add a doc comment to greet"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert_eq!(
+        run.stdout,
+        "doc-writer: the request asks for a change (it opens with `add`), and `doc-writer`'s \
+         description shares its words (comment, doc)\n"
+    );
+    assert!(server.received().is_empty(), "offline: no model call");
+    // With the model router (here from the configuration): one call, then nothing more.
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        "[agents]\nroute = \"model\"\n",
+    );
+    let server = ModelServer::start(vec![calls(
+        "r1",
+        "handoff",
+        &serde_json::json!({"to": "refactorer", "message": "Rename greet to hello"}),
+    )]);
+    let run = ask(&env, &repo, &server, &["--explain-route", "Rename greet"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert_eq!(
+        run.stdout,
+        "refactorer: the router chose it: Rename greet to hello\n"
+    );
+    assert_eq!(server.received().len(), 1);
+    assert_eq!(branches(&repo), ["master"]);
 }
