@@ -35,6 +35,8 @@ use serde_json::{Value, json};
 
 const TURNS: usize = 50;
 const REPLAYS: usize = 5;
+/// The tools the scripted turns call, in turn.
+const TOOLS: [&str; 4] = ["read_file", "search", "symbols", "repo_map"];
 
 fn main() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-turns");
@@ -56,12 +58,14 @@ fn main() {
     );
     let mut gaps = Vec::new();
     let mut firsts = Vec::new();
+    let mut by_tool: Vec<(&str, Vec<Duration>)> = TOOLS.iter().map(|t| (*t, Vec::new())).collect();
     for _ in 0..REPLAYS {
         let replayed = run(&repo, client("http://127.0.0.1:9", None, Some(&cassette)));
         assert_eq!(replayed.requests.len(), TURNS);
         firsts.push(replayed.requests[0] - replayed.started);
-        for pair in replayed.requests.windows(2) {
+        for (turn, pair) in replayed.requests.windows(2).enumerate() {
             gaps.push(pair[1] - pair[0]);
+            by_tool[turn % TOOLS.len()].1.push(pair[1] - pair[0]);
         }
     }
     gaps.sort();
@@ -77,6 +81,14 @@ fn main() {
         ms(at(0.95)),
         ms(at(1.0))
     );
+    for (tool, mut times) in by_tool {
+        times.sort();
+        println!(
+            "  turns that ran `{tool}`: median {:.2} ms, max {:.2} ms",
+            ms(times[times.len() / 2]),
+            ms(times[times.len() - 1])
+        );
+    }
     println!(
         "before the first request (routing, index from its cache, prompt with its map): median \
          {:.1} ms",
@@ -157,14 +169,12 @@ fn script(files: &[String]) -> Vec<String> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let (tool, args) = match n % 5 {
-            0 | 1 => ("read_file", json!({"path": file})),
-            2 => (
-                "search",
-                json!({"pattern": format!("fn {stem}|mod {stem}"), "glob": "src/**/*.rs"}),
-            ),
-            3 => ("symbols", json!({"file": file})),
-            _ => ("repo_map", json!({"focus": file, "tokens": 1024})),
+        let tool = TOOLS[n % TOOLS.len()];
+        let args = match tool {
+            "read_file" => json!({"path": file}),
+            "search" => json!({"pattern": format!("fn {stem}|mod {stem}"), "glob": "src/**/*.rs"}),
+            "symbols" => json!({"file": file}),
+            _ => json!({"focus": file, "tokens": 1024}),
         };
         turns.push(stream(
             &json!({"index": 0, "id": format!("call_{n}"), "type": "function",

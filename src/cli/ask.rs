@@ -185,6 +185,15 @@ fn ask_error(error: AskError) -> CommandError {
 /// What became of the agent's change: the branch it is on, or why it was refused.
 fn report_change(cx: &Context<'_>, change: &ChangeOutcome) -> Result<Exit, CommandError> {
     let p = &cx.printer;
+    if p.json() {
+        // The events said it all (`candidate_accepted` with the commit, or `candidate_rejected`
+        // with the reasons); stdout stays JSON lines.
+        return Ok(if change.commit.is_some() {
+            Exit::Success
+        } else {
+            Exit::Failure
+        });
+    }
     if change.base_failed {
         p.line(&p.paint(
             RED,

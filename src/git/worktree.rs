@@ -44,6 +44,29 @@ pub fn read_blob(root: &Path, commit: Oid, path: &str) -> Result<Option<Vec<u8>>
     Ok(object.as_blob().map(|blob| blob.content().to_vec()))
 }
 
+/// The blobs at `paths` in `commit`'s tree, in order (`None` where there is none): one opening
+/// of the repository for them all.
+pub fn read_blobs(
+    root: &Path,
+    commit: Oid,
+    paths: &[&str],
+) -> Result<Vec<Option<Vec<u8>>>, WorktreeError> {
+    let repo = Repository::open(root)?;
+    let tree = repo.find_commit(commit)?.tree()?;
+    let mut blobs = Vec::with_capacity(paths.len());
+    for path in paths {
+        let blob = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry
+                .to_object(&repo)?
+                .as_blob()
+                .map(|blob| blob.content().to_vec()),
+            Err(_) => None,
+        };
+        blobs.push(blob);
+    }
+    Ok(blobs)
+}
+
 /// The first leading part of `path` (`a`, `a/b`, ...) that is a symbolic link in `commit`'s tree,
 /// if any: a change "inside" it would be written through the link.
 pub fn under_symlink(

@@ -821,6 +821,16 @@ impl Tree for GitTree {
             .ok()
             .flatten()
     }
+
+    fn read_many(&self, paths: &[&str]) -> Vec<Option<String>> {
+        match git::read_blobs(&self.root, self.commit, paths) {
+            Ok(blobs) => blobs
+                .into_iter()
+                .map(|blob| String::from_utf8(blob?).ok())
+                .collect(),
+            Err(_) => vec![None; paths.len()],
+        }
+    }
 }
 
 pub(super) fn system_prompt(

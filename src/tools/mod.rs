@@ -42,6 +42,10 @@ pub trait Tree: Send + Sync {
     fn files(&self) -> Vec<String>;
     /// The first leading part of `path` that is a symbolic link, if any.
     fn symlink(&self, path: &str) -> Option<String>;
+    /// Many files' texts at once, in order (a search reads every file).
+    fn read_many(&self, paths: &[&str]) -> Vec<Option<String>> {
+        paths.iter().map(|path| self.read(path)).collect()
+    }
 }
 
 pub use checks::{Checks, Job, JobFuture, JobResult, SHELL_COMMAND_CHARS};

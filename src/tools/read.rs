@@ -46,6 +46,29 @@ impl Toolbox<'_> {
         CallResult::ok(out)
     }
 
+    /// The texts of `files` as the candidate has them: the agent's edits, else the base, read
+    /// at once.
+    fn texts(&self, files: &[String]) -> Vec<Option<String>> {
+        let paths: Vec<Option<RepoPath>> = files.iter().map(|f| RepoPath::new(f)).collect();
+        let from_base: Vec<&str> = files
+            .iter()
+            .zip(&paths)
+            .filter(|(_, path)| path.as_ref().is_some_and(|p| !self.changes.contains_key(p)))
+            .map(|(file, _)| file.as_str())
+            .collect();
+        let mut base = self.tree.read_many(&from_base).into_iter();
+        paths
+            .iter()
+            .map(|path| match path {
+                Some(path) => match self.changes.get(path) {
+                    Some(change) => change.after.clone(),
+                    None => base.next().flatten(),
+                },
+                None => None,
+            })
+            .collect()
+    }
+
     /// The files the agent may read (the base's and the ones it added), sorted.
     fn visible_files(&self) -> Vec<String> {
         let mut files: Vec<String> = self.tree.files();
@@ -116,11 +139,13 @@ impl Toolbox<'_> {
         };
         let mut matches = Vec::new();
         let mut more = 0;
-        for file in self.visible_files() {
-            if glob.as_ref().is_some_and(|glob| !glob.is_match(&file)) {
-                continue;
-            }
-            let Some(text) = RepoPath::new(&file).and_then(|path| self.text(&path)) else {
+        let files: Vec<String> = self
+            .visible_files()
+            .into_iter()
+            .filter(|file| glob.as_ref().is_none_or(|glob| glob.is_match(file)))
+            .collect();
+        for (file, text) in files.iter().zip(self.texts(&files)) {
+            let Some(text) = text else {
                 continue;
             };
             for (n, line) in text.lines().enumerate() {

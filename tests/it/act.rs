@@ -1177,3 +1177,120 @@ fn explain_route_says_who_would_act_and_why_and_acts_on_nothing() {
     assert_eq!(server.received().len(), 1);
     assert_eq!(branches(&repo), ["master"]);
 }
+
+#[test]
+fn a_multi_agent_run_that_lands_a_change_replays_from_its_recording() {
+    let (env, repo) = setup();
+    let tape = env.root().join("chain.jsonl");
+    let tape = tape.to_str().expect("utf-8").to_owned();
+    let edit = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn greet(name: &str) -> String {\n=======\n/// Greets `name`.\npub fn greet(name: &str) -> String {\n>>>>>>> REPLACE\n```\n";
+    let script = || {
+        vec![
+            // The router, the refactorer, the committer.
+            calls(
+                "r1",
+                "handoff",
+                &serde_json::json!({"to": "refactorer", "message": "Document greet"}),
+            ),
+            calls("c1", "propose_edit", &serde_json::json!({"edits": edit})),
+            calls(
+                "c2",
+                "finish",
+                &serde_json::json!({"text": "Document greet"}),
+            ),
+            Turn::text(&["Document `greet`"]).openai(),
+        ]
+    };
+    let server = ModelServer::start(script());
+    let args = [
+        "--json",
+        "--route",
+        "model",
+        "--branch",
+        "nova/ask/recorded",
+        "--record",
+        &tape,
+        "Document greet",
+    ];
+    let recorded = ask(&env, &repo, &server, &args);
+    assert_eq!(recorded.code, 0, "{}", recorded.both());
+    server.stop();
+    let replayed = env.nova_in(
+        &repo,
+        [
+            "ask",
+            "--provider",
+            "openai",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--api-key-env",
+            KEY_VAR,
+            "--model",
+            "test-model",
+            "--json",
+            "--route",
+            "model",
+            "--branch",
+            "nova/ask/replayed",
+            "--replay",
+            &tape,
+            "Document greet",
+        ],
+    );
+    assert_eq!(replayed.code, 0, "{}", replayed.both());
+    // The same events: the same commit, too (same parent, tree, message and time).
+    let (a, b) = (timeless_events(&recorded), timeless_events(&replayed));
+    let kinds: Vec<&str> = a.iter().filter_map(|e| e["event"].as_str()).collect();
+    for kind in ["routed", "tool_called", "handoff", "candidate_accepted"] {
+        assert!(kinds.contains(&kind), "{kind}: {kinds:?}");
+    }
+    assert_eq!(a, b);
+    assert_eq!(
+        crate::common::branch_file(&repo, "nova/ask/recorded", "src/lib.rs"),
+        crate::common::branch_file(&repo, "nova/ask/replayed", "src/lib.rs")
+    );
+}
+
+#[test]
+fn finish_reason_variants_of_real_servers_still_run_the_calls() {
+    let (env, repo) = setup();
+    let chunk = |data: Value| format!("data: {data}\n\n");
+    let call = |id: &str, args: &str| {
+        chunk(
+            serde_json::json!({"choices": [{"index": 0, "delta": {"tool_calls": [
+                {"index": 0, "id": id, "type": "function",
+                 "function": {"name": "read_file", "arguments": args}}
+            ]}}]}),
+        )
+    };
+    let end = |reason: Value| {
+        vec![
+            chunk(
+                serde_json::json!({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]}),
+            ),
+            String::from("data: [DONE]\n\n"),
+        ]
+    };
+    // Ollama says `stop` with tool calls; some servers send no finish reason at all; older ones
+    // `function_call`.
+    let mut ollama = vec![call("o1", "{\"path\": \"src/lib.rs\"}")];
+    ollama.extend(end(Value::from("stop")));
+    let silent = vec![
+        call("o2", "{\"path\": \"Cargo.toml\"}"),
+        String::from("data: [DONE]\n\n"),
+    ];
+    let mut legacy = vec![call("o3", "{\"path\": \"src/lib.rs\", \"start_line\": 5}")];
+    legacy.extend(end(Value::from("function_call")));
+    let server = ModelServer::start(vec![
+        Reply::stream(ollama),
+        Reply::stream(silent),
+        Reply::stream(legacy),
+        Turn::text(&["Read."]).openai(),
+    ]);
+    let run = ask(&env, &repo, &server, &["What does greet do?"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert_eq!(server.received().len(), 4);
+    assert!(tool_results(&server, 1)[0].starts_with("src/lib.rs (lines 1-"));
+    assert!(tool_results(&server, 2)[1].starts_with("Cargo.toml (lines 1-"));
+    assert!(tool_results(&server, 3)[2].starts_with("src/lib.rs (lines 5-"));
+}
