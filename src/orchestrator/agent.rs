@@ -371,6 +371,7 @@ impl Turns<'_, '_> {
     ) -> Option<String> {
         let agent = self.session.agent;
         let mut results = Vec::new();
+        let before = candidate_digest(tools);
         let mut progressed = false;
         for call in calls {
             let mut result = match self.guard.check(call) {
@@ -410,6 +411,8 @@ impl Turns<'_, '_> {
         if let Some(patch) = tools.patch("") {
             memory.files_touched = patch.changes.iter().map(|c| c.path.to_string()).collect();
         }
+        // A changed candidate is progress, whatever the results said.
+        progressed |= candidate_digest(tools) != before;
         self.answer(results);
         match self.guard.turn(progressed) {
             Verdict::Pass => None,
@@ -505,6 +508,18 @@ impl Turns<'_, '_> {
             }
         }
     }
+}
+
+/// Identifies the candidate as it is: what changes from the base, and to what.
+fn candidate_digest(tools: &Toolbox<'_>) -> u64 {
+    let patch = tools.patch("");
+    let changes = patch.iter().flat_map(|p| &p.changes);
+    crate::hash::fnv1a_parts(changes.flat_map(|change| {
+        [
+            change.path.as_str().as_bytes(),
+            change.after.as_deref().unwrap_or("\0deleted").as_bytes(),
+        ]
+    }))
 }
 
 /// Where compaction cuts: after the task, keeping the latest messages from an assistant turn on
