@@ -12,6 +12,8 @@
 //! - [`llm`]: language models over HTTP: OpenAI-compatible and Anthropic, streamed, retried,
 //!   recorded and replayed.
 //! - [`engine`]: the builtin brain: findings from rustc, clippy and rustfmt, and their fixes.
+//! - [`rules`]: rule packs as data (tree-sitter queries with scope, thresholds and examples) and
+//!   matching them.
 //! - [`tools`]: what an agent may call (read, list, search, map, symbols, propose an edit,
 //!   finish), each call checked against the agent's tools and scope.
 //! - [`validate`]: the validation worktree; cargo build, test and clippy through `nova-sandbox`.
@@ -39,6 +41,7 @@ pub mod hash;
 pub mod index;
 pub mod llm;
 pub mod orchestrator;
+pub mod rules;
 pub mod state;
 pub mod store;
 pub mod tools;

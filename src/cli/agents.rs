@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::output::{BOLD, DIM, GREEN, RED};
+use super::output::{BOLD, DIM};
 use super::{CommandError, Context, Exit};
 use crate::agents::{self, AgentDef, AgentSet, Pipeline};
 use crate::config::{Config, Source};
@@ -332,19 +332,8 @@ fn check(
         cx.printer.json_value(&report)?;
     } else {
         let p = &cx.printer;
-        for problem in &problems {
-            p.line(&problem.to_string())?;
-        }
         let summary = format!("{} agents and {} pipelines checked", counts.0, counts.1);
-        if problems.is_empty() {
-            p.line(&format!("{} {summary}, no problems", p.paint(GREEN, "ok:")))?;
-        } else {
-            p.line(&format!(
-                "{} {summary}, {} problem(s)",
-                p.paint(RED, "failed:"),
-                problems.len()
-            ))?;
-        }
+        p.problems(&problems, &summary)?;
     }
     Ok(if problems.is_empty() {
         Exit::Success

@@ -17,6 +17,8 @@ mod init;
 mod map;
 mod output;
 mod push;
+mod review;
+mod rules;
 mod runs;
 mod undo;
 mod validation;
@@ -107,8 +109,10 @@ pub enum Command {
     Undo(undo::UndoArgs),
     Push(push::PushArgs),
     Runs(runs::RunsArgs),
+    Review(review::ReviewArgs),
     Map(map::MapArgs),
     Agents(agents::AgentsArgs),
+    Rules(rules::RulesArgs),
     Init(init::InitArgs),
     Config(config::ConfigArgs),
     Doctor(doctor::DoctorArgs),
@@ -274,8 +278,10 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
         Command::Undo(args) => undo::run(&cx, args),
         Command::Push(args) => push::run(&cx, args),
         Command::Runs(args) => runs::run(&cx, args),
+        Command::Review(args) => review::run(&cx, args),
         Command::Map(args) => map::run(&cx, args),
         Command::Agents(args) => agents::run(&cx, args),
+        Command::Rules(args) => rules::run(&cx, args),
         Command::Init(args) => init::run(&cx, args),
         Command::Config(args) => config::run(&cx, args),
         Command::Doctor(args) => doctor::run(&cx, args),

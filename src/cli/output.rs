@@ -37,6 +37,26 @@ pub const ADDED: Style = AnsiColor::Green.on_default();
 pub const REMOVED: Style = AnsiColor::Red.on_default();
 
 impl Printer {
+    /// Every problem on its own line, then `ok:` or `failed:` with `summary` and the count: the
+    /// report of a `check` or `test` subcommand.
+    pub fn problems(&self, problems: &[crate::diag::Problem], summary: &str) -> io::Result<()> {
+        for problem in problems {
+            self.line(&problem.to_string())?;
+        }
+        if problems.is_empty() {
+            self.line(&format!(
+                "{} {summary}, no problems",
+                self.paint(GREEN, "ok:")
+            ))
+        } else {
+            self.line(&format!(
+                "{} {summary}, {} problem(s)",
+                self.paint(RED, "failed:"),
+                problems.len()
+            ))
+        }
+    }
+
     pub fn new(global: &GlobalArgs, env: &Env) -> Self {
         let wants = |terminal: bool| match global.color {
             ColorChoice::Always => true,

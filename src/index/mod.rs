@@ -19,6 +19,7 @@ pub use lang::{Lang, syntax_errors};
 pub use map::{RepoMap, TOKENIZER, count_tokens};
 pub use rank::Focus;
 pub use tags::{Def, FileTags, Kind};
+pub use walk::{Found, walk};
 
 /// The tags of `text`, parsed as `lang`: for tests, and for callers with text not on disk.
 pub fn extract_tags(lang: Lang, text: &str) -> FileTags {

@@ -20,6 +20,7 @@ mod memory;
 mod message;
 mod prover;
 mod resume;
+mod review;
 mod route;
 
 pub use agent::RunLimits;
@@ -29,3 +30,4 @@ pub use clock::{now, stamp};
 pub use events::Event;
 pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, MAX_PASSES, improve};
 pub use resume::ResumeError;
+pub use review::{REVIEW_PIPELINE, ReviewError, ReviewOutcome, ReviewRequest, line_at, review};

@@ -9,7 +9,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("git2::", &["git/"]),
     ("rusqlite::", &["store/"]),
     ("reqwest::", &["llm/transport.rs"]),
-    ("tree_sitter", &["index/"]),
+    ("tree_sitter", &["index/", "rules/"]),
     ("tiktoken_rs::", &["index/"]),
     ("ignore::", &["index/walk.rs"]),
     ("postcard::", &["index/cache.rs"]),

@@ -20,6 +20,7 @@ mod llm;
 mod model_server;
 mod push;
 mod red_base;
+mod review;
 mod sandbox;
 mod shapes;
 mod verdicts;

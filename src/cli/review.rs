@@ -1,0 +1,141 @@
+//! `nova review`: findings only, for people or machines.
+
+use clap::{Args, ValueEnum};
+
+use super::output::{BOLD, CYAN, DIM, RED, YELLOW};
+use super::{CommandError, Context, Exit};
+use crate::agents::AgentSet;
+use crate::findings::{Finding, Severity};
+use crate::orchestrator::{self, ReviewError, ReviewRequest};
+
+/// Review the repository and report findings, changing nothing.
+///
+/// The reviewers of the `review` pipeline read every Rust file through their rule packs
+/// (tree-sitter queries kept as data: `nova rules list`), offline. Findings are grouped by file,
+/// most severe first. A finding is silenced in the code with `// nova:allow(rule-id): reason`
+/// on its line or the line above (the reason is required). `--json` prints one finding per line.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// Show `info` findings too (they are counted, and always in `--json`)
+    #[arg(long)]
+    all: bool,
+    /// Exit 1 when a finding is at least this severe
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    fail_on: Option<Level>,
+}
+
+/// A severity threshold (`note` is SARIF's word for `info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Level {
+    Error,
+    Warning,
+    #[value(alias = "note")]
+    Info,
+}
+
+impl Level {
+    fn severity(self) -> Severity {
+        match self {
+            Level::Error => Severity::Error,
+            Level::Warning => Severity::Warning,
+            Level::Info => Severity::Info,
+        }
+    }
+}
+
+pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let config = cx.config(Some(&root))?;
+    let set = AgentSet::for_repo(Some(&root)).map_err(CommandError::usage)?;
+    let request = ReviewRequest {
+        repo_root: root.clone(),
+        disabled: config.disabled_agents.value.clone(),
+    };
+    let outcome = orchestrator::review(&request, &set).map_err(|error| match error {
+        ReviewError::NoPipeline | ReviewError::Rules(_) => CommandError::usage(error),
+    })?;
+    let p = &cx.printer;
+    if p.json() {
+        for finding in &outcome.findings {
+            p.json_line(finding)?;
+        }
+    } else {
+        let mut last: Option<&str> = None;
+        let shown = outcome
+            .findings
+            .iter()
+            .filter(|f| args.all || f.severity > Severity::Info);
+        for finding in shown {
+            if last != Some(finding.path.as_str()) {
+                if last.is_some() {
+                    p.line("")?;
+                }
+                p.line(&p.paint(BOLD, finding.path.as_str()))?;
+                last = Some(finding.path.as_str());
+            }
+            show(cx, &root, finding)?;
+        }
+    }
+    let count = |severity| {
+        outcome
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    };
+    if !args.all && !p.json() && count(Severity::Info) > 0 {
+        p.note(&format!(
+            "{} info finding(s) not shown: `nova review --all` shows them",
+            count(Severity::Info)
+        ));
+    }
+    p.note(&format!(
+        "{} finding(s): {} error, {} warning, {} info; {} rules of {} reviewers over {} files in {:.2} s",
+        outcome.findings.len(),
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+        outcome.rules,
+        outcome.reviewers.len(),
+        outcome.files,
+        outcome.seconds
+    ));
+    let failing = args.fail_on.is_some_and(|level| {
+        outcome
+            .findings
+            .iter()
+            .any(|f| f.severity >= level.severity())
+    });
+    Ok(if failing {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+/// One finding: where, how bad, what, and its line of code.
+fn show(cx: &Context<'_>, root: &std::path::Path, finding: &Finding) -> Result<(), CommandError> {
+    let p = &cx.printer;
+    let (style, word) = match finding.severity {
+        Severity::Error => (RED, "error"),
+        Severity::Warning => (YELLOW, "warning"),
+        Severity::Info => (CYAN, "info"),
+    };
+    let within = finding
+        .symbol
+        .as_deref()
+        .map(|s| format!(" in `{s}`"))
+        .unwrap_or_default();
+    p.line(&format!(
+        "  {}:{} {} [{}]{within} {}",
+        finding.span.line_start,
+        finding.span.column_start,
+        p.paint(style, word),
+        finding.rule,
+        finding.message
+    ))?;
+    if let Some(line) = orchestrator::line_at(root, finding) {
+        p.line(&p.paint(DIM, &format!("      {}", line.trim())))?;
+    }
+    Ok(())
+}

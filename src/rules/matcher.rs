@@ -1,0 +1,425 @@
+//! Running a rule set over one file: one parse, each rule's compiled query over the tree, then
+//! the rule's scope (test code, binaries, skipped paths), its thresholds, and the file's
+//! `// nova:allow(rule-id): reason` comments. Sans-IO: the caller gives the text, and what the
+//! file's declaring `mod` says (test code or not) comes through `read`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator, Tree};
+
+use super::Compiled;
+use crate::findings::Severity;
+use crate::index::attributes;
+
+/// One place a rule found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub rule: String,
+    pub agent: String,
+    pub severity: Severity,
+    pub message: String,
+    /// 1-based line and column of the start, and of the end.
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub bytes: std::ops::Range<usize>,
+    /// The function (`Type::method`) the hit is in, if any.
+    pub symbol: Option<String>,
+}
+
+/// What a path is: library code, a binary's (or an example's, or a build script's), or tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Library,
+    Binary,
+    Tests,
+}
+
+fn kind_of(path: &str) -> Kind {
+    let parts: Vec<&str> = path.split('/').collect();
+    let under = |dir: &str| parts.iter().rev().skip(1).any(|p| *p == dir);
+    if under("tests") || under("benches") {
+        Kind::Tests
+    } else if under("examples")
+        || under("bin")
+        || path.ends_with("src/main.rs")
+        || path == "main.rs"
+        || parts.last() == Some(&"build.rs")
+    {
+        Kind::Binary
+    } else {
+        Kind::Library
+    }
+}
+
+/// The rules of `set` that find something in the Rust file at `path` with `text`, in order.
+/// `read` gives other files of the tree (the parents that declare this one as a module).
+pub fn scan(
+    rules: &[Compiled],
+    path: &str,
+    text: &str,
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Hit> {
+    if !path.ends_with(".rs") || rules.is_empty() {
+        return Vec::new();
+    }
+    let Some(tree) = parse(text) else {
+        return Vec::new();
+    };
+    let file = File {
+        path,
+        text,
+        kind: kind_of(path),
+        attributes: attributes::for_file(path, text, read).unwrap_or_default(),
+        allowed: allowed(text),
+    };
+    let mut hits = Vec::new();
+    for rule in rules {
+        if file.applies(rule) {
+            file.run(rule, &tree, &mut hits);
+        }
+    }
+    hits.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
+    hits
+}
+
+pub(super) fn parse(text: &str) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_rust::LANGUAGE.into())
+        .ok()?;
+    parser.parse(text, None)
+}
+
+/// One file, with what decides where rules apply.
+struct File<'t> {
+    path: &'t str,
+    text: &'t str,
+    kind: Kind,
+    attributes: attributes::Attributes,
+    /// The rules each line's `nova:allow` comment silences (the comment's line and the next).
+    allowed: BTreeMap<usize, BTreeSet<String>>,
+}
+
+impl File<'_> {
+    /// Whether `rule` looks at this file at all.
+    fn applies(&self, rule: &Compiled) -> bool {
+        let scope = &rule.file.scope;
+        if rule.skip.is_match(self.path) {
+            return false;
+        }
+        match self.kind {
+            Kind::Tests => scope.tests,
+            Kind::Binary => scope.binaries && !scope.only_tests,
+            Kind::Library => true,
+        }
+    }
+
+    fn run(&self, rule: &Compiled, tree: &Tree, hits: &mut Vec<Hit>) {
+        let mut cursor = QueryCursor::new();
+        let mut seen = BTreeSet::new();
+        let mut matches = cursor.matches(&rule.query, tree.root_node(), self.text.as_bytes());
+        while let Some(found) = matches.next() {
+            let node = found
+                .captures
+                .iter()
+                .find(|c| c.index == rule.target)
+                .or_else(|| found.captures.first())
+                .map(|c| c.node);
+            let Some(node) = node else {
+                continue;
+            };
+            if seen.insert(node.start_byte()) && self.keeps(rule, node) {
+                hits.push(self.hit(rule, node));
+            }
+        }
+    }
+
+    /// Whether a match stands: its scope in the file, the rule's thresholds, no allow comment.
+    fn keeps(&self, rule: &Compiled, node: Node<'_>) -> bool {
+        let scope = &rule.file.scope;
+        let line = node.start_position().row + 1;
+        let end = node.end_position().row + 1;
+        let test = self.kind == Kind::Tests || self.attributes.touches_test(&(line..=line));
+        if (test && !scope.tests) || (scope.only_tests && !test) {
+            return false;
+        }
+        let limits = &rule.file.limits;
+        if limits.min_lines.is_some_and(|min| end + 1 - line < min) {
+            return false;
+        }
+        if limits.min_depth.is_some_and(|min| depth(node) < min) {
+            return false;
+        }
+        if !limits.inside.is_empty() && !inside(node, &limits.inside, self.text) {
+            return false;
+        }
+        if !limits.not_inside.is_empty() && inside(node, &limits.not_inside, self.text) {
+            return false;
+        }
+        if has_any(node, limits, self.text) {
+            return false;
+        }
+        if let Some(marker) = &limits.without_comment_above
+            && comment_above(node, marker, self.text)
+        {
+            return false;
+        }
+        if !limits.followed_by.is_empty() && !followed_by(node, &limits.followed_by) {
+            return false;
+        }
+        !self
+            .allowed
+            .get(&line)
+            .is_some_and(|rules| rules.contains(&rule.file.id))
+    }
+
+    fn hit(&self, rule: &Compiled, node: Node<'_>) -> Hit {
+        let (start, end) = (node.start_position(), node.end_position());
+        Hit {
+            rule: rule.file.id.clone(),
+            agent: rule.file.agent.clone(),
+            severity: rule.file.severity,
+            message: rule.file.message.clone(),
+            line: start.row + 1,
+            column: start.column + 1,
+            end_line: end.row + 1,
+            end_column: end.column + 1,
+            bytes: node.byte_range(),
+            symbol: symbol(node, self.text),
+        }
+    }
+}
+
+/// Blocks that nest: what `min_depth` counts between a node and its function.
+const NESTING: &[&str] = &[
+    "if_expression",
+    "match_expression",
+    "for_expression",
+    "while_expression",
+    "loop_expression",
+    "closure_expression",
+    "async_block",
+];
+
+fn depth(node: Node<'_>) -> usize {
+    let mut depth = 0;
+    let mut at = node.parent();
+    while let Some(parent) = at {
+        if parent.kind() == "function_item" {
+            break;
+        }
+        if NESTING.contains(&parent.kind()) {
+            depth += 1;
+        }
+        at = parent.parent();
+    }
+    depth
+}
+
+/// Whether `node` lies inside a node of one of `kinds`; `async` stands for an `async fn` or an
+/// `async` block.
+fn inside(node: Node<'_>, kinds: &[String], text: &str) -> bool {
+    let mut at = node.parent();
+    while let Some(parent) = at {
+        let kind = parent.kind();
+        if kinds.iter().any(|k| k == kind) {
+            return true;
+        }
+        if kinds.iter().any(|k| k == "async") {
+            if kind == "async_block" {
+                return true;
+            }
+            if kind == "function_item" {
+                let mut cursor = parent.walk();
+                return parent
+                    .children(&mut cursor)
+                    .find(|c| c.kind() == "function_modifiers")
+                    .is_some_and(|m| text[m.byte_range()].contains("async"));
+            }
+        }
+        at = parent.parent();
+    }
+    false
+}
+
+/// Whether `node` holds a descendant of one of `limits.without`'s kinds, or a call of one of its
+/// macros or methods.
+fn has_any(node: Node<'_>, limits: &super::Limits, text: &str) -> bool {
+    let (kinds, macros, methods, calls) = (
+        &limits.without,
+        &limits.without_macros,
+        &limits.without_methods,
+        &limits.without_calls,
+    );
+    if kinds.is_empty() && macros.is_empty() && methods.is_empty() && calls.is_empty() {
+        return false;
+    }
+    let named = |at: Option<Node<'_>>| at.map_or("", |n| &text[n.byte_range()]);
+    let mut stack = vec![node];
+    while let Some(at) = stack.pop() {
+        if at.id() != node.id() && kinds.iter().any(|k| k == at.kind()) {
+            return true;
+        }
+        if at.kind() == "macro_invocation" {
+            let name = named(at.child_by_field_name("macro"));
+            let last = name.rsplit("::").next().unwrap_or(name);
+            if macros.iter().any(|m| m == last) {
+                return true;
+            }
+        }
+        if at.kind() == "call_expression"
+            && let Some(function) = at.child_by_field_name("function")
+        {
+            let name = if function.kind() == "field_expression" {
+                let method = named(function.child_by_field_name("field"));
+                if methods.iter().any(|m| m == method) {
+                    return true;
+                }
+                method
+            } else {
+                let path = &text[function.byte_range()];
+                path.rsplit("::").next().unwrap_or(path)
+            };
+            if calls.iter().any(|prefix| name.starts_with(prefix.as_str())) {
+                return true;
+            }
+        }
+        let mut cursor = at.walk();
+        stack.extend(at.children(&mut cursor));
+    }
+    false
+}
+
+/// Whether a comment holding `marker` sits just above `node`'s statement or item, past its
+/// attributes (for `///`, a `#[doc]` attribute counts).
+fn comment_above(node: Node<'_>, marker: &str, text: &str) -> bool {
+    // The statement or item the node is in: the ancestor whose parent holds statements or items.
+    let mut at = node;
+    while let Some(parent) = at.parent() {
+        if matches!(
+            parent.kind(),
+            "block" | "source_file" | "declaration_list" | "field_declaration_list"
+        ) {
+            break;
+        }
+        at = parent;
+    }
+    let mut previous = at.prev_sibling();
+    while let Some(sibling) = previous {
+        let said = &text[sibling.byte_range()];
+        match sibling.kind() {
+            "attribute_item" if marker == "///" && said.contains("doc") => return true,
+            "attribute_item" => {}
+            "line_comment" | "block_comment" if said.contains(marker) => return true,
+            "line_comment" | "block_comment" => {}
+            _ => return false,
+        }
+        previous = sibling.prev_sibling();
+    }
+    false
+}
+
+/// Whether a later sibling of `node` (in the block it is a statement of) holds a node of one of
+/// `kinds`.
+fn followed_by(node: Node<'_>, kinds: &[String]) -> bool {
+    let mut next = node.next_sibling();
+    while let Some(sibling) = next {
+        let mut stack = vec![sibling];
+        while let Some(at) = stack.pop() {
+            if kinds.iter().any(|k| k == at.kind()) {
+                return true;
+            }
+            let mut cursor = at.walk();
+            stack.extend(at.children(&mut cursor));
+        }
+        next = sibling.next_sibling();
+    }
+    false
+}
+
+/// The function around `node`, as `Type::method` inside an `impl`.
+fn symbol(node: Node<'_>, text: &str) -> Option<String> {
+    let mut at = Some(node);
+    let mut function = None;
+    while let Some(here) = at {
+        match here.kind() {
+            "function_item" if function.is_none() => {
+                function = here
+                    .child_by_field_name("name")
+                    .map(|n| text[n.byte_range()].to_owned());
+            }
+            "impl_item" => {
+                let ty = here
+                    .child_by_field_name("type")
+                    .map(|n| text[n.byte_range()].to_owned());
+                return match (ty, function) {
+                    (Some(ty), Some(function)) => Some(format!("{ty}::{function}")),
+                    (ty, function) => function.or(ty),
+                };
+            }
+            _ => {}
+        }
+        at = here.parent();
+    }
+    function
+}
+
+/// The `nova:allow(rule, ...): reason` comments of `text`: each silences its rules on its own
+/// line and the next. One without a reason silences nothing.
+fn allowed(text: &str) -> BTreeMap<usize, BTreeSet<String>> {
+    let mut allowed: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let Some(at) = line.find("nova:allow(") else {
+            continue;
+        };
+        if !line[..at].trim_end().ends_with("//") {
+            continue;
+        }
+        let rest = &line[at + "nova:allow(".len()..];
+        let Some((ids, reason)) = rest.split_once(')') else {
+            continue;
+        };
+        let reason = reason.trim_start().strip_prefix(':').unwrap_or("").trim();
+        if reason.is_empty() {
+            continue;
+        }
+        let ids: BTreeSet<String> = ids
+            .split(',')
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty())
+            .collect();
+        for line in [n + 1, n + 2] {
+            allowed.entry(line).or_default().extend(ids.iter().cloned());
+        }
+    }
+    allowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_library_binary_or_tests() {
+        assert_eq!(kind_of("src/lib.rs"), Kind::Library);
+        assert_eq!(kind_of("crates/core/src/config.rs"), Kind::Library);
+        assert_eq!(kind_of("src/main.rs"), Kind::Binary);
+        assert_eq!(kind_of("src/bin/tool.rs"), Kind::Binary);
+        assert_eq!(kind_of("examples/demo.rs"), Kind::Binary);
+        assert_eq!(kind_of("build.rs"), Kind::Binary);
+        assert_eq!(kind_of("tests/it/main.rs"), Kind::Tests);
+        assert_eq!(kind_of("crates/core/benches/speed.rs"), Kind::Tests);
+    }
+
+    #[test]
+    fn an_allow_comment_needs_a_reason_and_covers_its_line_and_the_next() {
+        let text = "// nova:allow(unwrap-in-lib): the map was filled above\nlet a = 1; // nova:allow(dbg, todo-comment): kept\n// nova:allow(unwrap-in-lib)\n";
+        let allowed = allowed(text);
+        assert!(allowed[&1].contains("unwrap-in-lib"));
+        assert!(allowed[&2].contains("unwrap-in-lib") && allowed[&2].contains("dbg"));
+        assert!(allowed[&3].contains("todo-comment"));
+        assert!(!allowed.contains_key(&4), "no reason, no silence");
+    }
+}

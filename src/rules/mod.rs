@@ -1,0 +1,334 @@
+//! Rule packs as data: each rule a TOML file (id, owner agent, severity, message, why, the
+//! equivalent lint, scope, a tree-sitter query, thresholds, and its own examples), built in from
+//! `rules/` in Nova's source and overridden or added per repository in `.nova/rules/`. Matching
+//! a file runs every rule's compiled query over one parse of it (`matcher`); `check` runs each
+//! rule's examples, as `nova rules test` and the test suite do.
+//!
+//! Owns: the rule file format, loading and compiling rule sets, matching, the examples' check.
+//! Never: knows about models or git, or reads files itself beyond the rule directories.
+
+mod builtin;
+mod matcher;
+mod rule;
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use tree_sitter::Query;
+
+use crate::diag::Problem;
+
+pub use matcher::{Hit, scan};
+pub use rule::{Example, Limits, RuleFile, Scope};
+
+/// Where a repository keeps its own rules.
+pub const REPO_RULES_DIR: &str = ".nova/rules";
+
+/// Where a rule comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Built into Nova, from this path of its source.
+    Builtin(&'static str),
+    /// A repository's file.
+    File(PathBuf),
+}
+
+impl Origin {
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Origin::Builtin(path) => PathBuf::from(path),
+            Origin::File(path) => path.clone(),
+        }
+    }
+}
+
+/// A rule ready to run: its file, its compiled query, the capture it reports.
+#[derive(Debug)]
+pub struct Compiled {
+    pub file: RuleFile,
+    pub origin: Origin,
+    query: Query,
+    target: u32,
+    skip: GlobSet,
+}
+
+/// The rules that run, by id.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Compiled>,
+}
+
+impl RuleSet {
+    /// The built-in rules, and every problem with them (none in a release: a test checks).
+    pub fn builtin() -> (RuleSet, Vec<Problem>) {
+        let mut set = RuleSet::default();
+        let mut problems = Vec::new();
+        for (path, text) in builtin::RULES {
+            match compile(text, Origin::Builtin(path)) {
+                Ok(rule) => set.insert(rule),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        (set, problems)
+    }
+
+    /// The built-in rules with the repository's `.nova/rules/*.toml` over them (a file with a
+    /// built-in rule's id replaces it), and every problem found loading them.
+    pub fn for_repo(root: Option<&Path>) -> (RuleSet, Vec<Problem>) {
+        let (mut set, mut problems) = RuleSet::builtin();
+        if let Some(root) = root {
+            let (rules, more) = load_dir(&root.join(REPO_RULES_DIR));
+            problems.extend(more);
+            set.extend(rules);
+        }
+        (set, problems)
+    }
+
+    /// Adds `rules` over the set's, replacing those with the same id.
+    pub fn extend(&mut self, rules: Vec<Compiled>) {
+        for rule in rules {
+            self.insert(rule);
+        }
+    }
+
+    fn insert(&mut self, rule: Compiled) {
+        match self.rules.iter_mut().find(|r| r.file.id == rule.file.id) {
+            Some(old) => *old = rule,
+            None => self.rules.push(rule),
+        }
+        self.rules.sort_by(|a, b| a.file.id.cmp(&b.file.id));
+    }
+
+    /// Only the rules these agents own.
+    pub fn owned_by(mut self, agents: &[String]) -> RuleSet {
+        self.rules.retain(|rule| agents.contains(&rule.file.agent));
+        self
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&Compiled> {
+        self.rules.iter().find(|rule| rule.file.id == id)
+    }
+
+    /// What the set's rules find in the Rust file at `path` (see [`scan`]).
+    pub fn scan(&self, path: &str, text: &str, read: &dyn Fn(&str) -> Option<String>) -> Vec<Hit> {
+        scan(&self.rules, path, text, read)
+    }
+}
+
+/// The rules in `dir`'s `*.toml` files, in name order; a missing directory has none.
+pub fn load_dir(dir: &Path) -> (Vec<Compiled>, Vec<Problem>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    paths.sort();
+    let mut rules = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) => {
+                problems.push(Problem::new(
+                    &path,
+                    None,
+                    format!("cannot be read: {error}"),
+                ));
+                continue;
+            }
+        };
+        match compile(&text, Origin::File(path)) {
+            Ok(rule) => rules.push(rule),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    (rules, problems)
+}
+
+/// Parses and compiles one rule file.
+pub fn compile(text: &str, origin: Origin) -> Result<Compiled, Problem> {
+    let path = origin.path();
+    let file: RuleFile =
+        toml::from_str(text).map_err(|error| crate::diag::toml_problem(&path, text, 1, &error))?;
+    let problem = |message: String| Problem::new(&path, None, message);
+    let kebab = !file.id.is_empty()
+        && file
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !kebab {
+        return Err(problem(format!(
+            "rule id `{}` must be kebab-case: lowercase letters, digits and `-`",
+            file.id
+        )));
+    }
+    if file.language != "rust" {
+        return Err(problem(format!(
+            "language `{}` has no rules yet: the only one is `rust`",
+            file.language
+        )));
+    }
+    let query = Query::new(&tree_sitter_rust::LANGUAGE.into(), &file.query).map_err(|error| {
+        problem(format!(
+            "the query does not compile (row {}, column {}): {}",
+            error.row + 1,
+            error.column + 1,
+            error.message
+        ))
+    })?;
+    let target = query
+        .capture_names()
+        .iter()
+        .position(|name| *name == "match")
+        .and_then(|at| u32::try_from(at).ok())
+        .unwrap_or(0);
+    let mut skip = GlobSetBuilder::new();
+    for glob in &file.scope.skip {
+        let glob = Glob::new(glob)
+            .map_err(|error| problem(format!("`scope.skip` glob `{glob}`: {error}")))?;
+        skip.add(glob);
+    }
+    let skip = skip
+        .build()
+        .map_err(|error| problem(format!("`scope.skip`: {error}")))?;
+    Ok(Compiled {
+        file,
+        origin,
+        query,
+        target,
+        skip,
+    })
+}
+
+/// Runs every rule's examples: each must find exactly the number of matches it says. Every
+/// failure, with the rule's file.
+pub fn check(set: &RuleSet) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for rule in &set.rules {
+        let path = rule.origin.path();
+        if rule.file.examples.is_empty() {
+            problems.push(Problem::new(
+                &path,
+                None,
+                "a rule needs examples: `[[example]]` with `matches` and `code`",
+            ));
+        }
+        for (n, example) in rule.file.examples.iter().enumerate() {
+            let alone = std::slice::from_ref(rule);
+            let hits = scan(alone, &example.path, &example.code, &|_| None);
+            if hits.len() != example.matches {
+                let lines: Vec<String> = hits.iter().map(|h| h.line.to_string()).collect();
+                problems.push(Problem::new(
+                    &path,
+                    None,
+                    format!(
+                        "example {} should match {} time(s) and matched {}{}",
+                        n + 1,
+                        example.matches,
+                        hits.len(),
+                        if lines.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (line {})", lines.join(", "))
+                        }
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_rule_compiles_and_passes_its_examples() {
+        let (set, problems) = RuleSet::builtin();
+        assert!(problems.is_empty(), "{problems:#?}");
+        assert_eq!(set.rules.len(), builtin::RULES.len(), "ids are unique");
+        let failing = check(&set);
+        assert!(failing.is_empty(), "{failing:#?}");
+    }
+
+    #[test]
+    fn the_built_in_list_is_the_rules_directory() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/rust");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .expect("rules/rust")
+            .map(|e| {
+                format!(
+                    "rules/rust/{}",
+                    e.expect("entry").file_name().to_string_lossy()
+                )
+            })
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = builtin::RULES
+            .iter()
+            .map(|(p, _)| (*p).to_owned())
+            .collect();
+        listed.sort();
+        assert_eq!(
+            listed, on_disk,
+            "add the file to `src/rules/builtin.rs`, or remove it"
+        );
+    }
+
+    #[test]
+    fn a_bad_rule_says_what_is_wrong() {
+        let bad = |text: &str| {
+            compile(text, Origin::File(PathBuf::from("r.toml")))
+                .err()
+                .map(|p| p.message)
+                .unwrap_or_default()
+        };
+        let base = "agent = \"a\"\nseverity = \"warning\"\nmessage = \"m\"\nwhy = \"w\"\n";
+        assert!(
+            bad(&format!(
+                "id = \"Bad_Id\"\n{base}query = \"(identifier) @match\"\n"
+            ))
+            .contains("kebab-case")
+        );
+        assert!(
+            bad(&format!(
+                "id = \"x\"\n{base}query = \"(nonsense) @match\"\n"
+            ))
+            .contains("does not compile")
+        );
+        assert!(
+            bad(&format!(
+                "id = \"x\"\n{base}query = \"(identifier)\"\nextra = 1\n"
+            ))
+            .contains("extra")
+        );
+    }
+
+    #[test]
+    fn an_allow_comment_with_a_reason_silences_its_rule_on_the_next_line() {
+        let (set, _) = RuleSet::builtin();
+        let code = "pub fn a(x: Option<u8>) -> u8 {\n    // nova:allow(unwrap-in-lib): filled above\n    x.unwrap()\n}\npub fn b(x: Option<u8>) -> u8 {\n    // nova:allow(unwrap-in-lib)\n    x.unwrap()\n}\n";
+        let hits = set.scan("src/lib.rs", code, &|_| None);
+        let found: Vec<(String, usize, Option<String>)> = hits
+            .into_iter()
+            .filter(|h| h.rule == "unwrap-in-lib")
+            .map(|h| (h.rule, h.line, h.symbol))
+            .collect();
+        assert_eq!(
+            found,
+            [("unwrap-in-lib".to_owned(), 7, Some("b".to_owned()))]
+        );
+    }
+
+    #[test]
+    fn a_module_declared_under_cfg_test_is_test_code() {
+        let (set, _) = RuleSet::builtin();
+        let parent = "#[cfg(test)]\nmod tests;\n";
+        let read = |path: &str| (path == "src/lib.rs").then(|| parent.to_owned());
+        let hits = set.scan("src/tests.rs", "fn t() { Some(1).unwrap(); }\n", &read);
+        assert!(hits.iter().all(|h| h.rule != "unwrap-in-lib"), "{hits:?}");
+    }
+}

@@ -1,0 +1,131 @@
+//! One rule file: TOML with the rule's id, its owner agent, severity, message, why, the
+//! equivalent compiler or clippy lint, where it applies, the tree-sitter query that finds it
+//! (the `@match` capture is what is reported), optional thresholds, and its own examples.
+
+use serde::Deserialize;
+
+use crate::findings::Severity;
+
+/// A rule as its file says it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// Kebab-case, unique in the set: `unwrap-in-lib`.
+    pub id: String,
+    /// `rust` (the only language rules are written for yet).
+    #[serde(default = "rust")]
+    pub language: String,
+    /// The reviewer agent that owns it.
+    pub agent: String,
+    pub severity: Severity,
+    /// What is wrong, and what to do, in one sentence.
+    pub message: String,
+    /// Why it matters: shown with `nova rules list --long`, SARIF's help.
+    pub why: String,
+    /// The compiler or clippy lint that finds the same thing, where there is one.
+    #[serde(default)]
+    pub lint: Option<String>,
+    #[serde(default)]
+    pub scope: Scope,
+    /// A tree-sitter query; `@match` marks the node reported (else the whole pattern's first
+    /// capture). Text predicates (`#eq?`, `#match?`, `#any-of?`) are applied.
+    pub query: String,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default, rename = "example")]
+    pub examples: Vec<Example>,
+}
+
+fn rust() -> String {
+    String::from("rust")
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where a rule applies.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// In test code (`#[cfg(test)]` items, `#[test]` functions, `tests/`, `benches/`).
+    #[serde(default = "yes")]
+    pub tests: bool,
+    /// In binaries and examples (`src/main.rs`, `src/bin/`, `examples/`, `build.rs`), not only in
+    /// library code.
+    #[serde(default = "yes")]
+    pub binaries: bool,
+    /// Only in test code.
+    #[serde(default)]
+    pub only_tests: bool,
+    /// Paths (globs) left out.
+    #[serde(default)]
+    pub skip: Vec<String>,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            tests: true,
+            binaries: true,
+            only_tests: false,
+            skip: Vec::new(),
+        }
+    }
+}
+
+/// Thresholds on the matched node.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// It spans at least this many lines.
+    #[serde(default)]
+    pub min_lines: Option<usize>,
+    /// It lies at least this deep in nested blocks (`if`, `match`, loops, closures) inside its
+    /// function.
+    #[serde(default)]
+    pub min_depth: Option<usize>,
+    /// It has no descendant of these kinds (`macro_invocation` for a test without `assert!`).
+    #[serde(default)]
+    pub without: Vec<String>,
+    /// Nor a macro call of these names (`assert_eq`).
+    #[serde(default)]
+    pub without_macros: Vec<String>,
+    /// Nor a method call of these names (`unwrap`).
+    #[serde(default)]
+    pub without_methods: Vec<String>,
+    /// No comment containing this text just above it (or above the statement it is in), past
+    /// its attributes: `SAFETY:` over an `unsafe` block, `///` over a public item (a
+    /// `#[doc = ...]` attribute counts as one).
+    #[serde(default)]
+    pub without_comment_above: Option<String>,
+    /// Nor a call of a function or method whose name starts with one of these (`assert`, a
+    /// test's helper `assert_fixed`).
+    #[serde(default)]
+    pub without_calls: Vec<String>,
+    /// It is not inside a node of one of these kinds (a `sleep` in a polling loop).
+    #[serde(default)]
+    pub not_inside: Vec<String>,
+    /// A later statement of the same block holds a node of one of these kinds (`await_expression`
+    /// after a lock is taken).
+    #[serde(default)]
+    pub followed_by: Vec<String>,
+    /// It is inside a node of one of these kinds (`async` functions: `async_block` or a function
+    /// with `async`).
+    #[serde(default)]
+    pub inside: Vec<String>,
+}
+
+/// Code the rule must find `matches` times in (at `path`, by default `src/lib.rs`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub matches: usize,
+    #[serde(default = "lib_rs")]
+    pub path: String,
+    pub code: String,
+}
+
+fn lib_rs() -> String {
+    String::from("src/lib.rs")
+}

@@ -1,0 +1,210 @@
+//! `nova review` and `nova rules`: rule packs kept as data, run over a repository, silenced by
+//! reasoned comments, overridden per repository, and reported for people and machines.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::common::{Run, TestEnv, write};
+
+const LIB: &str = "pub fn first(items: &[u8]) -> u8 {\n    *items.first().unwrap()\n}\n\npub fn second(items: &[u8]) -> u8 {\n    // nova:allow(unwrap-in-lib): callers pass two items, checked at the boundary\n    *items.get(1).unwrap()\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn first() {\n        assert_eq!(super::first(&[1]), Some(1).unwrap());\n    }\n}\n";
+
+fn setup() -> (TestEnv, PathBuf) {
+    let env = TestEnv::new();
+    let repo = env.repo_with(
+        "reviewed",
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"reviewed\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+            ),
+            ("src/lib.rs", LIB),
+            (
+                "src/main.rs",
+                "fn main() {\n    let n: u8 = \"1\".parse().unwrap();\n    dbg!(n);\n}\n",
+            ),
+            (
+                "tests/api.rs",
+                "#[test]\nfn api() {\n    assert_eq!(Some(1).unwrap(), 1);\n}\n",
+            ),
+        ],
+    );
+    (env, repo)
+}
+
+/// The findings of a `--json` review: (rule, path, line).
+fn found(run: &Run) -> Vec<(String, String, u64)> {
+    run.stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("a JSON line"))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or_default().to_owned(),
+                f["path"].as_str().unwrap_or_default().to_owned(),
+                f["span"]["line_start"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn review(env: &TestEnv, repo: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["review"];
+    args.extend_from_slice(extra);
+    env.nova_in(repo, args)
+}
+
+#[test]
+fn the_built_in_rules_pass_their_own_examples() {
+    let env = TestEnv::new();
+    let run = env.nova(["rules", "test"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(run.stdout.starts_with("ok: "), "{}", run.stdout);
+    let listed = env.nova(["rules", "list"]);
+    assert_eq!(listed.code, 0, "{}", listed.both());
+    let unwrap = listed
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("unwrap-in-lib "))
+        .expect("unwrap-in-lib is listed");
+    assert!(
+        unwrap.contains("warning")
+            && unwrap.contains("error-handling-reviewer")
+            && unwrap.contains("clippy::unwrap_used"),
+        "{unwrap}"
+    );
+    assert!(
+        listed.stdout.lines().count() > 30,
+        "a pack of more than 30 rules"
+    );
+}
+
+#[test]
+fn review_finds_what_the_rules_say_where_they_apply() {
+    let (env, repo) = setup();
+    let run = review(&env, &repo, &["--json"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let found = found(&run);
+    // The unwrap in library code; not the allowed one, not the test's, not the binary's.
+    let unwraps: Vec<_> = found.iter().filter(|f| f.0 == "unwrap-in-lib").collect();
+    assert_eq!(
+        unwraps,
+        [&("unwrap-in-lib".to_owned(), "src/lib.rs".to_owned(), 2)]
+    );
+    // `dbg!` applies everywhere, the binary included.
+    assert!(
+        found.contains(&("dbg-macro".to_owned(), "src/main.rs".to_owned(), 3)),
+        "{found:?}"
+    );
+    // Most severe first.
+    let first: Value =
+        serde_json::from_str(run.stdout.lines().next().expect("a finding")).expect("json");
+    assert_eq!(first["severity"], "warning");
+    assert!(
+        first["fingerprint"].as_str().is_some_and(|f| f.len() == 16),
+        "{first}"
+    );
+    // For people: grouped by file, with the line of code.
+    let text = review(&env, &repo, &[]);
+    assert_eq!(text.code, 0, "{}", text.both());
+    assert!(
+        text.stdout
+            .contains("src/lib.rs\n  2:6 warning [unwrap-in-lib] in `first` ")
+            && text.stdout.contains("\n      *items.first().unwrap()\n"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stderr.contains("finding(s): 0 error, "),
+        "{}",
+        text.stderr
+    );
+}
+
+#[test]
+fn fail_on_sets_the_exit_code() {
+    let (env, repo) = setup();
+    assert_eq!(review(&env, &repo, &["--fail-on", "warning"]).code, 1);
+    assert_eq!(review(&env, &repo, &["--fail-on", "error"]).code, 0);
+    assert_eq!(review(&env, &repo, &["--fail-on", "note"]).code, 1);
+    let bad = review(&env, &repo, &["--fail-on", "fatal"]);
+    assert_eq!(bad.code, 2, "{}", bad.both());
+}
+
+#[test]
+fn a_repository_overrides_a_rule_and_adds_its_own() {
+    let (env, repo) = setup();
+    let builtin =
+        std::fs::read_to_string(crate::common::source_root().join("rules/rust/unwrap-in-lib.toml"))
+            .expect("the built-in rule");
+    write(
+        &repo,
+        ".nova/rules/unwrap-in-lib.toml",
+        &builtin.replace("severity = \"warning\"", "severity = \"error\""),
+    );
+    write(
+        &repo,
+        ".nova/rules/no-first.toml",
+        "id = \"no-first\"\nagent = \"correctness-reviewer\"\nseverity = \"info\"\nmessage = \"say `head`\"\nwhy = \"house style\"\nquery = '''\n((field_identifier) @match (#eq? @match \"first\"))\n'''\n\n[[example]]\nmatches = 1\ncode = \"fn f(v: &[u8]) { v.first(); }\"\n",
+    );
+    let run = review(&env, &repo, &["--json", "--fail-on", "error"]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    let hits = found(&run);
+    assert!(
+        hits.contains(&("no-first".to_owned(), "src/lib.rs".to_owned(), 2)),
+        "{hits:?}"
+    );
+    let tested = env.nova_in(&repo, ["rules", "test"]);
+    assert_eq!(tested.code, 0, "{}", tested.both());
+    // A rule whose example is wrong is named with its file.
+    write(
+        &repo,
+        ".nova/rules/no-first.toml",
+        "id = \"no-first\"\nagent = \"correctness-reviewer\"\nseverity = \"info\"\nmessage = \"m\"\nwhy = \"w\"\nquery = \"((field_identifier) @match (#eq? @match \\\"first\\\"))\"\n\n[[example]]\nmatches = 2\ncode = \"fn f(v: &[u8]) { v.first(); }\"\n",
+    );
+    let failing = env.nova_in(&repo, ["rules", "test"]);
+    assert_eq!(failing.code, 1, "{}", failing.both());
+    assert!(
+        failing
+            .stdout
+            .contains(".nova/rules/no-first.toml: example 1 should match 2 time(s) and matched 1"),
+        "{}",
+        failing.stdout
+    );
+    // A disabled reviewer's rules do not run.
+    write(
+        &repo,
+        "nova.toml",
+        "[agents]\ndisabled = [\"error-handling-reviewer\"]\n",
+    );
+    let quiet = review(&env, &repo, &["--json"]);
+    assert!(
+        !found(&quiet).iter().any(|f| f.0 == "unwrap-in-lib"),
+        "{}",
+        quiet.stdout
+    );
+}
+
+#[test]
+fn a_finding_keeps_its_fingerprint_when_lines_move() {
+    let (env, repo) = setup();
+    let fingerprint = |run: &Run| -> String {
+        run.stdout
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).expect("json"))
+            .find(|f| f["rule"] == "unwrap-in-lib")
+            .and_then(|f| f["fingerprint"].as_str().map(str::to_owned))
+            .expect("the unwrap finding")
+    };
+    let before = fingerprint(&review(&env, &repo, &["--json"]));
+    write(
+        &repo,
+        "src/lib.rs",
+        &format!(
+            "//! A crate.\n\n{}",
+            LIB.replace("    *items", "        *items")
+        ),
+    );
+    let after = review(&env, &repo, &["--json"]);
+    assert!(found(&after).contains(&("unwrap-in-lib".to_owned(), "src/lib.rs".to_owned(), 4)));
+    assert_eq!(fingerprint(&after), before);
+}
