@@ -73,11 +73,21 @@ pub fn for_file(
     text: &str,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Option<Attributes> {
-    let mut attributes = read_text(text)?;
+    Some(for_parsed(path, text, &parse(text)?, read))
+}
+
+/// [`for_file`], for a file already parsed into `tree`.
+pub fn for_parsed(
+    path: &str,
+    text: &str,
+    tree: &tree_sitter::Tree,
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Attributes {
+    let mut attributes = of_tree(tree, text);
     if let Some(inherited) = inherited(path, read, 8) {
         attributes.regions.insert(0, inherited);
     }
-    Some(attributes)
+    attributes
 }
 
 /// What the declaring `mod` items of `path`, up to `depth` levels, say of the whole file.
@@ -179,7 +189,11 @@ fn overlaps(a: &RangeInclusive<usize>, b: &RangeInclusive<usize>) -> bool {
 
 /// Reads the attributes of Rust source `text` alone; `None` if it cannot be parsed at all.
 pub fn read_text(text: &str) -> Option<Attributes> {
-    let tree = parse(text)?;
+    Some(of_tree(&parse(text)?, text))
+}
+
+/// The attributes of Rust source `text`, parsed into `tree`.
+fn of_tree(tree: &tree_sitter::Tree, text: &str) -> Attributes {
     let mut out = Attributes::default();
     let mut stack = vec![tree.root_node()];
     while let Some(node) = stack.pop() {
@@ -193,7 +207,7 @@ pub fn read_text(text: &str) -> Option<Attributes> {
     out.regions
         .sort_by_key(|r| (*r.lines.start(), *r.lines.end()));
     out.silenced.sort();
-    Some(out)
+    out
 }
 
 /// One attribute: what it says, and the lines it covers.

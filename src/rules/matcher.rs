@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tree_sitter::{Node, Parser, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
 
 use super::Compiled;
 use crate::findings::Severity;
@@ -53,15 +53,25 @@ fn kind_of(path: &str) -> Kind {
     }
 }
 
-/// The rules of `set` that find something in the Rust file at `path` with `text`, in order.
-/// `read` gives other files of the tree (the parents that declare this one as a module).
+/// What runs over a file: one query holding the patterns of every rule, and the rule each
+/// pattern belongs to, so that the tree is walked once whatever the number of rules.
+#[derive(Debug)]
+pub struct Plan<'r> {
+    pub query: &'r Query,
+    /// The rule (an index into `rules`) of each of the query's patterns.
+    pub rule_of: &'r [usize],
+    pub rules: &'r [Compiled],
+}
+
+/// The hits of `plan`'s rules in the Rust file at `path` with `text`, in order. `read` gives
+/// other files of the tree (the parents that declare this one as a module).
 pub fn scan(
-    rules: &[Compiled],
+    plan: &Plan<'_>,
     path: &str,
     text: &str,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<Hit> {
-    if !path.ends_with(".rs") || rules.is_empty() {
+    if !path.ends_with(".rs") || plan.rules.is_empty() {
         return Vec::new();
     }
     let Some(tree) = parse(text) else {
@@ -71,13 +81,42 @@ pub fn scan(
         path,
         text,
         kind: kind_of(path),
-        attributes: attributes::for_file(path, text, read).unwrap_or_default(),
+        attributes: attributes::for_parsed(path, text, &tree, read),
         allowed: allowed(text),
     };
+    let applies: Vec<bool> = plan.rules.iter().map(|rule| file.applies(rule)).collect();
+    if !applies.contains(&true) {
+        return Vec::new();
+    }
+    let target = plan
+        .query
+        .capture_names()
+        .iter()
+        .position(|name| *name == "match")
+        .and_then(|at| u32::try_from(at).ok());
     let mut hits = Vec::new();
-    for rule in rules {
-        if file.applies(rule) {
-            file.run(rule, &tree, &mut hits);
+    let mut seen = BTreeSet::new();
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(plan.query, tree.root_node(), text.as_bytes());
+    while let Some(found) = matches.next() {
+        let Some(&index) = plan.rule_of.get(found.pattern_index) else {
+            continue;
+        };
+        if !applies[index] {
+            continue;
+        }
+        let node = found
+            .captures
+            .iter()
+            .find(|c| Some(c.index) == target)
+            .or_else(|| found.captures.first())
+            .map(|c| c.node);
+        let Some(node) = node else {
+            continue;
+        };
+        let rule = &plan.rules[index];
+        if seen.insert((index, node.start_byte())) && file.keeps(rule, node) {
+            hits.push(file.hit(rule, node));
         }
     }
     hits.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
@@ -113,26 +152,6 @@ impl File<'_> {
             Kind::Tests => scope.tests,
             Kind::Binary => scope.binaries && !scope.only_tests,
             Kind::Library => true,
-        }
-    }
-
-    fn run(&self, rule: &Compiled, tree: &Tree, hits: &mut Vec<Hit>) {
-        let mut cursor = QueryCursor::new();
-        let mut seen = BTreeSet::new();
-        let mut matches = cursor.matches(&rule.query, tree.root_node(), self.text.as_bytes());
-        while let Some(found) = matches.next() {
-            let node = found
-                .captures
-                .iter()
-                .find(|c| c.index == rule.target)
-                .or_else(|| found.captures.first())
-                .map(|c| c.node);
-            let Some(node) = node else {
-                continue;
-            };
-            if seen.insert(node.start_byte()) && self.keeps(rule, node) {
-                hits.push(self.hit(rule, node));
-            }
         }
     }
 

@@ -18,7 +18,7 @@ use tree_sitter::Query;
 
 use crate::diag::Problem;
 
-pub use matcher::{Hit, scan};
+pub use matcher::{Hit, Plan, scan};
 pub use rule::{Example, Limits, RuleFile, Scope};
 
 /// Where a repository keeps its own rules.
@@ -42,20 +42,34 @@ impl Origin {
     }
 }
 
-/// A rule ready to run: its file, its compiled query, the capture it reports.
+/// A rule ready to run: its file, its compiled query, the paths it skips.
 #[derive(Debug)]
 pub struct Compiled {
     pub file: RuleFile,
     pub origin: Origin,
     query: Query,
-    target: u32,
     skip: GlobSet,
 }
 
-/// The rules that run, by id.
+impl Compiled {
+    /// This rule alone, as a plan.
+    fn scan(&self, path: &str, text: &str) -> Vec<Hit> {
+        let rule_of = vec![0; self.query.pattern_count()];
+        let plan = Plan {
+            query: &self.query,
+            rule_of: &rule_of,
+            rules: std::slice::from_ref(self),
+        };
+        scan(&plan, path, text, &|_| None)
+    }
+}
+
+/// The rules that run, by id, and (once a file is scanned) one query holding all their
+/// patterns.
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub rules: Vec<Compiled>,
+    combined: std::sync::OnceLock<Option<(Query, Vec<usize>)>>,
 }
 
 impl RuleSet {
@@ -97,11 +111,13 @@ impl RuleSet {
             None => self.rules.push(rule),
         }
         self.rules.sort_by(|a, b| a.file.id.cmp(&b.file.id));
+        self.combined = std::sync::OnceLock::new();
     }
 
     /// Only the rules these agents own.
     pub fn owned_by(mut self, agents: &[String]) -> RuleSet {
         self.rules.retain(|rule| agents.contains(&rule.file.agent));
+        self.combined = std::sync::OnceLock::new();
         self
     }
 
@@ -109,9 +125,50 @@ impl RuleSet {
         self.rules.iter().find(|rule| rule.file.id == id)
     }
 
-    /// What the set's rules find in the Rust file at `path` (see [`scan`]).
+    /// What the set's rules find in the Rust file at `path` (see [`scan`]): one walk of its
+    /// tree for all of them.
     pub fn scan(&self, path: &str, text: &str, read: &dyn Fn(&str) -> Option<String>) -> Vec<Hit> {
-        scan(&self.rules, path, text, read)
+        match self.combined.get_or_init(|| self.combine()) {
+            Some((query, rule_of)) => {
+                let plan = Plan {
+                    query,
+                    rule_of,
+                    rules: &self.rules,
+                };
+                scan(&plan, path, text, read)
+            }
+            // Rules that compile alone always compile together; if not, one at a time.
+            None => {
+                let mut hits: Vec<Hit> = self
+                    .rules
+                    .iter()
+                    .flat_map(|rule| rule.scan(path, text))
+                    .collect();
+                hits.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
+                hits
+            }
+        }
+    }
+
+    /// One query of every rule's patterns, and the rule of each pattern.
+    fn combine(&self) -> Option<(Query, Vec<usize>)> {
+        let mut source = String::new();
+        let mut starts = Vec::new();
+        for rule in &self.rules {
+            starts.push(source.len());
+            source.push_str(&rule.file.query);
+            source.push('\n');
+        }
+        let query = Query::new(&tree_sitter_rust::LANGUAGE.into(), &source).ok()?;
+        let rule_of = (0..query.pattern_count())
+            .map(|pattern| {
+                let at = query.start_byte_for_pattern(pattern);
+                starts
+                    .partition_point(|start| *start <= at)
+                    .saturating_sub(1)
+            })
+            .collect();
+        Some((query, rule_of))
     }
 }
 
@@ -178,12 +235,6 @@ pub fn compile(text: &str, origin: Origin) -> Result<Compiled, Problem> {
             error.message
         ))
     })?;
-    let target = query
-        .capture_names()
-        .iter()
-        .position(|name| *name == "match")
-        .and_then(|at| u32::try_from(at).ok())
-        .unwrap_or(0);
     let mut skip = GlobSetBuilder::new();
     for glob in &file.scope.skip {
         let glob = Glob::new(glob)
@@ -197,7 +248,6 @@ pub fn compile(text: &str, origin: Origin) -> Result<Compiled, Problem> {
         file,
         origin,
         query,
-        target,
         skip,
     })
 }
@@ -216,8 +266,7 @@ pub fn check(set: &RuleSet) -> Vec<Problem> {
             ));
         }
         for (n, example) in rule.file.examples.iter().enumerate() {
-            let alone = std::slice::from_ref(rule);
-            let hits = scan(alone, &example.path, &example.code, &|_| None);
+            let hits = rule.scan(&example.path, &example.code);
             if hits.len() != example.matches {
                 let lines: Vec<String> = hits.iter().map(|h| h.line.to_string()).collect();
                 problems.push(Problem::new(
@@ -330,5 +379,48 @@ mod tests {
         let read = |path: &str| (path == "src/lib.rs").then(|| parent.to_owned());
         let hits = set.scan("src/tests.rs", "fn t() { Some(1).unwrap(); }\n", &read);
         assert!(hits.iter().all(|h| h.rule != "unwrap-in-lib"), "{hits:?}");
+    }
+}
+
+#[cfg(test)]
+mod together {
+    use super::*;
+
+    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn all_rules_in_one_query_find_what_each_finds_alone() {
+        let (set, _) = RuleSet::builtin();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        sources(&root.join("src"), &mut files);
+        sources(&root.join("tests"), &mut files);
+        files.sort();
+        // A sixth of Nova's own files, spread over the tree: a debug build is slow at this.
+        for file in files.into_iter().step_by(6) {
+            let path = file
+                .strip_prefix(root)
+                .expect("under the root")
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&file).expect("read");
+            let together = set.scan(&path, &text, &|_| None);
+            let mut alone: Vec<Hit> = set
+                .rules
+                .iter()
+                .flat_map(|r| r.scan(&path, &text))
+                .collect();
+            alone.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
+            assert_eq!(together, alone, "{path}");
+        }
     }
 }
