@@ -17,6 +17,7 @@ mod init;
 mod map;
 mod output;
 mod push;
+mod report;
 mod review;
 mod rules;
 mod runs;

@@ -3,7 +3,7 @@
 use clap::{Args, ValueEnum};
 
 use super::output::{BOLD, CYAN, DIM, RED, YELLOW};
-use super::{CommandError, Context, Exit};
+use super::{CommandError, Context, Exit, report};
 use crate::agents::AgentSet;
 use crate::findings::{Finding, Severity};
 use crate::orchestrator::{self, ReviewError, ReviewRequest};
@@ -13,9 +13,31 @@ use crate::orchestrator::{self, ReviewError, ReviewRequest};
 /// The reviewers of the `review` pipeline read every Rust file through their rule packs
 /// (tree-sitter queries kept as data: `nova rules list`), offline. Findings are grouped by file,
 /// most severe first. A finding is silenced in the code with `// nova:allow(rule-id): reason`
-/// on its line or the line above (the reason is required). `--json` prints one finding per line.
+/// on its line or the line above (the reason is required), or accepted with the others in
+/// `nova-baseline.json` (`--write-baseline --reason "..."`). `--json` prints one finding per
+/// line, `--sarif` a SARIF 2.1.0 log (GitHub code scanning), `--markdown` a pull request comment.
 #[derive(Debug, Args)]
 pub struct ReviewArgs {
+    /// Review only the lines changed since REV (a branch, a tag, a commit), the working tree
+    /// included
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// Print a SARIF 2.1.0 log instead of the text
+    #[arg(long, conflicts_with = "markdown")]
+    sarif: bool,
+    /// Print a Markdown report (a pull request comment) instead of the text
+    #[arg(long)]
+    markdown: bool,
+    /// In `--markdown`, prefix links to lines with this URL (`https://github.com/o/r/blob/SHA`)
+    #[arg(long, value_name = "URL", requires = "markdown")]
+    link_base: Option<String>,
+    /// Accept every finding of this review: write them to `nova-baseline.json`, which later
+    /// reviews leave out (needs `--reason`)
+    #[arg(long, requires = "reason")]
+    write_baseline: bool,
+    /// Why the baseline's findings are accepted
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
     /// Show `info` findings too (they are counted, and always in `--json`)
     #[arg(long)]
     all: bool,
@@ -50,12 +72,30 @@ pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
     let request = ReviewRequest {
         repo_root: root.clone(),
         disabled: config.disabled_agents.value.clone(),
+        base: args.base.clone(),
     };
-    let outcome = orchestrator::review(&request, &set).map_err(|error| match error {
-        ReviewError::NoPipeline | ReviewError::Rules(_) => CommandError::usage(error),
-    })?;
+    let outcome = orchestrator::review(&request, &set).map_err(review_error)?;
     let p = &cx.printer;
-    if p.json() {
+    if args.write_baseline {
+        let reason = args.reason.as_deref().unwrap_or("").trim();
+        if reason.is_empty() {
+            return Err(CommandError::usage(anyhow::anyhow!(
+                "`--reason` is empty: say why these findings are accepted"
+            )));
+        }
+        let count =
+            orchestrator::write_baseline(&root, &outcome.findings, reason).map_err(review_error)?;
+        p.note(&format!(
+            "{count} finding(s) accepted in `{}`; commit it, and later reviews leave them out",
+            orchestrator::BASELINE_FILE
+        ));
+        return Ok(Exit::Success);
+    }
+    if args.sarif {
+        p.json_value(&report::sarif(&outcome.findings, &outcome.rules))?;
+    } else if args.markdown {
+        p.line(report::markdown(&outcome.findings, args.link_base.as_deref()).trim_end())?;
+    } else if p.json() {
         for finding in &outcome.findings {
             p.json_line(finding)?;
         }
@@ -83,7 +123,15 @@ pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
             .filter(|f| f.severity == severity)
             .count()
     };
-    if !args.all && !p.json() && count(Severity::Info) > 0 {
+    if outcome.baselined > 0 {
+        p.note(&format!(
+            "{} finding(s) left out: `{}` accepts them",
+            outcome.baselined,
+            orchestrator::BASELINE_FILE
+        ));
+    }
+    let text = !(p.json() || args.sarif || args.markdown);
+    if !args.all && text && count(Severity::Info) > 0 {
         p.note(&format!(
             "{} info finding(s) not shown: `nova review --all` shows them",
             count(Severity::Info)
@@ -95,7 +143,7 @@ pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
         count(Severity::Error),
         count(Severity::Warning),
         count(Severity::Info),
-        outcome.rules,
+        outcome.rules.rules.len(),
         outcome.reviewers.len(),
         outcome.files,
         outcome.seconds
@@ -111,6 +159,16 @@ pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
     } else {
         Exit::Success
     })
+}
+
+fn review_error(error: ReviewError) -> CommandError {
+    match error {
+        ReviewError::Git(_) | ReviewError::WriteBaseline(_) => CommandError::environment(error),
+        ReviewError::NoPipeline
+        | ReviewError::Rules(_)
+        | ReviewError::UnknownBase(_)
+        | ReviewError::Baseline(_) => CommandError::usage(error),
+    }
 }
 
 /// One finding: where, how bad, what, and its line of code.

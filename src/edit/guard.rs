@@ -29,6 +29,10 @@ pub fn protected(change: &FileChange) -> Option<&'static str> {
     if in_dir(".nova") || file == "nova.toml" {
         return Some("it is Nova's own configuration and agent files");
     }
+    if path == "nova-baseline.json" || (parts.first() == Some(&"rules") && file.ends_with(".toml"))
+    {
+        return Some("review rules and their baseline judge every change");
+    }
     if parts.first() == Some(&"agents")
         && (file.ends_with(".md") || dirs.get(1) == Some(&"pipelines"))
     {
@@ -546,6 +550,9 @@ mod tests {
             ".ci/run",
             "nova.toml",
             ".nova/agents/reviewer.md",
+            ".nova/rules/no-first.toml",
+            "rules/rust/unwrap-in-lib.toml",
+            "nova-baseline.json",
             "agents/refactorer.md",
             "agents/pipelines/improve.toml",
             "clippy.toml",

@@ -143,6 +143,60 @@ pub fn modified_files(path: &Path) -> Result<Vec<String>, WorktreeError> {
     Ok(files)
 }
 
+/// Per path, the 1-based, inclusive ranges of lines that changed.
+pub type ChangedLines = std::collections::BTreeMap<String, Vec<(usize, usize)>>;
+
+/// The lines of each file that changed between revision `rev` (any form git accepts: a branch,
+/// `HEAD~3`, a commit id) and the working tree, with the index: per path, the 1-based ranges of
+/// new lines (an added file is all new). `None` for `rev` git does not know.
+pub fn changed_lines(root: &Path, rev: &str) -> Result<Option<ChangedLines>, WorktreeError> {
+    let repo = Repository::open(root)?;
+    let Ok(object) = repo.revparse_single(rev) else {
+        return Ok(None);
+    };
+    let tree = object.peel_to_tree()?;
+    let mut options = git2::DiffOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .context_lines(0);
+    let diff = repo.diff_tree_to_workdir_with_index(Some(&tree), Some(&mut options))?;
+    let mut changed = ChangedLines::new();
+    let mut added = Vec::new();
+    diff.foreach(
+        &mut |delta, _| {
+            if let Some(path) = delta.new_file().path().and_then(Path::to_str)
+                && matches!(
+                    delta.status(),
+                    git2::Delta::Added | git2::Delta::Untracked | git2::Delta::Copied
+                )
+            {
+                added.push(path.to_owned());
+            }
+            true
+        },
+        None,
+        Some(&mut |delta, hunk| {
+            if let Some(path) = delta.new_file().path().and_then(Path::to_str)
+                && hunk.new_lines() > 0
+            {
+                let start = hunk.new_start() as usize;
+                let end = start + hunk.new_lines() as usize - 1;
+                changed
+                    .entry(path.to_owned())
+                    .or_default()
+                    .push((start, end));
+            }
+            true
+        }),
+        None,
+    )?;
+    for path in added {
+        changed.insert(path, vec![(1, usize::MAX)]);
+    }
+    Ok(Some(changed))
+}
+
 /// Makes sure a worktree of the repository at `root`, named `name`, exists at `path`, detached at
 /// `commit`. A worktree left broken by an earlier run is pruned and made again. No branch of the
 /// user's is created or moved.

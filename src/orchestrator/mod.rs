@@ -30,4 +30,7 @@ pub use clock::{now, stamp};
 pub use events::Event;
 pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, MAX_PASSES, improve};
 pub use resume::ResumeError;
-pub use review::{REVIEW_PIPELINE, ReviewError, ReviewOutcome, ReviewRequest, line_at, review};
+pub use review::{
+    BASELINE_FILE, REVIEW_PIPELINE, ReviewError, ReviewOutcome, ReviewRequest, line_at, review,
+    write_baseline,
+};

@@ -1,7 +1,10 @@
 //! `review`: findings only. The rule packs of the `review` pipeline's enabled reviewers run over
 //! every Rust file of the repository (gitignore-aware), each file parsed once; what they find
 //! becomes typed `Finding`s, fingerprinted from rule, path, enclosing symbol and the code itself
-//! (so a finding keeps its identity when lines move), sorted by severity, then place.
+//! (so a finding keeps its identity when lines move), sorted by severity, then place. With a
+//! base revision, only the lines changed since it are reviewed; findings recorded in the
+//! repository's baseline file (`nova-baseline.json`, with the reason they are accepted) are left
+//! out.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,24 +18,46 @@ use crate::rules::{Hit, RuleSet};
 /// The pipeline `nova review` runs.
 pub const REVIEW_PIPELINE: &str = "review";
 
+/// The baseline: findings a repository has accepted, by fingerprint, with why.
+pub const BASELINE_FILE: &str = "nova-baseline.json";
+
 /// What to review.
 #[derive(Debug, Clone)]
 pub struct ReviewRequest {
     pub repo_root: PathBuf,
     /// Agents that must not run (`[agents] disabled`).
     pub disabled: Vec<String>,
+    /// `--base REV`: only the lines changed since this revision (the working tree against it).
+    pub base: Option<String>,
 }
 
 /// What a review found.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ReviewOutcome {
     pub findings: Vec<Finding>,
     /// Rust files read.
     pub files: usize,
-    /// Rules that ran, and the reviewers that own them.
-    pub rules: usize,
+    /// The rules that ran, and the reviewers that own them.
+    pub rules: RuleSet,
     pub reviewers: Vec<String>,
+    /// Findings left out because the baseline holds them.
+    pub baselined: usize,
     pub seconds: f64,
+}
+
+/// The baseline file: accepted findings and the reason they are.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Baseline {
+    pub reason: String,
+    pub findings: Vec<Accepted>,
+}
+
+/// One accepted finding: its fingerprint, and where it was, for people reading the file.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Accepted {
+    pub fingerprint: String,
+    pub rule: String,
+    pub path: String,
 }
 
 /// Why a review could not run.
@@ -45,6 +70,17 @@ pub enum ReviewError {
     NoPipeline,
     #[error("the rules have problems; the first: {0}. `nova rules test` lists them all")]
     Rules(String),
+    #[error("`{0}` is not a revision of this repository: give a branch, a tag or a commit")]
+    UnknownBase(String),
+    #[error(transparent)]
+    Git(#[from] crate::git::WorktreeError),
+    #[error(
+        "`{BASELINE_FILE}` cannot be read ({0}); fix it, or write it again with `nova review \
+         --write-baseline --reason \"...\"`"
+    )]
+    Baseline(String),
+    #[error("cannot write `{BASELINE_FILE}`: {0}")]
+    WriteBaseline(std::io::Error),
 }
 
 /// Reviews the repository with the rule packs of the `review` pipeline's enabled reviewers.
@@ -66,10 +102,18 @@ pub fn review(request: &ReviewRequest, set: &AgentSet) -> Result<ReviewOutcome, 
     }
     let rules = rules.owned_by(&reviewers);
     let root = &request.repo_root;
+    let changed = match &request.base {
+        Some(rev) => Some(
+            crate::git::changed_lines(root, rev)?
+                .ok_or_else(|| ReviewError::UnknownBase(rev.clone()))?,
+        ),
+        None => None,
+    };
     let mut skipped = BTreeMap::new();
     let files: Vec<_> = crate::index::walk(root, &mut skipped)
         .into_iter()
         .filter(|found| found.path.ends_with(".rs"))
+        .filter(|found| changed.as_ref().is_none_or(|c| c.contains_key(&found.path)))
         .collect();
     let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
     let mut findings = Vec::new();
@@ -78,11 +122,22 @@ pub fn review(request: &ReviewRequest, set: &AgentSet) -> Result<ReviewOutcome, 
             continue;
         };
         for hit in rules.scan(&file.path, &text, &read) {
-            if let Some(finding) = finding(&file.path, &text, hit) {
+            let touched = changed
+                .as_ref()
+                .and_then(|c| c.get(&file.path))
+                .is_none_or(|ranges| {
+                    ranges
+                        .iter()
+                        .any(|(start, end)| hit.line <= *end && *start <= hit.end_line)
+                });
+            if touched && let Some(finding) = finding(&file.path, &text, hit) {
                 findings.push(finding);
             }
         }
     }
+    let accepted = baseline(root)?;
+    let before = findings.len();
+    findings.retain(|f| !accepted.contains(&f.fingerprint));
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -91,12 +146,63 @@ pub fn review(request: &ReviewRequest, set: &AgentSet) -> Result<ReviewOutcome, 
             .then_with(|| a.rule.cmp(&b.rule))
     });
     Ok(ReviewOutcome {
+        baselined: before - findings.len(),
         findings,
         files: files.len(),
-        rules: rules.rules.len(),
+        rules,
         reviewers,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The fingerprints the repository's baseline accepts; none without a baseline file.
+fn baseline(root: &Path) -> Result<std::collections::BTreeSet<String>, ReviewError> {
+    let text = match std::fs::read_to_string(root.join(BASELINE_FILE)) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(error) => return Err(ReviewError::Baseline(error.to_string())),
+    };
+    let baseline: Baseline =
+        serde_json::from_str(&text).map_err(|e| ReviewError::Baseline(e.to_string()))?;
+    if baseline.reason.trim().is_empty() {
+        return Err(ReviewError::Baseline(String::from(
+            "its `reason` is empty: say why these findings are accepted",
+        )));
+    }
+    Ok(baseline
+        .findings
+        .into_iter()
+        .map(|f| f.fingerprint)
+        .collect())
+}
+
+/// Writes the baseline: `findings` accepted, for `reason`. Returns how many it holds.
+pub fn write_baseline(
+    root: &Path,
+    findings: &[Finding],
+    reason: &str,
+) -> Result<usize, ReviewError> {
+    let mut accepted: Vec<Accepted> = findings
+        .iter()
+        .map(|f| Accepted {
+            fingerprint: f.fingerprint.clone(),
+            rule: f.rule.clone(),
+            path: f.path.to_string(),
+        })
+        .collect();
+    accepted.sort_by(|a, b| {
+        (&a.path, &a.rule, &a.fingerprint).cmp(&(&b.path, &b.rule, &b.fingerprint))
+    });
+    accepted.dedup_by(|a, b| a.fingerprint == b.fingerprint);
+    let count = accepted.len();
+    let baseline = Baseline {
+        reason: reason.trim().to_owned(),
+        findings: accepted,
+    };
+    let mut text = serde_json::to_string_pretty(&baseline).unwrap_or_default();
+    text.push('\n');
+    std::fs::write(root.join(BASELINE_FILE), text).map_err(ReviewError::WriteBaseline)?;
+    Ok(count)
 }
 
 /// A rule's hit as a finding: located, with its symbol and a fingerprint from the code at it.

@@ -208,3 +208,159 @@ fn a_finding_keeps_its_fingerprint_when_lines_move() {
     assert!(found(&after).contains(&("unwrap-in-lib".to_owned(), "src/lib.rs".to_owned(), 4)));
     assert_eq!(fingerprint(&after), before);
 }
+
+#[test]
+fn sarif_is_what_code_scanning_reads() {
+    let (env, repo) = setup();
+    let run = review(&env, &repo, &["--sarif"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let log: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(log["version"], "2.1.0");
+    assert!(
+        log["$schema"]
+            .as_str()
+            .is_some_and(|s| s.contains("sarif-2.1.0"))
+    );
+    let run0 = &log["runs"][0];
+    assert_eq!(run0["tool"]["driver"]["name"], "nova");
+    let rules = run0["tool"]["driver"]["rules"].as_array().expect("rules");
+    let results = run0["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    for result in results {
+        // Every result points at its rule's descriptor, which carries its help.
+        let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        assert!(
+            rules[index]["help"]["text"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        );
+        assert!(["error", "warning", "note"].contains(&result["level"].as_str().unwrap_or("")));
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert!(
+            region["startLine"].as_u64().is_some_and(|l| l >= 1),
+            "{result}"
+        );
+        assert!(result["partialFingerprints"]["novaFingerprint/v1"].is_string());
+    }
+    let unwrap = results
+        .iter()
+        .find(|r| r["ruleId"] == "unwrap-in-lib")
+        .expect("the unwrap");
+    assert_eq!(unwrap["level"], "warning");
+    assert_eq!(
+        unwrap["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "src/lib.rs"
+    );
+    let markdown = review(
+        &env,
+        &repo,
+        &["--markdown", "--link-base", "https://example.test/blob/abc"],
+    );
+    assert_eq!(markdown.code, 0, "{}", markdown.both());
+    assert!(
+        markdown.stdout.starts_with("## Nova review\n\n| reviewer | errors | warnings | notes |\n")
+            && markdown.stdout.contains(
+                "- **warning** [`src/lib.rs:2`](https://example.test/blob/abc/src/lib.rs#L2) in `first` `unwrap-in-lib`: "
+            ),
+        "{}",
+        markdown.stdout
+    );
+}
+
+#[test]
+fn a_baseline_accepts_todays_findings_and_lets_new_ones_through() {
+    let (env, repo) = setup();
+    let no_reason = review(&env, &repo, &["--write-baseline"]);
+    assert_eq!(no_reason.code, 2, "{}", no_reason.both());
+    let written = review(
+        &env,
+        &repo,
+        &["--write-baseline", "--reason", "legacy code, see #12"],
+    );
+    assert_eq!(written.code, 0, "{}", written.both());
+    assert!(
+        written.stderr.contains("accepted in `nova-baseline.json`"),
+        "{}",
+        written.stderr
+    );
+    let baseline: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("nova-baseline.json")).expect("the baseline"),
+    )
+    .expect("json");
+    assert_eq!(baseline["reason"], "legacy code, see #12");
+    let quiet = review(&env, &repo, &["--json", "--all"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.both());
+    assert!(quiet.stdout.is_empty(), "{}", quiet.stdout);
+    assert!(
+        quiet
+            .stderr
+            .contains("left out: `nova-baseline.json` accepts them"),
+        "{}",
+        quiet.stderr
+    );
+    // A new finding is not in the baseline.
+    write(
+        &repo,
+        "src/lib.rs",
+        &format!(
+            "{LIB}\n/// The third.\npub fn third(v: &[u8]) -> u8 {{\n    *v.get(2).unwrap()\n}}\n"
+        ),
+    );
+    let new = review(&env, &repo, &["--json", "--fail-on", "warning"]);
+    assert_eq!(new.code, 1, "{}", new.both());
+    assert_eq!(
+        found(&new),
+        [("unwrap-in-lib".to_owned(), "src/lib.rs".to_owned(), 20)]
+    );
+    // A baseline without a reason is refused, saying how to fix it.
+    write(
+        &repo,
+        "nova-baseline.json",
+        "{\"reason\": \"\", \"findings\": []}",
+    );
+    let bad = review(&env, &repo, &[]);
+    assert_eq!(bad.code, 2, "{}", bad.both());
+    assert!(
+        bad.stderr.contains("its `reason` is empty"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn review_with_a_base_looks_only_at_what_changed_since() {
+    let (env, repo) = setup();
+    write(
+        &repo,
+        "src/lib.rs",
+        &format!("{LIB}\npub fn third(v: &[u8]) -> u8 {{\n    *v.get(2).unwrap()\n}}\n"),
+    );
+    write(
+        &repo,
+        "src/extra.rs",
+        "pub fn e(v: Option<u8>) -> u8 {\n    v.unwrap()\n}\n",
+    );
+    let run = review(&env, &repo, &["--json", "--base", "HEAD"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let unwraps: Vec<_> = found(&run)
+        .into_iter()
+        .filter(|f| f.0 == "unwrap-in-lib")
+        .collect();
+    assert_eq!(
+        unwraps,
+        [
+            ("unwrap-in-lib".to_owned(), "src/extra.rs".to_owned(), 2),
+            ("unwrap-in-lib".to_owned(), "src/lib.rs".to_owned(), 19)
+        ]
+    );
+    let unknown = review(&env, &repo, &["--base", "no-such-branch"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.both());
+    assert!(
+        unknown
+            .stderr
+            .contains("`no-such-branch` is not a revision"),
+        "{}",
+        unknown.stderr
+    );
+}
