@@ -100,22 +100,60 @@ pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
             p.json_line(finding)?;
         }
     } else {
-        let mut last: Option<&str> = None;
-        let shown = outcome
+        text(cx, &root, &outcome.findings, args.all)?;
+    }
+    summary(cx, &outcome, args);
+    let failing = args.fail_on.is_some_and(|level| {
+        outcome
             .findings
             .iter()
-            .filter(|f| args.all || f.severity > Severity::Info);
-        for finding in shown {
-            if last != Some(finding.path.as_str()) {
-                if last.is_some() {
-                    p.line("")?;
-                }
-                p.line(&p.paint(BOLD, finding.path.as_str()))?;
-                last = Some(finding.path.as_str());
-            }
-            show(cx, &root, finding)?;
+            .any(|f| f.severity >= level.severity())
+    });
+    Ok(if failing {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+/// For people: by file, the files in the order of their first finding (most severe, most
+/// central first), each file's findings by line; `info` ones only with `all`.
+fn text(
+    cx: &Context<'_>,
+    root: &std::path::Path,
+    findings: &[Finding],
+    all: bool,
+) -> Result<(), CommandError> {
+    let p = &cx.printer;
+    let mut files: Vec<(&str, Vec<&Finding>)> = Vec::new();
+    for finding in findings
+        .iter()
+        .filter(|f| all || f.severity > Severity::Info)
+    {
+        match files
+            .iter_mut()
+            .find(|(path, _)| *path == finding.path.as_str())
+        {
+            Some((_, group)) => group.push(finding),
+            None => files.push((finding.path.as_str(), vec![finding])),
         }
     }
+    for (n, (path, mut group)) in files.into_iter().enumerate() {
+        if n > 0 {
+            p.line("")?;
+        }
+        p.line(&p.paint(BOLD, path))?;
+        group.sort_by_key(|f| (f.span.line_start, f.span.column_start));
+        for finding in group {
+            show(cx, root, finding)?;
+        }
+    }
+    Ok(())
+}
+
+/// The counts on stderr: what was left out and why, and what was found.
+fn summary(cx: &Context<'_>, outcome: &orchestrator::ReviewOutcome, args: &ReviewArgs) {
+    let p = &cx.printer;
     let count = |severity| {
         outcome
             .findings
@@ -123,6 +161,12 @@ pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
             .filter(|f| f.severity == severity)
             .count()
     };
+    if outcome.duplicates > 0 {
+        p.note(&format!(
+            "{} finding(s) left out: a more severe one of another rule is at the same code",
+            outcome.duplicates
+        ));
+    }
     if outcome.baselined > 0 {
         p.note(&format!(
             "{} finding(s) left out: `{}` accepts them",
@@ -148,17 +192,6 @@ pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
         outcome.files,
         outcome.seconds
     ));
-    let failing = args.fail_on.is_some_and(|level| {
-        outcome
-            .findings
-            .iter()
-            .any(|f| f.severity >= level.severity())
-    });
-    Ok(if failing {
-        Exit::Failure
-    } else {
-        Exit::Success
-    })
 }
 
 fn review_error(error: ReviewError) -> CommandError {

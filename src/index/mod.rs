@@ -269,6 +269,25 @@ impl Index {
         out
     }
 
+    /// Every definition's rank for `focus`, by file and the definition's name (`Type::name` for a
+    /// method, as findings name their symbol); a name defined twice in a file keeps its best.
+    pub fn symbol_ranks(&self, focus: &Focus) -> std::collections::HashMap<(String, String), f64> {
+        let files = self.file_list();
+        let (_, ranked) = rank::rank(&files, focus);
+        let mut out = std::collections::HashMap::new();
+        for r in ranked {
+            let (path, tags) = files[r.file];
+            let def = &tags.defs[r.def];
+            let name = match &def.scope {
+                Some(scope) => format!("{scope}::{}", def.name),
+                None => def.name.clone(),
+            };
+            let best = out.entry((path.to_owned(), name)).or_insert(r.score);
+            *best = best.max(r.score);
+        }
+        out
+    }
+
     /// The definitions of one file, in order.
     pub fn outline(&self, path: &str) -> Option<&[Def]> {
         self.files.get(path).map(|e| e.tags.defs.as_slice())

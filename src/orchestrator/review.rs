@@ -42,6 +42,8 @@ pub struct ReviewOutcome {
     pub reviewers: Vec<String>,
     /// Findings left out because the baseline holds them.
     pub baselined: usize,
+    /// Findings left out because a more severe one of another rule is at the same code.
+    pub duplicates: usize,
     pub seconds: f64,
 }
 
@@ -138,21 +140,58 @@ pub fn review(request: &ReviewRequest, set: &AgentSet) -> Result<ReviewOutcome, 
     let accepted = baseline(root)?;
     let before = findings.len();
     findings.retain(|f| !accepted.contains(&f.fingerprint));
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.path.cmp(&b.path))
-            .then_with(|| a.span.cmp(&b.span))
-            .then_with(|| a.rule.cmp(&b.rule))
-    });
+    let before_dedup = findings.len();
+    let findings = rank(root, dedup(findings));
+    let duplicates = before_dedup - findings.len();
     Ok(ReviewOutcome {
-        baselined: before - findings.len(),
+        baselined: before - before_dedup,
+        duplicates,
         findings,
         files: files.len(),
         rules,
         reviewers,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// One finding per piece of code: where two rules (of the same reviewer or of two) find the
+/// same span, the most severe stays (at equal severity, the first rule by id).
+fn dedup(mut findings: Vec<Finding>) -> Vec<Finding> {
+    findings.sort_by(|a, b| {
+        (&a.path, a.span.byte_start, a.span.byte_end)
+            .cmp(&(&b.path, b.span.byte_start, b.span.byte_end))
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| a.rule.cmp(&b.rule))
+    });
+    findings.dedup_by(|later, kept| {
+        later.path == kept.path
+            && later.span.byte_start == kept.span.byte_start
+            && later.span.byte_end == kept.span.byte_end
+    });
+    findings
+}
+
+/// Most severe first; within a severity, findings in the symbols that matter most to the
+/// repository (their rank in the reference graph, from the index's cache) first, then by place.
+fn rank(root: &Path, mut findings: Vec<Finding>) -> Vec<Finding> {
+    let index = crate::index::Index::build(root);
+    let ranks = index.symbol_ranks(&crate::index::Focus::default());
+    let score = |f: &Finding| {
+        f.symbol
+            .as_ref()
+            .and_then(|s| ranks.get(&(f.path.to_string(), s.clone())))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| score(b).total_cmp(&score(a)))
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.span.cmp(&b.span))
+            .then_with(|| a.rule.cmp(&b.rule))
+    });
+    findings
 }
 
 /// The fingerprints the repository's baseline accepts; none without a baseline file.

@@ -370,9 +370,11 @@ fn symbol(node: Node<'_>, text: &str) -> Option<String> {
                     .map(|n| text[n.byte_range()].to_owned());
             }
             "impl_item" => {
-                let ty = here
-                    .child_by_field_name("type")
-                    .map(|n| text[n.byte_range()].to_owned());
+                // `View<'a>` is `View`: the name the index knows the type by.
+                let ty = here.child_by_field_name("type").map(|n| {
+                    let ty = &text[n.byte_range()];
+                    ty.split('<').next().unwrap_or(ty).trim().to_owned()
+                });
                 return match (ty, function) {
                     (Some(ty), Some(function)) => Some(format!("{ty}::{function}")),
                     (ty, function) => function.or(ty),

@@ -364,3 +364,28 @@ fn review_with_a_base_looks_only_at_what_changed_since() {
         unknown.stderr
     );
 }
+
+#[test]
+fn two_rules_at_the_same_code_make_one_finding() {
+    let (env, repo) = setup();
+    write(
+        &repo,
+        "src/lib.rs",
+        "/// Adds one.\npub fn bump(m: &std::sync::Mutex<u32>) {\n    *m.lock().unwrap() += 1;\n}\n",
+    );
+    let run = review(&env, &repo, &["--json", "--all"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let at_line_3: Vec<String> = found(&run)
+        .into_iter()
+        .filter(|f| f.1 == "src/lib.rs" && f.2 == 3)
+        .map(|f| f.0)
+        .collect();
+    // `lock-unwrap` (info) and `unwrap-in-lib` (warning) find the same call: the warning stays.
+    assert_eq!(at_line_3, ["unwrap-in-lib"]);
+    assert!(
+        run.stderr
+            .contains("1 finding(s) left out: a more severe one"),
+        "{}",
+        run.stderr
+    );
+}
