@@ -311,6 +311,7 @@ fn run(repo: &Path, client: Client) -> Timed {
         reasoning: false,
         limits: RunLimits::default(),
         resume: None,
+        agents_md: None,
         route: RouteBy::Offline,
         explain_route: false,
         time: 1_767_225_600,

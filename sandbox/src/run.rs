@@ -209,6 +209,7 @@ static MODE_KNOWN: AtomicBool = AtomicBool::new(false);
 pub(crate) fn nested() -> bool {
     if !MODE_KNOWN.load(Ordering::Relaxed) {
         let spec = Spec::new("/bin/sh", "/").args(["-c", "exit 0"]);
+        // nova:allow(ignored-result): only what the run teaches (the mode) is wanted here
         let _ = run(&spec);
     }
     NESTED.load(Ordering::Relaxed)
@@ -310,6 +311,7 @@ fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
         Ok(child) => child,
         Err(source) => {
             if let Some(cgroup) = cgroup {
+                // nova:allow(ignored-result): removing the cgroup is cleanup; the error above is what is reported
                 let _ = cgroup.remove();
             }
             if let Some(reader) = report
@@ -341,6 +343,7 @@ fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
         if cgroup.limit_was_hit() && status != Status::Exited(0) {
             limit_hit = Some(Limit::Processes);
         }
+        // nova:allow(ignored-result): removing the cgroup is cleanup; the command's outcome is what is reported
         let _ = cgroup.remove();
     }
     Ok(Outcome {
@@ -372,6 +375,7 @@ fn wait_until(
         if left.is_zero() {
             // Killing the supervisor kills PID 1 of the namespace (its death signal), and with
             // it every process in the namespace.
+            // nova:allow(ignored-result): the supervisor may be gone already
             let _ = child.kill();
             return Ok((child.wait().map_err(wait_error)?, true));
         }
@@ -393,6 +397,7 @@ fn command_status(
         // The supervisor's own status says nothing: the command's comes through the pipe.
         Some(mut reader) => {
             let mut bytes = Vec::new();
+            // nova:allow(ignored-result): what could be read is all there is
             let _ = reader.read_to_end(&mut bytes);
             Record::decode_all(&bytes)
                 .into_iter()
@@ -415,6 +420,7 @@ fn command_status(
 /// The setup step that failed and its errno, from the report pipe of a spawn that failed.
 fn setup_failure(mut reader: std::io::PipeReader) -> Option<(SetupStep, i32)> {
     let mut bytes = Vec::new();
+    // nova:allow(ignored-result): what could be read is all there is
     let _ = reader.read_to_end(&mut bytes);
     Record::decode_all(&bytes)
         .into_iter()

@@ -116,6 +116,9 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         reasoning,
         limits,
         resume: args.resume.clone(),
+        agents_md: root
+            .as_deref()
+            .and_then(|root| std::fs::read_to_string(root.join("AGENTS.md")).ok()),
         route: args.route.unwrap_or(config.route.value),
         explain_route: args.explain_route,
         question,
@@ -408,6 +411,7 @@ impl<'a> View<'a> {
         if text.is_empty() {
             return;
         }
+        // nova:allow(ignored-result): a closed stdout ends the output, not the request
         let _ = self.cx.printer.raw(text.as_bytes());
         self.shown.push_str(text);
         self.at_line_start = text.ends_with('\n');
@@ -438,7 +442,7 @@ impl<'a> View<'a> {
     fn show(&mut self, event: &Event) {
         let p = &self.cx.printer;
         if p.json() {
-            // A closed stdout ends the output, not the request.
+            // nova:allow(ignored-result): a closed stdout ends the output, not the request
             let _ = p.json_line(event);
             return;
         }
@@ -591,6 +595,7 @@ impl<'a> View<'a> {
     /// Ends the answer's last line, so that what follows starts on its own.
     fn end_answer(&mut self) {
         if !self.at_line_start && !self.cx.printer.json() {
+            // nova:allow(ignored-result): a closed stdout ends the output, not the request
             let _ = self.cx.printer.raw(b"\n");
         }
         self.at_line_start = true;

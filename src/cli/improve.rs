@@ -181,7 +181,7 @@ impl<'a> View<'a> {
     fn show(&mut self, event: &Event) {
         let p = &self.cx.printer;
         if p.json() {
-            // A closed stdout ends the output, not the run.
+            // nova:allow(ignored-result): a closed stdout ends the output, not the run
             let _ = p.json_line(event);
             return;
         }

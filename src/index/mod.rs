@@ -231,7 +231,7 @@ impl Index {
                 ranked: map.ranked,
                 files: map.files,
             };
-            // A map that cannot be cached is still a map.
+            // nova:allow(ignored-result): a map that cannot be cached is still a map
             let _ = cache::save_map(path, &entry);
         }
         map

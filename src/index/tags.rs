@@ -119,7 +119,7 @@ fn extract_with(lang: Lang, text: &str, parser: &mut Parser, skip_bodies: bool) 
     }
     let tree = parser.parse(text, None);
     if !bodies.ranges.is_empty() {
-        // The parser is reused for the next file: back to whole documents.
+        // nova:allow(ignored-result): the parser is reused for the next file: back to whole documents
         let _ = parser.set_included_ranges(&[]);
     }
     let Some(tree) = tree else {

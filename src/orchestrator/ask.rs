@@ -70,6 +70,9 @@ pub struct AskRequest {
     pub reasoning: bool,
     /// The run's own budget over all its agents (`[budget]`).
     pub limits: RunLimits,
+    /// The repository's `AGENTS.md`, which every agent's prompt carries (read by the caller:
+    /// the run does no blocking IO on the async threads).
+    pub agents_md: Option<String>,
     /// `--resume RUN`: continue that run from its last turn (its question replaces this one's).
     pub resume: Option<String>,
     /// Who routes the request when `agent` does not name one.
@@ -675,15 +678,12 @@ async fn converse(
 ) -> Result<(Ended, Usage, StopReason), AskError> {
     let (request, provider, agent) = (scene.request, scene.provider, talk.agent);
     let toolbox = toolbox.filter(|tools| tools.specs().len() > 1);
-    let agents_md = request
-        .repo_root
-        .as_deref()
-        .and_then(|root| std::fs::read_to_string(root.join("AGENTS.md")).ok());
+    let agents_md = request.agents_md.as_deref();
     let tools: Vec<String> = toolbox
         .as_ref()
         .map(|t| t.specs().into_iter().map(|s| s.name).collect())
         .unwrap_or_default();
-    let mut chat = prompt(request, agent, scene.context, &tools, agents_md.as_deref())?;
+    let mut chat = prompt(request, agent, scene.context, &tools, agents_md)?;
     chat.messages = vec![Message::user(talk.task)];
     if tools.iter().any(|t| t == "handoff") {
         chat.system.push_str(&receivers(scene, agent));

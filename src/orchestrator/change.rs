@@ -241,7 +241,7 @@ impl ChangePath {
         let proof = match validated {
             Ok(proof) => proof,
             Err(error) => {
-                // Whatever failed, the worktree goes back to the tip.
+                // nova:allow(ignored-result): whatever failed, the worktree goes back to the tip
                 let _ = self.workspace.apply(&patch.reversed());
                 return Err(error);
             }

@@ -313,13 +313,12 @@ async fn run_agent(
     rec: &mut Recorder<'_>,
 ) -> Result<Ended, AskError> {
     let names: Vec<String> = tools.specs().into_iter().map(|s| s.name).collect();
-    let agents_md = std::fs::read_to_string(act.root.join("AGENTS.md")).ok();
     let chat = prompt(
         act.request,
         agent,
         act.context,
         &names,
-        agents_md.as_deref(),
+        act.request.agents_md.as_deref(),
     )?;
     let prover = Prover {
         root: act.root.to_owned(),

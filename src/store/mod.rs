@@ -192,6 +192,7 @@ impl Store {
                 for suffix in ["-wal", "-shm"] {
                     let journal = PathBuf::from(format!("{}{suffix}", path.display()));
                     if journal.exists() {
+                        // nova:allow(ignored-result): a journal left behind belongs to neither archive
                         let _ = std::fs::rename(&journal, format!("{}{suffix}", kept.display()));
                     }
                 }

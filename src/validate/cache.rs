@@ -53,6 +53,7 @@ impl BaseCache {
         let path = self.path(commit);
         let partial = path.with_extension("json.partial");
         if std::fs::write(&partial, bytes).is_ok() {
+            // nova:allow(ignored-result): a result that cannot be cached is worked out again next time
             let _ = std::fs::rename(partial, path);
         }
     }

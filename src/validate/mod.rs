@@ -130,7 +130,7 @@ impl Workspace {
         let worktree = home.join("worktree");
         git::ensure_worktree(repo_root, &worktree, "nova-validate", commit)?;
         let tmp_dir = home.join("tmp");
-        // Whatever an earlier run's tests left there goes.
+        // nova:allow(ignored-result): whatever an earlier run's tests left there goes
         let _ = std::fs::remove_dir_all(&tmp_dir);
         std::fs::create_dir_all(tmp_dir.join("home")).map_err(|source| ValidateError::Write {
             path: tmp_dir.clone(),
@@ -196,6 +196,7 @@ impl Workspace {
             for cache in CARGO_DOWNLOAD_CACHES {
                 let path = cargo_home.join(cache);
                 if !cache.starts_with('.') {
+                    // nova:allow(ignored-result): a cache that cannot be made is cargo's own error when it fetches
                     let _ = std::fs::create_dir_all(&path);
                 }
                 spec.write.push(path);
