@@ -127,10 +127,13 @@ fn inherited(path: &str, read: &dyn Fn(&str) -> Option<String>, depth: usize) ->
         let Some(text) = read(&parent) else {
             continue;
         };
-        let Some(line) = declaration_line(&text, module) else {
+        let Some(tree) = parse(&text) else {
             continue;
         };
-        let attributes = read_text(&text)?;
+        let Some(line) = declaration_line(&tree, &text, module) else {
+            continue;
+        };
+        let attributes = of_tree(&tree, &text);
         let mut test = false;
         let mut features = Vec::new();
         for region in attributes
@@ -157,8 +160,7 @@ fn inherited(path: &str, read: &dyn Fn(&str) -> Option<String>, depth: usize) ->
 }
 
 /// The 1-based line of `mod name;` (a declaration without a body) in `text`.
-fn declaration_line(text: &str, name: &str) -> Option<usize> {
-    let tree = parse(text)?;
+fn declaration_line(tree: &tree_sitter::Tree, text: &str, name: &str) -> Option<usize> {
     let mut stack = vec![tree.root_node()];
     while let Some(node) = stack.pop() {
         if node.kind() == "mod_item" {
