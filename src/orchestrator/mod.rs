@@ -19,6 +19,7 @@ mod landing;
 mod memory;
 mod message;
 mod prover;
+mod recorder;
 mod resume;
 mod review;
 mod route;

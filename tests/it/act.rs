@@ -9,14 +9,14 @@ use crate::common::{Run, TestEnv, branches, files_under, write};
 use crate::llm::CANARY;
 use crate::model_server::{ModelServer, Reply, Turn};
 
-const KEY_VAR: &str = "NOVA_TEST_KEY";
+pub(crate) const KEY_VAR: &str = "NOVA_TEST_KEY";
 
-const LIB: &str = "pub fn greet(name: &str) -> String {\n    format!(\"hello {name}\")\n}\n\npub fn shout(text: &str) -> String {\n    text.to_uppercase()\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn shouts() {\n        assert_eq!(super::shout(\"a\"), \"A\");\n    }\n}\n";
+pub(crate) const LIB: &str = "pub fn greet(name: &str) -> String {\n    format!(\"hello {name}\")\n}\n\npub fn shout(text: &str) -> String {\n    text.to_uppercase()\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn shouts() {\n        assert_eq!(super::shout(\"a\"), \"A\");\n    }\n}\n";
 
 /// An edit that lower-cases `shout`, which breaks its test.
-const LOWER: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.to_uppercase()\n=======\n    text.to_lowercase()\n>>>>>>> REPLACE\n```\n";
+pub(crate) const LOWER: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.to_uppercase()\n=======\n    text.to_lowercase()\n>>>>>>> REPLACE\n```\n";
 
-fn setup() -> (TestEnv, PathBuf) {
+pub(crate) fn setup() -> (TestEnv, PathBuf) {
     let mut env = TestEnv::new();
     env.set_var(KEY_VAR, CANARY);
     env.set_var("SOURCE_DATE_EPOCH", "1767225600");
@@ -37,7 +37,7 @@ fn setup() -> (TestEnv, PathBuf) {
     (env, repo)
 }
 
-fn ask(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Run {
+pub(crate) fn ask(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Run {
     let url = format!("{}/v1", server.url());
     let mut args = vec![
         "ask",
@@ -55,7 +55,7 @@ fn ask(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Run 
 }
 
 /// A turn that makes one tool call with these arguments.
-fn calls(id: &str, tool: &str, arguments: &Value) -> Reply {
+pub(crate) fn calls(id: &str, tool: &str, arguments: &Value) -> Reply {
     let json = arguments.to_string();
     let (head, tail) = json.split_at(json.len() / 2);
     Turn::text(&[]).call(id, tool, &[head, tail]).openai()
@@ -63,12 +63,12 @@ fn calls(id: &str, tool: &str, arguments: &Value) -> Reply {
 
 /// Fails unless `run` said `text` on stderr.
 #[track_caller]
-fn says(run: &Run, text: &str) {
+pub(crate) fn says(run: &Run, text: &str) {
     assert!(run.stderr.contains(text), "{text}: {}", run.stderr);
 }
 
 /// A script of one call to `tool` per value of its argument `key`.
-fn each(tool: &str, key: &str, values: &[Value]) -> Vec<Reply> {
+pub(crate) fn each(tool: &str, key: &str, values: &[Value]) -> Vec<Reply> {
     values
         .iter()
         .enumerate()
@@ -77,7 +77,7 @@ fn each(tool: &str, key: &str, values: &[Value]) -> Vec<Reply> {
 }
 
 /// The tool results Nova sent in request `n` (0-based), in order.
-fn tool_results(server: &ModelServer, n: usize) -> Vec<String> {
+pub(crate) fn tool_results(server: &ModelServer, n: usize) -> Vec<String> {
     let received = server.received();
     received[n].body["messages"]
         .as_array()
@@ -745,18 +745,6 @@ fn an_invalid_output_gets_one_corrective_turn_then_fails() {
     assert_eq!(server.received().len(), 2);
 }
 
-/// Waits until `done` holds, failing the test after `seconds`.
-fn wait_for(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    while !done() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "waited {seconds} s for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn run_checks_proves_the_candidate_so_far_and_the_memory_keeps_what_failed() {
     let (env, repo) = setup();
@@ -859,323 +847,6 @@ fn shell_runs_in_the_sandbox_on_the_candidate_with_no_secrets() {
     );
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(tool_results(&server, 1)[0].contains("`shell` is not one of your tools"));
-}
-
-#[test]
-fn the_same_failure_and_turns_without_progress_are_nudged_then_stopped() {
-    let (env, repo) = setup();
-    // Different arguments, the same failure.
-    let server = ModelServer::start(
-        (1..=5)
-            .map(|n| {
-                calls(
-                    &format!("c{n}"),
-                    "read_file",
-                    &serde_json::json!({"path": "src/nope.rs", "start_line": n}),
-                )
-            })
-            .collect(),
-    );
-    let run = ask(&env, &repo, &server, &["What is in nope?"]);
-    assert_eq!(run.code, 1, "{}", run.both());
-    says(&run, "chat warned: the same failure came back 3 times");
-    says(
-        &run,
-        "stopped by the loop guard: the same failure came back 4 times",
-    );
-    assert_eq!(server.received().len(), 4);
-    // Different calls, nothing new: a nudge after four turns, a stop after eight.
-    let globs = [
-        "src/*.rs",
-        "src/**/*.rs",
-        "src/l*.rs",
-        "src/li*.rs",
-        "src/lib.*",
-        "src/*b.rs",
-        "src/*.r?",
-        "**/lib.rs",
-        "src/[l]ib.rs",
-        "src/lib.r*",
-    ];
-    let server = ModelServer::start(each("list_files", "glob", &globs.map(Value::from)));
-    let run = ask(&env, &repo, &server, &["Which files are in src?"]);
-    assert_eq!(run.code, 1, "{}", run.both());
-    says(&run, "chat warned: 4 turns in a row brought nothing new");
-    says(
-        &run,
-        "stopped by the loop guard: 8 turns in a row brought nothing new",
-    );
-    assert_eq!(server.received().len(), 9);
-    says(
-        &run,
-        "`nova ask --resume 20260101-000000` continues from its last turn",
-    );
-}
-
-#[test]
-fn the_runs_budget_spans_its_agents_and_is_never_exceeded() {
-    let (env, repo) = setup();
-    write(
-        &env.user_config_dir(),
-        "config.toml",
-        "[budget]\ntokens = 40\n",
-    );
-    let server = ModelServer::start(each(
-        "read_file",
-        "path",
-        &["src/lib.rs", "Cargo.toml", "notes.txt", "src/lib.rs"].map(Value::from),
-    ));
-    let run = ask(&env, &repo, &server, &["What does greet do?"]);
-    assert_eq!(run.code, 1, "{}", run.both());
-    // Each scripted turn uses 19 tokens: the third starts under 40, the fourth does not.
-    says(&run, "the run's budget of 40 tokens ran out (57 spent)");
-    assert_eq!(server.received().len(), 3);
-}
-
-#[test]
-fn a_long_conversation_is_compacted_against_the_task_memory() {
-    let (env, _) = setup();
-    write(
-        &env.user_config_dir(),
-        "config.toml",
-        "[models.\"test-model\"]\ncontext_window = 4000\n",
-    );
-    let parts: Vec<(String, String)> = (1..=10)
-        .map(|n| {
-            let text: String = (1..=20)
-                .map(|line| format!("// part {n}, line {line}: words to fill the window\n"))
-                .collect();
-            (format!("src/part{n}.rs"), text)
-        })
-        .collect();
-    let mut files: Vec<(&str, &str)> = parts
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    files.push(("src/lib.rs", LIB));
-    let repo = env.repo_with("parts", &files);
-    let mut script: Vec<Reply> = (1..=10)
-        .map(|n| {
-            calls(
-                &format!("c{n}"),
-                "read_file",
-                &serde_json::json!({"path": format!("src/part{n}.rs")}),
-            )
-        })
-        .collect();
-    script.push(Turn::text(&["The parts are comments."]).openai());
-    let server = ModelServer::start(script);
-    let args = [
-        "--max-tokens",
-        "500",
-        "--map-tokens",
-        "0",
-        "What are the parts?",
-    ];
-    let run = ask(&env, &repo, &server, &args);
-    assert_eq!(run.code, 0, "{}", run.both());
-    assert!(
-        run.stderr.contains("chat's conversation compacted: ")
-            && run.stderr.contains(" messages folded into the task memory"),
-        "{}",
-        run.stderr
-    );
-    let received = server.received();
-    let last = received.last().expect("requests").body["messages"].to_string();
-    assert!(last.contains("[Nova compacted "), "{last}");
-    assert!(
-        last.contains("What are the parts?"),
-        "the task stays: {last}"
-    );
-    assert!(!last.contains("part 1, line 7:"), "the oldest read is gone");
-    assert!(last.contains("part 10, line 7:"), "the latest read stays");
-}
-
-#[test]
-fn a_run_killed_mid_turn_resumes_from_its_last_turn() {
-    let (env, repo) = setup();
-    let before = files_under(&repo, &[".git", ".nova"]);
-    let edit = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn greet(name: &str) -> String {\n=======\n/// Greets `name`.\npub fn greet(name: &str) -> String {\n>>>>>>> REPLACE\n```\n";
-    let server = ModelServer::start(vec![
-        calls(
-            "c1",
-            "read_file",
-            &serde_json::json!({"path": "src/lib.rs"}),
-        ),
-        calls("c2", "propose_edit", &serde_json::json!({"edits": edit})),
-        Reply::stream(Vec::new()).ending(crate::model_server::End::Stall(
-            std::time::Duration::from_secs(120),
-        )),
-    ]);
-    let url = format!("{}/v1", server.url());
-    let mut child = env
-        .nova_command(
-            &repo,
-            [
-                "ask",
-                "--provider",
-                "openai",
-                "--base-url",
-                &url,
-                "--api-key-env",
-                KEY_VAR,
-                "--model",
-                "test-model",
-                "--agent",
-                "refactorer",
-                "Add a doc comment to greet",
-            ],
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("nova starts");
-    wait_for(60, "the third request to stall", || server.stalled() == 1);
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
-    server.stop();
-    assert_eq!(branches(&repo), ["master"], "nothing landed");
-    let server = ModelServer::start(vec![
-        calls(
-            "c3",
-            "finish",
-            &serde_json::json!({"text": "Document greet"}),
-        ),
-        Turn::text(&["Document `greet`"]).openai(),
-    ]);
-    let run = ask(&env, &repo, &server, &["--resume", "20260101-000000"]);
-    assert_eq!(run.code, 0, "{}", run.both());
-    says(
-        &run,
-        "resuming run 20260101-000000: `refactorer` goes on after turn 2",
-    );
-    // The conversation went on where it was: both earlier results are in the first request.
-    let results = tool_results(&server, 0);
-    assert_eq!(results.len(), 2, "{results:?}");
-    assert!(
-        results[1].starts_with("applied to your candidate: src/lib.rs"),
-        "{results:?}"
-    );
-    let lib = crate::common::branch_file(&repo, "nova/ask/20260101-000000", "src/lib.rs");
-    assert!(lib.starts_with("/// Greets `name`.\npub fn greet"), "{lib}");
-    assert_eq!(
-        files_under(&repo, &[".git", ".nova"]),
-        before,
-        "the checkout is untouched"
-    );
-    // A finished run has nothing left to resume.
-    let again = ask(&env, &repo, &server, &["--resume", "20260101-000000"]);
-    assert_eq!(again.code, 2, "{}", again.both());
-    assert!(
-        again
-            .stderr
-            .contains("finished; there is nothing to resume"),
-        "{}",
-        again.stderr
-    );
-}
-
-#[test]
-fn the_model_router_hands_the_request_to_the_agent_it_chooses() {
-    let (env, repo) = setup();
-    let server = ModelServer::start(vec![
-        calls(
-            "r1",
-            "handoff",
-            &serde_json::json!({"to": "chat", "message": "Find where `shout` is defined"}),
-        ),
-        Turn::text(&["`shout` is at src/lib.rs:5."]).openai(),
-    ]);
-    let run = ask(
-        &env,
-        &repo,
-        &server,
-        &["--route", "model", "Where is shout?"],
-    );
-    assert_eq!(run.code, 0, "{}", run.both());
-    says(
-        &run,
-        "routed to `chat`: the router chose it: Find where `shout` is defined",
-    );
-    let received = server.received();
-    let system = received[0].body["messages"][0]["content"]
-        .as_str()
-        .unwrap_or_default();
-    assert!(
-        system.contains("## Agents you may hand work to")
-            && system.contains("- `chat` (chat): Answers questions"),
-        "{system}"
-    );
-    let tools: Vec<&str> = received[0].body["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(|t| t["function"]["name"].as_str())
-        .collect();
-    assert_eq!(tools, ["list_files", "repo_map", "handoff", "finish"]);
-    let task = received[1].body["messages"][1]["content"]
-        .as_str()
-        .unwrap_or_default();
-    assert!(
-        task.starts_with("`router` handed you this work: Find where `shout` is defined")
-            && task.contains("The request it started from: Where is shout?"),
-        "{task}"
-    );
-    // A router that answers instead: the offline classifier chooses.
-    let server = ModelServer::start(vec![
-        Turn::text(&["Probably chat."]).openai(),
-        Turn::text(&["`shout` is at src/lib.rs:5."]).openai(),
-    ]);
-    let run = ask(
-        &env,
-        &repo,
-        &server,
-        &["--route", "model", "Where is shout?"],
-    );
-    assert_eq!(run.code, 0, "{}", run.both());
-    says(
-        &run,
-        "routed to `chat`: the router made no choice (it answered instead of handing the \
-             request on); offline, the request is a question",
-    );
-}
-
-#[test]
-fn explain_route_says_who_would_act_and_why_and_acts_on_nothing() {
-    let (env, repo) = setup();
-    let server = ModelServer::start(Vec::new());
-    let run = ask(
-        &env,
-        &repo,
-        &server,
-        &["--explain-route", "Add a doc comment to greet"],
-    );
-    assert_eq!(run.code, 0, "{}", run.both());
-    assert_eq!(
-        run.stdout,
-        "doc-writer: the request asks for a change (it opens with `add`), and `doc-writer`'s \
-         description shares its words (comment, doc)\n"
-    );
-    assert!(server.received().is_empty(), "offline: no model call");
-    // With the model router (here from the configuration): one call, then nothing more.
-    write(
-        &env.user_config_dir(),
-        "config.toml",
-        "[agents]\nroute = \"model\"\n",
-    );
-    let server = ModelServer::start(vec![calls(
-        "r1",
-        "handoff",
-        &serde_json::json!({"to": "refactorer", "message": "Rename greet to hello"}),
-    )]);
-    let run = ask(&env, &repo, &server, &["--explain-route", "Rename greet"]);
-    assert_eq!(run.code, 0, "{}", run.both());
-    assert_eq!(
-        run.stdout,
-        "refactorer: the router chose it: Rename greet to hello\n"
-    );
-    assert_eq!(server.received().len(), 1);
-    assert_eq!(branches(&repo), ["master"]);
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Nova's integration tests: one binary, a hermetic environment per test (see `common`).
 
 mod act;
+mod act_limits;
+mod act_routing;
 mod agents;
 mod apply;
 mod ask;
