@@ -509,6 +509,7 @@ async fn act<'a>(
                 task: &holder.task,
                 chain: &holder.chain.agents,
                 spent: holder.spent,
+                quiet: agent.role == Role::Router,
             };
             let talk = Talk {
                 agent,

@@ -93,10 +93,15 @@ pub struct Keeper<'k, 'r> {
     pub task: &'k str,
     pub chain: &'k [String],
     pub spent: Usage,
+    /// The agent's words are not the answer (a router's): its text is not streamed out.
+    pub quiet: bool,
 }
 
 impl Observer for Keeper<'_, '_> {
     fn event(&mut self, event: Event) {
+        if self.quiet && matches!(event, Event::AnswerDelta { .. }) {
+            return;
+        }
         self.rec.emit(event);
     }
 

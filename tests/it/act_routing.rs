@@ -68,6 +68,8 @@ fn the_model_router_hands_the_request_to_the_agent_it_chooses() {
         "routed to `chat`: the router made no choice (it answered instead of handing the \
              request on); offline, the request is a question",
     );
+    // The router's own words are not the answer.
+    assert_eq!(run.stdout, "`shout` is at src/lib.rs:5.\n");
 }
 
 #[test]
