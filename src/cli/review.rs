@@ -144,8 +144,16 @@ fn text(
         }
         p.line(&p.paint(BOLD, path))?;
         group.sort_by_key(|f| (f.span.line_start, f.span.column_start));
+        // The file is read once for the lines of all its findings.
+        let text = std::fs::read_to_string(root.join(path)).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
         for finding in group {
-            show(cx, root, finding)?;
+            let line = finding
+                .span
+                .line_start
+                .checked_sub(1)
+                .and_then(|n| lines.get(n));
+            show(cx, finding, line.copied())?;
         }
     }
     Ok(())
@@ -205,7 +213,7 @@ fn review_error(error: ReviewError) -> CommandError {
 }
 
 /// One finding: where, how bad, what, and its line of code.
-fn show(cx: &Context<'_>, root: &std::path::Path, finding: &Finding) -> Result<(), CommandError> {
+fn show(cx: &Context<'_>, finding: &Finding, line: Option<&str>) -> Result<(), CommandError> {
     let p = &cx.printer;
     let (style, word) = match finding.severity {
         Severity::Error => (RED, "error"),
@@ -225,7 +233,7 @@ fn show(cx: &Context<'_>, root: &std::path::Path, finding: &Finding) -> Result<(
         finding.rule,
         finding.message
     ))?;
-    if let Some(line) = orchestrator::line_at(root, finding) {
+    if let Some(line) = line {
         p.line(&p.paint(DIM, &format!("      {}", line.trim())))?;
     }
     Ok(())

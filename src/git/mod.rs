@@ -18,8 +18,8 @@ pub use commit::{
 };
 pub use push::{PushError, push};
 pub use worktree::{
-    ChangedLines, WorktreeError, changed_lines, checkout_detached, ensure_worktree, head_commit,
-    modified_files, read_blob, read_blobs, tree_files, uncommitted, under_symlink,
+    ChangedLines, WorktreeError, changed_lines, checkout_detached, ensure_worktree, has_commit,
+    head_commit, modified_files, read_blob, read_blobs, tree_files, uncommitted, under_symlink,
 };
 
 /// A commit, tree or blob id: the one type of libgit2's that other modules hold.

@@ -20,6 +20,11 @@ pub enum WorktreeError {
     },
 }
 
+/// Whether the repository at `root` has commit `commit`.
+pub fn has_commit(root: &Path, commit: Oid) -> Result<bool, WorktreeError> {
+    Ok(Repository::open(root)?.find_commit(commit).is_ok())
+}
+
 /// The commit HEAD points to in the repository at `root`.
 pub fn head_commit(root: &Path) -> Result<Oid, WorktreeError> {
     let repo = Repository::open(root)?;

@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::agent::{self, Conversation, Ended, Observer, RunBudget, RunLimits, Session, Start};
-use super::change::AgentPolicy;
 use super::events::Event;
 use super::handoff::{self, Chain};
 use super::landing::{self, Act};
@@ -304,14 +303,7 @@ impl Scene<'_> {
     /// could be proved at all.
     fn prover(&self, agent: &AgentDef) -> Option<Prover> {
         let tree = self.tree?;
-        Some(Prover {
-            root: tree.root.clone(),
-            base: tree.commit,
-            options: self.request.validation.clone()?,
-            agent: AgentPolicy::of(agent),
-            request: self.request.question.clone(),
-            model: self.request.model.clone(),
-        })
+        Prover::new(self.request, &tree.root, tree.commit, agent)
     }
 }
 
@@ -460,9 +452,9 @@ fn resumed_base(request: &AskRequest, run: &str, base: &str) -> Result<Oid, AskE
     };
     let oid = Oid::from_str(base).map_err(|_| missing())?;
     let root = request.repo_root.as_deref().ok_or_else(missing)?;
-    match git::read_blob(root, oid, "") {
-        Err(_) => Err(missing()),
-        Ok(_) => Ok(oid),
+    match git::has_commit(root, oid) {
+        Ok(true) => Ok(oid),
+        _ => Err(missing()),
     }
 }
 
@@ -891,10 +883,7 @@ impl RepoContext {
             .unwrap_or_default();
         let root = root.to_owned();
         let focus = Focus::from_words(&question_words(question));
-        let index = match tokio::task::spawn_blocking(move || Index::build(&root)).await {
-            Ok(index) => index,
-            Err(panic) => std::panic::resume_unwind(panic.into_panic()),
-        };
+        let index = super::blocking(move || Index::build(&root)).await;
         RepoContext { index, focus, name }
     }
 }

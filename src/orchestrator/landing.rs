@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::agent::{self, Ended, RunBudget, Session, Start};
 use super::ask::{AskError, AskRequest, ChangeOutcome, GitTree, Recorder, RepoContext, prompt};
+use super::blocking;
 use super::change::{self, AgentPolicy, Author, Candidate, ChangePath, Landing, Origin, Target};
 use super::clock::stamp;
 use super::events::Event;
@@ -257,14 +258,6 @@ struct Proved {
     proof: Option<change::Proof>,
 }
 
-/// Runs `work` off the async threads; a panic there goes on here.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(done) => done,
-        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
-    }
-}
-
 /// The committer's message for a proved candidate: it reads the diff and the request, and
 /// returns the message with `finish`. `None` when it gave none (the change's own summary is
 /// used).
@@ -320,18 +313,8 @@ async fn run_agent(
         &names,
         act.request.agents_md.as_deref(),
     )?;
-    let prover = Prover {
-        root: act.root.to_owned(),
-        base: act.base,
-        options: act
-            .request
-            .validation
-            .clone()
-            .ok_or(AskError::CannotProve)?,
-        agent: AgentPolicy::of(agent),
-        request: act.request.question.clone(),
-        model: act.request.model.clone(),
-    };
+    let prover =
+        Prover::new(act.request, act.root, act.base, agent).ok_or(AskError::CannotProve)?;
     let spent = *act.used.lock().expect("no panic while held");
     let session = Session {
         agent,

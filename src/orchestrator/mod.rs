@@ -32,6 +32,14 @@ pub use events::Event;
 pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, MAX_PASSES, improve};
 pub use resume::ResumeError;
 pub use review::{
-    BASELINE_FILE, REVIEW_PIPELINE, ReviewError, ReviewOutcome, ReviewRequest, line_at, review,
+    BASELINE_FILE, REVIEW_PIPELINE, ReviewError, ReviewOutcome, ReviewRequest, review,
     write_baseline,
 };
+
+/// Runs `work` off the async threads (git2, tree-sitter, builds); a panic there goes on here.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(panic) => std::panic::resume_unwind(panic.into_panic()),
+    }
+}

@@ -4,10 +4,12 @@
 //! repository's lock, off the async threads; the worktree is put back after. Nothing is
 //! committed here: what an agent learns is what the change path would say.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::ask::AskRequest;
 use super::change::{self, AgentPolicy, Author, Candidate, ChangePath, Origin, Target};
+use crate::agents::AgentDef;
 use crate::edit::Patch;
 use crate::git::Oid;
 use crate::tools::{Checks, Job, JobFuture, JobResult};
@@ -20,42 +22,8 @@ pub const SHELL_SECONDS: u64 = 120;
 pub const SHELL_OUTPUT_CHARS: usize = 16_000;
 
 /// Proves candidates of one agent on one repository's base.
+#[derive(Clone)]
 pub struct Prover {
-    pub root: PathBuf,
-    pub base: Oid,
-    pub options: Options,
-    pub agent: AgentPolicy,
-    pub request: String,
-    pub model: String,
-}
-
-impl Checks for Prover {
-    fn run(&self, job: Job) -> JobFuture<'_> {
-        let work = Work {
-            root: self.root.clone(),
-            base: self.base,
-            options: self.options.clone(),
-            agent: self.agent.clone(),
-            request: self.request.clone(),
-            model: self.model.clone(),
-        };
-        Box::pin(async move {
-            let done = tokio::task::spawn_blocking(move || work.run(job)).await;
-            match done {
-                Ok(Ok(result)) => result,
-                Ok(Err(problem)) => JobResult {
-                    ok: false,
-                    text: format!("could not run: {problem}"),
-                    failing: Vec::new(),
-                },
-                Err(panic) => std::panic::resume_unwind(panic.into_panic()),
-            }
-        })
-    }
-}
-
-/// One job's owned inputs, for the blocking thread.
-struct Work {
     root: PathBuf,
     base: Oid,
     options: Options,
@@ -64,8 +32,39 @@ struct Work {
     model: String,
 }
 
-impl Work {
-    fn run(self, job: Job) -> Result<JobResult, String> {
+impl Prover {
+    /// The prover of `agent`'s candidates for `request` on `base` of the repository at `root`;
+    /// `None` where nothing can be proved (no sandbox options).
+    pub fn new(request: &AskRequest, root: &Path, base: Oid, agent: &AgentDef) -> Option<Prover> {
+        Some(Prover {
+            root: root.to_owned(),
+            base,
+            options: request.validation.clone()?,
+            agent: AgentPolicy::of(agent),
+            request: request.question.clone(),
+            model: request.model.clone(),
+        })
+    }
+}
+
+impl Checks for Prover {
+    fn run(&self, job: Job) -> JobFuture<'_> {
+        let prover = self.clone();
+        Box::pin(async move {
+            match super::blocking(move || prover.job(job)).await {
+                Ok(result) => result,
+                Err(problem) => JobResult {
+                    ok: false,
+                    text: format!("could not run: {problem}"),
+                    failing: Vec::new(),
+                },
+            }
+        })
+    }
+}
+
+impl Prover {
+    fn job(self, job: Job) -> Result<JobResult, String> {
         let _lock = crate::state::Lock::acquire(&self.root, crate::state::Wait::Yes(&mut |_| {}))
             .map_err(|e| e.to_string())?;
         match job.command {

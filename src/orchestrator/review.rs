@@ -270,11 +270,3 @@ fn finding(path: &str, text: &str, hit: Hit) -> Option<Finding> {
         fix: None,
     })
 }
-
-/// The line of `text` a finding starts on, for showing it.
-pub fn line_at(root: &Path, finding: &Finding) -> Option<String> {
-    let text = std::fs::read_to_string(root.join(finding.path.as_str())).ok()?;
-    text.lines()
-        .nth(finding.span.line_start.checked_sub(1)?)
-        .map(str::to_owned)
-}
