@@ -331,7 +331,14 @@ fn comment_above(node: Node<'_>, marker: &str, text: &str) -> bool {
         match sibling.kind() {
             "attribute_item" if marker == "///" && said.contains("doc") => return true,
             "attribute_item" => {}
-            "line_comment" | "block_comment" if said.contains(marker) => return true,
+            // `// Safety:` and `// safety:` are as common as `// SAFETY:` (clippy takes all).
+            "line_comment" | "block_comment"
+                if said
+                    .to_ascii_lowercase()
+                    .contains(&marker.to_ascii_lowercase()) =>
+            {
+                return true;
+            }
             "line_comment" | "block_comment" => {}
             _ => return false,
         }

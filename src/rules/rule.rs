@@ -94,9 +94,9 @@ pub struct Limits {
     /// Nor a method call of these names (`unwrap`).
     #[serde(default)]
     pub without_methods: Vec<String>,
-    /// No comment containing this text just above it (or above the statement it is in), past
-    /// its attributes: `SAFETY:` over an `unsafe` block, `///` over a public item (a
-    /// `#[doc = ...]` attribute counts as one).
+    /// No comment containing this text (in any case) just above it (or above the statement it
+    /// is in), past its attributes: `SAFETY:` over an `unsafe` block, `///` over a public item
+    /// (a `#[doc = ...]` attribute counts as one).
     #[serde(default)]
     pub without_comment_above: Option<String>,
     /// Nor a call of a function or method whose name starts with one of these (`assert`, a
