@@ -625,7 +625,7 @@ const CLIPPY_GROUPS: &[&str] = &[
 /// A rule selector names what the offline engine runs for an agent: `rustfmt`, a compiler lint
 /// (`rustc::unused_imports`, or `rustc::*` for all), a clippy lint or group
 /// (`clippy::needless_return`, `clippy::perf`, `clippy::*`), or one of Nova's own rules
-/// (`unwrap-in-lib`).
+/// (`unwrap-in-lib`, or `rules::*` for all).
 fn check_rule_selector(selector: &str) -> Result<(), String> {
     let snake = |name: &str| {
         name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -637,6 +637,7 @@ fn check_rule_selector(selector: &str) -> Result<(), String> {
         None => selector == "rustfmt" || is_kebab(selector),
         Some(("clippy", name)) => name == "*" || snake(name) || CLIPPY_GROUPS.contains(&name),
         Some(("rustc", name)) => name == "*" || snake(name),
+        Some(("rules", name)) => name == "*",
         Some(_) => false,
     };
     if valid {
@@ -644,7 +645,7 @@ fn check_rule_selector(selector: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{selector}` is not a rule: use `rustfmt`, `rustc::<lint>`, `clippy::<lint or group>`, \
-             or a Nova rule name in kebab-case"
+             a Nova rule name in kebab-case, or `rules::*`"
         ))
     }
 }
@@ -736,10 +737,17 @@ Tidy the code.
             "clippy::needless_return",
             "rustc::unused_imports",
             "rustc::*",
+            "rules::*",
         ] {
             assert_eq!(check_rule_selector(good), Ok(()), "{good}");
         }
-        for bad in ["clippy::Needless", "eslint::no-var", "Unwrap", "rustc::"] {
+        for bad in [
+            "clippy::Needless",
+            "eslint::no-var",
+            "Unwrap",
+            "rustc::",
+            "rules::unwrap-in-lib",
+        ] {
             assert!(check_rule_selector(bad).is_err(), "{bad}");
         }
     }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::findings::{Finding, Severity};
+use crate::findings::{Finding, Fix, Severity};
 use crate::rules::RuleSet;
 
 /// SARIF's level for a severity.
@@ -19,7 +19,7 @@ fn level(severity: Severity) -> &'static str {
 }
 
 /// A SARIF 2.1.0 log of one run: the rules that found something (with their help), and every
-/// finding with its location and its fingerprint.
+/// finding with its location, its fingerprint and its fix where it has one.
 pub fn sarif(findings: &[Finding], rules: &RuleSet) -> Value {
     let mut ids: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
     ids.sort_unstable();
@@ -50,7 +50,7 @@ pub fn sarif(findings: &[Finding], rules: &RuleSet) -> Value {
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
-            json!({
+            let mut result = json!({
                 "ruleId": f.rule,
                 "ruleIndex": index.get(f.rule.as_str()).copied().unwrap_or(0),
                 "level": level(f.severity),
@@ -65,7 +65,11 @@ pub fn sarif(findings: &[Finding], rules: &RuleSet) -> Value {
                     },
                 }}],
                 "partialFingerprints": {"novaFingerprint/v1": f.fingerprint},
-            })
+            });
+            if let Some(fix) = fix(f, rules) {
+                result["fixes"] = json!([fix]);
+            }
+            result
         })
         .collect();
     json!({
@@ -80,6 +84,33 @@ pub fn sarif(findings: &[Finding], rules: &RuleSet) -> Value {
             "results": results,
         }],
     })
+}
+
+/// A finding's fix as SARIF says one: byte ranges of its file deleted and text put in their place.
+fn fix(finding: &Finding, rules: &RuleSet) -> Option<Value> {
+    let Some(Fix::Replace(replacements)) = &finding.fix else {
+        return None;
+    };
+    let summary = rules
+        .rule(&finding.rule)
+        .and_then(|rule| rule.file.fix.as_ref())
+        .map_or("Nova's fix", |fix| fix.summary.as_str());
+    let replacements: Vec<Value> = replacements
+        .iter()
+        .map(|r| {
+            json!({
+                "deletedRegion": {"byteOffset": r.start, "byteLength": r.end - r.start},
+                "insertedContent": {"text": r.text},
+            })
+        })
+        .collect();
+    Some(json!({
+        "description": {"text": summary},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": finding.path.as_str(), "uriBaseId": "%SRCROOT%"},
+            "replacements": replacements,
+        }],
+    }))
 }
 
 /// A pull request comment: a summary table by reviewer and severity, then each finding with a

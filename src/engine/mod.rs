@@ -39,6 +39,10 @@ fn specificity(selector: &str, rule: &str, group: Option<&str>) -> Option<u8> {
     {
         return Some(2);
     }
+    // `rules::*` selects every one of Nova's own rules (their ids have no `::`).
+    if selector == "rules::*" && !rule.contains("::") && rule != RUSTFMT {
+        return Some(1);
+    }
     let (source, name) = selector.split_once("::")?;
     (name == "*" && rule.starts_with(source) && rule[source.len()..].starts_with("::")).then_some(1)
 }

@@ -12,6 +12,7 @@ use crate::edit::{Rebase, RepoPath};
 use crate::engine::{self, NoPatch, RUSTFMT, Review};
 use crate::findings::{Finding, Fix};
 use crate::index::Index;
+use crate::rules::RuleSet;
 use crate::validate::{CargoOutput, ValidateError, Workspace};
 
 /// What a stage sees of the tip of the review branch: the worktree that holds it, what linting
@@ -63,18 +64,27 @@ pub trait Refactorer {
     fn next_pass(&mut self);
 }
 
-/// The builtin reviewers: the diagnostics and formatting drift their `builtin` selectors own.
+/// The builtin reviewers: the diagnostics and formatting drift their `builtin` selectors own, and
+/// what their rule packs find that a rule's fix template can rewrite (`nova review` lists the
+/// rest).
 pub struct BuiltinReviewer<'a> {
     agents: Vec<&'a AgentDef>,
     formats: bool,
+    /// The rules the agents own.
+    rules: RuleSet,
 }
 
 impl<'a> BuiltinReviewer<'a> {
-    pub fn new(agents: Vec<&'a AgentDef>) -> Self {
+    pub fn new(agents: Vec<&'a AgentDef>, rules: RuleSet) -> Self {
         let formats = agents
             .iter()
             .any(|agent| engine::owner(&[*agent], RUSTFMT, None).is_some());
-        BuiltinReviewer { agents, formats }
+        let names: Vec<String> = agents.iter().map(|a| a.name.clone()).collect();
+        BuiltinReviewer {
+            agents,
+            formats,
+            rules: rules.owned_by(&names),
+        }
     }
 }
 
@@ -89,12 +99,20 @@ impl Reviewer for BuiltinReviewer<'_> {
             workspace: tip.workspace,
             index: tip.index,
         };
-        Ok(engine::review(
-            &tip.lint.diagnostics,
-            &drift,
-            &self.agents,
-            &source,
-        ))
+        let mut review = engine::review(&tip.lint.diagnostics, &drift, &self.agents, &source);
+        let (_, found) = super::review::scan_tree(tip.workspace.path(), &self.rules, None);
+        review
+            .findings
+            .extend(found.into_iter().filter(|f| f.fix.is_some()));
+        review.findings.sort_by(|a, b| {
+            (&a.path, a.span.line_start, a.span.column_start, &a.rule).cmp(&(
+                &b.path,
+                b.span.line_start,
+                b.span.column_start,
+                &b.rule,
+            ))
+        });
+        Ok(review)
     }
 }
 

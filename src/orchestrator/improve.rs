@@ -13,6 +13,7 @@ use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Role, Step as PipelineSt
 use crate::findings::Finding;
 use crate::git::{self, BranchError, Oid};
 use crate::index::Index;
+use crate::rules::RuleSet;
 use crate::store::{CandidateRecord, Store, StoreError};
 use crate::validate::{Options, ValidateError, ValidationReport};
 
@@ -90,6 +91,8 @@ pub enum ImproveError {
     Store(#[from] StoreError),
     #[error("the `improve` pipeline cannot run: {0}")]
     Pipeline(String),
+    #[error("the rules have problems; the first: {0}. `nova rules test` lists them all")]
+    Rules(String),
 }
 
 impl From<CommitError> for ImproveError {
@@ -110,6 +113,7 @@ impl ImproveError {
             self,
             ImproveError::Branch(BranchError::Invalid(_) | BranchError::Exists(_))
                 | ImproveError::Pipeline(_)
+                | ImproveError::Rules(_)
         )
     }
 }
@@ -228,6 +232,10 @@ pub fn improve(
         .pipeline("improve")
         .ok_or_else(|| ImproveError::Pipeline(String::from("there is no `improve` pipeline")))?;
     let cast = cast(set, pipeline, &request.disabled)?;
+    let (rules, problems) = RuleSet::for_repo(Some(root));
+    if let Some(first) = problems.first() {
+        return Err(ImproveError::Rules(first.to_string()));
+    }
     let base = git::head_commit(root)?;
     let run_id = stamp(request.time);
     let branch = git::review_branch(
@@ -246,7 +254,7 @@ pub fn improve(
         run: run_id,
         time: request.time,
     };
-    let result = drive(&mut run, &cast, base, options, target);
+    let result = drive(&mut run, &cast, rules, base, options, target);
     finish(run, result, started)
 }
 
@@ -378,6 +386,7 @@ impl Run<'_> {
 fn drive(
     run: &mut Run<'_>,
     cast: &Cast<'_>,
+    rules: RuleSet,
     base: Oid,
     options: Options,
     target: Target,
@@ -387,7 +396,7 @@ fn drive(
     };
     // The builtin brain is the only one `improve` has yet; a model-driven reviewer or refactorer
     // is another implementation of these traits, chosen here by the agent's brain.
-    let mut reviewer = BuiltinReviewer::new(cast.reviewers.clone());
+    let mut reviewer = BuiltinReviewer::new(cast.reviewers.clone(), rules);
     let mut refactorer = BuiltinRefactorer::new(cast.refactorer);
     for pass in 1..=MAX_PASSES {
         let stage = Instant::now();

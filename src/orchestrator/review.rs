@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use crate::agents::AgentSet;
 use crate::edit::RepoPath;
-use crate::findings::{Finding, Span, fingerprint};
+use crate::findings::{Finding, Fix, Span, fingerprint};
+use crate::git::ChangedLines;
 use crate::rules::{Hit, RuleSet};
 
 /// The pipeline `nova review` runs.
@@ -111,11 +112,37 @@ pub fn review(request: &ReviewRequest, set: &AgentSet) -> Result<ReviewOutcome, 
         ),
         None => None,
     };
+    let (files, mut findings) = scan_tree(root, &rules, changed.as_ref());
+    let accepted = baseline(root)?;
+    let before = findings.len();
+    findings.retain(|f| !accepted.contains(&f.fingerprint));
+    let before_dedup = findings.len();
+    let findings = rank(root, dedup(findings));
+    let duplicates = before_dedup - findings.len();
+    Ok(ReviewOutcome {
+        baselined: before - before_dedup,
+        duplicates,
+        findings,
+        files,
+        rules,
+        reviewers,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// What `rules` find in the Rust files under `root` (gitignore-aware), each file read and parsed
+/// once; with `changed`, only in those files and lines. Returns the number of files read, and
+/// the findings in file order.
+pub fn scan_tree(
+    root: &Path,
+    rules: &RuleSet,
+    changed: Option<&ChangedLines>,
+) -> (usize, Vec<Finding>) {
     let mut skipped = BTreeMap::new();
     let files: Vec<_> = crate::index::walk(root, &mut skipped)
         .into_iter()
         .filter(|found| found.path.ends_with(".rs"))
-        .filter(|found| changed.as_ref().is_none_or(|c| c.contains_key(&found.path)))
+        .filter(|found| changed.is_none_or(|c| c.contains_key(&found.path)))
         .collect();
     let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
     let mut findings = Vec::new();
@@ -125,7 +152,6 @@ pub fn review(request: &ReviewRequest, set: &AgentSet) -> Result<ReviewOutcome, 
         };
         for hit in rules.scan(&file.path, &text, &read) {
             let touched = changed
-                .as_ref()
                 .and_then(|c| c.get(&file.path))
                 .is_none_or(|ranges| {
                     ranges
@@ -137,21 +163,7 @@ pub fn review(request: &ReviewRequest, set: &AgentSet) -> Result<ReviewOutcome, 
             }
         }
     }
-    let accepted = baseline(root)?;
-    let before = findings.len();
-    findings.retain(|f| !accepted.contains(&f.fingerprint));
-    let before_dedup = findings.len();
-    let findings = rank(root, dedup(findings));
-    let duplicates = before_dedup - findings.len();
-    Ok(ReviewOutcome {
-        baselined: before - before_dedup,
-        duplicates,
-        findings,
-        files: files.len(),
-        rules,
-        reviewers,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    (files.len(), findings)
 }
 
 /// One finding per piece of code: where two rules (of the same reviewer or of two) find the
@@ -267,6 +279,6 @@ fn finding(path: &str, text: &str, hit: Hit) -> Option<Finding> {
         symbol: hit.symbol,
         severity: hit.severity,
         message: hit.message,
-        fix: None,
+        fix: hit.fix.map(Fix::Replace),
     })
 }

@@ -19,6 +19,7 @@ pub(super) const RULES: &[(&str, &str)] = &[
     embed!("rust/lock-across-await.toml"),
     embed!("rust/lock-unwrap.toml"),
     embed!("rust/long-function.toml"),
+    embed!("rust/map-unwrap-or.toml"),
     embed!("rust/mem-forget.toml"),
     embed!("rust/panic-in-lib.toml"),
     embed!("rust/print-in-lib.toml"),

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tree_sitter::{Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
 
 use super::Compiled;
+use crate::edit::Replacement;
 use crate::findings::Severity;
 use crate::index::attributes;
 
@@ -26,6 +27,8 @@ pub struct Hit {
     pub bytes: std::ops::Range<usize>,
     /// The function (`Type::method`) the hit is in, if any.
     pub symbol: Option<String>,
+    /// The rule's fix at this place, where it has one that applies here.
+    pub fix: Option<Vec<Replacement>>,
 }
 
 /// What a path is: library code, a binary's (or an example's, or a build script's), or tests.
@@ -88,9 +91,8 @@ pub fn scan(
     if !applies.contains(&true) {
         return Vec::new();
     }
-    let target = plan
-        .query
-        .capture_names()
+    let names = plan.query.capture_names();
+    let target = names
         .iter()
         .position(|name| *name == "match")
         .and_then(|at| u32::try_from(at).ok());
@@ -116,7 +118,15 @@ pub fn scan(
         };
         let rule = &plan.rules[index];
         if seen.insert((index, node.start_byte())) && file.keeps(rule, node) {
-            hits.push(file.hit(rule, node));
+            let captured = |name: &str| {
+                found
+                    .captures
+                    .iter()
+                    .find(|c| names.get(c.index as usize) == Some(&name))
+                    .map(|c| c.node.byte_range())
+            };
+            let fix = rule.fix.as_ref().and_then(|t| t.render(text, &captured));
+            hits.push(file.hit(rule, node, fix));
         }
     }
     hits.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
@@ -194,7 +204,7 @@ impl File<'_> {
             .is_some_and(|rules| rules.contains(&rule.file.id))
     }
 
-    fn hit(&self, rule: &Compiled, node: Node<'_>) -> Hit {
+    fn hit(&self, rule: &Compiled, node: Node<'_>, fix: Option<Vec<Replacement>>) -> Hit {
         let (start, end) = (node.start_position(), node.end_position());
         Hit {
             rule: rule.file.id.clone(),
@@ -207,6 +217,7 @@ impl File<'_> {
             end_column: end.column + 1,
             bytes: node.byte_range(),
             symbol: symbol(node, self.text),
+            fix,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! Never: knows about models or git, or reads files itself beyond the rule directories.
 
 mod builtin;
+mod fix;
 mod matcher;
 mod rule;
 
@@ -19,7 +20,7 @@ use tree_sitter::Query;
 use crate::diag::Problem;
 
 pub use matcher::{Hit, Plan, scan};
-pub use rule::{Example, Limits, RuleFile, Scope};
+pub use rule::{EditFile, Example, FixFile, Limits, RuleFile, Scope};
 
 /// Where a repository keeps its own rules.
 pub const REPO_RULES_DIR: &str = ".nova/rules";
@@ -49,6 +50,7 @@ pub struct Compiled {
     pub origin: Origin,
     query: Query,
     skip: GlobSet,
+    fix: Option<fix::Template>,
 }
 
 impl Compiled {
@@ -244,50 +246,79 @@ pub fn compile(text: &str, origin: Origin) -> Result<Compiled, Problem> {
     let skip = skip
         .build()
         .map_err(|error| problem(format!("`scope.skip`: {error}")))?;
+    let fix = match &file.fix {
+        Some(template) => {
+            Some(fix::Template::compile(template, query.capture_names()).map_err(problem)?)
+        }
+        None => None,
+    };
     Ok(Compiled {
         file,
         origin,
         query,
         skip,
+        fix,
     })
 }
 
-/// Runs every rule's examples: each must find exactly the number of matches it says. Every
-/// failure, with the rule's file.
+/// Runs every rule's examples: each must find exactly the number of matches it says, and where
+/// it says what the code is once fixed, applying every match's fix must give that. A rule with a
+/// fix needs an example that shows it. Every failure, with the rule's file.
 pub fn check(set: &RuleSet) -> Vec<Problem> {
     let mut problems = Vec::new();
     for rule in &set.rules {
         let path = rule.origin.path();
+        let problem = |message: String| Problem::new(&path, None, message);
         if rule.file.examples.is_empty() {
-            problems.push(Problem::new(
-                &path,
-                None,
+            problems.push(problem(String::from(
                 "a rule needs examples: `[[example]]` with `matches` and `code`",
-            ));
+            )));
+        }
+        if rule.fix.is_some() && rule.file.examples.iter().all(|e| e.fixed.is_none()) {
+            problems.push(problem(String::from(
+                "a rule with a fix needs an example that shows it: `fixed = '''...'''`",
+            )));
         }
         for (n, example) in rule.file.examples.iter().enumerate() {
-            let hits = rule.scan(&example.path, &example.code);
-            if hits.len() != example.matches {
-                let lines: Vec<String> = hits.iter().map(|h| h.line.to_string()).collect();
-                problems.push(Problem::new(
-                    &path,
-                    None,
-                    format!(
-                        "example {} should match {} time(s) and matched {}{}",
-                        n + 1,
-                        example.matches,
-                        hits.len(),
-                        if lines.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (line {})", lines.join(", "))
-                        }
-                    ),
-                ));
+            if let Some(message) = example_fails(rule, example) {
+                problems.push(problem(format!("example {}: {message}", n + 1)));
             }
         }
     }
     problems
+}
+
+/// What is wrong with one of `rule`'s examples, if anything.
+fn example_fails(rule: &Compiled, example: &Example) -> Option<String> {
+    let hits = rule.scan(&example.path, &example.code);
+    if hits.len() != example.matches {
+        let lines: Vec<String> = hits.iter().map(|h| h.line.to_string()).collect();
+        return Some(format!(
+            "should match {} time(s) and matched {}{}",
+            example.matches,
+            hits.len(),
+            if lines.is_empty() {
+                String::new()
+            } else {
+                format!(" (line {})", lines.join(", "))
+            }
+        ));
+    }
+    let fixed = example.fixed.as_ref()?;
+    if rule.fix.is_none() {
+        return Some(String::from("says `fixed`, but the rule has no `[fix]`"));
+    }
+    let replacements: Vec<_> = hits
+        .into_iter()
+        .flat_map(|h| h.fix.unwrap_or_default())
+        .collect();
+    match crate::edit::apply_replacements(&example.code, &replacements) {
+        Ok(after) if after == *fixed => None,
+        Ok(after) => Some(format!(
+            "once fixed should read\n{fixed}\nbut reads\n{after}"
+        )),
+        Err(error) => Some(format!("its fixes do not apply: {error}")),
+    }
 }
 
 #[cfg(test)]
@@ -353,6 +384,33 @@ mod tests {
                 "id = \"x\"\n{base}query = \"(identifier)\"\nextra = 1\n"
             ))
             .contains("extra")
+        );
+    }
+
+    #[test]
+    fn a_fix_example_that_does_not_read_as_fixed_fails() {
+        let rule = |fixed: &str| {
+            format!(
+                "id = \"x\"\nagent = \"a\"\nseverity = \"info\"\nmessage = \"m\"\nwhy = \"w\"\n\
+                 query = '(call_expression function: (identifier) @f) @match'\n\
+                 [fix]\nsummary = \"s\"\n[[fix.edit]]\ncapture = \"f\"\nwith = \"g\"\n\
+                 [[example]]\nmatches = 1\ncode = 'fn a() {{ f() }}'\nfixed = '{fixed}'\n"
+            )
+        };
+        let check_one = |text: String| {
+            let mut set = RuleSet::default();
+            set.insert(compile(&text, Origin::File(PathBuf::from("x.toml"))).expect("compiles"));
+            check(&set)
+        };
+        assert!(check_one(rule("fn a() { g() }")).is_empty());
+        let problems = check_one(rule("fn a() { h() }"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("once fixed should read"));
+        let unshown = rule("x").replace("fixed = 'x'\n", "");
+        assert!(
+            check_one(unshown)
+                .iter()
+                .any(|p| p.message.contains("needs an example that shows it"))
         );
     }
 

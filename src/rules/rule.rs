@@ -2,6 +2,8 @@
 //! equivalent compiler or clippy lint, where it applies, the tree-sitter query that finds it
 //! (the `@match` capture is what is reported), optional thresholds, and its own examples.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use crate::findings::Severity;
@@ -32,6 +34,9 @@ pub struct RuleFile {
     pub query: String,
     #[serde(default)]
     pub limits: Limits,
+    /// The deterministic rewrite, where one is safe by construction.
+    #[serde(default)]
+    pub fix: Option<FixFile>,
     #[serde(default, rename = "example")]
     pub examples: Vec<Example>,
 }
@@ -116,6 +121,27 @@ pub struct Limits {
     pub inside: Vec<String>,
 }
 
+/// A rule's fix: new text for some of its query's captures (see `rules::fix`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixFile {
+    /// What the fix does, in a few words: "call `unwrap_or_else` with a closure".
+    pub summary: String,
+    /// Capture name -> regex: no fix is offered where the capture's text matches.
+    #[serde(default)]
+    pub unless: BTreeMap<String, String>,
+    #[serde(rename = "edit")]
+    pub edits: Vec<EditFile>,
+}
+
+/// One capture's new text: `{name}` is a capture's text, `{name:inner}` without its brackets.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditFile {
+    pub capture: String,
+    pub with: String,
+}
+
 /// Code the rule must find `matches` times in (at `path`, by default `src/lib.rs`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,6 +150,9 @@ pub struct Example {
     #[serde(default = "lib_rs")]
     pub path: String,
     pub code: String,
+    /// The code once every match's fix is applied (for a rule with a fix).
+    #[serde(default)]
+    pub fixed: Option<String>,
 }
 
 fn lib_rs() -> String {

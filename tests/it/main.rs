@@ -23,6 +23,7 @@ mod model_server;
 mod push;
 mod red_base;
 mod review;
+mod rule_fixes;
 mod sandbox;
 mod shapes;
 mod verdicts;

@@ -166,7 +166,7 @@ fn a_repository_overrides_a_rule_and_adds_its_own() {
     assert!(
         failing
             .stdout
-            .contains(".nova/rules/no-first.toml: example 1 should match 2 time(s) and matched 1"),
+            .contains(".nova/rules/no-first.toml: example 1: should match 2 time(s) and matched 1"),
         "{}",
         failing.stdout
     );
@@ -388,4 +388,81 @@ fn two_rules_at_the_same_code_make_one_finding() {
         "{}",
         run.stderr
     );
+}
+
+/// The SARIF 2.1.0 schema as `.ci/schemas` fetches it (from npm, its digest checked).
+fn sarif_schema() -> Option<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/schemas/sarif-2.1.0.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The errors of `log` against the SARIF schema; none when it is valid.
+fn sarif_errors(schema: &Value, log: &Value) -> Option<String> {
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler
+        .add_resource("sarif-2.1.0.json", schema.clone())
+        .expect("the schema loads");
+    let index = compiler
+        .compile("sarif-2.1.0.json", &mut schemas)
+        .expect("the schema compiles");
+    schemas
+        .validate(log, index)
+        .err()
+        .map(|error| format!("{error:#}"))
+}
+
+#[test]
+fn sarif_is_valid_against_the_2_1_0_schema_with_fixes() {
+    let Some(schema) = sarif_schema() else {
+        crate::common::skip(
+            "the SARIF schema check",
+            "target/schemas/sarif-2.1.0.json is missing: run `bash .ci/schemas`",
+        );
+        return;
+    };
+    let (env, repo) = setup();
+    let width =
+        "pub fn width(name: Option<&str>) -> usize {\n    name.map(str::len).unwrap_or(0)\n}\n";
+    write(&repo, "src/width.rs", width);
+    let run = review(&env, &repo, &["--sarif"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let log: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(sarif_errors(&schema, &log), None);
+
+    // The fix is SARIF's: bytes of the file deleted, text put in.
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    let fixed = results
+        .iter()
+        .find(|r| r["ruleId"] == "map-unwrap-or")
+        .expect("the map-unwrap-or finding");
+    let change = &fixed["fixes"][0]["artifactChanges"][0];
+    assert_eq!(change["artifactLocation"]["uri"], "src/width.rs");
+    let replacement = &change["replacements"][0];
+    let start = replacement["deletedRegion"]["byteOffset"]
+        .as_u64()
+        .expect("offset") as usize;
+    let length = replacement["deletedRegion"]["byteLength"]
+        .as_u64()
+        .expect("length") as usize;
+    let text = replacement["insertedContent"]["text"]
+        .as_str()
+        .expect("text");
+    let after = format!("{}{text}{}", &width[..start], &width[start + length..]);
+    assert!(after.contains("    name.map_or(0, str::len)\n"), "{after}");
+    assert!(
+        results
+            .iter()
+            .filter(|r| r["ruleId"] == "unwrap-in-lib")
+            .all(|r| r.get("fixes").is_none()),
+        "a finding without a fix offers none"
+    );
+
+    // The check can fail: a result without its message is not SARIF.
+    let mut broken = log.clone();
+    if let Some(result) = broken["runs"][0]["results"][0].as_object_mut() {
+        result.remove("message");
+    }
+    assert!(sarif_errors(&schema, &broken).is_some_and(|e| e.contains("message")));
 }
