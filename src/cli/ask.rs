@@ -78,19 +78,23 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         )));
     }
     let agent_model = set.agent("chat").and_then(|agent| agent.model.clone());
-    let options = client_options(cx, &config, args)?;
-    let model = model(&config, agent_model, options.provider)?;
-    let ModelSettings {
-        context_window,
-        prices,
-        text_tools,
-        reasoning,
-    } = model_settings(&config, &model);
-    let client = Client::new(ClientOptions {
-        context_window,
-        ..options
-    })
-    .map_err(llm_error)?;
+    let Connected {
+        client,
+        model,
+        settings:
+            ModelSettings {
+                context_window,
+                prices,
+                text_tools,
+                reasoning,
+            },
+    } = connect(
+        cx,
+        &config,
+        agent_model,
+        args.record.clone(),
+        args.replay.clone(),
+    )?;
     // A change can land only where it can be proved: in a repository, with the sandbox (or with
     // `--unsafe-no-sandbox`). Without either, a change request is answered instead.
     let validation = match &root {
@@ -106,15 +110,10 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         },
         None => None,
     };
-    let limits = RunLimits {
-        tokens: config.budget.tokens.value,
-        cost_usd: config.budget.cost_usd.value,
-        seconds: config.budget.seconds.value,
-    };
     let request = AskRequest {
         text_tools,
         reasoning,
-        limits,
+        limits: run_limits(&config),
         resume: args.resume.clone(),
         agents_md: root
             .as_deref()
@@ -165,7 +164,7 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
 }
 
 /// The exit an ask's error maps to.
-fn ask_error(error: AskError) -> CommandError {
+pub(super) fn ask_error(error: AskError) -> CommandError {
     match error {
         AskError::Resume(ResumeError::Store(_)) => CommandError::environment(error),
         AskError::Pipeline(_)
@@ -238,13 +237,55 @@ fn report_change(cx: &Context<'_>, change: &ChangeOutcome) -> Result<Exit, Comma
     }
 }
 
+/// The run's own budget over all its agents, from `[budget]`.
+pub(super) fn run_limits(config: &Config) -> RunLimits {
+    RunLimits {
+        tokens: config.budget.tokens.value,
+        cost_usd: config.budget.cost_usd.value,
+        seconds: config.budget.seconds.value,
+    }
+}
+
+/// A client for the configured provider, the model it talks to, and what the configuration says
+/// of that model.
+pub(super) struct Connected {
+    pub client: Client,
+    pub model: String,
+    pub settings: ModelSettings,
+}
+
+/// Connects to the configured provider (refusing `builtin`, which has no model), with the model a
+/// flag or `NOVA_MODEL` names, else `agent_model`, else the configuration's; every exchange
+/// recorded to `record`, or answered from `replay`.
+pub(super) fn connect(
+    cx: &Context<'_>,
+    config: &Config,
+    agent_model: Option<String>,
+    record: Option<PathBuf>,
+    replay: Option<PathBuf>,
+) -> Result<Connected, CommandError> {
+    let options = client_options(cx, config, record, replay)?;
+    let model = model(config, agent_model, options.provider)?;
+    let settings = model_settings(config, &model);
+    let client = Client::new(ClientOptions {
+        context_window: settings.context_window,
+        ..options
+    })
+    .map_err(llm_error)?;
+    Ok(Connected {
+        client,
+        model,
+        settings,
+    })
+}
+
 /// What the configuration says of the model: its window, its prices, how it calls tools, and
 /// whether it is a reasoning model.
-struct ModelSettings {
-    context_window: Option<u64>,
-    prices: Option<Prices>,
-    text_tools: bool,
-    reasoning: bool,
+pub(super) struct ModelSettings {
+    pub context_window: Option<u64>,
+    pub prices: Option<Prices>,
+    pub text_tools: bool,
+    pub reasoning: bool,
 }
 
 fn model_settings(config: &Config, model: &str) -> ModelSettings {
@@ -288,7 +329,7 @@ fn question(args: &AskArgs) -> Result<String, CommandError> {
     Ok(question)
 }
 
-fn llm_error(error: LlmError) -> CommandError {
+pub(super) fn llm_error(error: LlmError) -> CommandError {
     if error.is_configuration() {
         CommandError::usage(error)
     } else {
@@ -300,7 +341,8 @@ fn llm_error(error: LlmError) -> CommandError {
 fn client_options(
     cx: &Context<'_>,
     config: &Config,
-    args: &AskArgs,
+    record: Option<PathBuf>,
+    replay: Option<PathBuf>,
 ) -> Result<ClientOptions, CommandError> {
     let p = &config.provider;
     let kind = p.kind.value;
@@ -324,7 +366,7 @@ fn client_options(
         .ok_or_else(|| CommandError::usage(anyhow::anyhow!("no base URL: set `--base-url`")))?;
     let key = match &p.api_key_env.value {
         // A replay sends nothing anywhere: no key needed.
-        _ if args.replay.is_some() => None,
+        _ if replay.is_some() => None,
         None => None,
         Some(var) => match config.api_key(cx.env) {
             Some(key) => Some(ApiKey::new(key)),
@@ -360,8 +402,8 @@ fn client_options(
             ..RetryPolicy::default()
         },
         context_window: None,
-        record: args.record.clone(),
-        replay: args.replay.clone(),
+        record,
+        replay,
     })
 }
 

@@ -1,12 +1,16 @@
 //! `nova review`: findings only, for people or machines.
 
+use std::path::Path;
+
 use clap::{Args, ValueEnum};
 
+use super::ask::{Connected, ask_error, connect, run_limits};
 use super::output::{BOLD, CYAN, DIM, RED, YELLOW};
 use super::{CommandError, Context, Exit, report};
 use crate::agents::AgentSet;
+use crate::config::{Config, ProviderKind, RouteBy};
 use crate::findings::{Finding, Severity};
-use crate::orchestrator::{self, ReviewError, ReviewRequest};
+use crate::orchestrator::{self, AskRequest, ReviewError, ReviewRequest};
 
 /// Review the repository and report findings, changing nothing.
 ///
@@ -16,6 +20,11 @@ use crate::orchestrator::{self, ReviewError, ReviewRequest};
 /// on its line or the line above (the reason is required), or accepted with the others in
 /// `nova-baseline.json` (`--write-baseline --reason "..."`). `--json` prints one finding per
 /// line, `--sarif` a SARIF 2.1.0 log (GitHub code scanning), `--markdown` a pull request comment.
+///
+/// With a language model configured (`--provider openai`, `anthropic` or `ollama`), the same
+/// reviewers also read the code with the model, one after another, each with its own
+/// instructions and tools; their findings join the rules', deduplicated and ranked with them.
+/// `--rules-only` leaves the model out.
 #[derive(Debug, Args)]
 pub struct ReviewArgs {
     /// Review only the lines changed since REV (a branch, a tag, a commit), the working tree
@@ -44,6 +53,9 @@ pub struct ReviewArgs {
     /// Exit 1 when a finding is at least this severe
     #[arg(long, value_enum, value_name = "LEVEL")]
     fail_on: Option<Level>,
+    /// Run the rule packs only, even with a language model configured
+    #[arg(long)]
+    rules_only: bool,
 }
 
 /// A severity threshold (`note` is SARIF's word for `info`).
@@ -74,7 +86,15 @@ pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
         disabled: config.disabled_agents.value.clone(),
         base: args.base.clone(),
     };
-    let outcome = orchestrator::review(&request, &set).map_err(review_error)?;
+    let mut review = orchestrator::Review::start(&request, &set).map_err(review_error)?;
+    if !args.rules_only && config.provider.kind.value != ProviderKind::Builtin {
+        let finished = model_reviews(cx, &config, &set, &root, &mut review)?;
+        if !finished {
+            cx.printer.warn("interrupted: the review was cancelled");
+            return Ok(Exit::Interrupted);
+        }
+    }
+    let outcome = review.finish().map_err(review_error)?;
     let p = &cx.printer;
     if args.write_baseline {
         let reason = args.reason.as_deref().unwrap_or("").trim();
@@ -114,6 +134,60 @@ pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
     } else {
         Exit::Success
     })
+}
+
+/// Runs the reviewers with the configured model; `false` when Ctrl-C stopped them.
+fn model_reviews(
+    cx: &Context<'_>,
+    config: &Config,
+    set: &AgentSet,
+    root: &Path,
+    review: &mut orchestrator::Review,
+) -> Result<bool, CommandError> {
+    let Connected {
+        client,
+        model,
+        settings,
+    } = connect(cx, config, None, None, None)?;
+    let template = AskRequest {
+        question: String::new(),
+        repo_root: Some(root.to_path_buf()),
+        model,
+        max_tokens: 4096,
+        context_window: settings.context_window,
+        map_tokens: 4096,
+        prices: settings.prices,
+        disabled: config.disabled_agents.value.clone(),
+        agent: None,
+        validation: None,
+        branch: None,
+        text_tools: settings.text_tools,
+        reasoning: settings.reasoning,
+        limits: run_limits(config),
+        agents_md: std::fs::read_to_string(root.join("AGENTS.md")).ok(),
+        resume: None,
+        route: RouteBy::Offline,
+        explain_route: false,
+        time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CommandError::environment)?;
+    let outcome = runtime.block_on(async {
+        let mut sink = |_: &orchestrator::Event| {};
+        let reviewed = review.models(set, &template, &client, &mut sink);
+        tokio::select! {
+            biased;
+            _ = tokio::signal::ctrl_c() => None,
+            outcome = reviewed => Some(outcome),
+        }
+    });
+    match outcome {
+        None => Ok(false),
+        Some(Err(error)) => Err(ask_error(error)),
+        Some(Ok(())) => Ok(true),
+    }
 }
 
 /// For people: by file, the files in the order of their first finding (most severe, most
@@ -188,6 +262,28 @@ fn summary(cx: &Context<'_>, outcome: &orchestrator::ReviewOutcome, args: &Revie
             "{} info finding(s) not shown: `nova review --all` shows them",
             count(Severity::Info)
         ));
+    }
+    for model in &outcome.models {
+        let run = model
+            .run
+            .as_ref()
+            .map(|run| format!(", run {run}"))
+            .unwrap_or_default();
+        let cost = model
+            .cost_usd
+            .map(|cost| format!(", ${cost:.4}"))
+            .unwrap_or_default();
+        let tokens = model.usage.prompt_tokens + model.usage.completion_tokens;
+        match &model.stopped {
+            None => p.note(&format!(
+                "{} with the model: {} finding(s), {tokens} tokens{cost}{run}",
+                model.agent, model.findings
+            )),
+            Some(why) => p.warn(&format!(
+                "{} with the model stopped: {why}{run}; its findings are not in this review",
+                model.agent
+            )),
+        }
     }
     p.note(&format!(
         "{} finding(s): {} error, {} warning, {} info; {} rules of {} reviewers over {} files in {:.2} s",

@@ -95,6 +95,8 @@ pub struct AskOutcome {
     pub seconds: f64,
     /// The change the agent made, and what became of it.
     pub change: Option<ChangeOutcome>,
+    /// What the agent that ended the run reported with `report_finding` (a reviewer's work).
+    pub findings: Vec<Finding>,
 }
 
 /// What became of an agent's change.
@@ -239,16 +241,15 @@ pub async fn ask(
         mut usage,
     } = acted;
     let run = rec.archive.as_ref().map(|archive| archive.id.clone());
-    let change = match (&toolbox, base) {
-        (Some(tools), Some(base)) if agent.role.output() == Output::Patch => {
-            match tools.patch(&answer) {
-                Some(patch) => {
-                    Some(land(&scene, pipeline, base, agent, patch, &mut usage, &mut rec).await?)
-                }
-                None => None,
-            }
+    let findings = toolbox
+        .as_ref()
+        .map(|tools| tools.findings().to_vec())
+        .unwrap_or_default();
+    let change = match to_land(toolbox.as_ref(), agent, &answer, base) {
+        Some((patch, base)) => {
+            Some(land(&scene, pipeline, base, agent, patch, &mut usage, &mut rec).await?)
         }
-        _ => None,
+        None => None,
     };
     let seconds = started.elapsed().as_secs_f64();
     let cost_usd = request.prices.map(|prices| prices.cost(&usage));
@@ -273,7 +274,20 @@ pub async fn ask(
         cost_usd,
         seconds,
         change,
+        findings,
     })
+}
+
+/// The change to land: the patch of the agent that ended the run, when it makes patches and made
+/// one, on the run's base.
+fn to_land(
+    toolbox: Option<&Toolbox<'_>>,
+    agent: &AgentDef,
+    answer: &str,
+    base: Option<Oid>,
+) -> Option<(Patch, Oid)> {
+    let tools = toolbox.filter(|_| agent.role.output() == Output::Patch)?;
+    Some((tools.patch(answer)?, base?))
 }
 
 fn ask_pipeline(set: &AgentSet) -> Result<&Pipeline, AskError> {

@@ -32,8 +32,8 @@ pub use events::Event;
 pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, MAX_PASSES, improve};
 pub use resume::ResumeError;
 pub use review::{
-    BASELINE_FILE, REVIEW_PIPELINE, ReviewError, ReviewOutcome, ReviewRequest, review,
-    write_baseline,
+    BASELINE_FILE, ModelReview, REVIEW_PIPELINE, Review, ReviewError, ReviewOutcome, ReviewRequest,
+    review, write_baseline,
 };
 
 /// Runs `work` off the async threads (git2, tree-sitter, builds); a panic there goes on here.

@@ -6,6 +6,8 @@
 //! repository's baseline file (`nova-baseline.json`, with the reason they are accepted) are left
 //! out.
 
+mod models;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -15,6 +17,7 @@ use crate::edit::RepoPath;
 use crate::findings::{Finding, Fix, Span, fingerprint};
 use crate::git::ChangedLines;
 use crate::rules::{Hit, RuleSet};
+pub use models::ModelReview;
 
 /// The pipeline `nova review` runs.
 pub const REVIEW_PIPELINE: &str = "review";
@@ -41,6 +44,8 @@ pub struct ReviewOutcome {
     /// The rules that ran, and the reviewers that own them.
     pub rules: RuleSet,
     pub reviewers: Vec<String>,
+    /// The reviewers that ran with a model, when a provider is set.
+    pub models: Vec<ModelReview>,
     /// Findings left out because the baseline holds them.
     pub baselined: usize,
     /// Findings left out because a more severe one of another rule is at the same code.
@@ -88,46 +93,106 @@ pub enum ReviewError {
 
 /// Reviews the repository with the rule packs of the `review` pipeline's enabled reviewers.
 pub fn review(request: &ReviewRequest, set: &AgentSet) -> Result<ReviewOutcome, ReviewError> {
-    let started = Instant::now();
-    let pipeline = set
-        .pipeline(REVIEW_PIPELINE)
-        .ok_or(ReviewError::NoPipeline)?;
-    let reviewers: Vec<String> = pipeline
-        .stages
-        .iter()
-        .flat_map(|stage| stage.agents.iter())
-        .filter(|name| !request.disabled.contains(name) && set.agent(name).is_some())
-        .cloned()
-        .collect();
-    let (rules, problems) = RuleSet::for_repo(Some(&request.repo_root));
-    if let Some(first) = problems.first() {
-        return Err(ReviewError::Rules(first.to_string()));
+    Review::start(request, set)?.finish()
+}
+
+/// A review under way: its reviewers, their rules, the lines it looks at, and what was found so
+/// far. [`Review::start`] runs the rule packs; [`Review::models`] adds what the reviewers find
+/// with a model; [`Review::finish`] leaves out what the baseline accepts, deduplicates across
+/// reviewers and ranks.
+#[derive(Debug)]
+pub struct Review {
+    root: PathBuf,
+    base: Option<String>,
+    started: Instant,
+    reviewers: Vec<String>,
+    rules: RuleSet,
+    changed: Option<ChangedLines>,
+    files: usize,
+    findings: Vec<Finding>,
+    models: Vec<ModelReview>,
+}
+
+impl Review {
+    /// Reads the pipeline and the rules, and runs the rules over the tree (or what changed).
+    pub fn start(request: &ReviewRequest, set: &AgentSet) -> Result<Review, ReviewError> {
+        let started = Instant::now();
+        let pipeline = set
+            .pipeline(REVIEW_PIPELINE)
+            .ok_or(ReviewError::NoPipeline)?;
+        let reviewers: Vec<String> = pipeline
+            .stages
+            .iter()
+            .flat_map(|stage| stage.agents.iter())
+            .filter(|name| !request.disabled.contains(name) && set.agent(name).is_some())
+            .cloned()
+            .collect();
+        let (rules, problems) = RuleSet::for_repo(Some(&request.repo_root));
+        if let Some(first) = problems.first() {
+            return Err(ReviewError::Rules(first.to_string()));
+        }
+        let rules = rules.owned_by(&reviewers);
+        let root = &request.repo_root;
+        let changed = match &request.base {
+            Some(rev) => Some(
+                crate::git::changed_lines(root, rev)?
+                    .ok_or_else(|| ReviewError::UnknownBase(rev.clone()))?,
+            ),
+            None => None,
+        };
+        let (files, findings) = scan_tree(root, &rules, changed.as_ref());
+        Ok(Review {
+            root: root.clone(),
+            base: request.base.clone(),
+            started,
+            reviewers,
+            rules,
+            changed,
+            files,
+            findings,
+            models: Vec::new(),
+        })
     }
-    let rules = rules.owned_by(&reviewers);
-    let root = &request.repo_root;
-    let changed = match &request.base {
-        Some(rev) => Some(
-            crate::git::changed_lines(root, rev)?
-                .ok_or_else(|| ReviewError::UnknownBase(rev.clone()))?,
-        ),
-        None => None,
-    };
-    let (files, mut findings) = scan_tree(root, &rules, changed.as_ref());
-    let accepted = baseline(root)?;
-    let before = findings.len();
-    findings.retain(|f| !accepted.contains(&f.fingerprint));
-    let before_dedup = findings.len();
-    let findings = rank(root, dedup(findings));
-    let duplicates = before_dedup - findings.len();
-    Ok(ReviewOutcome {
-        baselined: before - before_dedup,
-        duplicates,
-        findings,
-        files,
-        rules,
-        reviewers,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+
+    /// Baseline, deduplication across reviewers, ranking: the outcome.
+    pub fn finish(self) -> Result<ReviewOutcome, ReviewError> {
+        let Review {
+            root,
+            started,
+            reviewers,
+            rules,
+            files,
+            mut findings,
+            models,
+            ..
+        } = self;
+        let accepted = baseline(&root)?;
+        let before = findings.len();
+        findings.retain(|f| !accepted.contains(&f.fingerprint));
+        let before_dedup = findings.len();
+        let findings = rank(&root, dedup(findings));
+        let duplicates = before_dedup - findings.len();
+        Ok(ReviewOutcome {
+            baselined: before - before_dedup,
+            duplicates,
+            findings,
+            files,
+            rules,
+            reviewers,
+            models,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// Whether a finding at lines `start..=end` of `path` is in what the review looks at.
+fn touches(changed: Option<&ChangedLines>, path: &str, start: usize, end: usize) -> bool {
+    match changed {
+        None => true,
+        Some(changed) => changed
+            .get(path)
+            .is_some_and(|ranges| ranges.iter().any(|(from, to)| start <= *to && *from <= end)),
+    }
 }
 
 /// What `rules` find in the Rust files under `root` (gitignore-aware), each file read and parsed
@@ -151,13 +216,7 @@ pub fn scan_tree(
             continue;
         };
         for hit in rules.scan(&file.path, &text, &read) {
-            let touched = changed
-                .and_then(|c| c.get(&file.path))
-                .is_none_or(|ranges| {
-                    ranges
-                        .iter()
-                        .any(|(start, end)| hit.line <= *end && *start <= hit.end_line)
-                });
+            let touched = touches(changed, &file.path, hit.line, hit.end_line);
             if touched && let Some(finding) = finding(&file.path, &text, hit) {
                 findings.push(finding);
             }

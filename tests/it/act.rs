@@ -38,9 +38,20 @@ pub(crate) fn setup() -> (TestEnv, PathBuf) {
 }
 
 pub(crate) fn ask(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Run {
+    with_model(env, repo, server, "ask", extra)
+}
+
+/// Runs `nova <command>` with the scripted server as its OpenAI-compatible provider.
+pub(crate) fn with_model(
+    env: &TestEnv,
+    repo: &Path,
+    server: &ModelServer,
+    command: &str,
+    extra: &[&str],
+) -> Run {
     let url = format!("{}/v1", server.url());
     let mut args = vec![
-        "ask",
+        command,
         "--provider",
         "openai",
         "--base-url",
@@ -52,6 +63,16 @@ pub(crate) fn ask(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&st
     ];
     args.extend_from_slice(extra);
     env.nova_in(repo, args)
+}
+
+/// The names of the tools a request offered the model.
+pub(crate) fn offered_tools(body: &Value) -> Vec<String> {
+    body["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// A turn that makes one tool call with these arguments.

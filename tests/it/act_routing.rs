@@ -1,7 +1,7 @@
 //! Routing a request, against the scripted model server: the `router` agent's handoff is the
 //! choice (the offline classifier its fallback), and `--explain-route` says who and why.
 
-use crate::act::{ask, calls, says, setup};
+use crate::act::{ask, calls, offered_tools, says, setup};
 use crate::common::{branches, write};
 use crate::model_server::{ModelServer, Turn};
 
@@ -36,13 +36,10 @@ fn the_model_router_hands_the_request_to_the_agent_it_chooses() {
             && system.contains("- `chat` (chat): Answers questions"),
         "{system}"
     );
-    let tools: Vec<&str> = received[0].body["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(|t| t["function"]["name"].as_str())
-        .collect();
-    assert_eq!(tools, ["list_files", "repo_map", "handoff", "finish"]);
+    assert_eq!(
+        offered_tools(&received[0].body),
+        ["list_files", "repo_map", "handoff", "finish"]
+    );
     let task = received[1].body["messages"][1]["content"]
         .as_str()
         .unwrap_or_default();

@@ -23,6 +23,7 @@ mod model_server;
 mod push;
 mod red_base;
 mod review;
+mod review_models;
 mod rule_fixes;
 mod sandbox;
 mod shapes;
