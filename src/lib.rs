@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agents;
+pub mod cachefile;
 pub mod cli;
 pub mod config;
 pub mod diag;

@@ -5,8 +5,10 @@
 //! The acceptance rule reads these: test code judges a change and is protected like `tests/`; a
 //! change under a feature is built with that feature; a new `allow` is not a fixed warning.
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::RangeInclusive;
+use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
@@ -83,98 +85,183 @@ pub fn for_parsed(
     tree: &tree_sitter::Tree,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Attributes {
+    for_parsed_with(path, text, tree, &Parents::new(read))
+}
+
+/// [`for_parsed`], with the declaring files read and parsed through `parents`, once for all the
+/// files that ask about them.
+pub fn for_parsed_with(
+    path: &str,
+    text: &str,
+    tree: &tree_sitter::Tree,
+    parents: &Parents<'_>,
+) -> Attributes {
     let mut attributes = of_tree(tree, text);
-    if let Some(inherited) = inherited(path, read, 8) {
+    if let Some(inherited) = parents.inherited(path, 8) {
         attributes.regions.insert(0, inherited);
     }
     attributes
 }
 
-/// What the declaring `mod` items of `path`, up to `depth` levels, say of the whole file.
-fn inherited(path: &str, read: &dyn Fn(&str) -> Option<String>, depth: usize) -> Option<Region> {
-    if depth == 0 {
-        return None;
-    }
-    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
-    let stem = file.strip_suffix(".rs")?;
-    // `a/b.rs` is module `b` of `a`; `a/b/mod.rs` is module `b` of `a` too.
-    let (module, parent_dir) = if stem == "mod" {
-        let (up, name) = dir.rsplit_once('/').unwrap_or(("", dir));
-        (name, up)
-    } else if matches!(stem, "lib" | "main") {
-        return None;
-    } else {
-        (stem, dir)
-    };
-    let join = |dir: &str, file: &str| {
-        if dir.is_empty() {
-            file.to_owned()
-        } else {
-            format!("{dir}/{file}")
-        }
-    };
-    let mut parents = vec![
-        join(parent_dir, "lib.rs"),
-        join(parent_dir, "main.rs"),
-        join(parent_dir, "mod.rs"),
-    ];
-    if let Some((up, name)) = parent_dir.rsplit_once('/').or(Some(("", parent_dir)))
-        && !name.is_empty()
-    {
-        parents.push(join(up, &format!("{name}.rs")));
-    }
-    for parent in parents {
-        let Some(text) = read(&parent) else {
-            continue;
-        };
-        let Some(tree) = parse(&text) else {
-            continue;
-        };
-        let Some(line) = declaration_line(&tree, &text, module) else {
-            continue;
-        };
-        let attributes = of_tree(&tree, &text);
-        let mut test = false;
-        let mut features = Vec::new();
-        for region in attributes
-            .regions
-            .iter()
-            .filter(|r| r.lines.contains(&line))
-        {
-            test |= region.test;
-            features.extend(region.features.iter().cloned());
-        }
-        if let Some(above) = inherited(&parent, read, depth - 1) {
-            test |= above.test;
-            features.extend(above.features);
-        }
-        features.sort();
-        features.dedup();
-        return (test || !features.is_empty()).then_some(Region {
-            lines: 0..=usize::MAX,
-            test,
-            features,
-        });
-    }
-    None
+/// The files that declare modules, each read and parsed once however many of its modules ask
+/// what it says of them; and what each file inherits, once.
+pub struct Parents<'r> {
+    read: &'r dyn Fn(&str) -> Option<String>,
+    parsed: RefCell<HashMap<String, Option<Rc<Declaring>>>>,
+    inherited: RefCell<HashMap<String, Option<Region>>>,
 }
 
-/// The 1-based line of `mod name;` (a declaration without a body) in `text`.
-fn declaration_line(tree: &tree_sitter::Tree, text: &str, name: &str) -> Option<usize> {
+impl std::fmt::Debug for Parents<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parents")
+            .field("parsed", &self.parsed.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a declaring file says: the line of each `mod name;` in it, and its attributes.
+struct Declaring {
+    declarations: HashMap<String, usize>,
+    attributes: Attributes,
+}
+
+impl<'r> Parents<'r> {
+    /// `read` gives a file's text by its path from the repository root.
+    pub fn new(read: &'r dyn Fn(&str) -> Option<String>) -> Self {
+        Parents {
+            read,
+            parsed: RefCell::new(HashMap::new()),
+            inherited: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The files that could declare `path` as a module, nearest first: what it inherits depends
+    /// on them (and on theirs, in turn).
+    pub fn candidates(path: &str) -> Vec<String> {
+        let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+        let Some(stem) = file.strip_suffix(".rs") else {
+            return Vec::new();
+        };
+        // `a/b.rs` is module `b` of `a`; `a/b/mod.rs` is module `b` of `a` too.
+        let parent_dir = if stem == "mod" {
+            dir.rsplit_once('/').map_or("", |(up, _)| up)
+        } else if matches!(stem, "lib" | "main") {
+            return Vec::new();
+        } else {
+            dir
+        };
+        let join = |dir: &str, file: &str| {
+            if dir.is_empty() {
+                file.to_owned()
+            } else {
+                format!("{dir}/{file}")
+            }
+        };
+        let mut parents = vec![
+            join(parent_dir, "lib.rs"),
+            join(parent_dir, "main.rs"),
+            join(parent_dir, "mod.rs"),
+        ];
+        if let Some((up, name)) = parent_dir.rsplit_once('/').or(Some(("", parent_dir)))
+            && !name.is_empty()
+        {
+            parents.push(join(up, &format!("{name}.rs")));
+        }
+        parents
+    }
+
+    fn declaring(&self, path: &str) -> Option<Rc<Declaring>> {
+        if let Some(known) = self.parsed.borrow().get(path) {
+            return known.clone();
+        }
+        let parsed = (self.read)(path).and_then(|text| {
+            let tree = parse(&text)?;
+            Some(Rc::new(Declaring {
+                declarations: declarations(&tree, &text),
+                attributes: of_tree(&tree, &text),
+            }))
+        });
+        self.parsed
+            .borrow_mut()
+            .insert(path.to_owned(), parsed.clone());
+        parsed
+    }
+
+    /// What the declaring `mod` items of `path`, up to `depth` levels, say of the whole file.
+    fn inherited(&self, path: &str, depth: usize) -> Option<Region> {
+        if depth == 0 {
+            return None;
+        }
+        if let Some(known) = self.inherited.borrow().get(path) {
+            return known.clone();
+        }
+        let found = self.inherit(path, depth);
+        self.inherited
+            .borrow_mut()
+            .insert(path.to_owned(), found.clone());
+        found
+    }
+
+    fn inherit(&self, path: &str, depth: usize) -> Option<Region> {
+        let (_, file) = path.rsplit_once('/').unwrap_or(("", path));
+        let stem = file.strip_suffix(".rs")?;
+        let module = if stem == "mod" {
+            let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+            dir.rsplit_once('/').map_or(dir, |(_, name)| name)
+        } else {
+            stem
+        };
+        for parent in Parents::candidates(path) {
+            let Some(declaring) = self.declaring(&parent) else {
+                continue;
+            };
+            let Some(&line) = declaring.declarations.get(module) else {
+                continue;
+            };
+            let mut test = false;
+            let mut features = Vec::new();
+            for region in declaring
+                .attributes
+                .regions
+                .iter()
+                .filter(|r| r.lines.contains(&line))
+            {
+                test |= region.test;
+                features.extend(region.features.iter().cloned());
+            }
+            if let Some(above) = self.inherited(&parent, depth - 1) {
+                test |= above.test;
+                features.extend(above.features);
+            }
+            features.sort();
+            features.dedup();
+            return (test || !features.is_empty()).then_some(Region {
+                lines: 0..=usize::MAX,
+                test,
+                features,
+            });
+        }
+        None
+    }
+}
+
+/// The 1-based line of each `mod name;` (a declaration without a body) in `text`.
+fn declarations(tree: &tree_sitter::Tree, text: &str) -> HashMap<String, usize> {
+    let mut found = HashMap::new();
     let mut stack = vec![tree.root_node()];
     while let Some(node) = stack.pop() {
-        if node.kind() == "mod_item" {
-            let named = node
-                .child_by_field_name("name")
-                .is_some_and(|n| &text[n.byte_range()] == name);
-            if named && node.child_by_field_name("body").is_none() {
-                return Some(node.start_position().row + 1);
-            }
+        if node.kind() == "mod_item"
+            && node.child_by_field_name("body").is_none()
+            && let Some(name) = node.child_by_field_name("name")
+        {
+            found
+                .entry(text[name.byte_range()].to_owned())
+                .or_insert(node.start_position().row + 1);
         }
         let mut cursor = node.walk();
         stack.extend(node.named_children(&mut cursor));
     }
-    None
+    found
 }
 
 fn parse(text: &str) -> Option<tree_sitter::Tree> {

@@ -25,27 +25,12 @@ pub struct Cached {
     pub tags: FileTags,
 }
 
-/// Reads a file written by [`write`]; `None` if it is missing, corrupt or of another format.
 fn read<T: DeserializeOwned>(path: &Path) -> Option<T> {
-    let bytes = std::fs::read(path).ok()?;
-    let body = bytes.strip_prefix(MAGIC)?;
-    let (format, value): (u32, T) = postcard::from_bytes(body).ok()?;
-    (format == FORMAT).then_some(value)
+    crate::cachefile::read(path, MAGIC, FORMAT)
 }
 
-/// Writes `value` atomically (a temp file, then a rename), behind the magic and the format.
 fn write<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    let body = postcard::to_allocvec(&(FORMAT, value))
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut bytes = Vec::with_capacity(MAGIC.len() + body.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&body);
-    std::fs::write(&temp, bytes)?;
-    std::fs::rename(&temp, path)
+    crate::cachefile::write(path, MAGIC, FORMAT, value)
 }
 
 /// Reads the tag cache; `None` if it is missing, corrupt or of another format.

@@ -100,7 +100,7 @@ impl Reviewer for BuiltinReviewer<'_> {
             index: tip.index,
         };
         let mut review = engine::review(&tip.lint.diagnostics, &drift, &self.agents, &source);
-        let (_, found) = super::review::scan_tree(tip.workspace.path(), &self.rules, None);
+        let (_, found) = super::review::scan_tree(tip.workspace.path(), &self.rules, None, None);
         review
             .findings
             .extend(found.into_iter().filter(|f| f.fix.is_some()));

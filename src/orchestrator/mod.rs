@@ -33,7 +33,7 @@ pub use improve::{ImproveError, ImproveOutcome, ImproveRequest, MAX_PASSES, impr
 pub use resume::ResumeError;
 pub use review::{
     BASELINE_FILE, ModelReview, REVIEW_PIPELINE, Review, ReviewError, ReviewOutcome, ReviewRequest,
-    review, write_baseline,
+    review, scan_tree, write_baseline,
 };
 
 /// Runs `work` off the async threads (git2, tree-sitter, builds); a panic there goes on here.

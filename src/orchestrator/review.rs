@@ -6,8 +6,10 @@
 //! repository's baseline file (`nova-baseline.json`, with the reason they are accepted) are left
 //! out.
 
+mod cache;
 mod models;
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,7 +18,9 @@ use crate::agents::AgentSet;
 use crate::edit::RepoPath;
 use crate::findings::{Finding, Fix, Span, fingerprint};
 use crate::git::ChangedLines;
+use crate::index::attributes::Parents;
 use crate::rules::{Hit, RuleSet};
+use cache::{Cache, Entry};
 pub use models::ModelReview;
 
 /// The pipeline `nova review` runs.
@@ -140,7 +144,11 @@ impl Review {
             ),
             None => None,
         };
-        let (files, findings) = scan_tree(root, &rules, changed.as_ref());
+        // Without its `.gitignore`, a fresh `.nova/` would show up in `git status`.
+        let cache = crate::state::prepare(root)
+            .ok()
+            .map(|_| root.join(cache::CACHE));
+        let (files, findings) = scan_tree(root, &rules, changed.as_ref(), cache.as_deref());
         Ok(Review {
             root: root.clone(),
             base: request.base.clone(),
@@ -196,33 +204,164 @@ fn touches(changed: Option<&ChangedLines>, path: &str, start: usize, end: usize)
 }
 
 /// What `rules` find in the Rust files under `root` (gitignore-aware), each file read and parsed
-/// once; with `changed`, only in those files and lines. Returns the number of files read, and
+/// once, on as many threads as there are cores (files dealt out by size); with `changed`, only in
+/// those files and lines. With `cache`, a file whose content (and whose declaring parents) did
+/// not change since the cached review is not parsed again. Returns the number of files read, and
 /// the findings in file order.
 pub fn scan_tree(
     root: &Path,
     rules: &RuleSet,
     changed: Option<&ChangedLines>,
+    cache: Option<&Path>,
 ) -> (usize, Vec<Finding>) {
     let mut skipped = BTreeMap::new();
     let files: Vec<_> = crate::index::walk(root, &mut skipped)
         .into_iter()
         .filter(|found| found.path.ends_with(".rs"))
-        .filter(|found| changed.is_none_or(|c| c.contains_key(&found.path)))
         .collect();
-    let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
+    let mut cached = cache.map(|path| Cache::load(path, cache::key(rules)));
+    if let Some(cached) = cached.as_mut()
+        && changed.is_none()
+    {
+        cached.keep_only(&files.iter().map(|f| f.path.as_str()).collect());
+    }
+    let mut todo: Vec<(usize, &str, u64)> = files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| changed.is_none_or(|c| c.contains_key(&f.path)))
+        .map(|(n, f)| (n, f.path.as_str(), f.size))
+        .collect();
+    // Largest first, dealt out in turn: the threads finish close together.
+    todo.sort_by_key(|file| std::cmp::Reverse(file.2));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8)
+        .min(todo.len().max(1));
+    let mut shares: Vec<Vec<(usize, &str)>> = vec![Vec::new(); threads];
+    for (n, (index, path, _)) in todo.into_iter().enumerate() {
+        shares[n % threads].push((index, path));
+    }
+    let known = cached.as_ref();
+    let mut scanned: Vec<Scanned> = std::thread::scope(|scope| {
+        let workers: Vec<_> = shares
+            .into_iter()
+            .map(|share| scope.spawn(move || scan_share(root, rules, known, &share)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(scanned) => scanned,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    scanned.sort_by_key(|s| s.index);
+    let reviewed = scanned.len();
     let mut findings = Vec::new();
-    for file in &files {
-        let Some(text) = read(&file.path) else {
+    for file in scanned {
+        if let (Some(cached), Some(entry)) = (cached.as_mut(), file.entry) {
+            cached.put(&files[file.index].path, entry);
+        }
+        findings.extend(
+            file.findings
+                .into_iter()
+                .filter(|f| touches(changed, f.path.as_str(), f.span.line_start, f.span.line_end)),
+        );
+    }
+    if let (Some(cached), Some(path)) = (&cached, cache) {
+        cached.save(path);
+    }
+    (reviewed, findings)
+}
+
+/// One file reviewed: its place in the walk, its findings, and its new cache entry when it was
+/// not answered from the cache.
+struct Scanned {
+    index: usize,
+    findings: Vec<Finding>,
+    entry: Option<Entry>,
+}
+
+/// One thread's files, each from the cache when it is fresh there, else through the rules; the
+/// declaring parents are parsed once per thread.
+fn scan_share(
+    root: &Path,
+    rules: &RuleSet,
+    cached: Option<&Cache>,
+    share: &[(usize, &str)],
+) -> Vec<Scanned> {
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
+    let parents = Parents::new(&read);
+    let hashes = RefCell::new(BTreeMap::<String, Option<u64>>::new());
+    let hash_of = |path: &str| {
+        if let Some(known) = hashes.borrow().get(path) {
+            return *known;
+        }
+        let hash = std::fs::read(root.join(path))
+            .ok()
+            .map(|bytes| crate::hash::fnv1a(&bytes));
+        hashes.borrow_mut().insert(path.to_owned(), hash);
+        hash
+    };
+    let mut out = Vec::with_capacity(share.len());
+    for &(index, path) in share {
+        let Some(text) = read(path) else {
             continue;
         };
-        for hit in rules.scan(&file.path, &text, &read) {
-            let touched = touches(changed, &file.path, hit.line, hit.end_line);
-            if touched && let Some(finding) = finding(&file.path, &text, hit) {
-                findings.push(finding);
+        let hash = crate::hash::fnv1a(text.as_bytes());
+        hashes.borrow_mut().insert(path.to_owned(), Some(hash));
+        let known = cached.and_then(|c| c.get(path, hash, &hash_of));
+        out.push(match known {
+            Some(found) => Scanned {
+                index,
+                findings: found.to_vec(),
+                entry: None,
+            },
+            None => {
+                let entry = scan_file(rules, path, &text, &parents, &hash_of);
+                Scanned {
+                    index,
+                    findings: entry.findings.clone(),
+                    entry: cached.map(|_| entry),
+                }
             }
-        }
+        });
     }
-    (files.len(), findings)
+    out
+}
+
+/// Every finding of `rules` in one file, with the other files they depend on: every file that
+/// could declare it as a module, up the tree, with its hash.
+fn scan_file(
+    rules: &RuleSet,
+    path: &str,
+    text: &str,
+    parents: &Parents<'_>,
+    hash_of: &dyn Fn(&str) -> Option<u64>,
+) -> Entry {
+    let findings = rules
+        .scan_with(path, text, parents)
+        .into_iter()
+        .filter_map(|hit| finding(path, text, hit))
+        .collect();
+    let mut read = Vec::new();
+    let mut up = Parents::candidates(path);
+    while let Some(parent) = up.pop() {
+        if read.iter().any(|(p, _)| *p == parent) || read.len() > 64 {
+            continue;
+        }
+        let hash = hash_of(&parent);
+        if hash.is_some() {
+            up.extend(Parents::candidates(&parent));
+        }
+        read.push((parent, hash));
+    }
+    read.sort();
+    Entry {
+        hash: crate::hash::fnv1a(text.as_bytes()),
+        read,
+        findings,
+    }
 }
 
 /// One finding per piece of code: where two rules (of the same reviewer or of two) find the

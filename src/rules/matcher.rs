@@ -10,7 +10,7 @@ use tree_sitter::{Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
 use super::Compiled;
 use crate::edit::Replacement;
 use crate::findings::Severity;
-use crate::index::attributes;
+use crate::index::attributes::{self, Parents};
 
 /// One place a rule found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,14 +66,9 @@ pub struct Plan<'r> {
     pub rules: &'r [Compiled],
 }
 
-/// The hits of `plan`'s rules in the Rust file at `path` with `text`, in order. `read` gives
-/// other files of the tree (the parents that declare this one as a module).
-pub fn scan(
-    plan: &Plan<'_>,
-    path: &str,
-    text: &str,
-    read: &dyn Fn(&str) -> Option<String>,
-) -> Vec<Hit> {
+/// The hits of `plan`'s rules in the Rust file at `path` with `text`, in order. `parents` reads
+/// the other files of the tree that declare this one as a module.
+pub fn scan(plan: &Plan<'_>, path: &str, text: &str, parents: &Parents<'_>) -> Vec<Hit> {
     if !path.ends_with(".rs") || plan.rules.is_empty() {
         return Vec::new();
     }
@@ -84,7 +79,7 @@ pub fn scan(
         path,
         text,
         kind: kind_of(path),
-        attributes: attributes::for_parsed(path, text, &tree, read),
+        attributes: attributes::for_parsed_with(path, text, &tree, parents),
         allowed: allowed(text),
     };
     let applies: Vec<bool> = plan.rules.iter().map(|rule| file.applies(rule)).collect();
@@ -125,7 +120,7 @@ pub fn scan(
                     .find(|c| names.get(c.index as usize) == Some(&name))
                     .map(|c| c.node.byte_range())
             };
-            let fix = rule.fix.as_ref().and_then(|t| t.render(text, &captured));
+            let fix = rule.fix().and_then(|t| t.render(text, &captured));
             hits.push(file.hit(rule, node, fix));
         }
     }

@@ -18,6 +18,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use tree_sitter::Query;
 
 use crate::diag::Problem;
+use crate::index::attributes::Parents;
 
 pub use matcher::{Hit, Plan, scan};
 pub use rule::{EditFile, Example, FixFile, Limits, RuleFile, Scope};
@@ -43,27 +44,65 @@ impl Origin {
     }
 }
 
-/// A rule ready to run: its file, its compiled query, the paths it skips.
+/// A rule ready to run: its file, the paths it skips, and its query and fix template, compiled
+/// when the rule is loaded from a repository (so that a mistake is reported at once) and on first
+/// use for the built-in rules (which the test suite compiles; a review answered from its cache
+/// compiles none).
 #[derive(Debug)]
 pub struct Compiled {
     pub file: RuleFile,
     pub origin: Origin,
-    query: Query,
     skip: GlobSet,
+    parts: std::sync::OnceLock<Option<Parts>>,
+}
+
+/// A rule's compiled query and fix template.
+#[derive(Debug)]
+struct Parts {
+    query: Query,
     fix: Option<fix::Template>,
 }
 
 impl Compiled {
+    fn parts(&self) -> Option<&Parts> {
+        self.parts.get_or_init(|| build(&self.file).ok()).as_ref()
+    }
+
+    /// The fix template, if the rule has one (and it compiles).
+    fn fix(&self) -> Option<&fix::Template> {
+        self.parts()?.fix.as_ref()
+    }
+
     /// This rule alone, as a plan.
     fn scan(&self, path: &str, text: &str) -> Vec<Hit> {
-        let rule_of = vec![0; self.query.pattern_count()];
+        let Some(parts) = self.parts() else {
+            return Vec::new();
+        };
+        let rule_of = vec![0; parts.query.pattern_count()];
         let plan = Plan {
-            query: &self.query,
+            query: &parts.query,
             rule_of: &rule_of,
             rules: std::slice::from_ref(self),
         };
-        scan(&plan, path, text, &|_| None)
+        scan(&plan, path, text, &Parents::new(&|_| None))
     }
+}
+
+/// Compiles a rule's query, and its fix template against the query's captures.
+fn build(file: &RuleFile) -> Result<Parts, String> {
+    let query = Query::new(&tree_sitter_rust::LANGUAGE.into(), &file.query).map_err(|error| {
+        format!(
+            "the query does not compile (row {}, column {}): {}",
+            error.row + 1,
+            error.column + 1,
+            error.message
+        )
+    })?;
+    let fix = match &file.fix {
+        Some(template) => Some(fix::Template::compile(template, query.capture_names())?),
+        None => None,
+    };
+    Ok(Parts { query, fix })
 }
 
 /// The rules that run, by id, and (once a file is scanned) one query holding all their
@@ -80,7 +119,7 @@ impl RuleSet {
         let mut set = RuleSet::default();
         let mut problems = Vec::new();
         for (path, text) in builtin::RULES {
-            match compile(text, Origin::Builtin(path)) {
+            match load(text, Origin::Builtin(path)) {
                 Ok(rule) => set.insert(rule),
                 Err(problem) => problems.push(problem),
             }
@@ -116,6 +155,14 @@ impl RuleSet {
         self.combined = std::sync::OnceLock::new();
     }
 
+    /// Only the rules with these ids.
+    pub fn only(mut self, ids: &[&str]) -> RuleSet {
+        self.rules
+            .retain(|rule| ids.contains(&rule.file.id.as_str()));
+        self.combined = std::sync::OnceLock::new();
+        self
+    }
+
     /// Only the rules these agents own.
     pub fn owned_by(mut self, agents: &[String]) -> RuleSet {
         self.rules.retain(|rule| agents.contains(&rule.file.agent));
@@ -123,13 +170,28 @@ impl RuleSet {
         self
     }
 
+    /// A hash of every rule as loaded (its origin and its whole file): what findings depend on.
+    pub fn fingerprint(&self) -> u64 {
+        let said: Vec<String> = self
+            .rules
+            .iter()
+            .map(|rule| format!("{:?}{:?}", rule.origin, rule.file))
+            .collect();
+        crate::hash::fnv1a_parts(said.iter().map(String::as_bytes))
+    }
+
     pub fn rule(&self, id: &str) -> Option<&Compiled> {
         self.rules.iter().find(|rule| rule.file.id == id)
     }
 
     /// What the set's rules find in the Rust file at `path` (see [`scan`]): one walk of its
-    /// tree for all of them.
+    /// tree for all of them. `read` gives the files that may declare it as a module.
     pub fn scan(&self, path: &str, text: &str, read: &dyn Fn(&str) -> Option<String>) -> Vec<Hit> {
+        self.scan_with(path, text, &Parents::new(read))
+    }
+
+    /// [`RuleSet::scan`], with the declaring files read and parsed once for a whole tree.
+    pub fn scan_with(&self, path: &str, text: &str, parents: &Parents<'_>) -> Vec<Hit> {
         match self.combined.get_or_init(|| self.combine()) {
             Some((query, rule_of)) => {
                 let plan = Plan {
@@ -137,7 +199,7 @@ impl RuleSet {
                     rule_of,
                     rules: &self.rules,
                 };
-                scan(&plan, path, text, read)
+                scan(&plan, path, text, parents)
             }
             // Rules that compile alone always compile together; if not, one at a time.
             None => {
@@ -208,6 +270,17 @@ pub fn load_dir(dir: &Path) -> (Vec<Compiled>, Vec<Problem>) {
 
 /// Parses and compiles one rule file.
 pub fn compile(text: &str, origin: Origin) -> Result<Compiled, Problem> {
+    let rule = load(text, origin)?;
+    let parts =
+        build(&rule.file).map_err(|message| Problem::new(rule.origin.path(), None, message))?;
+    Ok(Compiled {
+        parts: std::sync::OnceLock::from(Some(parts)),
+        ..rule
+    })
+}
+
+/// Parses one rule file and checks its form; its query is compiled on first use.
+fn load(text: &str, origin: Origin) -> Result<Compiled, Problem> {
     let path = origin.path();
     let file: RuleFile =
         toml::from_str(text).map_err(|error| crate::diag::toml_problem(&path, text, 1, &error))?;
@@ -229,14 +302,6 @@ pub fn compile(text: &str, origin: Origin) -> Result<Compiled, Problem> {
             file.language
         )));
     }
-    let query = Query::new(&tree_sitter_rust::LANGUAGE.into(), &file.query).map_err(|error| {
-        problem(format!(
-            "the query does not compile (row {}, column {}): {}",
-            error.row + 1,
-            error.column + 1,
-            error.message
-        ))
-    })?;
     let mut skip = GlobSetBuilder::new();
     for glob in &file.scope.skip {
         let glob = Glob::new(glob)
@@ -246,18 +311,11 @@ pub fn compile(text: &str, origin: Origin) -> Result<Compiled, Problem> {
     let skip = skip
         .build()
         .map_err(|error| problem(format!("`scope.skip`: {error}")))?;
-    let fix = match &file.fix {
-        Some(template) => {
-            Some(fix::Template::compile(template, query.capture_names()).map_err(problem)?)
-        }
-        None => None,
-    };
     Ok(Compiled {
         file,
         origin,
-        query,
         skip,
-        fix,
+        parts: std::sync::OnceLock::new(),
     })
 }
 
@@ -274,7 +332,11 @@ pub fn check(set: &RuleSet) -> Vec<Problem> {
                 "a rule needs examples: `[[example]]` with `matches` and `code`",
             )));
         }
-        if rule.fix.is_some() && rule.file.examples.iter().all(|e| e.fixed.is_none()) {
+        if let Err(message) = build(&rule.file) {
+            problems.push(problem(message));
+            continue;
+        }
+        if rule.file.fix.is_some() && rule.file.examples.iter().all(|e| e.fixed.is_none()) {
             problems.push(problem(String::from(
                 "a rule with a fix needs an example that shows it: `fixed = '''...'''`",
             )));
@@ -305,7 +367,7 @@ fn example_fails(rule: &Compiled, example: &Example) -> Option<String> {
         ));
     }
     let fixed = example.fixed.as_ref()?;
-    if rule.fix.is_none() {
+    if rule.file.fix.is_none() {
         return Some(String::from("says `fixed`, but the rule has no `[fix]`"));
     }
     let replacements: Vec<_> = hits

@@ -12,7 +12,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("tree_sitter", &["index/", "rules/"]),
     ("tiktoken_rs::", &["index/"]),
     ("ignore::", &["index/walk.rs"]),
-    ("postcard::", &["index/cache.rs"]),
+    ("postcard::", &["cachefile.rs"]),
     ("similar::", &["edit/"]),
     ("indicatif::", &["cli/"]),
     // The sandbox runs repository code for `validate`; `nova doctor` reports on it directly.

@@ -466,3 +466,71 @@ fn sarif_is_valid_against_the_2_1_0_schema_with_fixes() {
     }
     assert!(sarif_errors(&schema, &broken).is_some_and(|e| e.contains("message")));
 }
+
+#[test]
+fn the_findings_cache_follows_files_their_parents_and_the_rules() {
+    let env = TestEnv::new();
+    let helpers = "pub fn f(x: Option<u8>) -> u8 {\n    x.unwrap()\n}\n";
+    let repo = env.repo_with(
+        "cached",
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"cached\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+            ),
+            ("src/lib.rs", "//! A crate.\n\nmod helpers;\n"),
+            ("src/helpers.rs", helpers),
+        ],
+    );
+    let unwraps = |run: &Run| -> Vec<(String, String)> {
+        run.stdout
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).expect("a JSON line"))
+            .filter(|f| f["rule"] == "unwrap-in-lib")
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap_or_default().to_owned(),
+                    f["severity"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let library = [("src/helpers.rs".to_owned(), "warning".to_owned())];
+    let first = review(&env, &repo, &["--json"]);
+    assert_eq!(unwraps(&first), library, "{}", first.stderr);
+    assert!(repo.join(".nova/review/findings.bin").is_file());
+    let again = review(&env, &repo, &["--json"]);
+    assert_eq!(
+        again.stdout, first.stdout,
+        "the cache gives what the rules gave"
+    );
+
+    // The parent now declares the module as test code: the child, unchanged, is reviewed anew.
+    write(
+        &repo,
+        "src/lib.rs",
+        "//! A crate.\n\n#[cfg(test)]\nmod helpers;\n",
+    );
+    assert_eq!(unwraps(&review(&env, &repo, &["--json"])), []);
+    write(&repo, "src/lib.rs", "//! A crate.\n\nmod helpers;\n");
+    assert_eq!(unwraps(&review(&env, &repo, &["--json"])), library);
+
+    // A changed rule is another cache.
+    let override_rule = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/rust/unwrap-in-lib.toml"),
+    )
+    .expect("the built-in rule")
+    .replace("severity = \"warning\"", "severity = \"error\"");
+    write(&repo, ".nova/rules/unwrap-in-lib.toml", &override_rule);
+    assert_eq!(
+        unwraps(&review(&env, &repo, &["--json"])),
+        [("src/helpers.rs".to_owned(), "error".to_owned())]
+    );
+
+    // A cache that cannot be read is rebuilt, never trusted.
+    std::fs::write(repo.join(".nova/review/findings.bin"), b"NOVAREV\0garbage").expect("write");
+    assert_eq!(
+        unwraps(&review(&env, &repo, &["--json"])),
+        [("src/helpers.rs".to_owned(), "error".to_owned())]
+    );
+}

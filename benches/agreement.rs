@@ -1,0 +1,386 @@
+//! Agreement of Nova's rules with the lint each one names (`lint = "clippy::..."`), on crates
+//! from the registry: for every such rule, what both found, what only Nova found, what only the
+//! lint found, and precision and recall against the lint.
+//!
+//! Each crate (the version in Nova's `Cargo.lock`, as unpacked in the cargo registry) is copied
+//! to `target/agreement/`, its dev-dependencies and extra targets dropped, and linted with
+//! `cargo clippy --lib` with every named lint enabled (thresholds from the rules' own limits, in
+//! a `clippy.toml`); Nova's rules run over the same files. Both sides are held to what clippy
+//! compiles: the library's files, not its tests, examples or binaries. A finding of each side
+//! matches one of the other when their lines overlap.
+//!
+//! ```sh
+//! cargo bench --bench agreement --no-run && cargo bench --bench agreement [-- CRATE...]
+//! ```
+//!
+//! Results, with the disagreements explained, go in BENCHMARKS.md.
+
+#![expect(
+    clippy::print_stdout,
+    reason = "a benchmark reports its results on stdout"
+)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use nova::findings::Finding;
+use nova::rules::RuleSet;
+
+#[path = "common/corpus.rs"]
+#[expect(
+    dead_code,
+    reason = "the corpus builder is the other benchmarks'; this one only finds crates"
+)]
+mod corpus;
+
+/// Library crates of several authors and styles, all in Nova's lock (so offline builds work).
+const CRATES: &[&str] = &[
+    "memchr",
+    "aho-corasick",
+    "regex-syntax",
+    "similar",
+    "strsim",
+    "smallvec",
+    "itoa",
+    "httparse",
+    "walkdir",
+    "semver",
+    "bytes",
+    "globset",
+];
+
+/// Disagreements shown per rule.
+const SHOWN: usize = 6;
+
+/// One place a side found something: file, first and last line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Place {
+    file: String,
+    lines: (usize, usize),
+}
+
+/// What both sides found for one rule, over all crates.
+#[derive(Debug, Default)]
+struct Tally {
+    both: usize,
+    only_nova: Vec<Place>,
+    only_lint: Vec<Place>,
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let asked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let crates: Vec<&str> = CRATES
+        .iter()
+        .copied()
+        .filter(|c| asked.is_empty() || asked.iter().any(|a| a == c))
+        .collect();
+    let (rules, problems) = RuleSet::builtin();
+    assert!(problems.is_empty(), "{problems:?}");
+    let linted: BTreeMap<String, String> = rules
+        .rules
+        .iter()
+        .filter_map(|r| Some((r.file.id.clone(), r.file.lint.clone()?)))
+        .collect();
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
+    let work = root.join("target/agreement");
+    for name in crates {
+        let Some(source) = registry_source(&root, name) else {
+            println!("{name}: not in the cargo registry; skipped");
+            continue;
+        };
+        let dir = work.join(name);
+        prepare(&source, &dir, &rules);
+        let Some(lint) = clippy(&dir, &root.join("target/agreement-target"), &linted) else {
+            println!("{name}: clippy did not run; skipped");
+            continue;
+        };
+        let (_, found) = nova::orchestrator::scan_tree(&dir, &rules, None, None);
+        let library = library_files(&dir);
+        let nova = by_rule(&found, &linted, &library, name);
+        for (rule, lint_name) in &linted {
+            let ours = nova.get(rule).cloned().unwrap_or_default();
+            let theirs = lint.get(lint_name).cloned().unwrap_or_default();
+            let tally = tallies.entry(rule.clone()).or_default();
+            compare(ours, theirs, name, tally);
+        }
+        println!(
+            "{name}: {} library files, {} lint findings, {} Nova findings",
+            library.len(),
+            lint.values().map(Vec::len).sum::<usize>(),
+            nova.values().map(Vec::len).sum::<usize>()
+        );
+    }
+    report(&linted, &tallies);
+}
+
+/// The unpacked source of the locked version of `name` (the first, if several are locked).
+fn registry_source(root: &Path, name: &str) -> Option<PathBuf> {
+    let package = corpus::locked_packages(root).into_iter().find(|p| {
+        p.strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+    })?;
+    corpus::registries()
+        .into_iter()
+        .map(|r| r.join(&package))
+        .find(|p| p.is_dir())
+}
+
+/// Copies the crate, drops what `cargo clippy --lib` would need the network or other targets
+/// for, makes it its own workspace, and sets clippy's thresholds to the rules' limits.
+fn prepare(source: &Path, dir: &Path, rules: &RuleSet) {
+    let _ = std::fs::remove_dir_all(dir);
+    copy_dir(source, dir);
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).expect("Cargo.toml");
+    let mut table: toml::Table = toml::from_str(&text).expect("a manifest");
+    for key in [
+        "dev-dependencies",
+        "bench",
+        "test",
+        "example",
+        "bin",
+        "workspace",
+    ] {
+        table.remove(key);
+    }
+    if let Some(toml::Value::Table(targets)) = table.get_mut("target") {
+        for (_, target) in targets.iter_mut() {
+            if let toml::Value::Table(target) = target {
+                target.remove("dev-dependencies");
+            }
+        }
+    }
+    table.insert("workspace".into(), toml::Value::Table(toml::Table::new()));
+    std::fs::write(&manifest, toml::to_string(&table).expect("toml")).expect("write");
+    let limit = |id: &str, pick: fn(&nova::rules::Limits) -> Option<usize>| {
+        rules
+            .rule(id)
+            .and_then(|r| pick(&r.file.limits))
+            .unwrap_or(0)
+    };
+    let config = format!(
+        "too-many-lines-threshold = {}\nexcessive-nesting-threshold = {}\n",
+        limit("long-function", |l| l.min_lines).saturating_sub(1),
+        limit("deep-nesting", |l| l.min_depth).saturating_sub(1),
+    );
+    std::fs::write(dir.join("clippy.toml"), config).expect("clippy.toml");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            let _ = std::fs::copy(&path, &target);
+        }
+    }
+}
+
+/// The lint findings in the crate's own files, by lint name.
+fn clippy(
+    dir: &Path,
+    target: &Path,
+    linted: &BTreeMap<String, String>,
+) -> Option<BTreeMap<String, Vec<Place>>> {
+    let mut lints: Vec<&String> = linted.values().collect();
+    lints.sort();
+    lints.dedup();
+    let mut args: Vec<String> = [
+        "clippy",
+        "--lib",
+        "--offline",
+        "--quiet",
+        "--message-format=json",
+        "--",
+        "-A",
+        "clippy::all",
+        "-A",
+        "warnings",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    for lint in lints {
+        args.push(String::from("-W"));
+        args.push(lint.trim_start_matches("rustc::").to_owned());
+    }
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the benchmark runs clippy, the tool it compares with"
+    )]
+    let output = std::process::Command::new("cargo")
+        .args(&args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        println!("{}", String::from_utf8_lossy(&output.stderr));
+        return None;
+    }
+    let mut found: BTreeMap<String, Vec<Place>> = BTreeMap::new();
+    let dir_text = std::fs::canonicalize(dir).ok()?;
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let message = &message["message"];
+        let Some(code) = message["code"]["code"].as_str() else {
+            continue;
+        };
+        let code = if code.contains("::") {
+            code.to_owned()
+        } else {
+            format!("rustc::{code}")
+        };
+        let Some(span) = message["spans"]
+            .as_array()
+            .and_then(|spans| spans.iter().find(|s| s["is_primary"] == true))
+        else {
+            continue;
+        };
+        let file = span["file_name"].as_str().unwrap_or_default();
+        let file = Path::new(file);
+        let relative = if file.is_absolute() {
+            match file.strip_prefix(&dir_text) {
+                Ok(relative) => relative.to_path_buf(),
+                Err(_) => continue,
+            }
+        } else {
+            file.to_path_buf()
+        };
+        let lines = (
+            span["line_start"].as_u64().unwrap_or(0) as usize,
+            span["line_end"].as_u64().unwrap_or(0) as usize,
+        );
+        found.entry(code).or_default().push(Place {
+            file: relative.to_string_lossy().into_owned(),
+            lines,
+        });
+    }
+    for places in found.values_mut() {
+        places.sort();
+        places.dedup();
+    }
+    Some(found)
+}
+
+/// The files of the library target: `src/` but binaries (`src/main.rs`, `src/bin/`).
+fn library_files(dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.join("src")];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let relative = path
+                    .strip_prefix(dir)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if relative != "src/main.rs" && !relative.starts_with("src/bin/") {
+                    files.push(relative);
+                }
+            }
+        }
+    }
+    files
+}
+
+/// Nova's findings of the rules that name a lint, in library files, by rule.
+fn by_rule(
+    found: &[Finding],
+    linted: &BTreeMap<String, String>,
+    library: &[String],
+    krate: &str,
+) -> BTreeMap<String, Vec<Place>> {
+    let mut out: BTreeMap<String, Vec<Place>> = BTreeMap::new();
+    for finding in found {
+        let path = finding.path.as_str();
+        if !linted.contains_key(&finding.rule) || !library.iter().any(|f| f == path) {
+            continue;
+        }
+        out.entry(finding.rule.clone()).or_default().push(Place {
+            file: format!("{krate}/{path}"),
+            lines: (finding.span.line_start, finding.span.line_end),
+        });
+    }
+    out
+}
+
+/// Matches each of Nova's places to one of the lint's whose lines overlap it.
+fn compare(ours: Vec<Place>, theirs: Vec<Place>, krate: &str, tally: &mut Tally) {
+    let mut theirs: Vec<Option<Place>> = theirs
+        .into_iter()
+        .map(|p| {
+            Some(Place {
+                file: format!("{krate}/{}", p.file),
+                ..p
+            })
+        })
+        .collect();
+    for place in ours {
+        let matched = theirs.iter_mut().find(|t| {
+            t.as_ref().is_some_and(|t| {
+                t.file == place.file && t.lines.0 <= place.lines.1 && place.lines.0 <= t.lines.1
+            })
+        });
+        match matched {
+            Some(slot) => {
+                *slot = None;
+                tally.both += 1;
+            }
+            None => tally.only_nova.push(place),
+        }
+    }
+    tally.only_lint.extend(theirs.into_iter().flatten());
+}
+
+fn report(linted: &BTreeMap<String, String>, tallies: &BTreeMap<String, Tally>) {
+    println!();
+    println!("| rule | lint | both | only Nova | only the lint | precision | recall |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let ratio = |a: usize, b: usize| {
+        if b == 0 {
+            String::from("-")
+        } else {
+            format!("{:.2}", a as f64 / b as f64)
+        }
+    };
+    for (rule, lint) in linted {
+        let Some(t) = tallies.get(rule) else {
+            continue;
+        };
+        let (ours, theirs) = (t.both + t.only_nova.len(), t.both + t.only_lint.len());
+        println!(
+            "| `{rule}` | `{lint}` | {} | {} | {} | {} | {} |",
+            t.both,
+            t.only_nova.len(),
+            t.only_lint.len(),
+            ratio(t.both, ours),
+            ratio(t.both, theirs)
+        );
+    }
+    println!();
+    for (rule, t) in tallies {
+        if t.only_nova.is_empty() && t.only_lint.is_empty() {
+            continue;
+        }
+        println!("{rule}:");
+        for place in t.only_nova.iter().take(SHOWN) {
+            println!("  only Nova: {}:{}", place.file, place.lines.0);
+        }
+        for place in t.only_lint.iter().take(SHOWN) {
+            println!("  only the lint: {}:{}", place.file, place.lines.0);
+        }
+    }
+}

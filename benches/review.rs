@@ -1,0 +1,164 @@
+//! Benchmark of `nova review`'s rule packs over a whole tree: cold (no findings cache), warm
+//! (nothing changed), one file changed; and `ast-grep scan` with equivalent rules on the same
+//! tree, next to Nova with the same rules.
+//!
+//! Run on one core, after building (`ast-grep` on the PATH, e.g. `pip install ast-grep-cli`;
+//! without it that row says so):
+//!
+//! ```sh
+//! cargo bench --bench review --no-run && taskset -c 0 cargo bench --bench review
+//! ```
+//!
+//! The corpus is the index benchmark's (`benches/common/corpus.rs`), in `target/bench-corpus/`.
+//! The equivalent rules are in `benches/ast-grep/`. Results go in BENCHMARKS.md.
+
+#![expect(
+    clippy::print_stdout,
+    reason = "a benchmark reports its results on stdout"
+)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nova::agents::AgentSet;
+use nova::orchestrator::{Review, ReviewRequest};
+use nova::rules::RuleSet;
+
+#[path = "common/corpus.rs"]
+mod corpus;
+
+/// The built-in rules `benches/ast-grep/rules/` has an equivalent of.
+const WITH_AST_GREP: &[&str] = &[
+    "dbg-macro",
+    "todo-macro",
+    "unimplemented-macro",
+    "panic-in-lib",
+    "unreachable-in-lib",
+    "print-in-lib",
+    "eprint-in-lib",
+    "unwrap-in-lib",
+    "expect-in-lib",
+    "process-exit-in-lib",
+    "mem-forget",
+    "transmute",
+    "map-unwrap-or",
+    "lock-unwrap",
+    "todo-comment",
+];
+
+const RUNS: usize = 3;
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corpus = root.join("target/bench-corpus");
+    let (crates, lines) = corpus::make_corpus(&root, &corpus);
+    println!(
+        "corpus: {} packages, {lines} lines of Rust, in {}",
+        crates.len() + 1,
+        corpus.display()
+    );
+    let set = AgentSet::builtin();
+    let request = ReviewRequest {
+        repo_root: corpus.clone(),
+        disabled: Vec::new(),
+        base: None,
+    };
+    let cache = corpus.join(".nova/review/findings.bin");
+    let review = |keep_cache: bool| {
+        if !keep_cache {
+            let _ = std::fs::remove_file(&cache);
+        }
+        let started = Instant::now();
+        let outcome = Review::start(&request, &set)
+            .and_then(Review::finish)
+            .expect("the review runs");
+        (started.elapsed(), outcome.findings.len(), outcome.files)
+    };
+    let (_, findings, files) = review(false);
+    println!(
+        "{files} files, {findings} findings, all {} rules",
+        RuleSet::builtin().0.rules.len()
+    );
+    let cold: Vec<Duration> = (0..RUNS).map(|_| review(false).0).collect();
+    let warm: Vec<Duration> = (0..RUNS).map(|_| review(true).0).collect();
+    let victim = corpus.join("nova/src/lib.rs");
+    let original = std::fs::read_to_string(&victim).expect("nova/src/lib.rs in the corpus");
+    let one: Vec<Duration> = (0..RUNS)
+        .map(|n| {
+            std::fs::write(&victim, format!("{original}\n// edit {n}\n")).expect("write");
+            review(true).0
+        })
+        .collect();
+    std::fs::write(&victim, &original).expect("restore");
+
+    println!("| measurement | run 1 | run 2 | run 3 |");
+    println!("| --- | --- | --- | --- |");
+    row("cold, all rules (no findings cache)", &cold);
+    row("warm, nothing changed", &warm);
+    row("warm, one file changed", &one);
+    compare_with_ast_grep(&root, &corpus, &set);
+}
+
+/// Nova with only the rules ast-grep has equivalents of, against `ast-grep scan` with them.
+fn compare_with_ast_grep(root: &Path, corpus: &Path, set: &AgentSet) {
+    let reviewers: Vec<String> = set.agents().map(|a| a.name.clone()).collect();
+    let subset = || {
+        let (rules, _) = RuleSet::builtin();
+        rules.only(WITH_AST_GREP).owned_by(&reviewers)
+    };
+    let nova: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let rules = subset();
+            let started = Instant::now();
+            let (_, found) = nova::orchestrator::scan_tree(corpus, &rules, None, None);
+            std::hint::black_box(found);
+            started.elapsed()
+        })
+        .collect();
+    row(
+        &format!(
+            "Nova, the {} rules ast-grep has too, cold",
+            WITH_AST_GREP.len()
+        ),
+        &nova,
+    );
+    let config = root.join("benches/ast-grep/sgconfig.yml");
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the benchmark times another tool's process"
+        )]
+        let status = std::process::Command::new("ast-grep")
+            .args(["scan", "--threads", "1", "--json=stream", "-c"])
+            .arg(&config)
+            .arg(corpus)
+            .stdout(std::process::Stdio::null())
+            .status();
+        match status {
+            Ok(status) if status.success() || status.code() == Some(1) => {
+                times.push(started.elapsed());
+            }
+            Ok(status) => {
+                println!("| `ast-grep scan` failed: {status} | | | |");
+                return;
+            }
+            Err(error) => {
+                println!(
+                    "| `ast-grep` is not installed ({error}): `pip install ast-grep-cli` | | | |"
+                );
+                return;
+            }
+        }
+    }
+    row("`ast-grep scan --threads 1`, the same rules", &times);
+}
+
+fn row(what: &str, times: &[Duration]) {
+    let cells: Vec<String> = times
+        .iter()
+        .map(|t| format!("{:.0} ms", t.as_secs_f64() * 1000.0))
+        .collect();
+    println!("| {what} | {} |", cells.join(" | "));
+}
