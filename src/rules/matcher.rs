@@ -112,7 +112,8 @@ pub fn scan(plan: &Plan<'_>, path: &str, text: &str, parents: &Parents<'_>) -> V
             continue;
         };
         let rule = &plan.rules[index];
-        if seen.insert((index, node.start_byte())) && file.keeps(rule, node) {
+        // A pattern can match one node more than once; nested calls share a start, not a span.
+        if seen.insert((index, node.start_byte(), node.end_byte())) && file.keeps(rule, node) {
             let captured = |name: &str| {
                 found
                     .captures
@@ -317,15 +318,30 @@ fn has_any(node: Node<'_>, limits: &super::Limits, text: &str) -> bool {
     false
 }
 
-/// Whether a comment holding `marker` sits just above `node`'s statement or item, past its
-/// attributes (for `///`, a `#[doc]` attribute counts).
+/// Whether a comment holding `marker` sits just above `node`'s statement, item or match arm,
+/// past its attributes (for `///`, a `#[doc]` attribute counts), or, for a block, opens it.
 fn comment_above(node: Node<'_>, marker: &str, text: &str) -> bool {
+    let holds = |comment: Node<'_>| {
+        // `// Safety:` and `// safety:` are as common as `// SAFETY:` (clippy takes all).
+        text[comment.byte_range()]
+            .to_ascii_lowercase()
+            .contains(&marker.to_ascii_lowercase())
+    };
+    let opening = node
+        .named_child(0)
+        .filter(|block| block.kind() == "block")
+        .and_then(|block| block.named_child(0))
+        .or_else(|| node.named_child(0))
+        .filter(|first| matches!(first.kind(), "line_comment" | "block_comment"));
+    if opening.is_some_and(holds) {
+        return true;
+    }
     // The statement or item the node is in: the ancestor whose parent holds statements or items.
     let mut at = node;
     while let Some(parent) = at.parent() {
         if matches!(
             parent.kind(),
-            "block" | "source_file" | "declaration_list" | "field_declaration_list"
+            "block" | "source_file" | "declaration_list" | "field_declaration_list" | "match_block"
         ) {
             break;
         }
@@ -337,14 +353,7 @@ fn comment_above(node: Node<'_>, marker: &str, text: &str) -> bool {
         match sibling.kind() {
             "attribute_item" if marker == "///" && said.contains("doc") => return true,
             "attribute_item" => {}
-            // `// Safety:` and `// safety:` are as common as `// SAFETY:` (clippy takes all).
-            "line_comment" | "block_comment"
-                if said
-                    .to_ascii_lowercase()
-                    .contains(&marker.to_ascii_lowercase()) =>
-            {
-                return true;
-            }
+            "line_comment" | "block_comment" if holds(sibling) => return true,
             "line_comment" | "block_comment" => {}
             _ => return false,
         }

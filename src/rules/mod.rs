@@ -10,6 +10,7 @@
 mod builtin;
 mod fix;
 mod matcher;
+mod pattern;
 mod rule;
 
 use std::path::{Path, PathBuf};
@@ -282,9 +283,24 @@ pub fn compile(text: &str, origin: Origin) -> Result<Compiled, Problem> {
 /// Parses one rule file and checks its form; its query is compiled on first use.
 fn load(text: &str, origin: Origin) -> Result<Compiled, Problem> {
     let path = origin.path();
-    let file: RuleFile =
+    let mut file: RuleFile =
         toml::from_str(text).map_err(|error| crate::diag::toml_problem(&path, text, 1, &error))?;
     let problem = |message: String| Problem::new(&path, None, message);
+    match (&file.pattern, file.query.trim().is_empty()) {
+        (Some(_), false) => {
+            return Err(problem(String::from(
+                "a rule gives `query` or `pattern`, not both",
+            )));
+        }
+        (Some(pattern), true) => file.query = pattern::compile(pattern).map_err(problem)?,
+        (None, true) => {
+            return Err(problem(String::from(
+                "a rule needs `query` (a tree-sitter query) or `pattern` (Rust code with `$X` \
+                 metavariables)",
+            )));
+        }
+        (None, false) => {}
+    }
     let kebab = !file.id.is_empty()
         && file
             .id

@@ -30,8 +30,13 @@ pub struct RuleFile {
     #[serde(default)]
     pub scope: Scope,
     /// A tree-sitter query; `@match` marks the node reported (else the whole pattern's first
-    /// capture). Text predicates (`#eq?`, `#match?`, `#any-of?`) are applied.
+    /// capture). Text predicates (`#eq?`, `#match?`, `#any-of?`) are applied. A rule gives this
+    /// or `pattern`.
+    #[serde(default)]
     pub query: String,
+    /// Rust code with metavariables (`$X.unwrap()`), compiled to `query` (see `rules::pattern`).
+    #[serde(default)]
+    pub pattern: Option<String>,
     #[serde(default)]
     pub limits: Limits,
     /// The deterministic rewrite, where one is safe by construction.

@@ -534,3 +534,25 @@ fn the_findings_cache_follows_files_their_parents_and_the_rules() {
         [("src/helpers.rs".to_owned(), "error".to_owned())]
     );
 }
+
+#[test]
+fn a_repository_rule_written_as_a_pattern_reviews_like_a_query() {
+    let (env, repo) = setup();
+    write(
+        &repo,
+        ".nova/rules/first-unwrap.toml",
+        "id = \"first-unwrap\"\nagent = \"correctness-reviewer\"\nseverity = \"error\"\n\
+         message = \"say why the slice is not empty\"\nwhy = \"house style\"\n\
+         pattern = '*$ITEMS.first().unwrap()'\n\n[[example]]\nmatches = 1\n\
+         code = 'pub fn a(v: &[u8]) -> u8 { *v.first().unwrap() + *v.last().unwrap() }'\n",
+    );
+    let tested = env.nova_in(&repo, ["rules", "test"]);
+    assert_eq!(tested.code, 0, "{}", tested.both());
+    let run = review(&env, &repo, &["--json", "--fail-on", "error"]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert!(
+        found(&run).contains(&("first-unwrap".to_owned(), "src/lib.rs".to_owned(), 2)),
+        "{}",
+        run.stdout
+    );
+}
