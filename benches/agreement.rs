@@ -175,7 +175,7 @@ fn prepare(source: &Path, dir: &Path, rules: &RuleSet) {
     };
     let config = format!(
         "too-many-lines-threshold = {}\nexcessive-nesting-threshold = {}\n",
-        limit("long-function", |l| l.min_lines).saturating_sub(1),
+        limit("long-function", |l| l.min_code_lines).saturating_sub(1),
         limit("deep-nesting", |l| l.min_depth).saturating_sub(1),
     );
     std::fs::write(dir.join("clippy.toml"), config).expect("clippy.toml");

@@ -174,6 +174,12 @@ impl File<'_> {
         if limits.min_lines.is_some_and(|min| end + 1 - line < min) {
             return false;
         }
+        if limits
+            .min_code_lines
+            .is_some_and(|min| code_lines(node, self.text) < min)
+        {
+            return false;
+        }
         if limits.min_depth.is_some_and(|min| depth(node) < min) {
             return false;
         }
@@ -216,6 +222,41 @@ impl File<'_> {
             fix,
         }
     }
+}
+
+/// The lines of code in `node`'s body (its `body` field, else itself) between its first and last
+/// line: not blank, not only a comment.
+fn code_lines(node: Node<'_>, text: &str) -> usize {
+    let body = node.child_by_field_name("body").unwrap_or(node);
+    let lines: Vec<&str> = text[body.byte_range()].lines().collect();
+    let inner = lines.get(1..lines.len().saturating_sub(1)).unwrap_or(&[]);
+    let mut in_comment = false;
+    let mut count = 0;
+    for line in inner {
+        let mut rest = line.trim();
+        let mut code = false;
+        while !rest.is_empty() {
+            if in_comment {
+                match rest.find("*/") {
+                    Some(at) => {
+                        in_comment = false;
+                        rest = rest[at + 2..].trim_start();
+                    }
+                    None => rest = "",
+                }
+            } else if rest.starts_with("//") {
+                rest = "";
+            } else if let Some(after) = rest.strip_prefix("/*") {
+                in_comment = true;
+                rest = after;
+            } else {
+                code = true;
+                rest = "";
+            }
+        }
+        count += usize::from(code);
+    }
+    count
 }
 
 /// Blocks that nest: what `min_depth` counts between a node and its function.

@@ -91,6 +91,10 @@ pub struct Limits {
     /// It spans at least this many lines.
     #[serde(default)]
     pub min_lines: Option<usize>,
+    /// Its body (between its braces) has at least this many lines of code: not blank, not only
+    /// a comment (as `clippy::too_many_lines` counts).
+    #[serde(default)]
+    pub min_code_lines: Option<usize>,
     /// It lies at least this deep in nested blocks (`if`, `match`, loops, closures) inside its
     /// function.
     #[serde(default)]

@@ -397,18 +397,18 @@ fn sarif_schema() -> Option<Value> {
     serde_json::from_str(&text).ok()
 }
 
-/// The errors of `log` against the SARIF schema; none when it is valid.
-fn sarif_errors(schema: &Value, log: &Value) -> Option<String> {
+/// The errors of `document` against `schema`; none when it is valid.
+fn schema_errors(schema: &Value, document: &Value) -> Option<String> {
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
     compiler
-        .add_resource("sarif-2.1.0.json", schema.clone())
+        .add_resource("schema.json", schema.clone())
         .expect("the schema loads");
     let index = compiler
-        .compile("sarif-2.1.0.json", &mut schemas)
+        .compile("schema.json", &mut schemas)
         .expect("the schema compiles");
     schemas
-        .validate(log, index)
+        .validate(document, index)
         .err()
         .map(|error| format!("{error:#}"))
 }
@@ -429,7 +429,7 @@ fn sarif_is_valid_against_the_2_1_0_schema_with_fixes() {
     let run = review(&env, &repo, &["--sarif"]);
     assert_eq!(run.code, 0, "{}", run.both());
     let log: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
-    assert_eq!(sarif_errors(&schema, &log), None);
+    assert_eq!(schema_errors(&schema, &log), None);
 
     // The fix is SARIF's: bytes of the file deleted, text put in.
     let results = log["runs"][0]["results"].as_array().expect("results");
@@ -464,7 +464,7 @@ fn sarif_is_valid_against_the_2_1_0_schema_with_fixes() {
     if let Some(result) = broken["runs"][0]["results"][0].as_object_mut() {
         result.remove("message");
     }
-    assert!(sarif_errors(&schema, &broken).is_some_and(|e| e.contains("message")));
+    assert!(schema_errors(&schema, &broken).is_some_and(|e| e.contains("message")));
 }
 
 #[test]
@@ -555,4 +555,41 @@ fn a_repository_rule_written_as_a_pattern_reviews_like_a_query() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn every_json_line_is_a_finding_as_its_schema_says() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/finding.json"),
+        )
+        .expect("tests/schemas/finding.json"),
+    )
+    .expect("the schema is JSON");
+    let (env, repo) = setup();
+    write(
+        &repo,
+        "src/width.rs",
+        "pub fn width(name: Option<&str>) -> usize {\n    name.map(str::len).unwrap_or(0)\n}\n",
+    );
+    let run = review(&env, &repo, &["--json"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let lines: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert!(
+        lines.iter().any(|f| f["fix"].is_object()),
+        "one finding has a fix"
+    );
+    for line in &lines {
+        assert_eq!(schema_errors(&schema, line), None, "{line}");
+    }
+    // The check can fail: a finding without its fingerprint is not one.
+    let mut broken = lines[0].clone();
+    if let Some(finding) = broken.as_object_mut() {
+        finding.remove("fingerprint");
+    }
+    assert!(schema_errors(&schema, &broken).is_some_and(|e| e.contains("fingerprint")));
 }
