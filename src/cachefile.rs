@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Reads a file written by [`write`] with the same `magic` and `format`; `None` if it is missing,
+/// Reads a file written by [`write()`] with the same `magic` and `format`; `None` if it is missing,
 /// corrupt, or another cache's or format's.
 pub fn read<T: DeserializeOwned>(path: &Path, magic: &[u8; 8], format: u32) -> Option<T> {
     let bytes = std::fs::read(path).ok()?;
