@@ -35,6 +35,7 @@ mod corpus;
 
 /// Library crates of several authors and styles, all in Nova's lock (so offline builds work).
 const CRATES: &[&str] = &[
+    "memchr",
     "aho-corasick",
     "regex-syntax",
     "similar",
@@ -92,8 +93,15 @@ fn main() {
             continue;
         };
         let dir = work.join(name);
-        prepare(&source, &dir, &rules);
-        let Some(lint) = clippy(&dir, &root.join("target/agreement-target"), &linted) else {
+        let target = root.join("target/agreement-target");
+        // As published; else without its optional dependencies, which may not be in the local
+        // registry.
+        prepare(&source, &dir, &rules, false);
+        let lint = clippy(&dir, &target, &linted).or_else(|| {
+            prepare(&source, &dir, &rules, true);
+            clippy(&dir, &target, &linted)
+        });
+        let Some(lint) = lint else {
             println!("{name}: clippy did not run; skipped");
             continue;
         };
@@ -141,8 +149,9 @@ fn registry_source(root: &Path, name: &str) -> Option<PathBuf> {
 }
 
 /// Copies the crate, drops what `cargo clippy --lib` would need the network or other targets
-/// for, makes it its own workspace, and sets clippy's thresholds to the rules' limits.
-fn prepare(source: &Path, dir: &Path, rules: &RuleSet) {
+/// for (and, when asked, its optional dependencies), makes it its own workspace, and sets
+/// clippy's thresholds to the rules' limits.
+fn prepare(source: &Path, dir: &Path, rules: &RuleSet, without_optional: bool) {
     let _ = std::fs::remove_dir_all(dir);
     copy_dir(source, dir);
     let manifest = dir.join("Cargo.toml");
@@ -165,6 +174,9 @@ fn prepare(source: &Path, dir: &Path, rules: &RuleSet) {
             }
         }
     }
+    if without_optional {
+        drop_optional(&mut table);
+    }
     table.insert("workspace".into(), toml::Value::Table(toml::Table::new()));
     std::fs::write(&manifest, toml::to_string(&table).expect("toml")).expect("write");
     let limit = |id: &str, pick: fn(&nova::rules::Limits) -> Option<usize>| {
@@ -179,6 +191,38 @@ fn prepare(source: &Path, dir: &Path, rules: &RuleSet) {
         limit("deep-nesting", |l| l.min_depth).saturating_sub(1),
     );
     std::fs::write(dir.join("clippy.toml"), config).expect("clippy.toml");
+}
+
+/// Drops optional dependencies (a build with default features does not need them, and offline
+/// they may not be in the local registry), and what the features say of them.
+fn drop_optional(table: &mut toml::Table) {
+    let mut dropped = Vec::new();
+    if let Some(toml::Value::Table(deps)) = table.get_mut("dependencies") {
+        let optional: Vec<String> = deps
+            .iter()
+            .filter(|(_, spec)| spec.get("optional").and_then(toml::Value::as_bool) == Some(true))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in optional {
+            deps.remove(&name);
+            dropped.push(name);
+        }
+    }
+    let names = |entry: &str| {
+        let entry = entry.strip_prefix("dep:").unwrap_or(entry);
+        let name = entry.split(['/', '?']).next().unwrap_or(entry);
+        dropped.iter().any(|d| d == name)
+    };
+    if let Some(toml::Value::Table(features)) = table.get_mut("features") {
+        for (_, list) in features.iter_mut() {
+            if let toml::Value::Array(items) = list {
+                items.retain(|item| item.as_str().is_none_or(|s| !names(s)));
+            }
+        }
+        for name in &dropped {
+            features.remove(name);
+        }
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
