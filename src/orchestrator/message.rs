@@ -19,6 +19,8 @@ pub fn commit_message(
     }
     let how = match finding.fix {
         Some(Fix::Format) => "Applied rustfmt to the whole file.",
+        // Nova's own rules have bare ids; the compiler's and clippy's are `rustc::`/`clippy::`.
+        _ if !finding.rule.contains("::") => "Applied the rule's fix template.",
         _ => "Applied the compiler's machine-applicable suggestion.",
     };
     let group = finding

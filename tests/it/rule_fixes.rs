@@ -134,6 +134,19 @@ fn rule_fixes_are_proved_and_committed_and_a_breaking_one_is_refused() {
             "Fix `str-to-owned` in `greeting` (src/lib.rs)",
         ]
     );
+    let tip = git
+        .find_branch("nova/rules", git2::BranchType::Local)
+        .expect("the branch")
+        .get()
+        .peel_to_commit()
+        .expect("commit");
+    assert!(
+        tip.message()
+            .unwrap_or_default()
+            .contains("Applied the rule's fix template."),
+        "{:?}",
+        tip.message()
+    );
     let lib = branch_file(&repo, "nova/rules", "src/lib.rs");
     assert!(lib.contains("name.map_or(0, str::len)"), "{lib}");
     assert!(lib.contains("\"hi\".to_owned()"), "{lib}");
