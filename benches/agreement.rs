@@ -20,7 +20,7 @@
     reason = "a benchmark reports its results on stdout"
 )]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use nova::findings::Finding;
@@ -52,11 +52,27 @@ const CRATES: &[&str] = &[
 /// Disagreements shown per rule.
 const SHOWN: usize = 8;
 
-/// One place a side found something: file, first and last line.
+/// Where a lint covers more kinds of item than the rule that names it (`missing_docs`: fields,
+/// variants, modules...), the lint's messages for the kinds the rule covers.
+const COVERS: &[(&str, &[&str])] = &[
+    (
+        "pub-fn-without-docs",
+        &["a function", "a method", "an associated function"],
+    ),
+    (
+        "pub-type-without-docs",
+        &["a struct", "an enum", "a trait", "a type alias", "a union"],
+    ),
+];
+
+/// One place a side found something: file, first and last line, first column (two findings on
+/// one line are two), and the lint's message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Place {
     file: String,
     lines: (usize, usize),
+    column: usize,
+    message: String,
 }
 
 /// What both sides found for one rule, over all crates.
@@ -94,14 +110,16 @@ fn main() {
         };
         let dir = work.join(name);
         let target = root.join("target/agreement-target");
-        // As published; else without its optional dependencies, which may not be in the local
-        // registry.
-        prepare(&source, &dir, &rules, false);
-        let lint = clippy(&dir, &target, &linted).or_else(|| {
-            prepare(&source, &dir, &rules, true);
-            clippy(&dir, &target, &linted)
+        // With every feature, so that clippy compiles what Nova reads; failing that (optional
+        // dependencies not in the local registry, nightly-only features), without the optional
+        // dependencies, then with the default features only.
+        let attempts = [(false, true), (true, true), (false, false), (true, false)];
+        let linted_with = attempts.iter().find_map(|&(without_optional, all)| {
+            let manifest = prepare(&source, &dir, &rules, without_optional);
+            let lint = clippy(&dir, &target, &linted, all)?;
+            Some((lint, enabled_features(&manifest, all)))
         });
-        let Some(lint) = lint else {
+        let Some((lint, enabled)) = linted_with else {
             println!("{name}: clippy did not run; skipped");
             continue;
         };
@@ -118,10 +136,17 @@ fn main() {
                 (name, kept)
             })
             .collect();
-        let nova = by_rule(&dir, &found, &linted, &library, name);
+        let nova = by_rule(&dir, &found, &linted, &library, &enabled, name);
         for (rule, lint_name) in &linted {
             let ours = nova.get(rule).cloned().unwrap_or_default();
-            let theirs = lint.get(lint_name).cloned().unwrap_or_default();
+            let mut theirs = lint.get(lint_name).cloned().unwrap_or_default();
+            if let Some((_, kinds)) = COVERS.iter().find(|(id, _)| id == rule) {
+                theirs.retain(|p| {
+                    kinds
+                        .iter()
+                        .any(|k| p.message.ends_with(&format!("for {k}")))
+                });
+            }
             let tally = tallies.entry(rule.clone()).or_default();
             compare(ours, theirs, name, tally);
         }
@@ -151,7 +176,8 @@ fn registry_source(root: &Path, name: &str) -> Option<PathBuf> {
 /// Copies the crate, drops what `cargo clippy --lib` would need the network or other targets
 /// for (and, when asked, its optional dependencies), makes it its own workspace, and sets
 /// clippy's thresholds to the rules' limits.
-fn prepare(source: &Path, dir: &Path, rules: &RuleSet, without_optional: bool) {
+/// Copies the crate to `dir` as clippy will lint it; returns its manifest.
+fn prepare(source: &Path, dir: &Path, rules: &RuleSet, without_optional: bool) -> toml::Table {
     let _ = std::fs::remove_dir_all(dir);
     copy_dir(source, dir);
     let manifest = dir.join("Cargo.toml");
@@ -191,6 +217,46 @@ fn prepare(source: &Path, dir: &Path, rules: &RuleSet, without_optional: bool) {
         limit("deep-nesting", |l| l.min_depth).saturating_sub(1),
     );
     std::fs::write(dir.join("clippy.toml"), config).expect("clippy.toml");
+    table
+}
+
+/// The features a build enables: all of the manifest's (optional dependencies are features
+/// too), or the default ones and what they enable in turn.
+fn enabled_features(manifest: &toml::Table, all: bool) -> BTreeSet<String> {
+    let empty = toml::Table::new();
+    let features = manifest
+        .get("features")
+        .and_then(toml::Value::as_table)
+        .unwrap_or(&empty);
+    if all {
+        let optional = manifest
+            .get("dependencies")
+            .and_then(toml::Value::as_table)
+            .into_iter()
+            .flatten()
+            .filter(|(_, spec)| spec.get("optional").and_then(toml::Value::as_bool) == Some(true))
+            .map(|(name, _)| name.clone());
+        return features.keys().cloned().chain(optional).collect();
+    }
+    let mut enabled = BTreeSet::new();
+    let mut pending = vec![String::from("default")];
+    while let Some(feature) = pending.pop() {
+        if !enabled.insert(feature.clone()) {
+            continue;
+        }
+        let enables = features.get(&feature).and_then(toml::Value::as_array);
+        for item in enables
+            .into_iter()
+            .flatten()
+            .filter_map(toml::Value::as_str)
+        {
+            let item = item.strip_prefix("dep:").unwrap_or(item);
+            if !item.contains('/') {
+                pending.push(item.to_owned());
+            }
+        }
+    }
+    enabled
 }
 
 /// Drops optional dependencies (a build with default features does not need them, and offline
@@ -243,6 +309,7 @@ fn clippy(
     dir: &Path,
     target: &Path,
     linted: &BTreeMap<String, String>,
+    all_features: bool,
 ) -> Option<BTreeMap<String, Vec<Place>>> {
     let mut lints: Vec<&String> = linted.values().collect();
     lints.sort();
@@ -260,6 +327,9 @@ fn clippy(
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
+    if all_features {
+        args.insert(2, String::from("--all-features"));
+    }
     for lint in lints {
         args.push(String::from("-W"));
         args.push(lint.trim_start_matches("rustc::").to_owned());
@@ -275,7 +345,12 @@ fn clippy(
         .output()
         .ok()?;
     if !output.status.success() {
-        println!("{}", String::from_utf8_lossy(&output.stderr));
+        let said = String::from_utf8_lossy(&output.stderr);
+        let first = said
+            .lines()
+            .find(|l| l.starts_with("error"))
+            .unwrap_or_default();
+        println!("  clippy failed (all features: {all_features}): {first}");
         return None;
     }
     let mut found: BTreeMap<String, Vec<Place>> = BTreeMap::new();
@@ -316,6 +391,8 @@ fn clippy(
         found.entry(code).or_default().push(Place {
             file: relative.to_string_lossy().into_owned(),
             lines,
+            column: span["column_start"].as_u64().unwrap_or(0) as usize,
+            message: message["message"].as_str().unwrap_or_default().to_owned(),
         });
     }
     for places in found.values_mut() {
@@ -348,13 +425,14 @@ fn library_files(dir: &Path) -> Vec<String> {
     files
 }
 
-/// Nova's findings of the rules that name a lint, in library code that is not test code (which
-/// `clippy --lib` does not compile), by rule.
+/// Nova's findings of the rules that name a lint, in what `clippy --lib` compiled (library
+/// code, not test code, not under a feature the build left off), by rule.
 fn by_rule(
     dir: &Path,
     found: &[Finding],
     linted: &BTreeMap<String, String>,
     library: &[String],
+    enabled: &BTreeSet<String>,
     krate: &str,
 ) -> BTreeMap<String, Vec<Place>> {
     let read = |path: &str| std::fs::read_to_string(dir.join(path)).ok();
@@ -369,15 +447,18 @@ fn by_rule(
         let attrs = attributes.entry(path.to_owned()).or_insert_with(|| {
             read(path).and_then(|text| nova::index::attributes::for_file(path, &text, &read))
         });
-        if attrs
-            .as_ref()
-            .is_some_and(|a| a.touches_test(&(lines.0..=lines.1)))
-        {
+        let compiled = attrs.as_ref().is_none_or(|a| {
+            let range = lines.0..=lines.1;
+            !a.touches_test(&range) && a.features(&range).is_subset(enabled)
+        });
+        if !compiled {
             continue;
         }
         out.entry(finding.rule.clone()).or_default().push(Place {
             file: format!("{krate}/{path}"),
             lines,
+            column: finding.span.column_start,
+            message: String::new(),
         });
     }
     out
@@ -395,11 +476,17 @@ fn compare(ours: Vec<Place>, theirs: Vec<Place>, krate: &str, tally: &mut Tally)
         })
         .collect();
     for place in ours {
-        let matched = theirs.iter_mut().find(|t| {
+        // The one at the same line and column, else one whose lines overlap.
+        let overlaps = |t: &Place| {
+            t.file == place.file && t.lines.0 <= place.lines.1 && place.lines.0 <= t.lines.1
+        };
+        let exact = theirs.iter().position(|t| {
             t.as_ref().is_some_and(|t| {
-                t.file == place.file && t.lines.0 <= place.lines.1 && place.lines.0 <= t.lines.1
+                overlaps(t) && (t.lines.0, t.column) == (place.lines.0, place.column)
             })
         });
+        let at = exact.or_else(|| theirs.iter().position(|t| t.as_ref().is_some_and(overlaps)));
+        let matched = at.and_then(|at| theirs.get_mut(at));
         match matched {
             Some(slot) => {
                 *slot = None;

@@ -96,7 +96,42 @@ fn main() {
     row("cold, all rules (no findings cache)", &cold);
     row("warm, nothing changed", &warm);
     row("warm, one file changed", &one);
+    row(
+        "the floor: tree-sitter parsing every file, one thread, nothing else",
+        &parse_only(&corpus),
+    );
     compare_with_ast_grep(&root, &corpus, &set);
+}
+
+/// The time to parse every Rust file of the corpus once, on one thread, texts already read: what
+/// any tree-sitter tool pays before its first rule.
+fn parse_only(corpus: &Path) -> Vec<Duration> {
+    let mut texts = Vec::new();
+    let mut stack = vec![corpus.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if path.is_dir() && !hidden {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                texts.push(std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_rust::LANGUAGE.into())
+        .expect("the Rust grammar");
+    (0..RUNS)
+        .map(|_| {
+            let started = Instant::now();
+            for text in &texts {
+                std::hint::black_box(parser.parse(text, None));
+            }
+            started.elapsed()
+        })
+        .collect()
 }
 
 /// Nova with only the rules ast-grep has equivalents of, against `ast-grep scan` with them.

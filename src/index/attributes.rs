@@ -6,11 +6,13 @@
 //! change under a feature is built with that feature; a new `allow` is not a fixed warning.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::RangeInclusive;
 use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
+
+use super::package::RustVersion;
 
 /// An item and the attributes on it, by 1-based lines (attributes included).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +35,8 @@ pub struct Silenced {
     pub how: String,
     /// It carries a `reason = "..."`.
     pub reason: bool,
+    /// The first and last line of the code it applies to (0 to `usize::MAX`: the whole file).
+    pub covers: (usize, usize),
 }
 
 /// The attributes of one file.
@@ -40,6 +44,9 @@ pub struct Silenced {
 pub struct Attributes {
     pub regions: Vec<Region>,
     pub silenced: Vec<Silenced>,
+    /// The lints silenced for the whole file by the `mod` items that declare it, and theirs in
+    /// turn, up to the crate root (`#![allow(clippy::x)]` in `lib.rs`).
+    pub inherited_silenced: Vec<String>,
 }
 
 impl Attributes {
@@ -57,6 +64,18 @@ impl Attributes {
             .filter(|region| overlaps(&region.lines, lines))
             .flat_map(|region| region.features.iter().cloned())
             .collect()
+    }
+
+    /// Whether `lint` (`clippy::unwrap_used`, `missing_docs`) is allowed or expected over any
+    /// line of `lines`, here or by a declaring module.
+    pub fn silences(&self, lint: &str, lines: &RangeInclusive<usize>) -> bool {
+        let lint = lint.strip_prefix("rustc::").unwrap_or(lint);
+        let named = |said: &str| said == lint || said == "warnings";
+        self.inherited_silenced.iter().any(|said| named(said))
+            || self
+                .silenced
+                .iter()
+                .any(|s| named(&s.lint) && overlaps(&(s.covers.0..=s.covers.1), lines))
     }
 
     /// Whether the whole file is test code or feature code (an inner `#![cfg(...)]`), as a region.
@@ -100,6 +119,7 @@ pub fn for_parsed_with(
     if let Some(inherited) = parents.inherited(path, 8) {
         attributes.regions.insert(0, inherited);
     }
+    attributes.inherited_silenced = parents.silenced_above(path, 8).to_vec();
     attributes
 }
 
@@ -109,6 +129,12 @@ pub struct Parents<'r> {
     read: &'r dyn Fn(&str) -> Option<String>,
     parsed: RefCell<HashMap<String, Option<Rc<Declaring>>>>,
     inherited: RefCell<HashMap<String, Option<Region>>>,
+    /// The `rust-version` of each directory's package.
+    rust_versions: RefCell<HashMap<String, Option<RustVersion>>>,
+    /// Whether each file's module is reachable from outside the crate.
+    exported: RefCell<HashMap<String, bool>>,
+    /// The lints each file's declaring modules silence for all of it.
+    silenced_above: RefCell<HashMap<String, Rc<[String]>>>,
 }
 
 impl std::fmt::Debug for Parents<'_> {
@@ -122,6 +148,8 @@ impl std::fmt::Debug for Parents<'_> {
 /// What a declaring file says: the line of each `mod name;` in it, and its attributes.
 struct Declaring {
     declarations: HashMap<String, usize>,
+    /// The declared modules that are `pub` or re-exported.
+    exposed: HashSet<String>,
     attributes: Attributes,
 }
 
@@ -132,7 +160,28 @@ impl<'r> Parents<'r> {
             read,
             parsed: RefCell::new(HashMap::new()),
             inherited: RefCell::new(HashMap::new()),
+            rust_versions: RefCell::new(HashMap::new()),
+            exported: RefCell::new(HashMap::new()),
+            silenced_above: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// What reads the tree's files.
+    pub fn read(&self) -> &'r dyn Fn(&str) -> Option<String> {
+        self.read
+    }
+
+    /// The oldest Rust that the package of the file at `path` says it builds with.
+    pub fn rust_version(&self, path: &str) -> Option<RustVersion> {
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        if let Some(known) = self.rust_versions.borrow().get(dir) {
+            return *known;
+        }
+        let version = super::package::of(path, self.read).and_then(|p| p.rust_version);
+        self.rust_versions
+            .borrow_mut()
+            .insert(dir.to_owned(), version);
+        version
     }
 
     /// The files that could declare `path` as a module, nearest first: what it inherits depends
@@ -178,6 +227,7 @@ impl<'r> Parents<'r> {
             let tree = parse(&text)?;
             Some(Rc::new(Declaring {
                 declarations: declarations(&tree, &text),
+                exposed: exposed(&tree, &text),
                 attributes: of_tree(&tree, &text),
             }))
         });
@@ -202,47 +252,137 @@ impl<'r> Parents<'r> {
         found
     }
 
-    fn inherit(&self, path: &str, depth: usize) -> Option<Region> {
-        let (_, file) = path.rsplit_once('/').unwrap_or(("", path));
-        let stem = file.strip_suffix(".rs")?;
-        let module = if stem == "mod" {
-            let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-            dir.rsplit_once('/').map_or(dir, |(_, name)| name)
-        } else {
-            stem
-        };
-        for parent in Parents::candidates(path) {
-            let Some(declaring) = self.declaring(&parent) else {
-                continue;
-            };
-            let Some(&line) = declaring.declarations.get(module) else {
-                continue;
-            };
-            let mut test = false;
-            let mut features = Vec::new();
-            for region in declaring
-                .attributes
-                .regions
-                .iter()
-                .filter(|r| r.lines.contains(&line))
-            {
-                test |= region.test;
-                features.extend(region.features.iter().cloned());
-            }
-            if let Some(above) = self.inherited(&parent, depth - 1) {
-                test |= above.test;
-                features.extend(above.features);
-            }
-            features.sort();
-            features.dedup();
-            return (test || !features.is_empty()).then_some(Region {
-                lines: 0..=usize::MAX,
-                test,
-                features,
-            });
-        }
-        None
+    /// The file that declares `path` as a module, what it says, and the line of the `mod`.
+    fn declarer(&self, path: &str) -> Option<(String, Rc<Declaring>, usize)> {
+        let module = module_name(path)?;
+        Parents::candidates(path).into_iter().find_map(|parent| {
+            let declaring = self.declaring(&parent)?;
+            let line = *declaring.declarations.get(module)?;
+            Some((parent, declaring, line))
+        })
     }
+
+    /// Whether the module of the file at `path` can be reached from outside its crate: each
+    /// `mod` that declares it, up to the crate root, is `pub` (or re-exported by a `pub use`).
+    /// A file nothing declares (a crate root) is.
+    pub fn exported(&self, path: &str) -> bool {
+        self.exported_at(path, 8)
+    }
+
+    fn exported_at(&self, path: &str, depth: usize) -> bool {
+        if let Some(&known) = self.exported.borrow().get(path) {
+            return known;
+        }
+        let found = match self.declarer(path) {
+            None => true,
+            Some(_) if depth == 0 => true,
+            Some((parent, declaring, _)) => {
+                module_name(path).is_some_and(|m| declaring.exposed.contains(m))
+                    && self.exported_at(&parent, depth - 1)
+            }
+        };
+        self.exported.borrow_mut().insert(path.to_owned(), found);
+        found
+    }
+
+    /// The lints silenced for all of `path` by the `mod` that declares it (its attributes, the
+    /// declaring file's inner ones) and, in turn, by that file's declaring modules.
+    fn silenced_above(&self, path: &str, depth: usize) -> Rc<[String]> {
+        if let Some(known) = self.silenced_above.borrow().get(path) {
+            return known.clone();
+        }
+        let mut lints = Vec::new();
+        if let Some((parent, declaring, line)) = self.declarer(path).filter(|_| depth > 0) {
+            lints.extend(
+                declaring
+                    .attributes
+                    .silenced
+                    .iter()
+                    .filter(|s| s.covers.0 <= line && line <= s.covers.1)
+                    .map(|s| s.lint.clone()),
+            );
+            lints.extend(self.silenced_above(&parent, depth - 1).iter().cloned());
+            lints.sort();
+            lints.dedup();
+        }
+        let lints: Rc<[String]> = lints.into();
+        self.silenced_above
+            .borrow_mut()
+            .insert(path.to_owned(), lints.clone());
+        lints
+    }
+
+    fn inherit(&self, path: &str, depth: usize) -> Option<Region> {
+        let (parent, declaring, line) = self.declarer(path)?;
+        let mut test = false;
+        let mut features = Vec::new();
+        for region in declaring
+            .attributes
+            .regions
+            .iter()
+            .filter(|r| r.lines.contains(&line))
+        {
+            test |= region.test;
+            features.extend(region.features.iter().cloned());
+        }
+        if let Some(above) = self.inherited(&parent, depth - 1) {
+            test |= above.test;
+            features.extend(above.features);
+        }
+        features.sort();
+        features.dedup();
+        (test || !features.is_empty()).then_some(Region {
+            lines: 0..=usize::MAX,
+            test,
+            features,
+        })
+    }
+}
+
+/// The module a file is: `a/b.rs` and `a/b/mod.rs` are `b`; a crate root is none.
+fn module_name(path: &str) -> Option<&str> {
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let stem = file.strip_suffix(".rs")?;
+    if stem == "mod" {
+        Some(dir.rsplit_once('/').map_or(dir, |(_, name)| name))
+    } else {
+        Some(stem)
+    }
+}
+
+/// The modules of `text` declared `pub mod name;`, or re-exported (a `pub use` through
+/// `name::`).
+fn exposed(tree: &tree_sitter::Tree, text: &str) -> HashSet<String> {
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    let mut declared = Vec::new();
+    let mut reexports = Vec::new();
+    for item in root.named_children(&mut cursor) {
+        let public = item
+            .named_child(0)
+            .is_some_and(|v| v.kind() == "visibility_modifier" && &text[v.byte_range()] == "pub");
+        match item.kind() {
+            "mod_item" if item.child_by_field_name("body").is_none() => {
+                if let Some(name) = item.child_by_field_name("name") {
+                    declared.push((&text[name.byte_range()], public));
+                }
+            }
+            "use_declaration" if public => reexports.push(&text[item.byte_range()]),
+            _ => {}
+        }
+    }
+    declared
+        .into_iter()
+        .filter(|(name, public)| {
+            *public
+                || reexports.iter().any(|u| {
+                    u.match_indices(&format!("{name}::")).any(|(at, _)| {
+                        !u[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                    })
+                })
+        })
+        .map(|(name, _)| name.to_owned())
+        .collect()
 }
 
 /// The 1-based line of each `mod name;` (a declaration without a body) in `text`.
@@ -306,11 +446,6 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
     };
     let source = &text[attribute.byte_range()];
     let line = node.start_position().row + 1;
-    collect_silenced(source, line, out);
-    let (test, features) = meaning(source);
-    if !test && features.is_empty() {
-        return;
-    }
     let lines = if node.kind() == "inner_attribute_item" {
         // `#![...]` applies to what contains it: the file, or the module whose body it opens.
         match node.parent().and_then(|p| p.parent()) {
@@ -320,11 +455,19 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
             _ => 0..=usize::MAX,
         }
     } else {
-        let Some(item) = annotated(node) else {
-            return;
-        };
-        line..=item.end_position().row + 1
+        match annotated(node) {
+            Some(item) => line..=item.end_position().row + 1,
+            None => line..=line,
+        }
     };
+    collect_silenced(source, line, (*lines.start(), *lines.end()), out);
+    let (test, features) = meaning(source);
+    if !test && features.is_empty() {
+        return;
+    }
+    if node.kind() == "attribute_item" && annotated(node).is_none() {
+        return;
+    }
     out.regions.push(Region {
         lines,
         test,
@@ -367,9 +510,13 @@ fn meaning(attribute: &str) -> (bool, Vec<String>) {
     let mut features = Vec::new();
     let mut rest = positive.as_str();
     while let Some(at) = rest.find("feature=\"") {
+        // `feature = "x"`, not `target_feature = "x"`.
+        let own = at == 0 || rest[..at].ends_with(['(', ',']);
         rest = &rest[at + "feature=\"".len()..];
         if let Some(end) = rest.find('"') {
-            features.push(rest[..end].to_owned());
+            if own {
+                features.push(rest[..end].to_owned());
+            }
             rest = &rest[end..];
         }
     }
@@ -448,7 +595,7 @@ fn outside_not(predicate: &str) -> String {
 }
 
 /// The lints `allow(...)` or `expect(...)` silence, also inside `cfg_attr(..., allow(...))`.
-fn collect_silenced(attribute: &str, line: usize, out: &mut Attributes) {
+fn collect_silenced(attribute: &str, line: usize, covers: (usize, usize), out: &mut Attributes) {
     let compact: String = attribute.split_whitespace().collect();
     for how in ["allow", "expect"] {
         let mut rest = compact.as_str();
@@ -469,6 +616,7 @@ fn collect_silenced(attribute: &str, line: usize, out: &mut Attributes) {
                     lint: lint.to_owned(),
                     how: how.to_owned(),
                     line,
+                    covers,
                     reason,
                 });
             }
@@ -552,6 +700,14 @@ fn only_tests() {}
         assert!(attributes.features(&(5..=5)).is_empty());
         assert!(attributes.features(&(15..=15)).is_empty(), "not(feature)");
         assert!(attributes.whole_file().is_none());
+    }
+
+    #[test]
+    fn a_target_feature_is_no_cargo_feature() {
+        let (_, features) = meaning("cfg(all(target_feature = \"sse2\", feature = \"std\"))");
+        assert_eq!(features, ["std"]);
+        let (_, features) = meaning("cfg(any(target_feature=\"avx2\",feature=\"x\"))");
+        assert_eq!(features, ["x"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod bodies;
 mod cache;
 mod lang;
 mod map;
+pub mod package;
 mod rank;
 mod tags;
 mod walk;

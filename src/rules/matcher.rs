@@ -11,6 +11,7 @@ use super::Compiled;
 use crate::edit::Replacement;
 use crate::findings::Severity;
 use crate::index::attributes::{self, Parents};
+use crate::index::package::RustVersion;
 
 /// One place a rule found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +81,8 @@ pub fn scan(plan: &Plan<'_>, path: &str, text: &str, parents: &Parents<'_>) -> V
         text,
         kind: kind_of(path),
         attributes: attributes::for_parsed_with(path, text, &tree, parents),
+        rust_version: parents.rust_version(path),
+        exported: parents.exported(path),
         allowed: allowed(text),
     };
     let applies: Vec<bool> = plan.rules.iter().map(|rule| file.applies(rule)).collect();
@@ -143,6 +146,10 @@ struct File<'t> {
     text: &'t str,
     kind: Kind,
     attributes: attributes::Attributes,
+    /// What its package's `rust-version` says.
+    rust_version: Option<RustVersion>,
+    /// Its module can be reached from outside the crate.
+    exported: bool,
     /// The rules each line's `nova:allow` comment silences (the comment's line and the next).
     allowed: BTreeMap<usize, BTreeSet<String>>,
 }
@@ -152,6 +159,11 @@ impl File<'_> {
     fn applies(&self, rule: &Compiled) -> bool {
         let scope = &rule.file.scope;
         if rule.skip.is_match(self.path) {
+            return false;
+        }
+        if let (Some(min), Some(declared)) = (rule.min_rust_version, self.rust_version)
+            && declared < min
+        {
             return false;
         }
         match self.kind {
@@ -170,6 +182,13 @@ impl File<'_> {
         if (test && !scope.tests) || (scope.only_tests && !test) {
             return false;
         }
+        // The code already says it means it: `#[allow(clippy::x)]` or `#[expect(...)]` of the
+        // rule's lint, on the item or a module around it.
+        if let Some(lint) = &rule.file.lint
+            && self.attributes.silences(lint, &(line..=line))
+        {
+            return false;
+        }
         let limits = &rule.file.limits;
         if limits.min_lines.is_some_and(|min| end + 1 - line < min) {
             return false;
@@ -180,13 +199,22 @@ impl File<'_> {
         {
             return false;
         }
-        if limits.min_depth.is_some_and(|min| depth(node) < min) {
+        if limits.min_depth.is_some_and(|at| depth(node) != at) {
             return false;
         }
         if !limits.inside.is_empty() && !inside(node, &limits.inside, self.text) {
             return false;
         }
         if !limits.not_inside.is_empty() && inside(node, &limits.not_inside, self.text) {
+            return false;
+        }
+        if limits.may_truncate && !super::types::may_truncate(node, self.text) {
+            return false;
+        }
+        if limits.may_panic_index && !super::types::may_panic_index(node, self.text) {
+            return false;
+        }
+        if limits.exported && !(self.exported && exported_in_file(node, self.text)) {
             return false;
         }
         if has_any(node, limits, self.text) {
@@ -259,30 +287,89 @@ fn code_lines(node: Node<'_>, text: &str) -> usize {
     count
 }
 
-/// Blocks that nest: what `min_depth` counts between a node and its function.
-const NESTING: &[&str] = &[
-    "if_expression",
-    "match_expression",
-    "for_expression",
-    "while_expression",
-    "loop_expression",
-    "closure_expression",
-    "async_block",
-];
-
+/// How deep `node` is nested, counting itself, as `clippy::excessive_nesting` counts: every
+/// `{ }` block and every `impl`, `trait` and inline `mod` from the top of the file.
 fn depth(node: Node<'_>) -> usize {
     let mut depth = 0;
-    let mut at = node.parent();
-    while let Some(parent) = at {
-        if parent.kind() == "function_item" {
-            break;
-        }
-        if NESTING.contains(&parent.kind()) {
-            depth += 1;
-        }
-        at = parent.parent();
+    let mut at = Some(node);
+    while let Some(here) = at {
+        let nests = match here.kind() {
+            "block" | "impl_item" | "trait_item" => true,
+            "mod_item" => here.child_by_field_name("body").is_some(),
+            _ => false,
+        };
+        depth += usize::from(nests);
+        at = here.parent();
     }
     depth
+}
+
+/// Whether the item `node` can be reached from outside its file's module: no private inline
+/// `mod`, no function around it, no `impl` of a trait or of a private type of the file, nothing
+/// `#[doc(hidden)]` on the way.
+fn exported_in_file(node: Node<'_>, text: &str) -> bool {
+    let public = |item: Node<'_>| {
+        item.named_child(0)
+            .is_some_and(|v| v.kind() == "visibility_modifier" && &text[v.byte_range()] == "pub")
+    };
+    let mut at = Some(node);
+    while let Some(item) = at {
+        let mut sibling = item.prev_named_sibling();
+        while let Some(attribute) = sibling.filter(|s| s.kind() == "attribute_item") {
+            let said: String = text[attribute.byte_range()].split_whitespace().collect();
+            if said.contains("doc(hidden)") {
+                return false;
+            }
+            sibling = attribute.prev_named_sibling();
+        }
+        let reachable = match item.kind() {
+            "mod_item" => public(item),
+            "function_item" | "closure_expression" => item.id() == node.id(),
+            "impl_item" => {
+                item.child_by_field_name("trait").is_none()
+                    && item
+                        .child_by_field_name("type")
+                        .is_none_or(|ty| !private_type(item, &text[ty.byte_range()], text))
+            }
+            _ => true,
+        };
+        if !reachable {
+            return false;
+        }
+        at = item.parent();
+    }
+    true
+}
+
+/// Whether the file declares a type named as `ty` (generics aside) that is not `pub`.
+fn private_type(from: Node<'_>, ty: &str, text: &str) -> bool {
+    let name = ty.split('<').next().unwrap_or(ty).trim();
+    let mut root = from;
+    while let Some(up) = root.parent() {
+        root = up;
+    }
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            "struct_item" | "enum_item" | "union_item" | "type_item" => {
+                let named = node
+                    .child_by_field_name("name")
+                    .is_some_and(|n| &text[n.byte_range()] == name);
+                if named {
+                    let visibility = node
+                        .named_child(0)
+                        .filter(|v| v.kind() == "visibility_modifier");
+                    return visibility.is_none_or(|v| &text[v.byte_range()] != "pub");
+                }
+            }
+            "source_file" | "declaration_list" | "mod_item" => {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Whether `node` lies inside a node of one of `kinds`; `async` stands for an `async fn` or an
@@ -377,30 +464,38 @@ fn comment_above(node: Node<'_>, marker: &str, text: &str) -> bool {
     if opening.is_some_and(holds) {
         return true;
     }
-    // The statement or item the node is in: the ancestor whose parent holds statements or items.
+    // The comments right above the node, or above any expression it opens up to the statement
+    // or item it is in (`f(\n    // SAFETY: ...\n    unsafe { ... })`).
     let mut at = node;
-    while let Some(parent) = at.parent() {
-        if matches!(
-            parent.kind(),
-            "block" | "source_file" | "declaration_list" | "field_declaration_list" | "match_block"
-        ) {
-            break;
+    loop {
+        let mut previous = at.prev_sibling();
+        while let Some(sibling) = previous {
+            let said = &text[sibling.byte_range()];
+            match sibling.kind() {
+                "attribute_item" if marker == "///" && said.contains("doc") => return true,
+                "attribute_item" => {}
+                "line_comment" | "block_comment" if holds(sibling) => return true,
+                "line_comment" | "block_comment" => {}
+                _ => break,
+            }
+            previous = sibling.prev_sibling();
         }
-        at = parent;
-    }
-    let mut previous = at.prev_sibling();
-    while let Some(sibling) = previous {
-        let said = &text[sibling.byte_range()];
-        match sibling.kind() {
-            "attribute_item" if marker == "///" && said.contains("doc") => return true,
-            "attribute_item" => {}
-            "line_comment" | "block_comment" if holds(sibling) => return true,
-            "line_comment" | "block_comment" => {}
+        match at.parent() {
+            Some(parent)
+                if !matches!(
+                    parent.kind(),
+                    "block"
+                        | "source_file"
+                        | "declaration_list"
+                        | "field_declaration_list"
+                        | "match_block"
+                ) =>
+            {
+                at = parent;
+            }
             _ => return false,
         }
-        previous = sibling.prev_sibling();
     }
-    false
 }
 
 /// Whether a later sibling of `node` (in the block it is a statement of) holds a node of one of

@@ -12,6 +12,7 @@ mod fix;
 mod matcher;
 mod pattern;
 mod rule;
+mod types;
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,7 @@ use tree_sitter::Query;
 
 use crate::diag::Problem;
 use crate::index::attributes::Parents;
+use crate::index::package::RustVersion;
 
 pub use matcher::{Hit, Plan, scan};
 pub use rule::{EditFile, Example, FixFile, Limits, RuleFile, Scope};
@@ -54,6 +56,8 @@ pub struct Compiled {
     pub file: RuleFile,
     pub origin: Origin,
     skip: GlobSet,
+    /// `scope.min_rust_version`, read.
+    min_rust_version: Option<RustVersion>,
     parts: std::sync::OnceLock<Option<Parts>>,
 }
 
@@ -74,8 +78,8 @@ impl Compiled {
         self.parts()?.fix.as_ref()
     }
 
-    /// This rule alone, as a plan.
-    fn scan(&self, path: &str, text: &str) -> Vec<Hit> {
+    /// This rule alone, as a plan; `read` gives the other files of the tree.
+    fn scan(&self, path: &str, text: &str, read: &dyn Fn(&str) -> Option<String>) -> Vec<Hit> {
         let Some(parts) = self.parts() else {
             return Vec::new();
         };
@@ -85,7 +89,7 @@ impl Compiled {
             rule_of: &rule_of,
             rules: std::slice::from_ref(self),
         };
-        scan(&plan, path, text, &Parents::new(&|_| None))
+        scan(&plan, path, text, &Parents::new(read))
     }
 }
 
@@ -207,7 +211,7 @@ impl RuleSet {
                 let mut hits: Vec<Hit> = self
                     .rules
                     .iter()
-                    .flat_map(|rule| rule.scan(path, text))
+                    .flat_map(|rule| rule.scan(path, text, parents.read()))
                     .collect();
                 hits.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
                 hits
@@ -327,10 +331,18 @@ fn load(text: &str, origin: Origin) -> Result<Compiled, Problem> {
     let skip = skip
         .build()
         .map_err(|error| problem(format!("`scope.skip`: {error}")))?;
+    let min_rust_version = match &file.scope.min_rust_version {
+        Some(text) => Some(
+            text.parse()
+                .map_err(|error| problem(format!("`scope.min_rust_version`: {error}")))?,
+        ),
+        None => None,
+    };
     Ok(Compiled {
         file,
         origin,
         skip,
+        min_rust_version,
         parts: std::sync::OnceLock::new(),
     })
 }
@@ -368,7 +380,13 @@ pub fn check(set: &RuleSet) -> Vec<Problem> {
 
 /// What is wrong with one of `rule`'s examples, if anything.
 fn example_fails(rule: &Compiled, example: &Example) -> Option<String> {
-    let hits = rule.scan(&example.path, &example.code);
+    // The example's package, declaring its `rust-version` if the example gives one.
+    let manifest = example
+        .rust_version
+        .as_ref()
+        .map(|version| format!("[package]\nname = \"example\"\nrust-version = \"{version}\"\n"));
+    let read = |path: &str| (path == "Cargo.toml").then(|| manifest.clone()).flatten();
+    let hits = rule.scan(&example.path, &example.code, &read);
     if hits.len() != example.matches {
         let lines: Vec<String> = hits.iter().map(|h| h.line.to_string()).collect();
         return Some(format!(
@@ -516,6 +534,89 @@ mod tests {
         let hits = set.scan("src/tests.rs", "fn t() { Some(1).unwrap(); }\n", &read);
         assert!(hits.iter().all(|h| h.rule != "unwrap-in-lib"), "{hits:?}");
     }
+
+    #[test]
+    fn docs_are_asked_of_what_the_crate_exports_through_its_module_files() {
+        let set = RuleSet::builtin().0.only(&["pub-fn-without-docs"]);
+        let files = [
+            (
+                "src/lib.rs",
+                "mod private;\npub mod open;\nmod shown;\npub use shown::Thing;\n",
+            ),
+            ("src/open.rs", "pub mod deeper;\nmod closed;\n"),
+        ];
+        let read = |path: &str| {
+            files
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, t)| (*t).to_owned())
+        };
+        let found = |path: &str| set.scan(path, "pub fn f() {}\n", &read).len();
+        assert_eq!(found("src/private.rs"), 0, "a private module");
+        assert_eq!(found("src/open.rs"), 1, "a pub module");
+        assert_eq!(found("src/open/deeper.rs"), 1, "pub all the way");
+        assert_eq!(
+            found("src/open/closed.rs"),
+            0,
+            "a private module in a pub one"
+        );
+        assert_eq!(found("src/shown.rs"), 1, "re-exported by a `pub use`");
+        assert_eq!(found("src/lib.rs"), 1, "the crate root");
+    }
+
+    #[test]
+    fn a_rule_is_silent_where_the_code_allows_its_lint_here_or_in_a_declaring_module() {
+        let set = RuleSet::builtin().0.only(&["unwrap-in-lib"]);
+        let code = "pub fn f(x: Option<u8>) -> u8 {\n    x.unwrap()\n}\n";
+        let allowed = format!("#[expect(clippy::unwrap_used, reason = \"checked\")]\n{code}");
+        assert_eq!(set.scan("src/lib.rs", code, &|_| None).len(), 1);
+        assert_eq!(set.scan("src/lib.rs", &allowed, &|_| None).len(), 0);
+        let root = "#![allow(clippy::unwrap_used)]\nmod a;\n";
+        let read = |path: &str| (path == "src/lib.rs").then(|| root.to_owned());
+        assert_eq!(
+            set.scan("src/a.rs", code, &read).len(),
+            0,
+            "allowed by the crate root"
+        );
+        let declaring = "#[allow(clippy::unwrap_used)]\nmod a;\nmod b;\n";
+        let read = |path: &str| (path == "src/lib.rs").then(|| declaring.to_owned());
+        assert_eq!(
+            set.scan("src/a.rs", code, &read).len(),
+            0,
+            "allowed on its `mod`"
+        );
+        assert_eq!(
+            set.scan("src/b.rs", code, &read).len(),
+            1,
+            "not on its sibling's"
+        );
+    }
+
+    #[test]
+    fn a_rule_for_newer_compilers_is_silent_in_a_package_that_promises_older_ones() {
+        let set = RuleSet::builtin().0.only(&["allow-without-reason"]);
+        let code = "#[allow(dead_code)]\nfn f() {}\n";
+        let manifest =
+            |version: &str| format!("[package]\nname = \"p\"\nrust-version = \"{version}\"\n");
+        for (version, expected) in [("1.60", 0), ("1.81", 1), ("1.90.1", 1)] {
+            let read = |path: &str| (path == "p/Cargo.toml").then(|| manifest(version));
+            assert_eq!(
+                set.scan("p/src/lib.rs", code, &read).len(),
+                expected,
+                "{version}"
+            );
+        }
+        // No manifest, or one without `rust-version`: the rule applies.
+        assert_eq!(set.scan("p/src/lib.rs", code, &|_| None).len(), 1);
+        let bad = "id = \"x\"\nagent = \"a\"\nseverity = \"info\"\nmessage = \"m\"\nwhy = \"w\"\n\
+                   scope = { min_rust_version = \"one\" }\nquery = \"(identifier) @match\"\n";
+        let problem = compile(bad, Origin::File(PathBuf::from(".nova/rules/x.toml")))
+            .expect_err("a bad version");
+        assert!(
+            problem.to_string().contains("min_rust_version"),
+            "{problem}"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -553,7 +654,7 @@ mod together {
             let mut alone: Vec<Hit> = set
                 .rules
                 .iter()
-                .flat_map(|r| r.scan(&path, &text))
+                .flat_map(|r| r.scan(&path, &text, &|_| None))
                 .collect();
             alone.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
             assert_eq!(together, alone, "{path}");

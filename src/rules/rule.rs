@@ -71,6 +71,10 @@ pub struct Scope {
     /// Paths (globs) left out.
     #[serde(default)]
     pub skip: Vec<String>,
+    /// Only in packages whose `rust-version` is at least this (`"1.81"`), or that declare none:
+    /// where the rule's advice needs a newer compiler than the package promises to build with.
+    #[serde(default)]
+    pub min_rust_version: Option<String>,
 }
 
 impl Default for Scope {
@@ -80,6 +84,7 @@ impl Default for Scope {
             binaries: true,
             only_tests: false,
             skip: Vec::new(),
+            min_rust_version: None,
         }
     }
 }
@@ -95,8 +100,9 @@ pub struct Limits {
     /// a comment (as `clippy::too_many_lines` counts).
     #[serde(default)]
     pub min_code_lines: Option<usize>,
-    /// It lies at least this deep in nested blocks (`if`, `match`, loops, closures) inside its
-    /// function.
+    /// It is the outermost node nested at least this deep, counting itself (every `{ }` block,
+    /// `impl`, `trait` and inline `mod` from the top of the file, as `clippy::excessive_nesting`
+    /// counts): one finding where nesting goes too deep, not one for each block inside.
     #[serde(default)]
     pub min_depth: Option<usize>,
     /// It has no descendant of these kinds (`macro_invocation` for a test without `assert!`).
@@ -128,6 +134,21 @@ pub struct Limits {
     /// with `async`).
     #[serde(default)]
     pub inside: Vec<String>,
+    /// It is an `as` cast that can truncate, as far as the code around it says the operand's
+    /// type (see `rules::types`): an operand of a type the code does not say is left alone.
+    #[serde(default)]
+    pub may_truncate: bool,
+    /// It is an index that can panic (see `rules::types`): on a slice, a `Vec` or an array (or
+    /// what the code does not type), not `[..]`, not an array at constant places; indexing a
+    /// string or a map is their `Index` impl's.
+    #[serde(default)]
+    pub may_panic_index: bool,
+    /// It can be reached from outside the crate, as `missing_docs` asks: every module around it
+    /// (inline, and the files that declare its file up to the crate root) is `pub` or
+    /// re-exported, an inherent `impl` is of a type that is not private, it is not inside a
+    /// function, and nothing on the way is `#[doc(hidden)]`.
+    #[serde(default)]
+    pub exported: bool,
 }
 
 /// A rule's fix: new text for some of its query's captures (see `rules::fix`).
@@ -162,6 +183,9 @@ pub struct Example {
     /// The code once every match's fix is applied (for a rule with a fix).
     #[serde(default)]
     pub fixed: Option<String>,
+    /// The `rust-version` the example's package declares.
+    #[serde(default)]
+    pub rust_version: Option<String>,
 }
 
 fn lib_rs() -> String {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::edit::Patch;
-use crate::index::attributes;
+use crate::index::{attributes, package};
 
 /// One extra build a change needs: `cargo build -p <package> --features a,b`, or
 /// `--all-features`.
@@ -92,11 +92,11 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
         if wanted.is_empty() {
             continue;
         }
-        let Some((package, declared)) = package_of(path, read) else {
+        let Some(package) = package::of(path, read) else {
             continue;
         };
-        let features = by_package.entry(package).or_default();
-        features.extend(wanted.into_iter().filter(|f| declared.contains(f)));
+        let features = by_package.entry(package.name).or_default();
+        features.extend(wanted.into_iter().filter(|f| package.features.contains(f)));
     }
     let mut configs = Vec::new();
     for (package, mut features) in by_package {
@@ -115,37 +115,6 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
         });
     }
     configs
-}
-
-/// The package whose manifest is nearest above `path`, and the features it declares (its
-/// `[features]` and its optional dependencies).
-fn package_of(path: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<(String, Vec<String>)> {
-    let mut dir = path;
-    while let Some((up, _)) = dir.rsplit_once('/') {
-        dir = up;
-        if let Some(found) = manifest(&format!("{dir}/Cargo.toml"), read) {
-            return Some(found);
-        }
-    }
-    manifest("Cargo.toml", read)
-}
-
-fn manifest(path: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<(String, Vec<String>)> {
-    let table: toml::Table = read(path)?.parse().ok()?;
-    let name = table.get("package")?.get("name")?.as_str()?.to_owned();
-    let mut declared: Vec<String> = table
-        .get("features")
-        .and_then(toml::Value::as_table)
-        .map(|features| features.keys().cloned().collect())
-        .unwrap_or_default();
-    if let Some(deps) = table.get("dependencies").and_then(toml::Value::as_table) {
-        for (dep, spec) in deps {
-            if spec.get("optional").and_then(toml::Value::as_bool) == Some(true) {
-                declared.push(dep.clone());
-            }
-        }
-    }
-    Some((name, declared))
 }
 
 #[cfg(test)]

@@ -1,0 +1,187 @@
+//! The Cargo package a file belongs to: the nearest manifest above it with a `[package]`, its
+//! name, the features it declares and the oldest Rust it says it builds with (`rust-version`,
+//! its own or the workspace's).
+//!
+//! Sans-IO: manifests are read through a closure, by path from the repository root.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A package, as its manifest declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    /// Its `[features]` and its optional dependencies (each one is a feature too).
+    pub features: Vec<String>,
+    /// `rust-version`, where it says one (or inherits the workspace's).
+    pub rust_version: Option<RustVersion>,
+}
+
+/// A Rust release: `1.81`, `1.60.0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RustVersion {
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+}
+
+impl FromStr for RustVersion {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{text}` is not a Rust version: write it as `1.81` or `1.81.0`");
+        let mut parts = text.trim().split('.');
+        let mut next = |required: bool| -> Result<u64, String> {
+            match parts.next() {
+                Some(part) => part.parse().map_err(|_| bad()),
+                None if required => Err(bad()),
+                None => Ok(0),
+            }
+        };
+        let version = RustVersion {
+            major: next(true)?,
+            minor: next(true)?,
+            patch: next(false)?,
+        };
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(version)
+    }
+}
+
+impl fmt::Display for RustVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// The package of the file at `path`: the nearest manifest above it that has a `[package]`.
+pub fn of(path: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<Package> {
+    let mut dir = path;
+    while let Some((up, _)) = dir.rsplit_once('/') {
+        dir = up;
+        if let Some(found) = manifest(dir, read) {
+            return Some(found);
+        }
+    }
+    manifest("", read)
+}
+
+/// `dir/Cargo.toml`, if it declares a package.
+fn manifest(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<Package> {
+    let table: toml::Table = read(&join(dir, "Cargo.toml"))?.parse().ok()?;
+    let package = table.get("package")?;
+    let name = package.get("name")?.as_str()?.to_owned();
+    let mut features: Vec<String> = table
+        .get("features")
+        .and_then(toml::Value::as_table)
+        .map(|features| features.keys().cloned().collect())
+        .unwrap_or_default();
+    if let Some(deps) = table.get("dependencies").and_then(toml::Value::as_table) {
+        for (dep, spec) in deps {
+            if spec.get("optional").and_then(toml::Value::as_bool) == Some(true) {
+                features.push(dep.clone());
+            }
+        }
+    }
+    let rust_version = match package.get("rust-version") {
+        Some(toml::Value::String(text)) => text.parse().ok(),
+        Some(inherited)
+            if inherited.get("workspace").and_then(toml::Value::as_bool) == Some(true) =>
+        {
+            workspace_rust_version(dir, read)
+        }
+        _ => None,
+    };
+    Some(Package {
+        name,
+        features,
+        rust_version,
+    })
+}
+
+/// `[workspace.package] rust-version` of the nearest workspace manifest at or above `dir`.
+fn workspace_rust_version(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<RustVersion> {
+    let mut dir = Some(dir);
+    while let Some(at) = dir {
+        let table = read(&join(at, "Cargo.toml")).and_then(|text| text.parse::<toml::Table>().ok());
+        if let Some(workspace) = table.as_ref().and_then(|t| t.get("workspace")) {
+            let version = workspace.get("package")?.get("rust-version")?.as_str()?;
+            return version.parse().ok();
+        }
+        dir = match at.rsplit_once('/') {
+            Some((up, _)) => Some(up),
+            None if at.is_empty() => None,
+            None => Some(""),
+        };
+    }
+    None
+}
+
+fn join(dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        file.to_owned()
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(files: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let files: Vec<(String, String)> = files
+            .iter()
+            .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+            .collect();
+        move |path| {
+            files
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, t)| t.clone())
+        }
+    }
+
+    #[test]
+    fn versions_read_as_cargo_writes_them() {
+        let v = |s: &str| s.parse::<RustVersion>();
+        assert_eq!(v("1.81").map(|v| v.to_string()), Ok(String::from("1.81.0")));
+        assert!(v("1.60.1") > v("1.60"));
+        assert!(v("1.9") < v("1.10"));
+        assert!(v("1").is_err());
+        assert!(v("1.x").is_err());
+        assert!(v("1.2.3.4").is_err());
+    }
+
+    #[test]
+    fn the_nearest_package_and_its_own_or_its_workspace_rust_version() {
+        let read = reader(&[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"a\", \"b\"]\n[workspace.package]\nrust-version = \"1.70\"\n",
+            ),
+            (
+                "a/Cargo.toml",
+                "[package]\nname = \"a\"\nrust-version.workspace = true\n[features]\nextra = []\n[dependencies]\nserde = { version = \"1\", optional = true }\n",
+            ),
+            (
+                "b/Cargo.toml",
+                "[package]\nname = \"b\"\nrust-version = \"1.60\"\n",
+            ),
+            ("c/Cargo.toml", "[package]\nname = \"c\"\n"),
+        ]);
+        let a = of("a/src/deep/x.rs", &read).expect("a");
+        assert_eq!(a.name, "a");
+        assert_eq!(a.features, ["extra", "serde"]);
+        assert_eq!(a.rust_version, "1.70".parse().ok());
+        assert_eq!(
+            of("b/src/lib.rs", &read).and_then(|p| p.rust_version),
+            "1.60".parse().ok()
+        );
+        assert_eq!(of("c/src/lib.rs", &read).and_then(|p| p.rust_version), None);
+        // The virtual workspace root is no package.
+        assert_eq!(of("src/lib.rs", &read), None);
+    }
+}

@@ -1,0 +1,656 @@
+//! What the code says of an expression's type, for the rules that need one without a type
+//! checker: whether an index reads a slice, an array or a `Vec` (which `clippy::indexing_slicing`
+//! asks about) or a string or a map (which it does not), and whether an `as` cast can truncate.
+//!
+//! A cast: the operand's type
+//! read from its own syntax (a suffixed literal, another cast, an arithmetic of typed parts), from
+//! where the name it uses is declared (a typed parameter or `let`, an immutable `let` of such an
+//! expression, a field of a struct of the same file, a `const`), or from the standard library
+//! method it calls (`len()` is `usize`, `leading_zeros()` is `u32`); narrowed by masks, shifts,
+//! remainders and divisions by constants as `clippy::cast_possible_truncation` narrows them.
+//! An operand whose type the code does not say is not reported: no type checker, no guess.
+
+use tree_sitter::Node;
+
+/// A number type, as far as truncation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Num {
+    Int {
+        bits: u64,
+        signed: bool,
+        /// `usize`/`isize`: 64 bits here, 32 on some targets.
+        size: bool,
+    },
+    Float(u64),
+    /// `bool`, `char`: no number `as` can truncate.
+    Other,
+}
+
+/// How deep the search for a declaration's type may recurse (`let a = b; let b = c; ...`).
+const DEPTH: usize = 8;
+
+fn primitive(name: &str) -> Option<Num> {
+    let int = |bits, signed, size| Some(Num::Int { bits, signed, size });
+    match name.trim() {
+        "u8" => int(8, false, false),
+        "u16" => int(16, false, false),
+        "u32" => int(32, false, false),
+        "u64" => int(64, false, false),
+        "u128" => int(128, false, false),
+        "usize" => int(64, false, true),
+        "i8" => int(8, true, false),
+        "i16" => int(16, true, false),
+        "i32" => int(32, true, false),
+        "i64" => int(64, true, false),
+        "i128" => int(128, true, false),
+        "isize" => int(64, true, true),
+        "f32" => Some(Num::Float(32)),
+        "f64" => Some(Num::Float(64)),
+        "bool" | "char" => Some(Num::Other),
+        _ => None,
+    }
+}
+
+/// A written type, references taken off: `&mut u64` is `u64` once dereferenced.
+fn written(text: &str) -> Option<Num> {
+    primitive(
+        text.trim_start_matches('&')
+            .trim_start_matches("mut ")
+            .trim(),
+    )
+}
+
+/// Whether `cast` (a `type_cast_expression`) can truncate its operand.
+pub fn may_truncate(cast: Node<'_>, text: &str) -> bool {
+    let (Some(value), Some(to)) = (
+        cast.child_by_field_name("value"),
+        cast.child_by_field_name("type"),
+    ) else {
+        return false;
+    };
+    let Some(to) = primitive(&text[to.byte_range()]) else {
+        return false;
+    };
+    let Some(from) = type_of(value, text, DEPTH) else {
+        return false;
+    };
+    match (from, to) {
+        (Num::Float(from), Num::Float(to)) => to < from,
+        (Num::Float(_), Num::Int { .. }) => true,
+        (
+            Num::Int { bits, signed, size },
+            Num::Int {
+                bits: to_bits,
+                size: to_size,
+                ..
+            },
+        ) => {
+            let from_bits = reduced(value, text, bits, signed, DEPTH);
+            match (size, to_size) {
+                (true, true) | (false, false) => to_bits < from_bits,
+                (true, false) => to_bits <= 32,
+                (false, true) => from_bits == 64,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The type of expression `node`, where the code says it.
+fn type_of(node: Node<'_>, text: &str, depth: usize) -> Option<Num> {
+    let depth = depth.checked_sub(1)?;
+    let field = |name| node.child_by_field_name(name);
+    let source = &text[node.byte_range()];
+    match node.kind() {
+        "parenthesized_expression" => type_of(node.named_child(0)?, text, depth),
+        "type_cast_expression" => written(&text[field("type")?.byte_range()]),
+        "integer_literal" => suffix(source),
+        "float_literal" => Some(Num::Float(if source.ends_with("f32") { 32 } else { 64 })),
+        "char_literal" | "boolean_literal" => Some(Num::Other),
+        "identifier" => declared(node, source, text, depth),
+        // In `impl U16 for u16`, `self` is a `u16`.
+        "self" => {
+            let mut at = node.parent();
+            while let Some(item) = at.filter(|n| n.kind() != "impl_item") {
+                at = item.parent();
+            }
+            written(&text[at?.child_by_field_name("type")?.byte_range()])
+        }
+        "field_expression" => field_type(node, text),
+        "scoped_identifier" => {
+            let (ty, name) = source.rsplit_once("::")?;
+            match name {
+                "BITS" => primitive("u32"),
+                "MAX" | "MIN" => primitive(ty),
+                _ => None,
+            }
+        }
+        "call_expression" => call_type(node, text, depth),
+        "binary_expression" => {
+            let operator = &text[field("operator")?.byte_range()];
+            match operator {
+                "<<" | ">>" => type_of(field("left")?, text, depth),
+                "+" | "-" | "*" | "/" | "%" | "&" | "|" | "^" => {
+                    type_of(field("left")?, text, depth)
+                        .or_else(|| type_of(field("right")?, text, depth))
+                }
+                _ => Some(Num::Other),
+            }
+        }
+        "unary_expression" => match source.chars().next()? {
+            '-' | '!' | '*' => type_of(node.named_child(0)?, text, depth),
+            _ => None,
+        },
+        "index_expression" => element_type(node.named_child(0)?, text),
+        _ => None,
+    }
+}
+
+/// `255u8`, `1_000usize`, `0x10_i64`: the suffix's type; no suffix, no type.
+fn suffix(literal: &str) -> Option<Num> {
+    let digits = literal
+        .trim_start_matches("0x")
+        .trim_start_matches("0b")
+        .trim_start_matches("0o");
+    let at = digits.find(['u', 'i'])?;
+    primitive(digits[at..].trim_start_matches('_'))
+}
+
+/// The type `name` (used at `at`) is declared with: the nearest `let` before it in an enclosing
+/// block, a parameter of the enclosing function or closure, or a `const`/`static` of the file.
+fn declared(at: Node<'_>, name: &str, text: &str, depth: usize) -> Option<Num> {
+    if let Some(local) = binding(at, name, text) {
+        return local.ty(text, depth);
+    }
+    let item = item_constant(at, name, text)?;
+    written(&text[item.child_by_field_name("type")?.byte_range()])
+}
+
+/// Where a local name is bound: a `let` (its type, its value, whether `mut`) or a parameter.
+struct Binding<'t> {
+    ty: Option<Node<'t>>,
+    value: Option<Node<'t>>,
+    mutable: bool,
+}
+
+impl Binding<'_> {
+    fn ty(&self, text: &str, depth: usize) -> Option<Num> {
+        match (self.ty, self.value) {
+            (Some(ty), _) => written(&text[ty.byte_range()]),
+            (None, Some(value)) => type_of(value, text, depth),
+            (None, None) => None,
+        }
+    }
+}
+
+fn binding<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Binding<'t>> {
+    // `x`, or `mut x` inside a pattern.
+    let names = |pattern: Node<'_>| {
+        let count = u32::try_from(pattern.named_child_count()).unwrap_or(u32::MAX);
+        let last = pattern.named_child(count.saturating_sub(1));
+        let pattern = match last {
+            Some(inner) if pattern.kind() == "mut_pattern" => inner,
+            _ => pattern,
+        };
+        pattern.kind() == "identifier" && &text[pattern.byte_range()] == name
+    };
+    let binds = |pattern: Option<Node<'_>>| pattern.is_some_and(names);
+    let mut child = at;
+    let mut scope = at.parent();
+    while let Some(here) = scope {
+        match here.kind() {
+            "block" => {
+                let mut cursor = here.walk();
+                let found = here
+                    .named_children(&mut cursor)
+                    .take_while(|s| s.end_byte() <= child.start_byte())
+                    .filter(|s| {
+                        s.kind() == "let_declaration" && binds(s.child_by_field_name("pattern"))
+                    })
+                    .last();
+                if let Some(statement) = found {
+                    let mut cursor = statement.walk();
+                    let mutable = statement
+                        .children(&mut cursor)
+                        .any(|c| c.kind() == "mutable_specifier");
+                    return Some(Binding {
+                        ty: statement.child_by_field_name("type"),
+                        value: statement.child_by_field_name("value"),
+                        mutable,
+                    });
+                }
+            }
+            "function_item" | "closure_expression" => {
+                let parameters = here.child_by_field_name("parameters")?;
+                let mut cursor = parameters.walk();
+                // A closure's parameter may be a bare name, without a type.
+                let found = parameters
+                    .named_children(&mut cursor)
+                    .find(|p| binds(p.child_by_field_name("pattern")) || names(*p));
+                return found.map(|p| Binding {
+                    ty: p.child_by_field_name("type"),
+                    value: None,
+                    mutable: true,
+                });
+            }
+            _ => {}
+        }
+        child = here;
+        scope = here.parent();
+    }
+    None
+}
+
+/// The `const` or `static` item named `name` in the file of `at`.
+fn item_constant<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Node<'t>> {
+    let mut root = at;
+    while let Some(up) = root.parent() {
+        root = up;
+    }
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "const_item" | "static_item")
+            && node
+                .child_by_field_name("name")
+                .is_some_and(|n| &text[n.byte_range()] == name)
+        {
+            return Some(node);
+        }
+        if matches!(
+            node.kind(),
+            "source_file" | "declaration_list" | "mod_item" | "impl_item"
+        ) {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+    }
+    None
+}
+
+/// The type of `x.name`: the one type every field called `name` of the file's structs has.
+fn field_type(node: Node<'_>, text: &str) -> Option<Num> {
+    written(field_type_text(node, text)?)
+}
+
+/// The text of the one type every field called as `node`'s (a `field_expression`) is declared
+/// with in the file's structs.
+fn field_type_text<'t>(node: Node<'_>, text: &'t str) -> Option<&'t str> {
+    let name = &text[node.child_by_field_name("field")?.byte_range()];
+    let mut root = node;
+    while let Some(up) = root.parent() {
+        root = up;
+    }
+    let mut found: Option<&str> = None;
+    let mut stack = vec![root];
+    while let Some(at) = stack.pop() {
+        if at.kind() == "field_declaration"
+            && at
+                .child_by_field_name("name")
+                .is_some_and(|n| &text[n.byte_range()] == name)
+        {
+            let ty = text[at.child_by_field_name("type")?.byte_range()].trim();
+            if found.is_some_and(|f| f != ty) {
+                return None;
+            }
+            found = Some(ty);
+            continue;
+        }
+        let mut cursor = at.walk();
+        stack.extend(at.named_children(&mut cursor));
+    }
+    found
+}
+
+/// What an indexed collection is, as far as truncation and panics go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Collection {
+    /// `[T; N]`.
+    Array,
+    /// `[T]` or `Vec<T>`.
+    Slice,
+    /// `str`, `String`, a map, or a type of the crate's own: indexing them is their `Index`
+    /// impl's business, which `clippy::indexing_slicing` leaves alone.
+    Other,
+}
+
+/// Reads a written type (references off) as a collection; `None` when it says nothing (`T`).
+fn collection_of(ty: &str) -> Option<Collection> {
+    let ty = ty
+        .trim()
+        .trim_start_matches('&')
+        .trim_start_matches("mut ")
+        .trim();
+    if let Some(inner) = ty.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        return Some(if inner.contains(';') {
+            Collection::Array
+        } else {
+            Collection::Slice
+        });
+    }
+    let name = ty.split('<').next().unwrap_or(ty);
+    let name = name.rsplit("::").next().unwrap_or(name);
+    match name {
+        "Vec" => Some(Collection::Slice),
+        "str" | "String" | "HashMap" | "BTreeMap" | "VecDeque" | "IndexMap" | "OsStr" | "Path" => {
+            Some(Collection::Other)
+        }
+        _ => None,
+    }
+}
+
+/// What the code says `node` (the indexed part of an index expression) is.
+fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
+    let depth = depth.checked_sub(1)?;
+    match node.kind() {
+        "parenthesized_expression" | "reference_expression" => {
+            let last = u32::try_from(node.named_child_count().checked_sub(1)?).ok()?;
+            collection(node.named_child(last)?, text, depth)
+        }
+        "string_literal" | "raw_string_literal" => Some(Collection::Other),
+        "array_expression" => Some(Collection::Array),
+        "identifier" => {
+            let local = binding(node, &text[node.byte_range()], text)?;
+            match (local.ty, local.value) {
+                (Some(ty), _) => collection_of(&text[ty.byte_range()]),
+                (None, Some(value)) => collection(value, text, depth),
+                (None, None) => None,
+            }
+        }
+        "field_expression" => collection_of(field_type_text(node, text)?),
+        "macro_invocation" => {
+            let name = &text[node.child_by_field_name("macro")?.byte_range()];
+            match name {
+                "vec" => Some(Collection::Slice),
+                "format" | "concat" | "stringify" => Some(Collection::Other),
+                _ => None,
+            }
+        }
+        "call_expression" => {
+            let function = node.child_by_field_name("function")?;
+            if function.kind() == "scoped_identifier" {
+                // `String::new()`, `Vec::with_capacity(n)`: a constructor of the type.
+                let path = &text[function.child_by_field_name("path")?.byte_range()];
+                return collection_of(path);
+            }
+            if function.kind() != "field_expression" {
+                return None;
+            }
+            let method = &text[function.child_by_field_name("field")?.byte_range()];
+            match method {
+                "as_str" | "to_string" | "trim" | "trim_start" | "trim_end" | "to_lowercase"
+                | "to_uppercase" | "to_string_lossy" | "as_path" | "as_os_str" => {
+                    Some(Collection::Other)
+                }
+                "as_bytes" | "as_slice" | "as_mut_slice" | "to_vec" | "into_bytes" => {
+                    Some(Collection::Slice)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether the index expression `node` can panic as `clippy::indexing_slicing` judges: it reads
+/// a slice, a `Vec` or an array (or something the code does not type), not with `[..]`, and not
+/// an array at a constant index or between constant bounds.
+pub fn may_panic_index(node: Node<'_>, text: &str) -> bool {
+    let (Some(indexed), Some(index)) = (node.named_child(0), node.named_child(1)) else {
+        return false;
+    };
+    let range = index.kind() == "range_expression";
+    if range && index.named_child_count() == 0 {
+        return false;
+    }
+    match collection(indexed, text, DEPTH) {
+        Some(Collection::Other) => false,
+        Some(Collection::Array) if range => {
+            let mut cursor = index.walk();
+            let bounds: Vec<Node<'_>> = index.named_children(&mut cursor).collect();
+            !bounds.iter().all(|b| constant(*b, text).is_some())
+        }
+        Some(Collection::Array) => constant(index, text).is_none(),
+        Some(Collection::Slice) | None => true,
+    }
+}
+
+/// What the elements of `collection` are, where it is declared as an array, slice or `Vec`.
+fn element_type(collection: Node<'_>, text: &str) -> Option<Num> {
+    if collection.kind() != "identifier" {
+        return None;
+    }
+    let ty = binding(collection, &text[collection.byte_range()], text)?.ty?;
+    let ty = text[ty.byte_range()]
+        .trim_start_matches('&')
+        .trim_start_matches("mut ")
+        .trim();
+    let inner = ty
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .map(|t| t.split(';').next().unwrap_or(t))
+        .or_else(|| ty.strip_prefix("Vec<").and_then(|t| t.strip_suffix('>')))?;
+    written(inner)
+}
+
+/// The type of a call: a standard library method of known result, a method that keeps its
+/// receiver's type, or an associated function of a number type (`u64::from`).
+fn call_type(node: Node<'_>, text: &str, depth: usize) -> Option<Num> {
+    let function = node.child_by_field_name("function")?;
+    if function.kind() == "field_expression" {
+        let method = &text[function.child_by_field_name("field")?.byte_range()];
+        let receiver = function.child_by_field_name("value")?;
+        return match method {
+            "len" | "count" | "capacity" => primitive("usize"),
+            "count_ones" | "count_zeros" | "leading_zeros" | "trailing_zeros" | "leading_ones"
+            | "trailing_ones" => primitive("u32"),
+            "abs" | "pow" | "min" | "max" | "clamp" | "rotate_left" | "rotate_right"
+            | "swap_bytes" | "reverse_bits" | "to_be" | "to_le" | "signum" => {
+                type_of(receiver, text, depth)
+            }
+            m if m.starts_with("wrapping_") || m.starts_with("saturating_") => {
+                type_of(receiver, text, depth)
+            }
+            _ => None,
+        };
+    }
+    let path = &text[function.byte_range()];
+    let path = path.split("::<").next().unwrap_or(path);
+    let (ty, name) = path.rsplit_once("::").unwrap_or(("", path));
+    if matches!(name, "size_of" | "align_of" | "size_of_val") {
+        return primitive("usize");
+    }
+    if name.starts_with("from") || matches!(name, "max" | "min") {
+        return primitive(ty);
+    }
+    None
+}
+
+/// How many bits of an integer of `bits` bits `node`'s value can use, as clippy narrows it: by
+/// a mask, a right shift, a remainder or an unsigned division by a constant, or `min` with one.
+fn reduced(node: Node<'_>, text: &str, bits: u64, signed: bool, depth: usize) -> u64 {
+    let Some(depth) = depth.checked_sub(1) else {
+        return bits;
+    };
+    let field = |name| node.child_by_field_name(name);
+    let reduce = |n: Option<Node<'_>>| n.map_or(bits, |n| reduced(n, text, bits, signed, depth));
+    let constant_bits = |n: Option<Node<'_>>| {
+        n.and_then(|n| constant(n, text))
+            .map(|c| u64::from(128 - c.leading_zeros()))
+    };
+    match node.kind() {
+        "parenthesized_expression" => reduce(node.named_child(0)),
+        "type_cast_expression" => reduce(field("value")),
+        "identifier" => {
+            // An immutable local is its value (clippy's `expr_or_init`).
+            let name = &text[node.byte_range()];
+            match binding(node, name, text) {
+                Some(Binding {
+                    value: Some(value),
+                    mutable: false,
+                    ..
+                }) => reduced(value, text, bits, signed, depth),
+                _ => bits,
+            }
+        }
+        "binary_expression" => {
+            let operator = field("operator").map_or("", |o| &text[o.byte_range()]);
+            let (left, right) = (field("left"), field("right"));
+            match operator {
+                "/" if signed => reduce(left),
+                "/" => reduce(left)
+                    .saturating_sub(constant_bits(right).map_or(0, |b| b.saturating_sub(1))),
+                "%" => constant_bits(right).unwrap_or(u64::MAX).min(reduce(left)),
+                "&" => constant_bits(right)
+                    .unwrap_or(u64::MAX)
+                    .min(constant_bits(left).unwrap_or(u64::MAX))
+                    .min(reduce(right))
+                    .min(reduce(left)),
+                ">>" => reduce(left).saturating_sub(
+                    right
+                        .and_then(|r| constant(r, text))
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(0),
+                ),
+                _ => bits,
+            }
+        }
+        "call_expression" if !signed => {
+            let Some(function) = field("function").filter(|f| f.kind() == "field_expression")
+            else {
+                return bits;
+            };
+            let method = function
+                .child_by_field_name("field")
+                .map_or("", |m| &text[m.byte_range()]);
+            let arguments = field("arguments");
+            let first = arguments.and_then(|a| a.named_child(0));
+            match method {
+                "min" => reduce(function.child_by_field_name("value"))
+                    .min(constant_bits(first).unwrap_or(u64::MAX)),
+                _ => bits,
+            }
+        }
+        _ => bits,
+    }
+}
+
+/// The value of an integer constant: a literal (`0xFF`, `1_000u32`), in parentheses, or a
+/// `const` of the file that is one.
+fn constant(node: Node<'_>, text: &str) -> Option<u128> {
+    match node.kind() {
+        "parenthesized_expression" => constant(node.named_child(0)?, text),
+        "integer_literal" => {
+            let literal = text[node.byte_range()].replace('_', "");
+            let (digits, radix) = match literal.get(..2) {
+                Some("0x") => (&literal[2..], 16),
+                Some("0b") => (&literal[2..], 2),
+                Some("0o") => (&literal[2..], 8),
+                _ => (literal.as_str(), 10),
+            };
+            let end = if radix == 16 {
+                digits.find(['u', 'i']).unwrap_or(digits.len())
+            } else {
+                digits
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(digits.len())
+            };
+            u128::from_str_radix(&digits[..end], radix).ok()
+        }
+        "identifier" => {
+            let item = item_constant(node, &text[node.byte_range()], text)?;
+            (item.kind() == "const_item").then_some(())?;
+            constant(item.child_by_field_name("value")?, text)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `judge` says of each node of `kind` in `code`, in order.
+    fn judged(code: &str, kind: &str, judge: fn(Node<'_>, &str) -> bool) -> Vec<bool> {
+        let tree = crate::rules::matcher::parse(code).expect("parses");
+        let mut found = Vec::new();
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            if node.kind() == kind {
+                found.push((node.start_byte(), judge(node, code)));
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        found.sort_unstable();
+        found.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// Whether each cast of `code`, in order, may truncate.
+    fn verdicts(code: &str) -> Vec<bool> {
+        judged(code, "type_cast_expression", may_truncate)
+    }
+
+    /// Whether each index expression of `code`, in order, may panic.
+    fn index_verdicts(code: &str) -> Vec<bool> {
+        judged(code, "index_expression", may_panic_index)
+    }
+
+    #[test]
+    fn an_index_may_panic_on_slices_vecs_and_arrays_not_on_strings_and_maps() {
+        let code = "struct S { m: HashMap<u8, u8>, v: Vec<u8> }\n\
+                    fn f(s: &S, a: [u8; 4], x: &[u8], t: &str, g: T, i: usize) {\n\
+                    let _ = (s.m[&1], s.v[i], a[2], a[i], &a[1..3], &a[i..], x[0], &x[..]);\n\
+                    let u = String::new(); let w = vec![1];\n\
+                    let _ = (&t[i..], &u[..i], w[i], g[i], \"abc\"[i..].len(), t.as_bytes()[i]);\n}";
+        assert_eq!(
+            index_verdicts(code),
+            [
+                false, true, false, true, false, true, true, false, false, false, true, true,
+                false, true
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cast_truncates_when_the_code_says_the_operand_is_wider() {
+        let code = "fn f(a: u64, b: &u16, c: usize, d: f64, e: char) {\n\
+                    let x = a as u32; let y = *b as u8; let z = c as u32; let w = d as i64;\n\
+                    let v = e as u8; let n = a as u128; let m = c as u64; let k = 300u16 as u8;\n\
+                    let j = a as usize; let h = (a as u16) as u8; let g = d as f32;\n}";
+        assert_eq!(
+            verdicts(code),
+            [
+                true, true, true, true, false, false, false, true, true, true, true, true
+            ]
+        );
+    }
+
+    #[test]
+    fn masks_shifts_and_constants_narrow_as_clippy_narrows() {
+        let code = "const MASK: u64 = 0xFF;\nfn f(a: u64, s: u32) -> u8 {\n\
+                    let hi = a >> 56;\n\
+                    let _ = (a & 0xFF) as u8; let _ = (a >> 56) as u8; let _ = (a >> 8) as u8;\n\
+                    let _ = (a % 256) as u8; let _ = (a & MASK) as u8; let _ = hi as u8;\n\
+                    let _ = a.min(255) as u8; let _ = (s / 2) as u16; let _ = (s >> 16) as u16;\n\
+                    0\n}";
+        assert_eq!(
+            verdicts(code),
+            [false, false, true, true, false, false, false, true, false]
+        );
+    }
+
+    #[test]
+    fn an_operand_the_code_does_not_type_is_not_reported() {
+        let code = "struct S { n: u64 }\nfn f(s: &S, t: &Other, v: &[u32], w: Vec<u8>) {\n\
+                    let _ = t.m as u8; let _ = s.n as u8; let _ = g() as u8; let _ = 5 as u8;\n\
+                    let _ = v[0] as u16; let _ = w[0] as u16; let _ = v.len() as u32;\n\
+                    let _ = u64::from(t.m) as u32; let _ = x.leading_zeros() as u8;\n}\n\
+                    impl Low for u16 { fn low(self) -> u8 { self as u8 } }";
+        assert_eq!(
+            verdicts(code),
+            [
+                false, true, false, false, true, false, true, true, true, true
+            ]
+        );
+    }
+}
