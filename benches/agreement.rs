@@ -426,7 +426,8 @@ fn library_files(dir: &Path) -> Vec<String> {
 }
 
 /// Nova's findings of the rules that name a lint, in what `clippy --lib` compiled (library
-/// code, not test code, not under a feature the build left off), by rule.
+/// code, not test code, not under a feature the build left off nor a `cfg` false on this
+/// machine), by rule.
 fn by_rule(
     dir: &Path,
     found: &[Finding],
@@ -449,7 +450,9 @@ fn by_rule(
         });
         let compiled = attrs.as_ref().is_none_or(|a| {
             let range = lines.0..=lines.1;
-            !a.touches_test(&range) && a.features(&range).is_subset(enabled)
+            !a.touches_test(&range)
+                && a.features(&range).is_subset(enabled)
+                && a.off_here(&range).is_none()
         });
         if !compiled {
             continue;

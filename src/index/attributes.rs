@@ -22,6 +22,9 @@ pub struct Region {
     pub test: bool,
     /// The features a `cfg` on it requires (outside any `not(...)`).
     pub features: Vec<String>,
+    /// A `cfg` on it that no build Nova runs on this machine satisfies (`windows` on Linux,
+    /// `not(debug_assertions)`): its code is compiled by none of them. The predicate, as written.
+    pub off_here: Option<String>,
 }
 
 /// A lint silenced by an `allow` or `expect` attribute.
@@ -64,6 +67,15 @@ impl Attributes {
             .filter(|region| overlaps(&region.lines, lines))
             .flat_map(|region| region.features.iter().cloned())
             .collect()
+    }
+
+    /// The `cfg` (as written) under which some line of `lines` lies that no build on this
+    /// machine compiles, if any.
+    pub fn off_here(&self, lines: &RangeInclusive<usize>) -> Option<&str> {
+        self.regions
+            .iter()
+            .filter(|region| overlaps(&region.lines, lines))
+            .find_map(|region| region.off_here.as_deref())
     }
 
     /// Whether `lint` (`clippy::unwrap_used`, `missing_docs`) is allowed or expected over any
@@ -316,25 +328,26 @@ impl<'r> Parents<'r> {
         let (parent, declaring, line) = self.declarer(path)?;
         let mut test = false;
         let mut features = Vec::new();
-        for region in declaring
+        let mut off_here = None;
+        let above = self.inherited(&parent, depth - 1);
+        let covering = declaring
             .attributes
             .regions
             .iter()
             .filter(|r| r.lines.contains(&line))
-        {
+            .chain(above.as_ref());
+        for region in covering {
             test |= region.test;
             features.extend(region.features.iter().cloned());
-        }
-        if let Some(above) = self.inherited(&parent, depth - 1) {
-            test |= above.test;
-            features.extend(above.features);
+            off_here = off_here.or_else(|| region.off_here.clone());
         }
         features.sort();
         features.dedup();
-        (test || !features.is_empty()).then_some(Region {
+        (test || !features.is_empty() || off_here.is_some()).then_some(Region {
             lines: 0..=usize::MAX,
             test,
             features,
+            off_here,
         })
     }
 }
@@ -462,7 +475,13 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
     };
     collect_silenced(source, line, (*lines.start(), *lines.end()), out);
     let (test, features) = meaning(source);
-    if !test && features.is_empty() {
+    let compact: String = source.split_whitespace().collect();
+    let off_here = compact
+        .strip_prefix("cfg(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .filter(|predicate| super::cfg::holds(predicate) == Some(false))
+        .map(|_| source.to_owned());
+    if !test && features.is_empty() && off_here.is_none() {
         return;
     }
     if node.kind() == "attribute_item" && annotated(node).is_none() {
@@ -472,6 +491,7 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
         lines,
         test,
         features,
+        off_here,
     });
 }
 

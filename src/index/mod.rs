@@ -9,6 +9,7 @@
 pub mod attributes;
 mod bodies;
 mod cache;
+pub mod cfg;
 mod lang;
 mod map;
 pub mod package;

@@ -384,6 +384,7 @@ fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
                 "as_bytes" | "as_slice" | "as_mut_slice" | "to_vec" | "into_bytes" => {
                     Some(Collection::Slice)
                 }
+                "to_ne_bytes" | "to_le_bytes" | "to_be_bytes" => Some(Collection::Array),
                 _ => None,
             }
         }
@@ -395,6 +396,11 @@ fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
 /// a slice, a `Vec` or an array (or something the code does not type), not with `[..]`, and not
 /// an array at a constant index or between constant bounds.
 pub fn may_panic_index(node: Node<'_>, text: &str) -> bool {
+    if node.kind() == "token_tree" {
+        // `x[i]` in a macro's arguments, as tokens: nothing says what `x` is.
+        let said: String = text[node.byte_range()].split_whitespace().collect();
+        return said != "[..]";
+    }
     let (Some(indexed), Some(index)) = (node.named_child(0), node.named_child(1)) else {
         return false;
     };

@@ -117,6 +117,36 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
     configs
 }
 
+/// The places `patch` changes that no build on this machine compiles (a `cfg` false here on a
+/// changed line, or on the `mod` that declares its file): one sentence each, at most one a file.
+pub fn uncompiled(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut places = Vec::new();
+    for change in &patch.changes {
+        let path = change.path.as_str();
+        if !path.ends_with(".rs") {
+            continue;
+        }
+        let before = change.before.as_deref().unwrap_or("");
+        let after = change.after.as_deref().unwrap_or("");
+        let hunks = crate::edit::changed_lines(before, after);
+        let found = [(before, true), (after, false)]
+            .into_iter()
+            .find_map(|(text, old)| {
+                let attributes = attributes::for_file(path, text, read)?;
+                hunks.iter().find_map(|(removed, added)| {
+                    let lines = if old { removed } else { added }.as_ref()?;
+                    let cfg = attributes.off_here(lines)?;
+                    Some(format!(
+                        "`{path}` line {} is under `{cfg}`",
+                        (*lines.start()).max(1)
+                    ))
+                })
+            });
+        places.extend(found);
+    }
+    places
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +180,34 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["-p feat --features feat/extra", "-p feat --all-features"]
         );
+    }
+
+    #[test]
+    #[cfg(not(windows))]
+    fn a_change_in_code_no_build_here_compiles_is_named() {
+        let lib = "pub fn a() -> u8 {\n    1\n}\n#[cfg(windows)]\npub fn b() -> u8 {\n    2\n}\n";
+        let root = "#[cfg(all(windows, feature = \"x\"))]\nmod win;\nmod both;\n";
+        let read = |path: &str| (path == "src/lib.rs").then(|| root.to_owned());
+        let change = |path: &str, before: &str, after: &str| Patch {
+            summary: String::new(),
+            changes: vec![FileChange::modify(
+                RepoPath::new(path).expect("path"),
+                before,
+                after,
+            )],
+        };
+        let places = |patch: &Patch| uncompiled(patch, &read);
+        assert_eq!(
+            places(&change("src/lib.rs", lib, &lib.replace("2\n", "3\n"))),
+            ["`src/lib.rs` line 6 is under `cfg(windows)`"]
+        );
+        assert!(places(&change("src/lib.rs", lib, &lib.replace("1\n", "3\n"))).is_empty());
+        assert_eq!(
+            places(&change("src/win.rs", "fn w() {}\n", "fn w() { }\n")),
+            ["`src/win.rs` line 1 is under `cfg(all(windows, feature = \"x\"))`"],
+            "declared under it"
+        );
+        assert!(places(&change("src/both.rs", "fn w() {}\n", "fn w() { }\n")).is_empty());
     }
 
     #[test]

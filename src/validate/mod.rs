@@ -349,6 +349,8 @@ impl Workspace {
         }
         let skip = self.skips(base);
         let (mut report, lint_json) = self.validate_json(&skip)?;
+        let read = |path: &str| std::fs::read_to_string(self.worktree.join(path)).ok();
+        report.uncompiled = features::uncompiled(patch, &read);
         fetched.append(&mut report.steps);
         report.steps = fetched;
         let lint = parse_cargo_output(&lint_json);

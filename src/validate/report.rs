@@ -100,6 +100,10 @@ pub struct ValidationReport {
     /// The `allow`/`expect` attributes the change adds: the warnings they hide still count.
     #[serde(default)]
     pub silenced: Vec<Silence>,
+    /// Where the change lies in code no build on this machine compiles (under `cfg(windows)` on
+    /// Linux, `cfg(not(debug_assertions))`): each place, for people. Such a change is not proved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncompiled: Vec<String>,
     /// The `acceptance` commands of the agent that made the change, each of which must pass.
     #[serde(default)]
     pub acceptance: Vec<Step>,
@@ -144,6 +148,7 @@ impl ValidationReport {
             steps: Vec::new(),
             features: Vec::new(),
             silenced: Vec::new(),
+            uncompiled: Vec::new(),
             acceptance: Vec::new(),
             sandbox: String::new(),
             cached: false,
@@ -268,6 +273,11 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
         .filter_map(|step| Some(format!("`{}` {}", step.command, step.stopped.as_deref()?)))
         .collect();
     let mut notes = Vec::new();
+    for place in &candidate.uncompiled {
+        reasons.push(format!(
+            "{place}: no build here compiles it, so nothing proves it"
+        ));
+    }
     if !candidate.build_ok {
         let first = candidate
             .build_errors

@@ -183,3 +183,57 @@ fn a_broken_repository_rule_stops_improve_before_any_build() {
     assert!(run.stderr.contains("nova rules test"), "{}", run.stderr);
     assert!(branch_log(&repo, "nova/rules").is_empty());
 }
+
+/// Code only Windows compiles, and the repository rule, its fix now misspelt: on Linux no build
+/// compiles the rewrite, so passing builds and tests prove nothing about it.
+const WINDOWS_ONLY: &str = r#"//! A crate with a Windows-only module.
+
+/// What the crate says.
+pub fn greeting() -> &'static str {
+    "hi"
+}
+
+#[cfg(windows)]
+mod platform {
+    /// The greeting on Windows.
+    pub fn greeting() -> String {
+        "hi".to_string()
+    }
+}
+"#;
+
+#[test]
+#[cfg(not(windows))]
+fn a_fix_in_code_no_build_here_compiles_is_refused_as_unproved() {
+    let env = TestEnv::new();
+    let misspelt = STR_TO_OWNED
+        .replace("with = \"to_owned\"", "with = \"to_owend\"")
+        .replace("\"a\".to_owned()", "\"a\".to_owend()");
+    let repo = env.repo_with(
+        "windows-only",
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("src/lib.rs", WINDOWS_ONLY),
+            (".nova/rules/str-to-owned.toml", &misspelt),
+        ],
+    );
+    let run = env.nova_in(&repo, ["improve", "--branch", "nova/rules", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let rejected: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .filter(|e| e["event"] == "candidate_rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{}", run.stdout);
+    let reasons = rejected[0]["reasons"].to_string();
+    assert!(
+        reasons.contains("`src/lib.rs` line 12 is under `cfg(windows)`")
+            && reasons.contains("nothing proves it"),
+        "{reasons}"
+    );
+    assert!(
+        branch_log(&repo, "nova/rules").is_empty(),
+        "nothing committed"
+    );
+}
