@@ -65,13 +65,13 @@ const COVERS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// One place a side found something: file, first and last line, first column (two findings on
-/// one line are two), and the lint's message.
+/// One place a side found something: file, first and last line, first and last column (two
+/// findings on one line are two; `v[i][j]` is two, one inside the other), and the lint's message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Place {
     file: String,
     lines: (usize, usize),
-    column: usize,
+    columns: (usize, usize),
     message: String,
 }
 
@@ -391,7 +391,10 @@ fn clippy(
         found.entry(code).or_default().push(Place {
             file: relative.to_string_lossy().into_owned(),
             lines,
-            column: span["column_start"].as_u64().unwrap_or(0) as usize,
+            columns: (
+                span["column_start"].as_u64().unwrap_or(0) as usize,
+                span["column_end"].as_u64().unwrap_or(0) as usize,
+            ),
             message: message["message"].as_str().unwrap_or_default().to_owned(),
         });
     }
@@ -437,11 +440,16 @@ fn by_rule(
     krate: &str,
 ) -> BTreeMap<String, Vec<Place>> {
     let read = |path: &str| std::fs::read_to_string(dir.join(path)).ok();
+    let parents = nova::index::attributes::Parents::new(&read);
     let mut attributes = BTreeMap::new();
     let mut out: BTreeMap<String, Vec<Place>> = BTreeMap::new();
     for finding in found {
         let path = finding.path.as_str();
-        if !linted.contains_key(&finding.rule) || !library.iter().any(|f| f == path) {
+        // A file no `mod` declares is compiled by nothing.
+        if !linted.contains_key(&finding.rule)
+            || !library.iter().any(|f| f == path)
+            || !parents.declared(path)
+        {
             continue;
         }
         let lines = (finding.span.line_start, finding.span.line_end);
@@ -449,7 +457,8 @@ fn by_rule(
             read(path).and_then(|text| nova::index::attributes::for_file(path, &text, &read))
         });
         let compiled = attrs.as_ref().is_none_or(|a| {
-            let range = lines.0..=lines.1;
+            // Where it starts: a long function holds code under other `cfg`s and is compiled.
+            let range = lines.0..=lines.0;
             !a.touches_test(&range)
                 && a.features(&range).is_subset(enabled)
                 && a.off_here(&range).is_none()
@@ -460,7 +469,7 @@ fn by_rule(
         out.entry(finding.rule.clone()).or_default().push(Place {
             file: format!("{krate}/{path}"),
             lines,
-            column: finding.span.column_start,
+            columns: (finding.span.column_start, finding.span.column_end),
             message: String::new(),
         });
     }
@@ -479,13 +488,13 @@ fn compare(ours: Vec<Place>, theirs: Vec<Place>, krate: &str, tally: &mut Tally)
         })
         .collect();
     for place in ours {
-        // The one at the same line and column, else one whose lines overlap.
+        // The one with the same span, else one whose lines overlap.
         let overlaps = |t: &Place| {
             t.file == place.file && t.lines.0 <= place.lines.1 && place.lines.0 <= t.lines.1
         };
         let exact = theirs.iter().position(|t| {
             t.as_ref().is_some_and(|t| {
-                overlaps(t) && (t.lines.0, t.column) == (place.lines.0, place.column)
+                overlaps(t) && (t.lines, t.columns) == (place.lines, place.columns)
             })
         });
         let at = exact.or_else(|| theirs.iter().position(|t| t.as_ref().is_some_and(overlaps)));

@@ -6,7 +6,7 @@
 //! change under a feature is built with that feature; a new `allow` is not a fixed warning.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::ops::RangeInclusive;
 use std::rc::Rc;
 
@@ -143,8 +143,8 @@ pub struct Parents<'r> {
     inherited: RefCell<HashMap<String, Option<Region>>>,
     /// The `rust-version` of each directory's package.
     rust_versions: RefCell<HashMap<String, Option<RustVersion>>>,
-    /// Whether each file's module is reachable from outside the crate.
-    exported: RefCell<HashMap<String, bool>>,
+    /// How much of each file's module can be reached from outside the crate.
+    exported: RefCell<HashMap<String, Exposure>>,
     /// The lints each file's declaring modules silence for all of it.
     silenced_above: RefCell<HashMap<String, Rc<[String]>>>,
 }
@@ -160,8 +160,8 @@ impl std::fmt::Debug for Parents<'_> {
 /// What a declaring file says: the line of each `mod name;` in it, and its attributes.
 struct Declaring {
     declarations: HashMap<String, usize>,
-    /// The declared modules that are `pub` or re-exported.
-    exposed: HashSet<String>,
+    /// How much of each declared module the crate exports.
+    exposed: HashMap<String, Exposure>,
     attributes: Attributes,
 }
 
@@ -274,26 +274,46 @@ impl<'r> Parents<'r> {
         })
     }
 
-    /// Whether the module of the file at `path` can be reached from outside its crate: each
-    /// `mod` that declares it, up to the crate root, is `pub` (or re-exported by a `pub use`).
-    /// A file nothing declares (a crate root) is.
-    pub fn exported(&self, path: &str) -> bool {
+    /// Whether the file at `path` is in its crate's module tree: a crate root (`lib.rs`,
+    /// `main.rs`, a file nothing could declare), or declared by a `mod` of a file that could.
+    /// A file no `mod` names (`// mod old;` commented out) is compiled by nothing.
+    pub fn declared(&self, path: &str) -> bool {
+        Parents::candidates(path).is_empty() || self.declarer(path).is_some()
+    }
+
+    /// How much of the module of the file at `path` can be reached from outside its crate: each
+    /// `mod` that declares it, up to the crate root, is `pub`, or a `pub use` re-exports from it
+    /// (some items, or all). A file nothing declares (a crate root) exports all it makes public.
+    pub fn exported(&self, path: &str) -> Exposure {
         self.exported_at(path, 8)
     }
 
-    fn exported_at(&self, path: &str, depth: usize) -> bool {
-        if let Some(&known) = self.exported.borrow().get(path) {
-            return known;
+    fn exported_at(&self, path: &str, depth: usize) -> Exposure {
+        if let Some(known) = self.exported.borrow().get(path) {
+            return known.clone();
         }
         let found = match self.declarer(path) {
-            None => true,
-            Some(_) if depth == 0 => true,
+            None => Exposure::All,
+            Some(_) if depth == 0 => Exposure::All,
             Some((parent, declaring, _)) => {
-                module_name(path).is_some_and(|m| declaring.exposed.contains(m))
-                    && self.exported_at(&parent, depth - 1)
+                let declared = module_name(path)
+                    .and_then(|m| declaring.exposed.get(m))
+                    .cloned()
+                    .unwrap_or(Exposure::None);
+                match self.exported_at(&parent, depth - 1) {
+                    Exposure::All => declared,
+                    Exposure::Names(names)
+                        if module_name(path).is_some_and(|m| names.contains(m)) =>
+                    {
+                        declared
+                    }
+                    _ => Exposure::None,
+                }
             }
         };
-        self.exported.borrow_mut().insert(path.to_owned(), found);
+        self.exported
+            .borrow_mut()
+            .insert(path.to_owned(), found.clone());
         found
     }
 
@@ -363,9 +383,20 @@ fn module_name(path: &str) -> Option<&str> {
     }
 }
 
-/// The modules of `text` declared `pub mod name;`, or re-exported (a `pub use` through
-/// `name::`).
-fn exposed(tree: &tree_sitter::Tree, text: &str) -> HashSet<String> {
+/// How much of a module its crate exports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exposure {
+    /// Its public items: a `pub mod` (or a crate root), or a glob `pub use m::*`.
+    All,
+    /// The items of these names only: a private module some of whose items a `pub use` names.
+    Names(BTreeSet<String>),
+    /// Nothing: a private module nothing is re-exported from.
+    None,
+}
+
+/// How much of each module `text` declares (`mod name;`) it exports: all of a `pub mod`, what
+/// its `pub use` declarations name through `name::`, or nothing.
+fn exposed(tree: &tree_sitter::Tree, text: &str) -> HashMap<String, Exposure> {
     let root = tree.root_node();
     let mut cursor = root.walk();
     let mut declared = Vec::new();
@@ -380,22 +411,62 @@ fn exposed(tree: &tree_sitter::Tree, text: &str) -> HashSet<String> {
                     declared.push((&text[name.byte_range()], public));
                 }
             }
-            "use_declaration" if public => reexports.push(&text[item.byte_range()]),
+            "use_declaration" if public => {
+                let said: Vec<&str> = text[item.byte_range()].split_whitespace().collect();
+                reexports.push(said.join(" "));
+            }
             _ => {}
         }
     }
     declared
         .into_iter()
-        .filter(|(name, public)| {
-            *public
-                || reexports.iter().any(|u| {
-                    u.match_indices(&format!("{name}::")).any(|(at, _)| {
-                        !u[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
-                    })
-                })
+        .map(|(name, public)| {
+            let exposure = if public {
+                Exposure::All
+            } else {
+                reexported(name, &reexports)
+            };
+            (name.to_owned(), exposure)
         })
-        .map(|(name, _)| name.to_owned())
         .collect()
+}
+
+/// What `pub use` declarations (each space run one space) re-export from module `name`: `name::*` is all,
+/// `name::Item` and `name::{A, B as C}` name items.
+fn reexported(name: &str, uses: &[String]) -> Exposure {
+    let mut names = BTreeSet::new();
+    let prefix = format!("{name}::");
+    for used in uses {
+        for (at, _) in used.match_indices(&prefix) {
+            if used[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let rest = &used[at + prefix.len()..];
+            if rest.starts_with('*') {
+                return Exposure::All;
+            }
+            let list = match rest.strip_prefix('{') {
+                Some(inner) => inner.split('}').next().unwrap_or(inner),
+                None => rest.split([';', ',', '}']).next().unwrap_or(rest),
+            };
+            for path in list.split(',') {
+                let path = path.split(" as ").next().unwrap_or(path).trim();
+                let last = path.rsplit("::").next().unwrap_or(path);
+                let last = last.trim_end_matches(';').trim();
+                if last == "*" {
+                    return Exposure::All;
+                }
+                if !last.is_empty() {
+                    names.insert(last.to_owned());
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        Exposure::None
+    } else {
+        Exposure::Names(names)
+    }
 }
 
 /// The 1-based line of each `mod name;` (a declaration without a body) in `text`.
@@ -720,6 +791,15 @@ fn only_tests() {}
         assert!(attributes.features(&(5..=5)).is_empty());
         assert!(attributes.features(&(15..=15)).is_empty(), "not(feature)");
         assert!(attributes.whole_file().is_none());
+    }
+
+    #[test]
+    fn a_file_no_mod_declares_is_outside_the_module_tree() {
+        let read = |path: &str| (path == "src/lib.rs").then(|| "mod a;\n// mod old;\n".to_owned());
+        let parents = Parents::new(&read);
+        assert!(parents.declared("src/lib.rs"));
+        assert!(parents.declared("src/a.rs"));
+        assert!(!parents.declared("src/old.rs"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tree_sitter::{Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
 use super::Compiled;
 use crate::edit::Replacement;
 use crate::findings::Severity;
-use crate::index::attributes::{self, Parents};
+use crate::index::attributes::{self, Exposure, Parents};
 use crate::index::package::RustVersion;
 
 /// One place a rule found.
@@ -148,8 +148,8 @@ struct File<'t> {
     attributes: attributes::Attributes,
     /// What its package's `rust-version` says.
     rust_version: Option<RustVersion>,
-    /// Its module can be reached from outside the crate.
-    exported: bool,
+    /// How much of its module can be reached from outside the crate.
+    exported: Exposure,
     /// The rules each line's `nova:allow` comment silences (the comment's line and the next).
     allowed: BTreeMap<usize, BTreeSet<String>>,
 }
@@ -214,7 +214,7 @@ impl File<'_> {
         if limits.may_panic_index && !super::types::may_panic_index(node, self.text) {
             return false;
         }
-        if limits.exported && !(self.exported && exported_in_file(node, self.text)) {
+        if limits.exported && !self.reachable(node) {
             return false;
         }
         if has_any(node, limits, self.text) {
@@ -232,6 +232,20 @@ impl File<'_> {
             .allowed
             .get(&line)
             .is_some_and(|rules| rules.contains(&rule.file.id))
+    }
+
+    /// Whether the item `node` can be reached from outside the crate: its file's module exports
+    /// it (all, or its name: a method's, its type's) and nothing in the file hides it.
+    fn reachable(&self, node: Node<'_>) -> bool {
+        let named = |names: &BTreeSet<String>| {
+            top_level_name(node, self.text).is_some_and(|name| names.contains(name))
+        };
+        let module = match &self.exported {
+            Exposure::All => true,
+            Exposure::Names(names) => named(names),
+            Exposure::None => false,
+        };
+        module && exported_in_file(node, self.text)
     }
 
     fn hit(&self, rule: &Compiled, node: Node<'_>, fix: Option<Vec<Replacement>>) -> Hit {
@@ -339,6 +353,21 @@ fn exported_in_file(node: Node<'_>, text: &str) -> bool {
         at = item.parent();
     }
     true
+}
+
+/// The name the file's top-level item around `node` is exported by: its own, or an `impl`'s
+/// type's (generics aside).
+fn top_level_name<'t>(node: Node<'_>, text: &'t str) -> Option<&'t str> {
+    let mut item = node;
+    while let Some(parent) = item.parent().filter(|p| p.kind() != "source_file") {
+        item = parent;
+    }
+    let name = match item.kind() {
+        "impl_item" => item.child_by_field_name("type")?,
+        _ => item.child_by_field_name("name")?,
+    };
+    let name = &text[name.byte_range()];
+    Some(name.split('<').next().unwrap_or(name).trim())
 }
 
 /// Whether the file declares a type named as `ty` (generics aside) that is not `pub`.

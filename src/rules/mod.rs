@@ -541,7 +541,9 @@ mod tests {
         let files = [
             (
                 "src/lib.rs",
-                "mod private;\npub mod open;\nmod shown;\npub use shown::Thing;\n",
+                "mod private;\npub mod open;\nmod shown;\nmod named;\nmod all;\n\
+                 pub use shown::f;\npub use self::{named::{Thing, Other as Renamed}};\n\
+                 pub use all::*;\n",
             ),
             ("src/open.rs", "pub mod deeper;\nmod closed;\n"),
         ];
@@ -551,17 +553,32 @@ mod tests {
                 .find(|(p, _)| *p == path)
                 .map(|(_, t)| (*t).to_owned())
         };
-        let found = |path: &str| set.scan(path, "pub fn f() {}\n", &read).len();
-        assert_eq!(found("src/private.rs"), 0, "a private module");
-        assert_eq!(found("src/open.rs"), 1, "a pub module");
-        assert_eq!(found("src/open/deeper.rs"), 1, "pub all the way");
+        let found = |path: &str, code: &str| set.scan(path, code, &read).len();
+        let f = "pub fn f() {}\n";
+        assert_eq!(found("src/private.rs", f), 0, "a private module");
+        assert_eq!(found("src/open.rs", f), 1, "a pub module");
+        assert_eq!(found("src/open/deeper.rs", f), 1, "pub all the way");
         assert_eq!(
-            found("src/open/closed.rs"),
+            found("src/open/closed.rs", f),
             0,
             "a private module in a pub one"
         );
-        assert_eq!(found("src/shown.rs"), 1, "re-exported by a `pub use`");
-        assert_eq!(found("src/lib.rs"), 1, "the crate root");
+        assert_eq!(found("src/shown.rs", f), 1, "re-exported by name");
+        assert_eq!(
+            found("src/shown.rs", "pub fn g() {}\n"),
+            0,
+            "not re-exported"
+        );
+        let methods = "/// A thing.\npub struct Thing;\nimpl Thing {\n    pub fn new() -> Self { Thing }\n}\n\
+                       /// Another.\npub struct Other;\nimpl Other {\n    pub fn new() -> Self { Other }\n}\n\
+                       pub struct Base;\nimpl Base {\n    pub fn new() -> Self { Base }\n}\n";
+        assert_eq!(
+            found("src/named.rs", methods),
+            2,
+            "the methods of the named types"
+        );
+        assert_eq!(found("src/all.rs", f), 1, "a glob re-export");
+        assert_eq!(found("src/lib.rs", f), 1, "the crate root");
     }
 
     #[test]

@@ -194,7 +194,16 @@ fn binding<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Binding<'t>> {
         };
         pattern.kind() == "identifier" && &text[pattern.byte_range()] == name
     };
-    let binds = |pattern: Option<Node<'_>>| pattern.is_some_and(names);
+    // Which element of a tuple pattern binds the name (`let (a, mut b) = (x, y)`).
+    let element = |pattern: Node<'_>| {
+        if pattern.kind() != "tuple_pattern" {
+            return None;
+        }
+        let mut cursor = pattern.walk();
+        pattern.named_children(&mut cursor).position(names)
+    };
+    let binds =
+        |pattern: Option<Node<'_>>| pattern.is_some_and(|p| names(p) || element(p).is_some());
     let mut child = at;
     let mut scope = at.parent();
     while let Some(here) = scope {
@@ -213,10 +222,24 @@ fn binding<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Binding<'t>> {
                     let mutable = statement
                         .children(&mut cursor)
                         .any(|c| c.kind() == "mutable_specifier");
+                    let (ty, value) = (
+                        statement.child_by_field_name("type"),
+                        statement.child_by_field_name("value"),
+                    );
+                    let Some(at) = statement.child_by_field_name("pattern").and_then(element)
+                    else {
+                        return Some(Binding { ty, value, mutable });
+                    };
+                    // The same element of a tuple type or a tuple expression.
+                    let nth = |tuple: Option<Node<'t>>, kind: &str| {
+                        let tuple = tuple.filter(|t| t.kind() == kind)?;
+                        let mut cursor = tuple.walk();
+                        tuple.named_children(&mut cursor).nth(at)
+                    };
                     return Some(Binding {
-                        ty: statement.child_by_field_name("type"),
-                        value: statement.child_by_field_name("value"),
-                        mutable,
+                        ty: nth(ty, "tuple_type"),
+                        value: nth(value, "tuple_expression"),
+                        mutable: true,
                     });
                 }
             }
@@ -280,6 +303,9 @@ fn field_type_text<'t>(node: Node<'_>, text: &'t str) -> Option<&'t str> {
     while let Some(up) = root.parent() {
         root = up;
     }
+    if let Ok(position) = name.parse::<usize>() {
+        return tuple_field(node, root, position, text);
+    }
     let mut found: Option<&str> = None;
     let mut stack = vec![root];
     while let Some(at) = stack.pop() {
@@ -297,6 +323,72 @@ fn field_type_text<'t>(node: Node<'_>, text: &'t str) -> Option<&'t str> {
         }
         let mut cursor = at.walk();
         stack.extend(at.named_children(&mut cursor));
+    }
+    found
+}
+
+/// The type of `self.N` in an `impl` of a tuple struct of the file (`struct Classes([u8; 256])`).
+fn tuple_field<'t>(
+    node: Node<'_>,
+    root: Node<'_>,
+    position: usize,
+    text: &'t str,
+) -> Option<&'t str> {
+    let value = node.child_by_field_name("value")?;
+    if value.kind() != "self" {
+        return None;
+    }
+    let mut at = node.parent();
+    while let Some(item) = at.filter(|n| n.kind() != "impl_item") {
+        at = item.parent();
+    }
+    let ty = &text[at?.child_by_field_name("type")?.byte_range()];
+    let ty = ty.split('<').next().unwrap_or(ty).trim();
+    let mut cursor = root.walk();
+    let declared = root.named_children(&mut cursor).find(|item| {
+        item.kind() == "struct_item"
+            && item
+                .child_by_field_name("name")
+                .is_some_and(|n| &text[n.byte_range()] == ty)
+    })?;
+    let fields = declared.child_by_field_name("body")?;
+    if fields.kind() != "ordered_field_declaration_list" {
+        return None;
+    }
+    let mut cursor = fields.walk();
+    let types: Vec<Node<'_>> = fields.children_by_field_name("type", &mut cursor).collect();
+    types.get(position).map(|t| &text[t.byte_range()])
+}
+
+/// The return type (as written) of the functions called `name` in `node`'s file, where they
+/// all say the same one.
+fn returns<'t>(node: Node<'_>, name: &str, text: &'t str) -> Option<&'t str> {
+    let mut root = node;
+    while let Some(up) = root.parent() {
+        root = up;
+    }
+    let mut found: Option<&str> = None;
+    let mut stack = vec![root];
+    while let Some(at) = stack.pop() {
+        match at.kind() {
+            "function_item" | "function_signature_item" => {
+                let named = at
+                    .child_by_field_name("name")
+                    .is_some_and(|n| &text[n.byte_range()] == name);
+                if named {
+                    let ty = text[at.child_by_field_name("return_type")?.byte_range()].trim();
+                    if found.is_some_and(|f| f != ty) {
+                        return None;
+                    }
+                    found = Some(ty);
+                }
+            }
+            "source_file" | "declaration_list" | "impl_item" | "trait_item" | "mod_item" => {
+                let mut cursor = at.walk();
+                stack.extend(at.named_children(&mut cursor));
+            }
+            _ => {}
+        }
     }
     found
 }
@@ -357,6 +449,15 @@ fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
             }
         }
         "field_expression" => collection_of(field_type_text(node, text)?),
+        // `self` of a type of the file's own: its `Index` impl's business.
+        "self" => {
+            let mut at = node.parent();
+            while let Some(item) = at.filter(|n| n.kind() != "impl_item") {
+                at = item.parent();
+            }
+            let ty = &text[at?.child_by_field_name("type")?.byte_range()];
+            collection_of(ty).or(Some(Collection::Other))
+        }
         "macro_invocation" => {
             let name = &text[node.child_by_field_name("macro")?.byte_range()];
             match name {
@@ -385,7 +486,8 @@ fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
                     Some(Collection::Slice)
                 }
                 "to_ne_bytes" | "to_le_bytes" | "to_be_bytes" => Some(Collection::Array),
-                _ => None,
+                // A method of the file's own: what it says it returns.
+                _ => collection_of(returns(node, method, text)?),
             }
         }
         _ => None,
@@ -397,9 +499,12 @@ fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
 /// an array at a constant index or between constant bounds.
 pub fn may_panic_index(node: Node<'_>, text: &str) -> bool {
     if node.kind() == "token_tree" {
-        // `x[i]` in a macro's arguments, as tokens: nothing says what `x` is.
+        // `x[i]` in a macro's arguments, as tokens: nothing says what `x` is. Not `vec![...]`,
+        // `x: [u8; 4]` or `#[attr]`, where a token stands between the name and the brackets.
         let said: String = text[node.byte_range()].split_whitespace().collect();
-        return said != "[..]";
+        let indexes = node.prev_sibling().is_some_and(|name| name.is_named())
+            && text[..node.start_byte()].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        return indexes && said != "[..]";
     }
     let (Some(indexed), Some(index)) = (node.named_child(0), node.named_child(1)) else {
         return false;
@@ -456,7 +561,8 @@ fn call_type(node: Node<'_>, text: &str, depth: usize) -> Option<Num> {
             m if m.starts_with("wrapping_") || m.starts_with("saturating_") => {
                 type_of(receiver, text, depth)
             }
-            _ => None,
+            // A method of the file's own: what it says it returns.
+            _ => written(returns(node, method, text)?),
         };
     }
     let path = &text[function.byte_range()];
@@ -467,6 +573,9 @@ fn call_type(node: Node<'_>, text: &str, depth: usize) -> Option<Num> {
     }
     if name.starts_with("from") || matches!(name, "max" | "min") {
         return primitive(ty);
+    }
+    if ty.is_empty() {
+        return written(returns(node, name, text)?);
     }
     None
 }
@@ -607,12 +716,17 @@ mod tests {
                     fn f(s: &S, a: [u8; 4], x: &[u8], t: &str, g: T, i: usize) {\n\
                     let _ = (s.m[&1], s.v[i], a[2], a[i], &a[1..3], &a[i..], x[0], &x[..]);\n\
                     let u = String::new(); let w = vec![1];\n\
-                    let _ = (&t[i..], &u[..i], w[i], g[i], \"abc\"[i..].len(), t.as_bytes()[i]);\n}";
+                    let _ = (&t[i..], &u[..i], w[i], g[i], \"abc\"[i..].len(), t.as_bytes()[i]);\n\
+                    let (k, mut l) = ([0; 3], 0); let _ = (k[1], k[l]); l += 1;\n}\n\
+                    struct Classes(u8, [u8; 256]);\n\
+                    impl Classes { fn f(&self, i: usize) -> u8 { self.1[255] + self.1[i] } }\n\
+                    impl Classes { fn p(&self) -> &str { \"\" } fn q(&self, i: usize) -> &str { &self.p()[i..] } }\n\
+                    impl Classes { fn r(&self, i: usize) -> u8 { self[i] } }";
         assert_eq!(
             index_verdicts(code),
             [
                 false, true, false, true, false, true, true, false, false, false, true, true,
-                false, true
+                false, true, false, true, false, true, false, false
             ]
         );
     }
@@ -651,11 +765,12 @@ mod tests {
                     let _ = t.m as u8; let _ = s.n as u8; let _ = g() as u8; let _ = 5 as u8;\n\
                     let _ = v[0] as u16; let _ = w[0] as u16; let _ = v.len() as u32;\n\
                     let _ = u64::from(t.m) as u32; let _ = x.leading_zeros() as u8;\n}\n\
-                    impl Low for u16 { fn low(self) -> u8 { self as u8 } }";
+                    impl Low for u16 { fn low(self) -> u8 { self as u8 } }\n\
+                    fn wide() -> u64 { 0 } fn g() { let _ = wide() as u8; let _ = S::wide(1) as u8; }";
         assert_eq!(
             verdicts(code),
             [
-                false, true, false, false, true, false, true, true, true, true
+                false, true, false, false, true, false, true, true, true, true, true, false
             ]
         );
     }
