@@ -128,6 +128,7 @@ pub fn for_parsed_with(
     parents: &Parents<'_>,
 ) -> Attributes {
     let mut attributes = of_tree(tree, text);
+    parents.remember(path, tree, text, &attributes);
     if let Some(inherited) = parents.inherited(path, 8) {
         attributes.regions.insert(0, inherited);
     }
@@ -139,6 +140,8 @@ pub fn for_parsed_with(
 /// what it says of them; and what each file inherits, once.
 pub struct Parents<'r> {
     read: &'r dyn Fn(&str) -> Option<String>,
+    /// The files parsed for their own sake are `read`'s: keep them as declaring files.
+    remembers: bool,
     parsed: RefCell<HashMap<String, Option<Rc<Declaring>>>>,
     inherited: RefCell<HashMap<String, Option<Region>>>,
     /// The `rust-version` of each directory's package.
@@ -170,6 +173,7 @@ impl<'r> Parents<'r> {
     pub fn new(read: &'r dyn Fn(&str) -> Option<String>) -> Self {
         Parents {
             read,
+            remembers: false,
             parsed: RefCell::new(HashMap::new()),
             inherited: RefCell::new(HashMap::new()),
             rust_versions: RefCell::new(HashMap::new()),
@@ -229,6 +233,30 @@ impl<'r> Parents<'r> {
             parents.push(join(up, &format!("{name}.rs")));
         }
         parents
+    }
+
+    /// [`Parents::new`], for a walk over files as `read` gives them: each file parsed for its
+    /// own sake is kept as a declaring file too, not parsed again when a module of it asks.
+    pub fn remembering(read: &'r dyn Fn(&str) -> Option<String>) -> Self {
+        Parents {
+            remembers: true,
+            ..Parents::new(read)
+        }
+    }
+
+    /// Keeps what `path` (as `read` gives it, parsed into `tree`) says as a declaring file.
+    fn remember(&self, path: &str, tree: &tree_sitter::Tree, text: &str, own: &Attributes) {
+        if !self.remembers || self.parsed.borrow().contains_key(path) {
+            return;
+        }
+        let declaring = Rc::new(Declaring {
+            declarations: declarations(tree, text),
+            exposed: exposed(tree, text),
+            attributes: own.clone(),
+        });
+        self.parsed
+            .borrow_mut()
+            .insert(path.to_owned(), Some(declaring));
     }
 
     fn declaring(&self, path: &str) -> Option<Rc<Declaring>> {
@@ -472,18 +500,24 @@ fn reexported(name: &str, uses: &[String]) -> Exposure {
 /// The 1-based line of each `mod name;` (a declaration without a body) in `text`.
 fn declarations(tree: &tree_sitter::Tree, text: &str) -> HashMap<String, usize> {
     let mut found = HashMap::new();
+    // Items only: the file's, and those of inline modules.
     let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        if node.kind() == "mod_item"
-            && node.child_by_field_name("body").is_none()
-            && let Some(name) = node.child_by_field_name("name")
-        {
-            found
-                .entry(text[name.byte_range()].to_owned())
-                .or_insert(node.start_position().row + 1);
+    while let Some(items) = stack.pop() {
+        let mut cursor = items.walk();
+        for node in items.named_children(&mut cursor) {
+            if node.kind() != "mod_item" {
+                continue;
+            }
+            match (node.child_by_field_name("body"), node.child_by_field_name("name")) {
+                (Some(body), _) => stack.push(body),
+                (None, Some(name)) => {
+                    found
+                        .entry(text[name.byte_range()].to_owned())
+                        .or_insert(node.start_position().row + 1);
+                }
+                (None, None) => {}
+            }
         }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
     }
     found
 }
@@ -508,14 +542,20 @@ pub fn read_text(text: &str) -> Option<Attributes> {
 /// The attributes of Rust source `text`, parsed into `tree`.
 fn of_tree(tree: &tree_sitter::Tree, text: &str) -> Attributes {
     let mut out = Attributes::default();
-    let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        match node.kind() {
-            "attribute_item" | "inner_attribute_item" => visit(node, text, &mut out),
-            _ => {}
+    // One cursor over the whole tree: attributes may sit on statements, fields, arms, anywhere.
+    let mut cursor = tree.walk();
+    'walk: loop {
+        let node = cursor.node();
+        if matches!(node.kind(), "attribute_item" | "inner_attribute_item") {
+            visit(node, text, &mut out);
+        } else if cursor.goto_first_child() {
+            continue;
         }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
     }
     out.regions
         .sort_by_key(|r| (*r.lines.start(), *r.lines.end()));

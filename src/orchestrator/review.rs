@@ -291,7 +291,7 @@ fn scan_share(
     share: &[(usize, &str)],
 ) -> Vec<Scanned> {
     let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
-    let parents = Parents::new(&read);
+    let parents = Parents::remembering(&read);
     let hashes = RefCell::new(BTreeMap::<String, Option<u64>>::new());
     let hash_of = |path: &str| {
         if let Some(known) = hashes.borrow().get(path) {
