@@ -508,7 +508,10 @@ fn declarations(tree: &tree_sitter::Tree, text: &str) -> HashMap<String, usize> 
             if node.kind() != "mod_item" {
                 continue;
             }
-            match (node.child_by_field_name("body"), node.child_by_field_name("name")) {
+            match (
+                node.child_by_field_name("body"),
+                node.child_by_field_name("name"),
+            ) {
                 (Some(body), _) => stack.push(body),
                 (None, Some(name)) => {
                     found

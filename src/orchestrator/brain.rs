@@ -100,10 +100,27 @@ impl Reviewer for BuiltinReviewer<'_> {
             index: tip.index,
         };
         let mut review = engine::review(&tip.lint.diagnostics, &drift, &self.agents, &source);
-        let (_, found) = super::review::scan_tree(tip.workspace.path(), &self.rules, None, None);
-        review
-            .findings
-            .extend(found.into_iter().filter(|f| f.fix.is_some()));
+        let root = tip.workspace.path();
+        let (_, found) = super::review::scan_tree(root, &self.rules, None, None);
+        // A fix in code no build here compiles could not be proved: `nova review` reports it.
+        let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
+        let mut attributes = BTreeMap::new();
+        let compiled_here = |finding: &Finding| {
+            let path = finding.path.as_str();
+            let of_file = attributes.entry(path.to_owned()).or_insert_with(|| {
+                read(path).and_then(|text| crate::index::attributes::for_file(path, &text, &read))
+            });
+            let line = finding.span.line_start;
+            of_file
+                .as_ref()
+                .is_none_or(|a| a.off_here(&(line..=line)).is_none())
+        };
+        let fixable: Vec<Finding> = found
+            .into_iter()
+            .filter(|f| f.fix.is_some())
+            .filter(compiled_here)
+            .collect();
+        review.findings.extend(fixable);
         review.findings.sort_by(|a, b| {
             (&a.path, a.span.line_start, a.span.column_start, &a.rule).cmp(&(
                 &b.path,
