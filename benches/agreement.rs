@@ -459,9 +459,10 @@ fn by_rule(
         let compiled = attrs.as_ref().is_none_or(|a| {
             // Where it starts: a long function holds code under other `cfg`s and is compiled.
             let range = lines.0..=lines.0;
+            let on = |feature: &str| Some(enabled.contains(feature));
             !a.touches_test(&range)
-                && a.features(&range).is_subset(enabled)
-                && a.off_here(&range).is_none()
+                && a.cfgs(&range)
+                    .all(|p| nova::index::cfg::holds_with(p, &on) != Some(false))
         });
         if !compiled {
             continue;

@@ -22,9 +22,10 @@ pub struct Region {
     pub test: bool,
     /// The features a `cfg` on it requires (outside any `not(...)`).
     pub features: Vec<String>,
-    /// A `cfg` on it that no build Nova runs on this machine satisfies (`windows` on Linux,
-    /// `not(debug_assertions)`): its code is compiled by none of them. The predicate, as written.
-    pub off_here: Option<String>,
+    /// The predicates (inside `cfg(...)`, as written) on it that this machine's builds do not
+    /// all satisfy for certain: `windows` on Linux (none does), `not(feature = "std")` (it
+    /// depends on the build's features), a build script's `cfg`. What declares the file counts.
+    pub cfgs: Vec<String>,
 }
 
 /// A lint silenced by an `allow` or `expect` attribute.
@@ -69,13 +70,19 @@ impl Attributes {
             .collect()
     }
 
-    /// The `cfg` (as written) under which some line of `lines` lies that no build on this
-    /// machine compiles, if any.
-    pub fn off_here(&self, lines: &RangeInclusive<usize>) -> Option<&str> {
+    /// The `cfg` predicates over any line of `lines` that this machine's builds may not satisfy.
+    pub fn cfgs(&self, lines: &RangeInclusive<usize>) -> impl Iterator<Item = &str> {
         self.regions
             .iter()
             .filter(|region| overlaps(&region.lines, lines))
-            .find_map(|region| region.off_here.as_deref())
+            .flat_map(|region| region.cfgs.iter().map(String::as_str))
+    }
+
+    /// The `cfg` predicate over some line of `lines` that no build on this machine satisfies,
+    /// whatever its features (`windows` on Linux, `not(debug_assertions)`), if any.
+    pub fn off_here(&self, lines: &RangeInclusive<usize>) -> Option<&str> {
+        self.cfgs(lines)
+            .find(|predicate| super::cfg::holds(predicate) == Some(false))
     }
 
     /// Whether `lint` (`clippy::unwrap_used`, `missing_docs`) is allowed or expected over any
@@ -376,7 +383,7 @@ impl<'r> Parents<'r> {
         let (parent, declaring, line) = self.declarer(path)?;
         let mut test = false;
         let mut features = Vec::new();
-        let mut off_here = None;
+        let mut cfgs = Vec::new();
         let above = self.inherited(&parent, depth - 1);
         let covering = declaring
             .attributes
@@ -387,15 +394,17 @@ impl<'r> Parents<'r> {
         for region in covering {
             test |= region.test;
             features.extend(region.features.iter().cloned());
-            off_here = off_here.or_else(|| region.off_here.clone());
+            cfgs.extend(region.cfgs.iter().cloned());
         }
         features.sort();
         features.dedup();
-        (test || !features.is_empty() || off_here.is_some()).then_some(Region {
+        cfgs.sort();
+        cfgs.dedup();
+        (test || !features.is_empty() || !cfgs.is_empty()).then_some(Region {
             lines: 0..=usize::MAX,
             test,
             features,
-            off_here,
+            cfgs,
         })
     }
 }
@@ -589,13 +598,17 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
     };
     collect_silenced(source, line, (*lines.start(), *lines.end()), out);
     let (test, features) = meaning(source);
-    let compact: String = source.split_whitespace().collect();
-    let off_here = compact
-        .strip_prefix("cfg(")
+    let cfgs: Vec<String> = source
+        .trim()
+        .strip_prefix("cfg")
+        .map(str::trim_start)
+        .and_then(|rest| rest.strip_prefix('('))
         .and_then(|rest| rest.strip_suffix(')'))
-        .filter(|predicate| super::cfg::holds(predicate) == Some(false))
-        .map(|_| source.to_owned());
-    if !test && features.is_empty() && off_here.is_none() {
+        .filter(|predicate| super::cfg::holds(predicate) != Some(true))
+        .map(|predicate| predicate.trim().to_owned())
+        .into_iter()
+        .collect();
+    if !test && features.is_empty() && cfgs.is_empty() {
         return;
     }
     if node.kind() == "attribute_item" && annotated(node).is_none() {
@@ -605,7 +618,7 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
         lines,
         test,
         features,
-        off_here,
+        cfgs,
     });
 }
 

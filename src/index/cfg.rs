@@ -8,21 +8,27 @@
 /// `Some(true)` or `Some(false)` where this machine's builds decide `predicate` (the text inside
 /// `cfg(...)`, spaces allowed), `None` where they do not (features, a build script's `cfg`s).
 pub fn holds(predicate: &str) -> Option<bool> {
-    let compact: String = predicate.split_whitespace().collect();
-    eval(&compact)
+    holds_with(predicate, &|_| None)
 }
 
-fn eval(predicate: &str) -> Option<bool> {
+/// [`holds`], with `feature` saying whether a build has each feature on (`None`: it cannot say).
+pub fn holds_with(predicate: &str, feature: &dyn Fn(&str) -> Option<bool>) -> Option<bool> {
+    let compact: String = predicate.split_whitespace().collect();
+    eval(&compact, feature)
+}
+
+fn eval(predicate: &str, feature: &dyn Fn(&str) -> Option<bool>) -> Option<bool> {
     if let Some(inner) = call(predicate, "all") {
-        return combine(inner, false);
+        return combine(inner, false, feature);
     }
     if let Some(inner) = call(predicate, "any") {
-        return combine(inner, true);
+        return combine(inner, true, feature);
     }
     if let Some(inner) = call(predicate, "not") {
-        return eval(inner).map(|b| !b);
+        return eval(inner, feature).map(|b| !b);
     }
     match predicate.split_once('=') {
+        Some(("feature", value)) => feature(value.trim_matches('"')),
         Some((key, value)) => key_value(key, value.trim_matches('"')),
         None => name(predicate),
     }
@@ -30,10 +36,10 @@ fn eval(predicate: &str) -> Option<bool> {
 
 /// `all` (one false part decides) or `any` (one true part does); unknown where no part decides
 /// and some part is unknown.
-fn combine(inner: &str, decisive: bool) -> Option<bool> {
+fn combine(inner: &str, decisive: bool, feature: &dyn Fn(&str) -> Option<bool>) -> Option<bool> {
     let mut known = Some(!decisive);
     for part in split(inner) {
-        match eval(part) {
+        match eval(part, feature) {
             Some(value) if value == decisive => return Some(decisive),
             None => known = None,
             Some(_) => {}
@@ -153,6 +159,16 @@ mod tests {
         assert_eq!(holds("any(httparse_simd, miri)"), None);
         assert_eq!(holds("all(unix, not(unix))"), Some(false));
         assert_eq!(holds("any(doc, docsrs)"), None);
+        let std_on = |f: &str| Some(f == "std");
+        assert_eq!(holds_with("not(feature = \"std\")", &std_on), Some(false));
+        assert_eq!(
+            holds_with("any(feature = \"std\", feature = \"alloc\")", &std_on),
+            Some(true)
+        );
+        assert_eq!(
+            holds_with("all(feature = \"alloc\", unix)", &std_on),
+            Some(false)
+        );
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct Package {
     pub name: String,
     /// Its `[features]` and its optional dependencies (each one is a feature too).
     pub features: Vec<String>,
+    /// What a build without `--features` has on: `default`, and what it enables in turn.
+    pub default_features: Vec<String>,
     /// `rust-version`, where it says one (or inherits the workspace's).
     pub rust_version: Option<RustVersion>,
 }
@@ -85,6 +87,7 @@ fn manifest(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<Package>
             }
         }
     }
+    let default_features = default_closure(table.get("features").and_then(toml::Value::as_table));
     let rust_version = match package.get("rust-version") {
         Some(toml::Value::String(text)) => text.parse().ok(),
         Some(inherited)
@@ -97,8 +100,36 @@ fn manifest(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<Package>
     Some(Package {
         name,
         features,
+        default_features,
         rust_version,
     })
+}
+
+/// `default` and every feature it enables, transitively (`dep:x` and `x/y` are not features of
+/// this package).
+fn default_closure(features: Option<&toml::Table>) -> Vec<String> {
+    let Some(features) = features else {
+        return Vec::new();
+    };
+    let mut on: Vec<String> = Vec::new();
+    let mut pending = vec![String::from("default")];
+    while let Some(feature) = pending.pop() {
+        if on.contains(&feature) || !features.contains_key(&feature) {
+            continue;
+        }
+        let enables = features.get(&feature).and_then(toml::Value::as_array);
+        pending.extend(
+            enables
+                .into_iter()
+                .flatten()
+                .filter_map(toml::Value::as_str)
+                .filter(|item| !item.contains(['/', ':']))
+                .map(str::to_owned),
+        );
+        on.push(feature);
+    }
+    on.sort();
+    on
 }
 
 /// `[workspace.package] rust-version` of the nearest workspace manifest at or above `dir`.
@@ -164,7 +195,7 @@ mod tests {
             ),
             (
                 "a/Cargo.toml",
-                "[package]\nname = \"a\"\nrust-version.workspace = true\n[features]\nextra = []\n[dependencies]\nserde = { version = \"1\", optional = true }\n",
+                "[package]\nname = \"a\"\nrust-version.workspace = true\n[features]\ndefault = [\"std\"]\nstd = [\"alloc\", \"serde?/std\"]\nalloc = []\nextra = []\n[dependencies]\nserde = { version = \"1\", optional = true }\n",
             ),
             (
                 "b/Cargo.toml",
@@ -174,7 +205,8 @@ mod tests {
         ]);
         let a = of("a/src/deep/x.rs", &read).expect("a");
         assert_eq!(a.name, "a");
-        assert_eq!(a.features, ["extra", "serde"]);
+        assert_eq!(a.features, ["alloc", "default", "extra", "std", "serde"]);
+        assert_eq!(a.default_features, ["alloc", "default", "std"]);
         assert_eq!(a.rust_version, "1.70".parse().ok());
         assert_eq!(
             of("b/src/lib.rs", &read).and_then(|p| p.rust_version),

@@ -4,12 +4,12 @@
 //!
 //! Sans-IO: files are read through a closure (the worktree's text).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::edit::Patch;
-use crate::index::{attributes, package};
+use crate::index::{attributes, cfg, package};
 
 /// One extra build a change needs: `cargo build -p <package> --features a,b`, or
 /// `--all-features`.
@@ -74,7 +74,7 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
         if !path.ends_with(".rs") {
             continue;
         }
-        let mut wanted = std::collections::BTreeSet::new();
+        let mut wanted = BTreeSet::new();
         let before = change.before.as_deref().unwrap_or("");
         let after = change.after.as_deref().unwrap_or("");
         let hunks = crate::edit::changed_lines(before, after);
@@ -117,8 +117,11 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
     configs
 }
 
-/// The places `patch` changes that no build on this machine compiles (a `cfg` false here on a
-/// changed line, or on the `mod` that declares its file): one sentence each, at most one a file.
+/// The places `patch` changes that no build on this machine compiles: a `cfg` on a changed line
+/// (or on the `mod` that declares its file) that holds neither here with the package's default
+/// features, nor with the features named around the line on, nor with all of them
+/// (`cfg(windows)` on Linux; `cfg(not(feature = "std"))` where `std` is a default). One sentence
+/// each, at most one a file.
 pub fn uncompiled(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     let mut places = Vec::new();
     for change in &patch.changes {
@@ -133,11 +136,15 @@ pub fn uncompiled(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<S
             .into_iter()
             .find_map(|(text, old)| {
                 let attributes = attributes::for_file(path, text, read)?;
+                let package = package::of(path, read);
                 hunks.iter().find_map(|(removed, added)| {
                     let lines = if old { removed } else { added }.as_ref()?;
-                    let cfg = attributes.off_here(lines)?;
+                    let named = attributes.features(lines);
+                    let cfg = attributes
+                        .cfgs(lines)
+                        .find(|p| !compiled_by_some_build(p, package.as_ref(), &named))?;
                     Some(format!(
-                        "`{path}` line {} is under `{cfg}`",
+                        "`{path}` line {} is under `cfg({cfg})`",
                         (*lines.start()).max(1)
                     ))
                 })
@@ -145,6 +152,33 @@ pub fn uncompiled(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<S
         places.extend(found);
     }
     places
+}
+
+/// Whether one of the builds validation runs satisfies `predicate`: the default features, the
+/// default ones and `named` (the features named around the change), or all of them. Without a
+/// package to read, only what this machine decides alone counts.
+fn compiled_by_some_build(
+    predicate: &str,
+    package: Option<&package::Package>,
+    named: &BTreeSet<String>,
+) -> bool {
+    let Some(package) = package else {
+        return cfg::holds(predicate) != Some(false);
+    };
+    let default: BTreeSet<&str> = package
+        .default_features
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let with_named: BTreeSet<&str> = default
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+        .collect();
+    let all: BTreeSet<&str> = package.features.iter().map(String::as_str).collect();
+    [default, with_named, all]
+        .iter()
+        .any(|on| cfg::holds_with(predicate, &|f| Some(on.contains(f))) != Some(false))
 }
 
 #[cfg(test)]
@@ -208,6 +242,39 @@ mod tests {
             "declared under it"
         );
         assert!(places(&change("src/both.rs", "fn w() {}\n", "fn w() { }\n")).is_empty());
+    }
+
+    #[test]
+    fn a_change_only_a_build_without_a_default_feature_compiles_is_named() {
+        let manifest = "[package]\nname = \"p\"\nversion = \"0.1.0\"\n\
+                        [features]\ndefault = [\"std\"]\nstd = []\nextra = []\n";
+        let lib = "#[cfg(not(feature = \"std\"))]\nfn a() -> u8 {\n    1\n}\n\
+                   #[cfg(feature = \"extra\")]\nfn b() -> u8 {\n    2\n}\n\
+                   #[cfg(not(feature = \"extra\"))]\nfn c() -> u8 {\n    3\n}\n\
+                   #[cfg(any(unix, windows))]\nfn d() -> u8 {\n    4\n}\n";
+        let read = |path: &str| (path == "Cargo.toml").then(|| manifest.to_owned());
+        let places = |from: &str, to: &str| {
+            let patch = Patch {
+                summary: String::new(),
+                changes: vec![FileChange::modify(
+                    RepoPath::new("src/lib.rs").expect("path"),
+                    lib,
+                    lib.replace(from, to),
+                )],
+            };
+            uncompiled(&patch, &read)
+        };
+        assert_eq!(
+            places("    1\n", "    9\n"),
+            ["`src/lib.rs` line 3 is under `cfg(not(feature = \"std\"))`"],
+            "std is on in every build"
+        );
+        assert!(
+            places("    2\n", "    9\n").is_empty(),
+            "built with --features extra"
+        );
+        assert!(places("    3\n", "    9\n").is_empty(), "the default build");
+        assert!(places("    4\n", "    9\n").is_empty(), "true here");
     }
 
     #[test]

@@ -412,20 +412,20 @@ fn a_reply_that_adds_a_dependency_is_fetched_first_and_a_missing_crate_named() {
 #[cfg(not(windows))]
 fn a_reply_to_code_no_build_here_compiles_is_rejected_unproved() {
     let env = TestEnv::new();
-    let windows_only =
-        format!("{LIB}\n#[cfg(windows)]\npub fn sub(a: i32, b: i32) -> i32 {{\n    a - b\n}}\n");
-    let repo = env.repo_with(
-        "windows-only",
-        &[("Cargo.toml", MANIFEST), ("src/lib.rs", &windows_only)],
-    );
-    // It does not even compile; on Linux nothing would have noticed.
-    let run = apply_file(&env, &repo, &reply("    a - b\n", "    a - c\n"), &[]);
-    assert_eq!(run.code, 1, "{}", run.both());
-    assert!(
-        run.stdout
-            .contains("`src/lib.rs` line 15 is under `cfg(windows)`: no build here compiles it"),
-        "{}",
-        run.stdout
-    );
-    assert_eq!(branches(&repo), ["master"]);
+    let with_std = format!("{MANIFEST}\n[features]\ndefault = [\"std\"]\nstd = []\n");
+    // Code only Windows compiles; code only a build without the default `std` compiles, which
+    // validation never runs. The edit does not even compile: nothing here would notice.
+    for (name, manifest, cfg) in [
+        ("windows-only", MANIFEST, "windows"),
+        ("no-std-only", with_std.as_str(), "not(feature = \"std\")"),
+    ] {
+        let lib =
+            format!("{LIB}\n#[cfg({cfg})]\npub fn sub(a: i32, b: i32) -> i32 {{\n    a - b\n}}\n");
+        let repo = env.repo_with(name, &[("Cargo.toml", manifest), ("src/lib.rs", &lib)]);
+        let run = apply_file(&env, &repo, &reply("    a - b\n", "    a - c\n"), &[]);
+        assert_eq!(run.code, 1, "{name}: {}", run.both());
+        let said = format!("`src/lib.rs` line 15 is under `cfg({cfg})`: no build here compiles it");
+        assert!(run.stdout.contains(&said), "{name}: {}", run.stdout);
+        assert_eq!(branches(&repo), ["master"]);
+    }
 }
