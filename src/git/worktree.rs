@@ -205,6 +205,10 @@ pub fn changed_lines(root: &Path, rev: &str) -> Result<Option<ChangedLines>, Wor
 /// Makes sure a worktree of the repository at `root`, named `name`, exists at `path`, detached at
 /// `commit`. A worktree left broken by an earlier run is pruned and made again. No branch of the
 /// user's is created or moved.
+///
+/// The caller holds the run lock (`state::Lock`): no other Nova uses this worktree, so a lock
+/// file in its admin directory is one a killed run left (libgit2 writing its `HEAD` or index),
+/// and goes.
 pub fn ensure_worktree(
     root: &Path,
     path: &Path,
@@ -213,6 +217,7 @@ pub fn ensure_worktree(
 ) -> Result<(), WorktreeError> {
     let repo = Repository::open(root)?;
     remove_stale_branches(&repo, name)?;
+    remove_stale_locks(&repo.path().join("worktrees").join(name))?;
     if let Ok(existing) = Repository::open(path)
         && existing.is_worktree()
         && same_repository(&existing, &repo)
@@ -256,6 +261,28 @@ pub fn ensure_worktree(
     branch.delete()?;
     detached?;
     checkout_detached(path, commit)
+}
+
+/// Deletes the `*.lock` files under the worktree's admin directory (`.git/worktrees/<name>/`).
+fn remove_stale_locks(admin: &Path) -> Result<(), WorktreeError> {
+    let mut stack = vec![admin.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "lock") {
+                std::fs::remove_file(&path).map_err(|source| WorktreeError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Deletes throwaway branches an earlier run left behind if it died while making the worktree.
