@@ -331,7 +331,7 @@ fn scan_share(
 }
 
 /// Every finding of `rules` in one file, with the other files they depend on: every file that
-/// could declare it as a module, up the tree, with its hash.
+/// could declare it as a module, up the tree, and every manifest above it, with its hash.
 fn scan_file(
     rules: &RuleSet,
     path: &str,
@@ -356,7 +356,16 @@ fn scan_file(
         }
         read.push((parent, hash));
     }
+    // The manifests above it: its package's `rust-version` and features decide rules too.
+    let mut dir = path;
+    while let Some((up, _)) = dir.rsplit_once('/') {
+        dir = up;
+        let manifest = format!("{dir}/Cargo.toml");
+        read.push((manifest.clone(), hash_of(&manifest)));
+    }
+    read.push((String::from("Cargo.toml"), hash_of("Cargo.toml")));
     read.sort();
+    read.dedup();
     Entry {
         hash: crate::hash::fnv1a(text.as_bytes()),
         read,

@@ -515,6 +515,31 @@ fn the_findings_cache_follows_files_their_parents_and_the_rules() {
     write(&repo, "src/lib.rs", "//! A crate.\n\nmod helpers;\n");
     assert_eq!(unwraps(&review(&env, &repo, &["--json"])), library);
 
+    // The manifest now promises Rust 1.60, where `reason = ...` does not compile: the child,
+    // unchanged, is reviewed anew and `allow-without-reason` no longer applies.
+    let allows = |run: &Run| {
+        run.stdout
+            .lines()
+            .filter(|line| line.contains("\"allow-without-reason\""))
+            .count()
+    };
+    write(
+        &repo,
+        "src/helpers.rs",
+        &format!("#[allow(dead_code)]\nfn g() {{}}\n{helpers}"),
+    );
+    assert_eq!(allows(&review(&env, &repo, &["--json", "--all"])), 1);
+    let manifest = std::fs::read_to_string(repo.join("Cargo.toml")).expect("manifest");
+    write(
+        &repo,
+        "Cargo.toml",
+        &format!("{manifest}rust-version = \"1.60\"\n"),
+    );
+    assert_eq!(allows(&review(&env, &repo, &["--json", "--all"])), 0);
+    write(&repo, "Cargo.toml", &manifest);
+    write(&repo, "src/helpers.rs", helpers);
+    assert_eq!(unwraps(&review(&env, &repo, &["--json"])), library);
+
     // A changed rule is another cache.
     let override_rule = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/rust/unwrap-in-lib.toml"),
