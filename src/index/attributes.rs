@@ -591,8 +591,17 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
             _ => 0..=usize::MAX,
         }
     } else {
+        // From the item's first attribute: `#[allow(...)]` above `#[cfg(test)]` is the test item's.
+        let mut first = node;
+        while let Some(above) = first
+            .prev_named_sibling()
+            .filter(|s| s.kind() == "attribute_item")
+        {
+            first = above;
+        }
+        let start = first.start_position().row + 1;
         match annotated(node) {
-            Some(item) => line..=item.end_position().row + 1,
+            Some(item) => start..=item.end_position().row + 1,
             None => line..=line,
         }
     };
@@ -847,6 +856,16 @@ fn only_tests() {}
         assert!(attributes.features(&(5..=5)).is_empty());
         assert!(attributes.features(&(15..=15)).is_empty(), "not(feature)");
         assert!(attributes.whole_file().is_none());
+    }
+
+    #[test]
+    fn an_items_attributes_above_its_cfg_test_are_test_code_too() {
+        let text = "fn a() {}\n#[allow(dead_code)]\n#[cfg(test)]\nfn helper() {}\n";
+        let attributes = read_text(text).expect("parses");
+        let test: Vec<usize> = (1..=4)
+            .filter(|line| attributes.touches_test(&(*line..=*line)))
+            .collect();
+        assert_eq!(test, [2, 3, 4]);
     }
 
     #[test]
