@@ -115,9 +115,9 @@ fn main() {
         // dependencies, then with the default features only.
         let attempts = [(false, true), (true, true), (false, false), (true, false)];
         let linted_with = attempts.iter().find_map(|&(without_optional, all)| {
-            let manifest = prepare(&source, &dir, &rules, without_optional);
+            prepare(&source, &dir, &rules, without_optional);
             let lint = clippy(&dir, &target, &linted, all)?;
-            Some((lint, enabled_features(&manifest, all)))
+            Some((lint, enabled_features(&dir, all)))
         });
         let Some((lint, enabled)) = linted_with else {
             println!("{name}: clippy did not run; skipped");
@@ -176,8 +176,7 @@ fn registry_source(root: &Path, name: &str) -> Option<PathBuf> {
 /// Copies the crate, drops what `cargo clippy --lib` would need the network or other targets
 /// for (and, when asked, its optional dependencies), makes it its own workspace, and sets
 /// clippy's thresholds to the rules' limits.
-/// Copies the crate to `dir` as clippy will lint it; returns its manifest.
-fn prepare(source: &Path, dir: &Path, rules: &RuleSet, without_optional: bool) -> toml::Table {
+fn prepare(source: &Path, dir: &Path, rules: &RuleSet, without_optional: bool) {
     let _ = std::fs::remove_dir_all(dir);
     copy_dir(source, dir);
     let manifest = dir.join("Cargo.toml");
@@ -217,46 +216,19 @@ fn prepare(source: &Path, dir: &Path, rules: &RuleSet, without_optional: bool) -
         limit("deep-nesting", |l| l.min_depth).saturating_sub(1),
     );
     std::fs::write(dir.join("clippy.toml"), config).expect("clippy.toml");
-    table
 }
 
-/// The features a build enables: all of the manifest's (optional dependencies are features
-/// too), or the default ones and what they enable in turn.
-fn enabled_features(manifest: &toml::Table, all: bool) -> BTreeSet<String> {
-    let empty = toml::Table::new();
-    let features = manifest
-        .get("features")
-        .and_then(toml::Value::as_table)
-        .unwrap_or(&empty);
-    if all {
-        let optional = manifest
-            .get("dependencies")
-            .and_then(toml::Value::as_table)
-            .into_iter()
-            .flatten()
-            .filter(|(_, spec)| spec.get("optional").and_then(toml::Value::as_bool) == Some(true))
-            .map(|(name, _)| name.clone());
-        return features.keys().cloned().chain(optional).collect();
-    }
-    let mut enabled = BTreeSet::new();
-    let mut pending = vec![String::from("default")];
-    while let Some(feature) = pending.pop() {
-        if !enabled.insert(feature.clone()) {
-            continue;
-        }
-        let enables = features.get(&feature).and_then(toml::Value::as_array);
-        for item in enables
-            .into_iter()
-            .flatten()
-            .filter_map(toml::Value::as_str)
-        {
-            let item = item.strip_prefix("dep:").unwrap_or(item);
-            if !item.contains('/') {
-                pending.push(item.to_owned());
-            }
-        }
-    }
-    enabled
+/// The features a build of the package in `dir` enables: all it declares (optional
+/// dependencies are features too), or the default ones and what they enable in turn.
+fn enabled_features(dir: &Path, all: bool) -> BTreeSet<String> {
+    let read = |path: &str| std::fs::read_to_string(dir.join(path)).ok();
+    let package = nova::index::package::of("src/lib.rs", &read).expect("the package's manifest");
+    let on = if all {
+        package.features
+    } else {
+        package.default_features
+    };
+    on.into_iter().collect()
 }
 
 /// Drops optional dependencies (a build with default features does not need them, and offline

@@ -78,13 +78,6 @@ impl Attributes {
             .flat_map(|region| region.cfgs.iter().map(String::as_str))
     }
 
-    /// The `cfg` predicate over some line of `lines` that no build on this machine satisfies,
-    /// whatever its features (`windows` on Linux, `not(debug_assertions)`), if any.
-    pub fn off_here(&self, lines: &RangeInclusive<usize>) -> Option<&str> {
-        self.cfgs(lines)
-            .find(|predicate| super::cfg::holds(predicate) == Some(false))
-    }
-
     /// Whether `lint` (`clippy::unwrap_used`, `missing_docs`) is allowed or expected over any
     /// line of `lines`, here or by a declaring module.
     pub fn silences(&self, lint: &str, lines: &RangeInclusive<usize>) -> bool {
@@ -468,8 +461,8 @@ fn exposed(tree: &tree_sitter::Tree, text: &str) -> HashMap<String, Exposure> {
         .collect()
 }
 
-/// What `pub use` declarations (each space run one space) re-export from module `name`: `name::*` is all,
-/// `name::Item` and `name::{A, B as C}` name items.
+/// What `pub use` declarations (each space run one space) re-export from module `name`:
+/// `name::*` is all, `name::Item` and `name::{A, B as C}` name items.
 fn reexported(name: &str, uses: &[String]) -> Exposure {
     let mut names = BTreeSet::new();
     let prefix = format!("{name}::");
@@ -582,7 +575,9 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
     };
     let source = &text[attribute.byte_range()];
     let line = node.start_position().row + 1;
-    let lines = if node.kind() == "inner_attribute_item" {
+    let inner = node.kind() == "inner_attribute_item";
+    let item = if inner { None } else { annotated(node) };
+    let lines = if inner {
         // `#![...]` applies to what contains it: the file, or the module whose body it opens.
         match node.parent().and_then(|p| p.parent()) {
             Some(item) if node.parent().is_some_and(|p| p.kind() != "source_file") => {
@@ -600,7 +595,7 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
             first = above;
         }
         let start = first.start_position().row + 1;
-        match annotated(node) {
+        match item {
             Some(item) => start..=item.end_position().row + 1,
             None => line..=line,
         }
@@ -620,7 +615,7 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
     if !test && features.is_empty() && cfgs.is_empty() {
         return;
     }
-    if node.kind() == "attribute_item" && annotated(node).is_none() {
+    if !inner && item.is_none() {
         return;
     }
     out.regions.push(Region {

@@ -87,7 +87,10 @@ fn manifest(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<Package>
             }
         }
     }
-    let default_features = default_closure(table.get("features").and_then(toml::Value::as_table));
+    let default_features = default_closure(
+        table.get("features").and_then(toml::Value::as_table),
+        &features,
+    );
     let rust_version = match package.get("rust-version") {
         Some(toml::Value::String(text)) => text.parse().ok(),
         Some(inherited)
@@ -105,16 +108,16 @@ fn manifest(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<Package>
     })
 }
 
-/// `default` and every feature it enables, transitively (`dep:x` and `x/y` are not features of
-/// this package).
-fn default_closure(features: Option<&toml::Table>) -> Vec<String> {
+/// `default` and every feature it enables, transitively: `declared` ones only (an optional
+/// dependency is one; `dep:x` and `x/y` are not features of this package).
+fn default_closure(features: Option<&toml::Table>, declared: &[String]) -> Vec<String> {
     let Some(features) = features else {
         return Vec::new();
     };
     let mut on: Vec<String> = Vec::new();
     let mut pending = vec![String::from("default")];
     while let Some(feature) = pending.pop() {
-        if on.contains(&feature) || !features.contains_key(&feature) {
+        if on.contains(&feature) || !declared.contains(&feature) {
             continue;
         }
         let enables = features.get(&feature).and_then(toml::Value::as_array);
@@ -195,7 +198,7 @@ mod tests {
             ),
             (
                 "a/Cargo.toml",
-                "[package]\nname = \"a\"\nrust-version.workspace = true\n[features]\ndefault = [\"std\"]\nstd = [\"alloc\", \"serde?/std\"]\nalloc = []\nextra = []\n[dependencies]\nserde = { version = \"1\", optional = true }\n",
+                "[package]\nname = \"a\"\nrust-version.workspace = true\n[features]\ndefault = [\"std\", \"serde\"]\nstd = [\"alloc\", \"serde?/std\"]\nalloc = []\nextra = []\n[dependencies]\nserde = { version = \"1\", optional = true }\n",
             ),
             (
                 "b/Cargo.toml",
@@ -206,7 +209,7 @@ mod tests {
         let a = of("a/src/deep/x.rs", &read).expect("a");
         assert_eq!(a.name, "a");
         assert_eq!(a.features, ["alloc", "default", "extra", "std", "serde"]);
-        assert_eq!(a.default_features, ["alloc", "default", "std"]);
+        assert_eq!(a.default_features, ["alloc", "default", "serde", "std"]);
         assert_eq!(a.rust_version, "1.70".parse().ok());
         assert_eq!(
             of("b/src/lib.rs", &read).and_then(|p| p.rust_version),

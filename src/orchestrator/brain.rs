@@ -102,18 +102,21 @@ impl Reviewer for BuiltinReviewer<'_> {
         let mut review = engine::review(&tip.lint.diagnostics, &drift, &self.agents, &source);
         let root = tip.workspace.path();
         let (_, found) = super::review::scan_tree(root, &self.rules, None, None);
-        // A fix in code no build here compiles could not be proved: `nova review` reports it.
+        // A fix in code no build validation runs compiles could not be proved: `nova review`
+        // reports it.
         let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
-        let mut attributes = BTreeMap::new();
+        let mut files = BTreeMap::new();
         let compiled_here = |finding: &Finding| {
             let path = finding.path.as_str();
-            let of_file = attributes.entry(path.to_owned()).or_insert_with(|| {
-                read(path).and_then(|text| crate::index::attributes::for_file(path, &text, &read))
+            let (attributes, package) = files.entry(path.to_owned()).or_insert_with(|| {
+                let attributes = read(path)
+                    .and_then(|text| crate::index::attributes::for_file(path, &text, &read));
+                (attributes, crate::index::package::of(path, &read))
             });
             let line = finding.span.line_start;
-            of_file
-                .as_ref()
-                .is_none_or(|a| a.off_here(&(line..=line)).is_none())
+            attributes.as_ref().is_none_or(|a| {
+                crate::validate::never_compiled(a, package.as_ref(), &(line..=line)).is_none()
+            })
         };
         let fixable: Vec<Finding> = found
             .into_iter()

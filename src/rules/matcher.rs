@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tree_sitter::{Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
 
-use super::Compiled;
+use super::{Compiled, types};
 use crate::edit::Replacement;
 use crate::findings::Severity;
 use crate::index::attributes::{self, Exposure, Parents};
@@ -208,10 +208,10 @@ impl File<'_> {
         if !limits.not_inside.is_empty() && inside(node, &limits.not_inside, self.text) {
             return false;
         }
-        if limits.may_truncate && !super::types::may_truncate(node, self.text) {
+        if limits.may_truncate && !types::may_truncate(node, self.text) {
             return false;
         }
-        if limits.may_panic_index && !super::types::may_panic_index(node, self.text) {
+        if limits.may_panic_index && !types::may_panic_index(node, self.text) {
             return false;
         }
         if limits.exported && !self.reachable(node) {
@@ -322,10 +322,6 @@ fn depth(node: Node<'_>) -> usize {
 /// `mod`, no function around it, no `impl` of a trait or of a private type of the file, nothing
 /// `#[doc(hidden)]` on the way.
 fn exported_in_file(node: Node<'_>, text: &str) -> bool {
-    let public = |item: Node<'_>| {
-        item.named_child(0)
-            .is_some_and(|v| v.kind() == "visibility_modifier" && &text[v.byte_range()] == "pub")
-    };
     let mut at = Some(node);
     while let Some(item) = at {
         let mut sibling = item.prev_named_sibling();
@@ -337,7 +333,7 @@ fn exported_in_file(node: Node<'_>, text: &str) -> bool {
             sibling = attribute.prev_named_sibling();
         }
         let reachable = match item.kind() {
-            "mod_item" => public(item),
+            "mod_item" => types::is_pub(item, text),
             "function_item" | "closure_expression" => item.id() == node.id(),
             "impl_item" => {
                 item.child_by_field_name("trait").is_none()
@@ -373,32 +369,10 @@ fn top_level_name<'t>(node: Node<'_>, text: &'t str) -> Option<&'t str> {
 /// Whether the file declares a type named as `ty` (generics aside) that is not `pub`.
 fn private_type(from: Node<'_>, ty: &str, text: &str) -> bool {
     let name = ty.split('<').next().unwrap_or(ty).trim();
-    let mut root = from;
-    while let Some(up) = root.parent() {
-        root = up;
-    }
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        match node.kind() {
-            "struct_item" | "enum_item" | "union_item" | "type_item" => {
-                let named = node
-                    .child_by_field_name("name")
-                    .is_some_and(|n| &text[n.byte_range()] == name);
-                if named {
-                    let visibility = node
-                        .named_child(0)
-                        .filter(|v| v.kind() == "visibility_modifier");
-                    return visibility.is_none_or(|v| &text[v.byte_range()] != "pub");
-                }
-            }
-            "source_file" | "declaration_list" | "mod_item" => {
-                let mut cursor = node.walk();
-                stack.extend(node.named_children(&mut cursor));
-            }
-            _ => {}
-        }
-    }
-    false
+    let kinds = ["struct_item", "enum_item", "union_item", "type_item"];
+    types::items_named(from, &kinds, name, text)
+        .first()
+        .is_some_and(|item| !types::is_pub(*item, text))
 }
 
 /// Whether `node` lies inside a node of one of `kinds`; `async` stands for an `async fn` or an

@@ -109,13 +109,7 @@ fn type_of(node: Node<'_>, text: &str, depth: usize) -> Option<Num> {
         "char_literal" | "boolean_literal" => Some(Num::Other),
         "identifier" => declared(node, source, text, depth),
         // In `impl U16 for u16`, `self` is a `u16`.
-        "self" => {
-            let mut at = node.parent();
-            while let Some(item) = at.filter(|n| n.kind() != "impl_item") {
-                at = item.parent();
-            }
-            written(&text[at?.child_by_field_name("type")?.byte_range()])
-        }
+        "self" => written(impl_type(node, text)?),
         "field_expression" => field_type(node, text),
         "scoped_identifier" => {
             let (ty, name) = source.rsplit_once("::")?;
@@ -266,28 +260,63 @@ fn binding<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Binding<'t>> {
 
 /// The `const` or `static` item named `name` in the file of `at`.
 fn item_constant<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Node<'t>> {
-    let mut root = at;
+    items_named(at, &["const_item", "static_item"], name, text)
+        .into_iter()
+        .next()
+}
+
+/// The root of the tree `node` is in: its file.
+pub(super) fn root(node: Node<'_>) -> Node<'_> {
+    let mut root = node;
     while let Some(up) = root.parent() {
         root = up;
     }
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        if matches!(node.kind(), "const_item" | "static_item")
-            && node
+    root
+}
+
+/// The items of these `kinds` named `name` in the file `node` is in: at its top, in inline
+/// modules, `impl`s and traits.
+pub(super) fn items_named<'t>(
+    node: Node<'t>,
+    kinds: &[&str],
+    name: &str,
+    text: &str,
+) -> Vec<Node<'t>> {
+    let mut found = Vec::new();
+    let mut stack = vec![root(node)];
+    while let Some(at) = stack.pop() {
+        let kind = at.kind();
+        if kinds.contains(&kind)
+            && at
                 .child_by_field_name("name")
                 .is_some_and(|n| &text[n.byte_range()] == name)
         {
-            return Some(node);
-        }
-        if matches!(
-            node.kind(),
-            "source_file" | "declaration_list" | "mod_item" | "impl_item"
+            found.push(at);
+        } else if matches!(
+            kind,
+            "source_file" | "declaration_list" | "mod_item" | "impl_item" | "trait_item"
         ) {
-            let mut cursor = node.walk();
-            stack.extend(node.named_children(&mut cursor));
+            let mut cursor = at.walk();
+            stack.extend(at.named_children(&mut cursor));
         }
     }
-    None
+    found
+}
+
+/// The type (as written, generics off) of the `impl` around `node`: `u16` in `impl U16 for u16`.
+fn impl_type<'t>(node: Node<'_>, text: &'t str) -> Option<&'t str> {
+    let mut at = node.parent();
+    while let Some(item) = at.filter(|n| n.kind() != "impl_item") {
+        at = item.parent();
+    }
+    let ty = &text[at?.child_by_field_name("type")?.byte_range()];
+    Some(ty.split('<').next().unwrap_or(ty).trim())
+}
+
+/// Whether `item` is declared `pub` (not `pub(crate)`).
+pub(super) fn is_pub(item: Node<'_>, text: &str) -> bool {
+    item.named_child(0)
+        .is_some_and(|v| v.kind() == "visibility_modifier" && &text[v.byte_range()] == "pub")
 }
 
 /// The type of `x.name`: the one type every field called `name` of the file's structs has.
@@ -299,15 +328,11 @@ fn field_type(node: Node<'_>, text: &str) -> Option<Num> {
 /// with in the file's structs.
 fn field_type_text<'t>(node: Node<'_>, text: &'t str) -> Option<&'t str> {
     let name = &text[node.child_by_field_name("field")?.byte_range()];
-    let mut root = node;
-    while let Some(up) = root.parent() {
-        root = up;
-    }
     if let Ok(position) = name.parse::<usize>() {
-        return tuple_field(node, root, position, text);
+        return tuple_field(node, position, text);
     }
     let mut found: Option<&str> = None;
-    let mut stack = vec![root];
+    let mut stack = vec![root(node)];
     while let Some(at) = stack.pop() {
         if at.kind() == "field_declaration"
             && at
@@ -328,29 +353,13 @@ fn field_type_text<'t>(node: Node<'_>, text: &'t str) -> Option<&'t str> {
 }
 
 /// The type of `self.N` in an `impl` of a tuple struct of the file (`struct Classes([u8; 256])`).
-fn tuple_field<'t>(
-    node: Node<'_>,
-    root: Node<'_>,
-    position: usize,
-    text: &'t str,
-) -> Option<&'t str> {
+fn tuple_field<'t>(node: Node<'_>, position: usize, text: &'t str) -> Option<&'t str> {
     let value = node.child_by_field_name("value")?;
     if value.kind() != "self" {
         return None;
     }
-    let mut at = node.parent();
-    while let Some(item) = at.filter(|n| n.kind() != "impl_item") {
-        at = item.parent();
-    }
-    let ty = &text[at?.child_by_field_name("type")?.byte_range()];
-    let ty = ty.split('<').next().unwrap_or(ty).trim();
-    let mut cursor = root.walk();
-    let declared = root.named_children(&mut cursor).find(|item| {
-        item.kind() == "struct_item"
-            && item
-                .child_by_field_name("name")
-                .is_some_and(|n| &text[n.byte_range()] == ty)
-    })?;
+    let ty = impl_type(node, text)?;
+    let declared = *items_named(node, &["struct_item"], ty, text).first()?;
     let fields = declared.child_by_field_name("body")?;
     if fields.kind() != "ordered_field_declaration_list" {
         return None;
@@ -363,32 +372,18 @@ fn tuple_field<'t>(
 /// The return type (as written) of the functions called `name` in `node`'s file, where they
 /// all say the same one.
 fn returns<'t>(node: Node<'_>, name: &str, text: &'t str) -> Option<&'t str> {
-    let mut root = node;
-    while let Some(up) = root.parent() {
-        root = up;
-    }
     let mut found: Option<&str> = None;
-    let mut stack = vec![root];
-    while let Some(at) = stack.pop() {
-        match at.kind() {
-            "function_item" | "function_signature_item" => {
-                let named = at
-                    .child_by_field_name("name")
-                    .is_some_and(|n| &text[n.byte_range()] == name);
-                if named {
-                    let ty = text[at.child_by_field_name("return_type")?.byte_range()].trim();
-                    if found.is_some_and(|f| f != ty) {
-                        return None;
-                    }
-                    found = Some(ty);
-                }
-            }
-            "source_file" | "declaration_list" | "impl_item" | "trait_item" | "mod_item" => {
-                let mut cursor = at.walk();
-                stack.extend(at.named_children(&mut cursor));
-            }
-            _ => {}
+    for function in items_named(
+        node,
+        &["function_item", "function_signature_item"],
+        name,
+        text,
+    ) {
+        let ty = text[function.child_by_field_name("return_type")?.byte_range()].trim();
+        if found.is_some_and(|f| f != ty) {
+            return None;
         }
+        found = Some(ty);
     }
     found
 }
@@ -450,14 +445,7 @@ fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
         }
         "field_expression" => collection_of(field_type_text(node, text)?),
         // `self` of a type of the file's own: its `Index` impl's business.
-        "self" => {
-            let mut at = node.parent();
-            while let Some(item) = at.filter(|n| n.kind() != "impl_item") {
-                at = item.parent();
-            }
-            let ty = &text[at?.child_by_field_name("type")?.byte_range()];
-            collection_of(ty).or(Some(Collection::Other))
-        }
+        "self" => collection_of(impl_type(node, text)?).or(Some(Collection::Other)),
         "macro_invocation" => {
             let name = &text[node.child_by_field_name("macro")?.byte_range()];
             match name {

@@ -5,11 +5,13 @@
 //! Sans-IO: files are read through a closure (the worktree's text).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
 use crate::edit::Patch;
-use crate::index::{attributes, cfg, package};
+use crate::index::attributes::{self, Attributes};
+use crate::index::{cfg, package};
 
 /// One extra build a change needs: `cargo build -p <package> --features a,b`, or
 /// `--all-features`.
@@ -139,10 +141,7 @@ pub fn uncompiled(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<S
                 let package = package::of(path, read);
                 hunks.iter().find_map(|(removed, added)| {
                     let lines = if old { removed } else { added }.as_ref()?;
-                    let named = attributes.features(lines);
-                    let cfg = attributes
-                        .cfgs(lines)
-                        .find(|p| !compiled_by_some_build(p, package.as_ref(), &named))?;
+                    let cfg = never_compiled(&attributes, package.as_ref(), lines)?;
                     Some(format!(
                         "`{path}` line {} is under `cfg({cfg})`",
                         (*lines.start()).max(1)
@@ -152,6 +151,20 @@ pub fn uncompiled(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<S
         places.extend(found);
     }
     places
+}
+
+/// The `cfg` (as written) over some line of `lines` that none of the builds validation runs
+/// satisfies, given the file's attributes and its package (`None`: only what this machine
+/// decides alone counts).
+pub fn never_compiled<'a>(
+    attributes: &'a Attributes,
+    package: Option<&package::Package>,
+    lines: &RangeInclusive<usize>,
+) -> Option<&'a str> {
+    let named = attributes.features(lines);
+    attributes
+        .cfgs(lines)
+        .find(|p| !compiled_by_some_build(p, package, &named))
 }
 
 /// Whether one of the builds validation runs satisfies `predicate`: the default features, the

@@ -15,7 +15,7 @@ mod report;
 mod testing;
 
 pub use diagnostics::{CargoOutput, CompileError, Diagnostic, FormatDrift};
-pub use features::{FeatureBuild, FeatureConfig};
+pub use features::{FeatureBuild, FeatureConfig, never_compiled};
 pub use libtest::{TestOutcome, TestResults, parse_test_output};
 pub use nova_sandbox::{Isolation, Limits, Unavailable, probe as probe_sandbox};
 pub use report::{Step, Targets, ValidationReport, Verdict, judge, record_lint_delta};
