@@ -609,7 +609,11 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
         .and_then(|rest| rest.strip_prefix('('))
         .and_then(|rest| rest.strip_suffix(')'))
         .filter(|predicate| super::cfg::holds(predicate) != Some(true))
-        .map(|predicate| predicate.trim().to_owned())
+        .map(|predicate| {
+            // One line, as people write it short: `all(unix, feature = "x")`.
+            let words: Vec<&str> = predicate.split_whitespace().collect();
+            words.join(" ").replace("( ", "(").replace(" )", ")").replace(",)", ")")
+        })
         .into_iter()
         .collect();
     if !test && features.is_empty() && cfgs.is_empty() {

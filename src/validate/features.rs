@@ -233,7 +233,7 @@ mod tests {
     #[cfg(not(windows))]
     fn a_change_in_code_no_build_here_compiles_is_named() {
         let lib = "pub fn a() -> u8 {\n    1\n}\n#[cfg(windows)]\npub fn b() -> u8 {\n    2\n}\n";
-        let root = "#[cfg(all(windows, feature = \"x\"))]\nmod win;\nmod both;\n";
+        let root = "#[cfg(all(\n    windows,\n    feature = \"x\",\n))]\nmod win;\nmod both;\n";
         let read = |path: &str| (path == "src/lib.rs").then(|| root.to_owned());
         let change = |path: &str, before: &str, after: &str| Patch {
             summary: String::new(),
