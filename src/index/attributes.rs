@@ -612,7 +612,11 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
         .map(|predicate| {
             // One line, as people write it short: `all(unix, feature = "x")`.
             let words: Vec<&str> = predicate.split_whitespace().collect();
-            words.join(" ").replace("( ", "(").replace(" )", ")").replace(",)", ")")
+            words
+                .join(" ")
+                .replace("( ", "(")
+                .replace(" )", ")")
+                .replace(",)", ")")
         })
         .into_iter()
         .collect();
