@@ -127,13 +127,34 @@ pub fn for_parsed_with(
     tree: &tree_sitter::Tree,
     parents: &Parents<'_>,
 ) -> Attributes {
-    let mut attributes = of_tree(tree, text);
-    parents.remember(path, tree, text, &attributes);
+    with_parents(path, text, tree, of_parsed(tree, text), parents)
+}
+
+/// A file's `own` attributes (from [`of_parsed`] or [`of_items`]) with what its declaring
+/// modules say of it, through `parents`.
+pub fn with_parents(
+    path: &str,
+    text: &str,
+    tree: &tree_sitter::Tree,
+    mut own: Attributes,
+    parents: &Parents<'_>,
+) -> Attributes {
+    parents.remember(path, tree, text, &own);
     if let Some(inherited) = parents.inherited(path, 8) {
-        attributes.regions.insert(0, inherited);
+        own.regions.insert(0, inherited);
     }
-    attributes.inherited_silenced = parents.silenced_above(path, 8).to_vec();
-    attributes
+    own.inherited_silenced = parents.silenced_above(path, 8).to_vec();
+    own
+}
+
+/// The file's own attributes from its `attribute_item`s and `inner_attribute_item`s, in order,
+/// found by a walk the caller made anyway (a query's).
+pub fn of_items(items: &[Node<'_>], text: &str) -> Attributes {
+    let mut out = Attributes::default();
+    for item in items {
+        visit(*item, text, &mut out);
+    }
+    finished(out)
 }
 
 /// The files that declare modules, each read and parsed once however many of its modules ask
@@ -268,7 +289,7 @@ impl<'r> Parents<'r> {
             Some(Rc::new(Declaring {
                 declarations: declarations(&tree, &text),
                 exposed: exposed(&tree, &text),
-                attributes: of_tree(&tree, &text),
+                attributes: of_parsed(&tree, &text),
             }))
         });
         self.parsed
@@ -541,11 +562,11 @@ fn overlaps(a: &RangeInclusive<usize>, b: &RangeInclusive<usize>) -> bool {
 
 /// Reads the attributes of Rust source `text` alone; `None` if it cannot be parsed at all.
 pub fn read_text(text: &str) -> Option<Attributes> {
-    Some(of_tree(&parse(text)?, text))
+    Some(of_parsed(&parse(text)?, text))
 }
 
-/// The attributes of Rust source `text`, parsed into `tree`.
-fn of_tree(tree: &tree_sitter::Tree, text: &str) -> Attributes {
+/// The file's own attributes, `text` parsed into `tree`, without what declares it.
+pub fn of_parsed(tree: &tree_sitter::Tree, text: &str) -> Attributes {
     let mut out = Attributes::default();
     // One cursor over the whole tree: attributes may sit on statements, fields, arms, anywhere.
     let mut cursor = tree.walk();
@@ -562,6 +583,11 @@ fn of_tree(tree: &tree_sitter::Tree, text: &str) -> Attributes {
             }
         }
     }
+    finished(out)
+}
+
+/// Attributes in the order their users search them.
+fn finished(mut out: Attributes) -> Attributes {
     out.regions
         .sort_by_key(|r| (*r.lines.start(), *r.lines.end()));
     out.silenced.sort();

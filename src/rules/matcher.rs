@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tree_sitter::{Node, Parser, Query, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Node, Parser, Query, QueryCapture, QueryCursor, StreamingIterator, Tree};
 
+use super::fix::Template;
 use super::{Compiled, types};
 use crate::edit::Replacement;
 use crate::findings::Severity;
@@ -65,7 +66,16 @@ pub struct Plan<'r> {
     /// The rule (an index into `rules`) of each of the query's patterns.
     pub rule_of: &'r [usize],
     pub rules: &'r [Compiled],
+    /// Each rule's fix template, compiled against `query`'s captures.
+    pub fixes: &'r [Option<Template>],
+    /// The first of the query's [`FACTS`] patterns, if it ends with them.
+    pub facts: Option<usize>,
 }
+
+/// The patterns every combined query ends with: not rules, but what judging a rule's match
+/// needs of the file (its attributes, its struct fields), gathered in the same walk of the tree.
+pub const FACTS: &str = "(attribute_item) @nova.fact\n(inner_attribute_item) @nova.fact\n\
+                         (field_declaration) @nova.fact\n";
 
 /// The hits of `plan`'s rules in the Rust file at `path` with `text`, in order. `parents` reads
 /// the other files of the tree that declare this one as a module.
@@ -76,60 +86,50 @@ pub fn scan(plan: &Plan<'_>, path: &str, text: &str, parents: &Parents<'_>) -> V
     let Some(tree) = parse(text) else {
         return Vec::new();
     };
-    let file = File {
+    let mut file = File {
         path,
         text,
+        source: types::Source::new(text, tree.root_node()),
         kind: kind_of(path),
-        attributes: attributes::for_parsed_with(path, text, &tree, parents),
+        attributes: attributes::Attributes::default(),
         rust_version: parents.rust_version(path),
         exported: parents.exported(path),
-        allowed: allowed(text),
+        allowed: BTreeMap::new(),
     };
     let applies: Vec<bool> = plan.rules.iter().map(|rule| file.applies(rule)).collect();
     if !applies.contains(&true) {
         return Vec::new();
     }
-    let names = plan.query.capture_names();
-    let target = names
-        .iter()
-        .position(|name| *name == "match")
-        .and_then(|at| u32::try_from(at).ok());
-    let mut hits = Vec::new();
-    let mut seen = BTreeSet::new();
+    // First every match, then (the file's attributes known) which of them stand.
+    let mut found = Vec::new();
+    let (mut attribute_items, mut fields) = (Vec::new(), Vec::new());
     let mut cursor = QueryCursor::new();
     let mut matches = cursor.matches(plan.query, tree.root_node(), text.as_bytes());
-    while let Some(found) = matches.next() {
-        let Some(&index) = plan.rule_of.get(found.pattern_index) else {
-            continue;
-        };
-        if !applies[index] {
+    while let Some(one) = matches.next() {
+        if plan.facts.is_some_and(|first| one.pattern_index >= first) {
+            if let Some(fact) = one.captures.first().map(|c| c.node) {
+                match fact.kind() {
+                    "field_declaration" => fields.push(fact),
+                    _ => attribute_items.push(fact),
+                }
+            }
             continue;
         }
-        let node = found
-            .captures
-            .iter()
-            .find(|c| Some(c.index) == target)
-            .or_else(|| found.captures.first())
-            .map(|c| c.node);
-        let Some(node) = node else {
-            continue;
-        };
-        let rule = &plan.rules[index];
-        // A pattern can match one node more than once; nested calls share a start, not a span.
-        if seen.insert((index, node.start_byte(), node.end_byte())) && file.keeps(rule, node) {
-            let captured = |name: &str| {
-                found
-                    .captures
-                    .iter()
-                    .find(|c| names.get(c.index as usize) == Some(&name))
-                    .map(|c| c.node.byte_range())
-            };
-            let fix = rule.fix().and_then(|t| t.render(text, &captured));
-            hits.push(file.hit(rule, node, fix));
+        match plan.rule_of.get(one.pattern_index) {
+            Some(&index) if applies[index] => found.push((index, one.captures.to_vec())),
+            _ => {}
         }
     }
-    hits.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
-    hits
+    let own = match plan.facts {
+        Some(_) => {
+            file.source.know_fields(&fields);
+            attributes::of_items(&attribute_items, text)
+        }
+        None => attributes::of_parsed(&tree, text),
+    };
+    file.attributes = attributes::with_parents(path, text, &tree, own, parents);
+    file.allowed = allowed(text);
+    file.judge(plan, &found)
 }
 
 pub(super) fn parse(text: &str) -> Option<Tree> {
@@ -144,6 +144,8 @@ pub(super) fn parse(text: &str) -> Option<Tree> {
 struct File<'t> {
     path: &'t str,
     text: &'t str,
+    /// The text and its tree, for the questions of types and declarations.
+    source: types::Source<'t>,
     kind: Kind,
     attributes: attributes::Attributes,
     /// What its package's `rust-version` says.
@@ -155,6 +157,47 @@ struct File<'t> {
 }
 
 impl File<'_> {
+    /// The hits among a file's matches, in order: each the rule's index and the match's
+    /// captures.
+    fn judge(&self, plan: &Plan<'_>, found: &[(usize, Vec<QueryCapture<'_>>)]) -> Vec<Hit> {
+        let names = plan.query.capture_names();
+        let target = names
+            .iter()
+            .position(|name| *name == "match")
+            .and_then(|at| u32::try_from(at).ok());
+        let mut hits = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (index, captures) in found {
+            let node = captures
+                .iter()
+                .find(|c| Some(c.index) == target)
+                .or_else(|| captures.first())
+                .map(|c| c.node);
+            let Some(node) = node else {
+                continue;
+            };
+            let rule = &plan.rules[*index];
+            // A pattern can match one node more than once; nested calls share a start, not a
+            // span.
+            if seen.insert((*index, node.start_byte(), node.end_byte())) && self.keeps(rule, node) {
+                let captured = |name: &str| {
+                    captures
+                        .iter()
+                        .find(|c| names.get(c.index as usize) == Some(&name))
+                        .map(|c| c.node.byte_range())
+                };
+                let fix = plan
+                    .fixes
+                    .get(*index)
+                    .and_then(Option::as_ref)
+                    .and_then(|t| t.render(self.text, &captured));
+                hits.push(self.hit(rule, node, fix));
+            }
+        }
+        hits.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
+        hits
+    }
+
     /// Whether `rule` looks at this file at all.
     fn applies(&self, rule: &Compiled) -> bool {
         let scope = &rule.file.scope;
@@ -208,10 +251,10 @@ impl File<'_> {
         if !limits.not_inside.is_empty() && inside(node, &limits.not_inside, self.text) {
             return false;
         }
-        if limits.may_truncate && !types::may_truncate(node, self.text) {
+        if limits.may_truncate && !types::may_truncate(node, &self.source) {
             return false;
         }
-        if limits.may_panic_index && !types::may_panic_index(node, self.text) {
+        if limits.may_panic_index && !types::may_panic_index(node, &self.source) {
             return false;
         }
         if limits.exported && !self.reachable(node) {
@@ -245,7 +288,7 @@ impl File<'_> {
             Exposure::Names(names) => named(names),
             Exposure::None => false,
         };
-        module && exported_in_file(node, self.text)
+        module && exported_in_file(node, &self.source)
     }
 
     fn hit(&self, rule: &Compiled, node: Node<'_>, fix: Option<Vec<Replacement>>) -> Hit {
@@ -321,7 +364,8 @@ fn depth(node: Node<'_>) -> usize {
 /// Whether the item `node` can be reached from outside its file's module: no private inline
 /// `mod`, no function around it, no `impl` of a trait or of a private type of the file, nothing
 /// `#[doc(hidden)]` on the way.
-fn exported_in_file(node: Node<'_>, text: &str) -> bool {
+fn exported_in_file(node: Node<'_>, source: &types::Source<'_>) -> bool {
+    let text = source.text;
     let mut at = Some(node);
     while let Some(item) = at {
         let mut sibling = item.prev_named_sibling();
@@ -339,7 +383,7 @@ fn exported_in_file(node: Node<'_>, text: &str) -> bool {
                 item.child_by_field_name("trait").is_none()
                     && item
                         .child_by_field_name("type")
-                        .is_none_or(|ty| !private_type(item, &text[ty.byte_range()], text))
+                        .is_none_or(|ty| !private_type(source, &text[ty.byte_range()]))
             }
             _ => true,
         };
@@ -367,12 +411,12 @@ fn top_level_name<'t>(node: Node<'_>, text: &'t str) -> Option<&'t str> {
 }
 
 /// Whether the file declares a type named as `ty` (generics aside) that is not `pub`.
-fn private_type(from: Node<'_>, ty: &str, text: &str) -> bool {
+fn private_type(source: &types::Source<'_>, ty: &str) -> bool {
     let name = ty.split('<').next().unwrap_or(ty).trim();
     let kinds = ["struct_item", "enum_item", "union_item", "type_item"];
-    types::items_named(from, &kinds, name, text)
+    types::items_named(source, &kinds, name)
         .first()
-        .is_some_and(|item| !types::is_pub(*item, text))
+        .is_some_and(|item| !types::is_pub(*item, source.text))
 }
 
 /// Whether `node` lies inside a node of one of `kinds`; `async` stands for an `async fn` or an

@@ -73,11 +73,6 @@ impl Compiled {
         self.parts.get_or_init(|| build(&self.file).ok()).as_ref()
     }
 
-    /// The fix template, if the rule has one (and it compiles).
-    fn fix(&self) -> Option<&fix::Template> {
-        self.parts()?.fix.as_ref()
-    }
-
     /// This rule alone, as a plan; `read` gives the other files of the tree.
     fn scan(&self, path: &str, text: &str, read: &dyn Fn(&str) -> Option<String>) -> Vec<Hit> {
         let Some(parts) = self.parts() else {
@@ -88,6 +83,8 @@ impl Compiled {
             query: &parts.query,
             rule_of: &rule_of,
             rules: std::slice::from_ref(self),
+            fixes: std::slice::from_ref(&parts.fix),
+            facts: None,
         };
         scan(&plan, path, text, &Parents::new(read))
     }
@@ -115,7 +112,18 @@ fn build(file: &RuleFile) -> Result<Parts, String> {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub rules: Vec<Compiled>,
-    combined: std::sync::OnceLock<Option<(Query, Vec<usize>)>>,
+    combined: std::sync::OnceLock<Option<Combined>>,
+}
+
+/// Every rule's patterns in one query, the rule of each pattern, and each rule's fix template
+/// compiled against that query (a rule's own query is compiled only to check it).
+#[derive(Debug)]
+struct Combined {
+    query: Query,
+    rule_of: Vec<usize>,
+    fixes: Vec<Option<fix::Template>>,
+    /// The first pattern of [`matcher::FACTS`], which the query ends with.
+    facts: usize,
 }
 
 impl RuleSet {
@@ -198,11 +206,13 @@ impl RuleSet {
     /// [`RuleSet::scan`], with the declaring files read and parsed once for a whole tree.
     pub fn scan_with(&self, path: &str, text: &str, parents: &Parents<'_>) -> Vec<Hit> {
         match self.combined.get_or_init(|| self.combine()) {
-            Some((query, rule_of)) => {
+            Some(combined) => {
                 let plan = Plan {
-                    query,
-                    rule_of,
+                    query: &combined.query,
+                    rule_of: &combined.rule_of,
                     rules: &self.rules,
+                    fixes: &combined.fixes,
+                    facts: Some(combined.facts),
                 };
                 scan(&plan, path, text, parents)
             }
@@ -220,7 +230,7 @@ impl RuleSet {
     }
 
     /// One query of every rule's patterns, and the rule of each pattern.
-    fn combine(&self) -> Option<(Query, Vec<usize>)> {
+    fn combine(&self) -> Option<Combined> {
         let mut source = String::new();
         let mut starts = Vec::new();
         for rule in &self.rules {
@@ -228,7 +238,12 @@ impl RuleSet {
             source.push_str(&rule.file.query);
             source.push('\n');
         }
+        let facts_at = source.len();
+        source.push_str(matcher::FACTS);
         let query = Query::new(&tree_sitter_rust::LANGUAGE.into(), &source).ok()?;
+        let facts = (0..query.pattern_count())
+            .find(|&pattern| query.start_byte_for_pattern(pattern) >= facts_at)
+            .unwrap_or(query.pattern_count());
         let rule_of = (0..query.pattern_count())
             .map(|pattern| {
                 let at = query.start_byte_for_pattern(pattern);
@@ -237,7 +252,20 @@ impl RuleSet {
                     .saturating_sub(1)
             })
             .collect();
-        Some((query, rule_of))
+        let fixes = self
+            .rules
+            .iter()
+            .map(|rule| {
+                let template = rule.file.fix.as_ref()?;
+                fix::Template::compile(template, query.capture_names()).ok()
+            })
+            .collect();
+        Some(Combined {
+            query,
+            rule_of,
+            fixes,
+            facts,
+        })
     }
 }
 

@@ -10,6 +10,9 @@
 //! remainders and divisions by constants as `clippy::cast_possible_truncation` narrows them.
 //! An operand whose type the code does not say is not reported: no type checker, no guess.
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
 use tree_sitter::Node;
 
 /// A number type, as far as truncation goes.
@@ -24,6 +27,103 @@ enum Num {
     Float(u64),
     /// `bool`, `char`: no number `as` can truncate.
     Other,
+}
+
+/// A parsed file, as the type questions ask it: its text, its tree, and (built on the first
+/// question that needs them, then kept) what the file declares by name: its items (at its top,
+/// in inline modules, `impl`s and traits) in the order a search from the top meets them, and the
+/// one type every struct field of a name has (`None` where two disagree).
+pub struct Source<'t> {
+    pub text: &'t str,
+    root: Node<'t>,
+    items: OnceCell<HashMap<&'t str, Vec<Node<'t>>>>,
+    fields: OnceCell<HashMap<&'t str, Option<&'t str>>>,
+}
+
+impl<'t> Source<'t> {
+    pub fn new(text: &'t str, root: Node<'t>) -> Source<'t> {
+        Source {
+            text,
+            root,
+            items: OnceCell::new(),
+            fields: OnceCell::new(),
+        }
+    }
+
+    /// Takes the file's `field_declaration`s from a walk the caller made anyway, instead of
+    /// walking the tree again when a question needs them.
+    pub fn know_fields(&mut self, declarations: &[Node<'t>]) {
+        self.fields = OnceCell::from(self.fields_of(declarations.iter().copied()));
+    }
+
+    fn items(&self) -> &HashMap<&'t str, Vec<Node<'t>>> {
+        self.items.get_or_init(|| self.declared_items())
+    }
+
+    fn fields(&self) -> &HashMap<&'t str, Option<&'t str>> {
+        self.fields.get_or_init(|| {
+            let mut declarations = Vec::new();
+            let mut stack = vec![self.root];
+            while let Some(at) = stack.pop() {
+                if at.kind() == "field_declaration" {
+                    declarations.push(at);
+                    continue;
+                }
+                let mut cursor = at.walk();
+                stack.extend(at.named_children(&mut cursor));
+            }
+            self.fields_of(declarations.into_iter())
+        })
+    }
+
+    fn name(&self, node: Node<'t>) -> Option<&'t str> {
+        let text = self.text;
+        node.child_by_field_name("name")
+            .map(|n| &text[n.byte_range()])
+    }
+
+    fn fields_of(
+        &self,
+        declarations: impl Iterator<Item = Node<'t>>,
+    ) -> HashMap<&'t str, Option<&'t str>> {
+        let mut fields: HashMap<&'t str, Option<&'t str>> = HashMap::new();
+        for declaration in declarations {
+            let Some(name) = self.name(declaration) else {
+                continue;
+            };
+            let ty = declaration
+                .child_by_field_name("type")
+                .map(|t| self.text[t.byte_range()].trim());
+            fields
+                .entry(name)
+                .and_modify(|seen| {
+                    if *seen != ty {
+                        *seen = None;
+                    }
+                })
+                .or_insert(ty);
+        }
+        fields
+    }
+
+    /// One walk of the file's item containers.
+    fn declared_items(&self) -> HashMap<&'t str, Vec<Node<'t>>> {
+        let mut items: HashMap<&'t str, Vec<Node<'t>>> = HashMap::new();
+        let mut stack = vec![self.root];
+        while let Some(at) = stack.pop() {
+            if matches!(
+                at.kind(),
+                "source_file" | "declaration_list" | "mod_item" | "impl_item" | "trait_item"
+            ) {
+                let mut cursor = at.walk();
+                stack.extend(at.named_children(&mut cursor));
+            }
+            if let Some(name) = self.name(at).filter(|_| at.kind() != "source_file") {
+                items.entry(name).or_default().push(at);
+            }
+        }
+        items
+    }
 }
 
 /// How deep the search for a declaration's type may recurse (`let a = b; let b = c; ...`).
@@ -61,7 +161,8 @@ fn written(text: &str) -> Option<Num> {
 }
 
 /// Whether `cast` (a `type_cast_expression`) can truncate its operand.
-pub fn may_truncate(cast: Node<'_>, text: &str) -> bool {
+pub fn may_truncate(cast: Node<'_>, src: &Source<'_>) -> bool {
+    let text = src.text;
     let (Some(value), Some(to)) = (
         cast.child_by_field_name("value"),
         cast.child_by_field_name("type"),
@@ -71,7 +172,7 @@ pub fn may_truncate(cast: Node<'_>, text: &str) -> bool {
     let Some(to) = primitive(&text[to.byte_range()]) else {
         return false;
     };
-    let Some(from) = type_of(value, text, DEPTH) else {
+    let Some(from) = type_of(value, src, DEPTH) else {
         return false;
     };
     match (from, to) {
@@ -85,7 +186,7 @@ pub fn may_truncate(cast: Node<'_>, text: &str) -> bool {
                 ..
             },
         ) => {
-            let from_bits = reduced(value, text, bits, signed, DEPTH);
+            let from_bits = reduced(value, src, bits, signed, DEPTH);
             match (size, to_size) {
                 (true, true) | (false, false) => to_bits < from_bits,
                 (true, false) => to_bits <= 32,
@@ -97,20 +198,21 @@ pub fn may_truncate(cast: Node<'_>, text: &str) -> bool {
 }
 
 /// The type of expression `node`, where the code says it.
-fn type_of(node: Node<'_>, text: &str, depth: usize) -> Option<Num> {
+fn type_of(node: Node<'_>, src: &Source<'_>, depth: usize) -> Option<Num> {
+    let text = src.text;
     let depth = depth.checked_sub(1)?;
     let field = |name| node.child_by_field_name(name);
     let source = &text[node.byte_range()];
     match node.kind() {
-        "parenthesized_expression" => type_of(node.named_child(0)?, text, depth),
+        "parenthesized_expression" => type_of(node.named_child(0)?, src, depth),
         "type_cast_expression" => written(&text[field("type")?.byte_range()]),
         "integer_literal" => suffix(source),
         "float_literal" => Some(Num::Float(if source.ends_with("f32") { 32 } else { 64 })),
         "char_literal" | "boolean_literal" => Some(Num::Other),
-        "identifier" => declared(node, source, text, depth),
+        "identifier" => declared(node, source, src, depth),
         // In `impl U16 for u16`, `self` is a `u16`.
         "self" => written(impl_type(node, text)?),
-        "field_expression" => field_type(node, text),
+        "field_expression" => field_type(node, src),
         "scoped_identifier" => {
             let (ty, name) = source.rsplit_once("::")?;
             match name {
@@ -119,23 +221,23 @@ fn type_of(node: Node<'_>, text: &str, depth: usize) -> Option<Num> {
                 _ => None,
             }
         }
-        "call_expression" => call_type(node, text, depth),
+        "call_expression" => call_type(node, src, depth),
         "binary_expression" => {
             let operator = &text[field("operator")?.byte_range()];
             match operator {
-                "<<" | ">>" => type_of(field("left")?, text, depth),
+                "<<" | ">>" => type_of(field("left")?, src, depth),
                 "+" | "-" | "*" | "/" | "%" | "&" | "|" | "^" => {
-                    type_of(field("left")?, text, depth)
-                        .or_else(|| type_of(field("right")?, text, depth))
+                    type_of(field("left")?, src, depth)
+                        .or_else(|| type_of(field("right")?, src, depth))
                 }
                 _ => Some(Num::Other),
             }
         }
         "unary_expression" => match source.chars().next()? {
-            '-' | '!' | '*' => type_of(node.named_child(0)?, text, depth),
+            '-' | '!' | '*' => type_of(node.named_child(0)?, src, depth),
             _ => None,
         },
-        "index_expression" => element_type(node.named_child(0)?, text),
+        "index_expression" => element_type(node.named_child(0)?, src),
         _ => None,
     }
 }
@@ -152,11 +254,12 @@ fn suffix(literal: &str) -> Option<Num> {
 
 /// The type `name` (used at `at`) is declared with: the nearest `let` before it in an enclosing
 /// block, a parameter of the enclosing function or closure, or a `const`/`static` of the file.
-fn declared(at: Node<'_>, name: &str, text: &str, depth: usize) -> Option<Num> {
+fn declared(at: Node<'_>, name: &str, src: &Source<'_>, depth: usize) -> Option<Num> {
+    let text = src.text;
     if let Some(local) = binding(at, name, text) {
-        return local.ty(text, depth);
+        return local.ty(src, depth);
     }
-    let item = item_constant(at, name, text)?;
+    let item = item_constant(name, src)?;
     written(&text[item.child_by_field_name("type")?.byte_range()])
 }
 
@@ -168,10 +271,11 @@ struct Binding<'t> {
 }
 
 impl Binding<'_> {
-    fn ty(&self, text: &str, depth: usize) -> Option<Num> {
+    fn ty(&self, src: &Source<'_>, depth: usize) -> Option<Num> {
+        let text = src.text;
         match (self.ty, self.value) {
             (Some(ty), _) => written(&text[ty.byte_range()]),
-            (None, Some(value)) => type_of(value, text, depth),
+            (None, Some(value)) => type_of(value, src, depth),
             (None, None) => None,
         }
     }
@@ -259,48 +363,21 @@ fn binding<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Binding<'t>> {
 }
 
 /// The `const` or `static` item named `name` in the file of `at`.
-fn item_constant<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Node<'t>> {
-    items_named(at, &["const_item", "static_item"], name, text)
+fn item_constant<'t>(name: &str, src: &Source<'t>) -> Option<Node<'t>> {
+    items_named(src, &["const_item", "static_item"], name)
         .into_iter()
         .next()
 }
 
-/// The root of the tree `node` is in: its file.
-pub(super) fn root(node: Node<'_>) -> Node<'_> {
-    let mut root = node;
-    while let Some(up) = root.parent() {
-        root = up;
-    }
-    root
-}
-
-/// The items of these `kinds` named `name` in the file `node` is in: at its top, in inline
-/// modules, `impl`s and traits.
-pub(super) fn items_named<'t>(
-    node: Node<'t>,
-    kinds: &[&str],
-    name: &str,
-    text: &str,
-) -> Vec<Node<'t>> {
-    let mut found = Vec::new();
-    let mut stack = vec![root(node)];
-    while let Some(at) = stack.pop() {
-        let kind = at.kind();
-        if kinds.contains(&kind)
-            && at
-                .child_by_field_name("name")
-                .is_some_and(|n| &text[n.byte_range()] == name)
-        {
-            found.push(at);
-        } else if matches!(
-            kind,
-            "source_file" | "declaration_list" | "mod_item" | "impl_item" | "trait_item"
-        ) {
-            let mut cursor = at.walk();
-            stack.extend(at.named_children(&mut cursor));
-        }
-    }
+/// The items of these `kinds` named `name` in the file: at its top, in inline modules, `impl`s
+/// and traits.
+pub(super) fn items_named<'t>(src: &Source<'t>, kinds: &[&str], name: &str) -> Vec<Node<'t>> {
+    let found = src.items().get(name).map_or(&[][..], Vec::as_slice);
     found
+        .iter()
+        .filter(|item| kinds.contains(&item.kind()))
+        .copied()
+        .collect()
 }
 
 /// The type (as written, generics off) of the `impl` around `node`: `u16` in `impl U16 for u16`.
@@ -320,46 +397,30 @@ pub(super) fn is_pub(item: Node<'_>, text: &str) -> bool {
 }
 
 /// The type of `x.name`: the one type every field called `name` of the file's structs has.
-fn field_type(node: Node<'_>, text: &str) -> Option<Num> {
-    written(field_type_text(node, text)?)
+fn field_type(node: Node<'_>, src: &Source<'_>) -> Option<Num> {
+    written(field_type_text(node, src)?)
 }
 
 /// The text of the one type every field called as `node`'s (a `field_expression`) is declared
 /// with in the file's structs.
-fn field_type_text<'t>(node: Node<'_>, text: &'t str) -> Option<&'t str> {
+fn field_type_text<'t>(node: Node<'_>, src: &Source<'t>) -> Option<&'t str> {
+    let text = src.text;
     let name = &text[node.child_by_field_name("field")?.byte_range()];
     if let Ok(position) = name.parse::<usize>() {
-        return tuple_field(node, position, text);
+        return tuple_field(node, position, src);
     }
-    let mut found: Option<&str> = None;
-    let mut stack = vec![root(node)];
-    while let Some(at) = stack.pop() {
-        if at.kind() == "field_declaration"
-            && at
-                .child_by_field_name("name")
-                .is_some_and(|n| &text[n.byte_range()] == name)
-        {
-            let ty = text[at.child_by_field_name("type")?.byte_range()].trim();
-            if found.is_some_and(|f| f != ty) {
-                return None;
-            }
-            found = Some(ty);
-            continue;
-        }
-        let mut cursor = at.walk();
-        stack.extend(at.named_children(&mut cursor));
-    }
-    found
+    src.fields().get(name).copied().flatten()
 }
 
 /// The type of `self.N` in an `impl` of a tuple struct of the file (`struct Classes([u8; 256])`).
-fn tuple_field<'t>(node: Node<'_>, position: usize, text: &'t str) -> Option<&'t str> {
+fn tuple_field<'t>(node: Node<'_>, position: usize, src: &Source<'t>) -> Option<&'t str> {
+    let text = src.text;
     let value = node.child_by_field_name("value")?;
     if value.kind() != "self" {
         return None;
     }
     let ty = impl_type(node, text)?;
-    let declared = *items_named(node, &["struct_item"], ty, text).first()?;
+    let declared = *items_named(src, &["struct_item"], ty).first()?;
     let fields = declared.child_by_field_name("body")?;
     if fields.kind() != "ordered_field_declaration_list" {
         return None;
@@ -371,14 +432,10 @@ fn tuple_field<'t>(node: Node<'_>, position: usize, text: &'t str) -> Option<&'t
 
 /// The return type (as written) of the functions called `name` in `node`'s file, where they
 /// all say the same one.
-fn returns<'t>(node: Node<'_>, name: &str, text: &'t str) -> Option<&'t str> {
+fn returns<'t>(name: &str, src: &Source<'t>) -> Option<&'t str> {
+    let text = src.text;
     let mut found: Option<&str> = None;
-    for function in items_named(
-        node,
-        &["function_item", "function_signature_item"],
-        name,
-        text,
-    ) {
+    for function in items_named(src, &["function_item", "function_signature_item"], name) {
         let ty = text[function.child_by_field_name("return_type")?.byte_range()].trim();
         if found.is_some_and(|f| f != ty) {
             return None;
@@ -426,12 +483,13 @@ fn collection_of(ty: &str) -> Option<Collection> {
 }
 
 /// What the code says `node` (the indexed part of an index expression) is.
-fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
+fn collection(node: Node<'_>, src: &Source<'_>, depth: usize) -> Option<Collection> {
+    let text = src.text;
     let depth = depth.checked_sub(1)?;
     match node.kind() {
         "parenthesized_expression" | "reference_expression" => {
             let last = u32::try_from(node.named_child_count().checked_sub(1)?).ok()?;
-            collection(node.named_child(last)?, text, depth)
+            collection(node.named_child(last)?, src, depth)
         }
         "string_literal" | "raw_string_literal" => Some(Collection::Other),
         "array_expression" => Some(Collection::Array),
@@ -439,11 +497,11 @@ fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
             let local = binding(node, &text[node.byte_range()], text)?;
             match (local.ty, local.value) {
                 (Some(ty), _) => collection_of(&text[ty.byte_range()]),
-                (None, Some(value)) => collection(value, text, depth),
+                (None, Some(value)) => collection(value, src, depth),
                 (None, None) => None,
             }
         }
-        "field_expression" => collection_of(field_type_text(node, text)?),
+        "field_expression" => collection_of(field_type_text(node, src)?),
         // `self` of a type of the file's own: its `Index` impl's business.
         "self" => collection_of(impl_type(node, text)?).or(Some(Collection::Other)),
         "macro_invocation" => {
@@ -475,7 +533,7 @@ fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
                 }
                 "to_ne_bytes" | "to_le_bytes" | "to_be_bytes" => Some(Collection::Array),
                 // A method of the file's own: what it says it returns.
-                _ => collection_of(returns(node, method, text)?),
+                _ => collection_of(returns(method, src)?),
             }
         }
         _ => None,
@@ -485,7 +543,8 @@ fn collection(node: Node<'_>, text: &str, depth: usize) -> Option<Collection> {
 /// Whether the index expression `node` can panic as `clippy::indexing_slicing` judges: it reads
 /// a slice, a `Vec` or an array (or something the code does not type), not with `[..]`, and not
 /// an array at a constant index or between constant bounds.
-pub fn may_panic_index(node: Node<'_>, text: &str) -> bool {
+pub fn may_panic_index(node: Node<'_>, src: &Source<'_>) -> bool {
+    let text = src.text;
     if node.kind() == "token_tree" {
         // `x[i]` in a macro's arguments, as tokens: nothing says what `x` is. Not `vec![...]`,
         // `x: [u8; 4]` or `#[attr]`, where a token stands between the name and the brackets.
@@ -501,20 +560,21 @@ pub fn may_panic_index(node: Node<'_>, text: &str) -> bool {
     if range && index.named_child_count() == 0 {
         return false;
     }
-    match collection(indexed, text, DEPTH) {
+    match collection(indexed, src, DEPTH) {
         Some(Collection::Other) => false,
         Some(Collection::Array) if range => {
             let mut cursor = index.walk();
             let bounds: Vec<Node<'_>> = index.named_children(&mut cursor).collect();
-            !bounds.iter().all(|b| constant(*b, text).is_some())
+            !bounds.iter().all(|b| constant(*b, src).is_some())
         }
-        Some(Collection::Array) => constant(index, text).is_none(),
+        Some(Collection::Array) => constant(index, src).is_none(),
         Some(Collection::Slice) | None => true,
     }
 }
 
 /// What the elements of `collection` are, where it is declared as an array, slice or `Vec`.
-fn element_type(collection: Node<'_>, text: &str) -> Option<Num> {
+fn element_type(collection: Node<'_>, src: &Source<'_>) -> Option<Num> {
+    let text = src.text;
     if collection.kind() != "identifier" {
         return None;
     }
@@ -533,7 +593,8 @@ fn element_type(collection: Node<'_>, text: &str) -> Option<Num> {
 
 /// The type of a call: a standard library method of known result, a method that keeps its
 /// receiver's type, or an associated function of a number type (`u64::from`).
-fn call_type(node: Node<'_>, text: &str, depth: usize) -> Option<Num> {
+fn call_type(node: Node<'_>, src: &Source<'_>, depth: usize) -> Option<Num> {
+    let text = src.text;
     let function = node.child_by_field_name("function")?;
     if function.kind() == "field_expression" {
         let method = &text[function.child_by_field_name("field")?.byte_range()];
@@ -544,13 +605,13 @@ fn call_type(node: Node<'_>, text: &str, depth: usize) -> Option<Num> {
             | "trailing_ones" => primitive("u32"),
             "abs" | "pow" | "min" | "max" | "clamp" | "rotate_left" | "rotate_right"
             | "swap_bytes" | "reverse_bits" | "to_be" | "to_le" | "signum" => {
-                type_of(receiver, text, depth)
+                type_of(receiver, src, depth)
             }
             m if m.starts_with("wrapping_") || m.starts_with("saturating_") => {
-                type_of(receiver, text, depth)
+                type_of(receiver, src, depth)
             }
             // A method of the file's own: what it says it returns.
-            _ => written(returns(node, method, text)?),
+            _ => written(returns(method, src)?),
         };
     }
     let path = &text[function.byte_range()];
@@ -563,21 +624,22 @@ fn call_type(node: Node<'_>, text: &str, depth: usize) -> Option<Num> {
         return primitive(ty);
     }
     if ty.is_empty() {
-        return written(returns(node, name, text)?);
+        return written(returns(name, src)?);
     }
     None
 }
 
 /// How many bits of an integer of `bits` bits `node`'s value can use, as clippy narrows it: by
 /// a mask, a right shift, a remainder or an unsigned division by a constant, or `min` with one.
-fn reduced(node: Node<'_>, text: &str, bits: u64, signed: bool, depth: usize) -> u64 {
+fn reduced(node: Node<'_>, src: &Source<'_>, bits: u64, signed: bool, depth: usize) -> u64 {
+    let text = src.text;
     let Some(depth) = depth.checked_sub(1) else {
         return bits;
     };
     let field = |name| node.child_by_field_name(name);
-    let reduce = |n: Option<Node<'_>>| n.map_or(bits, |n| reduced(n, text, bits, signed, depth));
+    let reduce = |n: Option<Node<'_>>| n.map_or(bits, |n| reduced(n, src, bits, signed, depth));
     let constant_bits = |n: Option<Node<'_>>| {
-        n.and_then(|n| constant(n, text))
+        n.and_then(|n| constant(n, src))
             .map(|c| u64::from(128 - c.leading_zeros()))
     };
     match node.kind() {
@@ -591,7 +653,7 @@ fn reduced(node: Node<'_>, text: &str, bits: u64, signed: bool, depth: usize) ->
                     value: Some(value),
                     mutable: false,
                     ..
-                }) => reduced(value, text, bits, signed, depth),
+                }) => reduced(value, src, bits, signed, depth),
                 _ => bits,
             }
         }
@@ -610,7 +672,7 @@ fn reduced(node: Node<'_>, text: &str, bits: u64, signed: bool, depth: usize) ->
                     .min(reduce(left)),
                 ">>" => reduce(left).saturating_sub(
                     right
-                        .and_then(|r| constant(r, text))
+                        .and_then(|r| constant(r, src))
                         .and_then(|s| u64::try_from(s).ok())
                         .unwrap_or(0),
                 ),
@@ -639,9 +701,10 @@ fn reduced(node: Node<'_>, text: &str, bits: u64, signed: bool, depth: usize) ->
 
 /// The value of an integer constant: a literal (`0xFF`, `1_000u32`), in parentheses, or a
 /// `const` of the file that is one.
-fn constant(node: Node<'_>, text: &str) -> Option<u128> {
+fn constant(node: Node<'_>, src: &Source<'_>) -> Option<u128> {
+    let text = src.text;
     match node.kind() {
-        "parenthesized_expression" => constant(node.named_child(0)?, text),
+        "parenthesized_expression" => constant(node.named_child(0)?, src),
         "integer_literal" => {
             let literal = text[node.byte_range()].replace('_', "");
             let (digits, radix) = match literal.get(..2) {
@@ -660,9 +723,9 @@ fn constant(node: Node<'_>, text: &str) -> Option<u128> {
             u128::from_str_radix(&digits[..end], radix).ok()
         }
         "identifier" => {
-            let item = item_constant(node, &text[node.byte_range()], text)?;
+            let item = item_constant(&text[node.byte_range()], src)?;
             (item.kind() == "const_item").then_some(())?;
-            constant(item.child_by_field_name("value")?, text)
+            constant(item.child_by_field_name("value")?, src)
         }
         _ => None,
     }
@@ -673,13 +736,14 @@ mod tests {
     use super::*;
 
     /// What `judge` says of each node of `kind` in `code`, in order.
-    fn judged(code: &str, kind: &str, judge: fn(Node<'_>, &str) -> bool) -> Vec<bool> {
+    fn judged(code: &str, kind: &str, judge: fn(Node<'_>, &Source<'_>) -> bool) -> Vec<bool> {
         let tree = crate::rules::matcher::parse(code).expect("parses");
+        let source = Source::new(code, tree.root_node());
         let mut found = Vec::new();
         let mut stack = vec![tree.root_node()];
         while let Some(node) = stack.pop() {
             if node.kind() == kind {
-                found.push((node.start_byte(), judge(node, code)));
+                found.push((node.start_byte(), judge(node, &source)));
             }
             let mut cursor = node.walk();
             stack.extend(node.named_children(&mut cursor));
