@@ -242,13 +242,19 @@ impl File<'_> {
         {
             return false;
         }
-        if limits.min_depth.is_some_and(|at| depth(node) != at) {
+        if limits
+            .min_depth
+            .is_some_and(|at| depth(self.source.root(), node) != at)
+        {
             return false;
         }
-        if !limits.inside.is_empty() && !inside(node, &limits.inside, self.text) {
+        if !limits.inside.is_empty() && !inside(self.source.root(), node, &limits.inside, self.text)
+        {
             return false;
         }
-        if !limits.not_inside.is_empty() && inside(node, &limits.not_inside, self.text) {
+        if !limits.not_inside.is_empty()
+            && inside(self.source.root(), node, &limits.not_inside, self.text)
+        {
             return false;
         }
         if limits.may_truncate && !types::may_truncate(node, &self.source) {
@@ -303,7 +309,7 @@ impl File<'_> {
             end_line: end.row + 1,
             end_column: end.column + 1,
             bytes: node.byte_range(),
-            symbol: symbol(node, self.text),
+            symbol: symbol(self.source.root(), node, self.text),
             fix,
         }
     }
@@ -346,19 +352,31 @@ fn code_lines(node: Node<'_>, text: &str) -> usize {
 
 /// How deep `node` is nested, counting itself, as `clippy::excessive_nesting` counts: every
 /// `{ }` block and every `impl`, `trait` and inline `mod` from the top of the file.
-fn depth(node: Node<'_>) -> usize {
-    let mut depth = 0;
-    let mut at = Some(node);
-    while let Some(here) = at {
-        let nests = match here.kind() {
+fn depth(root: Node<'_>, node: Node<'_>) -> usize {
+    ancestors(root, node)
+        .into_iter()
+        .chain([node])
+        .filter(|here| match here.kind() {
             "block" | "impl_item" | "trait_item" => true,
             "mod_item" => here.child_by_field_name("body").is_some(),
             _ => false,
-        };
-        depth += usize::from(nests);
-        at = here.parent();
+        })
+        .count()
+}
+
+/// The nodes around `node`, from the top of its file (`root`) down, in one descent: a chain of
+/// `Node::parent` calls costs more, each descending from the root again.
+fn ancestors<'t>(root: Node<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    let mut path = Vec::new();
+    let mut at = root;
+    while at != node {
+        path.push(at);
+        match at.child_with_descendant(node) {
+            Some(down) => at = down,
+            None => break,
+        }
     }
-    depth
+    path
 }
 
 /// Whether the item `node` can be reached from outside its file's module: no private inline
@@ -421,14 +439,14 @@ fn private_type(source: &types::Source<'_>, ty: &str) -> bool {
 
 /// Whether `node` lies inside a node of one of `kinds`; `async` stands for an `async fn` or an
 /// `async` block.
-fn inside(node: Node<'_>, kinds: &[String], text: &str) -> bool {
-    let mut at = node.parent();
-    while let Some(parent) = at {
+fn inside(root: Node<'_>, node: Node<'_>, kinds: &[String], text: &str) -> bool {
+    let asks_async = kinds.iter().any(|k| k == "async");
+    for parent in ancestors(root, node).into_iter().rev() {
         let kind = parent.kind();
         if kinds.iter().any(|k| k == kind) {
             return true;
         }
-        if kinds.iter().any(|k| k == "async") {
+        if asks_async {
             if kind == "async_block" {
                 return true;
             }
@@ -440,7 +458,6 @@ fn inside(node: Node<'_>, kinds: &[String], text: &str) -> bool {
                     .is_some_and(|m| text[m.byte_range()].contains("async"));
             }
         }
-        at = parent.parent();
     }
     false
 }
@@ -564,10 +581,11 @@ fn followed_by(node: Node<'_>, kinds: &[String]) -> bool {
 }
 
 /// The function around `node`, as `Type::method` inside an `impl`.
-fn symbol(node: Node<'_>, text: &str) -> Option<String> {
-    let mut at = Some(node);
+fn symbol(root: Node<'_>, node: Node<'_>, text: &str) -> Option<String> {
     let mut function = None;
-    while let Some(here) = at {
+    let mut path = ancestors(root, node);
+    path.push(node);
+    for here in path.into_iter().rev() {
         match here.kind() {
             "function_item" if function.is_none() => {
                 function = here
@@ -587,7 +605,6 @@ fn symbol(node: Node<'_>, text: &str) -> Option<String> {
             }
             _ => {}
         }
-        at = here.parent();
     }
     function
 }

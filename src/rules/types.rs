@@ -56,6 +56,11 @@ impl<'t> Source<'t> {
         self.fields = OnceCell::from(self.fields_of(declarations.iter().copied()));
     }
 
+    /// The top of the file.
+    pub fn root(&self) -> Node<'t> {
+        self.root
+    }
+
     fn items(&self) -> &HashMap<&'t str, Vec<Node<'t>>> {
         self.items.get_or_init(|| self.declared_items())
     }
