@@ -18,6 +18,7 @@ use crate::agents::AgentSet;
 use crate::edit::RepoPath;
 use crate::findings::{Finding, Fix, Span, fingerprint};
 use crate::git::ChangedLines;
+use crate::index::Index;
 use crate::index::attributes::Parents;
 use crate::rules::{Hit, RuleSet};
 use cache::{Cache, Entry};
@@ -115,6 +116,9 @@ pub struct Review {
     files: usize,
     findings: Vec<Finding>,
     models: Vec<ModelReview>,
+    /// The repository index that ranks the findings, built (or loaded from its cache) beside
+    /// the rules' scan.
+    index: std::thread::JoinHandle<Index>,
 }
 
 impl Review {
@@ -148,6 +152,10 @@ impl Review {
         let cache = crate::state::prepare(root)
             .ok()
             .map(|_| root.join(cache::CACHE));
+        let index = {
+            let root = root.clone();
+            std::thread::spawn(move || Index::build(&root))
+        };
         let (files, findings) = scan_tree(root, &rules, changed.as_ref(), cache.as_deref());
         Ok(Review {
             root: root.clone(),
@@ -159,6 +167,7 @@ impl Review {
             files,
             findings,
             models: Vec::new(),
+            index,
         })
     }
 
@@ -172,13 +181,18 @@ impl Review {
             files,
             mut findings,
             models,
+            index,
             ..
         } = self;
         let accepted = baseline(&root)?;
         let before = findings.len();
         findings.retain(|f| !accepted.contains(&f.fingerprint));
         let before_dedup = findings.len();
-        let findings = rank(&root, dedup(findings));
+        let index = match index.join() {
+            Ok(index) => index,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let findings = rank(&index, dedup(findings));
         let duplicates = before_dedup - findings.len();
         Ok(ReviewOutcome {
             baselined: before - before_dedup,
@@ -392,8 +406,7 @@ fn dedup(mut findings: Vec<Finding>) -> Vec<Finding> {
 
 /// Most severe first; within a severity, findings in the symbols that matter most to the
 /// repository (their rank in the reference graph, from the index's cache) first, then by place.
-fn rank(root: &Path, mut findings: Vec<Finding>) -> Vec<Finding> {
-    let index = crate::index::Index::build(root);
+fn rank(index: &Index, mut findings: Vec<Finding>) -> Vec<Finding> {
     let ranks = index.symbol_ranks(&crate::index::Focus::default());
     let score = |f: &Finding| {
         f.symbol
