@@ -1,12 +1,14 @@
-//! Benchmark of `nova review`'s rule packs over a whole tree: cold (no findings cache), warm
-//! (nothing changed), one file changed; and `ast-grep scan` with equivalent rules on the same
-//! tree, next to Nova with the same rules.
+//! Benchmark of `nova review`'s rule packs over a whole tree: cold (no findings cache), a first
+//! run (no cache at all: the index that ranks findings is built too), warm (nothing changed), one
+//! file changed; and `ast-grep scan` with equivalent rules on the same tree and as many threads,
+//! next to Nova with the same rules.
 //!
-//! Run on one core, after building (`ast-grep` on the PATH, e.g. `pip install ast-grep-cli`;
-//! without it that row says so):
+//! Run on all cores and on one, after building (`ast-grep` on the PATH, e.g. `pip install
+//! ast-grep-cli`; without it that row says so):
 //!
 //! ```sh
-//! cargo bench --bench review --no-run && taskset -c 0 cargo bench --bench review
+//! cargo bench --bench review --no-run && cargo bench --bench review
+//! taskset -c 0 cargo bench --bench review
 //! ```
 //!
 //! The corpus is the index benchmark's (`benches/common/corpus.rs`), in `target/bench-corpus/`.
@@ -80,6 +82,12 @@ fn main() {
         RuleSet::builtin().0.rules.len()
     );
     let cold: Vec<Duration> = (0..RUNS).map(|_| review(false).0).collect();
+    let first: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let _ = std::fs::remove_dir_all(corpus.join(".nova"));
+            review(false).0
+        })
+        .collect();
     let warm: Vec<Duration> = (0..RUNS).map(|_| review(true).0).collect();
     let victim = corpus.join("nova/src/lib.rs");
     let original = std::fs::read_to_string(&victim).expect("nova/src/lib.rs in the corpus");
@@ -94,6 +102,7 @@ fn main() {
     println!("| measurement | run 1 | run 2 | run 3 |");
     println!("| --- | --- | --- | --- |");
     row("cold, all rules (no findings cache)", &cold);
+    row("first run, no cache at all (the index built too)", &first);
     row("warm, nothing changed", &warm);
     row("warm, one file changed", &one);
     row(
@@ -158,6 +167,10 @@ fn compare_with_ast_grep(root: &Path, corpus: &Path, set: &AgentSet) {
         &nova,
     );
     let config = root.join("benches/ast-grep/sgconfig.yml");
+    // As many threads as Nova's review uses: the cores this process may run on.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .to_string();
     let mut times = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
@@ -166,7 +179,7 @@ fn compare_with_ast_grep(root: &Path, corpus: &Path, set: &AgentSet) {
             reason = "the benchmark times another tool's process"
         )]
         let status = std::process::Command::new("ast-grep")
-            .args(["scan", "--threads", "1", "--json=stream", "-c"])
+            .args(["scan", "--threads", &threads, "--json=stream", "-c"])
             .arg(&config)
             .arg(corpus)
             .stdout(std::process::Stdio::null())
@@ -187,7 +200,10 @@ fn compare_with_ast_grep(root: &Path, corpus: &Path, set: &AgentSet) {
             }
         }
     }
-    row("`ast-grep scan --threads 1`, the same rules", &times);
+    row(
+        &format!("`ast-grep scan --threads {threads}`, the same rules"),
+        &times,
+    );
 }
 
 fn row(what: &str, times: &[Duration]) {

@@ -244,7 +244,7 @@ impl File<'_> {
         }
         if limits
             .min_depth
-            .is_some_and(|at| depth(self.source.root(), node) != at)
+            .is_some_and(|at| depth(self.source.root(), node) != Some(at))
         {
             return false;
         }
@@ -351,17 +351,21 @@ fn code_lines(node: Node<'_>, text: &str) -> usize {
 }
 
 /// How deep `node` is nested, counting itself, as `clippy::excessive_nesting` counts: every
-/// `{ }` block and every `impl`, `trait` and inline `mod` from the top of the file.
-fn depth(root: Node<'_>, node: Node<'_>) -> usize {
-    ancestors(root, node)
-        .into_iter()
-        .chain([node])
-        .filter(|here| match here.kind() {
-            "block" | "impl_item" | "trait_item" => true,
-            "mod_item" => here.child_by_field_name("body").is_some(),
-            _ => false,
-        })
-        .count()
+/// `{ }` block and every `impl`, `trait` and inline `mod` from the top of the file. `None` inside
+/// an `unsafe { }` block, which that lint does not look into (the block's span starts with
+/// `unsafe`, not `{`, and it stops there).
+fn depth(root: Node<'_>, node: Node<'_>) -> Option<usize> {
+    let mut path = ancestors(root, node);
+    path.push(node);
+    if path.iter().any(|here| here.kind() == "unsafe_block") {
+        return None;
+    }
+    let nests = |here: &Node<'_>| match here.kind() {
+        "block" | "impl_item" | "trait_item" => true,
+        "mod_item" => here.child_by_field_name("body").is_some(),
+        _ => false,
+    };
+    Some(path.iter().filter(|here| nests(here)).count())
 }
 
 /// The nodes around `node`, from the top of its file (`root`) down, in one descent: a chain of

@@ -12,6 +12,7 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::ops::Range;
 
 use tree_sitter::Node;
 
@@ -59,6 +60,77 @@ impl<'t> Source<'t> {
     /// The top of the file.
     pub fn root(&self) -> Node<'t> {
         self.root
+    }
+
+    /// Where the file writes the type of `field` of the variants named `variant` of its enums,
+    /// where they all say the same.
+    fn variant_field(&self, variant: &str, field: &Field<'_>) -> Option<Range<usize>> {
+        let text = self.text;
+        let mut found: Option<Range<usize>> = None;
+        let enums = self
+            .items()
+            .values()
+            .flatten()
+            .filter(|item| item.kind() == "enum_item");
+        for item in enums {
+            let Some(body) = item.child_by_field_name("body") else {
+                continue;
+            };
+            let mut cursor = body.walk();
+            let declared: Vec<Node<'_>> = body
+                .named_children(&mut cursor)
+                .filter(|v| v.kind() == "enum_variant" && self.name(*v) == Some(variant))
+                .collect();
+            for one in declared {
+                let fields = one.child_by_field_name("body")?;
+                let mut cursor = fields.walk();
+                let ty = match (field, fields.kind()) {
+                    (Field::At(position), "ordered_field_declaration_list") => fields
+                        .children_by_field_name("type", &mut cursor)
+                        .nth(*position)?,
+                    (Field::Named(name), "field_declaration_list") => fields
+                        .named_children(&mut cursor)
+                        .find(|f| self.name(*f) == Some(*name))?
+                        .child_by_field_name("type")?,
+                    _ => return None,
+                }
+                .byte_range();
+                if found
+                    .as_ref()
+                    .is_some_and(|f| text[f.clone()] != text[ty.clone()])
+                {
+                    return None;
+                }
+                found = Some(ty);
+            }
+        }
+        found
+    }
+
+    /// Whether the file implements `Index` (or `IndexMut`) for the type named `name`.
+    fn implements_index(&self, name: &str) -> bool {
+        let text = self.text;
+        let mut stack = vec![self.root];
+        while let Some(at) = stack.pop() {
+            match at.kind() {
+                "impl_item" => {
+                    let said = |field| at.child_by_field_name(field).map(|n| &text[n.byte_range()]);
+                    let index = said("trait").is_some_and(|t| {
+                        let t = t.split('<').next().unwrap_or(t);
+                        matches!(t.rsplit("::").next(), Some("Index" | "IndexMut"))
+                    });
+                    if index && said("type").and_then(bare_name) == Some(name) {
+                        return true;
+                    }
+                }
+                "source_file" | "declaration_list" | "mod_item" => {
+                    let mut cursor = at.walk();
+                    stack.extend(at.named_children(&mut cursor));
+                }
+                _ => {}
+            }
+        }
+        false
     }
 
     fn items(&self) -> &HashMap<&'t str, Vec<Node<'t>>> {
@@ -261,16 +333,18 @@ fn suffix(literal: &str) -> Option<Num> {
 /// block, a parameter of the enclosing function or closure, or a `const`/`static` of the file.
 fn declared(at: Node<'_>, name: &str, src: &Source<'_>, depth: usize) -> Option<Num> {
     let text = src.text;
-    if let Some(local) = binding(at, name, text) {
+    if let Some(local) = binding(at, name, src) {
         return local.ty(src, depth);
     }
     let item = item_constant(name, src)?;
     written(&text[item.child_by_field_name("type")?.byte_range()])
 }
 
-/// Where a local name is bound: a `let` (its type, its value, whether `mut`) or a parameter.
+/// Where a local name is bound: a `let` (its type, its value, whether `mut`), a parameter, or a
+/// `match` arm's pattern.
 struct Binding<'t> {
-    ty: Option<Node<'t>>,
+    /// Where the file writes its type.
+    ty: Option<Range<usize>>,
     value: Option<Node<'t>>,
     mutable: bool,
 }
@@ -278,25 +352,17 @@ struct Binding<'t> {
 impl Binding<'_> {
     fn ty(&self, src: &Source<'_>, depth: usize) -> Option<Num> {
         let text = src.text;
-        match (self.ty, self.value) {
-            (Some(ty), _) => written(&text[ty.byte_range()]),
+        match (&self.ty, self.value) {
+            (Some(ty), _) => written(&text[ty.clone()]),
             (None, Some(value)) => type_of(value, src, depth),
             (None, None) => None,
         }
     }
 }
 
-fn binding<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Binding<'t>> {
-    // `x`, or `mut x` inside a pattern.
-    let names = |pattern: Node<'_>| {
-        let count = u32::try_from(pattern.named_child_count()).unwrap_or(u32::MAX);
-        let last = pattern.named_child(count.saturating_sub(1));
-        let pattern = match last {
-            Some(inner) if pattern.kind() == "mut_pattern" => inner,
-            _ => pattern,
-        };
-        pattern.kind() == "identifier" && &text[pattern.byte_range()] == name
-    };
+fn binding<'t>(at: Node<'t>, name: &str, src: &Source<'_>) -> Option<Binding<'t>> {
+    let text = src.text;
+    let names = |pattern: Node<'_>| binds_name(pattern, name, text);
     // Which element of a tuple pattern binds the name (`let (a, mut b) = (x, y)`).
     let element = |pattern: Node<'_>| {
         if pattern.kind() != "tuple_pattern" {
@@ -331,7 +397,11 @@ fn binding<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Binding<'t>> {
                     );
                     let Some(at) = statement.child_by_field_name("pattern").and_then(element)
                     else {
-                        return Some(Binding { ty, value, mutable });
+                        return Some(Binding {
+                            ty: ty.map(|t| t.byte_range()),
+                            value,
+                            mutable,
+                        });
                     };
                     // The same element of a tuple type or a tuple expression.
                     let nth = |tuple: Option<Node<'t>>, kind: &str| {
@@ -340,8 +410,17 @@ fn binding<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Binding<'t>> {
                         tuple.named_children(&mut cursor).nth(at)
                     };
                     return Some(Binding {
-                        ty: nth(ty, "tuple_type"),
+                        ty: nth(ty, "tuple_type").map(|t| t.byte_range()),
                         value: nth(value, "tuple_expression"),
+                        mutable: true,
+                    });
+                }
+            }
+            "match_arm" => {
+                if let Some(ty) = arm_binding(here, name, src) {
+                    return Some(Binding {
+                        ty: Some(ty),
+                        value: None,
                         mutable: true,
                     });
                 }
@@ -353,11 +432,14 @@ fn binding<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Binding<'t>> {
                 let found = parameters
                     .named_children(&mut cursor)
                     .find(|p| binds(p.child_by_field_name("pattern")) || names(*p));
-                return found.map(|p| Binding {
-                    ty: p.child_by_field_name("type"),
-                    value: None,
-                    mutable: true,
-                });
+                // A closure sees the names of the code around it; a function does not.
+                if found.is_some() || here.kind() == "function_item" {
+                    return found.map(|p| Binding {
+                        ty: p.child_by_field_name("type").map(|t| t.byte_range()),
+                        value: None,
+                        mutable: true,
+                    });
+                }
             }
             _ => {}
         }
@@ -365,6 +447,54 @@ fn binding<'t>(at: Node<'t>, name: &str, text: &str) -> Option<Binding<'t>> {
         scope = here.parent();
     }
     None
+}
+
+/// Whether `pattern` binds `name` itself: `x`, `mut x`, `ref x`, `ref mut x`.
+fn binds_name(pattern: Node<'_>, name: &str, text: &str) -> bool {
+    let mut pattern = pattern;
+    while matches!(pattern.kind(), "mut_pattern" | "ref_pattern") {
+        let count = u32::try_from(pattern.named_child_count()).unwrap_or(u32::MAX);
+        match pattern.named_child(count.saturating_sub(1)) {
+            Some(inner) if inner.kind() != "mutable_specifier" => pattern = inner,
+            _ => return false,
+        }
+    }
+    pattern.kind() == "identifier" && &text[pattern.byte_range()] == name
+}
+
+/// Where the file writes the type a `match` arm's pattern gives `name`, when it binds it as a
+/// field of a variant of an enum of the file (`Two(ref r) => r[0]` with `Two([Range; 2])`,
+/// `Suffix { suffix, .. }` with `Suffix { suffix: String }`).
+fn arm_binding(arm: Node<'_>, name: &str, src: &Source<'_>) -> Option<Range<usize>> {
+    let text = src.text;
+    let pattern = arm.child_by_field_name("pattern")?.named_child(0)?;
+    let variant = &text[pattern.child_by_field_name("type")?.byte_range()];
+    let variant = variant.rsplit("::").next().unwrap_or(variant);
+    let mut cursor = pattern.walk();
+    let mut fields = pattern.named_children(&mut cursor).skip(1);
+    let field = match pattern.kind() {
+        "tuple_struct_pattern" => {
+            Field::At(fields.position(|field| binds_name(field, name, text))?)
+        }
+        "struct_pattern" => {
+            let found = fields.find(|field| {
+                let said = field.child_by_field_name("name");
+                match field.child_by_field_name("pattern") {
+                    Some(inner) => binds_name(inner, name, text),
+                    None => said.is_some_and(|n| &text[n.byte_range()] == name),
+                }
+            })?;
+            Field::Named(&text[found.child_by_field_name("name")?.byte_range()])
+        }
+        _ => return None,
+    };
+    src.variant_field(variant, &field)
+}
+
+/// A field of a variant: by position in a tuple variant, by name in a struct variant.
+enum Field<'n> {
+    At(usize),
+    Named(&'n str),
 }
 
 /// The `const` or `static` item named `name` in the file of `at`.
@@ -487,6 +617,56 @@ fn collection_of(ty: &str) -> Option<Collection> {
     }
 }
 
+/// [`collection_of`], where a type the standard library does not say is read from the code at
+/// `at`: a type parameter around it (`old: &Old` with `Old: Index<usize>`), or a type the file
+/// implements `Index` for, is indexed through its own impl (one that only derefs to a `Vec` is
+/// not: its indexing is the `Vec`'s).
+fn collection_at(ty: &str, at: Node<'_>, src: &Source<'_>) -> Option<Collection> {
+    if let Some(known) = collection_of(ty) {
+        return Some(known);
+    }
+    let name = bare_name(ty)?;
+    (src.implements_index(name) || type_parameter(at, name, src.text)).then_some(Collection::Other)
+}
+
+/// The one name a written type is: `V` in `&mut V`, `Idx` in `&'a Idx`; none for `[T]`, `(A, B)`
+/// or a path.
+fn bare_name(ty: &str) -> Option<&str> {
+    let mut ty = ty.trim().trim_start_matches('&').trim_start();
+    if ty.starts_with('\'') {
+        ty = ty.split_once(char::is_whitespace)?.1.trim_start();
+    }
+    let ty = ty.strip_prefix("mut ").unwrap_or(ty).trim();
+    let name = ty.split('<').next().unwrap_or(ty).trim();
+    let plain = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    plain.then_some(name)
+}
+
+/// Whether a function, `impl` or trait around `at` declares a type parameter `name`.
+fn type_parameter(at: Node<'_>, name: &str, text: &str) -> bool {
+    let mut scope = at.parent();
+    while let Some(here) = scope {
+        if matches!(here.kind(), "function_item" | "impl_item" | "trait_item")
+            && let Some(parameters) = here.child_by_field_name("type_parameters")
+        {
+            let mut cursor = parameters.walk();
+            let declared = parameters.named_children(&mut cursor).any(|p| {
+                let declared = match p.kind() {
+                    "type_parameter" => p.child_by_field_name("name"),
+                    "type_identifier" => Some(p),
+                    _ => None,
+                };
+                declared.is_some_and(|d| &text[d.byte_range()] == name)
+            });
+            if declared {
+                return true;
+            }
+        }
+        scope = here.parent();
+    }
+    false
+}
+
 /// What the code says `node` (the indexed part of an index expression) is.
 fn collection(node: Node<'_>, src: &Source<'_>, depth: usize) -> Option<Collection> {
     let text = src.text;
@@ -499,14 +679,14 @@ fn collection(node: Node<'_>, src: &Source<'_>, depth: usize) -> Option<Collecti
         "string_literal" | "raw_string_literal" => Some(Collection::Other),
         "array_expression" => Some(Collection::Array),
         "identifier" => {
-            let local = binding(node, &text[node.byte_range()], text)?;
+            let local = binding(node, &text[node.byte_range()], src)?;
             match (local.ty, local.value) {
-                (Some(ty), _) => collection_of(&text[ty.byte_range()]),
+                (Some(ty), _) => collection_at(&text[ty], node, src),
                 (None, Some(value)) => collection(value, src, depth),
                 (None, None) => None,
             }
         }
-        "field_expression" => collection_of(field_type_text(node, src)?),
+        "field_expression" => collection_at(field_type_text(node, src)?, node, src),
         // `self` of a type of the file's own: its `Index` impl's business.
         "self" => collection_of(impl_type(node, text)?).or(Some(Collection::Other)),
         "macro_invocation" => {
@@ -554,9 +734,21 @@ pub fn may_panic_index(node: Node<'_>, src: &Source<'_>) -> bool {
         // `x[i]` in a macro's arguments, as tokens: nothing says what `x` is. Not `vec![...]`,
         // `x: [u8; 4]` or `#[attr]`, where a token stands between the name and the brackets.
         let said: String = text[node.byte_range()].split_whitespace().collect();
-        let indexes = node.prev_sibling().is_some_and(|name| name.is_named())
+        let indexed = node.prev_sibling().filter(|name| name.is_named());
+        let indexes = indexed.is_some()
             && text[..node.start_byte()].ends_with(|c: char| c.is_alphanumeric() || c == '_');
-        return indexes && said != "[..]";
+        if !indexes || said == "[..]" {
+            return false;
+        }
+        // A name the code around the macro types: what it is indexed by, as below.
+        return match indexed.filter(|name| name.kind() == "identifier") {
+            Some(name) => match collection(name, src, DEPTH) {
+                Some(Collection::Other) => false,
+                Some(Collection::Array) => !constant_tokens(node, src),
+                _ => true,
+            },
+            None => true,
+        };
     }
     let (Some(indexed), Some(index)) = (node.named_child(0), node.named_child(1)) else {
         return false;
@@ -577,14 +769,26 @@ pub fn may_panic_index(node: Node<'_>, src: &Source<'_>) -> bool {
     }
 }
 
+/// Whether the tokens `[...]` index at constant places: `[0]`, `[MAX]`, `[1..3]`.
+fn constant_tokens(brackets: Node<'_>, src: &Source<'_>) -> bool {
+    let mut cursor = brackets.walk();
+    let bounds: Vec<Node<'_>> = brackets.named_children(&mut cursor).collect();
+    let range = src.text[brackets.byte_range()].contains("..");
+    match bounds.as_slice() {
+        [one] => constant(*one, src).is_some(),
+        [from, to] if range => constant(*from, src).is_some() && constant(*to, src).is_some(),
+        _ => false,
+    }
+}
+
 /// What the elements of `collection` are, where it is declared as an array, slice or `Vec`.
 fn element_type(collection: Node<'_>, src: &Source<'_>) -> Option<Num> {
     let text = src.text;
     if collection.kind() != "identifier" {
         return None;
     }
-    let ty = binding(collection, &text[collection.byte_range()], text)?.ty?;
-    let ty = text[ty.byte_range()]
+    let ty = binding(collection, &text[collection.byte_range()], src)?.ty?;
+    let ty = text[ty]
         .trim_start_matches('&')
         .trim_start_matches("mut ")
         .trim();
@@ -625,6 +829,9 @@ fn call_type(node: Node<'_>, src: &Source<'_>, depth: usize) -> Option<Num> {
     if matches!(name, "size_of" | "align_of" | "size_of_val") {
         return primitive("usize");
     }
+    if let Some(known) = intrinsic(name) {
+        return Some(known);
+    }
     if name.starts_with("from") || matches!(name, "max" | "min") {
         return primitive(ty);
     }
@@ -632,6 +839,21 @@ fn call_type(node: Node<'_>, src: &Source<'_>, depth: usize) -> Option<Num> {
         return written(returns(name, src)?);
     }
     None
+}
+
+/// What the `std::arch` x86 intrinsics that give a plain integer return: a movemask or an
+/// extracted lane is an `i32`, as are the scalar conversions named `_si32`.
+fn intrinsic(name: &str) -> Option<Num> {
+    let family = name.strip_prefix("_mm")?;
+    let family = family.split_once('_').map_or(family, |(_, rest)| rest);
+    if family.starts_with("movemask_") || family.starts_with("extract_epi") {
+        return primitive("i32");
+    }
+    match family {
+        "cvtsi128_si32" | "cvtss_si32" | "cvtsd_si32" => primitive("i32"),
+        "cvtsi128_si64" | "cvtss_si64" | "cvtsd_si64" => primitive("i64"),
+        _ => None,
+    }
 }
 
 /// How many bits of an integer of `bits` bits `node`'s value can use, as clippy narrows it: by
@@ -653,7 +875,7 @@ fn reduced(node: Node<'_>, src: &Source<'_>, bits: u64, signed: bool, depth: usi
         "identifier" => {
             // An immutable local is its value (clippy's `expr_or_init`).
             let name = &text[node.byte_range()];
-            match binding(node, name, text) {
+            match binding(node, name, src) {
                 Some(Binding {
                     value: Some(value),
                     mutable: false,
@@ -789,6 +1011,61 @@ mod tests {
     }
 
     #[test]
+    fn a_match_arm_types_what_it_binds_from_a_tuple_variant_of_the_file() {
+        let code = "enum Seq { One(Range), Two([Range; 2]), Many(Vec<Range>), Named { s: String } }\n\
+                    fn f(s: &Seq, i: usize) {\n\
+                    match *s {\n\
+                    Seq::Two(ref r) => { let _ = (r[0], r[i]); }\n\
+                    Seq::Many(ref v) => { let _ = v[0]; }\n\
+                    Seq::One(ref o) => { let _ = o[0]; }\n\
+                    Seq::Named { s } => { let _ = &s[1..]; }\n\
+                    Seq::Named { s: t } => { let _ = &t[1..]; }\n}\n}";
+        assert_eq!(
+            index_verdicts(code),
+            [false, true, true, true, false, false]
+        );
+    }
+
+    #[test]
+    fn a_type_parameter_or_a_type_of_the_file_is_indexed_through_its_own_impl() {
+        let code = "struct V(Vec<isize>);\nimpl Index<isize> for V { type Output = isize; }\n\
+                    struct Tokens(Vec<u8>);\nimpl Deref for Tokens { type Target = Vec<u8>; }\n\
+                    fn f<Old: Index<usize> + ?Sized>(old: &Old, v: &mut V, w: &Other, t: &Tokens, i: usize) {\n\
+                    let _ = (&old[i], v[1], w[i], &t[i..]);\n\
+                    let _ = (0..2).map(|x| old[x]);\n}\n\
+                    struct Lookup<'a, Idx: ?Sized> { lookup: &'a Idx, index: usize }\n\
+                    impl<'a, Idx: Index<usize> + ?Sized> Lookup<'a, Idx> {\n\
+                    fn value(&self) -> &Idx::Output { &self.lookup[self.index] }\n}";
+        assert_eq!(
+            index_verdicts(code),
+            [false, false, true, true, false, false]
+        );
+    }
+
+    #[test]
+    fn an_index_in_a_macros_arguments_is_judged_by_what_the_code_says_of_the_name() {
+        let code = "enum Seq { Two([Range; 2]) }\n\
+                    fn f(s: &Seq, v: &[u8], m: &HashMap<u8, u8>, i: usize) {\n\
+                    match *s { Two(ref r) => write!(out, \"{:?}{:?}{:?}\", r[0], r[1], r[i]) }\n\
+                    println!(\"{} {} {}\", v[0], m[&1], unknown[0]);\n}";
+        let tree = crate::rules::matcher::parse(code).expect("parses");
+        let source = Source::new(code, tree.root_node());
+        let mut verdicts = Vec::new();
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            let said = &code[node.byte_range()];
+            if node.kind() == "token_tree" && said.starts_with('[') {
+                verdicts.push((node.start_byte(), may_panic_index(node, &source)));
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        verdicts.sort_unstable();
+        let verdicts: Vec<bool> = verdicts.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(verdicts, [false, false, true, true, false, true]);
+    }
+
+    #[test]
     fn a_cast_truncates_when_the_code_says_the_operand_is_wider() {
         let code = "fn f(a: u64, b: &u16, c: usize, d: f64, e: char) {\n\
                     let x = a as u32; let y = *b as u8; let z = c as u32; let w = d as i64;\n\
@@ -800,6 +1077,18 @@ mod tests {
                 true, true, true, true, false, false, false, true, true, true, true, true
             ]
         );
+    }
+
+    #[test]
+    fn an_intrinsic_that_gives_an_integer_is_typed() {
+        let code = "fn f(bit: __m128i) -> u16 {\n\
+                    let a = _mm_movemask_epi8(bit) as u16;\n\
+                    let b = _mm256_movemask_epi8(x) as u8;\n\
+                    let c = _mm_movemask_epi8(bit) as i64;\n\
+                    let d = _mm_cvtsi128_si64(bit) as u32;\n\
+                    let e = _mm_loadu_si128(p) as u8;\n\
+                    a\n}";
+        assert_eq!(verdicts(code), [true, true, false, true, false]);
     }
 
     #[test]
