@@ -37,6 +37,7 @@ pub mod diag;
 pub mod edit;
 pub mod engine;
 pub mod findings;
+pub mod forge;
 pub mod git;
 pub mod hash;
 pub mod index;

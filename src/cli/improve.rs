@@ -41,6 +41,38 @@ pub struct ImproveArgs {
 
 pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
     let root = cx.require_repo()?;
+    let asked = Asked {
+        branch: args.branch.clone(),
+        dry_run: args.dry_run,
+        max_changes: args.max_changes,
+        deadline: None,
+    };
+    let outcome = improved(cx, root, &asked, &args.validation)?;
+    if cx.printer.json() {
+        return Ok(if outcome.base_failed {
+            Exit::Failure
+        } else {
+            Exit::Success
+        });
+    }
+    report(cx, &outcome, args.dry_run)
+}
+
+/// What a run is asked beside its validation: `nova improve`'s flags, and `nova ci`'s time cap.
+pub(super) struct Asked {
+    pub branch: Option<String>,
+    pub dry_run: bool,
+    pub max_changes: Option<usize>,
+    pub deadline: Option<Instant>,
+}
+
+/// Runs `improve` on the repository at `root`, showing its events as they come.
+pub(super) fn improved(
+    cx: &Context<'_>,
+    root: std::path::PathBuf,
+    asked: &Asked,
+    validation_args: &ValidationArgs,
+) -> Result<ImproveOutcome, CommandError> {
     let config = cx.config(Some(&root))?;
     let provider = config.provider.kind.value;
     if provider != ProviderKind::Builtin {
@@ -58,16 +90,17 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         )));
     }
 
-    let (mut validation, require_green) = args.validation.options(cx, &config)?;
+    let (mut validation, require_green) = validation_args.options(cx, &config)?;
     let mut view = View::new(cx);
     validation.observer = view.observer();
     let request = ImproveRequest {
         repo_root: root,
-        branch: args.branch.clone(),
-        dry_run: args.dry_run,
-        max_changes: args
+        branch: asked.branch.clone(),
+        dry_run: asked.dry_run,
+        max_changes: asked
             .max_changes
             .or(config.budget.max_changes.value.map(|n| n as usize)),
+        deadline: asked.deadline,
         disabled: config.disabled_agents.value.clone(),
         validation,
         require_green,
@@ -77,15 +110,7 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
     let lock = cx.lock(&request.repo_root)?;
     let result = orchestrator::improve(&request, &set, &lock, &mut |event| view.show(event));
     view.finish();
-    let outcome = result?;
-    if cx.printer.json() {
-        return Ok(if outcome.base_failed {
-            Exit::Failure
-        } else {
-            Exit::Success
-        });
-    }
-    report(cx, &outcome, args.dry_run)
+    Ok(result?)
 }
 
 /// Renders events: JSON lines on stdout with `--json`, else progress on stderr. On a terminal
@@ -415,7 +440,11 @@ pub(super) fn recovered_note(kept: &str) -> String {
 }
 
 /// The final report, on stdout.
-fn report(cx: &Context<'_>, outcome: &ImproveOutcome, dry_run: bool) -> Result<Exit, CommandError> {
+pub(super) fn report(
+    cx: &Context<'_>,
+    outcome: &ImproveOutcome,
+    dry_run: bool,
+) -> Result<Exit, CommandError> {
     let p = &cx.printer;
     if outcome.base_failed {
         report_base_failed(cx, outcome)?;

@@ -9,6 +9,7 @@ mod agents;
 mod apply;
 mod ask;
 mod branches;
+mod ci;
 mod completions;
 mod config;
 mod doctor;
@@ -109,6 +110,7 @@ pub enum Command {
     Branches(branches::BranchesArgs),
     Undo(undo::UndoArgs),
     Push(push::PushArgs),
+    Ci(ci::CiArgs),
     Runs(runs::RunsArgs),
     Review(review::ReviewArgs),
     Map(map::MapArgs),
@@ -278,6 +280,7 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
         Command::Branches(args) => branches::run(&cx, args),
         Command::Undo(args) => undo::run(&cx, args),
         Command::Push(args) => push::run(&cx, args),
+        Command::Ci(args) => ci::run(&cx, args),
         Command::Runs(args) => runs::run(&cx, args),
         Command::Review(args) => review::run(&cx, args),
         Command::Map(args) => map::run(&cx, args),

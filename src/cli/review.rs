@@ -60,7 +60,7 @@ pub struct ReviewArgs {
 
 /// A severity threshold (`note` is SARIF's word for `info`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Level {
+pub(super) enum Level {
     Error,
     Warning,
     #[value(alias = "note")]
@@ -79,22 +79,9 @@ impl Level {
 
 pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
     let root = cx.require_repo()?;
-    let config = cx.config(Some(&root))?;
-    let set = AgentSet::for_repo(Some(&root)).map_err(CommandError::usage)?;
-    let request = ReviewRequest {
-        repo_root: root.clone(),
-        disabled: config.disabled_agents.value.clone(),
-        base: args.base.clone(),
+    let Some(outcome) = reviewed(cx, &root, args.base.clone(), args.rules_only)? else {
+        return Ok(Exit::Interrupted);
     };
-    let mut review = orchestrator::Review::start(&request, &set).map_err(review_error)?;
-    if !args.rules_only && config.provider.kind.value != ProviderKind::Builtin {
-        let finished = model_reviews(cx, &config, &set, &root, &mut review)?;
-        if !finished {
-            cx.printer.warn("interrupted: the review was cancelled");
-            return Ok(Exit::Interrupted);
-        }
-    }
-    let outcome = review.finish().map_err(review_error)?;
     let p = &cx.printer;
     if args.write_baseline {
         let reason = args.reason.as_deref().unwrap_or("").trim();
@@ -122,18 +109,51 @@ pub fn run(cx: &Context<'_>, args: &ReviewArgs) -> Result<Exit, CommandError> {
     } else {
         text(cx, &root, &outcome.findings, args.all)?;
     }
-    summary(cx, &outcome, args);
-    let failing = args.fail_on.is_some_and(|level| {
+    let text = !(p.json() || args.sarif || args.markdown);
+    summary(cx, &outcome, text && !args.all);
+    Ok(verdict(&outcome, args.fail_on))
+}
+
+/// Runs the review of the repository at `root` (only what changed since `base`, if given), with
+/// the model reviewers when a model is configured and not `rules_only`; `None` when Ctrl-C
+/// stopped them.
+pub(super) fn reviewed(
+    cx: &Context<'_>,
+    root: &std::path::Path,
+    base: Option<String>,
+    rules_only: bool,
+) -> Result<Option<orchestrator::ReviewOutcome>, CommandError> {
+    let config = cx.config(Some(root))?;
+    let set = AgentSet::for_repo(Some(root)).map_err(CommandError::usage)?;
+    let request = ReviewRequest {
+        repo_root: root.to_path_buf(),
+        disabled: config.disabled_agents.value.clone(),
+        base,
+    };
+    let mut review = orchestrator::Review::start(&request, &set).map_err(review_error)?;
+    if !rules_only && config.provider.kind.value != ProviderKind::Builtin {
+        let finished = model_reviews(cx, &config, &set, root, &mut review)?;
+        if !finished {
+            cx.printer.warn("interrupted: the review was cancelled");
+            return Ok(None);
+        }
+    }
+    review.finish().map(Some).map_err(review_error)
+}
+
+/// Exit 1 when a finding is at least as severe as `fail_on`.
+pub(super) fn verdict(outcome: &orchestrator::ReviewOutcome, fail_on: Option<Level>) -> Exit {
+    let failing = fail_on.is_some_and(|level| {
         outcome
             .findings
             .iter()
             .any(|f| f.severity >= level.severity())
     });
-    Ok(if failing {
+    if failing {
         Exit::Failure
     } else {
         Exit::Success
-    })
+    }
 }
 
 /// Runs the reviewers with the configured model; `false` when Ctrl-C stopped them.
@@ -192,7 +212,7 @@ fn model_reviews(
 
 /// For people: by file, the files in the order of their first finding (most severe, most
 /// central first), each file's findings by line; `info` ones only with `all`.
-fn text(
+pub(super) fn text(
     cx: &Context<'_>,
     root: &std::path::Path,
     findings: &[Finding],
@@ -234,7 +254,9 @@ fn text(
 }
 
 /// The counts on stderr: what was left out and why, and what was found.
-fn summary(cx: &Context<'_>, outcome: &orchestrator::ReviewOutcome, args: &ReviewArgs) {
+/// What the review left out and found, on stderr; `hidden_info` says the text left out the
+/// info findings.
+pub(super) fn summary(cx: &Context<'_>, outcome: &orchestrator::ReviewOutcome, hidden_info: bool) {
     let p = &cx.printer;
     let count = |severity| {
         outcome
@@ -256,8 +278,7 @@ fn summary(cx: &Context<'_>, outcome: &orchestrator::ReviewOutcome, args: &Revie
             orchestrator::BASELINE_FILE
         ));
     }
-    let text = !(p.json() || args.sarif || args.markdown);
-    if !args.all && text && count(Severity::Info) > 0 {
+    if hidden_info && count(Severity::Info) > 0 {
         p.note(&format!(
             "{} info finding(s) not shown: `nova review --all` shows them",
             count(Severity::Info)

@@ -109,6 +109,31 @@ impl Env {
             .find_map(|name| self.get(name).filter(|value| !value.is_empty()))
     }
 
+    /// A token for the forge's API (opening pull requests): `NOVA_FORGE_TOKEN`, else
+    /// `GITHUB_TOKEN`.
+    pub fn forge_token(&self) -> Option<&str> {
+        ["NOVA_FORGE_TOKEN", "GITHUB_TOKEN"]
+            .iter()
+            .find_map(|name| self.get(name))
+    }
+
+    /// The repository on GitHub, `owner/name`, as GitHub Actions says it (`GITHUB_REPOSITORY`).
+    pub fn github_repository(&self) -> Option<&str> {
+        self.get("GITHUB_REPOSITORY")
+    }
+
+    /// GitHub's REST API: `GITHUB_API_URL` (GitHub Enterprise, a test server), else the public
+    /// one.
+    pub fn github_api_url(&self) -> &str {
+        self.get("GITHUB_API_URL")
+            .unwrap_or("https://api.github.com")
+    }
+
+    /// The file GitHub Actions shows as the job's summary (`GITHUB_STEP_SUMMARY`).
+    pub fn step_summary(&self) -> Option<PathBuf> {
+        self.get("GITHUB_STEP_SUMMARY").map(PathBuf::from)
+    }
+
     /// Where the Rust toolchain lives, for the sandbox's read rules.
     pub fn toolchain_dirs(&self) -> ToolchainDirs {
         let home = self.get("HOME").map(PathBuf::from);

@@ -16,7 +16,7 @@ pub use commit::{
     BranchError, CommitSpec, branch_exists, commit_changes, commit_patch, review_branch,
     set_branch, valid_branch_name,
 };
-pub use push::{PushError, push};
+pub use push::{PushError, checked_out_branch, push, remote_url};
 pub use worktree::{
     ChangedLines, WorktreeError, changed_lines, checkout_detached, ensure_worktree, has_commit,
     head_commit, modified_files, read_blob, read_blobs, tree_files, uncommitted, under_symlink,

@@ -152,3 +152,20 @@ fn credentials(
         "no credentials left to try",
     ))
 }
+
+/// The URL of `remote` in the repository at `root`, as configured.
+pub fn remote_url(root: &Path, remote: &str) -> Option<String> {
+    let repo = Repository::open(root).ok()?;
+    let remote = repo.find_remote(remote).ok()?;
+    remote.url().ok().map(str::to_owned)
+}
+
+/// The branch the checkout at `root` is on (`main`), not when `HEAD` is detached.
+pub fn checked_out_branch(root: &Path) -> Option<String> {
+    let repo = Repository::open(root).ok()?;
+    let head = repo.head().ok()?;
+    if !head.is_branch() {
+        return None;
+    }
+    head.shorthand().ok().map(str::to_owned)
+}

@@ -27,6 +27,8 @@ pub struct ImproveRequest {
     pub dry_run: bool,
     /// Stop after this many commits.
     pub max_changes: Option<usize>,
+    /// Start no candidate after this instant (`nova ci --max-minutes`): what is left is listed.
+    pub deadline: Option<Instant>,
     /// Agents that must not run (`[agents] disabled`).
     pub disabled: Vec<String>,
     /// How candidates are validated. Flaky tests the archive remembers are added to its test
@@ -52,6 +54,8 @@ pub struct ImproveOutcome {
     pub left: Vec<(String, String)>,
     /// How many times the tip was linted for fixable findings (at most [`MAX_PASSES`]).
     pub passes: usize,
+    /// The time cap stopped the run before every candidate was tried.
+    pub capped: bool,
     pub findings: usize,
     /// The base cannot judge candidates (it does not build, or its tests do not run to the
     /// end), or it has failing or flaky tests and the run requires a green one: nothing was tried.
@@ -375,9 +379,22 @@ struct Counts {
 
 impl Run<'_> {
     fn limit_reached(&self) -> bool {
-        self.request
+        self.stop_reason().is_some()
+    }
+
+    /// Why no further candidate may start: the limit on changes, or the time cap.
+    fn stop_reason(&self) -> Option<&'static str> {
+        if self
+            .request
             .max_changes
             .is_some_and(|max| self.outcome.commits.len() >= max)
+        {
+            return Some("the run's limit on changes (`--max-changes`) was reached");
+        }
+        self.request
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+            .then_some("the run's time cap (`--max-minutes`) was reached")
     }
 }
 
@@ -599,11 +616,12 @@ fn try_candidates(
     let total = run.counts.candidates + candidates.len();
     let mut remaining = candidates.into_iter();
     while let Some((finding_idx, finding)) = remaining.next() {
-        if run.limit_reached() {
+        if let Some(reason) = run.stop_reason() {
+            run.outcome.capped |= run.request.deadline.is_some_and(|d| Instant::now() >= d);
             for (_, finding) in std::iter::once((finding_idx, finding)).chain(remaining) {
                 run.outcome.left.push((
                     format!("`{}` at {}", finding.rule, finding.location()),
-                    String::from("the run's limit on changes (`--max-changes`) was reached"),
+                    String::from(reason),
                 ));
             }
             break;

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 const OWNERS: &[(&str, &[&str])] = &[
     ("git2::", &["git/"]),
     ("rusqlite::", &["store/"]),
-    ("reqwest::", &["llm/transport.rs"]),
+    // Models over HTTP, and the forge's REST API.
+    ("reqwest::", &["llm/transport.rs", "forge.rs"]),
     ("tree_sitter", &["index/", "rules/"]),
     ("tiktoken_rs::", &["index/"]),
     ("ignore::", &["index/walk.rs"]),

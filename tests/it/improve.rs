@@ -72,7 +72,7 @@ mod tests {
 }
 "#;
 
-fn fixture(env: &TestEnv, name: &str, extra: &[(&str, &str)]) -> PathBuf {
+pub fn fixture(env: &TestEnv, name: &str, extra: &[(&str, &str)]) -> PathBuf {
     let mut files = vec![("Cargo.toml", MANIFEST), ("src/lib.rs", LIB)];
     files.extend_from_slice(extra);
     env.repo_with(name, &files)

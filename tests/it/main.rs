@@ -8,6 +8,7 @@ mod apply;
 mod ask;
 mod boundaries;
 mod branches;
+mod ci;
 mod cli;
 mod common;
 mod config;

@@ -1,0 +1,310 @@
+//! `nova ci`: the non-interactive jobs a CI pipeline runs. `review` reports findings and fails
+//! the job on them; `improve` commits what passed on a review branch, pushes it (never forced)
+//! and, with a forge token, opens or updates its pull request. Both write a Markdown summary to
+//! `$GITHUB_STEP_SUMMARY` when it is set, and prompt for nothing.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+
+use super::improve::{self, Asked};
+use super::review::{self, Level};
+use super::validation::ValidationArgs;
+use super::{CommandError, Context, Exit, report};
+use crate::forge::{self, GitHub, Proposed};
+use crate::git;
+use crate::orchestrator::{ImproveOutcome, ReviewOutcome};
+
+/// Run what a CI pipeline runs: `nova ci review` or `nova ci improve`.
+///
+/// Exit codes a pipeline can act on: 0 the job did what it was asked; 1 `review` found findings
+/// at `--fail-on` or above, or `improve`'s base cannot judge a change (it does not build, its
+/// tests do not run), or the push or the pull request was refused; 2 usage or configuration;
+/// 3 the machine cannot run the job (no sandbox, the forge unreachable).
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    #[command(subcommand)]
+    job: Job,
+}
+
+#[derive(Debug, Subcommand)]
+enum Job {
+    /// Review the repository (or what changed since `--base`) and fail on findings
+    Review(ReviewJob),
+    /// Improve the repository, push the review branch, and open or update its pull request
+    Improve(ImproveJob),
+}
+
+#[derive(Debug, Args)]
+struct ReviewJob {
+    /// Review only the lines changed since REV (in a pull request: its base branch)
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// Exit 1 when a finding is at least this severe
+    #[arg(long, value_enum, value_name = "LEVEL", default_value = "warning")]
+    fail_on: Level,
+    /// In the summary, prefix links to lines with this URL (`https://github.com/o/r/blob/SHA`)
+    #[arg(long, value_name = "URL")]
+    link_base: Option<String>,
+    /// Run the rule packs only, even with a language model configured
+    #[arg(long)]
+    rules_only: bool,
+}
+
+#[derive(Debug, Args)]
+struct ImproveJob {
+    /// Start no new candidate after this many minutes; what is left is listed
+    #[arg(long, value_name = "N")]
+    max_minutes: Option<u64>,
+    /// Stop after this many commits [default: `budget.max_changes`, else no limit]
+    #[arg(long, value_name = "N")]
+    max_changes: Option<usize>,
+    /// The remote to push the review branch to
+    #[arg(long, default_value = "origin")]
+    remote: String,
+    /// The branch the pull request goes into [default: the branch checked out]
+    #[arg(long, value_name = "NAME")]
+    into: Option<String>,
+    /// Commit on the review branch, but push nothing and open no pull request
+    #[arg(long)]
+    no_push: bool,
+    #[command(flatten)]
+    validation: ValidationArgs,
+}
+
+pub fn run(cx: &Context<'_>, args: &CiArgs) -> Result<Exit, CommandError> {
+    match &args.job {
+        Job::Review(job) => review_job(cx, job),
+        Job::Improve(job) => improve_job(cx, job),
+    }
+}
+
+fn review_job(cx: &Context<'_>, job: &ReviewJob) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let Some(outcome) = review::reviewed(cx, &root, job.base.clone(), job.rules_only)? else {
+        return Ok(Exit::Interrupted);
+    };
+    review::text(cx, &root, &outcome.findings, false)?;
+    review::summary(cx, &outcome, true);
+    let exit = review::verdict(&outcome, Some(job.fail_on));
+    step_summary(cx, &review_summary(&outcome, job, exit))?;
+    Ok(exit)
+}
+
+/// The job summary of a review: the verdict, then the findings as a pull request comment.
+fn review_summary(outcome: &ReviewOutcome, job: &ReviewJob, exit: Exit) -> String {
+    let verdict = if exit == Exit::Success {
+        "passed"
+    } else {
+        "failed"
+    };
+    let threshold = match job.fail_on {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Info => "info",
+    };
+    format!(
+        "## Nova review: {verdict}\n\nFails on findings of severity `{threshold}` or above.\n\n{}",
+        report::markdown(&outcome.findings, job.link_base.as_deref())
+    )
+}
+
+fn improve_job(cx: &Context<'_>, job: &ImproveJob) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let into = job.into.clone().or_else(|| git::checked_out_branch(&root));
+    let asked = Asked {
+        branch: None,
+        dry_run: false,
+        max_changes: job.max_changes,
+        deadline: job
+            .max_minutes
+            .map(|minutes| Instant::now() + Duration::from_secs(minutes.saturating_mul(60))),
+    };
+    let outcome = improve::improved(cx, root.clone(), &asked, &job.validation)?;
+    let mut exit = improve::report(cx, &outcome, false)?;
+    let mut proposed = None;
+    let mut problem = None;
+    if let (Some(branch), false) = (&outcome.branch, job.no_push) {
+        match publish(cx, &root, job, branch, into.as_deref(), &outcome) {
+            Ok(done) => proposed = done,
+            Err(error) => {
+                exit = error.exit;
+                problem = Some(error.error);
+            }
+        }
+    }
+    let said = problem.as_ref().map(|error| format!("{error:#}"));
+    step_summary(
+        cx,
+        &improve_summary(&outcome, proposed.as_ref(), said.as_deref()),
+    )?;
+    if let Some(problem) = &problem {
+        cx.printer.error(problem);
+    }
+    Ok(exit)
+}
+
+/// Pushes the review branch and, with a forge token, opens or updates its pull request.
+fn publish(
+    cx: &Context<'_>,
+    root: &std::path::Path,
+    job: &ImproveJob,
+    branch: &str,
+    into: Option<&str>,
+    outcome: &ImproveOutcome,
+) -> Result<Option<Proposed>, CommandError> {
+    let refused = |error: anyhow::Error| CommandError {
+        exit: Exit::Failure,
+        error,
+    };
+    git::push(root, branch, &job.remote, cx.env.git_token())
+        .map_err(|error| refused(error.into()))?;
+    cx.printer
+        .note(&format!("pushed {branch} to {}", job.remote));
+    let Some(token) = cx.env.forge_token() else {
+        cx.printer
+            .note("no forge token (`GITHUB_TOKEN`): no pull request opened");
+        return Ok(None);
+    };
+    let repository = cx
+        .env
+        .github_repository()
+        .map(str::to_owned)
+        .or_else(|| git::remote_url(root, &job.remote).and_then(|url| forge::repository_of(&url)))
+        .ok_or_else(|| CommandError::usage(forge::ForgeError::NoRepository))?;
+    let into = into.ok_or_else(|| {
+        CommandError::usage(anyhow::anyhow!(
+            "the checkout is on no branch (a detached HEAD): say which branch the pull request \
+             goes into with `--into NAME`"
+        ))
+    })?;
+    let github = GitHub::new(cx.env.github_api_url(), &repository, token)
+        .map_err(CommandError::environment)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CommandError::environment)?;
+    let title = pull_request_title(outcome);
+    let body = improve_summary(outcome, None, None);
+    let proposed = runtime
+        .block_on(github.propose(branch, into, &title, &body))
+        .map_err(|error| match error {
+            forge::ForgeError::Unreachable { .. } => CommandError::environment(error),
+            forge::ForgeError::NoRepository => CommandError::usage(error),
+            _ => refused(error.into()),
+        })?;
+    let (verb, pr) = match &proposed {
+        Proposed::Opened(pr) => ("opened", pr),
+        Proposed::Updated(pr) => ("updated", pr),
+    };
+    cx.printer.line(&format!(
+        "Pull request #{} {verb}: {}",
+        pr.number, pr.html_url
+    ))?;
+    Ok(Some(proposed))
+}
+
+/// `Nova: 3 improvements`, or the one commit's summary.
+fn pull_request_title(outcome: &ImproveOutcome) -> String {
+    match outcome.commits.as_slice() {
+        [one] => format!("Nova: {}", one.summary),
+        commits => format!("Nova: {} improvements", commits.len()),
+    }
+}
+
+/// A run as Markdown: what landed, what was refused and why, what is left.
+fn improve_summary(
+    outcome: &ImproveOutcome,
+    proposed: Option<&Proposed>,
+    problem: Option<&str>,
+) -> String {
+    let mut out = String::from("## Nova improve\n\n");
+    if outcome.base_failed {
+        out.push_str(
+            "The base cannot judge a change (it does not build, or its tests do not run to the \
+             end, or a green base was required): nothing was tried.\n",
+        );
+        for error in &outcome.base_build_errors {
+            let _ = writeln!(out, "\n```\n{}\n```", error.trim_end());
+        }
+        return out;
+    }
+    match &outcome.branch {
+        Some(branch) => {
+            let _ = writeln!(
+                out,
+                "{} commit(s) on `{branch}`, each built and tested on its own tree:\n",
+                outcome.commits.len()
+            );
+            for commit in &outcome.commits {
+                let short = commit.commit.get(..10).unwrap_or(&commit.commit);
+                let _ = writeln!(out, "- `{short}` {}", commit.summary);
+            }
+        }
+        None => out.push_str("No change passed validation; no branch was created.\n"),
+    }
+    if let Some(proposed) = proposed {
+        let pr = proposed.pull_request();
+        let verb = match proposed {
+            Proposed::Opened(_) => "opened",
+            Proposed::Updated(_) => "updated",
+        };
+        let _ = writeln!(
+            out,
+            "\nPull request [#{}]({}) {verb}.",
+            pr.number, pr.html_url
+        );
+    }
+    if let Some(problem) = problem {
+        let _ = writeln!(out, "\n**Not published:** {problem}");
+    }
+    if !outcome.rejected.is_empty() {
+        out.push_str("\n### Refused\n\n| candidate | why |\n| --- | --- |\n");
+        for (candidate, reasons) in &outcome.rejected {
+            let _ = writeln!(
+                out,
+                "| {} | {} |",
+                cell(candidate),
+                cell(&reasons.join("; "))
+            );
+        }
+    }
+    if !outcome.left.is_empty() {
+        out.push_str("\n### Not tried\n\n| finding | why |\n| --- | --- |\n");
+        for (finding, why) in &outcome.left {
+            let _ = writeln!(out, "| {} | {} |", cell(finding), cell(why));
+        }
+    }
+    if outcome.capped {
+        out.push_str("\nThe time cap (`--max-minutes`) ended the run early.\n");
+    }
+    out
+}
+
+/// Text for a Markdown table cell: one line, no stray `|`.
+fn cell(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+}
+
+/// Appends `markdown` to `$GITHUB_STEP_SUMMARY` when it is set.
+fn step_summary(cx: &Context<'_>, markdown: &str) -> Result<(), CommandError> {
+    let Some(path) = cx.env.step_summary() else {
+        return Ok(());
+    };
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| writeln!(file, "{markdown}"))
+        .map_err(|error| {
+            CommandError::environment(anyhow::anyhow!(
+                "cannot write the job summary to `{}`: {error}",
+                path.display()
+            ))
+        })
+}
