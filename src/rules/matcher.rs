@@ -68,7 +68,7 @@ pub struct Plan<'r> {
     pub rules: &'r [Compiled],
     /// Each rule's fix template, compiled against `query`'s captures.
     pub fixes: &'r [Option<Template>],
-    /// The first of the query's [`FACTS`] patterns, if it ends with them.
+    /// The first of the query's `FACTS` patterns, if it ends with them.
     pub facts: Option<usize>,
 }
 

@@ -122,7 +122,7 @@ struct Combined {
     query: Query,
     rule_of: Vec<usize>,
     fixes: Vec<Option<fix::Template>>,
-    /// The first pattern of [`matcher::FACTS`], which the query ends with.
+    /// The first pattern of `matcher::FACTS`, which the query ends with.
     facts: usize,
 }
 
