@@ -9,9 +9,106 @@ use super::{CommandError, Context, Exit};
 
 /// Write a commented `nova.toml` and `.nova/.gitignore` in the repository.
 ///
-/// Never overwrites a file that exists. Exits 1 when there was nothing left to write.
+/// With `--ci`, also a GitHub Actions workflow, `.github/workflows/nova.yml`: `nova ci review` on
+/// every pull request, `nova ci improve` once a week (and by hand) opening a pull request with
+/// what passed. Never overwrites a file that exists. Exits 1 when there was nothing left to
+/// write.
 #[derive(Debug, Args)]
-pub struct InitArgs {}
+pub struct InitArgs {
+    /// Also write the GitHub Actions workflow `.github/workflows/nova.yml`
+    #[arg(long, requires = "nova_git")]
+    ci: bool,
+    /// With `--ci`: the git URL the workflow installs Nova from (`cargo install --git URL`)
+    #[arg(long, value_name = "URL")]
+    nova_git: Option<String>,
+}
+
+/// Where `nova init --ci` writes the workflow.
+pub const WORKFLOW_PATH: &str = ".github/workflows/nova.yml";
+
+/// The GitHub Actions workflow `nova init --ci` writes; `@NOVA_GIT@` is where Nova is installed
+/// from. Actions are pinned to full commits; each job has only the permissions it needs.
+pub const WORKFLOW: &str = r#"# Nova in CI, written by `nova init --ci`: edit it freely.
+# Pull requests get `nova ci review` (the job fails on a warning or worse, and the findings are in
+# the job summary). Once a week, and when run by hand, `nova ci improve` commits what it fixed and
+# proved on a `nova/improve/...` branch, pushes it and opens a pull request.
+name: nova
+
+on:
+  pull_request:
+  schedule:
+    - cron: "23 5 * * 1"
+  workflow_dispatch:
+
+permissions: {}
+
+concurrency:
+  group: nova-${{ github.workflow }}-${{ github.ref }}
+  cancel-in-progress: true
+
+env:
+  CARGO_TERM_COLOR: never
+  NOVA_GIT: "@NOVA_GIT@"
+
+jobs:
+  review:
+    if: github.event_name == 'pull_request'
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    permissions:
+      contents: read
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          fetch-depth: 0
+          persist-credentials: false
+      - uses: actions/cache@1bd1e32a3bdc45362d1e726936510720a7c30a57 # v4.2.0
+        with:
+          path: |
+            ~/.cargo/registry
+            ~/.cargo/git
+            ~/.cargo/bin/nova
+            .nova/target
+          key: nova-${{ runner.os }}-${{ hashFiles('**/Cargo.lock') }}
+          restore-keys: nova-${{ runner.os }}-
+      - name: Install Nova
+        run: command -v nova || cargo install --locked --git "$NOVA_GIT" nova
+      - name: Review what the pull request changed
+        env:
+          BASE_REF: ${{ github.base_ref }}
+        run: nova ci review --base "origin/$BASE_REF"
+
+  improve:
+    if: github.event_name != 'pull_request'
+    runs-on: ubuntu-latest
+    timeout-minutes: 120
+    permissions:
+      contents: write
+      pull-requests: write
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+      - uses: actions/cache@1bd1e32a3bdc45362d1e726936510720a7c30a57 # v4.2.0
+        with:
+          path: |
+            ~/.cargo/registry
+            ~/.cargo/git
+            ~/.cargo/bin/nova
+            .nova/target
+          key: nova-${{ runner.os }}-${{ hashFiles('**/Cargo.lock') }}
+          restore-keys: nova-${{ runner.os }}-
+      - name: Install Nova
+        run: command -v nova || cargo install --locked --git "$NOVA_GIT" nova
+      # Nova proves each change in a sandbox built on user namespaces, which Ubuntu 24.04 (the
+      # runners' `ubuntu-latest`) lets only AppArmor-profiled programs make; `nova doctor` checks.
+      - name: Let the sandbox use user namespaces
+        run: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 && nova doctor
+      - name: Improve, push the review branch, open its pull request
+        env:
+          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}
+        run: nova ci improve --max-minutes 90
+"#;
 
 /// The starting `nova.toml`: every key a repository may set, commented out at its default.
 pub const NOVA_TOML: &str = r#"# Nova's configuration for this repository. Commit it with your code.
@@ -50,7 +147,7 @@ pub const NOVA_TOML: &str = r#"# Nova's configuration for this repository. Commi
 # cost_usd = 5.0                # model spend per run
 "#;
 
-pub fn run(cx: &Context<'_>, _args: &InitArgs) -> Result<Exit, CommandError> {
+pub fn run(cx: &Context<'_>, args: &InitArgs) -> Result<Exit, CommandError> {
     let root = cx.require_repo()?;
     let p = &cx.printer;
     let mut written = 0;
@@ -75,6 +172,29 @@ pub fn run(cx: &Context<'_>, _args: &InitArgs) -> Result<Exit, CommandError> {
         create_new(&gitignore, crate::state::STATE_GITIGNORE)?;
         p.note("wrote `.nova/.gitignore`");
         written += 1;
+    }
+
+    if args.ci {
+        let url = args.nova_git.as_deref().unwrap_or_default().trim();
+        if url.is_empty() || url.contains(char::is_whitespace) || url.contains('"') {
+            return Err(CommandError::usage(anyhow::anyhow!(
+                "`--nova-git` wants the git URL CI installs Nova from, like \
+                 `https://github.com/OWNER/nova`"
+            )));
+        }
+        let workflow = root.join(WORKFLOW_PATH);
+        if workflow.exists() {
+            p.note(&format!("`{WORKFLOW_PATH}` already exists; left as it is"));
+        } else {
+            if let Some(dir) = workflow.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            create_new(&workflow, &WORKFLOW.replace("@NOVA_GIT@", url))?;
+            p.note(&format!(
+                "wrote `{WORKFLOW_PATH}`: commit it, and pull requests get `nova ci review`"
+            ));
+            written += 1;
+        }
     }
 
     if written == 0 {

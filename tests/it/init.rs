@@ -94,3 +94,141 @@ fn init_outside_a_repository_exits_3() {
     );
     assert!(run.stderr.contains("git init"), "{}", run.stderr);
 }
+
+/// What actionlint (as `.ci/schemas` fetches it) says of the workflow at `path` with `text`:
+/// one line per problem; `None` when actionlint or Node.js is not there.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test runs actionlint under Node.js"
+)]
+fn actionlint(path: &str, text: &str) -> Option<Vec<String>> {
+    let linter =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/actionlint/package/node.cjs");
+    if !linter.exists() {
+        return None;
+    }
+    let script = "const { createLinter } = require(process.argv[1]);\n\
+                  let input = '';\n\
+                  process.stdin.on('data', (d) => { input += d; });\n\
+                  process.stdin.on('end', async () => {\n\
+                    const lint = await createLinter();\n\
+                    for (const r of lint(input, process.argv[2])) {\n\
+                      console.log(`${r.line}:${r.column} ${r.kind}: ${r.message}`);\n\
+                    }\n\
+                  });\n";
+    let mut child = std::process::Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .arg(&linter)
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take()?;
+        stdin.write_all(text.as_bytes()).ok()?;
+    }
+    let output = child.wait_with_output().ok()?;
+    assert!(
+        output.status.success(),
+        "actionlint did not run: {output:?}"
+    );
+    Some(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+#[test]
+fn init_ci_writes_a_workflow_with_pinned_actions_and_least_permissions() {
+    let env = TestEnv::new();
+    let repo = env.repo("ci-workflow");
+    let run = env.nova_in(
+        &repo,
+        ["init", "--ci", "--nova-git", "https://github.com/octo/nova"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let path = ".github/workflows/nova.yml";
+    let text = std::fs::read_to_string(repo.join(path)).expect("the workflow");
+    assert!(
+        text.contains("NOVA_GIT: \"https://github.com/octo/nova\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("\npermissions: {}\n"),
+        "no permission by default:\n{text}"
+    );
+    assert!(text.contains("nova ci review") && text.contains("nova ci improve"));
+    for line in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- uses:"))
+    {
+        let reference = line.split('@').nth(1).unwrap_or_default();
+        let commit = reference.split_whitespace().next().unwrap_or_default();
+        assert!(
+            commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit()),
+            "an action not pinned to a commit: {line}"
+        );
+    }
+    match actionlint(path, &text) {
+        Some(problems) => assert!(problems.is_empty(), "actionlint: {problems:#?}"),
+        None => crate::common::skip(
+            "actionlint on the workflow",
+            "target/actionlint is missing (or Node.js is): run `bash .ci/schemas`",
+        ),
+    }
+
+    // Never overwritten; and without the URL CI installs Nova from, a usage error.
+    let again = env.nova_in(
+        &repo,
+        ["init", "--ci", "--nova-git", "https://example.com/other"],
+    );
+    assert!(again.stderr.contains("already exists"), "{}", again.both());
+    let kept = std::fs::read_to_string(repo.join(path)).expect("the workflow");
+    assert_eq!(kept, text);
+    let bare = env.nova_in(&env.repo("no-url"), ["init", "--ci"]);
+    assert_eq!(bare.code, 2, "{}", bare.both());
+}
+
+#[test]
+fn actionlint_finds_a_broken_workflow() {
+    // The check above can fail: a workflow with an unknown key and a bad expression is refused.
+    let broken = "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    stepz: []\n    \
+                  steps:\n      - run: echo ${{ github.nope( }}\n";
+    match actionlint(".github/workflows/broken.yml", broken) {
+        Some(problems) => assert!(!problems.is_empty(), "actionlint passed a broken workflow"),
+        None => crate::common::skip(
+            "actionlint on a broken workflow",
+            "target/actionlint is missing (or Node.js is): run `bash .ci/schemas`",
+        ),
+    }
+}
+
+#[test]
+fn the_readme_shows_the_workflow_as_written() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README.md");
+    let env = TestEnv::new();
+    let repo = env.repo("readme-workflow");
+    let run = env.nova_in(
+        &repo,
+        [
+            "init",
+            "--ci",
+            "--nova-git",
+            "https://github.com/OWNER/nova",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let text =
+        std::fs::read_to_string(repo.join(".github/workflows/nova.yml")).expect("the workflow");
+    assert!(
+        readme.contains(&format!("```yaml\n{text}```")),
+        "README.md's workflow is not the one `nova init --ci` writes"
+    );
+}
