@@ -22,6 +22,7 @@ mod report;
 mod review;
 mod rules;
 mod runs;
+mod runs_report;
 mod undo;
 mod validation;
 

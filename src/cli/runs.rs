@@ -28,6 +28,14 @@ enum RunsCommand {
         /// Include each candidate's diff
         #[arg(long)]
         diff: bool,
+        /// Print the run as Markdown: a timeline, then each candidate with its finding, verdict,
+        /// time and diff
+        #[arg(long, conflicts_with = "html")]
+        markdown: bool,
+        /// Print the run as one static HTML page (no script, nothing fetched): a timeline, then
+        /// each candidate with its finding, verdict, time and diff
+        #[arg(long)]
+        html: bool,
     },
 }
 
@@ -40,13 +48,31 @@ pub fn run(cx: &Context<'_>, args: &RunsArgs) -> Result<Exit, CommandError> {
     }
     match &args.command {
         RunsCommand::List => list(cx, store),
-        RunsCommand::Show { id, diff } => {
+        RunsCommand::Show {
+            id,
+            diff,
+            markdown,
+            html,
+        } => {
             let Some(store) = store else {
                 return Err(CommandError::usage(anyhow::anyhow!(
                     "no runs yet: run `nova improve` first"
                 )));
             };
-            show(cx, &store, id.as_deref(), *diff)
+            let format = if *html {
+                Format::Html
+            } else if *markdown {
+                Format::Markdown
+            } else {
+                Format::Text
+            };
+            show(
+                cx,
+                &store,
+                id.as_deref(),
+                *diff || *html || *markdown,
+                format,
+            )
         }
     }
 }
@@ -94,14 +120,14 @@ fn paint_status(cx: &Context<'_>, word: &str) -> String {
 }
 
 #[derive(Serialize)]
-struct RunDetail<'a> {
-    run: &'a RunRow,
+pub(super) struct RunDetail<'a> {
+    pub run: &'a RunRow,
     /// What the run's base showed: tests already failing, flaky tests.
-    base: &'a Baseline,
-    findings: &'a [FindingRow],
-    candidates: &'a [CandidateRow],
+    pub base: &'a Baseline,
+    pub findings: &'a [FindingRow],
+    pub candidates: &'a [CandidateRow],
     /// Every test a run of this repository saw flaky.
-    flaky_tests: &'a [FlakyRow],
+    pub flaky_tests: &'a [FlakyRow],
 }
 
 /// A run for people: what it was, the base's failing tests, findings and candidates.
@@ -209,11 +235,20 @@ fn print_candidates(cx: &Context<'_>, detail: &RunDetail<'_>) -> Result<(), Comm
     Ok(())
 }
 
+/// How `nova runs show` prints a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Markdown,
+    Html,
+}
+
 fn show(
     cx: &Context<'_>,
     store: &Store,
     id: Option<&str>,
     with_diff: bool,
+    format: Format,
 ) -> Result<Exit, CommandError> {
     let run = match id {
         Some(id) => store.run(id).map_err(CommandError::environment)?,
@@ -252,10 +287,15 @@ fn show(
         candidates: &candidates,
         flaky_tests: &flaky,
     };
-    if cx.printer.json() {
-        cx.printer.json_value(&detail)?;
-    } else {
-        print_detail(cx, &detail)?;
+    match format {
+        Format::Markdown => cx
+            .printer
+            .line(super::runs_report::markdown(&detail).trim_end())?,
+        Format::Html => cx
+            .printer
+            .line(super::runs_report::html(&detail).trim_end())?,
+        Format::Text if cx.printer.json() => cx.printer.json_value(&detail)?,
+        Format::Text => print_detail(cx, &detail)?,
     }
     Ok(Exit::Success)
 }

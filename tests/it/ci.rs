@@ -227,4 +227,38 @@ fn an_improve_job_that_cannot_push_fails_and_says_so_in_the_summary() {
     // Without pushing, the same job succeeds and opens nothing.
     let quiet = env.nova_in(&repo, ["ci", "improve", "--no-push"]);
     assert_eq!(quiet.code, 0, "{}", quiet.both());
+
+    // The run's report, for people: Markdown and one static page, each with its timeline and
+    // every candidate's verdict and diff.
+    let markdown = env.nova_in(&repo, ["runs", "show", "--markdown"]);
+    assert_eq!(markdown.code, 0, "{}", markdown.both());
+    assert!(
+        markdown.stdout.contains("## Timeline"),
+        "{}",
+        markdown.stdout
+    );
+    assert!(
+        markdown.stdout.contains("base proved, tree reviewed"),
+        "{}",
+        markdown.stdout
+    );
+    assert!(markdown.stdout.contains(": accepted") || markdown.stdout.contains("accepted:"));
+    assert!(markdown.stdout.contains("```diff"), "{}", markdown.stdout);
+    let page = env.nova_in(&repo, ["runs", "show", "--html"]);
+    assert_eq!(page.code, 0, "{}", page.both());
+    assert!(
+        page.stdout.starts_with("<!DOCTYPE html>"),
+        "{}",
+        page.stdout
+    );
+    assert!(
+        page.stdout.contains("class=\"timeline\""),
+        "{}",
+        page.stdout
+    );
+    assert!(
+        page.stdout.contains("class=\"verdict accepted\""),
+        "{}",
+        page.stdout
+    );
 }
