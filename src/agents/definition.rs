@@ -224,6 +224,9 @@ pub struct AgentDef {
     /// Its changes may add dependencies (a new key in a `Cargo.toml` dependency table, a change
     /// to `Cargo.lock`). Off by default: a new crate is a decision for the code's owner.
     pub may_add_dependencies: bool,
+    /// Its changes may change what the crate exports (a `pub fn`'s signature, a public field,
+    /// an item removed). Off by default: the crate's users rely on it.
+    pub may_change_api: bool,
     pub output: Output,
     pub prompt: String,
     pub origin: Origin,
@@ -262,6 +265,8 @@ struct RawAgent {
     may_silence: bool,
     #[serde(default)]
     may_add_dependencies: bool,
+    #[serde(default)]
+    may_change_api: bool,
     output: Spanned<Output>,
 }
 
@@ -315,6 +320,7 @@ const AGENT_KEYS: &[&str] = &[
     "acceptance",
     "may_silence",
     "may_add_dependencies",
+    "may_change_api",
     "output",
 ];
 const SCOPE_KEYS: &[&str] = &["read", "write"];
@@ -466,6 +472,7 @@ pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef
         acceptance: strings(raw.acceptance),
         may_silence: raw.may_silence,
         may_add_dependencies: raw.may_add_dependencies,
+        may_change_api: raw.may_change_api,
         output: raw.output.into_inner(),
         prompt,
         origin,

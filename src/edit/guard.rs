@@ -117,6 +117,8 @@ pub struct Policy<'a> {
     pub may_silence: bool,
     /// New dependencies, and changes to `Cargo.lock`, are accepted.
     pub may_add_dependencies: bool,
+    /// Changes to what the crate exports (a `pub fn`'s signature, a public field) are accepted.
+    pub may_change_api: bool,
     /// A whole-file rewrite was asked for: shrinking files is then expected.
     pub rewrite: bool,
     /// The files of the change's base (the parents that declare a changed module).
@@ -131,6 +133,7 @@ impl std::fmt::Debug for Policy<'_> {
             .field("scope", &self.scope)
             .field("may_silence", &self.may_silence)
             .field("may_add_dependencies", &self.may_add_dependencies)
+            .field("may_change_api", &self.may_change_api)
             .field("rewrite", &self.rewrite)
             .finish_non_exhaustive()
     }
@@ -157,6 +160,8 @@ pub enum Rule {
     Dependencies,
     /// A new `allow`/`expect` from an agent not allowed to add one, or without a `reason`.
     Silenced,
+    /// A change to the crate's public API from an agent not allowed to make one.
+    PublicApi,
 }
 
 /// One file turned away: a sentence that names the file and says what to do about it.
@@ -178,6 +183,7 @@ pub fn review(patch: &Patch, policy: &Policy<'_>) -> Vec<Rejection> {
     let mut rejections = Vec::new();
     for change in &patch.changes {
         let path = &change.path;
+        let mut syntax_broken = false;
         let mut reject = |rule, message: String| {
             rejections.push(Rejection {
                 path: path.clone(),
@@ -247,6 +253,7 @@ pub fn review(patch: &Patch, policy: &Policy<'_>) -> Vec<Rejection> {
             let had = crate::index::syntax_errors(path.as_str(), before, usize::MAX)
                 .map_or(0, |lines| lines.len());
             if errors.len() > had || change.before.is_none() {
+                syntax_broken = true;
                 let lines: Vec<String> = errors.iter().take(3).map(usize::to_string).collect();
                 reject(
                     Rule::SyntaxError,
@@ -257,8 +264,29 @@ pub fn review(patch: &Patch, policy: &Policy<'_>) -> Vec<Rejection> {
                 );
             }
         }
+        if !syntax_broken && let Some(why) = public_api(path, before, after, policy) {
+            reject(Rule::PublicApi, why);
+        }
     }
     rejections
+}
+
+/// Why a change of `path` from `before` to `after` is turned away for what it does to the
+/// crate's public API, when `policy` does not allow that.
+fn public_api(path: &RepoPath, before: &str, after: &str, policy: &Policy<'_>) -> Option<String> {
+    if policy.may_change_api {
+        return None;
+    }
+    let changed = crate::index::api::changes(path.as_str(), before, after, policy.read);
+    let first = changed.first()?;
+    let more = match changed.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Some(format!(
+        "it changes the public API of `{path}`: {first}{more}; the agent's file does not allow \
+         API changes (`may_change_api`)"
+    ))
 }
 
 /// Why an agent's change to a manifest or lock file is refused, unless its file allows it.
@@ -521,6 +549,7 @@ mod tests {
             scope: None,
             may_silence: true,
             may_add_dependencies: true,
+            may_change_api: true,
             rewrite: false,
             read: NOTHING,
             symlink: NOTHING,
@@ -744,6 +773,33 @@ mod tests {
             review(&lock, &agent(&scope, false, false))[0].rule,
             Rule::Dependencies
         );
+    }
+
+    #[test]
+    fn agents_change_the_public_api_only_when_their_file_allows_it() {
+        let before = "pub fn none_left(items: &Vec<i32>) -> bool {\n    items.len() == 0\n}\n";
+        let after = "pub fn none_left(items: &[i32]) -> bool {\n    items.is_empty()\n}\n";
+        let body_only = "pub fn none_left(items: &Vec<i32>) -> bool {\n    items.is_empty()\n}\n";
+        let scope = Scope::new(&[String::from("**")]);
+        let strict = Policy {
+            may_change_api: false,
+            ..agent(&scope, false, false)
+        };
+        let change = |to: &str| patch(vec![changed("src/lib.rs", Some(before), Some(to))]);
+        let refused = review(&change(after), &strict);
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0].rule, Rule::PublicApi);
+        assert!(
+            refused[0]
+                .message
+                .contains("changes the public API of `src/lib.rs`")
+                && refused[0].message.contains("`may_change_api`"),
+            "{}",
+            refused[0]
+        );
+        assert!(review(&change(body_only), &strict).is_empty());
+        assert!(review(&change(after), &agent(&scope, false, false)).is_empty());
+        assert!(review(&change(after), &person()).is_empty());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! public items), and the tag cache.
 //! Never: keeps syntax trees after extracting tags, or writes anywhere but its cache.
 
+pub mod api;
 pub mod attributes;
 mod bodies;
 mod cache;

@@ -44,6 +44,7 @@ pub struct AgentPolicy {
     pub scope: Scope,
     pub may_silence: bool,
     pub may_add_dependencies: bool,
+    pub may_change_api: bool,
     /// Commands that must also pass in the sandbox (`acceptance`).
     pub acceptance: Vec<String>,
 }
@@ -55,6 +56,7 @@ impl AgentPolicy {
             scope: Scope::new(&agent.scope.write),
             may_silence: agent.may_silence,
             may_add_dependencies: agent.may_add_dependencies,
+            may_change_api: agent.may_change_api,
             acceptance: agent.acceptance.clone(),
         }
     }
@@ -110,6 +112,7 @@ pub fn guard(root: &Path, at: Oid, candidate: &Candidate) -> Vec<Rejection> {
             scope: None,
             may_silence: true,
             may_add_dependencies: true,
+            may_change_api: true,
             rewrite: *rewrite,
             read: &read,
             symlink: &symlink,
@@ -118,6 +121,7 @@ pub fn guard(root: &Path, at: Oid, candidate: &Candidate) -> Vec<Rejection> {
             scope: Some(&agent.scope),
             may_silence: agent.may_silence,
             may_add_dependencies: agent.may_add_dependencies,
+            may_change_api: agent.may_change_api,
             rewrite: false,
             read: &read,
             symlink: &symlink,

@@ -395,6 +395,7 @@ impl<'a> Toolbox<'a> {
             scope: Some(&self.write_scope),
             may_silence: self.agent.may_silence,
             may_add_dependencies: self.agent.may_add_dependencies,
+            may_change_api: self.agent.may_change_api,
             rewrite: false,
             read: &base,
             symlink: &symlink,

@@ -57,6 +57,7 @@ fn run(
         scope: None,
         may_silence: true,
         may_add_dependencies: true,
+        may_change_api: true,
         rewrite: false,
         read: &read,
         symlink: &links,
