@@ -986,3 +986,32 @@ fn finish_reason_variants_of_real_servers_still_run_the_calls() {
     assert!(tool_results(&server, 2)[1].starts_with("Cargo.toml (lines 1-"));
     assert!(tool_results(&server, 3)[2].starts_with("src/lib.rs (lines 5-"));
 }
+
+#[test]
+fn a_change_to_the_public_api_is_refused_unless_the_agents_file_allows_it() {
+    let (env, repo) = setup();
+    let widen = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn shout(text: &str) -> String {\n    text.to_uppercase()\n=======\npub fn shout(text: &str, loud: bool) -> String {\n    if loud { text.to_uppercase() } else { text.to_owned() }\n>>>>>>> REPLACE\n```\n";
+    let server = ModelServer::start(vec![
+        calls("c1", "propose_edit", &serde_json::json!({"edits": widen})),
+        calls("c2", "finish", &serde_json::json!({"text": "Could not"})),
+    ]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--agent", "refactorer", "Let shout be quiet too"],
+    );
+    let told = tool_results(&server, 1).join("\n");
+    assert!(
+        told.contains("changes the public API of `src/lib.rs`")
+            && told.contains("`pub fn shout ( text : & str ) -> String` became")
+            && told.contains("`may_change_api`"),
+        "the model is told why: {told}\n{}",
+        run.both()
+    );
+    assert!(
+        !branches(&repo).iter().any(|b| b.starts_with("nova/ask/")),
+        "nothing lands: {}",
+        run.both()
+    );
+}
