@@ -68,6 +68,7 @@ pub fn run(cx: &Context<'_>, args: &RunsArgs) -> Result<Exit, CommandError> {
             };
             show(
                 cx,
+                &root,
                 &store,
                 id.as_deref(),
                 *diff || *html || *markdown,
@@ -128,6 +129,9 @@ pub(super) struct RunDetail<'a> {
     pub candidates: &'a [CandidateRow],
     /// Every test a run of this repository saw flaky.
     pub flaky_tests: &'a [FlakyRow],
+    /// Each candidate's number (1-based) and the commit its private ref
+    /// (`refs/nova/runs/<run>/<n>`) keeps, accepted or not.
+    pub checkpoints: &'a [(usize, String)],
 }
 
 /// A run for people: what it was, the base's failing tests, findings and candidates.
@@ -200,6 +204,14 @@ fn print_candidates(cx: &Context<'_>, detail: &RunDetail<'_>) -> Result<(), Comm
         for reason in &c.reasons {
             p.line(&format!("        {reason}"))?;
         }
+        let n = usize::try_from(c.idx).unwrap_or(0) + 1;
+        if detail.checkpoints.iter().any(|(kept, _)| *kept == n) {
+            let name = crate::git::checkpoint_ref(&detail.run.id, n);
+            p.line(&format!(
+                "        {}",
+                p.paint(DIM, &format!("git show {name}"))
+            ))?;
+        }
         if let Some(diff) = &c.diff {
             for line in diff.lines() {
                 p.line(&format!("        {line}"))?;
@@ -245,6 +257,7 @@ enum Format {
 
 fn show(
     cx: &Context<'_>,
+    root: &std::path::Path,
     store: &Store,
     id: Option<&str>,
     with_diff: bool,
@@ -280,7 +293,10 @@ fn show(
         .map(|report| report.baseline)
         .unwrap_or_default();
     let flaky = store.flaky_tests().map_err(CommandError::environment)?;
+    // A repository whose refs cannot be read still shows its run, without them.
+    let checkpoints = crate::git::checkpoints(root, &run.id).unwrap_or_default();
     let detail = RunDetail {
+        checkpoints: &checkpoints,
         run: &run,
         base: &base,
         findings: &findings,

@@ -51,6 +51,16 @@ fn clock(seconds: f64) -> String {
     format!("{}:{:02}", whole / 60, whole % 60)
 }
 
+/// The private ref that keeps candidate `c`, when the run left one.
+fn checkpoint(detail: &RunDetail<'_>, c: &CandidateRow) -> Option<String> {
+    let n = usize::try_from(c.idx).ok()? + 1;
+    detail
+        .checkpoints
+        .iter()
+        .any(|(kept, _)| *kept == n)
+        .then(|| crate::git::checkpoint_ref(&detail.run.id, n))
+}
+
 fn finding_of<'a>(detail: &'a RunDetail<'_>, c: &CandidateRow) -> Option<&'a FindingRow> {
     detail.findings.iter().find(|f| f.idx == c.finding)
 }
@@ -118,6 +128,9 @@ pub(super) fn markdown(detail: &RunDetail<'_>) -> String {
             .map(|commit| format!(", commit `{}`", commit.get(..10).unwrap_or(commit)))
             .unwrap_or_default();
         let _ = writeln!(out, "Validated in {:.1} s{commit}.\n", c.seconds);
+        if let Some(name) = checkpoint(detail, c) {
+            let _ = writeln!(out, "Kept as `{name}`.\n");
+        }
         for reason in &c.reasons {
             let _ = writeln!(out, "- {}", reason.trim());
         }
@@ -253,6 +266,9 @@ fn candidate_html(out: &mut String, detail: &RunDetail<'_>, c: &CandidateRow) {
         })
         .unwrap_or_default();
     let _ = writeln!(out, "<p>Validated in {:.1} s{commit}.</p>", c.seconds);
+    if let Some(name) = checkpoint(detail, c) {
+        let _ = writeln!(out, "<p>Kept as <code>{}</code>.</p>", escape(&name));
+    }
     if !c.reasons.is_empty() {
         out.push_str("<ul>\n");
         for reason in &c.reasons {
@@ -340,6 +356,7 @@ mod tests {
             findings: &findings,
             candidates: &candidates,
             flaky_tests: &[],
+            checkpoints: &[(1, String::from("0123456789abcdef"))],
         });
     }
 
@@ -370,6 +387,10 @@ mod tests {
             );
             assert!(md.contains("```diff\n--- a/src/lib.rs"), "{md}");
             assert!(md.contains("commit `0123456789`"), "{md}");
+            assert!(
+                md.contains("Kept as `refs/nova/runs/20261203-120000/1`."),
+                "{md}"
+            );
         });
     }
 

@@ -158,3 +158,39 @@ pub fn set_branch(root: &Path, name: &str, commit: Oid) -> Result<(), BranchErro
         })?;
     Ok(())
 }
+
+/// The private ref a run keeps its `n`th candidate under, accepted or not:
+/// `refs/nova/runs/<run>/<n>` (1-based), never a branch, never pushed.
+pub fn checkpoint_ref(run: &str, n: usize) -> String {
+    format!("refs/nova/runs/{run}/{n}")
+}
+
+/// Points the checkpoint of candidate `n` of `run` at `commit`.
+pub fn set_checkpoint(root: &Path, run: &str, n: usize, commit: Oid) -> Result<(), BranchError> {
+    let repo = Repository::open(root)?;
+    let name = checkpoint_ref(run, n);
+    super::waiting_on_locks(|| repo.reference(&name, commit, true, "nova: checkpoint")).map_err(
+        |error| match error.code() {
+            git2::ErrorCode::Locked => BranchError::Locked(error.message().to_owned()),
+            _ => BranchError::Git(error),
+        },
+    )?;
+    Ok(())
+}
+
+/// The checkpoints of `run`: each candidate's number and commit, in order.
+pub fn checkpoints(root: &Path, run: &str) -> Result<Vec<(usize, String)>, BranchError> {
+    let repo = Repository::open(root)?;
+    let prefix = format!("refs/nova/runs/{run}/");
+    let mut found = Vec::new();
+    for reference in repo.references_glob(&format!("{prefix}*"))?.flatten() {
+        let (Some(name), Some(target)) = (reference.name().ok(), reference.target()) else {
+            continue;
+        };
+        if let Some(n) = name.strip_prefix(&prefix).and_then(|n| n.parse().ok()) {
+            found.push((n, target.to_string()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}

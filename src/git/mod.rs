@@ -13,8 +13,8 @@ mod worktree;
 
 pub use branches::{Pushed, ReviewBranch, UndoError, Undone, list as review_branches, undo};
 pub use commit::{
-    BranchError, CommitSpec, branch_exists, commit_changes, commit_patch, review_branch,
-    set_branch, valid_branch_name,
+    BranchError, CommitSpec, branch_exists, checkpoint_ref, checkpoints, commit_changes,
+    commit_patch, review_branch, set_branch, set_checkpoint, valid_branch_name,
 };
 pub use push::{PushError, checked_out_branch, push, remote_url};
 pub use worktree::{

@@ -277,6 +277,39 @@ impl ChangePath {
 
     /// Commits an accepted `candidate` on the tip (the tree the worktree validated), moves the
     /// review branch to it unless this is a dry run, and makes it the new tip.
+    /// Keeps candidate `n` (1-based) of the run under its private ref (`refs/nova/runs/<run>/<n>`):
+    /// `accepted`, the commit it landed as; else a commit of it on the tip it was proved
+    /// against, its message saying why it was refused. No branch moves.
+    pub fn checkpoint(
+        &self,
+        candidate: &Candidate,
+        n: usize,
+        accepted: Option<git::Oid>,
+        reasons: &[String],
+    ) -> Result<(), CommitError> {
+        let commit = match accepted {
+            Some(commit) => commit,
+            None => {
+                let mut message = format!("Refused: {}\n", candidate.patch.summary.trim());
+                if !reasons.is_empty() {
+                    message.push('\n');
+                    for reason in reasons {
+                        message.push_str(&format!("- {}\n", reason.trim()));
+                    }
+                }
+                message.push_str(&format!("\nNova-Run: {}\n", self.target.run));
+                let spec = CommitSpec {
+                    parent: self.tip.commit,
+                    message: &message,
+                    time: self.target.time,
+                };
+                git::commit_patch(&self.root, &spec, &candidate.patch)?.0
+            }
+        };
+        git::set_checkpoint(&self.root, &self.target.run, n, commit)?;
+        Ok(())
+    }
+
     pub fn commit(
         &mut self,
         candidate: &Candidate,

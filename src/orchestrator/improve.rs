@@ -724,6 +724,7 @@ fn try_one(
         seconds,
     };
     if !proof.verdict.accepted {
+        path.checkpoint(candidate, place.index + 1, None, &reasons)?;
         run.rec.store.candidate(run.rec.run, &record)?;
         run.outcome
             .rejected
@@ -742,6 +743,7 @@ fn try_one(
     // The commit is made in a dry run too, so that the worktree, the next candidate and the next
     // pass's lint all start from it; only the branch is left unmade.
     let committed = path.commit(candidate, proof)?;
+    path.checkpoint(candidate, place.index + 1, Some(committed.commit), &[])?;
     let commit = committed
         .branch
         .as_ref()

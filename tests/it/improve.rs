@@ -328,6 +328,48 @@ fn a_fix_that_breaks_a_test_is_rejected() {
     );
     assert!(!lib.contains("HashMap"), "the other fixes are");
 
+    // Every candidate is kept under the run's private refs, the refused one too (on the tip it
+    // was proved against, its message saying why), and none of them is a branch.
+    let git = git2::Repository::open(&repo).expect("open");
+    let run_id = events.first().expect("events")["run"]
+        .as_str()
+        .expect("the run's id")
+        .to_owned();
+    let kept: Vec<String> = git
+        .references_glob(&format!("refs/nova/runs/{run_id}/*"))
+        .expect("refs")
+        .flatten()
+        .filter_map(|r| r.name().ok().map(str::to_owned))
+        .collect();
+    assert_eq!(kept.len(), 4, "three accepted and one refused: {kept:?}");
+    let refused = kept
+        .iter()
+        .map(|name| {
+            git.find_reference(name)
+                .expect("ref")
+                .peel_to_commit()
+                .expect("commit")
+        })
+        .find(|c| c.message().is_ok_and(|m| m.starts_with("Refused: ")))
+        .expect("the refused candidate's checkpoint");
+    let message = refused.message().expect("utf-8");
+    assert!(message.contains("keeps_its_explicit_return"), "{message}");
+    let blob = refused
+        .tree()
+        .expect("tree")
+        .get_path(Path::new("src/lib.rs"))
+        .expect("src/lib.rs")
+        .to_object(&git)
+        .expect("blob");
+    let fixed = String::from_utf8_lossy(blob.as_blob().expect("a blob").content()).into_owned();
+    assert!(!fixed.contains("return a + b;"), "the refused fix is in it: {fixed}");
+    let shown = env.nova_in(&repo, ["runs", "show", &run_id]);
+    assert!(
+        shown.stdout.contains(&format!("git show refs/nova/runs/{run_id}/")),
+        "{}",
+        shown.both()
+    );
+
     let text = improve(&env, &repo, &["--branch", "nova/pinned-2"]);
     assert_eq!(text.code, 0, "{}", text.both());
     assert!(
