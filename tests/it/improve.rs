@@ -362,10 +362,15 @@ fn a_fix_that_breaks_a_test_is_rejected() {
         .to_object(&git)
         .expect("blob");
     let fixed = String::from_utf8_lossy(blob.as_blob().expect("a blob").content()).into_owned();
-    assert!(!fixed.contains("return a + b;"), "the refused fix is in it: {fixed}");
+    assert!(
+        !fixed.contains("return a + b;"),
+        "the refused fix is in it: {fixed}"
+    );
     let shown = env.nova_in(&repo, ["runs", "show", &run_id]);
     assert!(
-        shown.stdout.contains(&format!("git show refs/nova/runs/{run_id}/")),
+        shown
+            .stdout
+            .contains(&format!("git show refs/nova/runs/{run_id}/")),
         "{}",
         shown.both()
     );
