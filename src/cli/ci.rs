@@ -242,6 +242,14 @@ fn improve_summary(
                 let _ = writeln!(out, "- `{short}` {}", commit.summary);
             }
         }
+        None if outcome.rejected.is_empty() => {
+            let _ = writeln!(
+                out,
+                "Nothing to improve: {} finding(s), none with a fix that applies; no branch was \
+                 created.",
+                outcome.findings
+            );
+        }
         None => out.push_str("No change passed validation; no branch was created.\n"),
     }
     if let Some(proposed) = proposed {
@@ -307,4 +315,60 @@ fn step_summary(cx: &Context<'_>, markdown: &str) -> Result<(), CommandError> {
                 path.display()
             ))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forge::PullRequest;
+    use crate::orchestrator::CommitInfo;
+
+    #[test]
+    fn the_summary_says_what_landed_what_was_refused_and_what_is_left() {
+        let empty = improve_summary(&ImproveOutcome::default(), None, None);
+        assert!(
+            empty.contains("Nothing to improve: 0 finding(s)"),
+            "{empty}"
+        );
+
+        let outcome = ImproveOutcome {
+            branch: Some(String::from("nova/improve/1")),
+            commits: vec![CommitInfo {
+                commit: String::from("0123456789abcdef"),
+                tree: String::new(),
+                summary: String::from("Fix `clippy::len_zero` in `f` (src/lib.rs)"),
+            }],
+            rejected: vec![(
+                String::from("Fix a | b"),
+                vec![String::from("test `t` fails")],
+            )],
+            left: vec![(
+                String::from("`dbg-macro` at src/lib.rs:3"),
+                String::from("the run's time cap (`--max-minutes`) was reached"),
+            )],
+            capped: true,
+            findings: 3,
+            ..ImproveOutcome::default()
+        };
+        let opened = Proposed::Opened(PullRequest {
+            number: 7,
+            html_url: String::from("https://github.com/o/r/pull/7"),
+        });
+        let said = improve_summary(&outcome, Some(&opened), Some("the remote refused"));
+        for part in [
+            "1 commit(s) on `nova/improve/1`",
+            "- `0123456789` Fix `clippy::len_zero` in `f` (src/lib.rs)",
+            "Pull request [#7](https://github.com/o/r/pull/7) opened.",
+            "**Not published:** the remote refused",
+            "| Fix a \\| b | test `t` fails |",
+            "### Not tried",
+            "The time cap (`--max-minutes`) ended the run early.",
+        ] {
+            assert!(said.contains(part), "{part}\n---\n{said}");
+        }
+        assert_eq!(
+            pull_request_title(&outcome),
+            "Nova: Fix `clippy::len_zero` in `f` (src/lib.rs)"
+        );
+    }
 }
