@@ -29,7 +29,11 @@ pub fn changes(
     if !path.ends_with(".rs") {
         return Vec::new();
     }
-    let exposure = Parents::new(read).exported(path);
+    let parents = Parents::new(read);
+    if !in_a_library(&parents.root_of(path)) {
+        return Vec::new();
+    }
+    let exposure = parents.exported(path);
     if exposure == Exposure::None {
         return Vec::new();
     }
@@ -47,6 +51,19 @@ pub fn changes(
         }
     }
     said
+}
+
+/// Whether a crate root is a library's: a binary (`main.rs`, `src/bin/`), an example, a test,
+/// a bench or a build script has no API anyone else uses.
+fn in_a_library(root: &str) -> bool {
+    let parts: Vec<&str> = root.split('/').collect();
+    let file = parts.last().copied().unwrap_or_default();
+    let under = |dir: &str| parts.iter().rev().skip(1).any(|p| *p == dir);
+    !(matches!(file, "main.rs" | "build.rs")
+        || under("bin")
+        || under("examples")
+        || under("tests")
+        || under("benches"))
 }
 
 /// The exported items of `text` by a key naming them (`fn f`, `Type::method`, `struct S`);
@@ -334,6 +351,23 @@ mod tests {
             !said.iter().any(|s| s.contains("MAX")),
             "a constant's value is not API: {said:#?}"
         );
+    }
+
+    #[test]
+    fn a_binarys_files_have_no_api() {
+        let (before, after) = ("pub fn f(x: u8) {}\n", "pub fn f(x: u16) {}\n");
+        for path in [
+            "src/main.rs",
+            "src/bin/tool.rs",
+            "examples/demo.rs",
+            "build.rs",
+        ] {
+            assert!(changes(path, before, after, &|_| None).is_empty(), "{path}");
+        }
+        // A module of a binary crate: its root is `main.rs`.
+        let read = |path: &str| (path == "src/main.rs").then(|| String::from("pub mod cli;\n"));
+        assert!(changes("src/cli.rs", before, after, &read).is_empty());
+        assert_eq!(changes("src/lib.rs", before, after, &|_| None).len(), 1);
     }
 
     #[test]

@@ -323,6 +323,19 @@ impl<'r> Parents<'r> {
         })
     }
 
+    /// The file at the top of `path`'s module tree, as far as the files say: its crate root
+    /// (`lib.rs`, `main.rs`, `src/bin/x.rs`), or `path` itself when nothing declares it.
+    pub fn root_of(&self, path: &str) -> String {
+        let mut at = path.to_owned();
+        for _ in 0..8 {
+            match self.declarer(&at) {
+                Some((parent, _, _)) => at = parent,
+                None => break,
+            }
+        }
+        at
+    }
+
     /// Whether the file at `path` is in its crate's module tree: a crate root (`lib.rs`,
     /// `main.rs`, a file nothing could declare), or declared by a `mod` of a file that could.
     /// A file no `mod` names (`// mod old;` commented out) is compiled by nothing.
