@@ -273,29 +273,26 @@ fn improve_summary(
             let _ = writeln!(
                 out,
                 "| {} | {} |",
-                cell(candidate),
-                cell(&reasons.join("; "))
+                report::table_cell(candidate),
+                report::table_cell(&reasons.join("; "))
             );
         }
     }
     if !outcome.left.is_empty() {
         out.push_str("\n### Not tried\n\n| finding | why |\n| --- | --- |\n");
         for (finding, why) in &outcome.left {
-            let _ = writeln!(out, "| {} | {} |", cell(finding), cell(why));
+            let _ = writeln!(
+                out,
+                "| {} | {} |",
+                report::table_cell(finding),
+                report::table_cell(why)
+            );
         }
     }
     if outcome.capped {
         out.push_str("\nThe time cap (`--max-minutes`) ended the run early.\n");
     }
     out
-}
-
-/// Text for a Markdown table cell: one line, no stray `|`.
-fn cell(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('|', "\\|")
 }
 
 /// Appends `markdown` to `$GITHUB_STEP_SUMMARY` when it is set.

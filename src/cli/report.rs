@@ -159,3 +159,11 @@ pub fn markdown(findings: &[Finding], link_base: Option<&str>) -> String {
     }
     out
 }
+
+/// Text for one Markdown table cell: one line, no stray `|`.
+pub fn table_cell(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+}

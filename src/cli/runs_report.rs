@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::report;
 use super::runs::RunDetail;
 use crate::orchestrator::stamp;
 use crate::store::{CandidateRow, FindingRow};
@@ -65,14 +66,6 @@ fn finding_of<'a>(detail: &'a RunDetail<'_>, c: &CandidateRow) -> Option<&'a Fin
     detail.findings.iter().find(|f| f.idx == c.finding)
 }
 
-/// Text for one Markdown table cell.
-fn cell(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('|', "\\|")
-}
-
 /// The run as Markdown.
 pub(super) fn markdown(detail: &RunDetail<'_>) -> String {
     let run = detail.run;
@@ -99,7 +92,7 @@ pub(super) fn markdown(detail: &RunDetail<'_>) -> String {
             "| {} | {:.1} | {} | {} |",
             clock(span.start),
             span.seconds,
-            cell(&span.label),
+            report::table_cell(&span.label),
             span.verdict
         );
     }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use tree_sitter::{Node, Parser};
 
 use super::attributes::{Exposure, Parents};
+use super::package::{FileKind, file_kind};
 
 /// One exported item: how it reads, on one line, and its tokens to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,8 @@ pub fn changes(
         return Vec::new();
     }
     let parents = Parents::new(read);
-    if !in_a_library(&parents.root_of(path)) {
+    // A binary, an example, a test, a bench or a build script has no API anyone else uses.
+    if file_kind(&parents.root_of(path)) != FileKind::Library {
         return Vec::new();
     }
     let exposure = parents.exported(path);
@@ -51,19 +53,6 @@ pub fn changes(
         }
     }
     said
-}
-
-/// Whether a crate root is a library's: a binary (`main.rs`, `src/bin/`), an example, a test,
-/// a bench or a build script has no API anyone else uses.
-fn in_a_library(root: &str) -> bool {
-    let parts: Vec<&str> = root.split('/').collect();
-    let file = parts.last().copied().unwrap_or_default();
-    let under = |dir: &str| parts.iter().rev().skip(1).any(|p| *p == dir);
-    !(matches!(file, "main.rs" | "build.rs")
-        || under("bin")
-        || under("examples")
-        || under("tests")
-        || under("benches"))
 }
 
 /// The exported items of `text` by a key naming them (`fn f`, `Type::method`, `struct S`);

@@ -7,6 +7,32 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// What a source file is by its place in Cargo's layout: library code, a binary's (`src/main.rs`,
+/// `src/bin/`, an example, a build script), or tests (`tests/`, `benches/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Library,
+    Binary,
+    Tests,
+}
+
+pub fn file_kind(path: &str) -> FileKind {
+    let parts: Vec<&str> = path.split('/').collect();
+    let under = |dir: &str| parts.iter().rev().skip(1).any(|p| *p == dir);
+    if under("tests") || under("benches") {
+        FileKind::Tests
+    } else if under("examples")
+        || under("bin")
+        || path.ends_with("src/main.rs")
+        || path == "main.rs"
+        || parts.last() == Some(&"build.rs")
+    {
+        FileKind::Binary
+    } else {
+        FileKind::Library
+    }
+}
+
 /// A package, as its manifest declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
@@ -164,6 +190,18 @@ fn join(dir: &str, file: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_library_binary_or_tests() {
+        assert_eq!(file_kind("src/lib.rs"), FileKind::Library);
+        assert_eq!(file_kind("crates/core/src/config.rs"), FileKind::Library);
+        assert_eq!(file_kind("src/main.rs"), FileKind::Binary);
+        assert_eq!(file_kind("src/bin/tool.rs"), FileKind::Binary);
+        assert_eq!(file_kind("examples/demo.rs"), FileKind::Binary);
+        assert_eq!(file_kind("build.rs"), FileKind::Binary);
+        assert_eq!(file_kind("tests/it/main.rs"), FileKind::Tests);
+        assert_eq!(file_kind("crates/core/benches/speed.rs"), FileKind::Tests);
+    }
 
     fn reader(files: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let files: Vec<(String, String)> = files

@@ -355,6 +355,9 @@ fn finish(
     Ok(outcome)
 }
 
+/// Why the candidates left were not tried when the time cap stopped the run.
+const TIME_CAP: &str = "the run's time cap (`--max-minutes`) was reached";
+
 /// A run in progress: what it was asked, what it has recorded and found so far.
 struct Run<'a> {
     request: &'a ImproveRequest,
@@ -394,7 +397,7 @@ impl Run<'_> {
         self.request
             .deadline
             .is_some_and(|deadline| Instant::now() >= deadline)
-            .then_some("the run's time cap (`--max-minutes`) was reached")
+            .then_some(TIME_CAP)
     }
 }
 
@@ -617,7 +620,7 @@ fn try_candidates(
     let mut remaining = candidates.into_iter();
     while let Some((finding_idx, finding)) = remaining.next() {
         if let Some(reason) = run.stop_reason() {
-            run.outcome.capped |= run.request.deadline.is_some_and(|d| Instant::now() >= d);
+            run.outcome.capped |= reason == TIME_CAP;
             for (_, finding) in std::iter::once((finding_idx, finding)).chain(remaining) {
                 run.outcome.left.push((
                     format!("`{}` at {}", finding.rule, finding.location()),

@@ -12,7 +12,7 @@ use super::{Compiled, types};
 use crate::edit::Replacement;
 use crate::findings::Severity;
 use crate::index::attributes::{self, Exposure, Parents};
-use crate::index::package::RustVersion;
+use crate::index::package::{FileKind, RustVersion, file_kind};
 
 /// One place a rule found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,31 +31,6 @@ pub struct Hit {
     pub symbol: Option<String>,
     /// The rule's fix at this place, where it has one that applies here.
     pub fix: Option<Vec<Replacement>>,
-}
-
-/// What a path is: library code, a binary's (or an example's, or a build script's), or tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Library,
-    Binary,
-    Tests,
-}
-
-fn kind_of(path: &str) -> Kind {
-    let parts: Vec<&str> = path.split('/').collect();
-    let under = |dir: &str| parts.iter().rev().skip(1).any(|p| *p == dir);
-    if under("tests") || under("benches") {
-        Kind::Tests
-    } else if under("examples")
-        || under("bin")
-        || path.ends_with("src/main.rs")
-        || path == "main.rs"
-        || parts.last() == Some(&"build.rs")
-    {
-        Kind::Binary
-    } else {
-        Kind::Library
-    }
 }
 
 /// What runs over a file: one query holding the patterns of every rule, and the rule each
@@ -90,7 +65,7 @@ pub fn scan(plan: &Plan<'_>, path: &str, text: &str, parents: &Parents<'_>) -> V
         path,
         text,
         source: types::Source::new(text, tree.root_node()),
-        kind: kind_of(path),
+        kind: file_kind(path),
         attributes: attributes::Attributes::default(),
         rust_version: parents.rust_version(path),
         exported: parents.exported(path),
@@ -146,7 +121,7 @@ struct File<'t> {
     text: &'t str,
     /// The text and its tree, for the questions of types and declarations.
     source: types::Source<'t>,
-    kind: Kind,
+    kind: FileKind,
     attributes: attributes::Attributes,
     /// What its package's `rust-version` says.
     rust_version: Option<RustVersion>,
@@ -210,9 +185,9 @@ impl File<'_> {
             return false;
         }
         match self.kind {
-            Kind::Tests => scope.tests,
-            Kind::Binary => scope.binaries && !scope.only_tests,
-            Kind::Library => true,
+            FileKind::Tests => scope.tests,
+            FileKind::Binary => scope.binaries && !scope.only_tests,
+            FileKind::Library => true,
         }
     }
 
@@ -221,7 +196,7 @@ impl File<'_> {
         let scope = &rule.file.scope;
         let line = node.start_position().row + 1;
         let end = node.end_position().row + 1;
-        let test = self.kind == Kind::Tests || self.attributes.touches_test(&(line..=line));
+        let test = self.kind == FileKind::Tests || self.attributes.touches_test(&(line..=line));
         if (test && !scope.tests) || (scope.only_tests && !test) {
             return false;
         }
@@ -647,18 +622,6 @@ fn allowed(text: &str) -> BTreeMap<usize, BTreeSet<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_are_library_binary_or_tests() {
-        assert_eq!(kind_of("src/lib.rs"), Kind::Library);
-        assert_eq!(kind_of("crates/core/src/config.rs"), Kind::Library);
-        assert_eq!(kind_of("src/main.rs"), Kind::Binary);
-        assert_eq!(kind_of("src/bin/tool.rs"), Kind::Binary);
-        assert_eq!(kind_of("examples/demo.rs"), Kind::Binary);
-        assert_eq!(kind_of("build.rs"), Kind::Binary);
-        assert_eq!(kind_of("tests/it/main.rs"), Kind::Tests);
-        assert_eq!(kind_of("crates/core/benches/speed.rs"), Kind::Tests);
-    }
 
     #[test]
     fn an_allow_comment_needs_a_reason_and_covers_its_line_and_the_next() {
