@@ -69,6 +69,9 @@ struct ImproveJob {
     /// Commit on the review branch, but push nothing and open no pull request
     #[arg(long)]
     no_push: bool,
+    /// Prove the fixes of one rule as one commit (bisected when refused), or each on its own
+    #[arg(long, value_enum, value_name = "HOW", default_value = "rule")]
+    group: improve::GroupBy,
     #[command(flatten)]
     validation: ValidationArgs,
 }
@@ -120,6 +123,7 @@ fn improve_job(cx: &Context<'_>, job: &ImproveJob) -> Result<Exit, CommandError>
         deadline: job
             .max_minutes
             .map(|minutes| Instant::now() + Duration::from_secs(minutes.saturating_mul(60))),
+        grouping: job.group.grouping(),
     };
     let outcome = improve::improved(cx, root.clone(), &asked, &job.validation)?;
     let mut exit = improve::report(cx, &outcome, false)?;

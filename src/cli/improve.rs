@@ -12,7 +12,7 @@ use super::validation::{ValidationArgs, print_baseline};
 use super::{CommandError, Context, Exit};
 use crate::agents::{self, AgentSet};
 use crate::config::ProviderKind;
-use crate::orchestrator::{self, Event, ImproveError, ImproveOutcome, ImproveRequest};
+use crate::orchestrator::{self, Event, Grouping, ImproveError, ImproveOutcome, ImproveRequest};
 use crate::validate::StepObserver;
 
 /// Review the repository, fix what can be fixed, prove each fix, and commit it on a review branch.
@@ -35,8 +35,29 @@ pub struct ImproveArgs {
     /// Stop after this many commits [default: `budget.max_changes`, else no limit]
     #[arg(long, value_name = "N")]
     max_changes: Option<usize>,
+    /// Prove the fixes of one rule as one commit (bisected when refused), or each on its own
+    #[arg(long, value_enum, value_name = "HOW", default_value = "rule")]
+    group: GroupBy,
     #[command(flatten)]
     validation: ValidationArgs,
+}
+
+/// How `--group` gathers fixes into validated commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum GroupBy {
+    /// One commit per rule and pass; a refused group is bisected to drop what broke it
+    Rule,
+    /// One commit per fix
+    Single,
+}
+
+impl GroupBy {
+    pub(super) fn grouping(self) -> Grouping {
+        match self {
+            GroupBy::Rule => Grouping::Rule,
+            GroupBy::Single => Grouping::Single,
+        }
+    }
 }
 
 pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
@@ -46,6 +67,7 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         dry_run: args.dry_run,
         max_changes: args.max_changes,
         deadline: None,
+        grouping: args.group.grouping(),
     };
     let outcome = improved(cx, root, &asked, &args.validation)?;
     if cx.printer.json() {
@@ -64,6 +86,7 @@ pub(super) struct Asked {
     pub dry_run: bool,
     pub max_changes: Option<usize>,
     pub deadline: Option<Instant>,
+    pub grouping: Grouping,
 }
 
 /// Runs `improve` on the repository at `root`, showing its events as they come.
@@ -101,6 +124,7 @@ pub(super) fn improved(
             .max_changes
             .or(config.budget.max_changes.value.map(|n| n as usize)),
         deadline: asked.deadline,
+        grouping: asked.grouping,
         disabled: config.disabled_agents.value.clone(),
         validation,
         require_green,
@@ -258,6 +282,7 @@ impl<'a> View<'a> {
             Event::CandidateStarted { .. }
             | Event::CandidateAccepted { .. }
             | Event::CandidateRejected { .. }
+            | Event::CandidateSplit { .. }
             | Event::CandidateSkipped { .. } => self.candidate(event),
             Event::RunFinished { .. } => {}
             // `ask`'s events: an improve run has none.
@@ -381,6 +406,25 @@ impl<'a> View<'a> {
                 }
                 self.finished(&text);
             }
+            Event::CandidateSplit {
+                index,
+                total,
+                summary,
+                reasons,
+                seconds,
+                size,
+            } => {
+                let head = p.paint_err(YELLOW, "split");
+                let mut text = format!(
+                    "{head} [{}/{total}] {summary} ({seconds:.1} s): refused as a whole; \
+                     its {size} fixes are bisected",
+                    index + 1
+                );
+                for reason in reasons {
+                    text.push_str(&format!("\n    {reason}"));
+                }
+                self.finished(&text);
+            }
             Event::CandidateSkipped {
                 index,
                 total,
@@ -484,6 +528,13 @@ pub(super) fn report(
         p.line("No change passed validation; no branch was created.")?;
     }
     report_lists(p, outcome)?;
+    if outcome.splits > 0 {
+        p.line(&format!(
+            "Bisected: {} group(s) refused as a whole were split until each commit passed; {} \
+             validations in all.",
+            outcome.splits, outcome.validations
+        ))?;
+    }
     if outcome.passes > 1 {
         p.line(&format!(
             "Linted the tip again after accepted fixes: {} passes (at most {}).",

@@ -14,7 +14,8 @@ struct Span<'a> {
     label: String,
     start: f64,
     seconds: f64,
-    /// `accepted`, `rejected`, `skipped`, or `base` for the base's proof and the review.
+    /// `accepted`, `rejected`, `split` (a group refused as a whole, then bisected), `skipped`, or
+    /// `base` for the base's proof and the review.
     verdict: &'a str,
 }
 
@@ -164,7 +165,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}code,pre{font:13px/1.4 ui-m
 pre{background:#f6f8fa;padding:.8em;overflow:auto;border-radius:6px}\
 .timeline{display:flex;height:2em;border-radius:6px;overflow:hidden;background:#eee}\
 .timeline div{min-width:2px}.base{background:#8c959f}.accepted{background:#2da44e}\
-.rejected{background:#cf222e}.skipped{background:#d4a72c}\
+.rejected{background:#cf222e}.skipped{background:#d4a72c}.split{background:#bf8700}\
 .verdict{font-weight:600;padding:0 .4em;border-radius:4px;color:#fff}\
 .add{color:#116329}.del{color:#82071e}.hunk{color:#8250df}\
 table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #d0d7de;text-align:left}";

@@ -1,7 +1,8 @@
 //! Edits: replacements, patches, applying them all-or-nothing, and rendering them as diffs.
 //!
 //! Owns: `Replacement`, `Patch`, `FileChange`, the rebasing of replacements made against one
-//! version of a file onto a later one, the guards on paths, and diff rendering with `similar`.
+//! version of a file onto a later one, stacks of changes any subset of which applies, the guards
+//! on paths, and diff rendering with `similar`.
 //! Never: does IO beyond the text it is given. Writing files is the caller's job.
 
 pub mod apply;
@@ -10,10 +11,12 @@ mod path;
 mod rebase;
 mod render;
 pub mod reply;
+mod stack;
 
 pub use path::RepoPath;
 pub use rebase::Rebase;
 pub use render::{Line, lines, public_changes};
+pub use stack::{Stack, StackError};
 
 use std::ops::Range;
 

@@ -62,6 +62,24 @@ impl Rebase {
     pub fn record_rewrite(&mut self, path: &RepoPath) {
         self.rewritten.insert(path.clone());
     }
+
+    /// Forgets replacements [`Rebase::record`] recorded: the change did not land after all.
+    pub fn forget(&mut self, path: &RepoPath, replacements: &[Replacement]) {
+        let Some(entry) = self.applied.get_mut(path) else {
+            return;
+        };
+        for r in replacements {
+            let delta = r.text.len() as isize - (r.end - r.start) as isize;
+            if let Some(at) = entry.iter().position(|&e| e == (r.start, r.end, delta)) {
+                entry.remove(at);
+            }
+        }
+    }
+
+    /// Forgets that `path` was rewritten as a whole.
+    pub fn forget_rewrite(&mut self, path: &RepoPath) {
+        self.rewritten.remove(path);
+    }
 }
 
 #[cfg(test)]
@@ -102,6 +120,11 @@ mod tests {
             "bordering counts"
         );
         assert!(rebase.map(&path, &[rep(0, 9, "", "")]).is_some());
+        rebase.forget(&path, &[rep(10, 20, "", "")]);
+        assert!(
+            rebase.map(&path, &[rep(15, 25, "", "")]).is_some(),
+            "a forgotten change no longer holds its place"
+        );
         let other = RepoPath::new("b.rs").expect("path");
         rebase.record_rewrite(&other);
         assert!(rebase.map(&other, &[rep(0, 1, "", "")]).is_none());

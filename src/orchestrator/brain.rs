@@ -57,8 +57,13 @@ pub trait Refactorer {
         tip: &mut TipView<'_>,
     ) -> Result<Proposal, ValidateError>;
 
-    /// `candidate` was committed: later proposals of this pass start from it.
+    /// `candidate` was committed, or is in the group being proved: later proposals of this pass
+    /// start from it.
     fn accepted(&mut self, candidate: &Candidate);
+
+    /// `candidate`, given to [`Refactorer::accepted`] as a member of a group, did not land (the
+    /// group was refused and bisection dropped it, or the run stopped first).
+    fn dropped(&mut self, candidate: &Candidate);
 
     /// A new pass starts from a fresh lint of the tip.
     fn next_pass(&mut self);
@@ -204,6 +209,16 @@ impl Refactorer for BuiltinRefactorer<'_> {
         match &finding.fix {
             Some(Fix::Replace(replacements)) => self.rebase.record(&finding.path, replacements),
             Some(Fix::Format) | None => self.rebase.record_rewrite(&finding.path),
+        }
+    }
+
+    fn dropped(&mut self, candidate: &Candidate) {
+        let Origin::Finding(finding) = &candidate.origin else {
+            return;
+        };
+        match &finding.fix {
+            Some(Fix::Replace(replacements)) => self.rebase.forget(&finding.path, replacements),
+            Some(Fix::Format) | None => self.rebase.forget_rewrite(&finding.path),
         }
     }
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::message::{MadeBy, commit_message, reply_message, request_message};
+use super::message::{MadeBy, commit_message, group_message, reply_message, request_message};
 use crate::agents::AgentDef;
 use crate::edit::Patch;
 use crate::edit::guard::{self, Rejection, Scope};
@@ -67,6 +67,9 @@ impl AgentPolicy {
 pub enum Origin {
     /// A reviewer's finding, and the fix for it.
     Finding(Box<Finding>),
+    /// Findings of one rule whose fixes are proved and committed together (`nova improve`'s
+    /// groups), in the order they were proposed.
+    Findings(Vec<Finding>),
     /// A reply given to `nova apply`.
     Reply,
     /// A request given to `nova ask`, and the model the agent ran on.
@@ -90,6 +93,9 @@ impl Candidate {
         match &self.origin {
             Origin::Finding(finding) => {
                 commit_message(finding, &self.patch.summary, agent, run, report)
+            }
+            Origin::Findings(findings) => {
+                group_message(findings, &self.patch.summary, agent, run, report)
             }
             Origin::Reply => reply_message(&self.patch, run, report),
             Origin::Request { request, model } => {

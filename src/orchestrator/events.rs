@@ -86,6 +86,16 @@ pub enum Event {
         reasons: Vec<String>,
         seconds: f64,
     },
+    /// A group of fixes was refused as a whole: it is split in halves, each proved on its own.
+    CandidateSplit {
+        index: usize,
+        total: usize,
+        summary: String,
+        reasons: Vec<String>,
+        seconds: f64,
+        /// How many fixes the group held.
+        size: usize,
+    },
     CandidateSkipped {
         index: usize,
         total: usize,
@@ -201,6 +211,7 @@ impl Event {
             Event::CandidateStarted { .. } => "candidate_started",
             Event::CandidateAccepted { .. } => "candidate_accepted",
             Event::CandidateRejected { .. } => "candidate_rejected",
+            Event::CandidateSplit { .. } => "candidate_split",
             Event::CandidateSkipped { .. } => "candidate_skipped",
             Event::AskStarted { .. } => "ask_started",
             Event::AnswerDelta { .. } => "answer_delta",

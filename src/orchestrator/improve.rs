@@ -1,11 +1,15 @@
 //! `improve`: review a repository, turn fixable findings into patches, prove each one in the
 //! validation worktree, and commit what passed on a review branch.
 
+mod group;
+
+pub use group::Grouping;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::brain::{BuiltinRefactorer, BuiltinReviewer, Proposal, Refactorer, Reviewer, TipView};
+use super::brain::{BuiltinRefactorer, BuiltinReviewer, Refactorer, Reviewer, TipView};
 use super::change::{self, Base, Candidate, ChangePath, CommitError, Target};
 use super::clock::stamp;
 use super::events::Event;
@@ -27,6 +31,9 @@ pub struct ImproveRequest {
     pub dry_run: bool,
     /// Stop after this many commits.
     pub max_changes: Option<usize>,
+    /// How fixes are gathered into validated commits: by rule (bisected when refused), or one
+    /// by one.
+    pub grouping: Grouping,
     /// Start no candidate after this instant (`nova ci --max-minutes`): what is left is listed.
     pub deadline: Option<Instant>,
     /// Agents that must not run (`[agents] disabled`).
@@ -56,6 +63,10 @@ pub struct ImproveOutcome {
     pub passes: usize,
     /// The time cap stopped the run before every candidate was tried.
     pub capped: bool,
+    /// Candidates validated (a group counts once, each half of a split group once more).
+    pub validations: usize,
+    /// Groups refused as a whole and split to find what broke them.
+    pub splits: usize,
     pub findings: usize,
     /// The base cannot judge candidates (it does not build, or its tests do not run to the
     /// end), or it has failing or flaky tests and the run requires a green one: nothing was tried.
@@ -374,6 +385,8 @@ struct Run<'a> {
 struct Counts {
     findings: usize,
     candidates: usize,
+    /// Candidates known so far: the groups planned, the skips, the halves of split groups.
+    expected: usize,
     /// Fingerprints of the findings earlier passes handled and did not fix: a later pass reports
     /// and tries only the others (a fix that could not be placed is tried again, and a fixed
     /// finding's fingerprint may return on another line).
@@ -381,6 +394,19 @@ struct Counts {
 }
 
 impl Run<'_> {
+    /// The next candidate's place, `adds` more candidates now being known (a skip is one the
+    /// plan did not count).
+    fn next_place(&mut self, finding: usize, adds: usize) -> Place {
+        self.counts.expected += adds;
+        let index = self.counts.candidates;
+        self.counts.candidates += 1;
+        Place {
+            index,
+            total: self.counts.expected.max(index + 1),
+            finding,
+        }
+    }
+
     fn limit_reached(&self) -> bool {
         self.stop_reason().is_some()
     }
@@ -432,7 +458,7 @@ fn drive(
         };
         let committed = run.outcome.commits.len();
         refactorer.next_pass();
-        try_candidates(run, &mut path, &mut refactorer, &index, candidates)?;
+        group::try_groups(run, &mut path, &mut refactorer, &index, candidates)?;
         run.outcome.passes = pass;
         // Fixes can leave new warnings (an import a fix left unused): lint the tip again, which
         // the last accepted candidate's validation did, while this pass changed something.
@@ -608,67 +634,6 @@ fn review(
 /// How many times the tip is linted for new fixable findings (the base counts as the first).
 pub const MAX_PASSES: usize = 3;
 
-/// Propose, guard, validate, commit: one candidate at a time, each from the new tip.
-fn try_candidates(
-    run: &mut Run<'_>,
-    path: &mut ChangePath,
-    refactorer: &mut dyn Refactorer,
-    index: &Index,
-    candidates: Vec<(usize, Finding)>,
-) -> Result<(), ImproveError> {
-    let total = run.counts.candidates + candidates.len();
-    let mut remaining = candidates.into_iter();
-    while let Some((finding_idx, finding)) = remaining.next() {
-        if let Some(reason) = run.stop_reason() {
-            run.outcome.capped |= reason == TIME_CAP;
-            for (_, finding) in std::iter::once((finding_idx, finding)).chain(remaining) {
-                run.outcome.left.push((
-                    format!("`{}` at {}", finding.rule, finding.location()),
-                    String::from(reason),
-                ));
-            }
-            break;
-        }
-        let index_of = run.counts.candidates;
-        run.counts.candidates += 1;
-        let place = Place {
-            index: index_of,
-            total,
-            finding: finding_idx,
-        };
-        let stage = Instant::now();
-        let (tip, workspace) = path.parts();
-        let mut view = TipView {
-            workspace,
-            lint: &tip.lint,
-            index,
-        };
-        let proposal = refactorer.propose(&finding, &mut view)?;
-        run.stages.add("refactor", stage);
-        let candidate = match proposal {
-            Proposal::Candidate(candidate) => *candidate,
-            Proposal::Nothing { reason, later } => {
-                if later {
-                    // Placed against this pass's lint, it collides with an accepted fix; the
-                    // next pass lints the tip again and may place it.
-                    run.counts.seen.remove(&finding.fingerprint);
-                }
-                skip(run, place, &finding, reason)?;
-                continue;
-            }
-        };
-        if let Some(rejection) = path.guard(&candidate).into_iter().next() {
-            skip(run, place, &finding, rejection.message)?;
-            continue;
-        }
-        if try_one(run, path, &candidate, place)? {
-            refactorer.accepted(&candidate);
-            run.counts.seen.remove(&finding.fingerprint);
-        }
-    }
-    Ok(())
-}
-
 /// Where a candidate stands in the run: its number, of how many, and its finding's number.
 #[derive(Debug, Clone, Copy)]
 struct Place {
@@ -677,13 +642,15 @@ struct Place {
     finding: usize,
 }
 
-/// Validates, judges and (if accepted) commits one guarded candidate, recording each step;
-/// whether it was accepted.
+/// Validates, judges and (if accepted) commits one guarded candidate of `size` fixes, recording
+/// each step; whether it was accepted. A refused group of more than one fix is recorded as split,
+/// not rejected: its halves are tried next.
 fn try_one(
     run: &mut Run<'_>,
     path: &mut ChangePath,
     candidate: &Candidate,
     place: Place,
+    size: usize,
 ) -> Result<bool, ImproveError> {
     let patch = &candidate.patch;
     run.rec.emit(Event::CandidateStarted {
@@ -699,6 +666,7 @@ fn try_one(
     })?;
     let stage = Instant::now();
     let proof = path.prove(candidate)?;
+    run.outcome.validations += 1;
     emit_steps(&proof.report, &mut run.rec)?;
     let json = serde_json::to_string(&proof.report).unwrap_or_default();
     run.rec
@@ -721,7 +689,7 @@ fn try_one(
         finding: place.finding,
         summary: &patch.summary,
         diff: Some(&diff),
-        verdict: "rejected",
+        verdict: if size > 1 { "split" } else { "rejected" },
         reasons: &reasons,
         commit: None,
         seconds,
@@ -729,19 +697,45 @@ fn try_one(
     if !proof.verdict.accepted {
         path.checkpoint(candidate, place.index + 1, None, &reasons)?;
         run.rec.store.candidate(run.rec.run, &record)?;
-        run.outcome
-            .rejected
-            .push((patch.summary.clone(), reasons.clone()));
-        run.rec.emit(Event::CandidateRejected {
-            index: place.index,
-            total: place.total,
-            summary: patch.summary.clone(),
-            reasons,
-            seconds,
-        })?;
+        let summary = patch.summary.clone();
+        let event = if size > 1 {
+            run.outcome.splits += 1;
+            Event::CandidateSplit {
+                index: place.index,
+                total: place.total,
+                summary,
+                reasons,
+                seconds,
+                size,
+            }
+        } else {
+            run.outcome
+                .rejected
+                .push((summary.clone(), reasons.clone()));
+            Event::CandidateRejected {
+                index: place.index,
+                total: place.total,
+                summary,
+                reasons,
+                seconds,
+            }
+        };
+        run.rec.emit(event)?;
         return Ok(false);
     }
+    accept(run, path, candidate, proof, (place, record))
+}
 
+/// Commits an accepted candidate and records it.
+fn accept(
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    candidate: &Candidate,
+    proof: change::Proof,
+    (place, record): (Place, CandidateRecord<'_>),
+) -> Result<bool, ImproveError> {
+    let patch = &candidate.patch;
+    let seconds = record.seconds;
     let stage = Instant::now();
     // The commit is made in a dry run too, so that the worktree, the next candidate and the next
     // pass's lint all start from it; only the branch is left unmade.
@@ -784,6 +778,7 @@ fn try_one(
 fn finding_of(candidate: &Candidate) -> Option<&Finding> {
     match &candidate.origin {
         super::change::Origin::Finding(finding) => Some(finding),
+        super::change::Origin::Findings(findings) => findings.first(),
         super::change::Origin::Reply | super::change::Origin::Request { .. } => None,
     }
 }

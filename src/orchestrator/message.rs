@@ -13,37 +13,94 @@ pub fn commit_message(
     run: &str,
     report: &ValidationReport,
 ) -> String {
-    let mut subject = subject.to_owned();
-    if subject.chars().count() > 72 {
-        subject = subject.chars().take(71).collect::<String>() + "…";
-    }
-    let how = match finding.fix {
-        Some(Fix::Format) => "Applied rustfmt to the whole file.",
-        // Nova's own rules have bare ids; the compiler's and clippy's are `rustc::`/`clippy::`.
-        _ if !finding.rule.contains("::") => "Applied the rule's fix template.",
-        _ => "Applied the compiler's machine-applicable suggestion.",
-    };
     let group = finding
         .group
         .as_deref()
         .map(|g| format!(", group `{g}`"))
         .unwrap_or_default();
-    let symbol = finding
+    let found = format!(
+        "Found by {} at {}{} (`{}`{group}). {}",
+        finding.agent,
+        finding.location(),
+        in_symbol(finding),
+        finding.rule,
+        how(finding),
+    );
+    format!(
+        "{}\n\n{}\n\n{}\n\n{}",
+        subject_line(subject),
+        wrap(&finding.message, 72),
+        wrap(&found, 72),
+        trailers(agent, run, report),
+    )
+}
+
+/// The message of the commit that resolves `findings`, all of one rule, proved together.
+pub fn group_message(
+    findings: &[Finding],
+    subject: &str,
+    agent: &str,
+    run: &str,
+    report: &ValidationReport,
+) -> String {
+    let Some(first) = findings.first() else {
+        return format!(
+            "{}\n\n{}",
+            subject_line(subject),
+            trailers(agent, run, report)
+        );
+    };
+    let places: Vec<String> = findings
+        .iter()
+        .map(|f| format!("- {}{}: {}", f.location(), in_symbol(f), f.message.trim()))
+        .collect();
+    let found = format!(
+        "Found by {} (`{}`), {} places proved together as one change. {}",
+        first.agent,
+        first.rule,
+        findings.len(),
+        how(first),
+    );
+    format!(
+        "{}\n\n{}\n\n{}\n\n{}",
+        subject_line(subject),
+        wrap(&found, 72),
+        places.join("\n"),
+        trailers(agent, run, report),
+    )
+}
+
+/// The first line of `subject`, at most 72 characters.
+fn subject_line(subject: &str) -> String {
+    let subject = subject.lines().next().unwrap_or("").trim();
+    if subject.chars().count() > 72 {
+        return subject.chars().take(71).collect::<String>() + "…";
+    }
+    subject.to_owned()
+}
+
+/// How the builtin brain fixed `finding`.
+fn how(finding: &Finding) -> &'static str {
+    match finding.fix {
+        Some(Fix::Format) => "Applied rustfmt to the whole file.",
+        // Nova's own rules have bare ids; the compiler's and clippy's are `rustc::`/`clippy::`.
+        _ if !finding.rule.contains("::") => "Applied the rule's fix template.",
+        _ => "Applied the compiler's machine-applicable suggestion.",
+    }
+}
+
+/// ` in `symbol`` when the finding has one.
+fn in_symbol(finding: &Finding) -> String {
+    finding
         .symbol
         .as_deref()
         .map(|s| format!(" in `{s}`"))
-        .unwrap_or_default();
-    let found = format!(
-        "Found by {} at {}{symbol} (`{}`{group}). {how}",
-        finding.agent,
-        finding.location(),
-        finding.rule
-    );
+        .unwrap_or_default()
+}
+
+fn trailers(agent: &str, run: &str, report: &ValidationReport) -> String {
     format!(
-        "{subject}\n\n{}\n\n{}\n\nNova-Agent: {agent}\nNova-Run: {run}\nNova-Validation: {}\n\
-         Nova-Sandbox: {}\n",
-        wrap(&finding.message, 72),
-        wrap(&found, 72),
+        "Nova-Agent: {agent}\nNova-Run: {run}\nNova-Validation: {}\nNova-Sandbox: {}\n",
         report.summary(),
         report.sandbox,
     )

@@ -29,7 +29,9 @@ pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, Prepared, apply, prepare
 pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ChangeOutcome, ask};
 pub use clock::{now, stamp};
 pub use events::Event;
-pub use improve::{CommitInfo, ImproveError, ImproveOutcome, ImproveRequest, MAX_PASSES, improve};
+pub use improve::{
+    CommitInfo, Grouping, ImproveError, ImproveOutcome, ImproveRequest, MAX_PASSES, improve,
+};
 pub use resume::ResumeError;
 pub use review::{
     BASELINE_FILE, ModelReview, REVIEW_PIPELINE, Review, ReviewError, ReviewOutcome, ReviewRequest,

@@ -85,7 +85,7 @@ fn improve(env: &TestEnv, repo: &Path, args: &[&str]) -> Run {
 }
 
 /// `(commit, tree, subject)` of each commit on `branch` after `HEAD`, oldest first.
-fn branch_commits(repo: &Path, branch: &str) -> Vec<(String, String, String)> {
+pub fn branch_commits(repo: &Path, branch: &str) -> Vec<(String, String, String)> {
     let git = git2::Repository::open(repo).expect("open");
     branch_log(repo, branch)
         .into_iter()
@@ -122,7 +122,7 @@ fn status(repo: &Path) -> Vec<(String, u32)> {
     clippy::disallowed_methods,
     reason = "the test proves each commit by running cargo itself"
 )]
-fn commit_passes_its_tests(env: &TestEnv, repo: &Path, commit: &str) -> bool {
+pub fn commit_passes_its_tests(env: &TestEnv, repo: &Path, commit: &str) -> bool {
     let git = git2::Repository::open(repo).expect("open");
     let tree = git
         .find_commit(git2::Oid::from_str(commit).expect("oid"))

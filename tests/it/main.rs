@@ -16,6 +16,7 @@ mod crash;
 mod edits;
 mod git_scenarios;
 mod golden;
+mod groups;
 mod improve;
 mod index;
 mod init;

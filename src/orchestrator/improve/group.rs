@@ -1,0 +1,288 @@
+//! Candidates proved in groups. The fixes of one rule are proposed one after another on the tip,
+//! stacked, and proved as one change; a refused group is bisected, each half proved on the tip the
+//! halves before it left, until every commit on the branch is a proved change and every refused
+//! fix was refused on its own.
+
+use std::collections::BTreeSet;
+
+use super::{Run, TIME_CAP, finding_of, skip, try_one};
+use crate::edit::Stack;
+use crate::findings::Finding;
+use crate::index::Index;
+use crate::orchestrator::brain::{Proposal, Refactorer, TipView};
+use crate::orchestrator::change::{Candidate, ChangePath, Origin};
+use crate::orchestrator::improve::ImproveError;
+
+/// How `improve` gathers fixes into validated commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grouping {
+    /// The fixes of one rule in one pass are one commit, bisected when refused.
+    #[default]
+    Rule,
+    /// Every fix is proved and committed on its own.
+    Single,
+}
+
+/// The pass's candidates in the groups they are proved in, in order: grouped by rule in the order
+/// the rules first appear (formatting, sorted last, stays last).
+pub(super) fn plan(
+    candidates: Vec<(usize, Finding)>,
+    grouping: Grouping,
+) -> Vec<Vec<(usize, Finding)>> {
+    let mut groups: Vec<Vec<(usize, Finding)>> = Vec::new();
+    for (idx, finding) in candidates {
+        let joins = match grouping {
+            Grouping::Rule => groups.iter_mut().find(|g| g[0].1.rule == finding.rule),
+            Grouping::Single => None,
+        };
+        match joins {
+            Some(group) => group.push((idx, finding)),
+            None => groups.push(vec![(idx, finding)]),
+        }
+    }
+    groups
+}
+
+/// A group's members, as proposed on the tip one after another, and their stacked changes.
+struct Formed {
+    stack: Stack,
+    /// In the stack's order: each member's candidate as proposed, and its finding's number.
+    members: Vec<(Candidate, usize)>,
+}
+
+/// Proposes, proves and commits the pass's candidates group by group.
+pub(super) fn try_groups(
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    refactorer: &mut dyn Refactorer,
+    index: &Index,
+    candidates: Vec<(usize, Finding)>,
+) -> Result<(), ImproveError> {
+    let groups = plan(candidates, run.request.grouping);
+    run.counts.expected += groups.len();
+    let mut remaining = groups.into_iter();
+    while let Some(group) = remaining.next() {
+        if let Some(reason) = run.stop_reason() {
+            run.outcome.capped |= reason == TIME_CAP;
+            for (_, finding) in std::iter::once(group).chain(remaining).flatten() {
+                run.outcome
+                    .left
+                    .push((what(&finding), String::from(reason)));
+            }
+            break;
+        }
+        let formed = form(run, path, refactorer, index, group)?;
+        land(run, path, refactorer, &formed)?;
+    }
+    Ok(())
+}
+
+fn what(finding: &Finding) -> String {
+    format!("`{}` at {}", finding.rule, finding.location())
+}
+
+/// Proposes each member on the worktree as the members before it left it; what cannot be
+/// proposed, is refused by the guard or collides with an earlier member is skipped. The worktree
+/// is back at the tip after.
+fn form(
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    refactorer: &mut dyn Refactorer,
+    index: &Index,
+    group: Vec<(usize, Finding)>,
+) -> Result<Formed, ImproveError> {
+    let mut formed = Formed {
+        stack: Stack::default(),
+        members: Vec::new(),
+    };
+    for (finding_idx, finding) in group {
+        let (tip, workspace) = path.parts();
+        let mut view = TipView {
+            workspace,
+            lint: &tip.lint,
+            index,
+        };
+        let proposal = refactorer.propose(&finding, &mut view)?;
+        let refused = match proposal {
+            Proposal::Nothing { reason, later } => {
+                if later {
+                    // Placed against this pass's lint, it collides with an accepted fix; the
+                    // next pass lints the tip again and may place it.
+                    run.counts.seen.remove(&finding.fingerprint);
+                }
+                Err(reason)
+            }
+            Proposal::Candidate(candidate) => match path.guard(&candidate).into_iter().next() {
+                Some(rejection) => Err(rejection.message),
+                None => match formed.stack.push(&candidate.patch) {
+                    Ok(_) => Ok(*candidate),
+                    Err(collision) => {
+                        run.counts.seen.remove(&finding.fingerprint);
+                        Err(format!("{collision}; the next pass tries it on its own"))
+                    }
+                },
+            },
+        };
+        match refused {
+            Ok(candidate) => {
+                path.workspace().apply(&candidate.patch)?;
+                refactorer.accepted(&candidate);
+                formed.members.push((candidate, finding_idx));
+            }
+            Err(reason) => {
+                let place = run.next_place(finding_idx, 1);
+                skip(run, place, &finding, reason)?;
+            }
+        }
+    }
+    if formed.members.is_empty() {
+        run.counts.expected = run.counts.expected.saturating_sub(1);
+    } else {
+        let all = (0..formed.members.len()).collect();
+        let undo = formed.stack.patch("", &BTreeSet::new(), &all).reversed();
+        path.workspace().apply(&undo)?;
+    }
+    Ok(formed)
+}
+
+/// Proves the group as one change and commits it; a refused group of more than one is split in
+/// halves, each proved on the tip the ones before it left. A member refused on its own is
+/// dropped; when the run must stop, what is left is listed.
+fn land(
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    refactorer: &mut dyn Refactorer,
+    formed: &Formed,
+) -> Result<(), ImproveError> {
+    let mut committed = BTreeSet::new();
+    // Sets still to prove, the next on top.
+    let mut todo: Vec<Vec<usize>> = Vec::new();
+    if !formed.members.is_empty() {
+        todo.push((0..formed.members.len()).collect());
+    }
+    while let Some(set) = todo.pop() {
+        if let Some(reason) = run.stop_reason() {
+            run.outcome.capped |= reason == TIME_CAP;
+            for member in std::iter::once(set).chain(todo.drain(..)).flatten() {
+                let (candidate, _) = &formed.members[member];
+                refactorer.dropped(candidate);
+                let finding = finding_of(candidate).map(what).unwrap_or_default();
+                run.outcome.left.push((finding, String::from(reason)));
+            }
+            break;
+        }
+        let candidate = formed.candidate(&set, &committed);
+        let place = run.next_place(formed.members[set[0]].1, 0);
+        if try_one(run, path, &candidate, place, set.len())? {
+            committed.extend(set);
+            continue;
+        }
+        if let [member] = set[..] {
+            refactorer.dropped(&formed.members[member].0);
+            continue;
+        }
+        let (left, right) = set.split_at(set.len() / 2);
+        run.counts.expected += 2;
+        todo.push(right.to_vec());
+        todo.push(left.to_vec());
+    }
+    Ok(())
+}
+
+impl Formed {
+    /// Members `set` as one candidate on the tip members `committed` left.
+    fn candidate(&self, set: &[usize], committed: &BTreeSet<usize>) -> Candidate {
+        let ids: BTreeSet<usize> = set.iter().copied().collect();
+        let (first, _) = &self.members[set[0]];
+        if let [_] = set {
+            return Candidate {
+                patch: self.stack.patch(&first.patch.summary, committed, &ids),
+                ..first.clone()
+            };
+        }
+        let findings: Vec<Finding> = set
+            .iter()
+            .filter_map(|&m| finding_of(&self.members[m].0).cloned())
+            .collect();
+        Candidate {
+            patch: self.stack.patch(&summary(&findings), committed, &ids),
+            author: first.author.clone(),
+            origin: Origin::Findings(findings),
+        }
+    }
+}
+
+/// One line for a group: its rule, how many places, and where.
+fn summary(findings: &[Finding]) -> String {
+    let rule = findings
+        .first()
+        .map(|f| f.rule.as_str())
+        .unwrap_or_default();
+    let files: BTreeSet<&str> = findings.iter().map(|f| f.path.as_str()).collect();
+    let place = match files.len() {
+        1..=2 => files.into_iter().collect::<Vec<_>>().join(", "),
+        n => format!("{n} files"),
+    };
+    format!("Fix `{rule}` in {} places ({place})", findings.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(rule: &str, path: &str) -> Finding {
+        Finding {
+            rule: rule.to_owned(),
+            group: None,
+            agent: String::from("reviewer"),
+            path: crate::edit::RepoPath::new(path).expect("path"),
+            span: crate::findings::Span {
+                line_start: 1,
+                column_start: 1,
+                line_end: 1,
+                column_end: 2,
+                byte_start: 0,
+                byte_end: 1,
+            },
+            symbol: None,
+            severity: crate::findings::Severity::Warning,
+            message: String::from("m"),
+            fix: None,
+            fingerprint: String::new(),
+        }
+    }
+
+    #[test]
+    fn groups_keep_the_order_rules_first_appear_in() {
+        let candidates: Vec<(usize, Finding)> = [
+            ("b", "x.rs"),
+            ("a", "x.rs"),
+            ("b", "y.rs"),
+            ("rustfmt", "x.rs"),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (rule, path))| (i, finding(rule, path)))
+        .collect();
+        let rules = |groups: Vec<Vec<(usize, Finding)>>| -> Vec<Vec<usize>> {
+            groups
+                .into_iter()
+                .map(|g| g.into_iter().map(|(i, _)| i).collect())
+                .collect()
+        };
+        assert_eq!(
+            rules(plan(candidates.clone(), Grouping::Rule)),
+            [vec![0, 2], vec![1], vec![3]]
+        );
+        assert_eq!(
+            rules(plan(candidates, Grouping::Single)),
+            [vec![0], vec![1], vec![2], vec![3]]
+        );
+        let many = [
+            finding("r", "a.rs"),
+            finding("r", "a.rs"),
+            finding("r", "b.rs"),
+        ];
+        assert_eq!(summary(&many), "Fix `r` in 3 places (a.rs, b.rs)");
+    }
+}

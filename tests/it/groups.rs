@@ -1,0 +1,159 @@
+//! `nova improve` proves the fixes of one rule as one commit, and bisects a refused group: a
+//! planted bad fix is found and dropped, and every commit on the branch passes on its own tree.
+
+use std::path::Path;
+
+use crate::common::{Run, TestEnv, branch_file};
+use crate::improve::{branch_commits, commit_passes_its_tests};
+
+const MANIFEST: &str =
+    "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
+
+/// Five functions with a `return` clippy removes; the middle one is pinned by a test.
+const LIB: &str = r#"pub fn one() -> i32 {
+    return 1;
+}
+
+pub fn two() -> i32 {
+    return 2;
+}
+
+pub fn three() -> i32 {
+    return 3;
+}
+
+pub fn four() -> i32 {
+    return 4;
+}
+
+pub fn five() -> i32 {
+    return 5;
+}
+"#;
+
+/// A test that insists on the very `return` clippy wants to remove from `three`.
+const PINNED: &str = r#"#[test]
+fn three_keeps_its_return() {
+    assert_eq!(fixture::one() + fixture::five(), 6);
+    let source = include_str!("../src/lib.rs");
+    assert!(source.contains("return 3;"), "the explicit return is part of the contract");
+}
+"#;
+
+fn events(run: &Run) -> Vec<serde_json::Value> {
+    run.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn of_kind<'a>(events: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    events.iter().filter(|e| e["event"] == kind).collect()
+}
+
+fn improved(env: &TestEnv, repo: &Path, branch: &str, group: &str) -> Vec<serde_json::Value> {
+    let run = env.nova_in(
+        repo,
+        ["improve", "--branch", branch, "--group", group, "--json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    events(&run)
+}
+
+#[test]
+fn a_planted_bad_fix_is_found_by_bisection_and_every_commit_passes() {
+    let env = TestEnv::new();
+    let repo = env.repo_with(
+        "grouped",
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("src/lib.rs", LIB),
+            ("tests/pinned.rs", PINNED),
+        ],
+    );
+    let events = improved(&env, &repo, "nova/grouped", "rule");
+
+    // All five together fail; then [one, two] pass, [three, four, five] fail, [three] fails on
+    // its own and [four, five] pass.
+    let splits = of_kind(&events, "candidate_split");
+    let sizes: Vec<u64> = splits.iter().filter_map(|e| e["size"].as_u64()).collect();
+    assert_eq!(sizes, [5, 3], "{events:#?}");
+    assert_eq!(
+        splits[0]["summary"],
+        "Fix `clippy::needless_return` in 5 places (src/lib.rs)"
+    );
+    assert_eq!(
+        splits[0]["reasons"][0],
+        "test `fixture (test pinned) three_keeps_its_return` fails"
+    );
+    let rejected = of_kind(&events, "candidate_rejected");
+    assert_eq!(rejected.len(), 1, "{events:#?}");
+    assert_eq!(
+        rejected[0]["summary"],
+        "Fix `clippy::needless_return` in `three` (src/lib.rs)"
+    );
+    assert_eq!(of_kind(&events, "candidate_accepted").len(), 2);
+
+    let commits = branch_commits(&repo, "nova/grouped");
+    let subjects: Vec<&str> = commits.iter().map(|c| c.2.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "Fix `clippy::needless_return` in 2 places (src/lib.rs)",
+            "Fix `clippy::needless_return` in 2 places (src/lib.rs)",
+        ]
+    );
+    for (commit, _, subject) in &commits {
+        assert!(
+            commit_passes_its_tests(&env, &repo, commit),
+            "`{subject}` ({commit}) must pass its own tests"
+        );
+    }
+    let lib = branch_file(&repo, "nova/grouped", "src/lib.rs");
+    assert_eq!(lib.matches("return").count(), 1, "{lib}");
+    assert!(lib.contains("return 3;"), "{lib}");
+
+    let git = git2::Repository::open(&repo).expect("open");
+    let first = git
+        .find_commit(git2::Oid::from_str(&commits[0].0).expect("oid"))
+        .expect("commit");
+    let message = first.message().expect("utf-8");
+    assert!(
+        message
+            .replace('\n', " ")
+            .contains("2 places proved together as one change")
+            && message.contains("- src/lib.rs:2 in `one`")
+            && message.contains("- src/lib.rs:6 in `two`")
+            && message.contains("\nNova-Run: "),
+        "{message}"
+    );
+    // Every validation is kept under the run's private refs, the refused groups included.
+    let checkpoints = git
+        .references_glob("refs/nova/runs/*")
+        .expect("refs")
+        .count();
+    assert_eq!(checkpoints, 5);
+}
+
+#[test]
+fn one_by_one_gives_a_commit_per_fix_and_the_same_tree() {
+    let env = TestEnv::new();
+    let files = [
+        ("Cargo.toml", MANIFEST),
+        ("src/lib.rs", LIB),
+        ("tests/pinned.rs", PINNED),
+    ];
+    let repo = env.repo_with("single", &files);
+    let events = improved(&env, &repo, "nova/single", "single");
+    assert!(of_kind(&events, "candidate_split").is_empty());
+    assert_eq!(of_kind(&events, "candidate_rejected").len(), 1);
+    let commits = branch_commits(&repo, "nova/single");
+    assert_eq!(commits.len(), 4, "{commits:?}");
+    let grouped = env.repo_with("grouped", &files);
+    improved(&env, &grouped, "nova/grouped", "rule");
+    assert_eq!(
+        branch_file(&repo, "nova/single", "src/lib.rs"),
+        branch_file(&grouped, "nova/grouped", "src/lib.rs"),
+        "grouping changes how many commits, not what lands"
+    );
+}
