@@ -48,6 +48,21 @@ pub enum UndoError {
     NotNova { branch: String, commit: String },
     #[error("`{0}` is checked out; switch to another branch first")]
     CheckedOut(String),
+    #[error(
+        "`{branch}` holds no accepted checkpoint {n} of run {run}; its commits are checkpoints \
+         {on}: `nova runs show {run}` lists them all"
+    )]
+    NotOnBranch {
+        branch: String,
+        run: String,
+        n: usize,
+        /// The numbers of the run's checkpoints the branch holds, like `1, 3, 4`.
+        on: String,
+    },
+    #[error("the last commit of `{0}` names no Nova run; drop its commits one at a time instead")]
+    NoRun(String),
+    #[error("`{branch}` is already at checkpoint {n}: there is nothing to drop")]
+    AlreadyThere { branch: String, n: usize },
     #[error(transparent)]
     Git(#[from] super::Error),
 }
@@ -62,11 +77,26 @@ impl From<git2::Error> for UndoError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Undone {
     pub branch: String,
-    /// The commit dropped, and its subject.
-    pub dropped: String,
-    pub subject: String,
+    /// The commits dropped, newest first.
+    pub dropped: Vec<Dropped>,
     /// Where the branch points now; `None` when it held no other Nova commit and was deleted.
     pub tip: Option<String>,
+}
+
+/// A commit `undo` dropped, and its subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dropped {
+    pub commit: String,
+    pub subject: String,
+}
+
+impl Dropped {
+    fn of(commit: &Commit<'_>) -> Self {
+        Dropped {
+            commit: commit.id().to_string(),
+            subject: commit.summary().ok().flatten().unwrap_or("").to_owned(),
+        }
+    }
 }
 
 /// Whether `commit` is one of Nova's: its author and its `Nova-Run` trailer.
@@ -140,9 +170,11 @@ fn pushed(repo: &Repository, branch: &str, tip: Oid) -> Result<Vec<Pushed>, git2
 }
 
 /// Drops the last commit of review branch `name` (the newest review branch when `None`): moves
-/// the branch to its parent, or deletes it when that leaves no Nova commit on it. Refuses a
-/// branch that was pushed, that is checked out, or whose last commit Nova did not make.
-pub fn undo(root: &Path, name: Option<&str>) -> Result<Undone, UndoError> {
+/// the branch to its parent, or deletes it when that leaves no Nova commit on it. With `to`, drops
+/// every commit after checkpoint `to` of the run that made the branch's last commit
+/// (`refs/nova/runs/<run>/<to>`), which must be one of the branch's own commits. Refuses a branch
+/// that was pushed, that is checked out, or whose commits to drop Nova did not make.
+pub fn undo(root: &Path, name: Option<&str>, to: Option<usize>) -> Result<Undone, UndoError> {
     let name = match name {
         Some(name) => name.to_owned(),
         None => list(root)?
@@ -171,27 +203,89 @@ pub fn undo(root: &Path, name: Option<&str>) -> Result<Undone, UndoError> {
             commit: tip.id().to_string(),
         });
     }
-    let subject = tip.summary().ok().flatten().unwrap_or("").to_owned();
-    let parent = tip.parents().next();
-    let new_tip = match parent {
-        Some(parent) if is_nova(&parent) => {
-            super::waiting_on_locks(|| {
-                branch
-                    .get_mut()
-                    .set_target(parent.id(), "nova undo: drop the last commit")
-                    .map(drop)
-            })?;
-            Some(parent.id().to_string())
+    let target = match to {
+        None => tip.parents().next().filter(is_nova),
+        Some(n) => Some(checkpoint_on_branch(&repo, &name, &tip, n)?),
+    };
+    let mut dropped = Vec::new();
+    let mut current = tip.clone();
+    while target.as_ref().is_none_or(|t| t.id() != current.id()) && is_nova(&current) {
+        dropped.push(Dropped::of(&current));
+        match current.parents().next() {
+            Some(parent) => current = parent,
+            None => break,
         }
-        _ => {
+    }
+    let new_tip = match &target {
+        Some(target) => {
+            let why = format!("nova undo: back to {}", target.id());
+            super::waiting_on_locks(|| branch.get_mut().set_target(target.id(), &why).map(drop))?;
+            Some(target.id().to_string())
+        }
+        None => {
             super::waiting_on_locks(|| branch.delete())?;
             None
         }
     };
     Ok(Undone {
         branch: name,
-        dropped: tip.id().to_string(),
-        subject,
+        dropped,
         tip: new_tip,
     })
+}
+
+/// Checkpoint `n` of the run that made `tip`, when it is one of the Nova commits that lead to
+/// `tip` and not `tip` itself.
+fn checkpoint_on_branch<'r>(
+    repo: &'r Repository,
+    branch: &str,
+    tip: &Commit<'r>,
+    n: usize,
+) -> Result<Commit<'r>, UndoError> {
+    let run = tip
+        .message()
+        .ok()
+        .and_then(|m| m.lines().find_map(|l| l.strip_prefix("Nova-Run: ")))
+        .map(|run| run.trim().to_owned())
+        .ok_or_else(|| UndoError::NoRun(branch.to_owned()))?;
+    let mut chain = Vec::new();
+    let mut current = tip.clone();
+    while is_nova(&current) {
+        chain.push(current.id());
+        match current.parents().next() {
+            Some(parent) => current = parent,
+            None => break,
+        }
+    }
+    let prefix = format!("refs/nova/runs/{run}/");
+    let mut on: Vec<(usize, Oid)> = Vec::new();
+    for reference in repo.references_glob(&format!("{prefix}*"))?.flatten() {
+        let number = reference
+            .name()
+            .ok()
+            .and_then(|name| name.strip_prefix(&prefix)?.parse().ok());
+        if let (Some(k), Some(id)) = (number, reference.target())
+            && chain.contains(&id)
+        {
+            on.push((k, id));
+        }
+    }
+    on.sort();
+    match on.iter().find(|(k, _)| *k == n) {
+        Some((_, id)) if *id == tip.id() => Err(UndoError::AlreadyThere {
+            branch: branch.to_owned(),
+            n,
+        }),
+        Some((_, id)) => Ok(repo.find_commit(*id)?),
+        None => Err(UndoError::NotOnBranch {
+            branch: branch.to_owned(),
+            run,
+            n,
+            on: on
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
 }

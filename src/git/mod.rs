@@ -11,7 +11,9 @@ mod commit;
 mod push;
 mod worktree;
 
-pub use branches::{Pushed, ReviewBranch, UndoError, Undone, list as review_branches, undo};
+pub use branches::{
+    Dropped, Pushed, ReviewBranch, UndoError, Undone, list as review_branches, undo,
+};
 pub use commit::{
     BranchError, CommitSpec, branch_exists, checkpoint_ref, checkpoints, commit_changes,
     commit_patch, review_branch, set_branch, set_checkpoint, valid_branch_name,

@@ -158,3 +158,61 @@ fn undo_refuses_pushed_edited_checked_out_and_unknown_branches() {
     assert_eq!(run.code, 2, "{}", run.both());
     assert!(run.stderr.contains("is checked out"), "{}", run.stderr);
 }
+
+#[test]
+fn undo_to_a_checkpoint_drops_the_commits_after_it() {
+    let env = TestEnv::new();
+    let (path, head) = setup(&env);
+    let repo = Repository::open(&path).expect("open");
+    let two = repo
+        .revparse_single("refs/heads/nova/improve/two")
+        .expect("branch")
+        .id();
+    let one = repo
+        .find_commit(two)
+        .expect("c")
+        .parent_id(0)
+        .expect("parent");
+    // The run's candidates: 1 landed as `one`, 2 was refused (a commit off the branch), 3 is `two`,
+    // and a third commit on top of `two` that is candidate 4.
+    let refused = nova_commit(&repo, one, "refused.txt", true);
+    let three = nova_commit(&repo, two, "e.txt", true);
+    branch(&repo, "nova/improve/two", three);
+    for (n, commit) in [(1, one), (2, refused), (3, two), (4, three)] {
+        repo.reference(
+            &format!("refs/nova/runs/20231114-221320/{n}"),
+            commit,
+            true,
+            "test",
+        )
+        .expect("checkpoint");
+    }
+    let refusals = [
+        ("2", "holds no accepted checkpoint 2 of run 20231114-221320"),
+        ("4", "is already at checkpoint 4"),
+        ("9", "its commits are checkpoints 1, 3, 4"),
+    ];
+    for (n, expected) in refusals {
+        let run = env.nova_in(&path, ["undo", "nova/improve/two", "--to", n]);
+        assert_eq!(run.code, 2, "{n}: {}", run.both());
+        assert!(run.stderr.contains(expected), "{n}: {}", run.stderr);
+    }
+
+    let run = env.nova_in(&path, ["--json", "undo", "nova/improve/two", "--to", "1"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let undone: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let dropped: Vec<&str> = undone["dropped"]
+        .as_array()
+        .expect("dropped")
+        .iter()
+        .map(|d| d["subject"].as_str().expect("subject"))
+        .collect();
+    assert_eq!(dropped, ["Fix e.txt", "Fix b.txt"]);
+    assert_eq!(undone["tip"], one.to_string());
+    let now = repo
+        .revparse_single("refs/heads/nova/improve/two")
+        .expect("branch")
+        .id();
+    assert_eq!(now, one);
+    assert_ne!(one, head);
+}
