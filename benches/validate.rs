@@ -1,6 +1,8 @@
-//! Benchmark of validation: a one-line change validated warm in the sandbox, against an in-place
-//! incremental `cargo test` after the same edit; Nova's own work per candidate (everything but
-//! the time cargo, rustc and the tests run); and whether any dependency is rebuilt after warm-up.
+//! Benchmark of validation: a one-line change validated warm in the sandbox, against what a person
+//! runs by hand after the same edit: an in-place incremental `cargo test` followed by `cargo clippy
+//! --all-targets` (the target: at most 1.15x), and `cargo test` alone; Nova's own work per
+//! candidate (everything but the time cargo, rustc and the tests run); and whether any dependency
+//! is rebuilt after warm-up.
 //!
 //! ```sh
 //! cargo bench --bench validate --no-run && taskset -c 0 cargo bench --bench validate
@@ -68,19 +70,28 @@ fn main() {
         .filter(|(path, mtime)| deps_after.iter().any(|(p, m)| p == path && m != mtime))
         .count();
 
-    // The same edits in place, with a plain incremental `cargo test` (warmed the same way).
-    cargo_test(&inplace);
-    edit(&inplace, &original, 0);
-    cargo_test(&inplace);
+    // The same edits in place, with a plain incremental `cargo test`, then `cargo clippy
+    // --all-targets` (warmed the same way).
+    for edited in [false, true] {
+        if edited {
+            edit(&inplace, &original, 0);
+        }
+        cargo(&inplace, &["test"]);
+        cargo(&inplace, &["clippy", "--all-targets"]);
+    }
     let mut in_place = Vec::new();
+    let mut by_hand = Vec::new();
     for i in 1..=RUNS {
         edit(&inplace, &original, i);
         let started = Instant::now();
-        cargo_test(&inplace);
+        cargo(&inplace, &["test"]);
         in_place.push(started.elapsed());
+        cargo(&inplace, &["clippy", "--all-targets"]);
+        by_hand.push(started.elapsed());
     }
 
     let (total, own, in_place) = (median(totals), median(own), median(in_place));
+    let by_hand = median(by_hand);
     let build_and_test = median(build_and_test);
     println!("median of {RUNS} one-line candidates, warm:");
     println!("| measure | time | target |");
@@ -90,11 +101,16 @@ fn main() {
         secs(total)
     );
     println!(
-        "| in-place incremental `cargo test` after the same edit | {:.2} s | |",
-        secs(in_place)
+        "| in-place incremental `cargo test` then `cargo clippy --all-targets`, same edit | {:.2} s | |",
+        secs(by_hand)
     );
     println!(
         "| ratio | {:.2} | at most 1.15 |",
+        secs(total) / secs(by_hand)
+    );
+    println!(
+        "| in-place incremental `cargo test` alone | {:.2} s, ratio {:.2} | |",
+        secs(in_place),
         secs(total) / secs(in_place)
     );
     println!(
@@ -169,16 +185,18 @@ fn edit(dir: &Path, original: &str, i: usize) {
     std::fs::write(dir.join("src/m0.rs"), edited(original, i)).expect("edit");
 }
 
+/// Runs `cargo ARGS --offline --quiet` in `dir`, as a person would by hand.
 #[expect(clippy::disallowed_methods, reason = "the baseline runs cargo itself")]
-fn cargo_test(dir: &Path) {
+fn cargo(dir: &Path, args: &[&str]) {
     let status = Command::new("cargo")
-        .args(["test", "--offline", "--quiet"])
+        .args(args)
+        .args(["--offline", "--quiet"])
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
-        .expect("cargo test");
-    assert!(status.success());
+        .expect("cargo");
+    assert!(status.success(), "cargo {args:?}");
 }
 
 #[expect(

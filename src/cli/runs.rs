@@ -207,10 +207,11 @@ fn print_candidates(cx: &Context<'_>, detail: &RunDetail<'_>) -> Result<(), Comm
         let n = usize::try_from(c.idx).unwrap_or(0) + 1;
         if detail.checkpoints.iter().any(|(kept, _)| *kept == n) {
             let name = crate::git::checkpoint_ref(&detail.run.id, n);
-            p.line(&format!(
-                "        {}",
-                p.paint(DIM, &format!("git show {name}"))
-            ))?;
+            let mut hint = format!("git show {name}");
+            if let (Some(branch), "accepted") = (&detail.run.branch, c.verdict.as_str()) {
+                hint.push_str(&format!("; back to here: nova undo {branch} --to {n}"));
+            }
+            p.line(&format!("        {}", p.paint(DIM, &hint)))?;
         }
         if let Some(diff) = &c.diff {
             for line in diff.lines() {

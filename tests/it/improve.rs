@@ -374,6 +374,13 @@ fn a_fix_that_breaks_a_test_is_rejected() {
         "{}",
         shown.both()
     );
+    assert!(
+        shown
+            .stdout
+            .contains("back to here: nova undo nova/pinned --to 1"),
+        "an accepted checkpoint says how to go back to it: {}",
+        shown.stdout
+    );
 
     let text = improve(&env, &repo, &["--branch", "nova/pinned-2"]);
     assert_eq!(text.code, 0, "{}", text.both());
