@@ -315,6 +315,7 @@ fn run(repo: &Path, client: Client) -> Timed {
         route: RouteBy::Offline,
         explain_route: false,
         time: 1_767_225_600,
+        on_tip: None,
     };
     let provider = Stopwatch {
         inner: client,

@@ -132,6 +132,7 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         prices,
         disabled: config.disabled_agents.value.clone(),
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
+        on_tip: None,
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread()

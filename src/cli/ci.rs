@@ -69,7 +69,8 @@ struct ImproveJob {
     /// Commit on the review branch, but push nothing and open no pull request
     #[arg(long)]
     no_push: bool,
-    /// Prove the fixes of one rule as one commit (bisected when refused), or each on its own
+    /// Prove the fixes of one rule as one commit (bisected when refused), all of a pass as one,
+    /// or each on its own
     #[arg(long, value_enum, value_name = "HOW", default_value = "rule")]
     group: improve::GroupBy,
     #[command(flatten)]

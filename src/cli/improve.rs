@@ -7,12 +7,16 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::ask::{Connected, connect, run_limits};
 use super::output::{BOLD, DIM, GREEN, RED, YELLOW};
 use super::validation::{ValidationArgs, print_baseline};
 use super::{CommandError, Context, Exit};
 use crate::agents::{self, AgentSet};
 use crate::config::ProviderKind;
-use crate::orchestrator::{self, Event, Grouping, ImproveError, ImproveOutcome, ImproveRequest};
+use crate::config::RouteBy;
+use crate::orchestrator::{
+    self, AskRequest, Event, Grouping, ImproveError, ImproveOutcome, ImproveRequest, ModelBrain,
+};
 use crate::validate::StepObserver;
 
 /// Review the repository, fix what can be fixed, prove each fix, and commit it on a review branch.
@@ -35,7 +39,8 @@ pub struct ImproveArgs {
     /// Stop after this many commits [default: `budget.max_changes`, else no limit]
     #[arg(long, value_name = "N")]
     max_changes: Option<usize>,
-    /// Prove the fixes of one rule as one commit (bisected when refused), or each on its own
+    /// Prove the fixes of one rule as one commit (bisected when refused), all of a pass as one,
+    /// or each on its own
     #[arg(long, value_enum, value_name = "HOW", default_value = "rule")]
     group: GroupBy,
     #[command(flatten)]
@@ -47,6 +52,8 @@ pub struct ImproveArgs {
 pub(super) enum GroupBy {
     /// One commit per rule and pass; a refused group is bisected to drop what broke it
     Rule,
+    /// One commit per pass (formatting apart), bisected when refused: the fewest validations
+    Pass,
     /// One commit per fix
     Single,
 }
@@ -55,6 +62,7 @@ impl GroupBy {
     pub(super) fn grouping(self) -> Grouping {
         match self {
             GroupBy::Rule => Grouping::Rule,
+            GroupBy::Pass => Grouping::Pass,
             GroupBy::Single => Grouping::Single,
         }
     }
@@ -97,13 +105,11 @@ pub(super) fn improved(
     validation_args: &ValidationArgs,
 ) -> Result<ImproveOutcome, CommandError> {
     let config = cx.config(Some(&root))?;
-    let provider = config.provider.kind.value;
-    if provider != ProviderKind::Builtin {
-        return Err(CommandError::usage(anyhow::anyhow!(
-            "provider `{provider}` cannot run `nova improve` yet: only the builtin engine can. \
-             Use `--provider builtin`"
-        )));
-    }
+    // With a model, what has no machine fix goes to the refactorer agent with the model.
+    let model = match config.provider.kind.value {
+        ProviderKind::Builtin => None,
+        _ => Some(model_template(cx, &config, &root)?),
+    };
     let set = AgentSet::for_repo(Some(&root)).map_err(CommandError::usage)?;
     let problems = agents::check(&set);
     if let Some(first) = problems.first() {
@@ -132,9 +138,50 @@ pub(super) fn improved(
     };
 
     let lock = cx.lock(&request.repo_root)?;
-    let result = orchestrator::improve(&request, &set, &lock, &mut |event| view.show(event));
+    let brain = model.as_ref().map(|(client, template)| ModelBrain {
+        set: &set,
+        provider: client,
+        template: template.clone(),
+    });
+    let result = orchestrator::improve(&request, &set, &lock, brain, &mut |event| view.show(event));
     view.finish();
     Ok(result?)
+}
+
+/// The configured model's client, and the request its agents' runs in `improve` start from.
+fn model_template(
+    cx: &Context<'_>,
+    config: &crate::config::Config,
+    root: &std::path::Path,
+) -> Result<(crate::llm::Client, AskRequest), CommandError> {
+    let Connected {
+        client,
+        model,
+        settings,
+    } = connect(cx, config, None, None, None)?;
+    let template = AskRequest {
+        question: String::new(),
+        repo_root: Some(root.to_path_buf()),
+        model,
+        max_tokens: 4096,
+        context_window: settings.context_window,
+        map_tokens: 2048,
+        prices: settings.prices,
+        disabled: config.disabled_agents.value.clone(),
+        agent: None,
+        validation: None,
+        branch: None,
+        text_tools: settings.text_tools,
+        reasoning: settings.reasoning,
+        limits: run_limits(config),
+        agents_md: std::fs::read_to_string(root.join("AGENTS.md")).ok(),
+        resume: None,
+        route: RouteBy::Offline,
+        explain_route: false,
+        time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
+        on_tip: None,
+    };
+    Ok((client, template))
 }
 
 /// Renders events: JSON lines on stdout with `--json`, else progress on stderr. On a terminal

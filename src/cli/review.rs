@@ -189,6 +189,7 @@ fn model_reviews(
         route: RouteBy::Offline,
         explain_route: false,
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
+        on_tip: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -7,11 +7,12 @@ use serde_json::json;
 use super::{CommandError, Context, Exit};
 use crate::git::{self, UndoError};
 
-/// Drop the last commit of a review branch [default: the newest review branch], or with `--to N`
-/// every commit after checkpoint N of the run that made it.
+/// Drop the last commit of a review branch, or those after a checkpoint (`--to N`)
 ///
-/// Refuses when the branch was pushed, when it is checked out, or when a commit to drop was not
-/// made by Nova. A branch left without Nova commits is deleted. Your working tree is not touched.
+/// The branch defaults to the newest review branch; with `--to N`, every commit after checkpoint
+/// N of the run that made it is dropped. Refuses when the branch was pushed, when it is checked
+/// out, or when a commit to drop was not made by Nova. A branch left without Nova commits is
+/// deleted. Your working tree is not touched.
 #[derive(Debug, Args)]
 pub struct UndoArgs {
     /// The review branch, like `nova/improve/20261126-120000`

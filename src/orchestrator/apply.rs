@@ -137,6 +137,7 @@ impl Prepared {
                 rewrite: self.rewrite,
             },
             origin: Origin::Reply,
+            message: None,
         }
     }
 }

@@ -80,6 +80,19 @@ pub struct AskRequest {
     pub explain_route: bool,
     /// The run's time, seconds since the epoch.
     pub time: i64,
+    /// Work on this commit for a caller that proves and commits the change itself, instead of
+    /// on `HEAD` with the change landed here.
+    pub on_tip: Option<OnTip>,
+}
+
+/// Where an agent works for a caller that proves and commits its change itself (`nova improve`
+/// with a model): its tools read `commit`'s tree and start from `seed` (a candidate to repair)
+/// when given; its change is returned as [`AskOutcome::proposal`], neither proved nor landed,
+/// and `run_checks` and `shell` are refused (the caller holds the sandbox and the lock).
+#[derive(Debug, Clone)]
+pub struct OnTip {
+    pub commit: Oid,
+    pub seed: Option<Patch>,
 }
 
 /// How a request was answered.
@@ -95,6 +108,8 @@ pub struct AskOutcome {
     pub seconds: f64,
     /// The change the agent made, and what became of it.
     pub change: Option<ChangeOutcome>,
+    /// With [`AskRequest::on_tip`]: the change the agent made on that commit, for the caller.
+    pub proposal: Option<Patch>,
     /// What the agent that ended the run reported with `report_finding` (a reviewer's work).
     pub findings: Vec<Finding>,
 }
@@ -187,13 +202,8 @@ pub async fn ask(
             .map_or_else(|| request.question.clone(), |(_, _, c)| c.question.clone()),
         ..request.clone()
     };
-    let base = match &resumed {
-        Some((_, id, checkpoint)) => Some(resumed_base(request, id, &checkpoint.base)?),
-        None => request
-            .repo_root
-            .as_deref()
-            .and_then(|root| git::head_commit(root).ok()),
-    };
+    let base = base_of(request, resumed.as_ref())?;
+    let can_change = base.is_some() && (request.validation.is_some() || request.on_tip.is_some());
     let context = match (&request.repo_root, request.map_tokens) {
         (Some(root), budget) if budget > 0 => {
             Some(RepoContext::build(root, &request.question).await)
@@ -207,15 +217,15 @@ pub async fn ask(
         .map(|(root, commit)| GitTree { root, commit });
     let reopened = resumed.as_ref().map(|(seq, id, _)| (*seq, id.clone()));
     let mut rec = Recorder::open(sink, request, reopened)?;
-    let holder = match resumed {
+    let mut holder = match resumed {
         Some((_, id, checkpoint)) => {
             Holder::resumed(pipeline, set, request, id, checkpoint, &mut rec)?
         }
-        None => {
-            let can_change = base.is_some() && request.validation.is_some();
-            Holder::routed(pipeline, set, request, can_change, &mut rec)?
-        }
+        None => Holder::routed(pipeline, set, request, can_change, &mut rec)?,
     };
+    if let Some(seed) = request.on_tip.as_ref().and_then(|on| on.seed.clone()) {
+        holder.carried = Some(seed);
+    }
     let scene = Scene {
         request,
         set,
@@ -224,7 +234,7 @@ pub async fn ask(
         tree: tree.as_ref(),
         started,
         pipeline,
-        can_change: base.is_some() && request.validation.is_some(),
+        can_change,
     };
     let acted = match act(&scene, base, holder, &mut rec).await {
         Ok(acted) => acted,
@@ -245,11 +255,14 @@ pub async fn ask(
         .as_ref()
         .map(|tools| tools.findings().to_vec())
         .unwrap_or_default();
-    let change = match to_land(toolbox.as_ref(), agent, &answer, base) {
-        Some((patch, base)) => {
-            Some(land(&scene, pipeline, base, agent, patch, &mut usage, &mut rec).await?)
-        }
-        None => None,
+    let made = to_land(toolbox.as_ref(), agent, &answer, base);
+    let (change, proposal) = match made {
+        Some((patch, _)) if request.on_tip.is_some() => (None, Some(patch)),
+        Some((patch, base)) => (
+            Some(land(&scene, pipeline, base, agent, patch, &mut usage, &mut rec).await?),
+            None,
+        ),
+        None => (None, None),
     };
     let seconds = started.elapsed().as_secs_f64();
     let cost_usd = request.prices.map(|prices| prices.cost(&usage));
@@ -274,7 +287,24 @@ pub async fn ask(
         cost_usd,
         seconds,
         change,
+        proposal,
         findings,
+    })
+}
+
+/// The commit the agents work on: the caller's, a resumed run's, else `HEAD`; none outside a
+/// repository.
+fn base_of(
+    request: &AskRequest,
+    resumed: Option<&(i64, String, Checkpoint)>,
+) -> Result<Option<Oid>, AskError> {
+    Ok(match (resumed, &request.on_tip) {
+        (_, Some(on)) => Some(on.commit),
+        (Some((_, id, checkpoint)), None) => Some(resumed_base(request, id, &checkpoint.base)?),
+        (None, None) => request
+            .repo_root
+            .as_deref()
+            .and_then(|root| git::head_commit(root).ok()),
     })
 }
 
@@ -316,6 +346,9 @@ impl Scene<'_> {
     /// Where `agent`'s `run_checks` and `shell` run: the sandbox on the run's base, where a change
     /// could be proved at all.
     fn prover(&self, agent: &AgentDef) -> Option<Prover> {
+        if self.request.on_tip.is_some() {
+            return None;
+        }
         let tree = self.tree?;
         Prover::new(self.request, &tree.root, tree.commit, agent)
     }
@@ -380,6 +413,13 @@ impl<'a> Holder<'a> {
         can_change: bool,
         rec: &mut Recorder<'_>,
     ) -> Result<Self, AskError> {
+        // A caller working on its own tip runs the agent its own pipeline named.
+        if let (Some(_), Some(name)) = (&request.on_tip, &request.agent) {
+            let agent = set.agent(name).ok_or_else(|| {
+                AskError::Pipeline(format!("there is no `{name}` agent in the agent set"))
+            })?;
+            return Ok(Holder::fresh(pipeline, set, request, agent));
+        }
         if request.agent.is_none()
             && request.route == RouteBy::Model
             && let Some(router) = router(pipeline, set, &request.disabled)

@@ -4,23 +4,41 @@
 //! model-driven reviewer or refactorer is another, chosen by the agent's brain, and goes through
 //! the same run, the same guard, validation and commit.
 
+mod model;
+
+pub use model::{ModelBrain, ModelRefactorer};
+
 use std::collections::BTreeMap;
 
 use super::change::{AgentPolicy, Author, Candidate, Origin};
+use super::events::Event;
 use crate::agents::AgentDef;
 use crate::edit::{Rebase, RepoPath};
 use crate::engine::{self, NoPatch, RUSTFMT, Review};
-use crate::findings::{Finding, Fix};
+use crate::findings::{Finding, Fix, Severity};
+use crate::git::Oid;
 use crate::index::Index;
 use crate::rules::RuleSet;
-use crate::validate::{CargoOutput, ValidateError, Workspace};
+use crate::validate::{CargoOutput, ValidateError, ValidationReport, Workspace};
 
-/// What a stage sees of the tip of the review branch: the worktree that holds it, what linting
-/// it found, and the index of its files.
+/// What a stage sees of the tip of the review branch: its commit, the worktree that holds it,
+/// what linting it found, and the index of its files.
 pub struct TipView<'a> {
+    pub commit: Oid,
     pub workspace: &'a mut Workspace,
     pub lint: &'a CargoOutput,
     pub index: &'a Index,
+}
+
+/// Why a brain could not do its part.
+#[derive(Debug, thiserror::Error)]
+pub enum BrainError {
+    #[error(transparent)]
+    Validate(#[from] ValidateError),
+    /// The model could not be asked (unreachable, refused the key, a configuration mistake):
+    /// the run stops, since every later finding would meet the same.
+    #[error("the model could not do its part: {0}")]
+    Model(String),
 }
 
 /// Finds what could be better at the tip.
@@ -51,11 +69,39 @@ pub trait Refactorer {
     fn fixes(&self, finding: &Finding) -> bool;
 
     /// A change that resolves `finding` at the tip.
-    fn propose(
+    fn propose(&mut self, finding: &Finding, tip: &mut TipView<'_>)
+    -> Result<Proposal, BrainError>;
+
+    /// How many times a refused candidate of this refactorer may be repaired.
+    fn attempts(&self) -> u32 {
+        0
+    }
+
+    /// `candidate`, refused at the tip for `reasons`, repaired; `None` when there is no repair.
+    fn repair(
         &mut self,
-        finding: &Finding,
-        tip: &mut TipView<'_>,
-    ) -> Result<Proposal, ValidateError>;
+        _candidate: &Candidate,
+        _reasons: &[String],
+        _tip: &mut TipView<'_>,
+    ) -> Result<Option<Candidate>, BrainError> {
+        Ok(None)
+    }
+
+    /// The commit message for `candidate`, which `report` proved; `None` for the builtin one.
+    fn describe(
+        &mut self,
+        _candidate: &Candidate,
+        _report: &ValidationReport,
+        _tip: Oid,
+    ) -> Result<Option<String>, BrainError> {
+        Ok(None)
+    }
+
+    /// What the refactorer's agents did since the last call (their turns, tool calls, hand
+    /// offs), for the run's record.
+    fn take_events(&mut self) -> Vec<Event> {
+        Vec::new()
+    }
 
     /// `candidate` was committed, or is in the group being proved: later proposals of this pass
     /// start from it.
@@ -77,6 +123,8 @@ pub struct BuiltinReviewer<'a> {
     formats: bool,
     /// The rules the agents own.
     rules: RuleSet,
+    /// Also the rules' findings without a fix template, at least warnings: a model fixes them.
+    unfixed: bool,
 }
 
 impl<'a> BuiltinReviewer<'a> {
@@ -89,6 +137,16 @@ impl<'a> BuiltinReviewer<'a> {
             agents,
             formats,
             rules: rules.owned_by(&names),
+            unfixed: false,
+        }
+    }
+
+    /// Also returns the rules' findings that have no fix template (warnings and errors), for a
+    /// refactorer that works with a model.
+    pub fn with_unfixed(self) -> Self {
+        BuiltinReviewer {
+            unfixed: true,
+            ..self
         }
     }
 }
@@ -123,9 +181,10 @@ impl Reviewer for BuiltinReviewer<'_> {
                 crate::validate::never_compiled(a, package.as_ref(), &(line..=line)).is_none()
             })
         };
+        let unfixed = self.unfixed;
         let fixable: Vec<Finding> = found
             .into_iter()
-            .filter(|f| f.fix.is_some())
+            .filter(|f| f.fix.is_some() || (unfixed && f.severity >= Severity::Warning))
             .filter(compiled_here)
             .collect();
         review.findings.extend(fixable);
@@ -169,14 +228,14 @@ impl Refactorer for BuiltinRefactorer<'_> {
     }
 
     fn fixes(&self, finding: &Finding) -> bool {
-        engine::fixes(self.agent, finding)
+        finding.fix.is_some() && engine::fixes(self.agent, finding)
     }
 
     fn propose(
         &mut self,
         finding: &Finding,
         tip: &mut TipView<'_>,
-    ) -> Result<Proposal, ValidateError> {
+    ) -> Result<Proposal, BrainError> {
         let current = tip.workspace.read(&finding.path).unwrap_or_default();
         if matches!(finding.fix, Some(Fix::Format)) && self.formatted.is_none() {
             let drift = tip.workspace.format_drift()?;
@@ -193,6 +252,7 @@ impl Refactorer for BuiltinRefactorer<'_> {
                     patch,
                     author: Author::Agent(self.policy.clone()),
                     origin: Origin::Finding(Box::new(finding.clone())),
+                    message: None,
                 })),
                 Err(why) => Proposal::Nothing {
                     later: matches!(why, NoPatch::Overlaps | NoPatch::Stale(_)),

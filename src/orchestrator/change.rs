@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::message::{MadeBy, commit_message, group_message, reply_message, request_message};
+use super::message::{
+    MadeBy, commit_message, described_message, group_message, reply_message, request_message,
+};
 use crate::agents::AgentDef;
 use crate::edit::Patch;
 use crate::edit::guard::{self, Rejection, Scope};
@@ -22,6 +24,9 @@ pub struct Candidate {
     pub patch: Patch,
     pub author: Author,
     pub origin: Origin,
+    /// The commit message a committer agent wrote for it, used instead of the builtin one;
+    /// Nova's trailers follow it.
+    pub message: Option<String>,
 }
 
 /// Who proposed a change: what they may touch, and what else proves it.
@@ -87,9 +92,17 @@ impl Author {
 }
 
 impl Candidate {
+    /// Who proposed it: the agent's name, or `apply` for a person.
+    pub fn author_name(&self) -> &str {
+        self.author.name()
+    }
+
     /// The commit message, once `report` proved the change in run `run`.
     fn message(&self, run: &str, report: &ValidationReport) -> String {
         let agent = self.author.name();
+        if let Some(text) = &self.message {
+            return described_message(text, agent, run, report);
+        }
         match &self.origin {
             Origin::Finding(finding) => {
                 commit_message(finding, &self.patch.summary, agent, run, report)

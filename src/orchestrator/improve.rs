@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::brain::{BuiltinRefactorer, BuiltinReviewer, Refactorer, Reviewer, TipView};
+use super::brain::{
+    BrainError, BuiltinRefactorer, BuiltinReviewer, ModelBrain, ModelRefactorer, Refactorer,
+    Reviewer, TipView,
+};
 use super::change::{self, Base, Candidate, ChangePath, CommitError, Target};
 use super::clock::stamp;
 use super::events::Event;
@@ -108,6 +111,17 @@ pub enum ImproveError {
     Pipeline(String),
     #[error("the rules have problems; the first: {0}. `nova rules test` lists them all")]
     Rules(String),
+    #[error("{0}")]
+    Model(String),
+}
+
+impl From<BrainError> for ImproveError {
+    fn from(error: BrainError) -> Self {
+        match error {
+            BrainError::Validate(error) => ImproveError::Validate(error),
+            BrainError::Model(_) => ImproveError::Model(error.to_string()),
+        }
+    }
 }
 
 impl From<CommitError> for ImproveError {
@@ -229,12 +243,14 @@ fn round(seconds: f64) -> f64 {
 }
 
 /// Runs `improve` on the request's repository with the agents of `set`, sending every event to
-/// `sink` as it happens.
+/// `sink` as it happens: with the builtin brain, or with `model` (the refactorer, its fixer and
+/// its committer then work with the model on what has no machine fix).
 /// `lock` is this repository's: the caller takes it first, since `.nova/` is used from the start.
 pub fn improve(
     request: &ImproveRequest,
     set: &AgentSet,
     lock: &crate::state::Lock,
+    model: Option<ModelBrain<'_>>,
     sink: &mut dyn FnMut(&Event),
 ) -> Result<ImproveOutcome, ImproveError> {
     debug_assert_eq!(lock.root(), request.repo_root.as_path());
@@ -251,6 +267,20 @@ pub fn improve(
     if let Some(first) = problems.first() {
         return Err(ImproveError::Rules(first.to_string()));
     }
+    let mut reviewer = BuiltinReviewer::new(cast.reviewers.clone(), rules);
+    let mut refactorer: Box<dyn Refactorer + '_> = match model {
+        Some(brain) => {
+            reviewer = reviewer.with_unfixed();
+            let refactorer = cast.refactorer;
+            Box::new(ModelRefactorer::new(
+                refactorer,
+                brain,
+                pipeline,
+                &request.disabled,
+            )?)
+        }
+        None => Box::new(BuiltinRefactorer::new(cast.refactorer)),
+    };
     let base = git::head_commit(root)?;
     let run_id = stamp(request.time);
     let branch = git::review_branch(
@@ -269,7 +299,11 @@ pub fn improve(
         run: run_id,
         time: request.time,
     };
-    let result = drive(&mut run, &cast, rules, base, options, target);
+    let brains = Brains {
+        reviewer: &mut reviewer,
+        refactorer: refactorer.as_mut(),
+    };
+    let result = drive(&mut run, brains, base, options, target);
     finish(run, result, started)
 }
 
@@ -407,6 +441,14 @@ impl Run<'_> {
         }
     }
 
+    /// Records what the refactorer's agents did since the last call.
+    fn relay(&mut self, refactorer: &mut dyn Refactorer) -> Result<(), ImproveError> {
+        for event in refactorer.take_events() {
+            self.rec.emit(event)?;
+        }
+        Ok(())
+    }
+
     fn limit_reached(&self) -> bool {
         self.stop_reason().is_some()
     }
@@ -427,12 +469,17 @@ impl Run<'_> {
     }
 }
 
+/// The reviewer and the refactorer the run works with.
+struct Brains<'b> {
+    reviewer: &'b mut dyn Reviewer,
+    refactorer: &'b mut dyn Refactorer,
+}
+
 /// The stages of the run, after the archive is open: prove the base, then review, propose,
 /// validate and commit, pass after pass.
 fn drive(
     run: &mut Run<'_>,
-    cast: &Cast<'_>,
-    rules: RuleSet,
+    brains: Brains<'_>,
     base: Oid,
     options: Options,
     target: Target,
@@ -440,10 +487,10 @@ fn drive(
     let Some(mut path) = prove_base(run, base, options, target)? else {
         return Ok(());
     };
-    // The builtin brain is the only one `improve` has yet; a model-driven reviewer or refactorer
-    // is another implementation of these traits, chosen here by the agent's brain.
-    let mut reviewer = BuiltinReviewer::new(cast.reviewers.clone(), rules);
-    let mut refactorer = BuiltinRefactorer::new(cast.refactorer);
+    let Brains {
+        reviewer,
+        refactorer,
+    } = brains;
     for pass in 1..=MAX_PASSES {
         let stage = Instant::now();
         // Symbols come from the index of the worktree, which holds the tip right now.
@@ -451,14 +498,14 @@ fn drive(
             path.workspace().path(),
             Some(&run.request.repo_root.join(".nova/index/worktree.bin")),
         );
-        let candidates = review(run, &mut path, &mut reviewer, &refactorer, &index, pass)?;
+        let candidates = review(run, &mut path, reviewer, refactorer, &index, pass)?;
         run.stages.add("review", stage);
         let Some(candidates) = candidates else {
             break;
         };
         let committed = run.outcome.commits.len();
         refactorer.next_pass();
-        group::try_groups(run, &mut path, &mut refactorer, &index, candidates)?;
+        group::try_groups(run, &mut path, refactorer, &index, candidates)?;
         run.outcome.passes = pass;
         // Fixes can leave new warnings (an import a fix left unused): lint the tip again, which
         // the last accepted candidate's validation did, while this pass changed something.
@@ -468,6 +515,7 @@ fn drive(
         if pass == MAX_PASSES {
             let (tip, workspace) = path.parts();
             let mut view = TipView {
+                commit: tip.commit,
                 workspace,
                 lint: &tip.lint,
                 index: &index,
@@ -563,6 +611,7 @@ fn review(
 ) -> Result<Option<Vec<(usize, Finding)>>, ImproveError> {
     let (tip, workspace) = path.parts();
     let mut view = TipView {
+        commit: tip.commit,
         workspace,
         lint: &tip.lint,
         index,
@@ -587,7 +636,8 @@ fn review(
         handled.push(finding.fingerprint.clone());
         run.rec.store.finding(run.rec.run, idx, finding)?;
         *by_agent.entry(finding.agent.clone()).or_default() += 1;
-        if finding.fix.is_none() {
+        // Without a fix, a finding is only reported, unless a refactorer with a model takes it.
+        if finding.fix.is_none() && !refactorer.fixes(finding) {
             continue;
         }
         let what = format!("`{}` at {}", finding.rule, finding.location());
@@ -610,7 +660,11 @@ fn review(
             continue;
         }
         // The same fix reported twice (by two lints, or twice by one) is one candidate.
-        if seen_fixes.insert((finding.path.clone(), format!("{:?}", finding.fix))) {
+        let key = match &finding.fix {
+            Some(fix) => format!("{fix:?}"),
+            None => format!("{} {:?}", finding.rule, finding.span),
+        };
+        if seen_fixes.insert((finding.path.clone(), key)) {
             candidates.push((idx, finding.clone()));
         }
     }
@@ -642,16 +696,24 @@ struct Place {
     finding: usize,
 }
 
+/// What became of a candidate that was tried.
+enum Tried {
+    Accepted,
+    /// Refused, for these reasons.
+    Refused(Vec<String>),
+}
+
 /// Validates, judges and (if accepted) commits one guarded candidate of `size` fixes, recording
-/// each step; whether it was accepted. A refused group of more than one fix is recorded as split,
-/// not rejected: its halves are tried next.
+/// each step. A refused group of more than one fix is recorded as split, not rejected: its
+/// halves are tried next.
 fn try_one(
     run: &mut Run<'_>,
     path: &mut ChangePath,
+    refactorer: &mut dyn Refactorer,
     candidate: &Candidate,
     place: Place,
     size: usize,
-) -> Result<bool, ImproveError> {
+) -> Result<Tried, ImproveError> {
     let patch = &candidate.patch;
     run.rec.emit(Event::CandidateStarted {
         index: place.index,
@@ -721,9 +783,39 @@ fn try_one(
             }
         };
         run.rec.emit(event)?;
-        return Ok(false);
+        return Ok(Tried::Refused(proof.verdict.reasons));
     }
+    let described = describe(run, path, refactorer, candidate, &proof.report)?;
+    let candidate = &Candidate {
+        message: described,
+        ..candidate.clone()
+    };
     accept(run, path, candidate, proof, (place, record))
+}
+
+/// The committer's message for a proved candidate, when the refactorer has one; a message that
+/// could not be written leaves the builtin one (a proved change is never lost to its message).
+fn describe(
+    run: &mut Run<'_>,
+    path: &ChangePath,
+    refactorer: &mut dyn Refactorer,
+    candidate: &Candidate,
+    report: &ValidationReport,
+) -> Result<Option<String>, ImproveError> {
+    let described = refactorer.describe(candidate, report, path.tip().commit);
+    run.relay(refactorer)?;
+    match described {
+        Ok(message) => Ok(message),
+        Err(BrainError::Validate(error)) => Err(error.into()),
+        Err(error @ BrainError::Model(_)) => {
+            run.rec.emit(Event::AgentGuarded {
+                agent: String::from("committer"),
+                stopped: true,
+                why: format!("it wrote no message ({error}); the builtin message is used"),
+            })?;
+            Ok(None)
+        }
+    }
 }
 
 /// Commits an accepted candidate and records it.
@@ -733,7 +825,7 @@ fn accept(
     candidate: &Candidate,
     proof: change::Proof,
     (place, record): (Place, CandidateRecord<'_>),
-) -> Result<bool, ImproveError> {
+) -> Result<Tried, ImproveError> {
     let patch = &candidate.patch;
     let seconds = record.seconds;
     let stage = Instant::now();
@@ -772,7 +864,7 @@ fn accept(
         validation: path.tip().report.summary(),
         seconds,
     })?;
-    Ok(true)
+    Ok(Tried::Accepted)
 }
 
 fn finding_of(candidate: &Candidate) -> Option<&Finding> {

@@ -169,6 +169,7 @@ async fn prove(
             request: request.question.clone(),
             model: request.model.clone(),
         },
+        message: None,
     };
     rec.emit(Event::CandidateStarted {
         index: 0,

@@ -50,17 +50,40 @@ pub fn group_message(
             trailers(agent, run, report)
         );
     };
+    let rules: std::collections::BTreeSet<&str> =
+        findings.iter().map(|f| f.rule.as_str()).collect();
     let places: Vec<String> = findings
         .iter()
-        .map(|f| format!("- {}{}: {}", f.location(), in_symbol(f), f.message.trim()))
+        .map(|f| {
+            let rule = if rules.len() > 1 {
+                format!(" (`{}`)", f.rule)
+            } else {
+                String::new()
+            };
+            format!(
+                "- {}{}{rule}: {}",
+                f.location(),
+                in_symbol(f),
+                f.message.trim()
+            )
+        })
         .collect();
-    let found = format!(
-        "Found by {} (`{}`), {} places proved together as one change. {}",
-        first.agent,
-        first.rule,
-        findings.len(),
-        how(first),
-    );
+    let found = if rules.len() == 1 {
+        format!(
+            "Found by {} (`{}`), {} places proved together as one change. {}",
+            first.agent,
+            first.rule,
+            findings.len(),
+            how(first),
+        )
+    } else {
+        format!(
+            "Found by the reviewers: {} places of {} rules, proved together as one change. \
+             Applied the fixes the compiler, clippy and the rules' templates give.",
+            findings.len(),
+            rules.len(),
+        )
+    };
     format!(
         "{}\n\n{}\n\n{}\n\n{}",
         subject_line(subject),
@@ -68,6 +91,20 @@ pub fn group_message(
         places.join("\n"),
         trailers(agent, run, report),
     )
+}
+
+/// A committer agent's message `text` for a change `agent` made in run `run`, with Nova's
+/// trailers (any the agent wrote itself are dropped: Nova's are the record).
+pub fn described_message(text: &str, agent: &str, run: &str, report: &ValidationReport) -> String {
+    let mut lines = text.trim().lines();
+    let subject = subject_line(lines.next().unwrap_or(""));
+    let body: Vec<&str> = lines.filter(|line| !line.starts_with("Nova-")).collect();
+    let body = body.join("\n");
+    let body = body.trim();
+    if body.is_empty() {
+        return format!("{subject}\n\n{}", trailers(agent, run, report));
+    }
+    format!("{subject}\n\n{body}\n\n{}", trailers(agent, run, report))
 }
 
 /// The first line of `subject`, at most 72 characters.

@@ -26,7 +26,8 @@ mod route;
 
 pub use agent::RunLimits;
 pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, Prepared, apply, prepare};
-pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ChangeOutcome, ask};
+pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ChangeOutcome, OnTip, ask};
+pub use brain::ModelBrain;
 pub use clock::{now, stamp};
 pub use events::Event;
 pub use improve::{

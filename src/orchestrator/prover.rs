@@ -136,6 +136,7 @@ impl Prover {
                 request: self.request.clone(),
                 model: self.model.clone(),
             },
+            message: None,
         };
         let proof = path.prove(&candidate).map_err(|e| e.to_string())?;
         if proof.verdict.accepted {

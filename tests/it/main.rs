@@ -18,6 +18,7 @@ mod git_scenarios;
 mod golden;
 mod groups;
 mod improve;
+mod improve_models;
 mod index;
 mod init;
 mod llm;

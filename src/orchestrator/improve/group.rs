@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Run, TIME_CAP, finding_of, skip, try_one};
+use super::{Run, TIME_CAP, Tried, finding_of, skip, try_one};
 use crate::edit::Stack;
 use crate::findings::Finding;
 use crate::index::Index;
@@ -19,21 +19,31 @@ pub enum Grouping {
     /// The fixes of one rule in one pass are one commit, bisected when refused.
     #[default]
     Rule,
+    /// Every machine fix of a pass is one commit (formatting another), bisected when refused:
+    /// the fewest validations, for a crate whose tests take long.
+    Pass,
     /// Every fix is proved and committed on its own.
     Single,
 }
 
 /// The pass's candidates in the groups they are proved in, in order: grouped by rule in the order
-/// the rules first appear (formatting, sorted last, stays last).
+/// the rules first appear, or all in one (formatting, sorted last, stays last and apart).
 pub(super) fn plan(
     candidates: Vec<(usize, Finding)>,
     grouping: Grouping,
 ) -> Vec<Vec<(usize, Finding)>> {
     let mut groups: Vec<Vec<(usize, Finding)>> = Vec::new();
     for (idx, finding) in candidates {
+        // Only machine fixes group: a model's change is proved, repaired and described alone.
+        let formatting = |f: &Finding| f.rule == crate::engine::RUSTFMT;
         let joins = match grouping {
-            Grouping::Rule => groups.iter_mut().find(|g| g[0].1.rule == finding.rule),
-            Grouping::Single => None,
+            Grouping::Rule if finding.fix.is_some() => groups
+                .iter_mut()
+                .find(|g| g[0].1.fix.is_some() && g[0].1.rule == finding.rule),
+            Grouping::Pass if finding.fix.is_some() => groups
+                .iter_mut()
+                .find(|g| g[0].1.fix.is_some() && formatting(&g[0].1) == formatting(&finding)),
+            Grouping::Rule | Grouping::Pass | Grouping::Single => None,
         };
         match joins {
             Some(group) => group.push((idx, finding)),
@@ -72,7 +82,7 @@ pub(super) fn try_groups(
             break;
         }
         let formed = form(run, path, refactorer, index, group)?;
-        land(run, path, refactorer, &formed)?;
+        land(run, path, refactorer, index, &formed)?;
     }
     Ok(())
 }
@@ -98,11 +108,14 @@ fn form(
     for (finding_idx, finding) in group {
         let (tip, workspace) = path.parts();
         let mut view = TipView {
+            commit: tip.commit,
             workspace,
             lint: &tip.lint,
             index,
         };
-        let proposal = refactorer.propose(&finding, &mut view)?;
+        let proposal = refactorer.propose(&finding, &mut view);
+        run.relay(refactorer)?;
+        let proposal = proposal?;
         let refused = match proposal {
             Proposal::Nothing { reason, later } => {
                 if later {
@@ -152,6 +165,7 @@ fn land(
     run: &mut Run<'_>,
     path: &mut ChangePath,
     refactorer: &mut dyn Refactorer,
+    index: &Index,
     formed: &Formed,
 ) -> Result<(), ImproveError> {
     let mut committed = BTreeSet::new();
@@ -173,12 +187,21 @@ fn land(
         }
         let candidate = formed.candidate(&set, &committed);
         let place = run.next_place(formed.members[set[0]].1, 0);
-        if try_one(run, path, &candidate, place, set.len())? {
-            committed.extend(set);
-            continue;
-        }
+        let reasons = match try_one(run, path, refactorer, &candidate, place, set.len())? {
+            Tried::Accepted => {
+                committed.extend(set);
+                continue;
+            }
+            Tried::Refused(reasons) => reasons,
+        };
         if let [member] = set[..] {
-            refactorer.dropped(&formed.members[member].0);
+            // A change alone in its group (a model's) may be repaired; a group's member may not,
+            // since the group's other members were made on it.
+            let alone = formed.members.len() == 1;
+            let tried = (&candidate, formed.members[member].1);
+            if !(alone && repaired(run, path, refactorer, index, tried, reasons)?) {
+                refactorer.dropped(&formed.members[member].0);
+            }
             continue;
         }
         let (left, right) = set.split_at(set.len() / 2);
@@ -187,6 +210,50 @@ fn land(
         todo.push(left.to_vec());
     }
     Ok(())
+}
+
+/// Hands a refused candidate (of finding number `finding`) to the refactorer's repair agent with
+/// why, and tries its repair, at most `attempts` times; whether a repair was accepted.
+fn repaired(
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    refactorer: &mut dyn Refactorer,
+    index: &Index,
+    (candidate, finding): (&Candidate, usize),
+    mut reasons: Vec<String>,
+) -> Result<bool, ImproveError> {
+    let mut current = candidate.clone();
+    for _ in 0..refactorer.attempts() {
+        if run.stop_reason().is_some() {
+            break;
+        }
+        let (tip, workspace) = path.parts();
+        let mut view = TipView {
+            commit: tip.commit,
+            workspace,
+            lint: &tip.lint,
+            index,
+        };
+        let repair = refactorer.repair(&current, &reasons, &mut view);
+        run.relay(refactorer)?;
+        let Some(repair) = repair? else {
+            break;
+        };
+        let place = run.next_place(finding, 1);
+        if let Some(rejection) = path.guard(&repair).into_iter().next() {
+            if let Some(found) = finding_of(&repair) {
+                let found = found.clone();
+                skip(run, place, &found, rejection.message)?;
+            }
+            break;
+        }
+        match try_one(run, path, refactorer, &repair, place, 1)? {
+            Tried::Accepted => return Ok(true),
+            Tried::Refused(why) => reasons = why,
+        }
+        current = repair;
+    }
+    Ok(false)
 }
 
 impl Formed {
@@ -208,6 +275,7 @@ impl Formed {
             patch: self.stack.patch(&summary(&findings), committed, &ids),
             author: first.author.clone(),
             origin: Origin::Findings(findings),
+            message: None,
         }
     }
 }
@@ -247,7 +315,11 @@ mod tests {
             symbol: None,
             severity: crate::findings::Severity::Warning,
             message: String::from("m"),
-            fix: None,
+            fix: Some(if rule == crate::engine::RUSTFMT {
+                crate::findings::Fix::Format
+            } else {
+                crate::findings::Fix::Replace(Vec::new())
+            }),
             fingerprint: String::new(),
         }
     }
@@ -275,7 +347,18 @@ mod tests {
             [vec![0, 2], vec![1], vec![3]]
         );
         assert_eq!(
-            rules(plan(candidates, Grouping::Single)),
+            rules(plan(candidates.clone(), Grouping::Pass)),
+            [vec![0, 1, 2], vec![3]]
+        );
+        assert_eq!(
+            rules(plan(candidates.clone(), Grouping::Single)),
+            [vec![0], vec![1], vec![2], vec![3]]
+        );
+        // What has no machine fix (a model's work) is always alone.
+        let mut unfixed = candidates;
+        unfixed[2].1.fix = None;
+        assert_eq!(
+            rules(plan(unfixed, Grouping::Rule)),
             [vec![0], vec![1], vec![2], vec![3]]
         );
         let many = [

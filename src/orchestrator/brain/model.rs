@@ -1,0 +1,318 @@
+//! The refactor stage with a model. A finding with a machine-applicable fix still goes to the
+//! builtin refactorer (deterministic, and free); any other finding the refactorer agent's rules
+//! select goes to that agent, run with the model through the one agent runtime `nova ask` uses,
+//! on the tree of the tip. A refused candidate goes to the validate stage's repair agent (the
+//! fixer) with why it was refused, at most `attempts` times; an accepted one to the describe
+//! stage's committer, whose message the commit carries.
+
+use super::{BrainError, BuiltinRefactorer, Proposal, Refactorer, TipView};
+use crate::agents::{AgentDef, AgentSet, Pipeline};
+use crate::findings::Finding;
+use crate::git::Oid;
+use crate::llm::Provider;
+use crate::orchestrator::ask::{AskError, AskOutcome, AskRequest, OnTip, ask};
+use crate::orchestrator::change::{AgentPolicy, Author, Candidate, Origin};
+use crate::orchestrator::events::Event;
+use crate::orchestrator::landing::{committer, repairer};
+use crate::validate::ValidationReport;
+
+/// What the model brain needs: the agents, the provider, and the request every agent's run
+/// starts from (the model, its window, prices and limits, the repository, `AGENTS.md`).
+pub struct ModelBrain<'a> {
+    pub set: &'a AgentSet,
+    pub provider: &'a dyn Provider,
+    pub template: AskRequest,
+}
+
+impl std::fmt::Debug for ModelBrain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelBrain")
+            .field("provider", &self.provider.describe())
+            .field("model", &self.template.model)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The refactorer agent with a model, its fixer and its committer; the builtin refactorer for
+/// machine-applicable fixes.
+pub struct ModelRefactorer<'a> {
+    builtin: BuiltinRefactorer<'a>,
+    brain: ModelBrain<'a>,
+    refactorer: &'a AgentDef,
+    fixer: Option<(&'a AgentDef, u32)>,
+    committer: Option<&'a AgentDef>,
+    runtime: tokio::runtime::Runtime,
+    events: Vec<Event>,
+}
+
+/// How an agent's run ended: its outcome, or why it was stopped.
+type Ran = Result<AskOutcome, String>;
+
+impl<'a> ModelRefactorer<'a> {
+    /// The refactorer `refactorer`, with the repair and describe agents `pipeline` names and
+    /// `disabled` leaves enabled.
+    pub fn new(
+        refactorer: &'a AgentDef,
+        brain: ModelBrain<'a>,
+        pipeline: &Pipeline,
+        disabled: &[String],
+    ) -> Result<Self, BrainError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| BrainError::Model(format!("no async runtime: {error}")))?;
+        Ok(ModelRefactorer {
+            builtin: BuiltinRefactorer::new(refactorer),
+            fixer: repairer(pipeline, brain.set, disabled),
+            committer: committer(pipeline, brain.set, disabled),
+            brain,
+            refactorer,
+            runtime,
+            events: Vec::new(),
+        })
+    }
+
+    /// Runs `agent` alone (no one to hand work to) on `task`, on `on`'s commit.
+    fn run(&mut self, agent: &AgentDef, task: String, on: OnTip) -> Result<Ran, BrainError> {
+        let set = self.brain.set;
+        let request = AskRequest {
+            question: task,
+            agent: Some(agent.name.clone()),
+            disabled: set
+                .agents()
+                .filter(|other| other.name != agent.name)
+                .map(|other| other.name.clone())
+                .collect(),
+            validation: None,
+            resume: None,
+            explain_route: false,
+            on_tip: Some(on),
+            ..self.brain.template.clone()
+        };
+        let provider = self.brain.provider;
+        let events = &mut self.events;
+        let result = self.runtime.block_on(async {
+            let mut sink = |event: &Event| events.push(event.clone());
+            ask(&request, set, provider, &mut sink).await
+        });
+        match result {
+            Ok(outcome) => Ok(Ok(outcome)),
+            Err(AskError::Stopped { why, .. }) => Ok(Err(why)),
+            Err(error @ AskError::OutOfTime { .. }) => Ok(Err(error.to_string())),
+            Err(error) => Err(BrainError::Model(error.to_string())),
+        }
+    }
+
+    fn candidate(
+        &self,
+        agent: &AgentDef,
+        outcome: &AskOutcome,
+        origin: Origin,
+    ) -> Option<Candidate> {
+        let patch = outcome.proposal.clone()?;
+        Some(Candidate {
+            patch,
+            author: Author::Agent(AgentPolicy::of(agent)),
+            origin,
+            message: None,
+        })
+    }
+}
+
+impl Refactorer for ModelRefactorer<'_> {
+    fn name(&self) -> &str {
+        &self.refactorer.name
+    }
+
+    fn fixes(&self, finding: &Finding) -> bool {
+        crate::engine::fixes(self.refactorer, finding)
+    }
+
+    fn propose(
+        &mut self,
+        finding: &Finding,
+        tip: &mut TipView<'_>,
+    ) -> Result<Proposal, BrainError> {
+        if self.builtin.fixes(finding) {
+            return self.builtin.propose(finding, tip);
+        }
+        let agent = self.refactorer;
+        let on = OnTip {
+            commit: tip.commit,
+            seed: None,
+        };
+        let outcome = match self.run(agent, refactor_task(finding), on)? {
+            Ok(outcome) => outcome,
+            Err(why) => {
+                return Ok(Proposal::Nothing {
+                    reason: format!("`{}` was stopped: {why}", agent.name),
+                    later: false,
+                });
+            }
+        };
+        let origin = Origin::Finding(Box::new(finding.clone()));
+        Ok(match self.candidate(agent, &outcome, origin) {
+            Some(candidate) => Proposal::Candidate(Box::new(candidate)),
+            None => Proposal::Nothing {
+                reason: format!(
+                    "`{}` made no change: {}",
+                    agent.name,
+                    first_line(&outcome.answer)
+                ),
+                later: false,
+            },
+        })
+    }
+
+    fn attempts(&self) -> u32 {
+        self.fixer.map_or(0, |(_, attempts)| attempts)
+    }
+
+    fn repair(
+        &mut self,
+        candidate: &Candidate,
+        reasons: &[String],
+        tip: &mut TipView<'_>,
+    ) -> Result<Option<Candidate>, BrainError> {
+        let Some((fixer, _)) = self.fixer else {
+            return Ok(None);
+        };
+        let on = OnTip {
+            commit: tip.commit,
+            seed: Some(candidate.patch.clone()),
+        };
+        let task = repair_task(candidate, reasons);
+        let Ok(outcome) = self.run(fixer, task, on)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .candidate(fixer, &outcome, candidate.origin.clone())
+            .filter(|repaired| repaired.patch.changes != candidate.patch.changes))
+    }
+
+    fn describe(
+        &mut self,
+        candidate: &Candidate,
+        report: &ValidationReport,
+        tip: Oid,
+    ) -> Result<Option<String>, BrainError> {
+        let Some(committer) = self.committer else {
+            return Ok(None);
+        };
+        // A builtin fix keeps its builtin message: no model time for what a template says.
+        if self.builtin_made(candidate) {
+            return Ok(None);
+        }
+        let on = OnTip {
+            commit: tip,
+            seed: Some(candidate.patch.clone()),
+        };
+        let task = describe_task(candidate, report);
+        Ok(match self.run(committer, task, on)? {
+            Ok(outcome) if !outcome.answer.trim().is_empty() => {
+                Some(outcome.answer.trim().to_owned())
+            }
+            _ => None,
+        })
+    }
+
+    fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn accepted(&mut self, candidate: &Candidate) {
+        self.builtin.accepted(candidate);
+    }
+
+    fn dropped(&mut self, candidate: &Candidate) {
+        self.builtin.dropped(candidate);
+    }
+
+    fn next_pass(&mut self) {
+        self.builtin.next_pass();
+    }
+}
+
+impl ModelRefactorer<'_> {
+    /// Whether the builtin refactorer made `candidate` (its finding has a machine fix).
+    fn builtin_made(&self, candidate: &Candidate) -> bool {
+        match &candidate.origin {
+            Origin::Finding(finding) => self.builtin.fixes(finding),
+            Origin::Findings(_) => true,
+            Origin::Reply | Origin::Request { .. } => false,
+        }
+    }
+}
+
+/// What the refactorer is asked for one finding.
+fn refactor_task(finding: &Finding) -> String {
+    let symbol = finding
+        .symbol
+        .as_deref()
+        .map(|s| format!(" in `{s}`"))
+        .unwrap_or_default();
+    format!(
+        "Resolve this finding with the smallest change that fixes it:\n\n`{}` ({}) at {}{symbol}: \
+         {}\n\nRead the code first. Make the change with `propose_edit`, then call `finish` with \
+         one line saying what it changes. After you finish, the change is built, tested and \
+         linted in a sandbox: one that breaks a test, adds a warning, touches test code or \
+         changes the public API is refused. If the finding is wrong, or needs a larger design \
+         change, make no change and say why.",
+        finding.rule,
+        finding.severity.as_str(),
+        finding.location(),
+        finding.message.trim()
+    )
+}
+
+/// What the fixer is asked for a refused candidate.
+fn repair_task(candidate: &Candidate, reasons: &[String]) -> String {
+    let why = match &candidate.origin {
+        Origin::Finding(finding) => format!(
+            "to resolve `{}` at {}: {}",
+            finding.rule,
+            finding.location(),
+            finding.message.trim()
+        ),
+        _ => String::from("as its summary says"),
+    };
+    format!(
+        "This change was made {why}\n\nIts summary: {}\n\nValidation refused it:\n{}\n\nThe \
+         change, already in your candidate (read the files to see it):\n\n{}\nRepair it so that \
+         it builds, its tests pass and it adds no warning, still resolving the finding; then \
+         call `finish` with one line saying what the change does.",
+        candidate.patch.summary.trim(),
+        reasons
+            .iter()
+            .map(|r| format!("- {r}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        candidate.patch.diff()
+    )
+}
+
+/// What the committer is asked for a proved candidate.
+fn describe_task(candidate: &Candidate, report: &ValidationReport) -> String {
+    let finding = match &candidate.origin {
+        Origin::Finding(finding) => format!(
+            "It resolves `{}` ({}) at {}: {}",
+            finding.rule,
+            finding.agent,
+            finding.location(),
+            finding.message.trim()
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "Write the commit message for this change, which passed validation ({}).\n\n{finding}\n\
+         Its author, `{}`, said: {}\n\nThe diff (also from `git_diff`):\n\n{}",
+        report.summary(),
+        candidate.author_name(),
+        candidate.patch.summary.trim(),
+        candidate.patch.diff()
+    )
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
+}

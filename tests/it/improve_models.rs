@@ -1,0 +1,147 @@
+//! `nova improve` with a model, against the scripted model server: a finding without a machine
+//! fix goes to the refactorer agent; its change breaks a test, the fixer repairs it from the
+//! report, the committer writes the message; a change to the public API is refused.
+
+use crate::act::{KEY_VAR, calls, tool_results, with_model};
+use crate::common::{TestEnv, branch_file, branch_log};
+use crate::llm::CANARY;
+use crate::model_server::{ModelServer, Reply, Turn};
+
+const MANIFEST: &str =
+    "[package]\nname = \"ports\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n";
+
+/// Two `unwrap`s in library code, which rules find and no machine fix resolves.
+const LIB: &str = "/// The port in `text`.\npub fn parse_port(text: &str) -> u16 {\n    text.trim().parse().unwrap()\n}\n\n/// The first item.\npub fn first(items: &[i32]) -> i32 {\n    *items.first().unwrap()\n}\n";
+
+const TESTS: &str = "#[test]\nfn parses_a_padded_port() {\n    assert_eq!(ports::parse_port(\" 80 \"), 80);\n    assert_eq!(ports::first(&[3, 4]), 3);\n}\n";
+
+/// The refactorer's change: it drops the `trim`, which breaks the test.
+const UNTRIMMED: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.trim().parse().unwrap()\n=======\n    text.parse().unwrap_or_default()\n>>>>>>> REPLACE\n```\n";
+
+/// The fixer's repair, on top of it.
+const REPAIRED: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.parse().unwrap_or_default()\n=======\n    text.trim().parse().unwrap_or_default()\n>>>>>>> REPLACE\n```\n";
+
+/// A change to `first`'s signature: the public API.
+const OPTIONAL: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn first(items: &[i32]) -> i32 {\n    *items.first().unwrap()\n}\n=======\npub fn first(items: &[i32]) -> Option<i32> {\n    items.first().copied()\n}\n>>>>>>> REPLACE\n```\n";
+
+const MESSAGE: &str = "Fall back to port 0 instead of panicking in `parse_port`\n\nA port that does not parse made the library panic; it now returns 0.";
+
+/// The model's turns: the refactorer's change, the fixer's repair, the committer's message, then
+/// the refactorer's change to the public API.
+fn script() -> Vec<Reply> {
+    let edit =
+        |id: &str, edits: &str| calls(id, "propose_edit", &serde_json::json!({ "edits": edits }));
+    let finish = |id: &str, text: &str| calls(id, "finish", &serde_json::json!({ "text": text }));
+    vec![
+        edit("r1", UNTRIMMED),
+        finish("r2", "Fall back to 0 on a bad port"),
+        edit("f1", REPAIRED),
+        finish("f2", "Fall back to 0 on a bad port, trimmed"),
+        Turn::text(&[MESSAGE]).openai(),
+        edit("r3", OPTIONAL),
+        finish("r4", "Return None for an empty slice"),
+    ]
+}
+
+#[test]
+fn a_model_fixes_what_has_no_machine_fix_with_a_repair_and_its_message() {
+    let mut env = TestEnv::new();
+    env.set_var(KEY_VAR, CANARY);
+    env.set_var("SOURCE_DATE_EPOCH", "1767225600");
+    let repo = env.repo_with(
+        "ports",
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("src/lib.rs", LIB),
+            ("tests/ports.rs", TESTS),
+        ],
+    );
+    let server = ModelServer::start(script());
+    let run = with_model(
+        &env,
+        &repo,
+        &server,
+        "improve",
+        &["--branch", "nova/models", "--json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let received = server.received();
+    assert_eq!(received.len(), 7, "{}", run.both());
+
+    // The refactorer was asked about the finding, on the tip.
+    let task = received[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        task.contains("`unwrap-in-lib` (warning) at src/lib.rs:3 in `parse_port`"),
+        "{task}"
+    );
+    // The fixer was told why its candidate was refused, with the refused diff.
+    let repair = received[2].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        repair.contains("test `ports (test ports) parses_a_padded_port` fails"),
+        "{repair}"
+    );
+    assert!(
+        repair.contains("+    text.parse().unwrap_or_default()"),
+        "{repair}"
+    );
+
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let of = |kind: &str| -> Vec<&serde_json::Value> {
+        events.iter().filter(|e| e["event"] == kind).collect()
+    };
+    assert_eq!(of("candidate_rejected").len(), 1, "{}", run.stdout);
+    assert_eq!(of("candidate_accepted").len(), 1, "{}", run.stdout);
+    // The API change is turned away at the tool, and the model is told why.
+    let refused: Vec<&serde_json::Value> = of("tool_called")
+        .into_iter()
+        .filter(|e| e["refused"] == true)
+        .collect();
+    assert_eq!(refused.len(), 1, "{}", run.stdout);
+    let told = tool_results(&server, 6).join("\n");
+    assert!(
+        told.contains("public API") && told.contains("first"),
+        "{told}"
+    );
+    let skipped = of("candidate_skipped");
+    assert_eq!(skipped.len(), 1, "{}", run.stdout);
+    assert_eq!(skipped[0]["summary"], "`unwrap-in-lib` at src/lib.rs:8");
+    assert!(
+        !of("tool_called").is_empty(),
+        "the agents' work is in the record"
+    );
+
+    let lib = branch_file(&repo, "nova/models", "src/lib.rs");
+    assert!(
+        lib.contains("text.trim().parse().unwrap_or_default()"),
+        "{lib}"
+    );
+    assert!(
+        lib.contains("*items.first().unwrap()"),
+        "the API change is not in: {lib}"
+    );
+    let commits = branch_log(&repo, "nova/models");
+    assert_eq!(commits.len(), 1);
+    let git = git2::Repository::open(&repo).expect("open");
+    let message = git
+        .find_commit(commits[0])
+        .expect("commit")
+        .message()
+        .expect("utf-8")
+        .to_owned();
+    assert!(message.starts_with(MESSAGE), "{message}");
+    assert!(
+        message.contains("\n\nNova-Agent: fixer\nNova-Run: "),
+        "{message}"
+    );
+    assert!(!message.contains(CANARY), "{message}");
+}
