@@ -247,6 +247,41 @@ pub(super) fn run_limits(config: &Config) -> RunLimits {
     }
 }
 
+/// The request the agents' runs of another command (`review`, `improve`) start from: the model
+/// `connected` talks to, the configuration's budget and disabled agents, the repository at
+/// `root` and its `AGENTS.md`, a map of `map_tokens`, offline routing.
+pub(super) fn agent_template(
+    cx: &Context<'_>,
+    config: &Config,
+    root: &std::path::Path,
+    connected: &Connected,
+    map_tokens: usize,
+) -> AskRequest {
+    let settings = &connected.settings;
+    AskRequest {
+        question: String::new(),
+        repo_root: Some(root.to_path_buf()),
+        model: connected.model.clone(),
+        max_tokens: 4096,
+        context_window: settings.context_window,
+        map_tokens,
+        prices: settings.prices,
+        disabled: config.disabled_agents.value.clone(),
+        agent: None,
+        validation: None,
+        branch: None,
+        text_tools: settings.text_tools,
+        reasoning: settings.reasoning,
+        limits: run_limits(config),
+        agents_md: std::fs::read_to_string(root.join("AGENTS.md")).ok(),
+        resume: None,
+        route: RouteBy::Offline,
+        explain_route: false,
+        time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
+        on_tip: None,
+    }
+}
+
 /// A client for the configured provider, the model it talks to, and what the configuration says
 /// of that model.
 pub(super) struct Connected {

@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::ask::{Connected, connect, run_limits};
+use super::ask::{agent_template, connect};
 use super::output::{BOLD, DIM, GREEN, RED, YELLOW};
 use super::validation::{ValidationArgs, print_baseline};
 use super::{CommandError, Context, Exit};
 use crate::agents::{self, AgentSet};
 use crate::config::ProviderKind;
-use crate::config::RouteBy;
 use crate::orchestrator::{
     self, AskRequest, Event, Grouping, ImproveError, ImproveOutcome, ImproveRequest, ModelBrain,
 };
@@ -154,34 +153,9 @@ fn model_template(
     config: &crate::config::Config,
     root: &std::path::Path,
 ) -> Result<(crate::llm::Client, AskRequest), CommandError> {
-    let Connected {
-        client,
-        model,
-        settings,
-    } = connect(cx, config, None, None, None)?;
-    let template = AskRequest {
-        question: String::new(),
-        repo_root: Some(root.to_path_buf()),
-        model,
-        max_tokens: 4096,
-        context_window: settings.context_window,
-        map_tokens: 2048,
-        prices: settings.prices,
-        disabled: config.disabled_agents.value.clone(),
-        agent: None,
-        validation: None,
-        branch: None,
-        text_tools: settings.text_tools,
-        reasoning: settings.reasoning,
-        limits: run_limits(config),
-        agents_md: std::fs::read_to_string(root.join("AGENTS.md")).ok(),
-        resume: None,
-        route: RouteBy::Offline,
-        explain_route: false,
-        time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
-        on_tip: None,
-    };
-    Ok((client, template))
+    let connected = connect(cx, config, None, None, None)?;
+    let template = agent_template(cx, config, root, &connected, 2048);
+    Ok((connected.client, template))
 }
 
 /// Renders events: JSON lines on stdout with `--json`, else progress on stderr. On a terminal

@@ -4,13 +4,13 @@ use std::path::Path;
 
 use clap::{Args, ValueEnum};
 
-use super::ask::{Connected, ask_error, connect, run_limits};
+use super::ask::{agent_template, ask_error, connect};
 use super::output::{BOLD, CYAN, DIM, RED, YELLOW};
 use super::{CommandError, Context, Exit, report};
 use crate::agents::AgentSet;
-use crate::config::{Config, ProviderKind, RouteBy};
+use crate::config::{Config, ProviderKind};
 use crate::findings::{Finding, Severity};
-use crate::orchestrator::{self, AskRequest, ReviewError, ReviewRequest};
+use crate::orchestrator::{self, ReviewError, ReviewRequest};
 
 /// Review the repository and report findings, changing nothing.
 ///
@@ -164,33 +164,9 @@ fn model_reviews(
     root: &Path,
     review: &mut orchestrator::Review,
 ) -> Result<bool, CommandError> {
-    let Connected {
-        client,
-        model,
-        settings,
-    } = connect(cx, config, None, None, None)?;
-    let template = AskRequest {
-        question: String::new(),
-        repo_root: Some(root.to_path_buf()),
-        model,
-        max_tokens: 4096,
-        context_window: settings.context_window,
-        map_tokens: 4096,
-        prices: settings.prices,
-        disabled: config.disabled_agents.value.clone(),
-        agent: None,
-        validation: None,
-        branch: None,
-        text_tools: settings.text_tools,
-        reasoning: settings.reasoning,
-        limits: run_limits(config),
-        agents_md: std::fs::read_to_string(root.join("AGENTS.md")).ok(),
-        resume: None,
-        route: RouteBy::Offline,
-        explain_route: false,
-        time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
-        on_tip: None,
-    };
+    let connected = connect(cx, config, None, None, None)?;
+    let template = agent_template(cx, config, root, &connected, 4096);
+    let client = connected.client;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

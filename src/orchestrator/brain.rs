@@ -10,7 +10,7 @@ pub use model::{ModelBrain, ModelRefactorer};
 
 use std::collections::BTreeMap;
 
-use super::change::{AgentPolicy, Author, Candidate, Origin};
+use super::change::{AgentPolicy, Author, Candidate, ChangePath, Origin};
 use super::events::Event;
 use crate::agents::AgentDef;
 use crate::edit::{Rebase, RepoPath};
@@ -28,6 +28,19 @@ pub struct TipView<'a> {
     pub workspace: &'a mut Workspace,
     pub lint: &'a CargoOutput,
     pub index: &'a Index,
+}
+
+impl<'a> TipView<'a> {
+    /// The tip `path` holds, with the index of its files.
+    pub fn of(path: &'a mut ChangePath, index: &'a Index) -> Self {
+        let (tip, workspace) = path.parts();
+        TipView {
+            commit: tip.commit,
+            workspace,
+            lint: &tip.lint,
+            index,
+        }
+    }
 }
 
 /// Why a brain could not do its part.

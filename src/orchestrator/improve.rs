@@ -513,13 +513,7 @@ fn drive(
             break;
         }
         if pass == MAX_PASSES {
-            let (tip, workspace) = path.parts();
-            let mut view = TipView {
-                commit: tip.commit,
-                workspace,
-                lint: &tip.lint,
-                index: &index,
-            };
+            let mut view = TipView::of(&mut path, &index);
             let left = reviewer.review(&mut view, false)?;
             for finding in left.findings.iter().filter(|f| {
                 f.fix.is_some() && refactorer.fixes(f) && !run.counts.seen.contains(&f.fingerprint)
@@ -609,13 +603,7 @@ fn review(
     index: &Index,
     pass: usize,
 ) -> Result<Option<Vec<(usize, Finding)>>, ImproveError> {
-    let (tip, workspace) = path.parts();
-    let mut view = TipView {
-        commit: tip.commit,
-        workspace,
-        lint: &tip.lint,
-        index,
-    };
+    let mut view = TipView::of(path, index);
     let review = reviewer.review(&mut view, true)?;
     if pass == 1 {
         run.outcome.findings = review.findings.len();

@@ -106,13 +106,7 @@ fn form(
         members: Vec::new(),
     };
     for (finding_idx, finding) in group {
-        let (tip, workspace) = path.parts();
-        let mut view = TipView {
-            commit: tip.commit,
-            workspace,
-            lint: &tip.lint,
-            index,
-        };
+        let mut view = TipView::of(path, index);
         let proposal = refactorer.propose(&finding, &mut view);
         run.relay(refactorer)?;
         let proposal = proposal?;
@@ -227,13 +221,7 @@ fn repaired(
         if run.stop_reason().is_some() {
             break;
         }
-        let (tip, workspace) = path.parts();
-        let mut view = TipView {
-            commit: tip.commit,
-            workspace,
-            lint: &tip.lint,
-            index,
-        };
+        let mut view = TipView::of(path, index);
         let repair = refactorer.repair(&current, &reasons, &mut view);
         run.relay(refactorer)?;
         let Some(repair) = repair? else {
