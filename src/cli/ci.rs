@@ -57,6 +57,10 @@ struct ImproveJob {
     /// Start no new candidate after this many minutes; what is left is listed
     #[arg(long, value_name = "N")]
     max_minutes: Option<u64>,
+    /// With a model: stop once its turns cost this many US dollars (at the prices the
+    /// configuration gives the model) [default: `budget.cost_usd`]
+    #[arg(long, value_name = "USD")]
+    max_cost: Option<f64>,
     /// Stop after this many commits [default: `budget.max_changes`, else no limit]
     #[arg(long, value_name = "N")]
     max_changes: Option<usize>,
@@ -125,6 +129,7 @@ fn improve_job(cx: &Context<'_>, job: &ImproveJob) -> Result<Exit, CommandError>
             .max_minutes
             .map(|minutes| Instant::now() + Duration::from_secs(minutes.saturating_mul(60))),
         grouping: job.group.grouping(),
+        max_cost: job.max_cost,
     };
     let outcome = improve::improved(cx, root.clone(), &asked, &job.validation)?;
     let mut exit = improve::report(cx, &outcome, false)?;
@@ -296,6 +301,9 @@ fn improve_summary(
     }
     if outcome.capped {
         out.push_str("\nThe time cap (`--max-minutes`) ended the run early.\n");
+    }
+    if let Some(why) = &outcome.spent {
+        let _ = writeln!(out, "\nThe model's budget ended the run early: {why}.");
     }
     out
 }

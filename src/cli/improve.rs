@@ -75,6 +75,7 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         max_changes: args.max_changes,
         deadline: None,
         grouping: args.group.grouping(),
+        max_cost: None,
     };
     let outcome = improved(cx, root, &asked, &args.validation)?;
     if cx.printer.json() {
@@ -94,6 +95,9 @@ pub(super) struct Asked {
     pub max_changes: Option<usize>,
     pub deadline: Option<Instant>,
     pub grouping: Grouping,
+    /// The most the model may cost over the run, in US dollars (`nova ci --max-cost`), over the
+    /// configuration's `budget.cost_usd`.
+    pub max_cost: Option<f64>,
 }
 
 /// Runs `improve` on the repository at `root`, showing its events as they come.
@@ -107,7 +111,13 @@ pub(super) fn improved(
     // With a model, what has no machine fix goes to the refactorer agent with the model.
     let model = match config.provider.kind.value {
         ProviderKind::Builtin => None,
-        _ => Some(model_template(cx, &config, &root)?),
+        _ => {
+            let (client, mut template) = model_template(cx, &config, &root)?;
+            if let Some(max) = asked.max_cost {
+                template.limits.cost_usd = Some(max);
+            }
+            Some((client, template))
+        }
     };
     let set = AgentSet::for_repo(Some(&root)).map_err(CommandError::usage)?;
     let problems = agents::check(&set);
@@ -549,6 +559,12 @@ pub(super) fn report(
         p.line("No change passed validation; no branch was created.")?;
     }
     report_lists(p, outcome)?;
+    if let Some(why) = &outcome.spent {
+        p.line(&format!(
+            "{} {why}: the findings left are listed above.",
+            p.paint(BOLD, "Stopped:")
+        ))?;
+    }
     if outcome.splits > 0 {
         p.line(&format!(
             "Bisected: {} group(s) refused as a whole were split until each commit passed; {} \

@@ -116,6 +116,12 @@ pub trait Refactorer {
         Vec::new()
     }
 
+    /// Why the refactorer may spend no more (the run's budget of tokens, cost or seconds for
+    /// its model ran out); the run then stops as it does at its time cap.
+    fn exhausted(&self) -> Option<String> {
+        None
+    }
+
     /// `candidate` was committed, or is in the group being proved: later proposals of this pass
     /// start from it.
     fn accepted(&mut self, candidate: &Candidate);

@@ -66,6 +66,8 @@ pub struct ImproveOutcome {
     pub passes: usize,
     /// The time cap stopped the run before every candidate was tried.
     pub capped: bool,
+    /// The model's budget (`[budget]`, `nova ci --max-cost`) stopped the run: why.
+    pub spent: Option<String>,
     /// Candidates validated (a group counts once, each half of a split group once more).
     pub validations: usize,
     /// Groups refused as a whole and split to find what broke them.

@@ -145,3 +145,45 @@ fn a_model_fixes_what_has_no_machine_fix_with_a_repair_and_its_message() {
     );
     assert!(!message.contains(CANARY), "{message}");
 }
+
+/// `nova ci improve --max-cost`: once the model's turns cost that much, no agent starts again;
+/// what is left is listed, and the job summary says why.
+#[test]
+fn the_cost_cap_stops_the_model_and_says_so() {
+    let mut env = TestEnv::new();
+    env.set_var(KEY_VAR, CANARY);
+    env.set_var("SOURCE_DATE_EPOCH", "1767225600");
+    let summary = env.root().join("summary.md");
+    env.set_var("GITHUB_STEP_SUMMARY", &summary.display().to_string());
+    crate::common::write(
+        &env.user_config_dir(),
+        "config.toml",
+        "[models.\"test-model\"]\ninput_usd_per_mtok = 1000.0\noutput_usd_per_mtok = 1000.0\n",
+    );
+    let repo = env.repo_with(
+        "ports",
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("src/lib.rs", LIB),
+            ("tests/ports.rs", TESTS),
+        ],
+    );
+    // One turn of 12 + 7 tokens costs $0.019: over the cap, so the refactorer stops after it.
+    let server = ModelServer::start(script());
+    let run = with_model(
+        &env,
+        &repo,
+        &server,
+        "ci",
+        &["improve", "--no-push", "--max-cost", "0.01"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert_eq!(server.received().len(), 1, "{}", run.both());
+    let written = std::fs::read_to_string(&summary).expect("the job summary");
+    assert!(
+        written.contains("The model's budget ended the run early: the run's budget of $0.0100")
+            && written.contains("`unwrap-in-lib` at src/lib.rs:8"),
+        "{written}"
+    );
+    assert!(run.stdout.contains("Stopped:"), "{}", run.stdout);
+}

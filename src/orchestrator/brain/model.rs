@@ -9,7 +9,10 @@ use super::{BrainError, BuiltinRefactorer, Proposal, Refactorer, TipView};
 use crate::agents::{AgentDef, AgentSet, Pipeline};
 use crate::findings::Finding;
 use crate::git::Oid;
-use crate::llm::Provider;
+use std::time::Instant;
+
+use crate::llm::{Provider, Usage};
+use crate::orchestrator::agent::RunLimits;
 use crate::orchestrator::ask::{AskError, AskOutcome, AskRequest, OnTip, ask};
 use crate::orchestrator::change::{AgentPolicy, Author, Candidate, Origin};
 use crate::orchestrator::events::Event;
@@ -43,6 +46,9 @@ pub struct ModelRefactorer<'a> {
     committer: Option<&'a AgentDef>,
     runtime: tokio::runtime::Runtime,
     events: Vec<Event>,
+    /// What the agents' turns used so far, over every agent run of the improve run.
+    spent: Usage,
+    started: Instant,
 }
 
 /// How an agent's run ended: its outcome, or why it was stopped.
@@ -69,12 +75,19 @@ impl<'a> ModelRefactorer<'a> {
             refactorer,
             runtime,
             events: Vec::new(),
+            spent: Usage::default(),
+            started: Instant::now(),
         })
     }
 
-    /// Runs `agent` alone (no one to hand work to) on `task`, on `on`'s commit.
+    /// Runs `agent` alone (no one to hand work to) on `task`, on `on`'s commit, within what is
+    /// left of the run's budget.
     fn run(&mut self, agent: &AgentDef, task: String, on: OnTip) -> Result<Ran, BrainError> {
+        if let Some(why) = self.exhausted() {
+            return Ok(Err(why));
+        }
         let set = self.brain.set;
+        let limits = self.left();
         let request = AskRequest {
             question: task,
             agent: Some(agent.name.clone()),
@@ -87,12 +100,28 @@ impl<'a> ModelRefactorer<'a> {
             resume: None,
             explain_route: false,
             on_tip: Some(on),
+            limits,
             ..self.brain.template.clone()
         };
         let provider = self.brain.provider;
         let events = &mut self.events;
+        let spent = &mut self.spent;
         let result = self.runtime.block_on(async {
-            let mut sink = |event: &Event| events.push(event.clone());
+            let mut sink = |event: &Event| {
+                if let Event::AgentTurn {
+                    prompt_tokens,
+                    completion_tokens,
+                    ..
+                } = event
+                {
+                    *spent = spent.plus(Usage {
+                        prompt_tokens: *prompt_tokens,
+                        completion_tokens: *completion_tokens,
+                        cached_tokens: 0,
+                    });
+                }
+                events.push(event.clone());
+            };
             ask(&request, set, provider, &mut sink).await
         });
         match result {
@@ -101,6 +130,28 @@ impl<'a> ModelRefactorer<'a> {
             Err(error @ AskError::OutOfTime { .. }) => Ok(Err(error.to_string())),
             Err(error) => Err(BrainError::Model(error.to_string())),
         }
+    }
+
+    /// The run's limits less what its agents spent so far: each agent run gets what is left.
+    fn left(&self) -> RunLimits {
+        let limits = self.brain.template.limits;
+        let tokens = self.spent.prompt_tokens + self.spent.completion_tokens;
+        let cost = self.cost();
+        RunLimits {
+            tokens: limits.tokens.map(|max| max.saturating_sub(tokens)),
+            cost_usd: limits.cost_usd.map(|max| (max - cost).max(0.0)),
+            seconds: limits
+                .seconds
+                .map(|max| max.saturating_sub(self.started.elapsed().as_secs())),
+        }
+    }
+
+    /// What the agents' turns cost so far, at the model's prices (0 without them).
+    fn cost(&self) -> f64 {
+        self.brain
+            .template
+            .prices
+            .map_or(0.0, |prices| prices.cost(&self.spent))
     }
 
     fn candidate(
@@ -218,6 +269,27 @@ impl Refactorer for ModelRefactorer<'_> {
 
     fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+
+    fn exhausted(&self) -> Option<String> {
+        let limits = self.brain.template.limits;
+        let tokens = self.spent.prompt_tokens + self.spent.completion_tokens;
+        if let Some(max) = limits.tokens.filter(|max| tokens >= *max) {
+            return Some(format!(
+                "the run's budget of {max} tokens for its model ran out ({tokens} spent)"
+            ));
+        }
+        let cost = self.cost();
+        if let Some(max) = limits.cost_usd.filter(|max| cost >= *max) {
+            return Some(format!(
+                "the run's budget of ${max:.4} for its model ran out (${cost:.4} spent)"
+            ));
+        }
+        let seconds = self.started.elapsed().as_secs();
+        limits
+            .seconds
+            .filter(|max| seconds >= *max)
+            .map(|max| format!("the run's budget of {max} s for its model ran out"))
     }
 
     fn accepted(&mut self, candidate: &Candidate) {

@@ -72,12 +72,9 @@ pub(super) fn try_groups(
     run.counts.expected += groups.len();
     let mut remaining = groups.into_iter();
     while let Some(group) = remaining.next() {
-        if let Some(reason) = run.stop_reason() {
-            run.outcome.capped |= reason == TIME_CAP;
+        if let Some(reason) = stop(run, refactorer) {
             for (_, finding) in std::iter::once(group).chain(remaining).flatten() {
-                run.outcome
-                    .left
-                    .push((what(&finding), String::from(reason)));
+                run.outcome.left.push((what(&finding), reason.clone()));
             }
             break;
         }
@@ -85,6 +82,18 @@ pub(super) fn try_groups(
         land(run, path, refactorer, index, &formed)?;
     }
     Ok(())
+}
+
+/// Why no further candidate may start: the run's limits, its time cap, or its model's budget
+/// (each recorded in the outcome).
+fn stop(run: &mut Run<'_>, refactorer: &dyn Refactorer) -> Option<String> {
+    if let Some(reason) = run.stop_reason() {
+        run.outcome.capped |= reason == TIME_CAP;
+        return Some(reason.to_owned());
+    }
+    let why = refactorer.exhausted()?;
+    run.outcome.spent = Some(why.clone());
+    Some(why)
 }
 
 fn what(finding: &Finding) -> String {
@@ -169,13 +178,12 @@ fn land(
         todo.push((0..formed.members.len()).collect());
     }
     while let Some(set) = todo.pop() {
-        if let Some(reason) = run.stop_reason() {
-            run.outcome.capped |= reason == TIME_CAP;
+        if let Some(reason) = stop(run, refactorer) {
             for member in std::iter::once(set).chain(todo.drain(..)).flatten() {
                 let (candidate, _) = &formed.members[member];
                 refactorer.dropped(candidate);
                 let finding = finding_of(candidate).map(what).unwrap_or_default();
-                run.outcome.left.push((finding, String::from(reason)));
+                run.outcome.left.push((finding, reason.clone()));
             }
             break;
         }
@@ -218,7 +226,7 @@ fn repaired(
 ) -> Result<bool, ImproveError> {
     let mut current = candidate.clone();
     for _ in 0..refactorer.attempts() {
-        if run.stop_reason().is_some() {
+        if stop(run, refactorer).is_some() {
             break;
         }
         let mut view = TipView::of(path, index);
@@ -268,18 +276,21 @@ impl Formed {
     }
 }
 
-/// One line for a group: its rule, how many places, and where.
+/// One line for a group: its rule (or how many rules), how many places, and where.
 fn summary(findings: &[Finding]) -> String {
-    let rule = findings
-        .first()
-        .map(|f| f.rule.as_str())
-        .unwrap_or_default();
+    let rules: BTreeSet<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
     let files: BTreeSet<&str> = findings.iter().map(|f| f.path.as_str()).collect();
     let place = match files.len() {
         1..=2 => files.into_iter().collect::<Vec<_>>().join(", "),
         n => format!("{n} files"),
     };
-    format!("Fix `{rule}` in {} places ({place})", findings.len())
+    match rules.len() {
+        1 => {
+            let rule = rules.first().copied().unwrap_or_default();
+            format!("Fix `{rule}` in {} places ({place})", findings.len())
+        }
+        n => format!("Fix {} findings of {n} rules ({place})", findings.len()),
+    }
 }
 
 #[cfg(test)]
@@ -355,5 +366,11 @@ mod tests {
             finding("r", "b.rs"),
         ];
         assert_eq!(summary(&many), "Fix `r` in 3 places (a.rs, b.rs)");
+        let mixed = [
+            finding("r", "a.rs"),
+            finding("s", "b.rs"),
+            finding("s", "c.rs"),
+        ];
+        assert_eq!(summary(&mixed), "Fix 3 findings of 2 rules (3 files)");
     }
 }
