@@ -43,19 +43,30 @@ fn script() -> Vec<Reply> {
     ]
 }
 
-#[test]
-fn a_model_fixes_what_has_no_machine_fix_with_a_repair_and_its_message() {
+/// A test environment with the model's key, and the crate.
+fn setup() -> (TestEnv, std::path::PathBuf) {
     let mut env = TestEnv::new();
+    let repo = crate_with_unwraps(&mut env);
+    (env, repo)
+}
+
+/// The crate with two `unwrap`s, in `env` (which gets the model's key and a fixed clock).
+fn crate_with_unwraps(env: &mut TestEnv) -> std::path::PathBuf {
     env.set_var(KEY_VAR, CANARY);
     env.set_var("SOURCE_DATE_EPOCH", "1767225600");
-    let repo = env.repo_with(
+    env.repo_with(
         "ports",
         &[
             ("Cargo.toml", MANIFEST),
             ("src/lib.rs", LIB),
             ("tests/ports.rs", TESTS),
         ],
-    );
+    )
+}
+
+#[test]
+fn a_model_fixes_what_has_no_machine_fix_with_a_repair_and_its_message() {
+    let (env, repo) = setup();
     let server = ModelServer::start(script());
     let run = with_model(
         &env,
@@ -151,8 +162,6 @@ fn a_model_fixes_what_has_no_machine_fix_with_a_repair_and_its_message() {
 #[test]
 fn the_cost_cap_stops_the_model_and_says_so() {
     let mut env = TestEnv::new();
-    env.set_var(KEY_VAR, CANARY);
-    env.set_var("SOURCE_DATE_EPOCH", "1767225600");
     let summary = env.root().join("summary.md");
     env.set_var("GITHUB_STEP_SUMMARY", &summary.display().to_string());
     crate::common::write(
@@ -160,14 +169,7 @@ fn the_cost_cap_stops_the_model_and_says_so() {
         "config.toml",
         "[models.\"test-model\"]\ninput_usd_per_mtok = 1000.0\noutput_usd_per_mtok = 1000.0\n",
     );
-    let repo = env.repo_with(
-        "ports",
-        &[
-            ("Cargo.toml", MANIFEST),
-            ("src/lib.rs", LIB),
-            ("tests/ports.rs", TESTS),
-        ],
-    );
+    let repo = crate_with_unwraps(&mut env);
     // One turn of 12 + 7 tokens costs $0.019: over the cap, so the refactorer stops after it.
     let server = ModelServer::start(script());
     let run = with_model(
