@@ -110,6 +110,8 @@ pub struct AskOutcome {
     pub change: Option<ChangeOutcome>,
     /// With [`AskRequest::on_tip`]: the change the agent made on that commit, for the caller.
     pub proposal: Option<Patch>,
+    /// The steps of the plan the agent that ended the run made (a planner's), in order.
+    pub steps: Vec<String>,
     /// What the agent that ended the run reported with `report_finding` (a reviewer's work).
     pub findings: Vec<Finding>,
 }
@@ -251,10 +253,7 @@ pub async fn ask(
         mut usage,
     } = acted;
     let run = rec.archive.as_ref().map(|archive| archive.id.clone());
-    let findings = toolbox
-        .as_ref()
-        .map(|tools| tools.findings().to_vec())
-        .unwrap_or_default();
+    let (findings, steps) = reported(toolbox.as_ref());
     let made = to_land(toolbox.as_ref(), agent, &answer, base);
     let (change, proposal) = match made {
         Some((patch, _)) if request.on_tip.is_some() => (None, Some(patch)),
@@ -288,8 +287,21 @@ pub async fn ask(
         seconds,
         change,
         proposal,
+        steps,
         findings,
     })
+}
+
+/// What the agent that ended the run reported: its findings, and its plan's steps.
+fn reported(toolbox: Option<&Toolbox<'_>>) -> (Vec<Finding>, Vec<String>) {
+    let Some(tools) = toolbox else {
+        return (Vec::new(), Vec::new());
+    };
+    let steps = tools
+        .finished()
+        .map(|finish| finish.steps.clone())
+        .unwrap_or_default();
+    (tools.findings().to_vec(), steps)
 }
 
 /// The commit the agents work on: the caller's, a resumed run's, else `HEAD`; none outside a

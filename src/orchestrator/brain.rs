@@ -71,6 +71,12 @@ pub enum Proposal {
         reason: String,
         later: bool,
     },
+    /// The finding needs more than one change: a plan of steps, each proposed (with
+    /// [`Refactorer::propose_step`]), proved and committed on its own, in order.
+    Plan {
+        goal: String,
+        steps: Vec<String>,
+    },
 }
 
 /// Turns findings into candidate changes, one at a time, each against the current tip.
@@ -84,6 +90,20 @@ pub trait Refactorer {
     /// A change that resolves `finding` at the tip.
     fn propose(&mut self, finding: &Finding, tip: &mut TipView<'_>)
     -> Result<Proposal, BrainError>;
+
+    /// A change that does step `n` (1-based) of `plan` for `finding` at the tip.
+    fn propose_step(
+        &mut self,
+        _finding: &Finding,
+        _plan: &[String],
+        _n: usize,
+        _tip: &mut TipView<'_>,
+    ) -> Result<Proposal, BrainError> {
+        Ok(Proposal::Nothing {
+            reason: String::from("this refactorer does not work from plans"),
+            later: false,
+        })
+    }
 
     /// How many times a refused candidate of this refactorer may be repaired.
     fn attempts(&self) -> u32 {

@@ -2,6 +2,7 @@
 //! validation worktree, and commit what passed on a review branch.
 
 mod group;
+mod plan;
 
 pub use group::Grouping;
 

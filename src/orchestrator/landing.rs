@@ -61,11 +61,34 @@ pub(super) fn committer<'s>(
     set: &'s AgentSet,
     disabled: &[String],
 ) -> Option<&'s AgentDef> {
+    first_agent(pipeline, set, disabled, |_, output| {
+        output.contains(&Flow::Message)
+    })
+}
+
+/// The enabled agent of the stage that turns findings into a plan: the planner.
+pub(super) fn planner<'s>(
+    pipeline: &Pipeline,
+    set: &'s AgentSet,
+    disabled: &[String],
+) -> Option<&'s AgentDef> {
+    first_agent(pipeline, set, disabled, |input, output| {
+        input == Flow::Findings && output.contains(&Flow::Plan)
+    })
+}
+
+/// The first enabled agent of the first stage whose input and outputs `stage` accepts.
+fn first_agent<'s>(
+    pipeline: &Pipeline,
+    set: &'s AgentSet,
+    disabled: &[String],
+    stage: impl Fn(Flow, &[Flow]) -> bool,
+) -> Option<&'s AgentDef> {
     pipeline
         .stages
         .iter()
-        .filter(|stage| stage.output.contains(&Flow::Message))
-        .flat_map(|stage| &stage.agents)
+        .filter(|s| stage(s.input, &s.output))
+        .flat_map(|s| &s.agents)
         .filter(|name| !disabled.contains(name))
         .find_map(|name| set.agent(name))
 }

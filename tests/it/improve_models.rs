@@ -52,14 +52,20 @@ fn setup() -> (TestEnv, std::path::PathBuf) {
 
 /// The crate with two `unwrap`s, in `env` (which gets the model's key and a fixed clock).
 fn crate_with_unwraps(env: &mut TestEnv) -> std::path::PathBuf {
+    crate_of(env, LIB, TESTS)
+}
+
+/// A crate of `lib` and its integration `tests`, in `env` (which gets the model's key and a
+/// fixed clock).
+fn crate_of(env: &mut TestEnv, lib: &str, tests: &str) -> std::path::PathBuf {
     env.set_var(KEY_VAR, CANARY);
     env.set_var("SOURCE_DATE_EPOCH", "1767225600");
     env.repo_with(
         "ports",
         &[
             ("Cargo.toml", MANIFEST),
-            ("src/lib.rs", LIB),
-            ("tests/ports.rs", TESTS),
+            ("src/lib.rs", lib),
+            ("tests/ports.rs", tests),
         ],
     )
 }
@@ -67,6 +73,12 @@ fn crate_with_unwraps(env: &mut TestEnv) -> std::path::PathBuf {
 #[test]
 fn a_model_fixes_what_has_no_machine_fix_with_a_repair_and_its_message() {
     let (env, repo) = setup();
+    // Without a planner, a finding the refactorer makes no change for is skipped.
+    crate::common::write(
+        &env.user_config_dir(),
+        "config.toml",
+        "[agents]\ndisabled = [\"planner\"]\n",
+    );
     let server = ModelServer::start(script());
     let run = with_model(
         &env,
@@ -188,4 +200,74 @@ fn the_cost_cap_stops_the_model_and_says_so() {
         "{written}"
     );
     assert!(run.stdout.contains("Stopped:"), "{}", run.stdout);
+}
+
+/// One `unwrap` the refactorer will not fix in one change.
+const PORT: &str = "/// The port in `text`.\npub fn parse_port(text: &str) -> u16 {\n    text.trim().parse().unwrap()\n}\n";
+
+const PORT_TESTS: &str =
+    "#[test]\nfn parses_a_padded_port() {\n    assert_eq!(ports::parse_port(\" 80 \"), 80);\n}\n";
+
+/// The plan's first step, then its second on top of it.
+const FALLBACK: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.trim().parse().unwrap()\n=======\n    text.trim().parse().unwrap_or(0)\n>>>>>>> REPLACE\n```\n";
+const NAMED: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n/// The port in `text`.\n=======\n/// The port when the text names none.\nconst FALLBACK: u16 = 0;\n\n/// The port in `text`.\n>>>>>>> REPLACE\n```\n\nsrc/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.trim().parse().unwrap_or(0)\n=======\n    text.trim().parse().unwrap_or(FALLBACK)\n>>>>>>> REPLACE\n```\n";
+
+#[test]
+fn a_finding_that_needs_a_plan_lands_step_by_step() {
+    let mut env = TestEnv::new();
+    let repo = crate_of(&mut env, PORT, PORT_TESTS);
+    let edit =
+        |id: &str, edits: &str| calls(id, "propose_edit", &serde_json::json!({ "edits": edits }));
+    let finish = |id: &str, text: &str| calls(id, "finish", &serde_json::json!({ "text": text }));
+    let steps = [
+        "Fall back to 0 when the port does not parse",
+        "Name the fallback",
+    ];
+    let server = ModelServer::start(vec![
+        finish("r1", "This needs more than one change"),
+        calls(
+            "p1",
+            "finish",
+            &serde_json::json!({"text": "Parse ports without panicking", "steps": steps}),
+        ),
+        edit("s1", FALLBACK),
+        finish("s2", "Fall back to 0"),
+        Turn::text(&["Fall back to port 0 in `parse_port`"]).openai(),
+        edit("s3", NAMED),
+        finish("s4", "Name the fallback"),
+        Turn::text(&["Name the fallback port of `parse_port`"]).openai(),
+    ]);
+    let run = with_model(&env, &repo, &server, "improve", &["--branch", "nova/plan"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let received = server.received();
+    assert_eq!(received.len(), 8, "{}", run.both());
+    let planned = received[1].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        planned.contains("could not resolve this finding in one change (This needs more"),
+        "{planned}"
+    );
+    let second = received[5].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        second.contains("Make step 2 of this plan")
+            && second.contains("1. Fall back to 0 when the port does not parse (done)")
+            && second.contains("2. Name the fallback (this one)"),
+        "{second}"
+    );
+    let commits = crate::improve::branch_commits(&repo, "nova/plan");
+    let subjects: Vec<&str> = commits.iter().map(|c| c.2.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "Fall back to port 0 in `parse_port`",
+            "Name the fallback port of `parse_port`"
+        ]
+    );
+    let lib = branch_file(&repo, "nova/plan", "src/lib.rs");
+    assert!(lib.contains("unwrap_or(FALLBACK)"), "{lib}");
 }

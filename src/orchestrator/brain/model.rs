@@ -16,7 +16,7 @@ use crate::orchestrator::agent::RunLimits;
 use crate::orchestrator::ask::{AskError, AskOutcome, AskRequest, OnTip, ask};
 use crate::orchestrator::change::{AgentPolicy, Author, Candidate, Origin};
 use crate::orchestrator::events::Event;
-use crate::orchestrator::landing::{committer, repairer};
+use crate::orchestrator::landing::{committer, planner, repairer};
 use crate::validate::ValidationReport;
 
 /// What the model brain needs: the agents, the provider, and the request every agent's run
@@ -44,6 +44,8 @@ pub struct ModelRefactorer<'a> {
     refactorer: &'a AgentDef,
     fixer: Option<(&'a AgentDef, u32)>,
     committer: Option<&'a AgentDef>,
+    /// The plan stage's planner, for a finding the refactorer cannot resolve in one change.
+    planner: Option<&'a AgentDef>,
     runtime: tokio::runtime::Runtime,
     events: Vec<Event>,
     /// What the agents' turns used so far, over every agent run of the improve run.
@@ -71,6 +73,7 @@ impl<'a> ModelRefactorer<'a> {
             builtin: BuiltinRefactorer::new(refactorer),
             fixer: repairer(pipeline, brain.set, disabled),
             committer: committer(pipeline, brain.set, disabled),
+            planner: planner(pipeline, brain.set, disabled),
             brain,
             refactorer,
             runtime,
@@ -202,11 +205,65 @@ impl Refactorer for ModelRefactorer<'_> {
             }
         };
         let origin = Origin::Finding(Box::new(finding.clone()));
+        if let Some(candidate) = self.candidate(agent, &outcome, origin) {
+            return Ok(Proposal::Candidate(Box::new(candidate)));
+        }
+        let why = first_line(&outcome.answer).to_owned();
+        let no_change = || Proposal::Nothing {
+            reason: format!("`{}` made no change: {why}", agent.name),
+            later: false,
+        };
+        // No change in one go: the planner splits the work into steps, when there is one.
+        let Some(planner) = self.planner else {
+            return Ok(no_change());
+        };
+        self.events.push(Event::Handoff {
+            from: agent.name.clone(),
+            to: planner.name.clone(),
+            message: String::from("findings"),
+            attempt: 0,
+            why: why.clone(),
+        });
+        let on = OnTip {
+            commit: tip.commit,
+            seed: None,
+        };
+        Ok(match self.run(planner, plan_task(finding, &why), on)? {
+            Ok(plan) if !plan.steps.is_empty() => Proposal::Plan {
+                goal: plan.answer.trim().to_owned(),
+                steps: plan.steps,
+            },
+            Ok(_) | Err(_) => no_change(),
+        })
+    }
+
+    fn propose_step(
+        &mut self,
+        finding: &Finding,
+        plan: &[String],
+        n: usize,
+        tip: &mut TipView<'_>,
+    ) -> Result<Proposal, BrainError> {
+        let agent = self.refactorer;
+        let on = OnTip {
+            commit: tip.commit,
+            seed: None,
+        };
+        let outcome = match self.run(agent, step_task(finding, plan, n), on)? {
+            Ok(outcome) => outcome,
+            Err(why) => {
+                return Ok(Proposal::Nothing {
+                    reason: format!("`{}` was stopped on step {n}: {why}", agent.name),
+                    later: false,
+                });
+            }
+        };
+        let origin = Origin::Finding(Box::new(finding.clone()));
         Ok(match self.candidate(agent, &outcome, origin) {
             Some(candidate) => Proposal::Candidate(Box::new(candidate)),
             None => Proposal::Nothing {
                 reason: format!(
-                    "`{}` made no change: {}",
+                    "`{}` made no change for step {n}: {}",
                     agent.name,
                     first_line(&outcome.answer)
                 ),
@@ -334,6 +391,47 @@ fn refactor_task(finding: &Finding) -> String {
         finding.severity.as_str(),
         finding.location(),
         finding.message.trim()
+    )
+}
+
+/// What the planner is asked for a finding the refactorer could not resolve in one change.
+fn plan_task(finding: &Finding, why: &str) -> String {
+    format!(
+        "The refactorer could not resolve this finding in one change ({why}):\n\n`{}` ({}) at \
+         {}: {}\n\nRead the code, then plan the work as small steps, each one change that leaves \
+         the crate building with its tests passing, in order; the refactorer makes them one at a \
+         time, and each is proved and committed before the next. Call `finish` with the goal \
+         and the steps.",
+        finding.rule,
+        finding.severity.as_str(),
+        finding.location(),
+        finding.message.trim()
+    )
+}
+
+/// What the refactorer is asked for step `n` (1-based) of `plan`.
+fn step_task(finding: &Finding, plan: &[String], n: usize) -> String {
+    let steps: Vec<String> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let done = match (i + 1).cmp(&n) {
+                std::cmp::Ordering::Less => " (done)",
+                std::cmp::Ordering::Equal => " (this one)",
+                std::cmp::Ordering::Greater => "",
+            };
+            format!("{}. {step}{done}", i + 1)
+        })
+        .collect();
+    format!(
+        "Make step {n} of this plan for `{}` at {} ({}), and only that step:\n\n{}\n\nThe \
+         steps before it are committed. Make the change with `propose_edit`, then call `finish` \
+         with one line saying what it changes; it is built, tested and linted before the next \
+         step starts.",
+        finding.rule,
+        finding.location(),
+        finding.message.trim(),
+        steps.join("\n")
     )
 }
 

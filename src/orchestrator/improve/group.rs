@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use super::plan::{self, Plan};
 use super::{Run, TIME_CAP, Tried, finding_of, skip, try_one};
 use crate::edit::Stack;
 use crate::findings::Finding;
@@ -53,11 +54,13 @@ pub(super) fn plan(
     groups
 }
 
-/// A group's members, as proposed on the tip one after another, and their stacked changes.
+/// A group's members, as proposed on the tip one after another, and their stacked changes; and
+/// the plans made for findings that need more than one change.
 struct Formed {
     stack: Stack,
     /// In the stack's order: each member's candidate as proposed, and its finding's number.
     members: Vec<(Candidate, usize)>,
+    plans: Vec<Plan>,
 }
 
 /// Proposes, proves and commits the pass's candidates group by group.
@@ -80,13 +83,16 @@ pub(super) fn try_groups(
         }
         let formed = form(run, path, refactorer, index, group)?;
         land(run, path, refactorer, index, &formed)?;
+        for plan in &formed.plans {
+            plan::carry_out(run, path, refactorer, index, plan)?;
+        }
     }
     Ok(())
 }
 
 /// Why no further candidate may start: the run's limits, its time cap, or its model's budget
 /// (each recorded in the outcome).
-fn stop(run: &mut Run<'_>, refactorer: &dyn Refactorer) -> Option<String> {
+pub(super) fn stop(run: &mut Run<'_>, refactorer: &dyn Refactorer) -> Option<String> {
     if let Some(reason) = run.stop_reason() {
         run.outcome.capped |= reason == TIME_CAP;
         return Some(reason.to_owned());
@@ -96,7 +102,7 @@ fn stop(run: &mut Run<'_>, refactorer: &dyn Refactorer) -> Option<String> {
     Some(why)
 }
 
-fn what(finding: &Finding) -> String {
+pub(super) fn what(finding: &Finding) -> String {
     format!("`{}` at {}", finding.rule, finding.location())
 }
 
@@ -113,6 +119,7 @@ fn form(
     let mut formed = Formed {
         stack: Stack::default(),
         members: Vec::new(),
+        plans: Vec::new(),
     };
     for (finding_idx, finding) in group {
         let mut view = TipView::of(path, index);
@@ -120,6 +127,15 @@ fn form(
         run.relay(refactorer)?;
         let proposal = proposal?;
         let refused = match proposal {
+            Proposal::Plan { goal, steps } => {
+                formed.plans.push(Plan {
+                    finding,
+                    number: finding_idx,
+                    goal,
+                    steps,
+                });
+                continue;
+            }
             Proposal::Nothing { reason, later } => {
                 if later {
                     // Placed against this pass's lint, it collides with an accepted fix; the
@@ -152,6 +168,7 @@ fn form(
         }
     }
     if formed.members.is_empty() {
+        // Nothing to prove as a group (a plan's steps count for themselves).
         run.counts.expected = run.counts.expected.saturating_sub(1);
     } else {
         let all = (0..formed.members.len()).collect();
@@ -216,7 +233,7 @@ fn land(
 
 /// Hands a refused candidate (of finding number `finding`) to the refactorer's repair agent with
 /// why, and tries its repair, at most `attempts` times; whether a repair was accepted.
-fn repaired(
+pub(super) fn repaired(
     run: &mut Run<'_>,
     path: &mut ChangePath,
     refactorer: &mut dyn Refactorer,
