@@ -57,6 +57,9 @@ struct ImproveJob {
     /// Start no new candidate after this many minutes; what is left is listed
     #[arg(long, value_name = "N")]
     max_minutes: Option<u64>,
+    /// With a model, review with the rule packs, the compiler and clippy only
+    #[arg(long)]
+    rules_only: bool,
     /// With a model: stop once its turns cost this many US dollars (at the prices the
     /// configuration gives the model) [default: `budget.cost_usd`]
     #[arg(long, value_name = "USD")]
@@ -129,6 +132,7 @@ fn improve_job(cx: &Context<'_>, job: &ImproveJob) -> Result<Exit, CommandError>
             .max_minutes
             .map(|minutes| Instant::now() + Duration::from_secs(minutes.saturating_mul(60))),
         grouping: job.group.grouping(),
+        rules_only: job.rules_only,
         max_cost: job.max_cost,
     };
     let outcome = improve::improved(cx, root.clone(), &asked, &job.validation)?;

@@ -42,6 +42,10 @@ pub struct ImproveArgs {
     /// or each on its own
     #[arg(long, value_enum, value_name = "HOW", default_value = "rule")]
     group: GroupBy,
+    /// With a model, review with the rule packs, the compiler and clippy only; the model still
+    /// fixes what has no machine fix
+    #[arg(long)]
+    rules_only: bool,
     #[command(flatten)]
     validation: ValidationArgs,
 }
@@ -75,6 +79,7 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         max_changes: args.max_changes,
         deadline: None,
         grouping: args.group.grouping(),
+        rules_only: args.rules_only,
         max_cost: None,
     };
     let outcome = improved(cx, root, &asked, &args.validation)?;
@@ -95,6 +100,8 @@ pub(super) struct Asked {
     pub max_changes: Option<usize>,
     pub deadline: Option<Instant>,
     pub grouping: Grouping,
+    /// With a model, the reviewers still read with the rules only (the model fixes).
+    pub rules_only: bool,
     /// The most the model may cost over the run, in US dollars (`nova ci --max-cost`), over the
     /// configuration's `budget.cost_usd`.
     pub max_cost: Option<f64>,
@@ -151,6 +158,7 @@ pub(super) fn improved(
         set: &set,
         provider: client,
         template: template.clone(),
+        reviews: !asked.rules_only,
     });
     let result = orchestrator::improve(&request, &set, &lock, brain, &mut |event| view.show(event));
     view.finish();

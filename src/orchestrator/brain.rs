@@ -6,7 +6,7 @@
 
 mod model;
 
-pub use model::{ModelBrain, ModelRefactorer};
+pub use model::{ModelBrain, ModelRefactorer, ModelReviewer, ModelRuns};
 
 use std::collections::BTreeMap;
 
@@ -58,7 +58,7 @@ pub enum BrainError {
 pub trait Reviewer {
     /// The findings at the tip, sorted by path, position and rule; formatting drift only when
     /// `formatting` (it costs a `cargo fmt` run).
-    fn review(&mut self, tip: &mut TipView<'_>, formatting: bool) -> Result<Review, ValidateError>;
+    fn review(&mut self, tip: &mut TipView<'_>, formatting: bool) -> Result<Review, BrainError>;
 }
 
 /// What a refactorer made of a finding.
@@ -191,7 +191,7 @@ impl<'a> BuiltinReviewer<'a> {
 }
 
 impl Reviewer for BuiltinReviewer<'_> {
-    fn review(&mut self, tip: &mut TipView<'_>, formatting: bool) -> Result<Review, ValidateError> {
+    fn review(&mut self, tip: &mut TipView<'_>, formatting: bool) -> Result<Review, BrainError> {
         let drift = if formatting && self.formats {
             tip.workspace.format_drift()?
         } else {
@@ -227,16 +227,21 @@ impl Reviewer for BuiltinReviewer<'_> {
             .filter(compiled_here)
             .collect();
         review.findings.extend(fixable);
-        review.findings.sort_by(|a, b| {
-            (&a.path, a.span.line_start, a.span.column_start, &a.rule).cmp(&(
-                &b.path,
-                b.span.line_start,
-                b.span.column_start,
-                &b.rule,
-            ))
-        });
+        in_file_order(&mut review.findings);
         Ok(review)
     }
+}
+
+/// Sorts findings by path, position and rule, as [`Reviewer::review`] returns them.
+fn in_file_order(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (&a.path, a.span.line_start, a.span.column_start, &a.rule).cmp(&(
+            &b.path,
+            b.span.line_start,
+            b.span.column_start,
+            &b.rule,
+        ))
+    });
 }
 
 /// The builtin refactorer: the machine-applicable fix of a finding, moved onto the tip, or the

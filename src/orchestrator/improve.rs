@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::brain::{
-    BrainError, BuiltinRefactorer, BuiltinReviewer, ModelBrain, ModelRefactorer, Refactorer,
-    Reviewer, TipView,
+    BrainError, BuiltinRefactorer, BuiltinReviewer, ModelBrain, ModelRefactorer, ModelReviewer,
+    ModelRuns, Refactorer, Reviewer, TipView,
 };
 use super::change::{self, Base, Candidate, ChangePath, CommitError, Target};
 use super::clock::stamp;
@@ -270,20 +270,27 @@ pub fn improve(
     if let Some(first) = problems.first() {
         return Err(ImproveError::Rules(first.to_string()));
     }
-    let mut reviewer = BuiltinReviewer::new(cast.reviewers.clone(), rules);
-    let mut refactorer: Box<dyn Refactorer + '_> = match model {
-        Some(brain) => {
-            reviewer = reviewer.with_unfixed();
-            let refactorer = cast.refactorer;
-            Box::new(ModelRefactorer::new(
-                refactorer,
-                brain,
-                pipeline,
-                &request.disabled,
-            )?)
-        }
-        None => Box::new(BuiltinRefactorer::new(cast.refactorer)),
-    };
+    let builtin = BuiltinReviewer::new(cast.reviewers.clone(), rules);
+    let (mut reviewer, mut refactorer): (Box<dyn Reviewer + '_>, Box<dyn Refactorer + '_>) =
+        match model {
+            Some(brain) => {
+                let runs = ModelRuns::new(brain)?;
+                let refactorer = cast.refactorer;
+                (
+                    Box::new(ModelReviewer::new(builtin, &cast.reviewers, runs.clone())),
+                    Box::new(ModelRefactorer::new(
+                        refactorer,
+                        runs,
+                        pipeline,
+                        &request.disabled,
+                    )),
+                )
+            }
+            None => (
+                Box::new(builtin),
+                Box::new(BuiltinRefactorer::new(cast.refactorer)),
+            ),
+        };
     let base = git::head_commit(root)?;
     let run_id = stamp(request.time);
     let branch = git::review_branch(
@@ -303,7 +310,7 @@ pub fn improve(
         time: request.time,
     };
     let brains = Brains {
-        reviewer: &mut reviewer,
+        reviewer: reviewer.as_mut(),
         refactorer: refactorer.as_mut(),
     };
     let result = drive(&mut run, brains, base, options, target);
@@ -602,12 +609,14 @@ fn review(
     run: &mut Run<'_>,
     path: &mut ChangePath,
     reviewer: &mut dyn Reviewer,
-    refactorer: &dyn Refactorer,
+    refactorer: &mut dyn Refactorer,
     index: &Index,
     pass: usize,
 ) -> Result<Option<Vec<(usize, Finding)>>, ImproveError> {
     let mut view = TipView::of(path, index);
-    let review = reviewer.review(&mut view, true)?;
+    let review = reviewer.review(&mut view, true);
+    run.relay(refactorer)?;
+    let review = review?;
     if pass == 1 {
         run.outcome.findings = review.findings.len();
     }

@@ -9,6 +9,8 @@
 mod cache;
 mod models;
 
+pub(crate) use models::task as model_review_task;
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -85,7 +85,7 @@ fn a_model_fixes_what_has_no_machine_fix_with_a_repair_and_its_message() {
         &repo,
         &server,
         "improve",
-        &["--branch", "nova/models", "--json"],
+        &["--branch", "nova/models", "--json", "--rules-only"],
     );
     assert_eq!(run.code, 0, "{}", run.both());
     let received = server.received();
@@ -189,7 +189,7 @@ fn the_cost_cap_stops_the_model_and_says_so() {
         &repo,
         &server,
         "ci",
-        &["improve", "--no-push", "--max-cost", "0.01"],
+        &["improve", "--no-push", "--max-cost", "0.01", "--rules-only"],
     );
     assert_eq!(run.code, 0, "{}", run.both());
     assert_eq!(server.received().len(), 1, "{}", run.both());
@@ -237,7 +237,8 @@ fn a_finding_that_needs_a_plan_lands_step_by_step() {
         finish("s4", "Name the fallback"),
         Turn::text(&["Name the fallback port of `parse_port`"]).openai(),
     ]);
-    let run = with_model(&env, &repo, &server, "improve", &["--branch", "nova/plan"]);
+    let args = ["--branch", "nova/plan", "--rules-only"];
+    let run = with_model(&env, &repo, &server, "improve", &args);
     assert_eq!(run.code, 0, "{}", run.both());
     let received = server.received();
     assert_eq!(received.len(), 8, "{}", run.both());
@@ -270,4 +271,65 @@ fn a_finding_that_needs_a_plan_lands_step_by_step() {
     );
     let lib = branch_file(&repo, "nova/plan", "src/lib.rs");
     assert!(lib.contains("unwrap_or(FALLBACK)"), "{lib}");
+}
+
+/// A crate the rules find nothing in, and a test.
+const CLEAN: &str = "/// The port in `text`, or 80.\npub fn port_or_default(text: &str) -> u16 {\n    text.trim().parse().unwrap_or(0)\n}\n";
+
+const CLEAN_TESTS: &str =
+    "#[test]\nfn parses() {\n    assert_eq!(ports::port_or_default(\" 81 \"), 81);\n}\n";
+
+const EIGHTY: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.trim().parse().unwrap_or(0)\n=======\n    text.trim().parse().unwrap_or(80)\n>>>>>>> REPLACE\n```\n";
+
+/// Without `--rules-only`, the reviewers read the tip with the model too (once, on the first
+/// pass); what they report without a fix goes to the refactorer like a rule's finding.
+#[test]
+fn model_reviewers_find_what_the_refactorer_fixes() {
+    let mut env = TestEnv::new();
+    let repo = crate_of(&mut env, CLEAN, CLEAN_TESTS);
+    crate::common::write(
+        &repo,
+        "nova.toml",
+        "[agents]\ndisabled = [\"performance-reviewer\", \"test-reviewer\", \"docs-reviewer\", \"security-reviewer\", \"planner\"]\n",
+    );
+    let doc = serde_json::json!({"path": "src/lib.rs", "line": 3, "severity": "warning",
+        "message": "the default is 0, but the doc comment promises 80", "rule": "doc-mismatch"});
+    let finish = |id: &str, text: &str| calls(id, "finish", &serde_json::json!({ "text": text }));
+    let server = ModelServer::start(vec![
+        // correctness-reviewer: one finding; error-handling-reviewer: none.
+        calls("a1", "report_finding", &doc),
+        finish("a2", "one problem"),
+        finish("b1", "nothing to report"),
+        calls(
+            "r1",
+            "propose_edit",
+            &serde_json::json!({ "edits": EIGHTY }),
+        ),
+        finish("r2", "Default to port 80 as documented"),
+        Turn::text(&["Default to port 80 in `port_or_default`, as its doc says"]).openai(),
+    ]);
+    let args = ["--branch", "nova/reviewed", "--json"];
+    let run = with_model(&env, &repo, &server, "improve", &args);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let received = server.received();
+    assert_eq!(received.len(), 6, "{}", run.both());
+    let review = received[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(review.contains("Review this repository"), "{review}");
+    let task = received[3].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        task.contains("`correctness-reviewer::doc-mismatch` (warning) at src/lib.rs:3"),
+        "{task}"
+    );
+    let commits = crate::improve::branch_commits(&repo, "nova/reviewed");
+    let subjects: Vec<&str> = commits.iter().map(|c| c.2.as_str()).collect();
+    assert_eq!(
+        subjects,
+        ["Default to port 80 in `port_or_default`, as its doc says"]
+    );
 }

@@ -1,15 +1,22 @@
-//! The refactor stage with a model. A finding with a machine-applicable fix still goes to the
-//! builtin refactorer (deterministic, and free); any other finding the refactorer agent's rules
-//! select goes to that agent, run with the model through the one agent runtime `nova ask` uses,
-//! on the tree of the tip. A refused candidate goes to the validate stage's repair agent (the
-//! fixer) with why it was refused, at most `attempts` times; an accepted one to the describe
-//! stage's committer, whose message the commit carries.
+//! The review and refactor stages with a model. The reviewers with `report_finding` read the
+//! tip with the model once, beside the rules. A finding with a machine-applicable fix still goes
+//! to the builtin refactorer (deterministic, and free); any other finding the refactorer agent's
+//! rules select goes to that agent, run with the model through the one agent runtime `nova ask`
+//! uses, on the tree of the tip. A refused candidate goes to the validate stage's repair agent
+//! (the fixer) with why it was refused, at most `attempts` times; an accepted one to the describe
+//! stage's committer, whose message the commit carries. Every agent run shares one budget.
 
-use super::{BrainError, BuiltinRefactorer, Proposal, Refactorer, TipView};
-use crate::agents::{AgentDef, AgentSet, Pipeline};
-use crate::findings::Finding;
-use crate::git::Oid;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Instant;
+
+use super::{
+    BrainError, BuiltinRefactorer, BuiltinReviewer, Proposal, Refactorer, Reviewer, TipView,
+};
+use crate::agents::{AgentDef, AgentSet, Pipeline};
+use crate::engine::Review;
+use crate::findings::{Finding, Severity};
+use crate::git::Oid;
 
 use crate::llm::{Provider, Usage};
 use crate::orchestrator::agent::RunLimits;
@@ -25,6 +32,8 @@ pub struct ModelBrain<'a> {
     pub set: &'a AgentSet,
     pub provider: &'a dyn Provider,
     pub template: AskRequest,
+    /// The reviewers read the code with the model too (not with `--rules-only`).
+    pub reviews: bool,
 }
 
 impl std::fmt::Debug for ModelBrain<'_> {
@@ -36,16 +45,10 @@ impl std::fmt::Debug for ModelBrain<'_> {
     }
 }
 
-/// The refactorer agent with a model, its fixer and its committer; the builtin refactorer for
-/// machine-applicable fixes.
-pub struct ModelRefactorer<'a> {
-    builtin: BuiltinRefactorer<'a>,
+/// The agent runs of one improve run with the model: the runtime they run on, what they did
+/// (for the run's record) and what they spent, against the run's one budget.
+pub struct ModelRuns<'a> {
     brain: ModelBrain<'a>,
-    refactorer: &'a AgentDef,
-    fixer: Option<(&'a AgentDef, u32)>,
-    committer: Option<&'a AgentDef>,
-    /// The plan stage's planner, for a finding the refactorer cannot resolve in one change.
-    planner: Option<&'a AgentDef>,
     runtime: tokio::runtime::Runtime,
     events: Vec<Event>,
     /// What the agents' turns used so far, over every agent run of the improve run.
@@ -53,34 +56,47 @@ pub struct ModelRefactorer<'a> {
     started: Instant,
 }
 
+/// The runs, shared by the reviewer and the refactorer of one improve run (one thread).
+pub type SharedRuns<'a> = Rc<RefCell<ModelRuns<'a>>>;
+
+/// The refactorer agent with a model, its fixer and its committer; the builtin refactorer for
+/// machine-applicable fixes.
+pub struct ModelRefactorer<'a> {
+    builtin: BuiltinRefactorer<'a>,
+    runs: SharedRuns<'a>,
+    refactorer: &'a AgentDef,
+    fixer: Option<(&'a AgentDef, u32)>,
+    committer: Option<&'a AgentDef>,
+    /// The plan stage's planner, for a finding the refactorer cannot resolve in one change.
+    planner: Option<&'a AgentDef>,
+}
+
+/// The builtin reviewers (rules with and without fix templates, the compiler, clippy, rustfmt),
+/// and, on the first review of the run, the reviewers with `report_finding` reading the tip with
+/// the model.
+pub struct ModelReviewer<'a> {
+    builtin: BuiltinReviewer<'a>,
+    runs: SharedRuns<'a>,
+    /// The reviewers that read with the model; emptied once they have.
+    agents: Vec<&'a AgentDef>,
+}
+
 /// How an agent's run ended: its outcome, or why it was stopped.
 type Ran = Result<AskOutcome, String>;
 
-impl<'a> ModelRefactorer<'a> {
-    /// The refactorer `refactorer`, with the repair and describe agents `pipeline` names and
-    /// `disabled` leaves enabled.
-    pub fn new(
-        refactorer: &'a AgentDef,
-        brain: ModelBrain<'a>,
-        pipeline: &Pipeline,
-        disabled: &[String],
-    ) -> Result<Self, BrainError> {
+impl<'a> ModelRuns<'a> {
+    pub fn new(brain: ModelBrain<'a>) -> Result<SharedRuns<'a>, BrainError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|error| BrainError::Model(format!("no async runtime: {error}")))?;
-        Ok(ModelRefactorer {
-            builtin: BuiltinRefactorer::new(refactorer),
-            fixer: repairer(pipeline, brain.set, disabled),
-            committer: committer(pipeline, brain.set, disabled),
-            planner: planner(pipeline, brain.set, disabled),
+        Ok(Rc::new(RefCell::new(ModelRuns {
             brain,
-            refactorer,
             runtime,
             events: Vec::new(),
             spent: Usage::default(),
             started: Instant::now(),
-        })
+        })))
     }
 
     /// Runs `agent` alone (no one to hand work to) on `task`, on `on`'s commit, within what is
@@ -135,6 +151,28 @@ impl<'a> ModelRefactorer<'a> {
         }
     }
 
+    /// Why no agent may run any more: the run's budget is spent.
+    pub fn exhausted(&self) -> Option<String> {
+        let limits = self.brain.template.limits;
+        let tokens = self.spent.prompt_tokens + self.spent.completion_tokens;
+        if let Some(max) = limits.tokens.filter(|max| tokens >= *max) {
+            return Some(format!(
+                "the run's budget of {max} tokens for its model ran out ({tokens} spent)"
+            ));
+        }
+        let cost = self.cost();
+        if let Some(max) = limits.cost_usd.filter(|max| cost >= *max) {
+            return Some(format!(
+                "the run's budget of ${max:.4} for its model ran out (${cost:.4} spent)"
+            ));
+        }
+        let seconds = self.started.elapsed().as_secs();
+        limits
+            .seconds
+            .filter(|max| seconds >= *max)
+            .map(|max| format!("the run's budget of {max} s for its model ran out"))
+    }
+
     /// The run's limits less what its agents spent so far: each agent run gets what is left.
     fn left(&self) -> RunLimits {
         let limits = self.brain.template.limits;
@@ -156,6 +194,32 @@ impl<'a> ModelRefactorer<'a> {
             .prices
             .map_or(0.0, |prices| prices.cost(&self.spent))
     }
+}
+
+impl<'a> ModelRefactorer<'a> {
+    /// The refactorer `refactorer`, with the repair, describe and plan agents `pipeline` names
+    /// and `disabled` leaves enabled, running on `runs`.
+    pub fn new(
+        refactorer: &'a AgentDef,
+        runs: SharedRuns<'a>,
+        pipeline: &Pipeline,
+        disabled: &[String],
+    ) -> Self {
+        let set = runs.borrow().brain.set;
+        ModelRefactorer {
+            builtin: BuiltinRefactorer::new(refactorer),
+            fixer: repairer(pipeline, set, disabled),
+            committer: committer(pipeline, set, disabled),
+            planner: planner(pipeline, set, disabled),
+            runs,
+            refactorer,
+        }
+    }
+
+    /// Runs `agent` on `task` on `on`'s commit.
+    fn run(&self, agent: &AgentDef, task: String, on: OnTip) -> Result<Ran, BrainError> {
+        self.runs.borrow_mut().run(agent, task, on)
+    }
 
     fn candidate(
         &self,
@@ -173,13 +237,67 @@ impl<'a> ModelRefactorer<'a> {
     }
 }
 
+impl<'a> ModelReviewer<'a> {
+    /// `builtin`, and `agents` (those with `report_finding`) reading with the model when
+    /// `runs`' brain reviews.
+    pub fn new(
+        builtin: BuiltinReviewer<'a>,
+        agents: &[&'a AgentDef],
+        runs: SharedRuns<'a>,
+    ) -> Self {
+        let reviews = runs.borrow().brain.reviews;
+        let agents = agents
+            .iter()
+            .copied()
+            .filter(|agent| reviews && agent.tools.iter().any(|t| t == "report_finding"))
+            .collect();
+        ModelReviewer {
+            builtin: builtin.with_unfixed(),
+            runs,
+            agents,
+        }
+    }
+}
+
+impl Reviewer for ModelReviewer<'_> {
+    fn review(&mut self, tip: &mut TipView<'_>, formatting: bool) -> Result<Review, BrainError> {
+        let mut review = self.builtin.review(tip, formatting)?;
+        let task = crate::orchestrator::review::model_review_task(None, None);
+        for agent in std::mem::take(&mut self.agents) {
+            let on = OnTip {
+                commit: tip.commit,
+                seed: None,
+            };
+            // A reviewer stopped by its budget or the loop guard reports nothing; the others
+            // still read (the archive has why).
+            let Ok(outcome) = self.runs.borrow_mut().run(agent, task.clone(), on)? else {
+                continue;
+            };
+            review.findings.extend(
+                outcome
+                    .findings
+                    .into_iter()
+                    .filter(|f| f.severity >= Severity::Warning),
+            );
+        }
+        super::in_file_order(&mut review.findings);
+        Ok(review)
+    }
+}
+
 impl Refactorer for ModelRefactorer<'_> {
     fn name(&self) -> &str {
         &self.refactorer.name
     }
 
     fn fixes(&self, finding: &Finding) -> bool {
-        crate::engine::fixes(self.refactorer, finding)
+        // What its `builtin` selectors own, and what a reviewer reported with the model (its
+        // rules are named after the reviewer: `correctness-reviewer::doc-mismatch`).
+        let reported = finding
+            .rule
+            .strip_prefix(finding.agent.as_str())
+            .is_some_and(|rest| rest.starts_with("::"));
+        reported || crate::engine::fixes(self.refactorer, finding)
     }
 
     fn propose(
@@ -217,7 +335,7 @@ impl Refactorer for ModelRefactorer<'_> {
         let Some(planner) = self.planner else {
             return Ok(no_change());
         };
-        self.events.push(Event::Handoff {
+        self.runs.borrow_mut().events.push(Event::Handoff {
             from: agent.name.clone(),
             to: planner.name.clone(),
             message: String::from("findings"),
@@ -325,28 +443,11 @@ impl Refactorer for ModelRefactorer<'_> {
     }
 
     fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.events)
+        std::mem::take(&mut self.runs.borrow_mut().events)
     }
 
     fn exhausted(&self) -> Option<String> {
-        let limits = self.brain.template.limits;
-        let tokens = self.spent.prompt_tokens + self.spent.completion_tokens;
-        if let Some(max) = limits.tokens.filter(|max| tokens >= *max) {
-            return Some(format!(
-                "the run's budget of {max} tokens for its model ran out ({tokens} spent)"
-            ));
-        }
-        let cost = self.cost();
-        if let Some(max) = limits.cost_usd.filter(|max| cost >= *max) {
-            return Some(format!(
-                "the run's budget of ${max:.4} for its model ran out (${cost:.4} spent)"
-            ));
-        }
-        let seconds = self.started.elapsed().as_secs();
-        limits
-            .seconds
-            .filter(|max| seconds >= *max)
-            .map(|max| format!("the run's budget of {max} s for its model ran out"))
+        self.runs.borrow().exhausted()
     }
 
     fn accepted(&mut self, candidate: &Candidate) {

@@ -108,7 +108,7 @@ impl Review {
 }
 
 /// What a model reviewer is asked: the repository, or the lines changed since the base.
-fn task(base: Option<&str>, changed: Option<&ChangedLines>) -> String {
+pub(crate) fn task(base: Option<&str>, changed: Option<&ChangedLines>) -> String {
     let mut task = match (base, changed) {
         (Some(rev), Some(changed)) => {
             let mut scope = format!(
