@@ -24,9 +24,12 @@ use crate::validate::StepObserver;
 /// never touched. Each candidate is built (every workspace member, every target), tested and
 /// linted in a validation worktree inside a sandbox (no network), and committed only if it
 /// builds, every test that passed still passes, no test disappeared, and the warning count did
-/// not grow. Test code, tests and build scripts are never changed. Exits 0 when the run
-/// completed (even with nothing to improve), 1 when the base itself does not build or pass its
-/// tests, 3 when the repository is not git or not a Cargo project.
+/// not grow. Test code, tests and build scripts are never changed. The fixes of one rule are
+/// proved together and bisected when refused (`--group`). With a model (`--provider`), the
+/// reviewers also read the code with it, and what has no machine fix goes to the refactorer
+/// agent, its fixer when refused and its committer when proved. Exits 0 when the run completed
+/// (even with nothing to improve), 1 when the base itself does not build or pass its tests, 3
+/// when the repository is not git or not a Cargo project.
 #[derive(Debug, Args)]
 pub struct ImproveArgs {
     /// The review branch to create [default: nova/improve/<YYYYMMDD-HHMMSS>]
