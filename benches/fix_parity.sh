@@ -21,35 +21,13 @@ if [ ${#crates[@]} -eq 0 ]; then
             getrandom-0.2.17 base64-0.22.1 bit-vec-0.8.0 semver-1.0.28 httparse-1.10.1
             slab-0.4.12)
 fi
-registry="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ | head -1)"
+source "$(dirname "$0")/common/registry.sh"
 work="${TMPDIR:-/tmp}/nova-fix-parity"
 mkdir -p "$work"
 
 # Warnings of default clippy outside test code, in the current directory.
 count() {
-    cargo clippy --offline --lib --bins --examples --message-format=json 2>/dev/null |
-        python3 -c '
-import json, sys
-seen = set()
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    d = m.get("message") if m.get("reason") == "compiler-message" else None
-    if not d or d["level"] != "warning" or not d.get("code") or not d["spans"]:
-        continue
-    s = next((s for s in d["spans"] if s["is_primary"]), d["spans"][0])
-    seen.add((d["code"]["code"], s["file_name"], s["byte_start"]))
-print(len(seen))'
-}
-
-fresh() {
-    rm -rf "$2"
-    cp -r "$registry/$1" "$2"
-    (cd "$2" && git init -q && git add -A && git -c user.name=b -c user.email=b@b commit -qm base)
-    # Dev-dependencies may not be in the cache yet; everything after this runs offline.
-    (cd "$2" && cargo fetch -q >/dev/null 2>&1)
+    clippy_warnings --lib --bins --examples
 }
 
 printf '| crate | base | clippy --fix: tests | clippy --fix: left | nova: commits | nova: rejected (doctest gone) | nova: left |\n'
@@ -66,7 +44,7 @@ for crate in "${crates[@]}"; do
 
     fresh "$crate" "$mine"
     (cd "$mine" && "$nova" improve --branch nova/parity >"$work/$crate.out" 2>"$work/$crate.err")
-    commits=$(cd "$mine" && git rev-list --count master..nova/parity 2>/dev/null || echo 0)
+    commits=$(cd "$mine" && git rev-list --count main..nova/parity 2>/dev/null || echo 0)
     rejected=$(awk '/^Rejected:/{r=1;next} /^[A-Z][a-z]+( [a-z]+)*:/{r=0} r&&/^  /{n++} END{print n+0}' "$work/$crate.out")
     doctests=$(awk '/^Rejected:/{r=1;next} /^[A-Z][a-z]+( [a-z]+)*:/{r=0} r&&/\(doc\)|Doc-tests|doc [a-z_]+::/ && /disappeared/{n++} END{print n+0}' "$work/$crate.out")
     if [ "$commits" -gt 0 ]; then (cd "$mine" && git checkout -q nova/parity); fi

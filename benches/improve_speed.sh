@@ -18,38 +18,16 @@ if [ ${#crates[@]} -eq 0 ]; then
     crates=(bstr-0.2.17)
 fi
 modes=(${MODES:-rule})
-registry="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ | head -1)"
+source "$(dirname "$0")/common/registry.sh"
 work="${TMPDIR:-/tmp}/nova-improve-speed"
 mkdir -p "$work"
 
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.0f}')" "$1" "$(now)"; }
 
-fresh() {
-    rm -rf "$2"
-    cp -r "$registry/$1" "$2"
-    (cd "$2" && git init -q -b main && git add -A && git -c user.name=b -c user.email=b@b commit -qm base)
-    # Dev-dependencies may not be in the cache yet; everything timed runs offline.
-    (cd "$2" && cargo fetch -q >/dev/null 2>&1)
-}
-
 # Clippy's warnings over every target, counted once per code and place.
 warnings() {
-    cargo clippy --offline --all-targets --message-format=json 2>/dev/null |
-        python3 -c '
-import json, sys
-seen = set()
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    d = m.get("message") if m.get("reason") == "compiler-message" else None
-    if not d or d["level"] != "warning" or not d.get("code") or not d["spans"]:
-        continue
-    s = next((s for s in d["spans"] if s["is_primary"]), d["spans"][0])
-    seen.add((d["code"]["code"], s["file_name"], s["byte_start"]))
-print(len(seen))'
+    clippy_warnings --all-targets
 }
 
 # Counts of a run's events: validations, splits, rejected, accepted.
