@@ -9,6 +9,7 @@
 //! ```sh
 //! cargo bench --bench review --no-run && cargo bench --bench review
 //! taskset -c 0 cargo bench --bench review
+//! cargo bench --bench review -- compare     # only Nova against `ast-grep`, same rules
 //! ```
 //!
 //! The corpus is the index benchmark's (`benches/common/corpus.rs`), in `target/bench-corpus/`.
@@ -60,6 +61,11 @@ fn main() {
         corpus.display()
     );
     let set = AgentSet::builtin();
+    // `cargo bench --bench review -- compare`: only the rows against `ast-grep`.
+    if std::env::args().any(|arg| arg == "compare") {
+        compare_with_ast_grep(&root, &corpus, &set);
+        return;
+    }
     let request = ReviewRequest {
         repo_root: corpus.clone(),
         disabled: Vec::new(),
@@ -143,37 +149,30 @@ fn parse_only(corpus: &Path) -> Vec<Duration> {
         .collect()
 }
 
-/// Nova with only the rules ast-grep has equivalents of, against `ast-grep scan` with them.
+/// Nova with only the rules ast-grep has equivalents of, against `ast-grep scan` with them: the
+/// two in turns (a slow minute of a shared machine falls on both), `ROUNDS` times each.
 fn compare_with_ast_grep(root: &Path, corpus: &Path, set: &AgentSet) {
+    const ROUNDS: usize = 7;
     let reviewers: Vec<String> = set.agents().map(|a| a.name.clone()).collect();
     let subset = || {
         let (rules, _) = RuleSet::builtin();
         rules.only(WITH_AST_GREP).owned_by(&reviewers)
     };
-    let nova: Vec<Duration> = (0..RUNS)
-        .map(|_| {
-            let rules = subset();
-            let started = Instant::now();
-            let (_, found) = nova::orchestrator::scan_tree(corpus, &rules, None, None);
-            std::hint::black_box(found);
-            started.elapsed()
-        })
-        .collect();
-    row(
-        &format!(
-            "Nova, the {} rules ast-grep has too, cold",
-            WITH_AST_GREP.len()
-        ),
-        &nova,
-    );
     let config = root.join("benches/ast-grep/sgconfig.yml");
     // As many threads as Nova's review uses: the cores this process may run on.
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .to_string();
-    let mut times = Vec::new();
-    for _ in 0..RUNS {
-        let started = Instant::now();
+    let (mut nova, mut ast_grep) = (Vec::new(), Vec::new());
+    let (mut nova_cpu, mut ast_grep_cpu) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let rules = subset();
+        let (started, cpu) = (Instant::now(), cpu_time());
+        let (_, found) = nova::orchestrator::scan_tree(corpus, &rules, None, None);
+        std::hint::black_box(found);
+        nova.push(started.elapsed());
+        nova_cpu.push(cpu_time().0 - cpu.0);
+        let (started, cpu) = (Instant::now(), cpu_time());
         #[expect(
             clippy::disallowed_methods,
             reason = "the benchmark times another tool's process"
@@ -186,24 +185,65 @@ fn compare_with_ast_grep(root: &Path, corpus: &Path, set: &AgentSet) {
             .status();
         match status {
             Ok(status) if status.success() || status.code() == Some(1) => {
-                times.push(started.elapsed());
+                ast_grep.push(started.elapsed());
+                ast_grep_cpu.push(cpu_time().1 - cpu.1);
             }
-            Ok(status) => {
-                println!("| `ast-grep scan` failed: {status} | | | |");
-                return;
-            }
+            Ok(status) => println!("`ast-grep scan` failed: {status}"),
             Err(error) => {
-                println!(
-                    "| `ast-grep` is not installed ({error}): `pip install ast-grep-cli` | | | |"
-                );
-                return;
+                println!("`ast-grep` is not installed ({error}): `pip install ast-grep-cli`");
             }
         }
     }
-    row(
-        &format!("`ast-grep scan --threads {threads}`, the same rules"),
-        &times,
+    println!("| {ROUNDS} rounds, in turns | best | median | CPU time, best | CPU time, median |");
+    println!("| --- | --- | --- | --- | --- |");
+    summary(
+        &format!(
+            "Nova, the {} rules ast-grep has too, cold",
+            WITH_AST_GREP.len()
+        ),
+        &mut nova,
+        &mut nova_cpu,
     );
+    summary(
+        &format!("`ast-grep scan --threads {threads}`, the same rules"),
+        &mut ast_grep,
+        &mut ast_grep_cpu,
+    );
+}
+
+/// A row of the best and the median of `times`, then of `cpu`.
+fn summary(what: &str, times: &mut [Duration], cpu: &mut [Duration]) {
+    let ms = |t: Option<&Duration>| {
+        t.map_or(String::from("-"), |t| {
+            format!("{:.0} ms", t.as_secs_f64() * 1000.0)
+        })
+    };
+    let mut cells = Vec::new();
+    for list in [times, cpu] {
+        list.sort();
+        cells.push(ms(list.first()));
+        cells.push(ms(list.get(list.len() / 2)));
+    }
+    println!("| {what} | {} |", cells.join(" | "));
+}
+
+/// The processor time (user and system) of this process's threads, and of its children that
+/// were waited for, from `/proc/self/stat` (in clock ticks of 10 ms): on a shared machine it
+/// moves less than the time on the clock when another tenant takes the cores.
+fn cpu_time() -> (Duration, Duration) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command's name, which is in parentheses and may hold spaces.
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .map(|f| f.parse().unwrap_or(0))
+                .collect()
+        })
+        .unwrap_or_default();
+    // utime, stime, cutime, cstime are fields 14 to 17, the 12th to 15th after the name.
+    let tick = |n: usize| Duration::from_millis(fields.get(n).copied().unwrap_or(0) * 10);
+    (tick(11) + tick(12), tick(13) + tick(14))
 }
 
 fn row(what: &str, times: &[Duration]) {

@@ -247,21 +247,19 @@ pub fn scan_tree(
         .filter(|(_, f)| changed.is_none_or(|c| c.contains_key(&f.path)))
         .map(|(n, f)| (n, f.path.as_str(), f.size))
         .collect();
-    // Largest first, dealt out in turn: the threads finish close together.
+    // Largest first, each thread taking the next file when it is done with one: the threads
+    // finish close together.
     todo.sort_by_key(|file| std::cmp::Reverse(file.2));
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 8)
         .min(todo.len().max(1));
-    let mut shares: Vec<Vec<(usize, &str)>> = vec![Vec::new(); threads];
-    for (n, (index, path, _)) in todo.into_iter().enumerate() {
-        shares[n % threads].push((index, path));
-    }
+    let todo: Vec<(usize, &str)> = todo.into_iter().map(|(n, path, _)| (n, path)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let known = cached.as_ref();
     let mut scanned: Vec<Scanned> = std::thread::scope(|scope| {
-        let workers: Vec<_> = shares
-            .into_iter()
-            .map(|share| scope.spawn(move || scan_share(root, rules, known, &share)))
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| scan_share(root, rules, known, &todo, &next)))
             .collect();
         workers
             .into_iter()
@@ -298,13 +296,15 @@ struct Scanned {
     entry: Option<Entry>,
 }
 
-/// One thread's files, each from the cache when it is fresh there, else through the rules; the
-/// declaring parents are parsed once per thread.
+/// One thread's files, taken from `todo` in turn (`next` is the first no thread took), each from
+/// the cache when it is fresh there, else through the rules; the declaring parents are parsed
+/// once per thread.
 fn scan_share(
     root: &Path,
     rules: &RuleSet,
     cached: Option<&Cache>,
-    share: &[(usize, &str)],
+    todo: &[(usize, &str)],
+    next: &std::sync::atomic::AtomicUsize,
 ) -> Vec<Scanned> {
     let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
     let parents = Parents::remembering(&read);
@@ -319,8 +319,10 @@ fn scan_share(
         hashes.borrow_mut().insert(path.to_owned(), hash);
         hash
     };
-    let mut out = Vec::with_capacity(share.len());
-    for &(index, path) in share {
+    let mut out = Vec::new();
+    while let Some(&(index, path)) =
+        todo.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    {
         let Some(text) = read(path) else {
             continue;
         };
@@ -334,11 +336,15 @@ fn scan_share(
                 entry: None,
             },
             None => {
-                let entry = scan_file(rules, path, &text, &parents, &hash_of);
+                let findings = scan_file(rules, path, &text, &parents);
                 Scanned {
                     index,
-                    findings: entry.findings.clone(),
-                    entry: cached.map(|_| entry),
+                    entry: cached.map(|_| Entry {
+                        hash,
+                        read: depends_on(path, &hash_of),
+                        findings: findings.clone(),
+                    }),
+                    findings,
                 }
             }
         });
@@ -346,20 +352,18 @@ fn scan_share(
     out
 }
 
-/// Every finding of `rules` in one file, with the other files they depend on: every file that
-/// could declare it as a module, up the tree, and every manifest above it, with its hash.
-fn scan_file(
-    rules: &RuleSet,
-    path: &str,
-    text: &str,
-    parents: &Parents<'_>,
-    hash_of: &dyn Fn(&str) -> Option<u64>,
-) -> Entry {
-    let findings = rules
+/// Every finding of `rules` in one file.
+fn scan_file(rules: &RuleSet, path: &str, text: &str, parents: &Parents<'_>) -> Vec<Finding> {
+    rules
         .scan_with(path, text, parents)
         .into_iter()
         .filter_map(|hit| finding(path, text, hit))
-        .collect();
+        .collect()
+}
+
+/// The files what the rules find in `path` depends on, with their hashes: every file that could
+/// declare it as a module, up the tree, and every manifest above it.
+fn depends_on(path: &str, hash_of: &dyn Fn(&str) -> Option<u64>) -> Vec<(String, Option<u64>)> {
     let mut read = Vec::new();
     let mut up = Parents::candidates(path);
     while let Some(parent) = up.pop() {
@@ -382,11 +386,7 @@ fn scan_file(
     read.push((String::from("Cargo.toml"), hash_of("Cargo.toml")));
     read.sort();
     read.dedup();
-    Entry {
-        hash: crate::hash::fnv1a(text.as_bytes()),
-        read,
-        findings,
-    }
+    read
 }
 
 /// One finding per piece of code: where two rules (of the same reviewer or of two) find the

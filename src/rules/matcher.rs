@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tree_sitter::{Node, Parser, Query, QueryCapture, QueryCursor, StreamingIterator, Tree};
 
 use super::fix::Template;
+use super::literals::Prefilter;
 use super::{Compiled, types};
 use crate::edit::Replacement;
 use crate::findings::Severity;
@@ -45,17 +46,35 @@ pub struct Plan<'r> {
     pub fixes: &'r [Option<Template>],
     /// The first of the query's `FACTS` patterns, if it ends with them.
     pub facts: Option<usize>,
+    /// What a file's text needs for each of the query's patterns to match.
+    pub prefilter: &'r Prefilter,
 }
 
 /// The patterns every combined query ends with: not rules, but what judging a rule's match
 /// needs of the file (its attributes, its struct fields), gathered in the same walk of the tree.
-pub const FACTS: &str = "(attribute_item) @nova.fact\n(inner_attribute_item) @nova.fact\n\
+/// An attribute starts with `#`: said in a predicate, so that where the rules' words anchor the
+/// query, attributes are found from their `#`s too. Struct fields are not anchored: where the
+/// query does not walk the whole tree, the type questions find them when they are asked.
+pub const FACTS: &str = "((attribute_item) @nova.fact (#match? @nova.fact \"^#\"))\n\
+                         ((inner_attribute_item) @nova.fact (#match? @nova.fact \"^#\"))\n\
                          (field_declaration) @nova.fact\n";
 
 /// The hits of `plan`'s rules in the Rust file at `path` with `text`, in order. `parents` reads
 /// the other files of the tree that declare this one as a module.
 pub fn scan(plan: &Plan<'_>, path: &str, text: &str, parents: &Parents<'_>) -> Vec<Hit> {
     if !path.ends_with(".rs") || plan.rules.is_empty() {
+        return Vec::new();
+    }
+    // Which rules the text leaves possible, before anything is parsed.
+    let rules_end = plan.facts.unwrap_or(plan.rule_of.len());
+    let seen = plan.prefilter.read(text);
+    let mut possible = vec![false; plan.rules.len()];
+    for (pattern, &can) in seen.possible.iter().enumerate() {
+        if let (true, Some(&rule)) = (can && pattern < rules_end, plan.rule_of.get(pattern)) {
+            possible[rule] = true;
+        }
+    }
+    if !possible.contains(&true) {
         return Vec::new();
     }
     let Some(tree) = parse(text) else {
@@ -71,33 +90,52 @@ pub fn scan(plan: &Plan<'_>, path: &str, text: &str, parents: &Parents<'_>) -> V
         exported: parents.exported(path),
         allowed: BTreeMap::new(),
     };
-    let applies: Vec<bool> = plan.rules.iter().map(|rule| file.applies(rule)).collect();
+    let applies: Vec<bool> = plan
+        .rules
+        .iter()
+        .zip(&possible)
+        .map(|(rule, &possible)| possible && file.applies(rule))
+        .collect();
     if !applies.contains(&true) {
         return Vec::new();
     }
-    // First every match, then (the file's attributes known) which of them stand.
+    // First every match, then (the file's attributes known) which of them stand. Where every
+    // possible pattern needs a word, the query runs only where the words are.
     let mut found = Vec::new();
     let (mut attribute_items, mut fields) = (Vec::new(), Vec::new());
+    let anchored = plan.prefilter.anchored(&seen, 0..rules_end);
+    let starts = if anchored {
+        plan.prefilter.starts(&seen, tree.root_node())
+    } else {
+        vec![tree.root_node()]
+    };
     let mut cursor = QueryCursor::new();
-    let mut matches = cursor.matches(plan.query, tree.root_node(), text.as_bytes());
-    while let Some(one) = matches.next() {
-        if plan.facts.is_some_and(|first| one.pattern_index >= first) {
-            if let Some(fact) = one.captures.first().map(|c| c.node) {
-                match fact.kind() {
-                    "field_declaration" => fields.push(fact),
-                    _ => attribute_items.push(fact),
+    if anchored {
+        cursor.set_max_start_depth(Some(0));
+    }
+    for start in starts {
+        let mut matches = cursor.matches(plan.query, start, text.as_bytes());
+        while let Some(one) = matches.next() {
+            if plan.facts.is_some_and(|first| one.pattern_index >= first) {
+                if let Some(fact) = one.captures.first().map(|c| c.node) {
+                    match fact.kind() {
+                        "field_declaration" => fields.push(fact),
+                        _ => attribute_items.push(fact),
+                    }
                 }
+                continue;
             }
-            continue;
-        }
-        match plan.rule_of.get(one.pattern_index) {
-            Some(&index) if applies[index] => found.push((index, one.captures.to_vec())),
-            _ => {}
+            match plan.rule_of.get(one.pattern_index) {
+                Some(&index) if applies[index] => found.push((index, one.captures.to_vec())),
+                _ => {}
+            }
         }
     }
     let own = match plan.facts {
         Some(_) => {
-            file.source.know_fields(&fields);
+            if !anchored {
+                file.source.know_fields(&fields);
+            }
             attributes::of_items(&attribute_items, text)
         }
         None => attributes::of_parsed(&tree, text),
@@ -108,11 +146,19 @@ pub fn scan(plan: &Plan<'_>, path: &str, text: &str, parents: &Parents<'_>) -> V
 }
 
 pub(super) fn parse(text: &str) -> Option<Tree> {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_rust::LANGUAGE.into())
-        .ok()?;
-    parser.parse(text, None)
+    thread_local! {
+        /// One parser per thread, kept: its stacks are allocated once, not once a file.
+        static PARSER: std::cell::RefCell<Option<Parser>> = const { std::cell::RefCell::new(None) };
+    }
+    PARSER.with(|parser| {
+        let mut parser = parser.try_borrow_mut().ok()?;
+        if parser.is_none() {
+            let mut rust = Parser::new();
+            rust.set_language(&tree_sitter_rust::LANGUAGE.into()).ok()?;
+            *parser = Some(rust);
+        }
+        parser.as_mut()?.parse(text, None)
+    })
 }
 
 /// One file, with what decides where rules apply.

@@ -9,6 +9,7 @@
 
 mod builtin;
 mod fix;
+mod literals;
 mod matcher;
 mod pattern;
 mod rule;
@@ -22,6 +23,7 @@ use tree_sitter::Query;
 use crate::diag::Problem;
 use crate::index::attributes::Parents;
 use crate::index::package::RustVersion;
+use literals::Prefilter;
 
 pub use matcher::{Hit, Plan, scan};
 pub use rule::{EditFile, Example, FixFile, Limits, RuleFile, Scope};
@@ -66,6 +68,7 @@ pub struct Compiled {
 struct Parts {
     query: Query,
     fix: Option<fix::Template>,
+    prefilter: Prefilter,
 }
 
 impl Compiled {
@@ -85,6 +88,7 @@ impl Compiled {
             rules: std::slice::from_ref(self),
             fixes: std::slice::from_ref(&parts.fix),
             facts: None,
+            prefilter: &parts.prefilter,
         };
         scan(&plan, path, text, &Parents::new(read))
     }
@@ -104,7 +108,23 @@ fn build(file: &RuleFile) -> Result<Parts, String> {
         Some(template) => Some(fix::Template::compile(template, query.capture_names())?),
         None => None,
     };
-    Ok(Parts { query, fix })
+    let prefilter = Prefilter::new(&rust(), &file.query, &spans(&query));
+    Ok(Parts {
+        query,
+        fix,
+        prefilter,
+    })
+}
+
+fn rust() -> tree_sitter::Language {
+    tree_sitter_rust::LANGUAGE.into()
+}
+
+/// Where each of `query`'s patterns is in its source.
+fn spans(query: &Query) -> Vec<std::ops::Range<usize>> {
+    (0..query.pattern_count())
+        .map(|pattern| query.start_byte_for_pattern(pattern)..query.end_byte_for_pattern(pattern))
+        .collect()
 }
 
 /// The rules that run, by id, and (once a file is scanned) one query holding all their
@@ -124,6 +144,7 @@ struct Combined {
     fixes: Vec<Option<fix::Template>>,
     /// The first pattern of `matcher::FACTS`, which the query ends with.
     facts: usize,
+    prefilter: Prefilter,
 }
 
 impl RuleSet {
@@ -213,6 +234,7 @@ impl RuleSet {
                     rules: &self.rules,
                     fixes: &combined.fixes,
                     facts: Some(combined.facts),
+                    prefilter: &combined.prefilter,
                 };
                 scan(&plan, path, text, parents)
             }
@@ -260,11 +282,13 @@ impl RuleSet {
                 fix::Template::compile(template, query.capture_names()).ok()
             })
             .collect();
+        let prefilter = Prefilter::new(&rust(), &source, &spans(&query));
         Some(Combined {
             query,
             rule_of,
             fixes,
             facts,
+            prefilter,
         })
     }
 }
@@ -704,5 +728,58 @@ mod together {
             alone.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
             assert_eq!(together, alone, "{path}");
         }
+    }
+
+    #[test]
+    fn the_text_prefilter_loses_no_finding() {
+        // Nova's own files with the rules whose patterns need words (so that many files are
+        // not parsed at all, and the others are read only where the words are), with the
+        // filter and without it.
+        let (set, _) = RuleSet::builtin();
+        let keyed: Vec<String> = set
+            .rules
+            .iter()
+            .filter(|rule| rule.parts().is_some_and(|parts| parts.prefilter.keyed()))
+            .map(|rule| rule.file.id.clone())
+            .collect();
+        assert!(keyed.len() > 10, "{keyed:?}");
+        let keyed: Vec<&str> = keyed.iter().map(String::as_str).collect();
+        let set = set.only(&keyed);
+        let combined = set.combine().expect("the rules compile together");
+        let everything = Prefilter::none(combined.query.pattern_count());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        sources(&root.join("src"), &mut files);
+        sources(&root.join("tests"), &mut files);
+        let (mut skipped, mut anchored, mut found) = (0, 0, 0);
+        for file in files {
+            let path = file.strip_prefix(root).expect("under the root");
+            let path = path.to_string_lossy();
+            let text = std::fs::read_to_string(&file).expect("read");
+            let plan = |prefilter| Plan {
+                query: &combined.query,
+                rule_of: &combined.rule_of,
+                rules: &set.rules,
+                fixes: &combined.fixes,
+                facts: Some(combined.facts),
+                prefilter,
+            };
+            let parents = Parents::new(&|_| None);
+            let filtered = scan(&plan(&combined.prefilter), &path, &text, &parents);
+            let all = scan(&plan(&everything), &path, &text, &parents);
+            assert_eq!(filtered, all, "{path}");
+            found += all.len();
+            let seen = combined.prefilter.read(&text);
+            let possible = seen.possible[..combined.facts].contains(&true);
+            skipped += usize::from(!possible);
+            anchored +=
+                usize::from(possible && combined.prefilter.anchored(&seen, 0..combined.facts));
+        }
+        // The comparison means something: files were left unparsed, files were read only where
+        // the words are, and findings were made.
+        assert!(
+            skipped > 10 && anchored > 10 && found > 10,
+            "{skipped} skipped, {anchored} anchored, {found} found"
+        );
     }
 }
