@@ -340,13 +340,15 @@ fn declared(at: Node<'_>, name: &str, src: &Source<'_>, depth: usize) -> Option<
     written(&text[item.child_by_field_name("type")?.byte_range()])
 }
 
-/// Where a local name is bound: a `let` (its type, its value, whether `mut`), a parameter, or a
-/// `match` arm's pattern.
+/// Where a local name is bound: a `let` (its type, its value, whether `mut`), a parameter, a
+/// `match` arm's pattern, or a `for` loop's over a range.
 struct Binding<'t> {
     /// Where the file writes its type.
     ty: Option<Range<usize>>,
     value: Option<Node<'t>>,
     mutable: bool,
+    /// `value` is a range the name walks (`for i in 0..n`), not the name's value.
+    walks: bool,
 }
 
 impl Binding<'_> {
@@ -354,10 +356,67 @@ impl Binding<'_> {
         let text = src.text;
         match (&self.ty, self.value) {
             (Some(ty), _) => written(&text[ty.clone()]),
+            (None, Some(range)) if self.walks => range_element(range, src, depth),
             (None, Some(value)) => type_of(value, src, depth),
             (None, None) => None,
         }
     }
+}
+
+/// The type of the numbers a range (`a..b`, `a..=b`) yields: a bound's, where the code says it;
+/// else, for bounds that are literals without a suffix, the narrowest integer they all fit. The
+/// type inference gives is at least that wide, which is all a truncating cast asks: `for b in
+/// 0..256 { b as u8 }` truncates whether `b` is an `i32` or a `usize`.
+fn range_element(range: Node<'_>, src: &Source<'_>, depth: usize) -> Option<Num> {
+    if range.kind() != "range_expression" {
+        return None;
+    }
+    let mut cursor = range.walk();
+    let bounds: Vec<Node<'_>> = range.named_children(&mut cursor).collect();
+    if let Some(typed) = bounds.iter().find_map(|b| type_of(*b, src, depth)) {
+        return Some(typed);
+    }
+    let values: Vec<i128> = bounds
+        .iter()
+        .filter_map(|bound| literal_value(*bound, src.text))
+        .collect();
+    let signed = values.iter().any(|v| *v < 0);
+    [8u32, 16, 32, 64, 128]
+        .into_iter()
+        .find(|&bits| {
+            values.iter().all(|&v| {
+                if signed {
+                    let half = 1i128.checked_shl(bits - 1).unwrap_or(i128::MAX);
+                    v >= -half && v < half
+                } else {
+                    bits == 128 || v < 1i128 << bits
+                }
+            })
+        })
+        .filter(|_| !values.is_empty())
+        .map(|bits| Num::Int {
+            bits: u64::from(bits),
+            signed,
+            size: false,
+        })
+}
+
+/// The value of an integer literal without a suffix, or of its negation.
+fn literal_value(node: Node<'_>, text: &str) -> Option<i128> {
+    if node.kind() == "unary_expression" && text[node.byte_range()].starts_with('-') {
+        return literal_value(node.named_child(0)?, text).map(|v| -v);
+    }
+    if node.kind() != "integer_literal" {
+        return None;
+    }
+    let digits = text[node.byte_range()].replace('_', "");
+    let (digits, radix) = match digits.get(..2) {
+        Some("0x") => (&digits[2..], 16),
+        Some("0o") => (&digits[2..], 8),
+        Some("0b") => (&digits[2..], 2),
+        _ => (digits.as_str(), 10),
+    };
+    i128::from_str_radix(digits, radix).ok()
 }
 
 fn binding<'t>(at: Node<'t>, name: &str, src: &Source<'_>) -> Option<Binding<'t>> {
@@ -401,6 +460,7 @@ fn binding<'t>(at: Node<'t>, name: &str, src: &Source<'_>) -> Option<Binding<'t>
                             ty: ty.map(|t| t.byte_range()),
                             value,
                             mutable,
+                            walks: false,
                         });
                     };
                     // The same element of a tuple type or a tuple expression.
@@ -413,6 +473,7 @@ fn binding<'t>(at: Node<'t>, name: &str, src: &Source<'_>) -> Option<Binding<'t>
                         ty: nth(ty, "tuple_type").map(|t| t.byte_range()),
                         value: nth(value, "tuple_expression"),
                         mutable: true,
+                        walks: false,
                     });
                 }
             }
@@ -422,8 +483,23 @@ fn binding<'t>(at: Node<'t>, name: &str, src: &Source<'_>) -> Option<Binding<'t>
                         ty: Some(ty),
                         value: None,
                         mutable: true,
+                        walks: false,
                     });
                 }
+            }
+            // The loop's pattern binds in its body only.
+            "for_expression"
+                if here.child_by_field_name("body") == Some(child)
+                    && here
+                        .child_by_field_name("pattern")
+                        .is_some_and(|p| binds_name(p, name, text)) =>
+            {
+                return Some(Binding {
+                    ty: None,
+                    value: here.child_by_field_name("value"),
+                    mutable: true,
+                    walks: true,
+                });
             }
             "function_item" | "closure_expression" => {
                 let parameters = here.child_by_field_name("parameters")?;
@@ -438,6 +514,7 @@ fn binding<'t>(at: Node<'t>, name: &str, src: &Source<'_>) -> Option<Binding<'t>
                         ty: p.child_by_field_name("type").map(|t| t.byte_range()),
                         value: None,
                         mutable: true,
+                        walks: false,
                     });
                 }
             }
@@ -1076,6 +1153,24 @@ mod tests {
             [
                 true, true, true, true, false, false, false, true, true, true, true, true
             ]
+        );
+    }
+
+    #[test]
+    fn a_loop_over_a_range_walks_numbers_of_its_bounds_type_or_wider() {
+        let code = "fn f(n: u64, bytes: &mut [u8]) {\n\
+                    for b in 0..256 { bytes[0] = b as u8; }\n\
+                    for b in 0..256 { let _ = b as u16; }\n\
+                    for b in -200..=100 { let _ = b as i8; }\n\
+                    for b in 0..=255 { let _ = b as u8; }\n\
+                    for i in 0..n { let _ = i as u32; }\n\
+                    for i in 0..n { let _ = i as u64; }\n\
+                    for b in 0..256 { let b = 1u8; let _ = b as u8; }\n\
+                    let b = 7u8; for _ in 0..256 { let _ = b as u8; }\n\
+                    for b in 0..x { let _ = b as u8; }\n}";
+        assert_eq!(
+            verdicts(code),
+            [true, false, true, false, true, false, false, false, false]
         );
     }
 
