@@ -8,15 +8,19 @@ use super::lang::Lang;
 /// Files larger than this are skipped.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
-/// Directories that hold other people's code or build output.
-const SKIPPED_DIRS: &[&str] = &[
-    "vendor",
-    "node_modules",
-    "third_party",
-    "target",
-    ".nova",
-    ".git",
-];
+/// Directories that hold other people's code or Nova's and git's own files.
+const SKIPPED_DIRS: &[&str] = &["vendor", "node_modules", "third_party", ".nova", ".git"];
+
+/// Whether `dir` is cargo's build output: a `target` directory beside a `Cargo.toml`, or one
+/// cargo marked as a cache (`CACHEDIR.TAG`). A module directory named `target` (`cc`'s
+/// `src/target/`) is code.
+fn cargo_target(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|name| name == "target")
+        && (dir.join("CACHEDIR.TAG").is_file()
+            || dir
+                .parent()
+                .is_some_and(|parent| parent.join("Cargo.toml").is_file()))
+}
 
 /// A source file found by the walk.
 #[derive(Debug, Clone)]
@@ -43,10 +47,11 @@ pub fn walk(root: &Path, skipped: &mut BTreeMap<String, usize>) -> Vec<Found> {
         .filter_entry(|entry| {
             let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
             !(is_dir
-                && entry
+                && (entry
                     .file_name()
                     .to_str()
-                    .is_some_and(|n| SKIPPED_DIRS.contains(&n)))
+                    .is_some_and(|n| SKIPPED_DIRS.contains(&n))
+                    || cargo_target(entry.path())))
         })
         .build();
     for entry in walker {
@@ -118,4 +123,45 @@ pub fn decode(bytes: &[u8]) -> Result<&str, &'static str> {
         return Err("generated");
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_output_is_skipped_and_a_module_named_target_is_not() {
+        let dir = std::env::temp_dir().join(format!("nova-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let write = |path: &str| {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(path, "fn f() {}\n").expect("write");
+        };
+        for path in [
+            "Cargo.toml",
+            "src/lib.rs",
+            "src/target/apple.rs",
+            "target/debug/build/out.rs",
+            "member/Cargo.toml",
+            "member/src/lib.rs",
+            "member/target/debug/gen.rs",
+            "elsewhere/target/CACHEDIR.TAG",
+            "elsewhere/target/release/gen.rs",
+            "vendor/dep/src/lib.rs",
+        ] {
+            write(path);
+        }
+        let mut skipped = BTreeMap::new();
+        let paths: Vec<String> = walk(&dir, &mut skipped)
+            .into_iter()
+            .map(|f| f.path)
+            .filter(|p| p.ends_with(".rs"))
+            .collect();
+        std::fs::remove_dir_all(&dir).expect("clean up");
+        assert_eq!(
+            paths,
+            ["member/src/lib.rs", "src/lib.rs", "src/target/apple.rs"]
+        );
+    }
 }

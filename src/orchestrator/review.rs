@@ -390,8 +390,71 @@ fn depends_on(path: &str, hash_of: &dyn Fn(&str) -> Option<u64>) -> Vec<(String,
 }
 
 /// One finding per piece of code: where two rules (of the same reviewer or of two) find the
-/// same span, the most severe stays (at equal severity, the first rule by id).
-fn dedup(mut findings: Vec<Finding>) -> Vec<Finding> {
+/// same span, the most severe stays (at equal severity, the first rule by id); and a model
+/// reviewer's finding that says what a rule already found there (its lines hold the rule's
+/// finding, and its rule shares a word with the rule's: `correctness-reviewer::unwrap-panics`
+/// over `unwrap-in-lib`) goes, the rule's finding (exact, perhaps with a fix) staying.
+pub(crate) fn dedup(findings: Vec<Finding>) -> Vec<Finding> {
+    let findings = same_span(findings);
+    let by_rules: Vec<&Finding> = findings.iter().filter(|f| !reported(f)).collect();
+    let keep: Vec<bool> = findings
+        .iter()
+        .map(|f| !reported(f) || !says_again(f, &by_rules))
+        .collect();
+    findings
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(finding, keep)| keep.then_some(finding))
+        .collect()
+}
+
+/// The findings of `model` (a model reviewer's) that do not say again what one of `found`
+/// (the rules' and tools') says at the same place: `nova improve` adds its model reviewers'
+/// findings to the builtin ones this way.
+pub(crate) fn not_said_again(model: Vec<Finding>, found: &[Finding]) -> Vec<Finding> {
+    let found: Vec<&Finding> = found.iter().filter(|f| !reported(f)).collect();
+    model
+        .into_iter()
+        .filter(|f| !says_again(f, &found))
+        .collect()
+}
+
+/// Whether the model's finding `model` holds one of `found` in its lines and shares a word of
+/// its rule.
+fn says_again(model: &Finding, found: &[&Finding]) -> bool {
+    let words = rule_words(model);
+    found.iter().any(|rule| {
+        rule.path == model.path
+            && model.span.line_start <= rule.span.line_start
+            && rule.span.line_end <= model.span.line_end
+            && rule_words(rule).iter().any(|w| words.contains(w))
+    })
+}
+
+/// Whether a model reviewer reported `finding` (its rule is `reviewer::rule`).
+fn reported(finding: &Finding) -> bool {
+    finding
+        .rule
+        .strip_prefix(finding.agent.as_str())
+        .is_some_and(|rest| rest.starts_with("::"))
+}
+
+/// The words of a finding's rule that say what it is about: its reviewer's name, the lint's
+/// tool and words of three letters or fewer (`in`, `lib`, `fn`) left out.
+fn rule_words(finding: &Finding) -> Vec<&str> {
+    let rule = finding
+        .rule
+        .strip_prefix(finding.agent.as_str())
+        .and_then(|rest| rest.strip_prefix("::"))
+        .unwrap_or(&finding.rule);
+    let rule = rule.rsplit("::").next().unwrap_or(rule);
+    rule.split(['-', '_'])
+        .filter(|word| word.len() > 3 && !matches!(*word, "without" | "code" | "call"))
+        .collect()
+}
+
+/// One finding per span: the most severe (at equal severity, the first rule by id).
+fn same_span(mut findings: Vec<Finding>) -> Vec<Finding> {
     findings.sort_by(|a, b| {
         (&a.path, a.span.byte_start, a.span.byte_end)
             .cmp(&(&b.path, b.span.byte_start, b.span.byte_end))
@@ -503,4 +566,71 @@ fn finding(path: &str, text: &str, hit: Hit) -> Option<Finding> {
         message: hit.message,
         fix: hit.fix.map(Fix::Replace),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{Severity, Span};
+
+    fn finding(rule: &str, agent: &str, lines: (usize, usize), bytes: (usize, usize)) -> Finding {
+        Finding {
+            rule: rule.to_owned(),
+            group: None,
+            agent: agent.to_owned(),
+            path: crate::edit::RepoPath::new("src/lib.rs").expect("a path"),
+            span: Span {
+                line_start: lines.0,
+                column_start: 1,
+                line_end: lines.1,
+                column_end: 1,
+                byte_start: bytes.0,
+                byte_end: bytes.1,
+            },
+            symbol: None,
+            severity: Severity::Warning,
+            message: String::from("m"),
+            fix: None,
+            fingerprint: format!("{rule}{lines:?}"),
+        }
+    }
+
+    #[test]
+    fn a_model_finding_that_says_what_a_rule_found_there_goes() {
+        let rule = finding("unwrap-in-lib", "error-handling-reviewer", (3, 3), (40, 50));
+        let same = finding(
+            "correctness-reviewer::unwrap-panics-on-none",
+            "correctness-reviewer",
+            (2, 4),
+            (20, 80),
+        );
+        let other = finding(
+            "correctness-reviewer::off-by-one",
+            "correctness-reviewer",
+            (3, 3),
+            (30, 60),
+        );
+        let elsewhere = finding(
+            "correctness-reviewer::unwrap-panics",
+            "correctness-reviewer",
+            (7, 7),
+            (90, 99),
+        );
+        let kept = dedup(vec![same, rule.clone(), other.clone(), elsewhere.clone()]);
+        let rules: Vec<&str> = kept.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(
+            rules,
+            [
+                "correctness-reviewer::off-by-one",
+                "unwrap-in-lib",
+                "correctness-reviewer::unwrap-panics"
+            ]
+        );
+        // Two rules at one span: the most severe stays.
+        let mut severe = finding("panic-in-lib", "error-handling-reviewer", (3, 3), (40, 50));
+        severe.severity = Severity::Error;
+        let kept = dedup(vec![rule, severe]);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].rule, "panic-in-lib");
+    }
 }

@@ -230,11 +230,24 @@ fn primitive(name: &str) -> Option<Num> {
 
 /// A written type, references taken off: `&mut u64` is `u64` once dereferenced.
 fn written(text: &str) -> Option<Num> {
-    primitive(
-        text.trim_start_matches('&')
-            .trim_start_matches("mut ")
-            .trim(),
-    )
+    primitive(dereferenced(text))
+}
+
+/// A written type with its references taken off, with their lifetimes and `mut`s: `&'a mut
+/// &[u8]` is `[u8]`.
+fn dereferenced(ty: &str) -> &str {
+    let mut ty = ty.trim();
+    while let Some(rest) = ty.strip_prefix('&') {
+        ty = rest.trim_start();
+        if ty.starts_with('\'') {
+            ty = ty
+                .split_once(char::is_whitespace)
+                .map_or("", |(_, rest)| rest)
+                .trim_start();
+        }
+        ty = ty.strip_prefix("mut ").unwrap_or(ty).trim_start();
+    }
+    ty.trim_end()
 }
 
 /// Whether `cast` (a `type_cast_expression`) can truncate its operand.
@@ -671,11 +684,7 @@ enum Collection {
 
 /// Reads a written type (references off) as a collection; `None` when it says nothing (`T`).
 fn collection_of(ty: &str) -> Option<Collection> {
-    let ty = ty
-        .trim()
-        .trim_start_matches('&')
-        .trim_start_matches("mut ")
-        .trim();
+    let ty = dereferenced(ty);
     if let Some(inner) = ty.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
         return Some(if inner.contains(';') {
             Collection::Array
@@ -709,11 +718,7 @@ fn collection_at(ty: &str, at: Node<'_>, src: &Source<'_>) -> Option<Collection>
 /// The one name a written type is: `V` in `&mut V`, `Idx` in `&'a Idx`; none for `[T]`, `(A, B)`
 /// or a path.
 fn bare_name(ty: &str) -> Option<&str> {
-    let mut ty = ty.trim().trim_start_matches('&').trim_start();
-    if ty.starts_with('\'') {
-        ty = ty.split_once(char::is_whitespace)?.1.trim_start();
-    }
-    let ty = ty.strip_prefix("mut ").unwrap_or(ty).trim();
+    let ty = dereferenced(ty);
     let name = ty.split('<').next().unwrap_or(ty).trim();
     let plain = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
     plain.then_some(name)
@@ -1085,6 +1090,17 @@ mod tests {
                 false, true, false, true, false, true, false, false
             ]
         );
+    }
+
+    #[test]
+    fn a_reference_with_a_lifetime_is_read_as_what_it_refers_to() {
+        let code = "fn f<'a>(s: &'a str, b: &'a [u8], m: &'a mut Vec<u8>, i: usize) {\n\
+                    let _ = (&s[1..], &b[i..], m[i]);\n}";
+        assert_eq!(index_verdicts(code), [false, true, true]);
+        let code = "fn f<'a>(n: &'a u64, m: &'a mut u32) { let _ = (*n as u8, *m as u64); }";
+        assert_eq!(verdicts(code), [true, false]);
+        assert_eq!(dereferenced("&'a mut &'b [u8]"), "[u8]");
+        assert_eq!(dereferenced(" & mut str "), "str");
     }
 
     #[test]

@@ -273,12 +273,14 @@ impl Reviewer for ModelReviewer<'_> {
             let Ok(outcome) = self.runs.borrow_mut().run(agent, task.clone(), on)? else {
                 continue;
             };
-            review.findings.extend(
-                outcome
-                    .findings
-                    .into_iter()
-                    .filter(|f| f.severity >= Severity::Warning),
-            );
+            let reported: Vec<Finding> = outcome
+                .findings
+                .into_iter()
+                .filter(|f| f.severity >= Severity::Warning)
+                .collect();
+            // What a rule or a lint already found there is not worked on twice.
+            let new = crate::orchestrator::review::not_said_again(reported, &review.findings);
+            review.findings.extend(new);
         }
         super::in_file_order(&mut review.findings);
         Ok(review)
