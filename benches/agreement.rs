@@ -49,6 +49,9 @@ const CRATES: &[&str] = &[
     "semver",
     "bytes",
     "globset",
+    // Library code that prints, exits and says `unimplemented!`: what the others never do.
+    "cc",
+    "anyhow",
 ];
 
 /// Disagreements shown per rule.
@@ -139,7 +142,15 @@ fn main() {
                 (name, kept)
             })
             .collect();
-        let nova = by_rule(&dir, &found, &linted, &library, &enabled, name);
+        let set_by_build = build_script_cfgs(&dir, &target, name);
+        let nova = by_rule(
+            &dir,
+            &found,
+            &linted,
+            &library,
+            (&enabled, &set_by_build),
+            name,
+        );
         for (rule, lint_name) in &linted {
             let ours = nova.get(rule).cloned().unwrap_or_default();
             let mut theirs = lint.get(lint_name).cloned().unwrap_or_default();
@@ -213,12 +224,30 @@ fn prepare(source: &Path, dir: &Path, rules: &RuleSet, without_optional: bool) {
             .and_then(|r| pick(&r.file.limits))
             .unwrap_or(0)
     };
-    let config = format!(
-        "too-many-lines-threshold = {}\nexcessive-nesting-threshold = {}\n",
-        limit("long-function", |l| l.min_code_lines).saturating_sub(1),
-        limit("deep-nesting", |l| l.min_depth).saturating_sub(1),
+    // The crate's own configuration is kept (clippy reads `.clippy.toml` before `clippy.toml`,
+    // so there is one file), with the rules' thresholds over its.
+    let mut config: toml::Table = [".clippy.toml", "clippy.toml"]
+        .iter()
+        .find_map(|name| {
+            let text = std::fs::read_to_string(dir.join(name)).ok()?;
+            let _ = std::fs::remove_file(dir.join(name));
+            toml::from_str(&text).ok()
+        })
+        .unwrap_or_default();
+    let threshold = |n: usize| toml::Value::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+    config.insert(
+        "too-many-lines-threshold".into(),
+        threshold(limit("long-function", |l| l.min_code_lines).saturating_sub(1)),
     );
-    std::fs::write(dir.join("clippy.toml"), config).expect("clippy.toml");
+    config.insert(
+        "excessive-nesting-threshold".into(),
+        threshold(limit("deep-nesting", |l| l.min_depth).saturating_sub(1)),
+    );
+    std::fs::write(
+        dir.join("clippy.toml"),
+        toml::to_string(&config).expect("toml"),
+    )
+    .expect("clippy.toml");
 }
 
 /// The features a build of the package in `dir` enables: all it declares (optional
@@ -411,7 +440,7 @@ fn by_rule(
     found: &[Finding],
     linted: &BTreeMap<String, String>,
     library: &[String],
-    enabled: &BTreeSet<String>,
+    (enabled, set_by_build): (&BTreeSet<String>, &Option<BTreeSet<String>>),
     krate: &str,
 ) -> BTreeMap<String, Vec<Place>> {
     let read = |path: &str| std::fs::read_to_string(dir.join(path)).ok();
@@ -435,9 +464,10 @@ fn by_rule(
             // Where it starts: a long function holds code under other `cfg`s and is compiled.
             let range = lines.0..=lines.0;
             let on = |feature: &str| Some(enabled.contains(feature));
+            let named = |name: &str| set_by_build.as_ref().map(|set| set.contains(name));
             !a.touches_test(&range)
                 && a.cfgs(&range)
-                    .all(|p| nova::index::cfg::holds_with(p, &on) != Some(false))
+                    .all(|p| nova::index::cfg::holds_given(p, &on, &named) != Some(false))
         });
         if !compiled {
             continue;
@@ -450,6 +480,40 @@ fn by_rule(
         });
     }
     out
+}
+
+/// The `cfg` names the crate's build had set (`cargo:rustc-cfg=name` from its build script, as
+/// cargo kept its output under `target`), none without a build script; `None` when a build
+/// script ran but its output is not found.
+fn build_script_cfgs(dir: &Path, target: &Path, krate: &str) -> Option<BTreeSet<String>> {
+    if !dir.join("build.rs").is_file() {
+        return Some(BTreeSet::new());
+    }
+    let builds = std::fs::read_dir(target.join("debug/build")).ok()?;
+    let output = builds
+        .flatten()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix(krate))
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|hash| hash.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .map(|entry| entry.path().join("output"))
+        .filter(|output| output.is_file())
+        .max_by_key(|output| std::fs::metadata(output).and_then(|m| m.modified()).ok())?;
+    let text = std::fs::read_to_string(output).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|line| {
+                line.strip_prefix("cargo::rustc-cfg=")
+                    .or_else(|| line.strip_prefix("cargo:rustc-cfg="))
+            })
+            .filter(|cfg| !cfg.contains('='))
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 /// Matches each of Nova's places to one of the lint's whose lines overlap it.

@@ -8,38 +8,57 @@
 /// `Some(true)` or `Some(false)` where this machine's builds decide `predicate` (the text inside
 /// `cfg(...)`, spaces allowed), `None` where they do not (features, a build script's `cfg`s).
 pub fn holds(predicate: &str) -> Option<bool> {
-    holds_with(predicate, &|_| None)
+    holds_given(predicate, &|_| None, &|_| None)
 }
 
 /// [`holds`], with `feature` saying whether a build has each feature on (`None`: it cannot say).
 pub fn holds_with(predicate: &str, feature: &dyn Fn(&str) -> Option<bool>) -> Option<bool> {
-    let compact: String = predicate.split_whitespace().collect();
-    eval(&compact, feature)
+    holds_given(predicate, feature, &|_| None)
 }
 
-fn eval(predicate: &str, feature: &dyn Fn(&str) -> Option<bool>) -> Option<bool> {
+/// [`holds_with`], with `named` deciding the names rustc does not set (a build script's
+/// `cargo:rustc-cfg=name`, once it has run).
+pub fn holds_given(
+    predicate: &str,
+    feature: &dyn Fn(&str) -> Option<bool>,
+    named: &dyn Fn(&str) -> Option<bool>,
+) -> Option<bool> {
+    let compact: String = predicate.split_whitespace().collect();
+    eval(&compact, &Given { feature, named })
+}
+
+/// What the caller knows beyond the host.
+struct Given<'g> {
+    feature: &'g dyn Fn(&str) -> Option<bool>,
+    named: &'g dyn Fn(&str) -> Option<bool>,
+}
+
+fn eval(predicate: &str, given: &Given<'_>) -> Option<bool> {
     if let Some(inner) = call(predicate, "all") {
-        return combine(inner, false, feature);
+        return combine(inner, false, given);
     }
     if let Some(inner) = call(predicate, "any") {
-        return combine(inner, true, feature);
+        return combine(inner, true, given);
     }
     if let Some(inner) = call(predicate, "not") {
-        return eval(inner, feature).map(|b| !b);
+        return eval(inner, given).map(|b| !b);
     }
     match predicate.split_once('=') {
-        Some(("feature", value)) => feature(value.trim_matches('"')),
+        Some(("feature", value)) => (given.feature)(value.trim_matches('"')),
         Some((key, value)) => key_value(key, value.trim_matches('"')),
-        None => name(predicate),
+        None => name(predicate).or_else(|| {
+            let builtin = matches!(predicate, "test" | "doctest");
+            (!builtin).then(|| (given.named)(predicate)).flatten()
+        }),
     }
 }
 
 /// `all` (one false part decides) or `any` (one true part does); unknown where no part decides
 /// and some part is unknown.
-fn combine(inner: &str, decisive: bool, feature: &dyn Fn(&str) -> Option<bool>) -> Option<bool> {
+fn combine(inner: &str, decisive: bool, given: &Given<'_>) -> Option<bool> {
     let mut known = Some(!decisive);
     for part in split(inner) {
-        match eval(part, feature) {
+        match eval(part, given) {
             Some(value) if value == decisive => return Some(decisive),
             None => known = None,
             Some(_) => {}
@@ -117,6 +136,30 @@ fn key_value(key: &str, value: &str) -> Option<bool> {
                 return None;
             }
         }
+        "target_vendor" => {
+            if cfg!(target_vendor = "apple") {
+                "apple"
+            } else if cfg!(target_vendor = "pc") {
+                "pc"
+            } else if cfg!(target_vendor = "unknown") {
+                "unknown"
+            } else {
+                return None;
+            }
+        }
+        "target_has_atomic" => {
+            let widths: &[(&str, bool)] = &[
+                ("8", cfg!(target_has_atomic = "8")),
+                ("16", cfg!(target_has_atomic = "16")),
+                ("32", cfg!(target_has_atomic = "32")),
+                ("64", cfg!(target_has_atomic = "64")),
+                ("ptr", cfg!(target_has_atomic = "ptr")),
+            ];
+            return widths
+                .iter()
+                .find(|(width, _)| *width == value)
+                .map(|(_, has)| *has);
+        }
         "panic" => "unwind",
         // x86-64's baseline; anything else needs `-C target-feature`, which Nova does not pass.
         "target_feature" => {
@@ -169,6 +212,17 @@ mod tests {
             holds_with("all(feature = \"alloc\", unix)", &std_on),
             Some(false)
         );
+        // A build script's names, once it has run; `test` stays open.
+        let ran = |name: &str| Some(name == "anyhow_backtrace");
+        assert_eq!(
+            holds_given("error_generic_member_access", &std_on, &ran),
+            Some(false)
+        );
+        assert_eq!(
+            holds_given("not(anyhow_backtrace)", &std_on, &ran),
+            Some(false)
+        );
+        assert_eq!(holds_given("test", &std_on, &ran), None);
     }
 
     #[test]
@@ -180,6 +234,12 @@ mod tests {
             Some(true)
         );
         assert_eq!(holds("target_feature = \"avx2\""), Some(false));
+        assert_eq!(holds("target_vendor = \"apple\""), Some(false));
+        assert_eq!(
+            holds("any(target_vendor = \"apple\", target_os = \"freebsd\")"),
+            Some(false)
+        );
+        assert_eq!(holds("target_has_atomic = \"64\""), Some(true));
         assert_eq!(
             holds("all(unix, target_pointer_width = \"64\")"),
             Some(true)
