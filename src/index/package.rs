@@ -1,6 +1,7 @@
 //! The Cargo package a file belongs to: the nearest manifest above it with a `[package]`, its
-//! name, the features it declares and the oldest Rust it says it builds with (`rust-version`,
-//! its own or the workspace's).
+//! name, the features it declares and the oldest Rust it says it builds with (clippy's `msrv`
+//! where its configuration says one, as clippy reads it first; else `rust-version`, its own or
+//! the workspace's).
 //!
 //! Sans-IO: manifests are read through a closure, by path from the repository root.
 
@@ -126,12 +127,35 @@ fn manifest(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<Package>
         }
         _ => None,
     };
+    // Clippy reads its configuration's `msrv` before the manifest's `rust-version`.
+    let rust_version = clippy_msrv(dir, read).or(rust_version);
     Some(Package {
         name,
         features,
         default_features,
         rust_version,
     })
+}
+
+/// The `msrv` of the clippy configuration clippy finds for a package at `dir`: `.clippy.toml`
+/// or `clippy.toml` in it or the nearest directory above that has one.
+fn clippy_msrv(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<RustVersion> {
+    let mut dir = Some(dir);
+    while let Some(at) = dir {
+        let config = [".clippy.toml", "clippy.toml"]
+            .iter()
+            .find_map(|name| read(&join(at, name)));
+        if let Some(config) = config {
+            let table = config.parse::<toml::Table>().ok()?;
+            return table.get("msrv")?.as_str()?.parse().ok();
+        }
+        dir = match at.rsplit_once('/') {
+            Some((up, _)) => Some(up),
+            None if at.is_empty() => None,
+            None => Some(""),
+        };
+    }
+    None
 }
 
 /// `default` and every feature it enables, transitively: `declared` ones only (an optional
@@ -256,5 +280,26 @@ mod tests {
         assert_eq!(of("c/src/lib.rs", &read).and_then(|p| p.rust_version), None);
         // The virtual workspace root is no package.
         assert_eq!(of("src/lib.rs", &read), None);
+        // Clippy's configuration says it first (`httparse` keeps its MSRV there).
+        let files = [
+            (
+                "Cargo.toml",
+                "[package]\nname = \"h\"\nrust-version = \"1.70\"\n",
+            ),
+            (
+                "clippy.toml",
+                "msrv = \"1.47\"\ntoo-many-lines-threshold = 80\n",
+            ),
+        ];
+        let read = |path: &str| {
+            files
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, text)| (*text).to_owned())
+        };
+        assert_eq!(
+            of("src/lib.rs", &read).and_then(|p| p.rust_version),
+            "1.47".parse().ok()
+        );
     }
 }

@@ -376,14 +376,21 @@ fn depends_on(path: &str, hash_of: &dyn Fn(&str) -> Option<u64>) -> Vec<(String,
         }
         read.push((parent, hash));
     }
-    // The manifests above it: its package's `rust-version` and features decide rules too.
+    // The manifests and clippy configurations above it: its package's `rust-version` (or
+    // clippy's `msrv`) and features decide rules too.
+    let mut dirs = Vec::new();
     let mut dir = path;
     while let Some((up, _)) = dir.rsplit_once('/') {
         dir = up;
-        let manifest = format!("{dir}/Cargo.toml");
-        read.push((manifest.clone(), hash_of(&manifest)));
+        dirs.push(format!("{dir}/"));
     }
-    read.push((String::from("Cargo.toml"), hash_of("Cargo.toml")));
+    dirs.push(String::new());
+    for dir in dirs {
+        for name in ["Cargo.toml", "clippy.toml", ".clippy.toml"] {
+            let file = format!("{dir}{name}");
+            read.push((file.clone(), hash_of(&file)));
+        }
+    }
     read.sort();
     read.dedup();
     read
