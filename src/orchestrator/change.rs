@@ -269,6 +269,16 @@ impl ChangePath {
                 return Err(error);
             }
         };
+        // A test found flaky on the tip while judging the candidate is flaky on the tip, whatever
+        // the verdict: the next candidates run it again as one.
+        let baseline = &proof.report.baseline;
+        for key in &baseline.found {
+            if let Some(why) = baseline.flaky.get(key) {
+                let tip = &mut self.tip.report.baseline;
+                tip.flaky.entry(key.clone()).or_insert_with(|| why.clone());
+                tip.found.insert(key.clone());
+            }
+        }
         if !proof.verdict.accepted {
             self.workspace.apply(&patch.reversed())?;
         }

@@ -371,6 +371,7 @@ impl Workspace {
             return Ok((report, lint));
         }
         self.rerun_failing(base, &mut report, &skip)?;
+        self.check_on_base(patch, base, &mut report, &skip)?;
         self.build_feature_configs(patch, &mut report)?;
         Ok((report, lint))
     }
@@ -427,6 +428,49 @@ impl Workspace {
             }
         }
         report.reruns = reruns;
+        Ok(())
+    }
+
+    /// Runs each test that was stable in the base, failed on the candidate and passed when run
+    /// again, on the base itself (the patch taken off for it), up to the policy's reruns: one
+    /// that fails there too was flaky before the change, and the report's baseline says so; one
+    /// that passes every time stays a test the change may have made flaky. Where the base ran
+    /// its tests once (`Baseline::once`), this is where its flaky tests are found.
+    fn check_on_base(
+        &self,
+        patch: &Patch,
+        base: &ValidationReport,
+        report: &mut ValidationReport,
+        skip: &[String],
+    ) -> Result<(), ValidateError> {
+        let times = self.options.tests.flaky_reruns.max(1);
+        let again: BTreeMap<String, u32> = report
+            .reruns
+            .iter()
+            .filter(|(key, rerun)| {
+                rerun.passed_on.is_some() && !base.baseline.flaky.contains_key(*key)
+            })
+            .map(|(key, _)| (key.clone(), times))
+            .collect();
+        if again.is_empty() {
+            return Ok(());
+        }
+        self.apply(&patch.reversed())?;
+        let checked = self.fails_again(&again, &report.tests, skip);
+        self.apply(patch)?;
+        let (failed_on, steps) = checked?;
+        report.steps.extend(steps);
+        for (key, failed_on) in failed_on {
+            if let Some(run) = failed_on {
+                let why = format!(
+                    "it passed in the base's run, then failed on the base in run {run} of at most \
+                     {times} when a candidate's run of it failed and its rerun passed"
+                );
+                report.baseline.flaky.insert(key.clone(), why);
+                report.baseline.found.insert(key.clone());
+                report.tests.tests.insert(key, TestOutcome::Passed);
+            }
+        }
         Ok(())
     }
 
@@ -492,9 +536,11 @@ impl Workspace {
     /// they build, else the most that do (benches that need nightly are common in old crates),
     /// and the report says what was left out.
     ///
-    /// The tests run twice: a test that fails both times is already failing (the report keeps its
-    /// output and what the sandbox withheld that it points at), one that fails once is flaky, as
-    /// is one the policy remembers flaky from earlier runs.
+    /// The tests run once; when one fails, they run again: a test that fails both times is
+    /// already failing (the report keeps its output and what the sandbox withheld that it points
+    /// at), one that fails once is flaky, as is one the policy remembers flaky from earlier runs.
+    /// When all pass, the second run is left out (`Baseline::once`): a flaky test is then looked
+    /// for on this tree when a candidate's test fails and passes when run again.
     ///
     /// Reuses the results of an earlier run on the same commit with the same toolchain, sandbox,
     /// skips and Nova (`.nova/base/`). Only results where every test passed both times are kept:
@@ -543,7 +589,12 @@ impl Workspace {
         let mut steps: Vec<Step> = tried.into_iter().flat_map(|r| r.steps).collect();
         steps.append(&mut report.steps);
         report.steps = steps;
-        if report.build_ok && report.tests_ran {
+        if report.is_green() {
+            // Every test passed: flakiness is looked for when a candidate meets it.
+            report.baseline.once = true;
+            cache.store(self.head, &key, &report, &lint_json);
+        } else if report.build_ok && report.tests_ran {
+            // A test failed: a second run says whether it is failing or flaky.
             let (second, baseline) = self.second_base_run(&report.tests, &skip)?;
             report.steps.extend(second.steps);
             report.tests_ran = second.ran;

@@ -391,7 +391,10 @@ fn judge_tests(
         if !base.expects_pass(name) {
             continue;
         }
-        let flaky = base.baseline.flaky.contains_key(name);
+        // Flaky in the base, or found so on the base while judging this candidate.
+        let found =
+            candidate.baseline.found.contains(name) && !base.baseline.flaky.contains_key(name);
+        let flaky = base.baseline.flaky.contains_key(name) || found;
         let rerun = candidate.reruns.get(name);
         match now {
             Some(TestOutcome::Passed) => {
@@ -401,6 +404,12 @@ fn judge_tests(
                     notes.push(format!(
                         "flaky test `{name}` failed, then passed on run {run} of at most {}",
                         rerun.allowed
+                    ));
+                }
+                if found {
+                    notes.push(format!(
+                        "`{name}` also failed on the base when run again there: it was flaky \
+                         before the change"
                     ));
                 }
             }

@@ -34,6 +34,15 @@ pub struct Baseline {
     /// Of those, the ones only the archive remembers flaky: these runs saw them stable.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub remembered: BTreeSet<String>,
+    /// The tests ran once and all passed: a second run would find a flaky test only by chance,
+    /// for the cost of the whole suite. Instead, a test that fails on a candidate and passes
+    /// when run again is run again on this tree before the change is said to have made it
+    /// flaky.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub once: bool,
+    /// Of the flaky ones, those found so on this tree while judging a candidate.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub found: BTreeSet<String>,
 }
 
 impl Baseline {
@@ -121,6 +130,12 @@ pub struct Rerun {
     /// The run it passed on, if it did.
     pub passed_on: Option<u32>,
 }
+
+/// The steps a run of tests took.
+type Steps = Vec<Step>;
+
+/// How many times a test ran, and the run (from 1) that gave the outcome waited for.
+type Repeated = (u32, Option<u32>);
 
 /// One test step's results.
 pub(super) struct TestRun {
@@ -315,24 +330,64 @@ impl Workspace {
         names: &TestResults,
         skip: &[String],
     ) -> Result<(BTreeMap<String, Rerun>, Vec<Step>), ValidateError> {
-        let mut reruns: BTreeMap<String, Rerun> = tests
-            .iter()
-            .map(|(key, times)| {
+        let (stopped, steps) = self.repeat(tests, names, skip, TestOutcome::Passed, "run again")?;
+        let reruns = stopped
+            .into_iter()
+            .map(|(key, (runs, passed_on))| {
                 let rerun = Rerun {
-                    runs: 1,
-                    allowed: 1 + times,
-                    passed_on: None,
+                    // The first run, which failed, counts.
+                    runs: runs + 1,
+                    allowed: 1 + tests[&key],
+                    passed_on: passed_on.map(|run| run + 1),
                 };
-                (key.clone(), rerun)
+                (key, rerun)
             })
             .collect();
+        Ok((reruns, steps))
+    }
+
+    /// Runs each of `tests` on the tree in the worktree (the base, for a candidate's test that
+    /// failed and then passed) until it fails, at most `times[key]` times: for each, the run
+    /// it failed on, if it did.
+    pub(super) fn fails_again(
+        &self,
+        tests: &BTreeMap<String, u32>,
+        names: &TestResults,
+        skip: &[String],
+    ) -> Result<(BTreeMap<String, Option<u32>>, Steps), ValidateError> {
+        let (stopped, steps) = self.repeat(
+            tests,
+            names,
+            skip,
+            TestOutcome::Failed,
+            "on the base, run again",
+        )?;
+        let failed_on = stopped
+            .into_iter()
+            .map(|(key, (_, failed_on))| (key, failed_on))
+            .collect();
+        Ok((failed_on, steps))
+    }
+
+    /// Runs each of `tests` until its outcome is `stop`, at most `times[key]` times, leaving out
+    /// `skip`: for each, how many runs it had and the run (from 1) that gave `stop`.
+    fn repeat(
+        &self,
+        tests: &BTreeMap<String, u32>,
+        names: &TestResults,
+        skip: &[String],
+        stop: TestOutcome,
+        what: &str,
+    ) -> Result<(BTreeMap<String, Repeated>, Steps), ValidateError> {
+        let mut stopped: BTreeMap<String, Repeated> =
+            tests.keys().map(|key| (key.clone(), (0, None))).collect();
         let mut steps = Vec::new();
         loop {
             let pending: Vec<&String> = tests
                 .iter()
                 .filter(|(key, times)| {
-                    let rerun = reruns[*key];
-                    rerun.passed_on.is_none() && rerun.runs <= **times
+                    let (runs, at) = stopped[*key];
+                    at.is_none() && runs < **times
                 })
                 .map(|(key, _)| key)
                 .collect();
@@ -348,28 +403,28 @@ impl Workspace {
                 let command = test_command(extra, &selection(&filters, skip));
                 let outcome = self.run_merged(&command)?;
                 steps.push(step(
-                    &format!("{label} (run again: {})", filters.join(", ")),
+                    &format!("{label} ({what}: {})", filters.join(", ")),
                     &outcome,
                 ));
                 results.merge(parse_with_last(&String::from_utf8_lossy(&outcome.stdout)).0);
             }
             for key in pending {
-                let rerun = reruns.get_mut(key).expect("every pending test has a rerun");
-                rerun.runs += 1;
-                let passed = match names.doc_names.get(key) {
+                let (runs, at) = stopped.get_mut(key).expect("every pending test is counted");
+                *runs += 1;
+                let stops = match names.doc_names.get(key) {
                     // A doctest run alone is numbered alone: find it by its full name.
                     Some(raw) => results
                         .doc_names
                         .iter()
-                        .any(|(k, name)| name == raw && results.tests[k] == TestOutcome::Passed),
-                    None => results.tests.get(key) == Some(&TestOutcome::Passed),
+                        .any(|(k, name)| name == raw && results.tests.get(k) == Some(&stop)),
+                    None => results.tests.get(key) == Some(&stop),
                 };
-                if passed {
-                    rerun.passed_on = Some(rerun.runs);
+                if stops {
+                    *at = Some(*runs);
                 }
             }
         }
-        Ok((reruns, steps))
+        Ok((stopped, steps))
     }
 }
 

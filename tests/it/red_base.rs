@@ -30,6 +30,9 @@ const BROKEN: &str = "\n    #[test]\n    fn broken() {\n        assert_eq!(1 + 1
 /// dir says how the last run went.
 const TOGGLE: &str = "\n    #[test]\n    fn toggles() {\n        let flag = std::env::temp_dir().join(\"failed-last\");\n        if flag.exists() {\n            std::fs::remove_file(&flag).expect(\"remove\");\n            return;\n        }\n        std::fs::write(&flag, \"\").expect(\"write\");\n        panic!(\"fails every other run\");\n    }\n";
 
+/// Passes, then fails, then passes...: green in a base that runs its tests once.
+const FLIPS: &str = "\n    #[test]\n    fn flips() {\n        let flag = std::env::temp_dir().join(\"passed-last\");\n        if flag.exists() {\n            std::fs::remove_file(&flag).expect(\"remove\");\n            panic!(\"fails every other run\");\n        }\n        std::fs::write(&flag, \"\").expect(\"write\");\n    }\n";
+
 /// Never finishes.
 const HANGS: &str = "\n    #[test]\n    fn hangs() {\n        loop {\n            std::thread::sleep(std::time::Duration::from_secs(1));\n        }\n    }\n";
 
@@ -190,6 +193,51 @@ fn a_flaky_candidate_run_says_how_many_runs_it_took() {
 }
 
 #[test]
+fn a_test_flaky_on_a_green_base_is_found_there_when_a_candidate_meets_it() {
+    let env = TestEnv::new();
+    let repo = crate_with(&env, "found-flaky", FLIPS);
+    let options = validation_options(&env, Duration::from_secs(300), Limits::default());
+    let mut workspace = Workspace::open(&repo, head_of(&repo), options).expect("workspace");
+    let (base, _) = workspace.validate_base().expect("base");
+    // All passed in the one run: no second run of the whole suite.
+    assert!(
+        base.is_green() && base.baseline.once && base.baseline.flaky.is_empty(),
+        "{base:?}"
+    );
+    let path = RepoPath::new("src/lib.rs").expect("path");
+    let text = workspace.read(&path).expect("lib");
+    let after = text.replace("    return 1;\n", "    1\n");
+    let patch = Patch {
+        summary: String::from("fix"),
+        changes: vec![FileChange::modify(
+            path.clone(),
+            text.clone(),
+            after.clone(),
+        )],
+    };
+    workspace.apply(&patch).expect("apply");
+    // The candidate's run fails `flips`, its rerun passes, and a run on the base fails it too.
+    let (report, _) = workspace.validate_patch(&patch, &base).expect("validate");
+    let verdict = judge(&base, &report);
+    assert!(verdict.accepted, "{verdict:?}");
+    assert_eq!(
+        verdict.notes,
+        [
+            "flaky test `red (lib) tests::flips` failed, then passed on run 2 of at most 2",
+            "`red (lib) tests::flips` also failed on the base when run again there: it was flaky \
+             before the change"
+        ]
+    );
+    assert!(
+        report.baseline.found.contains("red (lib) tests::flips"),
+        "{:?}",
+        report.baseline
+    );
+    // The worktree holds the candidate again.
+    assert_eq!(workspace.read(&path).expect("lib"), after);
+}
+
+#[test]
 fn a_stable_test_that_fails_on_a_candidate_rejects_it_even_if_a_rerun_passes() {
     let env = TestEnv::new();
     let repo = crate_with(&env, "made-flaky", "");
@@ -225,6 +273,16 @@ fn a_stable_test_that_fails_on_a_candidate_rejects_it_even_if_a_rerun_passes() {
              the base: the change may have made it flaky"
         ]
     );
+    // It was run again on the base, where it passed every time.
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|step| step.command.contains("on the base, run again: tests::one")),
+        "{:?}",
+        report.steps
+    );
+    assert!(report.baseline.found.is_empty(), "{:?}", report.baseline);
 }
 
 /// A test that connects to `port` on 127.0.0.1: refused in the sandbox, which has no network.
