@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use nova::edit::RepoPath;
 use nova::edit::{FileChange, Patch};
-use nova::validate::{Workspace, judge};
+use nova::validate::{ValidationReport, Workspace, judge};
 use nova_sandbox::Limits;
 
 use crate::common::{Run, TestEnv, branch_file, branches, head_of, validation_options, write};
@@ -160,28 +160,37 @@ fn a_flaky_test_is_run_again_and_does_not_reject_a_sound_fix() {
     assert_eq!(detail["flaky_tests"][0]["test"], "red (lib) tests::toggles");
 }
 
+/// A workspace on `repo`, its base validated.
+fn based(env: &TestEnv, repo: &Path) -> (Workspace, ValidationReport) {
+    let options = validation_options(env, Duration::from_secs(300), Limits::default());
+    let mut workspace = Workspace::open(repo, head_of(repo), options).expect("workspace");
+    let (base, _) = workspace.validate_base().expect("base");
+    (workspace, base)
+}
+
+/// The patch that puts `with` for the `return 1;` of `src/lib.rs`, and the text it leaves.
+fn replacing_return(workspace: &Workspace, with: &str) -> (Patch, String) {
+    let path = RepoPath::new("src/lib.rs").expect("path");
+    let text = workspace.read(&path).expect("lib");
+    let after = text.replace("    return 1;\n", with);
+    let patch = Patch {
+        summary: String::from("fix"),
+        changes: vec![FileChange::modify(path, text, after.clone())],
+    };
+    (patch, after)
+}
+
 #[test]
 fn a_flaky_candidate_run_says_how_many_runs_it_took() {
     let env = TestEnv::new();
     let repo = crate_with(&env, "reruns", TOGGLE);
-    let options = validation_options(&env, Duration::from_secs(300), Limits::default());
-    let mut workspace = Workspace::open(&repo, head_of(&repo), options).expect("workspace");
-    let (base, _) = workspace.validate_base().expect("base");
+    let (mut workspace, base) = based(&env, &repo);
     assert!(
         base.baseline.flaky.contains_key("red (lib) tests::toggles"),
         "{base:?}"
     );
     // Two base runs leave the toggle as it was: the candidate's first run fails, its rerun passes.
-    let path = RepoPath::new("src/lib.rs").expect("path");
-    let text = workspace.read(&path).expect("lib");
-    let patch = Patch {
-        summary: String::from("fix"),
-        changes: vec![FileChange::modify(
-            path,
-            text.clone(),
-            text.replace("    return 1;\n", "    1\n"),
-        )],
-    };
+    let (patch, _) = replacing_return(&workspace, "    1\n");
     workspace.apply(&patch).expect("apply");
     let (report, _) = workspace.validate_patch(&patch, &base).expect("validate");
     let verdict = judge(&base, &report);
@@ -196,25 +205,13 @@ fn a_flaky_candidate_run_says_how_many_runs_it_took() {
 fn a_test_flaky_on_a_green_base_is_found_there_when_a_candidate_meets_it() {
     let env = TestEnv::new();
     let repo = crate_with(&env, "found-flaky", FLIPS);
-    let options = validation_options(&env, Duration::from_secs(300), Limits::default());
-    let mut workspace = Workspace::open(&repo, head_of(&repo), options).expect("workspace");
-    let (base, _) = workspace.validate_base().expect("base");
+    let (mut workspace, base) = based(&env, &repo);
     // All passed in the one run: no second run of the whole suite.
     assert!(
         base.is_green() && base.baseline.once && base.baseline.flaky.is_empty(),
         "{base:?}"
     );
-    let path = RepoPath::new("src/lib.rs").expect("path");
-    let text = workspace.read(&path).expect("lib");
-    let after = text.replace("    return 1;\n", "    1\n");
-    let patch = Patch {
-        summary: String::from("fix"),
-        changes: vec![FileChange::modify(
-            path.clone(),
-            text.clone(),
-            after.clone(),
-        )],
-    };
+    let (patch, after) = replacing_return(&workspace, "    1\n");
     workspace.apply(&patch).expect("apply");
     // The candidate's run fails `flips`, its rerun passes, and a run on the base fails it too.
     let (report, _) = workspace.validate_patch(&patch, &base).expect("validate");
@@ -234,6 +231,7 @@ fn a_test_flaky_on_a_green_base_is_found_there_when_a_candidate_meets_it() {
         report.baseline
     );
     // The worktree holds the candidate again.
+    let path = RepoPath::new("src/lib.rs").expect("path");
     assert_eq!(workspace.read(&path).expect("lib"), after);
 }
 
@@ -241,27 +239,16 @@ fn a_test_flaky_on_a_green_base_is_found_there_when_a_candidate_meets_it() {
 fn a_stable_test_that_fails_on_a_candidate_rejects_it_even_if_a_rerun_passes() {
     let env = TestEnv::new();
     let repo = crate_with(&env, "made-flaky", "");
-    let options = validation_options(&env, Duration::from_secs(300), Limits::default());
-    let mut workspace = Workspace::open(&repo, head_of(&repo), options).expect("workspace");
-    let (base, _) = workspace.validate_base().expect("base");
+    let (mut workspace, base) = based(&env, &repo);
     assert!(
         base.is_green() && base.baseline.flaky.is_empty(),
         "{base:?}"
     );
     // The change makes `one` wrong every other run.
-    let path = RepoPath::new("src/lib.rs").expect("path");
-    let text = workspace.read(&path).expect("lib");
     let flipping = "    let flag = std::env::temp_dir().join(\"flip\");\n    \
                     if flag.exists() {\n        std::fs::remove_file(&flag).expect(\"remove\");\n        \
                     return 1;\n    }\n    std::fs::write(&flag, \"\").expect(\"write\");\n    2\n";
-    let patch = Patch {
-        summary: String::from("flip"),
-        changes: vec![FileChange::modify(
-            path,
-            text.clone(),
-            text.replace("    return 1;\n", flipping),
-        )],
-    };
+    let (patch, _) = replacing_return(&workspace, flipping);
     workspace.apply(&patch).expect("apply");
     let (report, _) = workspace.validate_patch(&patch, &base).expect("validate");
     let verdict = judge(&base, &report);
