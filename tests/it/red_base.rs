@@ -184,7 +184,7 @@ fn replacing_return(workspace: &Workspace, with: &str) -> (Patch, String) {
 fn a_flaky_candidate_run_says_how_many_runs_it_took() {
     let env = TestEnv::new();
     let repo = crate_with(&env, "reruns", TOGGLE);
-    let (mut workspace, base) = based(&env, &repo);
+    let (workspace, base) = based(&env, &repo);
     assert!(
         base.baseline.flaky.contains_key("red (lib) tests::toggles"),
         "{base:?}"
@@ -205,7 +205,7 @@ fn a_flaky_candidate_run_says_how_many_runs_it_took() {
 fn a_test_flaky_on_a_green_base_is_found_there_when_a_candidate_meets_it() {
     let env = TestEnv::new();
     let repo = crate_with(&env, "found-flaky", FLIPS);
-    let (mut workspace, base) = based(&env, &repo);
+    let (workspace, base) = based(&env, &repo);
     // All passed in the one run: no second run of the whole suite.
     assert!(
         base.is_green() && base.baseline.once && base.baseline.flaky.is_empty(),
@@ -239,7 +239,7 @@ fn a_test_flaky_on_a_green_base_is_found_there_when_a_candidate_meets_it() {
 fn a_stable_test_that_fails_on_a_candidate_rejects_it_even_if_a_rerun_passes() {
     let env = TestEnv::new();
     let repo = crate_with(&env, "made-flaky", "");
-    let (mut workspace, base) = based(&env, &repo);
+    let (workspace, base) = based(&env, &repo);
     assert!(
         base.is_green() && base.baseline.flaky.is_empty(),
         "{base:?}"
