@@ -336,6 +336,88 @@ impl<'r> Parents<'r> {
         at
     }
 
+    /// The types `path`'s file imports by `use crate::...::T` or `use super::T` (a list in
+    /// braces too, not renamed) that the crate exports: the declaring module exports `T` and
+    /// declares it `pub` at its top. An inherent `impl T` in a private module adds public API
+    /// for such a `T` (`anyhow`'s `impl Chain` in its private `chain` module).
+    pub fn imported_exported_types(&self, path: &str, text: &str) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        for (file, names) in self.imported_modules(path, text) {
+            for name in names {
+                if self.exports_type(&file, name) {
+                    found.insert(name.to_owned());
+                }
+            }
+        }
+        found
+    }
+
+    /// The files of the modules `path`'s plain imports name (`use crate::a::T`, `use super::T`),
+    /// each with the names imported from it: what [`Parents::imported_exported_types`] reads.
+    pub fn imported_modules<'t>(&self, path: &str, text: &'t str) -> Vec<(String, Vec<&'t str>)> {
+        imports(text)
+            .into_iter()
+            .filter_map(|(module, names)| {
+                let file = match module.split_first() {
+                    Some((&"crate", rest)) => self.module_file(&self.root_of(path), rest),
+                    Some((&"super", [])) => self.declarer(path).map(|(parent, _, _)| parent),
+                    _ => None,
+                };
+                Some((file?, names))
+            })
+            .collect()
+    }
+
+    /// The file of module `segments` under the crate root `root` (`src/lib.rs`): `a/b.rs` or
+    /// `a/b/mod.rs` beside it; the root itself for none.
+    fn module_file(&self, root: &str, segments: &[&str]) -> Option<String> {
+        if segments.is_empty() {
+            return Some(root.to_owned());
+        }
+        let dir = root.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let joined = segments.join("/");
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        [
+            format!("{prefix}{joined}.rs"),
+            format!("{prefix}{joined}/mod.rs"),
+        ]
+        .into_iter()
+        .find(|file| (self.read)(file).is_some())
+    }
+
+    /// Whether the module at `path` exports `name` and declares it `pub` at its top.
+    fn exports_type(&self, path: &str, name: &str) -> bool {
+        let exposed = match self.exported(path) {
+            Exposure::All => true,
+            Exposure::Names(names) => names.contains(name),
+            Exposure::None => false,
+        };
+        exposed
+            && (self.read)(path).is_some_and(|text| {
+                text.lines().any(|line| {
+                    [
+                        "pub struct ",
+                        "pub enum ",
+                        "pub union ",
+                        "pub type ",
+                        "pub trait ",
+                    ]
+                    .iter()
+                    .any(|kind| {
+                        line.strip_prefix(kind).is_some_and(|rest| {
+                            rest.strip_prefix(name).is_some_and(|after| {
+                                !after.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                            })
+                        })
+                    })
+                })
+            })
+    }
+
     /// Whether the file at `path` is in its crate's module tree: a crate root (`lib.rs`,
     /// `main.rs`, a file nothing could declare), or declared by a `mod` of a file that could.
     /// A file no `mod` names (`// mod old;` commented out) is compiled by nothing.
@@ -456,6 +538,43 @@ pub enum Exposure {
     Names(BTreeSet<String>),
     /// Nothing: a private module nothing is re-exported from.
     None,
+}
+
+/// The top-level `use` declarations of `text` that name items plainly: the module path's
+/// segments and the names (`use crate::a::T;` is `(["crate", "a"], ["T"])`, `use super::{A,
+/// B};` is `(["super"], ["A", "B"])`); renamed, glob and nested imports are left out.
+fn imports(text: &str) -> Vec<(Vec<&str>, Vec<&str>)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line
+            .strip_prefix("pub(crate) ")
+            .or_else(|| line.strip_prefix("pub "))
+            .unwrap_or(line);
+        let Some(path) = line
+            .strip_prefix("use ")
+            .and_then(|rest| rest.trim_end().strip_suffix(';'))
+        else {
+            continue;
+        };
+        let (module, names) = match path.split_once("::{") {
+            Some((module, list)) => {
+                let Some(list) = list.strip_suffix('}') else {
+                    continue;
+                };
+                (module, list.split(',').map(str::trim).collect::<Vec<_>>())
+            }
+            None => match path.rsplit_once("::") {
+                Some((module, name)) => (module, vec![name.trim()]),
+                None => continue,
+            },
+        };
+        let plain =
+            |name: &&str| !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if names.iter().all(plain) {
+            out.push((module.split("::").map(str::trim).collect(), names));
+        }
+    }
+    out
 }
 
 /// How much of each module `text` declares (`mod name;`) it exports: all of a `pub mod`, what
@@ -843,6 +962,21 @@ fn balanced(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_imports_are_read_with_their_module() {
+        let text = "use crate::Chain;\npub(crate) use crate::a::b::{X, Y};\nuse super::Z;\n\
+                    use crate::c::D as E;\nuse crate::f::*;\nuse std::fmt;\n    use crate::Inner;\n";
+        assert_eq!(
+            imports(text),
+            [
+                (vec!["crate"], vec!["Chain"]),
+                (vec!["crate", "a", "b"], vec!["X", "Y"]),
+                (vec!["super"], vec!["Z"]),
+                (vec!["std"], vec!["fmt"]),
+            ]
+        );
+    }
 
     const SOURCE: &str = r#"//! A crate.
 #![allow(clippy::needless_return)]

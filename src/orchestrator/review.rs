@@ -339,10 +339,20 @@ fn scan_share(
                 let findings = scan_file(rules, path, &text, &parents);
                 Scanned {
                     index,
-                    entry: cached.map(|_| Entry {
-                        hash,
-                        read: depends_on(path, &hash_of),
-                        findings: findings.clone(),
+                    entry: cached.map(|_| {
+                        let mut read = depends_on(path, &hash_of);
+                        // The modules it imports types from: whether they export them decides
+                        // whether its impls are public API.
+                        for (file, _) in parents.imported_modules(path, &text) {
+                            read.push((file.clone(), hash_of(&file)));
+                        }
+                        read.sort();
+                        read.dedup();
+                        Entry {
+                            hash,
+                            read,
+                            findings: findings.clone(),
+                        }
                     }),
                     findings,
                 }

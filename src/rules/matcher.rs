@@ -88,6 +88,7 @@ pub fn scan(plan: &Plan<'_>, path: &str, text: &str, parents: &Parents<'_>) -> V
         attributes: attributes::Attributes::default(),
         rust_version: parents.rust_version(path),
         exported: parents.exported(path),
+        imported: BTreeSet::new(),
         allowed: BTreeMap::new(),
     };
     let applies: Vec<bool> = plan
@@ -141,6 +142,14 @@ pub fn scan(plan: &Plan<'_>, path: &str, text: &str, parents: &Parents<'_>) -> V
         None => attributes::of_parsed(&tree, text),
     };
     file.attributes = attributes::with_parents(path, text, &tree, own, parents);
+    let asks_exports = plan
+        .rules
+        .iter()
+        .zip(&applies)
+        .any(|(rule, &applies)| applies && rule.file.limits.exported);
+    if asks_exports && file.exported != Exposure::All {
+        file.imported = parents.imported_exported_types(path, text);
+    }
     file.allowed = allowed(text);
     file.judge(plan, &found)
 }
@@ -173,6 +182,9 @@ struct File<'t> {
     rust_version: Option<RustVersion>,
     /// How much of its module can be reached from outside the crate.
     exported: Exposure,
+    /// The exported types it imports from other modules, whose inherent impls here are public
+    /// API whatever its own module exports.
+    imported: BTreeSet<String>,
     /// The rules each line's `nova:allow` comment silences (the comment's line and the next).
     allowed: BTreeMap<usize, BTreeSet<String>>,
 }
@@ -315,7 +327,9 @@ impl File<'_> {
             Exposure::Names(names) => named(names),
             Exposure::None => false,
         };
-        module && exported_in_file(node, &self.source)
+        // A method of an exported type declared elsewhere, in an inherent impl here.
+        let imported = || named(&self.imported);
+        (module || imported()) && exported_in_file(node, &self.source, &self.imported)
     }
 
     fn hit(&self, rule: &Compiled, node: Node<'_>, fix: Option<Vec<Replacement>>) -> Hit {
@@ -407,7 +421,11 @@ fn ancestors<'t>(root: Node<'t>, node: Node<'t>) -> Vec<Node<'t>> {
 /// Whether the item `node` can be reached from outside its file's module: no private inline
 /// `mod`, no function around it, no `impl` of a trait or of a private type of the file, nothing
 /// `#[doc(hidden)]` on the way.
-fn exported_in_file(node: Node<'_>, source: &types::Source<'_>) -> bool {
+fn exported_in_file(
+    node: Node<'_>,
+    source: &types::Source<'_>,
+    imported: &BTreeSet<String>,
+) -> bool {
     let text = source.text;
     let mut at = Some(node);
     while let Some(item) = at {
@@ -422,11 +440,15 @@ fn exported_in_file(node: Node<'_>, source: &types::Source<'_>) -> bool {
         let reachable = match item.kind() {
             "mod_item" => types::is_pub(item, text),
             "function_item" | "closure_expression" => item.id() == node.id(),
+            // An exported type imported here is the impl's type in the build that imports it,
+            // even where the file declares a private one of that name under another `cfg`.
             "impl_item" => {
                 item.child_by_field_name("trait").is_none()
-                    && item
-                        .child_by_field_name("type")
-                        .is_none_or(|ty| !private_type(source, &text[ty.byte_range()]))
+                    && item.child_by_field_name("type").is_none_or(|ty| {
+                        let ty = &text[ty.byte_range()];
+                        let name = ty.split('<').next().unwrap_or(ty).trim();
+                        imported.contains(name) || !private_type(source, ty)
+                    })
             }
             _ => true,
         };

@@ -595,7 +595,7 @@ mod tests {
                 "src/lib.rs",
                 "mod private;\npub mod open;\nmod shown;\nmod named;\nmod all;\n\
                  pub use shown::f;\npub use self::{named::{Thing, Other as Renamed}};\n\
-                 pub use all::*;\n",
+                 pub use all::*;\nmod chain;\npub struct Chain;\nstruct Hidden;\n",
             ),
             ("src/open.rs", "pub mod deeper;\nmod closed;\n"),
         ];
@@ -630,6 +630,18 @@ mod tests {
             "the methods of the named types"
         );
         assert_eq!(found("src/all.rs", f), 1, "a glob re-export");
+        let imported = "use crate::{Chain, Hidden};\nimpl Chain {\n    pub fn new() -> Self { Chain }\n}\n\
+                        impl Hidden {\n    pub fn new() -> Self { Hidden }\n}\n";
+        assert_eq!(
+            found("src/chain.rs", imported),
+            1,
+            "a method of an exported type declared at the root, in a private module"
+        );
+        // `anyhow`: the import in one build, a private twin in another.
+        let twin = "#[cfg(feature = \"std\")]\npub(crate) use crate::Chain;\n\
+                    #[cfg(not(feature = \"std\"))]\npub(crate) struct Chain;\n\
+                    impl Chain {\n    pub fn new() -> Self { Chain }\n}\n";
+        assert_eq!(found("src/chain.rs", twin), 1, "the build that imports it");
         assert_eq!(found("src/lib.rs", f), 1, "the crate root");
     }
 
