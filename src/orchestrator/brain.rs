@@ -59,6 +59,11 @@ pub trait Reviewer {
     /// The findings at the tip, sorted by path, position and rule; formatting drift only when
     /// `formatting` (it costs a `cargo fmt` run).
     fn review(&mut self, tip: &mut TipView<'_>, formatting: bool) -> Result<Review, BrainError>;
+
+    /// Whether it reports formatting drift (a reviewer owns `rustfmt`).
+    fn formats(&self) -> bool {
+        false
+    }
 }
 
 /// What a refactorer made of a finding.
@@ -86,6 +91,12 @@ pub trait Refactorer {
 
     /// Whether this refactorer takes findings of `finding`'s rule at all.
     fn fixes(&self, finding: &Finding) -> bool;
+
+    /// Whether it formats (its agent owns `rustfmt`): then the files a machine fix touches are
+    /// formatted with the fix, where they were formatted before it.
+    fn formats(&self) -> bool {
+        false
+    }
 
     /// A change that resolves `finding` at the tip.
     fn propose(&mut self, finding: &Finding, tip: &mut TipView<'_>)
@@ -191,6 +202,10 @@ impl<'a> BuiltinReviewer<'a> {
 }
 
 impl Reviewer for BuiltinReviewer<'_> {
+    fn formats(&self) -> bool {
+        self.formats
+    }
+
     fn review(&mut self, tip: &mut TipView<'_>, formatting: bool) -> Result<Review, BrainError> {
         let drift = if formatting && self.formats {
             tip.workspace.format_drift()?
@@ -273,6 +288,10 @@ impl Refactorer for BuiltinRefactorer<'_> {
 
     fn fixes(&self, finding: &Finding) -> bool {
         finding.fix.is_some() && engine::fixes(self.agent, finding)
+    }
+
+    fn formats(&self) -> bool {
+        engine::owner(&[self.agent], RUSTFMT, None).is_some()
     }
 
     fn propose(

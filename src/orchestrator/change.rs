@@ -249,6 +249,22 @@ impl ChangePath {
         (&self.tip, &mut self.workspace)
     }
 
+    /// `candidate` with the files it changes formatted, but those in `skip`
+    /// (`Workspace::format_patch`): what a person runs after `cargo clippy --fix`.
+    pub fn formatted(
+        &mut self,
+        candidate: &Candidate,
+        skip: &std::collections::BTreeSet<String>,
+    ) -> Result<Candidate, ValidateError> {
+        Ok(match self.workspace.format_patch(&candidate.patch, skip)? {
+            Some(patch) => Candidate {
+                patch,
+                ..candidate.clone()
+            },
+            None => candidate.clone(),
+        })
+    }
+
     /// Every reason to refuse `candidate` at the tip, before anything runs.
     pub fn guard(&self, candidate: &Candidate) -> Vec<Rejection> {
         guard(&self.root, self.tip.commit, candidate)

@@ -309,6 +309,7 @@ pub fn improve(
         run: run_id,
         time: request.time,
     };
+    run.formats = reviewer.formats() && refactorer.formats();
     let brains = Brains {
         reviewer: reviewer.as_mut(),
         refactorer: refactorer.as_mut(),
@@ -356,6 +357,8 @@ fn start<'a>(
         },
         stages: Stages::default(),
         counts: Counts::default(),
+        formats: false,
+        drifted: BTreeSet::new(),
     };
     run.rec.emit(Event::RunStarted {
         run: run_id,
@@ -422,6 +425,12 @@ struct Run<'a> {
     outcome: ImproveOutcome,
     stages: Stages,
     counts: Counts,
+    /// A machine fix's candidate carries the formatting of the files it touches (the reviewer
+    /// reports drift and the refactorer formats).
+    formats: bool,
+    /// The files rustfmt would change at the start of this pass: their formatting is a change of
+    /// its own, never folded into a fix.
+    drifted: BTreeSet<String>,
 }
 
 /// Findings and candidates numbered so far, across passes, and what earlier passes handled.
@@ -620,6 +629,12 @@ fn review(
     if pass == 1 {
         run.outcome.findings = review.findings.len();
     }
+    run.drifted = review
+        .findings
+        .iter()
+        .filter(|f| f.rule == crate::engine::RUSTFMT)
+        .map(|f| f.path.as_str().to_owned())
+        .collect();
     let mut by_agent: BTreeMap<String, usize> = BTreeMap::new();
     let mut candidates: Vec<(usize, Finding)> = Vec::new();
     let mut seen_fixes = BTreeSet::new();

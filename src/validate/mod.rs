@@ -21,7 +21,7 @@ pub use nova_sandbox::{Isolation, Limits, Unavailable, probe as probe_sandbox};
 pub use report::{Step, Targets, ValidationReport, Verdict, judge, record_lint_delta};
 pub use testing::{Baseline, Failing, Rerun, TestPolicy, Withheld};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -270,6 +270,39 @@ impl Workspace {
         let head = self.head;
         self.checkout(head)?;
         Ok(drift)
+    }
+
+    /// `patch` (made on the commit the worktree is at) with the files it changes formatted by
+    /// `cargo fmt`, but those in `skip`; `None` when formatting changes nothing of it, or rustfmt
+    /// is not installed or fails. The worktree is back at its commit after.
+    pub fn format_patch(
+        &mut self,
+        patch: &Patch,
+        skip: &BTreeSet<String>,
+    ) -> Result<Option<Patch>, ValidateError> {
+        self.apply(patch)?;
+        let outcome = self.cargo(&["fmt", "--all"], self.options.isolation);
+        let mut changes = patch.changes.clone();
+        let mut formatted = false;
+        if outcome.as_ref().is_ok_and(Outcome::success) {
+            for change in &mut changes {
+                if change.after.is_none() || skip.contains(change.path.as_str()) {
+                    continue;
+                }
+                let now = self.read(&change.path);
+                if now.is_some() && now != change.after {
+                    change.after = now;
+                    formatted = true;
+                }
+            }
+        }
+        let head = self.head;
+        self.checkout(head)?;
+        outcome?;
+        Ok(formatted.then(|| Patch {
+            summary: patch.summary.clone(),
+            changes,
+        }))
     }
 
     /// The current text of a file in the worktree.

@@ -260,6 +260,10 @@ impl<'a> ModelReviewer<'a> {
 }
 
 impl Reviewer for ModelReviewer<'_> {
+    fn formats(&self) -> bool {
+        self.builtin.formats()
+    }
+
     fn review(&mut self, tip: &mut TipView<'_>, formatting: bool) -> Result<Review, BrainError> {
         let mut review = self.builtin.review(tip, formatting)?;
         let task = crate::orchestrator::review::model_review_task(None, None);
@@ -290,6 +294,10 @@ impl Reviewer for ModelReviewer<'_> {
 impl Refactorer for ModelRefactorer<'_> {
     fn name(&self) -> &str {
         &self.refactorer.name
+    }
+
+    fn formats(&self) -> bool {
+        self.builtin.formats()
     }
 
     fn fixes(&self, finding: &Finding) -> bool {

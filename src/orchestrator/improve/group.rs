@@ -73,16 +73,30 @@ pub(super) fn try_groups(
 ) -> Result<(), ImproveError> {
     let groups = plan(candidates, run.request.grouping);
     run.counts.expected += groups.len();
-    let mut remaining = groups.into_iter();
-    while let Some(group) = remaining.next() {
+    // The files each group's later groups touch: only the last group to touch a file formats it,
+    // so that no fix of this pass is made on text formatting moved.
+    let mut later: Vec<BTreeSet<String>> = vec![BTreeSet::new(); groups.len()];
+    for at in (0..groups.len().saturating_sub(1)).rev() {
+        let mut after = later[at + 1].clone();
+        after.extend(
+            groups[at + 1]
+                .iter()
+                .map(|(_, f)| f.path.as_str().to_owned()),
+        );
+        later[at] = after;
+    }
+    let mut remaining = groups.into_iter().zip(later);
+    while let Some((group, later)) = remaining.next() {
         if let Some(reason) = stop(run, refactorer) {
-            for (_, finding) in std::iter::once(group).chain(remaining).flatten() {
+            let rest = remaining.map(|(group, _)| group);
+            for (_, finding) in std::iter::once(group).chain(rest).flatten() {
                 run.outcome.left.push((what(&finding), reason.clone()));
             }
             break;
         }
         let formed = form(run, path, refactorer, index, group)?;
-        land(run, path, refactorer, index, &formed)?;
+        let skip: BTreeSet<String> = run.drifted.union(&later).cloned().collect();
+        land(run, path, refactorer, index, (&formed, &skip))?;
         for plan in &formed.plans {
             plan::carry_out(run, path, refactorer, index, plan)?;
         }
@@ -186,7 +200,7 @@ fn land(
     path: &mut ChangePath,
     refactorer: &mut dyn Refactorer,
     index: &Index,
-    formed: &Formed,
+    (formed, unformatted): (&Formed, &BTreeSet<String>),
 ) -> Result<(), ImproveError> {
     let mut committed = BTreeSet::new();
     // Sets still to prove, the next on top.
@@ -204,7 +218,13 @@ fn land(
             }
             break;
         }
-        let candidate = formed.candidate(&set, &committed);
+        let mut candidate = formed.candidate(&set, &committed);
+        // The whole group, on its first try, carries the formatting of the files it touches;
+        // halves cut from the stack after a refusal do not (the stack does not know it).
+        let formatting = finding_of(&candidate).is_some_and(|f| f.rule == crate::engine::RUSTFMT);
+        if run.formats && !formatting && committed.is_empty() && set.len() == formed.members.len() {
+            candidate = path.formatted(&candidate, unformatted)?;
+        }
         let place = run.next_place(formed.members[set[0]].1, 0);
         let reasons = match try_one(run, path, refactorer, &candidate, place, set.len())? {
             Tried::Accepted => {
