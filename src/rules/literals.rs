@@ -103,6 +103,7 @@ impl Prefilter {
     }
 
     /// A filter that lets everything through, for `count` patterns.
+    #[cfg(test)]
     pub fn none(count: usize) -> Prefilter {
         Prefilter {
             words: None,
@@ -110,11 +111,6 @@ impl Prefilter {
             roots: vec![None; count],
             word_roots: Vec::new(),
         }
-    }
-
-    /// Which patterns `text` leaves possible, by pattern index.
-    pub fn possible(&self, text: &str) -> Vec<bool> {
-        self.read(text).possible
     }
 
     /// What `text` holds of the words: which patterns it leaves possible, and where the words
@@ -768,13 +764,19 @@ mod tests {
 ((identifier) @a (#eq? @a "lock") (identifier) @b (#eq? @b "unwrap"))"#;
         let spans = line_spans(source);
         let filter = Prefilter::new(&tree_sitter_rust::LANGUAGE.into(), source, &spans);
-        assert_eq!(filter.possible("x.unwrap()"), [true, false, true, false]);
-        assert_eq!(filter.possible("eprintln!()"), [false, true, true, false]);
         assert_eq!(
-            filter.possible("m.lock().unwrap()"),
+            filter.read("x.unwrap()").possible,
+            [true, false, true, false]
+        );
+        assert_eq!(
+            filter.read("eprintln!()").possible,
+            [false, true, true, false]
+        );
+        assert_eq!(
+            filter.read("m.lock().unwrap()").possible,
             [true, false, true, true]
         );
-        assert_eq!(filter.possible(""), [false, false, true, false]);
-        assert_eq!(Prefilter::none(2).possible(""), [true, true]);
+        assert_eq!(filter.read("").possible, [false, false, true, false]);
+        assert_eq!(Prefilter::none(2).read("").possible, [true, true]);
     }
 }

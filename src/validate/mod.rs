@@ -489,7 +489,8 @@ impl Workspace {
             return Ok(());
         }
         self.apply(&patch.reversed())?;
-        let checked = self.fails_again(&again, &report.tests, skip);
+        // By the base's own names: a doctest's name carries its line, which the patch may move.
+        let checked = self.fails_again(&again, &base.tests, skip);
         self.apply(patch)?;
         let (failed_on, steps) = checked?;
         report.steps.extend(steps);

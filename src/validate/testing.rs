@@ -394,13 +394,42 @@ impl Workspace {
             if pending.is_empty() {
                 break;
             }
-            let filters: Vec<String> = pending
+            // Doctests apart: rustdoc's harness matches none of them by `--exact` name, so they
+            // run by their full name (which holds their file, item and line) without it.
+            let (docs, others): (Vec<&String>, Vec<&String>) = pending
                 .iter()
-                .map(|key| names.libtest_name(key).to_owned())
-                .collect();
+                .partition(|key| names.doc_names.contains_key(key.as_str()));
+            let name_of = |keys: &[&String]| -> Vec<String> {
+                keys.iter()
+                    .map(|key| names.libtest_name(key).to_owned())
+                    .collect()
+            };
+            let mut runs: Vec<(String, &str, Vec<String>)> = Vec::new();
+            if !others.is_empty() {
+                let filters = name_of(&others);
+                for (extra, label) in self.test_runs() {
+                    runs.push((
+                        test_command(extra, &selection(&filters, skip)),
+                        label,
+                        filters.clone(),
+                    ));
+                }
+            }
+            if !docs.is_empty() {
+                let filters = name_of(&docs);
+                let mut args = filters.clone();
+                args.extend(
+                    skip.iter()
+                        .flat_map(|name| [String::from("--skip"), name.clone()]),
+                );
+                runs.push((
+                    test_command(" --doc", &args),
+                    "cargo test --workspace --doc",
+                    filters,
+                ));
+            }
             let mut results = TestResults::default();
-            for (extra, label) in self.test_runs() {
-                let command = test_command(extra, &selection(&filters, skip));
+            for (command, label, filters) in runs {
                 let outcome = self.run_merged(&command)?;
                 steps.push(step(
                     &format!("{label} ({what}: {})", filters.join(", ")),

@@ -236,6 +236,37 @@ fn a_test_flaky_on_a_green_base_is_found_there_when_a_candidate_meets_it() {
 }
 
 #[test]
+fn a_doctest_the_change_moves_is_run_on_the_base_by_the_bases_own_name() {
+    let env = TestEnv::new();
+    // A doctest that passes, then fails, then passes...; the change adds a line above it, so its
+    // name (which carries its line) differs between the candidate and the base.
+    let doc = "\n/// ```\n/// let flag = std::env::temp_dir().join(\"doc-passed-last\");\n/// if flag.exists() {\n///     std::fs::remove_file(&flag).unwrap();\n///     panic!(\"fails every other run\");\n/// }\n/// std::fs::write(&flag, \"\").unwrap();\n/// ```\npub fn flips() {}\n";
+    let repo = env.repo_with(
+        "moved-doctest",
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("src/lib.rs", &format!("{}{doc}", lib(""))),
+        ],
+    );
+    let (workspace, base) = based(&env, &repo);
+    assert!(base.is_green() && base.baseline.once, "{base:?}");
+    let (patch, _) = replacing_return(&workspace, "    // The one.\n    1\n");
+    workspace.apply(&patch).expect("apply");
+    let (report, _) = workspace.validate_patch(&patch, &base).expect("validate");
+    let verdict = judge(&base, &report);
+    assert!(verdict.accepted, "{verdict:?} {:?}", report.reruns);
+    assert!(
+        report
+            .baseline
+            .found
+            .iter()
+            .any(|key| key.contains("flips")),
+        "{:?}",
+        report.baseline
+    );
+}
+
+#[test]
 fn a_stable_test_that_fails_on_a_candidate_rejects_it_even_if_a_rerun_passes() {
     let env = TestEnv::new();
     let repo = crate_with(&env, "made-flaky", "");
