@@ -58,7 +58,8 @@ pub struct ImproveArgs {
 pub(super) enum GroupBy {
     /// One commit per rule and pass; a refused group is bisected to drop what broke it
     Rule,
-    /// One commit per pass (formatting apart), bisected when refused: the fewest validations
+    /// One commit per pass, bisected when refused: the fewest validations (formatting what was
+    /// unformatted before rides along when the whole pass passes, else is its own commit)
     Pass,
     /// One commit per fix
     Single,

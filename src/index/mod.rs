@@ -40,6 +40,10 @@ use cache::Cached;
 /// Where the cache lives, relative to the repository root.
 pub const CACHE: &str = ".nova/index/tags.bin";
 
+/// Where the index of Nova's worktree (the tip of a run, checked out beside the repository) is
+/// cached, under the repository's root.
+pub const WORKTREE_CACHE: &str = ".nova/index/worktree.bin";
+
 /// One indexed file: what the cache keeps of it.
 type Entry = Cached;
 

@@ -5,7 +5,7 @@
 //! `nova/ask/<date>`, never the checkout. Outside a repository, or for an agent with no tool
 //! this build runs, the answer comes in one turn from the prompt alone.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::agent::{self, Conversation, Ended, Observer, RunBudget, RunLimits, Session, Start};
@@ -93,6 +93,9 @@ pub struct AskRequest {
 pub struct OnTip {
     pub commit: Oid,
     pub seed: Option<Patch>,
+    /// Where `commit` is checked out (the caller's worktree): the repository map is drawn from
+    /// its files, so that the map shows what the tools read, not the user's checkout.
+    pub files: PathBuf,
 }
 
 /// How a request was answered.
@@ -208,7 +211,8 @@ pub async fn ask(
     let can_change = base.is_some() && (request.validation.is_some() || request.on_tip.is_some());
     let context = match (&request.repo_root, request.map_tokens) {
         (Some(root), budget) if budget > 0 => {
-            Some(RepoContext::build(root, &request.question).await)
+            let files = request.on_tip.as_ref().map(|on| on.files.as_path());
+            Some(RepoContext::build(root, files, &request.question).await)
         }
         _ => None,
     };
@@ -941,15 +945,21 @@ pub(super) struct RepoContext {
 }
 
 impl RepoContext {
-    /// Builds (or loads from its cache) the index, off the async threads.
-    async fn build(root: &std::path::Path, question: &str) -> RepoContext {
+    /// Builds (or loads from its cache) the index of the repository at `root`, or of its commit
+    /// checked out at `files` (with the worktree's cache), off the async threads.
+    async fn build(root: &Path, files: Option<&Path>, question: &str) -> RepoContext {
         let name = root
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let root = root.to_owned();
         let focus = Focus::from_words(&question_words(question));
-        let index = super::blocking(move || Index::build(&root)).await;
+        let cache = root.join(crate::index::WORKTREE_CACHE);
+        let (root, files) = (root.to_owned(), files.map(Path::to_owned));
+        let index = super::blocking(move || match files {
+            Some(files) => Index::build_with_cache(&files, Some(&cache)),
+            None => Index::build(&root),
+        })
+        .await;
         RepoContext { index, focus, name }
     }
 }

@@ -131,12 +131,13 @@ pub trait Refactorer {
         Ok(None)
     }
 
-    /// The commit message for `candidate`, which `report` proved; `None` for the builtin one.
+    /// The commit message for `candidate`, which `report` proved on the tip `tip` (checked out
+    /// at `files`, the candidate applied); `None` for the builtin one.
     fn describe(
         &mut self,
         _candidate: &Candidate,
         _report: &ValidationReport,
-        _tip: Oid,
+        _tip: (Oid, &std::path::Path),
     ) -> Result<Option<String>, BrainError> {
         Ok(None)
     }

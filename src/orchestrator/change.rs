@@ -249,20 +249,24 @@ impl ChangePath {
         (&self.tip, &mut self.workspace)
     }
 
-    /// `candidate` with the files it changes formatted, but those in `skip`
-    /// (`Workspace::format_patch`): what a person runs after `cargo clippy --fix`.
+    /// `candidate` with the files it changes formatted, but those in `skip`, and the files in
+    /// `also` formatted too (`Workspace::format_patch`): what a person runs after `cargo clippy
+    /// --fix`.
     pub fn formatted(
         &mut self,
         candidate: &Candidate,
         skip: &std::collections::BTreeSet<String>,
+        also: &std::collections::BTreeSet<crate::edit::RepoPath>,
     ) -> Result<Candidate, ValidateError> {
-        Ok(match self.workspace.format_patch(&candidate.patch, skip)? {
-            Some(patch) => Candidate {
-                patch,
-                ..candidate.clone()
+        Ok(
+            match self.workspace.format_patch(&candidate.patch, skip, also)? {
+                Some(patch) => Candidate {
+                    patch,
+                    ..candidate.clone()
+                },
+                None => candidate.clone(),
             },
-            None => candidate.clone(),
-        })
+        )
     }
 
     /// Every reason to refuse `candidate` at the tip, before anything runs.

@@ -515,7 +515,7 @@ fn drive(
         // Symbols come from the index of the worktree, which holds the tip right now.
         let index = Index::build_with_cache(
             path.workspace().path(),
-            Some(&run.request.repo_root.join(".nova/index/worktree.bin")),
+            Some(&run.request.repo_root.join(crate::index::WORKTREE_CACHE)),
         );
         let candidates = review(run, &mut path, reviewer, refactorer, &index, pass)?;
         run.stages.add("review", stage);
@@ -817,7 +817,8 @@ fn describe(
     candidate: &Candidate,
     report: &ValidationReport,
 ) -> Result<Option<String>, ImproveError> {
-    let described = refactorer.describe(candidate, report, path.tip().commit);
+    let tip = (path.tip().commit, path.workspace().path());
+    let described = refactorer.describe(candidate, report, tip);
     run.relay(refactorer)?;
     match described {
         Ok(message) => Ok(message),

@@ -31,7 +31,7 @@ use nova_sandbox::{Outcome, Spec, Status};
 use crate::config::ToolchainDirs;
 
 use crate::edit::RepoPath;
-use crate::edit::{Patch, guard};
+use crate::edit::{FileChange, Patch, guard};
 use crate::findings::Severity;
 use crate::git::{self, Oid};
 use diagnostics::parse_cargo_output;
@@ -273,20 +273,31 @@ impl Workspace {
     }
 
     /// `patch` (made on the commit the worktree is at) with the files it changes formatted by
-    /// `cargo fmt`, but those in `skip`; `None` when formatting changes nothing of it, or rustfmt
-    /// is not installed or fails. The worktree is back at its commit after.
+    /// `cargo fmt`, but those in `skip`, and the files in `also` formatted too, changed by the
+    /// patch or not; `None` when formatting changes nothing, or rustfmt is not installed or
+    /// fails. The worktree is back at its commit after.
     pub fn format_patch(
         &mut self,
         patch: &Patch,
         skip: &BTreeSet<String>,
+        also: &BTreeSet<RepoPath>,
     ) -> Result<Option<Patch>, ValidateError> {
         self.apply(patch)?;
-        let outcome = self.cargo(&["fmt", "--all"], self.options.isolation);
         let mut changes = patch.changes.clone();
+        let changed = changes.len();
+        for path in also {
+            if !changes.iter().any(|c| &c.path == path)
+                && let Some(text) = self.read(path)
+            {
+                changes.push(FileChange::modify(path.clone(), text.clone(), text));
+            }
+        }
+        let outcome = self.cargo(&["fmt", "--all"], self.options.isolation);
         let mut formatted = false;
         if outcome.as_ref().is_ok_and(Outcome::success) {
             for change in &mut changes {
-                if change.after.is_none() || skip.contains(change.path.as_str()) {
+                let path = change.path.as_str();
+                if change.after.is_none() || (skip.contains(path) && !also.contains(&change.path)) {
                     continue;
                 }
                 let now = self.read(&change.path);
@@ -296,6 +307,12 @@ impl Workspace {
                 }
             }
         }
+        // A file only `also` named that was formatted already is no change.
+        let mut at = 0;
+        changes.retain(|c| {
+            at += 1;
+            at <= changed || c.before != c.after
+        });
         let head = self.head;
         self.checkout(head)?;
         outcome?;

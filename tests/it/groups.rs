@@ -157,3 +157,67 @@ fn one_by_one_gives_a_commit_per_fix_and_the_same_tree() {
         "grouping changes how many commits, not what lands"
     );
 }
+
+/// A module that was never formatted: `rustfmt` drift from before Nova ran.
+const MESSY: &str = "pub fn six( )->i32 { 6 }\n";
+
+fn with_messy_module(env: &TestEnv, name: &str, pinned: bool) -> std::path::PathBuf {
+    let lib = format!("pub mod messy;\n\n{LIB}");
+    let mut files = vec![
+        ("Cargo.toml", MANIFEST),
+        ("src/lib.rs", lib.as_str()),
+        ("src/messy.rs", MESSY),
+    ];
+    if pinned {
+        files.push(("tests/pinned.rs", PINNED));
+    }
+    env.repo_with(name, &files)
+}
+
+#[test]
+fn one_commit_a_pass_carries_the_formatting_of_what_was_unformatted_before() {
+    let env = TestEnv::new();
+    let repo = with_messy_module(&env, "folded", false);
+    let events = improved(&env, &repo, "nova/folded", "pass");
+    let started = of_kind(&events, "candidate_started");
+    assert_eq!(started.len(), 1, "one validation: {events:#?}");
+    let commits = branch_commits(&repo, "nova/folded");
+    let subjects: Vec<&str> = commits.iter().map(|c| c.2.as_str()).collect();
+    assert_eq!(
+        subjects,
+        ["Fix 6 findings of 2 rules (src/lib.rs, src/messy.rs)"]
+    );
+    assert_eq!(
+        branch_file(&repo, "nova/folded", "src/messy.rs"),
+        "pub fn six() -> i32 {\n    6\n}\n"
+    );
+    assert!(!branch_file(&repo, "nova/folded", "src/lib.rs").contains("return"));
+    assert!(commit_passes_its_tests(&env, &repo, &commits[0].0));
+}
+
+#[test]
+fn a_refused_pass_proves_its_formatting_apart() {
+    let env = TestEnv::new();
+    let repo = with_messy_module(&env, "unfolded", true);
+    let events = improved(&env, &repo, "nova/unfolded", "pass");
+    let splits = of_kind(&events, "candidate_split");
+    assert_eq!(
+        splits[0]["summary"], "Fix 6 findings of 2 rules (src/lib.rs, src/messy.rs)",
+        "{events:#?}"
+    );
+    let commits = branch_commits(&repo, "nova/unfolded");
+    let subjects: Vec<&str> = commits.iter().map(|c| c.2.as_str()).collect();
+    assert_eq!(
+        subjects.last().copied(),
+        Some("Format src/messy.rs with rustfmt"),
+        "{subjects:?}"
+    );
+    let lib = branch_file(&repo, "nova/unfolded", "src/lib.rs");
+    assert!(lib.contains("return 3;"), "{lib}");
+    for (commit, _, subject) in &commits {
+        assert!(
+            commit_passes_its_tests(&env, &repo, commit),
+            "`{subject}` ({commit}) must pass its own tests"
+        );
+    }
+}

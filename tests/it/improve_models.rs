@@ -79,6 +79,12 @@ fn a_model_fixes_what_has_no_machine_fix_with_a_repair_and_its_message() {
         "config.toml",
         "[agents]\ndisabled = [\"planner\"]\n",
     );
+    // A file only the user's checkout has: the agents work on the tip, and their map with them.
+    crate::common::write(
+        &repo,
+        "src/scratch.rs",
+        "pub fn only_in_the_checkout() {}\n",
+    );
     let server = ModelServer::start(script());
     let run = with_model(
         &env,
@@ -90,6 +96,7 @@ fn a_model_fixes_what_has_no_machine_fix_with_a_repair_and_its_message() {
     assert_eq!(run.code, 0, "{}", run.both());
     let received = server.received();
     assert_eq!(received.len(), 7, "{}", run.both());
+    maps_show_the_tip(&received);
 
     // The refactorer was asked about the finding, on the tip.
     let task = received[0].body["messages"][1]["content"]
@@ -167,6 +174,21 @@ fn a_model_fixes_what_has_no_machine_fix_with_a_repair_and_its_message() {
         "{message}"
     );
     assert!(!message.contains(CANARY), "{message}");
+}
+
+/// Every agent's map is of the tip its tools read, not of the user's checkout (which has
+/// `only_in_the_checkout`).
+fn maps_show_the_tip(received: &[crate::model_server::Received]) {
+    for request in received {
+        let system = request.body["messages"][0]["content"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            system.contains("## Repository map") && system.contains("parse_port"),
+            "{system}"
+        );
+        assert!(!system.contains("only_in_the_checkout"), "{system}");
+    }
 }
 
 /// `nova ci improve --max-cost`: once the model's turns cost that much, no agent starts again;

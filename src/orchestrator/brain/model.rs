@@ -268,10 +268,7 @@ impl Reviewer for ModelReviewer<'_> {
         let mut review = self.builtin.review(tip, formatting)?;
         let task = crate::orchestrator::review::model_review_task(None, None);
         for agent in std::mem::take(&mut self.agents) {
-            let on = OnTip {
-                commit: tip.commit,
-                seed: None,
-            };
+            let on = on_tip(tip, None);
             // A reviewer stopped by its budget or the loop guard reports nothing; the others
             // still read (the archive has why).
             let Ok(outcome) = self.runs.borrow_mut().run(agent, task.clone(), on)? else {
@@ -319,10 +316,7 @@ impl Refactorer for ModelRefactorer<'_> {
             return self.builtin.propose(finding, tip);
         }
         let agent = self.refactorer;
-        let on = OnTip {
-            commit: tip.commit,
-            seed: None,
-        };
+        let on = on_tip(tip, None);
         let outcome = match self.run(agent, refactor_task(finding), on)? {
             Ok(outcome) => outcome,
             Err(why) => {
@@ -352,10 +346,7 @@ impl Refactorer for ModelRefactorer<'_> {
             attempt: 0,
             why: why.clone(),
         });
-        let on = OnTip {
-            commit: tip.commit,
-            seed: None,
-        };
+        let on = on_tip(tip, None);
         Ok(match self.run(planner, plan_task(finding, &why), on)? {
             Ok(plan) if !plan.steps.is_empty() => Proposal::Plan {
                 goal: plan.answer.trim().to_owned(),
@@ -373,10 +364,7 @@ impl Refactorer for ModelRefactorer<'_> {
         tip: &mut TipView<'_>,
     ) -> Result<Proposal, BrainError> {
         let agent = self.refactorer;
-        let on = OnTip {
-            commit: tip.commit,
-            seed: None,
-        };
+        let on = on_tip(tip, None);
         let outcome = match self.run(agent, step_task(finding, plan, n), on)? {
             Ok(outcome) => outcome,
             Err(why) => {
@@ -413,10 +401,7 @@ impl Refactorer for ModelRefactorer<'_> {
         let Some((fixer, _)) = self.fixer else {
             return Ok(None);
         };
-        let on = OnTip {
-            commit: tip.commit,
-            seed: Some(candidate.patch.clone()),
-        };
+        let on = on_tip(tip, Some(candidate.patch.clone()));
         let task = repair_task(candidate, reasons);
         let Ok(outcome) = self.run(fixer, task, on)? else {
             return Ok(None);
@@ -430,7 +415,7 @@ impl Refactorer for ModelRefactorer<'_> {
         &mut self,
         candidate: &Candidate,
         report: &ValidationReport,
-        tip: Oid,
+        tip: (Oid, &std::path::Path),
     ) -> Result<Option<String>, BrainError> {
         let Some(committer) = self.committer else {
             return Ok(None);
@@ -439,9 +424,11 @@ impl Refactorer for ModelRefactorer<'_> {
         if self.builtin_made(candidate) {
             return Ok(None);
         }
+        let (commit, files) = tip;
         let on = OnTip {
-            commit: tip,
+            commit,
             seed: Some(candidate.patch.clone()),
+            files: files.to_owned(),
         };
         let task = describe_task(candidate, report);
         Ok(match self.run(committer, task, on)? {
@@ -596,4 +583,14 @@ fn describe_task(candidate: &Candidate, report: &ValidationReport) -> String {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("").trim()
+}
+
+/// Where an agent works for `improve`: on the tip `tip` shows, its map drawn from the worktree
+/// that holds it, starting from `seed` when given.
+fn on_tip(tip: &TipView<'_>, seed: Option<crate::edit::Patch>) -> OnTip {
+    OnTip {
+        commit: tip.commit,
+        seed,
+        files: tip.workspace.path().to_owned(),
+    }
 }

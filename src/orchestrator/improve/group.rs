@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use super::plan::{self, Plan};
 use super::{Run, TIME_CAP, Tried, finding_of, skip, try_one};
-use crate::edit::Stack;
+use crate::edit::{FileChange, Patch, RepoPath, Stack};
 use crate::findings::Finding;
 use crate::index::Index;
 use crate::orchestrator::brain::{Proposal, Refactorer, TipView};
@@ -85,7 +85,7 @@ pub(super) fn try_groups(
         );
         later[at] = after;
     }
-    let mut remaining = groups.into_iter().zip(later);
+    let mut remaining = groups.into_iter().zip(later).peekable();
     while let Some((group, later)) = remaining.next() {
         if let Some(reason) = stop(run, refactorer) {
             let rest = remaining.map(|(group, _)| group);
@@ -94,14 +94,39 @@ pub(super) fn try_groups(
             }
             break;
         }
+        // One commit for the pass's fixes carries, when they pass together, the formatting of the
+        // files that were unformatted before: one validation fewer.
+        let fold = match remaining.peek() {
+            Some((next, _)) if folds(run, &group, next) => next.clone(),
+            _ => Vec::new(),
+        };
         let formed = form(run, path, refactorer, index, group)?;
         let skip: BTreeSet<String> = run.drifted.union(&later).cloned().collect();
-        land(run, path, refactorer, index, (&formed, &skip))?;
+        let folded = land(run, path, refactorer, index, (&formed, &skip), &fold)?;
+        if let Some((next, _)) = remaining.peek_mut().filter(|_| !folded.is_empty()) {
+            next.retain(|(number, _)| !folded.contains(number));
+            if next.is_empty() {
+                remaining.next();
+                run.counts.expected = run.counts.expected.saturating_sub(1);
+            }
+        }
         for plan in &formed.plans {
             plan::carry_out(run, path, refactorer, index, plan)?;
         }
     }
     Ok(())
+}
+
+/// Whether `group`'s whole first try carries the formatting group `next`: when the pass is one
+/// commit (`Grouping::Pass`) and the refactorer formats.
+fn folds(run: &Run<'_>, group: &[(usize, Finding)], next: &[(usize, Finding)]) -> bool {
+    let formatting = |f: &Finding| f.rule == crate::engine::RUSTFMT;
+    run.request.grouping == Grouping::Pass
+        && run.formats
+        && group
+            .first()
+            .is_some_and(|(_, f)| f.fix.is_some() && !formatting(f))
+        && next.iter().all(|(_, f)| formatting(f))
 }
 
 /// Why no further candidate may start: the run's limits, its time cap, or its model's budget
@@ -194,14 +219,18 @@ fn form(
 
 /// Proves the group as one change and commits it; a refused group of more than one is split in
 /// halves, each proved on the tip the ones before it left. A member refused on its own is
-/// dropped; when the run must stop, what is left is listed.
+/// dropped; when the run must stop, what is left is listed. The whole group's first try carries
+/// the formatting of what it touches, and `fold`'s; the numbers of `fold`'s findings that landed
+/// with it.
 fn land(
     run: &mut Run<'_>,
     path: &mut ChangePath,
     refactorer: &mut dyn Refactorer,
     index: &Index,
     (formed, unformatted): (&Formed, &BTreeSet<String>),
-) -> Result<(), ImproveError> {
+    fold: &[(usize, Finding)],
+) -> Result<Vec<usize>, ImproveError> {
+    let mut landed = Vec::new();
     let mut committed = BTreeSet::new();
     // Sets still to prove, the next on top.
     let mut todo: Vec<Vec<usize>> = Vec::new();
@@ -222,13 +251,15 @@ fn land(
         // The whole group, on its first try, carries the formatting of the files it touches;
         // halves cut from the stack after a refusal do not (the stack does not know it).
         let formatting = finding_of(&candidate).is_some_and(|f| f.rule == crate::engine::RUSTFMT);
+        let mut folded = Vec::new();
         if run.formats && !formatting && committed.is_empty() && set.len() == formed.members.len() {
-            candidate = path.formatted(&candidate, unformatted)?;
+            (candidate, folded) = with_formatting(path, &candidate, unformatted, fold)?;
         }
         let place = run.next_place(formed.members[set[0]].1, 0);
         let reasons = match try_one(run, path, refactorer, &candidate, place, set.len())? {
             Tried::Accepted => {
                 committed.extend(set);
+                landed = folded;
                 continue;
             }
             Tried::Refused(reasons) => reasons,
@@ -248,7 +279,69 @@ fn land(
         todo.push(right.to_vec());
         todo.push(left.to_vec());
     }
-    Ok(())
+    Ok(landed)
+}
+
+/// `candidate` (a whole group) with the files it touches formatted, but those in `skip`, and the
+/// files of the formatting findings `fold` formatted as well where the guard allows each file's
+/// formatting on its own (test code is left as it is); and the numbers of the findings of `fold`
+/// it carries.
+fn with_formatting(
+    path: &mut ChangePath,
+    candidate: &Candidate,
+    skip: &BTreeSet<String>,
+    fold: &[(usize, Finding)],
+) -> Result<(Candidate, Vec<usize>), ImproveError> {
+    let also: BTreeSet<RepoPath> = fold.iter().map(|(_, f)| f.path.clone()).collect();
+    let mut joined = path.formatted(candidate, skip, &also)?;
+    let mut kept = BTreeSet::new();
+    for change in &mut joined.patch.changes {
+        if !also.contains(&change.path) {
+            continue;
+        }
+        // What the fixes left of the file, formatted.
+        let fixed = match candidate
+            .patch
+            .changes
+            .iter()
+            .find(|c| c.path == change.path)
+        {
+            Some(fix) => fix.after.clone(),
+            None => change.before.clone(),
+        };
+        let alone = Candidate {
+            patch: Patch {
+                summary: String::new(),
+                changes: vec![FileChange {
+                    path: change.path.clone(),
+                    before: fixed.clone(),
+                    after: change.after.clone(),
+                }],
+            },
+            ..candidate.clone()
+        };
+        if fixed != change.after && path.guard(&alone).is_empty() {
+            kept.insert(change.path.clone());
+        } else {
+            change.after = fixed;
+        }
+    }
+    joined.patch.changes.retain(|c| c.before != c.after);
+    let folded: Vec<&(usize, Finding)> = fold
+        .iter()
+        .filter(|(_, f)| kept.contains(&f.path))
+        .collect();
+    if folded.is_empty() {
+        return Ok((joined, Vec::new()));
+    }
+    let mut findings = match &candidate.origin {
+        Origin::Findings(findings) => findings.clone(),
+        _ => finding_of(candidate).into_iter().cloned().collect(),
+    };
+    findings.extend(folded.iter().map(|(_, f)| f.clone()));
+    joined.patch.summary = summary(&findings);
+    joined.origin = Origin::Findings(findings);
+    Ok((joined, folded.iter().map(|(number, _)| *number).collect()))
 }
 
 /// Hands a refused candidate (of finding number `finding`) to the refactorer's repair agent with
