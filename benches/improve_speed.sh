@@ -22,9 +22,6 @@ source "$(dirname "$0")/common/registry.sh"
 work="${TMPDIR:-/tmp}/nova-improve-speed"
 mkdir -p "$work"
 
-now() { date +%s.%N; }
-since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.0f}')" "$1" "$(now)"; }
-
 # Clippy's warnings over every target, counted once per code and place.
 warnings() {
     clippy_warnings --all-targets

@@ -1,7 +1,11 @@
 # Shared by the shell benches that work on crates from the local registry cache
-# (`fix_parity.sh`, `improve_speed.sh`): source it.
+# (`fix_parity.sh`, `improve_speed.sh`, `jobs.sh`): source it.
 
 registry="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ | head -1)"
+
+# The clock, and whole seconds since a reading of it.
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.0f}')" "$1" "$(now)"; }
 
 # fresh CRATE-VERSION DIR: DIR made anew from the crate's registry source, as a git repository
 # with one commit on `main`, its dependencies fetched (everything after this runs offline).

@@ -80,6 +80,10 @@ struct ImproveJob {
     /// or each on its own
     #[arg(long, value_enum, value_name = "HOW", default_value = "rule")]
     group: improve::GroupBy,
+    /// How many candidates may be proved side by side, each in a worktree and target dir of its
+    /// own: when a group is refused, its halves are proved at once on the same tip
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    jobs: u16,
     #[command(flatten)]
     validation: ValidationArgs,
 }
@@ -132,6 +136,7 @@ fn improve_job(cx: &Context<'_>, job: &ImproveJob) -> Result<Exit, CommandError>
             .max_minutes
             .map(|minutes| Instant::now() + Duration::from_secs(minutes.saturating_mul(60))),
         grouping: job.group.grouping(),
+        jobs: usize::from(job.jobs),
         rules_only: job.rules_only,
         max_cost: job.max_cost,
     };

@@ -45,6 +45,10 @@ pub struct ImproveArgs {
     /// or each on its own
     #[arg(long, value_enum, value_name = "HOW", default_value = "rule")]
     group: GroupBy,
+    /// How many candidates may be proved side by side, each in a worktree and target dir of its
+    /// own: when a group is refused, its halves are proved at once on the same tip
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    jobs: u16,
     /// With a model, review with the rule packs, the compiler and clippy only; the model still
     /// fixes what has no machine fix
     #[arg(long)]
@@ -83,6 +87,7 @@ pub fn run(cx: &Context<'_>, args: &ImproveArgs) -> Result<Exit, CommandError> {
         max_changes: args.max_changes,
         deadline: None,
         grouping: args.group.grouping(),
+        jobs: usize::from(args.jobs),
         rules_only: args.rules_only,
         max_cost: None,
     };
@@ -104,6 +109,8 @@ pub(super) struct Asked {
     pub max_changes: Option<usize>,
     pub deadline: Option<Instant>,
     pub grouping: Grouping,
+    /// How many candidates may be proved side by side (`--jobs`).
+    pub jobs: usize,
     /// With a model, the reviewers still read with the rules only (the model fixes).
     pub rules_only: bool,
     /// The most the model may cost over the run, in US dollars (`nova ci --max-cost`), over the
@@ -151,6 +158,7 @@ pub(super) fn improved(
             .or(config.budget.max_changes.value.map(|n| n as usize)),
         deadline: asked.deadline,
         grouping: asked.grouping,
+        jobs: asked.jobs,
         disabled: config.disabled_agents.value.clone(),
         validation,
         require_green,
@@ -326,6 +334,7 @@ impl<'a> View<'a> {
             | Event::CandidateAccepted { .. }
             | Event::CandidateRejected { .. }
             | Event::CandidateSplit { .. }
+            | Event::CandidateOvertaken { .. }
             | Event::CandidateSkipped { .. } => self.candidate(event),
             Event::RunFinished { .. } => {}
             // `ask`'s events: an improve run has none.
@@ -467,6 +476,19 @@ impl<'a> View<'a> {
                     text.push_str(&format!("\n    {reason}"));
                 }
                 self.finished(&text);
+            }
+            Event::CandidateOvertaken {
+                index,
+                total,
+                summary,
+                reason,
+                seconds,
+            } => {
+                let head = p.paint_err(YELLOW, "again");
+                self.finished(&format!(
+                    "{head} [{}/{total}] {summary} ({seconds:.1} s): {reason}",
+                    index + 1
+                ));
             }
             Event::CandidateSkipped {
                 index,

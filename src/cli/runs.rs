@@ -114,7 +114,7 @@ fn list(cx: &Context<'_>, store: Option<Store>) -> Result<Exit, CommandError> {
 fn paint_status(cx: &Context<'_>, word: &str) -> String {
     let style = match word {
         "done" | "accepted" => GREEN,
-        "running" | "skipped" | "split" => YELLOW,
+        "running" | "skipped" | "split" | "overtaken" => YELLOW,
         _ => RED,
     };
     cx.printer.paint(style, word)

@@ -201,6 +201,10 @@ pub enum CommitError {
 pub struct ChangePath {
     root: PathBuf,
     workspace: Workspace,
+    /// Worktrees beside `workspace` for candidates proved side by side, opened when first needed.
+    spares: Vec<Workspace>,
+    /// How many candidates may be proved side by side (`--jobs`).
+    jobs: usize,
     tip: Tip,
     target: Target,
 }
@@ -226,6 +230,8 @@ impl ChangePath {
         let path = ChangePath {
             root: root.to_owned(),
             workspace,
+            spares: Vec::new(),
+            jobs: 1,
             tip: Tip {
                 commit: base,
                 report: report.clone(),
@@ -238,6 +244,16 @@ impl ChangePath {
 
     pub fn tip(&self) -> &Tip {
         &self.tip
+    }
+
+    /// Lets up to `jobs` candidates be proved side by side ([`ChangePath::prove_beside`]).
+    pub fn set_jobs(&mut self, jobs: usize) {
+        self.jobs = jobs.max(1);
+    }
+
+    /// How many candidates may be proved side by side.
+    pub fn jobs(&self) -> usize {
+        self.jobs
     }
 
     pub fn workspace(&self) -> &Workspace {
@@ -278,50 +294,91 @@ impl ChangePath {
     /// author's acceptance commands), and judges it. A rejected candidate's files are put back;
     /// an accepted one stays for [`ChangePath::commit`].
     pub fn prove(&mut self, candidate: &Candidate) -> Result<Proof, ValidateError> {
-        let patch = &candidate.patch;
-        self.workspace.apply(patch)?;
-        let validated = self.validate(candidate);
-        let proof = match validated {
-            Ok(proof) => proof,
-            Err(error) => {
-                // nova:allow(ignored-result): whatever failed, the worktree goes back to the tip
-                let _ = self.workspace.apply(&patch.reversed());
-                return Err(error);
-            }
-        };
-        // A test found flaky on the tip while judging the candidate is flaky on the tip, whatever
-        // the verdict: the next candidates run it again as one.
-        let baseline = &proof.report.baseline;
-        for key in &baseline.found {
-            if let Some(why) = baseline.flaky.get(key) {
-                let tip = &mut self.tip.report.baseline;
-                tip.flaky.entry(key.clone()).or_insert_with(|| why.clone());
-                tip.found.insert(key.clone());
-            }
-        }
-        if !proof.verdict.accepted {
-            self.workspace.apply(&patch.reversed())?;
-        }
-        Ok(proof)
+        let mut proofs = self.prove_beside(&[candidate])?;
+        Ok(proofs.remove(0))
     }
 
-    fn validate(&self, candidate: &Candidate) -> Result<Proof, ValidateError> {
-        let (mut report, lint) = self
-            .workspace
-            .validate_patch(&candidate.patch, &self.tip.report)?;
-        if let Author::Agent(agent) = &candidate.author
-            && report.build_ok
-            && !agent.acceptance.is_empty()
-        {
-            report.acceptance = self.workspace.acceptance(&agent.acceptance)?;
+    /// Proves `candidates` side by side, each against the tip in a worktree of its own (the first
+    /// in the main one, the others in spares, opened on first use), as [`ChangePath::prove`]
+    /// proves one; at most [`ChangePath::jobs`] of them, the rest are not tried. The main worktree
+    /// keeps the first candidate when it was accepted, for [`ChangePath::commit`]; the spares go
+    /// back to the tip whatever their verdicts (a commit is made from the patch, not a worktree).
+    pub fn prove_beside(&mut self, candidates: &[&Candidate]) -> Result<Vec<Proof>, ValidateError> {
+        let candidates = &candidates[..candidates.len().min(self.jobs)];
+        while self.spares.len() + 1 < candidates.len() {
+            let spare = self.workspace.spare(self.spares.len() + 1)?;
+            self.spares.push(spare);
         }
-        record_lint_delta(&self.tip.report, &mut report);
-        let verdict = judge(&self.tip.report, &report);
-        Ok(Proof {
-            report,
-            lint,
-            verdict,
-        })
+        let tip = self.tip.commit;
+        for spare in &mut self.spares {
+            if spare.head() != tip {
+                spare.checkout(tip)?;
+            }
+        }
+        let worktrees: Vec<&Workspace> = std::iter::once(&self.workspace)
+            .chain(&self.spares)
+            .collect();
+        for (worktree, candidate) in worktrees.iter().zip(candidates) {
+            worktree.apply(&candidate.patch)?;
+        }
+        let tip = &self.tip;
+        let validated: Vec<Result<Proof, ValidateError>> = match candidates {
+            [one] => vec![validate(worktrees[0], tip, one)],
+            _ => std::thread::scope(|scope| {
+                let running: Vec<_> = worktrees
+                    .iter()
+                    .zip(candidates)
+                    .map(|(&worktree, &candidate)| {
+                        scope.spawn(move || validate(worktree, tip, candidate))
+                    })
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|run| {
+                        run.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            }),
+        };
+        let mut proofs = Vec::new();
+        let mut failed = None;
+        for (at, (validated, candidate)) in validated.into_iter().zip(candidates).enumerate() {
+            let worktree = if at == 0 {
+                &self.workspace
+            } else {
+                &self.spares[at - 1]
+            };
+            let keep = at == 0 && validated.as_ref().is_ok_and(|p| p.verdict.accepted);
+            if !keep {
+                // nova:allow(ignored-result): whatever failed, the worktree goes back to the tip
+                let _ = worktree.apply(&candidate.patch.reversed());
+            }
+            match validated {
+                Ok(proof) => proofs.push(proof),
+                Err(error) => failed = failed.or(Some(error)),
+            }
+        }
+        if let Some(error) = failed {
+            if proofs.first().is_some_and(|p| p.verdict.accepted) {
+                // nova:allow(ignored-result): nothing is committed after an error
+                let _ = self.workspace.apply(&candidates[0].patch.reversed());
+            }
+            return Err(error);
+        }
+        // A test found flaky on the tip while judging a candidate is flaky on the tip, whatever
+        // the verdict: the next candidates run it again as one.
+        for proof in &proofs {
+            let baseline = &proof.report.baseline;
+            for key in &baseline.found {
+                if let Some(why) = baseline.flaky.get(key) {
+                    let tip = &mut self.tip.report.baseline;
+                    tip.flaky.entry(key.clone()).or_insert_with(|| why.clone());
+                    tip.found.insert(key.clone());
+                }
+            }
+        }
+        Ok(proofs)
     }
 
     /// Commits an accepted `candidate` on the tip (the tree the worktree validated), moves the
@@ -393,6 +450,29 @@ impl ChangePath {
             branch,
         })
     }
+}
+
+/// Validates `candidate`, applied in `worktree`, against `tip` (with its author's acceptance
+/// commands), and judges it.
+fn validate(
+    worktree: &Workspace,
+    tip: &Tip,
+    candidate: &Candidate,
+) -> Result<Proof, ValidateError> {
+    let (mut report, lint) = worktree.validate_patch(&candidate.patch, &tip.report)?;
+    if let Author::Agent(agent) = &candidate.author
+        && report.build_ok
+        && !agent.acceptance.is_empty()
+    {
+        report.acceptance = worktree.acceptance(&agent.acceptance)?;
+    }
+    record_lint_delta(&tip.report, &mut report);
+    let verdict = judge(&tip.report, &report);
+    Ok(Proof {
+        report,
+        lint,
+        verdict,
+    })
 }
 
 /// Whether a base can judge candidates: it builds and its tests run to the end, and, when a green

@@ -96,6 +96,15 @@ pub enum Event {
         /// How many fixes the group held.
         size: usize,
     },
+    /// Proved side by side with a candidate that landed first (`--jobs`): it passed on a tip that
+    /// is gone, and is proved again on the new one.
+    CandidateOvertaken {
+        index: usize,
+        total: usize,
+        summary: String,
+        reason: String,
+        seconds: f64,
+    },
     CandidateSkipped {
         index: usize,
         total: usize,
@@ -212,6 +221,7 @@ impl Event {
             Event::CandidateAccepted { .. } => "candidate_accepted",
             Event::CandidateRejected { .. } => "candidate_rejected",
             Event::CandidateSplit { .. } => "candidate_split",
+            Event::CandidateOvertaken { .. } => "candidate_overtaken",
             Event::CandidateSkipped { .. } => "candidate_skipped",
             Event::AskStarted { .. } => "ask_started",
             Event::AnswerDelta { .. } => "answer_delta",

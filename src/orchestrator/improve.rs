@@ -38,6 +38,8 @@ pub struct ImproveRequest {
     /// How fixes are gathered into validated commits: by rule (bisected when refused), or one
     /// by one.
     pub grouping: Grouping,
+    /// How many candidates may be proved side by side (`--jobs`): the halves of a refused group.
+    pub jobs: usize,
     /// Start no candidate after this instant (`nova ci --max-minutes`): what is left is listed.
     pub deadline: Option<Instant>,
     /// Agents that must not run (`[agents] disabled`).
@@ -560,7 +562,8 @@ fn prove_base(
         stage: "review".into(),
     })?;
     let root = &run.request.repo_root;
-    let (path, Base { fetch, report }) = ChangePath::open(root, base, options, target)?;
+    let (mut path, Base { fetch, report }) = ChangePath::open(root, base, options, target)?;
+    path.set_jobs(run.request.jobs);
     run.outcome.sandbox = path.workspace().sandbox().to_owned();
     run.rec.emit(Event::StepFinished {
         command: fetch.command,
@@ -729,7 +732,62 @@ fn try_one(
     place: Place,
     size: usize,
 ) -> Result<Tried, ImproveError> {
-    let patch = &candidate.patch;
+    started(run, candidate, place)?;
+    let stage = Instant::now();
+    let proof = path.prove(candidate)?;
+    let seconds = stage.elapsed().as_secs_f64();
+    run.stages.add("validate", stage);
+    settle(
+        run,
+        path,
+        refactorer,
+        (candidate, place, size),
+        (proof, seconds),
+    )
+}
+
+/// As [`try_one`], for candidates proved side by side on the same tip (`--jobs`), each with its
+/// place and size: the refused are recorded first, on the tip they were proved against; then
+/// the first accepted lands, and any other accepted one is overtaken (its tip moved under it):
+/// `None`, to be proved again on the new tip.
+fn try_beside(
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    refactorer: &mut dyn Refactorer,
+    tries: &[(Candidate, Place, usize)],
+) -> Result<Vec<Option<Tried>>, ImproveError> {
+    for (candidate, place, _) in tries {
+        started(run, candidate, *place)?;
+    }
+    let stage = Instant::now();
+    let candidates: Vec<&Candidate> = tries.iter().map(|(c, _, _)| c).collect();
+    let proofs = path.prove_beside(&candidates)?;
+    let seconds = stage.elapsed().as_secs_f64();
+    run.stages.add("validate", stage);
+    let mut tried: Vec<Option<Tried>> = Vec::new();
+    let mut accepted = Vec::new();
+    for (at, ((candidate, place, size), proof)) in tries.iter().zip(proofs).enumerate() {
+        if proof.verdict.accepted {
+            accepted.push((at, proof));
+            tried.push(None);
+        } else {
+            let one = (candidate, *place, *size);
+            tried.push(Some(settle(run, path, refactorer, one, (proof, seconds))?));
+        }
+    }
+    for (nth, (at, proof)) in accepted.into_iter().enumerate() {
+        let (candidate, place, size) = &tries[at];
+        if nth == 0 {
+            let one = (candidate, *place, *size);
+            tried[at] = Some(settle(run, path, refactorer, one, (proof, seconds))?);
+        } else {
+            overtaken(run, path, candidate, *place, (proof, seconds))?;
+        }
+    }
+    Ok(tried)
+}
+
+fn started(run: &mut Run<'_>, candidate: &Candidate, place: Place) -> Result<(), ImproveError> {
     run.rec.emit(Event::CandidateStarted {
         index: place.index,
         total: place.total,
@@ -739,10 +797,18 @@ fn try_one(
         location: finding_of(candidate)
             .map(Finding::location)
             .unwrap_or_default(),
-        summary: patch.summary.clone(),
+        summary: candidate.patch.summary.clone(),
     })?;
-    let stage = Instant::now();
-    let proof = path.prove(candidate)?;
+    Ok(())
+}
+
+/// Records a validation: its steps, its report, flaky tests met.
+fn recorded(
+    run: &mut Run<'_>,
+    path: &ChangePath,
+    place: Place,
+    proof: &change::Proof,
+) -> Result<(), ImproveError> {
     run.outcome.validations += 1;
     emit_steps(&proof.report, &mut run.rec)?;
     let json = serde_json::to_string(&proof.report).unwrap_or_default();
@@ -757,9 +823,22 @@ fn try_one(
                 .flaky_test(test, &run.outcome.run, run.request.time)?;
         }
     }
-    run.stages.add("validate", stage);
+    Ok(())
+}
+
+/// What a candidate of `size` fixes proved: refused (recorded, kept under the run's refs), or
+/// described and committed.
+fn settle(
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    refactorer: &mut dyn Refactorer,
+    (candidate, place, size): (&Candidate, Place, usize),
+    (proof, seconds): (change::Proof, f64),
+) -> Result<Tried, ImproveError> {
+    recorded(run, path, place, &proof)?;
+    let patch = &candidate.patch;
     let diff = patch.diff();
-    let seconds = round(stage.elapsed().as_secs_f64());
+    let seconds = round(seconds);
     let reasons = proof.verdict.reasons.clone();
     let record = CandidateRecord {
         idx: place.index,
@@ -806,6 +885,43 @@ fn try_one(
         ..candidate.clone()
     };
     accept(run, path, candidate, proof, (place, record))
+}
+
+/// Records a candidate whose proof a candidate beside it overtook: accepted on a tip that is no
+/// longer the tip.
+fn overtaken(
+    run: &mut Run<'_>,
+    path: &ChangePath,
+    candidate: &Candidate,
+    place: Place,
+    (proof, seconds): (change::Proof, f64),
+) -> Result<(), ImproveError> {
+    recorded(run, path, place, &proof)?;
+    let why = String::from(
+        "passed beside a change that landed first: proved again on the tip that change made",
+    );
+    let diff = candidate.patch.diff();
+    run.rec.store.candidate(
+        run.rec.run,
+        &CandidateRecord {
+            idx: place.index,
+            finding: place.finding,
+            summary: &candidate.patch.summary,
+            diff: Some(&diff),
+            verdict: "overtaken",
+            reasons: std::slice::from_ref(&why),
+            commit: None,
+            seconds: round(seconds),
+        },
+    )?;
+    run.rec.emit(Event::CandidateOvertaken {
+        index: place.index,
+        total: place.total,
+        summary: candidate.patch.summary.clone(),
+        reason: why,
+        seconds: round(seconds),
+    })?;
+    Ok(())
 }
 
 /// The committer's message for a proved candidate, when the refactorer has one; a message that

@@ -2,7 +2,8 @@
 //! run there through `nova-sandbox`.
 //!
 //! Owns: the validation worktree (outside the repository), its target dir `.nova/target` (per
-//! repository, never shared with another checkout path), every cargo invocation, and
+//! repository, never shared with another checkout path), the spare worktrees beside it for
+//! `--jobs` (`spare`, each with its own `.nova/target-N`), every cargo invocation, and
 //! `ValidationReport`s.
 //! Never: touches the user's working tree, or runs repository code outside `nova-sandbox` (except
 //! with `--unsafe-no-sandbox`, which the user must ask for).
@@ -12,6 +13,7 @@ mod diagnostics;
 mod features;
 mod libtest;
 mod report;
+mod spare;
 mod testing;
 
 pub use diagnostics::{CargoOutput, CompileError, Diagnostic, FormatDrift};

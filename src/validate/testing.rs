@@ -152,10 +152,12 @@ const MAX_HUNG: usize = 3;
 impl Workspace {
     /// The test commands the targets need (extra cargo flags, label): doctests need a run of
     /// their own where the examples do not build, since `--doc` combines with no other target.
-    fn test_runs(&self) -> Vec<(&'static str, &'static str)> {
+    fn test_runs(&self, skip: &[String]) -> Vec<(&'static str, &'static str)> {
+        // A doctest to leave out needs a run of the doctests apart (see `doc_selection`).
+        let apart = skip.iter().any(|name| is_doc_name(name));
         match self.targets {
-            Targets::All | Targets::NoBenches => vec![("", "cargo test --workspace")],
-            Targets::Core => vec![
+            Targets::All | Targets::NoBenches if !apart => vec![("", "cargo test --workspace")],
+            Targets::All | Targets::NoBenches | Targets::Core => vec![
                 (
                     " --lib --bins --tests",
                     "cargo test --workspace --lib --bins --tests",
@@ -174,11 +176,15 @@ impl Workspace {
             results: TestResults::default(),
             ran: true,
         };
-        for (extra, label) in self.test_runs() {
+        for (extra, label) in self.test_runs(skip) {
             let mut skips = skip.to_vec();
             let mut hung = 0;
             loop {
-                let command = test_command(extra, &selection(&[], &skips));
+                let args = match extra {
+                    " --doc" => doc_selection(&[], &skips),
+                    _ => selection(&[], &skips),
+                };
+                let command = test_command(extra, &args);
                 let outcome = self.run_merged(&command)?;
                 run.steps.push(step(label, &outcome));
                 let text = String::from_utf8_lossy(&outcome.stdout);
@@ -243,7 +249,10 @@ impl Workspace {
         let mut skips = skip.to_vec();
         skips.extend(last.finished.iter().cloned());
         let mut args = vec![String::from("--test-threads=1")];
-        args.extend(selection(&[], &skips));
+        args.extend(match last.target.as_str() {
+            "doc" => doc_selection(&[], &skips),
+            _ => selection(&[], &skips),
+        });
         let command = format!(
             "cargo test -p {} {target} --no-fail-fast --message-format=json --offline \
              --color never -- {} 2>&1",
@@ -394,8 +403,8 @@ impl Workspace {
             if pending.is_empty() {
                 break;
             }
-            // Doctests apart: rustdoc's harness matches none of them by `--exact` name, so they
-            // run by their full name (which holds their file, item and line) without it.
+            // Doctests apart: rustdoc's harness cannot be given their names (`doc_selection`),
+            // so they run by a word of each, and are told apart by full name in the results.
             let (docs, others): (Vec<&String>, Vec<&String>) = pending
                 .iter()
                 .partition(|key| names.doc_names.contains_key(key.as_str()));
@@ -407,7 +416,7 @@ impl Workspace {
             let mut runs: Vec<(String, &str, Vec<String>)> = Vec::new();
             if !others.is_empty() {
                 let filters = name_of(&others);
-                for (extra, label) in self.test_runs() {
+                for (extra, label) in self.test_runs(&[]) {
                     runs.push((
                         test_command(extra, &selection(&filters, skip)),
                         label,
@@ -417,13 +426,8 @@ impl Workspace {
             }
             if !docs.is_empty() {
                 let filters = name_of(&docs);
-                let mut args = filters.clone();
-                args.extend(
-                    skip.iter()
-                        .flat_map(|name| [String::from("--skip"), name.clone()]),
-                );
                 runs.push((
-                    test_command(" --doc", &args),
+                    test_command(" --doc", &doc_selection(&filters, skip)),
                     "cargo test --workspace --doc",
                     filters,
                 ));
@@ -472,10 +476,12 @@ fn test_command(extra: &str, args: &[String]) -> String {
 }
 
 /// libtest's arguments to run only `filters` (all tests when empty) and none of `skip`, by exact
-/// name.
+/// name. A doctest's name in `skip` matches no test of these harnesses; in a run that holds the
+/// doctests too, rustdoc would split it into words and, with `--exact`, run no doctest at all:
+/// such a skip makes the doctests run apart (`test_runs`).
 fn selection(filters: &[String], skip: &[String]) -> Vec<String> {
     let mut args: Vec<String> = filters.to_vec();
-    for name in skip {
+    for name in skip.iter().filter(|name| !is_doc_name(name)) {
         args.push(String::from("--skip"));
         args.push(name.clone());
     }
@@ -483,6 +489,42 @@ fn selection(filters: &[String], skip: &[String]) -> Vec<String> {
         args.push(String::from("--exact"));
     }
     args
+}
+
+/// rustdoc's arguments to run `filters` and leave out `skip` (doctests' names). rustdoc splits
+/// what cargo hands it at whitespace, so a doctest (`src/lib.rs - Type::f (line 5)`) cannot be
+/// named whole, nor matched with `--exact`: each is named by one word of its name
+/// (`doc_word`), matched as a part of a name. Filters run a few doctests more, told apart by
+/// full name in the results; a skip leaves out the other doctests that share the word too, on
+/// every tree alike. Other names in `skip` are no doctest's and are left out.
+fn doc_selection(filters: &[String], skip: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = filters
+        .iter()
+        .map(|name| doc_word(name).to_owned())
+        .collect();
+    for name in skip.iter().filter(|name| is_doc_name(name)) {
+        args.push(String::from("--skip"));
+        args.push(doc_word(name).to_owned());
+    }
+    args
+}
+
+/// Whether a libtest name is a doctest's: only those hold spaces.
+fn is_doc_name(name: &str) -> bool {
+    name.contains(char::is_whitespace)
+}
+
+/// The word of a doctest's name (`src/lib.rs - Type::f (line 5)`) likely part of the fewest
+/// others: its item's path (`Type::f`), or its file when the item has none (crate-level docs) or
+/// a name so short that it is part of many (`f`).
+fn doc_word(name: &str) -> &str {
+    let (file, rest) = name.split_once(" - ").unwrap_or((name, ""));
+    let item = rest.split(" (line ").next().unwrap_or("");
+    let specific = item.len() >= 4 || item.contains("::");
+    match item {
+        item if specific && !is_doc_name(item) => item,
+        _ => file.split_whitespace().next().unwrap_or(file),
+    }
 }
 
 /// Cargo's flag selecting one target, from its label in a test's key.
@@ -522,13 +564,34 @@ mod tests {
         );
         assert_eq!(
             test_command(
-                "",
-                &selection(&[], &[String::from("src/lib.rs - f (line 5)")])
+                " --doc",
+                &doc_selection(&[], &[String::from("src/a b.rs - (line 5)")])
             ),
             "cargo test --workspace --no-fail-fast --message-format=json --offline --color never \
-             -- --skip 'src/lib.rs - f (line 5)' --exact 2>&1"
+             --doc -- --skip src/a 2>&1"
         );
         assert_eq!(quote("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn doctests_are_selected_by_a_word_of_their_name() {
+        let hung = String::from("src/ext_slice.rs - ext_slice::ByteSlice::find_iter (line 500)");
+        let short = String::from("src/lib.rs - f (line 5)");
+        let method = String::from("src/lib.rs - A::f (line 9)");
+        assert_eq!(doc_word(&method), "A::f");
+        assert_eq!(doc_word("src/lib.rs - checks_one (line 18)"), "checks_one");
+        let crate_docs = String::from("src/lib.rs - (line 1)");
+        assert_eq!(doc_word(&hung), "ext_slice::ByteSlice::find_iter");
+        assert_eq!(doc_word(&short), "src/lib.rs");
+        assert_eq!(doc_word(&crate_docs), "src/lib.rs");
+        let skip = [String::from("tests::net"), hung.clone()];
+        // No word with a space for rustdoc, and no `--exact`: it would run no doctest at all.
+        assert_eq!(
+            doc_selection(std::slice::from_ref(&short), &skip),
+            ["src/lib.rs", "--skip", "ext_slice::ByteSlice::find_iter"]
+        );
+        // The other harnesses keep their exact names, and no doctest's.
+        assert_eq!(selection(&[], &skip), ["--skip", "tests::net", "--exact"]);
     }
 
     #[test]

@@ -60,6 +60,35 @@ fn improved(env: &TestEnv, repo: &Path, branch: &str, group: &str) -> Vec<serde_
     events(&run)
 }
 
+/// Every commit of `commits` passes its tests on its own tree.
+fn every_commit_passes(env: &TestEnv, repo: &Path, commits: &[(String, String, String)]) {
+    for (commit, _, subject) in commits {
+        assert!(
+            commit_passes_its_tests(env, repo, commit),
+            "`{subject}` ({commit}) must pass its own tests"
+        );
+    }
+}
+
+/// The commits of `branch`: the planted fixture's two pairs of fixes, each passing its tests.
+fn two_pairs_each_passing(
+    env: &TestEnv,
+    repo: &Path,
+    branch: &str,
+) -> Vec<(String, String, String)> {
+    let commits = branch_commits(repo, branch);
+    let subjects: Vec<&str> = commits.iter().map(|c| c.2.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "Fix `clippy::needless_return` in 2 places (src/lib.rs)",
+            "Fix `clippy::needless_return` in 2 places (src/lib.rs)",
+        ]
+    );
+    every_commit_passes(env, repo, &commits);
+    commits
+}
+
 #[test]
 fn a_planted_bad_fix_is_found_by_bisection_and_every_commit_passes() {
     let env = TestEnv::new();
@@ -94,21 +123,7 @@ fn a_planted_bad_fix_is_found_by_bisection_and_every_commit_passes() {
     );
     assert_eq!(of_kind(&events, "candidate_accepted").len(), 2);
 
-    let commits = branch_commits(&repo, "nova/grouped");
-    let subjects: Vec<&str> = commits.iter().map(|c| c.2.as_str()).collect();
-    assert_eq!(
-        subjects,
-        [
-            "Fix `clippy::needless_return` in 2 places (src/lib.rs)",
-            "Fix `clippy::needless_return` in 2 places (src/lib.rs)",
-        ]
-    );
-    for (commit, _, subject) in &commits {
-        assert!(
-            commit_passes_its_tests(&env, &repo, commit),
-            "`{subject}` ({commit}) must pass its own tests"
-        );
-    }
+    let commits = two_pairs_each_passing(&env, &repo, "nova/grouped");
     let lib = branch_file(&repo, "nova/grouped", "src/lib.rs");
     assert_eq!(lib.matches("return").count(), 1, "{lib}");
     assert!(lib.contains("return 3;"), "{lib}");
@@ -214,10 +229,116 @@ fn a_refused_pass_proves_its_formatting_apart() {
     );
     let lib = branch_file(&repo, "nova/unfolded", "src/lib.rs");
     assert!(lib.contains("return 3;"), "{lib}");
-    for (commit, _, subject) in &commits {
-        assert!(
-            commit_passes_its_tests(&env, &repo, commit),
-            "`{subject}` ({commit}) must pass its own tests"
-        );
-    }
+    every_commit_passes(&env, &repo, &commits);
+}
+
+/// The candidate events of a run, in order, by kind.
+fn candidate_kinds(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .filter(|kind| kind.starts_with("candidate_"))
+        .map(|kind| kind.trim_start_matches("candidate_").to_owned())
+        .collect()
+}
+
+#[test]
+fn with_two_jobs_the_halves_of_a_refused_group_are_proved_side_by_side() {
+    let env = TestEnv::new();
+    let files = [
+        ("Cargo.toml", MANIFEST),
+        ("src/lib.rs", LIB),
+        ("tests/pinned.rs", PINNED),
+    ];
+    let repo = env.repo_with("beside", &files);
+    let run = env.nova_in(
+        &repo,
+        [
+            "improve",
+            "--branch",
+            "nova/beside",
+            "--group",
+            "rule",
+            "--jobs",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let events = events(&run);
+    // The five fail together; [one, two] and [three, four, five] are proved at once on the same
+    // tip; [one, two] lands, the three split; [three] and [four, five] at once on the new tip.
+    // (The test file's formatting is skipped: tests are protected.)
+    assert_eq!(
+        candidate_kinds(&events),
+        [
+            "started", "split", "started", "started", "split", "accepted", "started", "started",
+            "rejected", "accepted", "skipped",
+        ],
+        "{events:#?}"
+    );
+    two_pairs_each_passing(&env, &repo, "nova/beside");
+    let grouped = env.repo_with("one-at-a-time", &files);
+    improved(&env, &grouped, "nova/grouped", "rule");
+    assert_eq!(
+        branch_file(&repo, "nova/beside", "src/lib.rs"),
+        branch_file(&grouped, "nova/grouped", "src/lib.rs"),
+        "proving side by side changes when, not what lands"
+    );
+}
+
+/// Two fixes each fine alone, not together: the test wants one of the two `return`s kept.
+const EITHER: &str = r#"#[test]
+fn one_return_stays() {
+    let source = include_str!("../src/lib.rs");
+    assert!(source.contains("return 1;") || source.contains("return 2;"));
+}
+"#;
+
+#[test]
+fn a_half_that_passed_beside_one_that_landed_is_proved_again() {
+    let env = TestEnv::new();
+    let lib =
+        "pub fn one() -> i32 {\n    return 1;\n}\n\npub fn two() -> i32 {\n    return 2;\n}\n";
+    let repo = env.repo_with(
+        "overtaken",
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("src/lib.rs", lib),
+            ("tests/either.rs", EITHER),
+        ],
+    );
+    let run = env.nova_in(
+        &repo,
+        ["improve", "--branch", "nova/again", "--jobs", "2", "--json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let events = events(&run);
+    // Both fixes fail together; alone, side by side on the base, both pass: `one`'s lands, and
+    // `two`'s, proved on a tip that is gone, is proved again on the new one, where it fails.
+    assert_eq!(
+        candidate_kinds(&events),
+        [
+            "started",
+            "split",
+            "started",
+            "started",
+            "accepted",
+            "overtaken",
+            "started",
+            "rejected"
+        ],
+        "{events:#?}"
+    );
+    let overtaken = of_kind(&events, "candidate_overtaken");
+    assert_eq!(
+        overtaken[0]["summary"],
+        "Fix `clippy::needless_return` in `two` (src/lib.rs)"
+    );
+    let lib = branch_file(&repo, "nova/again", "src/lib.rs");
+    assert!(
+        !lib.contains("return 1;") && lib.contains("return 2;"),
+        "{lib}"
+    );
+    assert_eq!(branch_commits(&repo, "nova/again").len(), 1);
 }

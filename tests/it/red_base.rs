@@ -409,3 +409,62 @@ fn a_hung_test_is_killed_and_named_and_the_run_goes_on() {
         "the fix is committed"
     );
 }
+
+/// A doctest that never finishes, on an item whose path is longer than its file's, and one that
+/// holds `one` to 1.
+const DOCS: &str = "\n/// ```\n/// loop { std::thread::sleep(std::time::Duration::from_secs(1)); }\n/// ```\npub fn never_finishes_at_all() {}\n\n/// ```\n/// assert_eq!(red::one(), 1);\n/// ```\npub fn checks_one() {}\n";
+
+/// rustdoc splits the names it is given at whitespace: a hung doctest left out with `--skip NAME
+/// --exact` left out every doctest, on the base and on each candidate alike, so a change that
+/// broke a doctest was accepted.
+#[test]
+fn a_hung_doctest_is_left_out_and_the_other_doctests_still_judge() {
+    let env = TestEnv::new();
+    let repo = env.repo_with(
+        "hung-doctest",
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("src/lib.rs", &format!("{}{DOCS}", lib(""))),
+        ],
+    );
+    let options = validation_options(&env, Duration::from_secs(20), Limits::default());
+    let mut workspace = Workspace::open(&repo, head_of(&repo), options).expect("workspace");
+    let (base, _) = workspace.validate_base().expect("base");
+    let hung: Vec<&String> = base.tests.hung.iter().collect();
+    assert_eq!(hung.len(), 1, "{:?}", base.tests);
+    assert!(hung[0].contains("never_finishes_at_all"), "{hung:?}");
+    let checked = |report: &ValidationReport| {
+        report
+            .tests
+            .tests
+            .iter()
+            .find(|(key, _)| key.contains("checks_one"))
+            .map(|(_, outcome)| *outcome)
+    };
+    assert_eq!(
+        checked(&base),
+        Some(nova::validate::TestOutcome::Passed),
+        "{:?}",
+        base.tests
+    );
+    // Only that doctest sees `one` change.
+    let (patch, _) = replacing_return(&workspace, "    2\n");
+    let patch = Patch {
+        changes: vec![FileChange {
+            after: patch.changes[0].after.as_ref().map(|text| {
+                text.replace("assert_eq!(super::one(), 1)", "assert!(super::one() > 0)")
+            }),
+            ..patch.changes[0].clone()
+        }],
+        ..patch
+    };
+    workspace.apply(&patch).expect("apply");
+    let (report, _) = workspace.validate_patch(&patch, &base).expect("validate");
+    assert_eq!(checked(&report), Some(nova::validate::TestOutcome::Failed));
+    let verdict = judge(&base, &report);
+    assert!(!verdict.accepted, "{verdict:?}");
+    assert!(
+        verdict.reasons.iter().any(|r| r.contains("checks_one")),
+        "{verdict:?}"
+    );
+}

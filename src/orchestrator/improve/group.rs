@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::plan::{self, Plan};
-use super::{Run, TIME_CAP, Tried, finding_of, skip, try_one};
+use super::{Run, TIME_CAP, Tried, finding_of, skip, try_beside, try_one};
 use crate::edit::{FileChange, Patch, RepoPath, Stack};
 use crate::findings::Finding;
 use crate::index::Index;
@@ -232,14 +232,16 @@ fn land(
 ) -> Result<Vec<usize>, ImproveError> {
     let mut landed = Vec::new();
     let mut committed = BTreeSet::new();
-    // Sets still to prove, the next on top.
-    let mut todo: Vec<Vec<usize>> = Vec::new();
+    // Batches of sets still to prove, the next on top: a batch's sets are proved side by side on
+    // one tip (`--jobs`).
+    let mut todo: Vec<Vec<Vec<usize>>> = Vec::new();
     if !formed.members.is_empty() {
-        todo.push((0..formed.members.len()).collect());
+        todo.push(vec![(0..formed.members.len()).collect()]);
     }
-    while let Some(set) = todo.pop() {
+    while let Some(batch) = todo.pop() {
         if let Some(reason) = stop(run, refactorer) {
-            for member in std::iter::once(set).chain(todo.drain(..)).flatten() {
+            let left = batch.into_iter().chain(todo.drain(..).flatten());
+            for member in left.flatten() {
                 let (candidate, _) = &formed.members[member];
                 refactorer.dropped(candidate);
                 let finding = finding_of(candidate).map(what).unwrap_or_default();
@@ -247,39 +249,81 @@ fn land(
             }
             break;
         }
-        let mut candidate = formed.candidate(&set, &committed);
-        // The whole group, on its first try, carries the formatting of the files it touches;
-        // halves cut from the stack after a refusal do not (the stack does not know it).
-        let formatting = finding_of(&candidate).is_some_and(|f| f.rule == crate::engine::RUSTFMT);
-        let mut folded = Vec::new();
-        if run.formats && !formatting && committed.is_empty() && set.len() == formed.members.len() {
-            (candidate, folded) = with_formatting(path, &candidate, unformatted, fold)?;
-        }
-        let place = run.next_place(formed.members[set[0]].1, 0);
-        let reasons = match try_one(run, path, refactorer, &candidate, place, set.len())? {
-            Tried::Accepted => {
-                committed.extend(set);
-                landed = folded;
-                continue;
+        let mut next = Vec::new();
+        if let [set] = &batch[..] {
+            let mut candidate = formed.candidate(set, &committed);
+            // The whole group, on its first try, carries the formatting of the files it touches;
+            // halves cut from the stack after a refusal do not (the stack does not know it).
+            let formatting =
+                finding_of(&candidate).is_some_and(|f| f.rule == crate::engine::RUSTFMT);
+            let whole = committed.is_empty() && set.len() == formed.members.len();
+            let mut folded = Vec::new();
+            if run.formats && !formatting && whole {
+                (candidate, folded) = with_formatting(path, &candidate, unformatted, fold)?;
             }
-            Tried::Refused(reasons) => reasons,
-        };
-        if let [member] = set[..] {
-            // A change alone in its group (a model's) may be repaired; a group's member may not,
-            // since the group's other members were made on it.
-            let alone = formed.members.len() == 1;
-            let tried = (&candidate, formed.members[member].1);
-            if !(alone && repaired(run, path, refactorer, index, tried, reasons)?) {
-                refactorer.dropped(&formed.members[member].0);
+            let place = run.next_place(formed.members[set[0]].1, 0);
+            match try_one(run, path, refactorer, &candidate, place, set.len())? {
+                Tried::Accepted => {
+                    committed.extend(set);
+                    landed = folded;
+                }
+                Tried::Refused(reasons) => {
+                    let tried = (set.as_slice(), &candidate, reasons);
+                    next = refused(run, path, (refactorer, index), formed, tried)?;
+                }
             }
-            continue;
+        } else {
+            let tries: Vec<_> = batch
+                .iter()
+                .map(|set| {
+                    let place = run.next_place(formed.members[set[0]].1, 0);
+                    (formed.candidate(set, &committed), place, set.len())
+                })
+                .collect();
+            let tried = try_beside(run, path, refactorer, &tries)?;
+            for ((set, (candidate, _, _)), tried) in batch.iter().zip(&tries).zip(tried) {
+                match tried {
+                    Some(Tried::Accepted) => committed.extend(set),
+                    Some(Tried::Refused(reasons)) => {
+                        let tried = (set.as_slice(), candidate, reasons);
+                        next.extend(refused(run, path, (refactorer, index), formed, tried)?);
+                    }
+                    // Overtaken: proved again on the tip the other made.
+                    None => next.push(vec![set.clone()]),
+                }
+            }
         }
-        let (left, right) = set.split_at(set.len() / 2);
-        run.counts.expected += 2;
-        todo.push(right.to_vec());
-        todo.push(left.to_vec());
+        todo.extend(next.into_iter().rev());
     }
     Ok(landed)
+}
+
+/// What follows a refused set of a group's members: one member alone is dropped (or repaired,
+/// when it is alone in its group: a model's change); a larger set is split in halves, proved
+/// next, side by side when the path allows (`--jobs`). The batches to prove next, in order.
+fn refused(
+    run: &mut Run<'_>,
+    path: &mut ChangePath,
+    (refactorer, index): (&mut dyn Refactorer, &Index),
+    formed: &Formed,
+    (set, candidate, reasons): (&[usize], &Candidate, Vec<String>),
+) -> Result<Vec<Vec<Vec<usize>>>, ImproveError> {
+    if let [member] = set[..] {
+        // A group's member may not be repaired, since the group's other members were made on it.
+        let alone = formed.members.len() == 1;
+        let tried = (candidate, formed.members[member].1);
+        if !(alone && repaired(run, path, refactorer, index, tried, reasons)?) {
+            refactorer.dropped(&formed.members[member].0);
+        }
+        return Ok(Vec::new());
+    }
+    let (left, right) = set.split_at(set.len() / 2);
+    run.counts.expected += 2;
+    Ok(if path.jobs() > 1 {
+        vec![vec![left.to_vec(), right.to_vec()]]
+    } else {
+        vec![vec![left.to_vec()], vec![right.to_vec()]]
+    })
 }
 
 /// `candidate` (a whole group) with the files it touches formatted, but those in `skip`, and the
