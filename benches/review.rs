@@ -10,6 +10,7 @@
 //! cargo bench --bench review --no-run && cargo bench --bench review
 //! taskset -c 0 cargo bench --bench review
 //! cargo bench --bench review -- compare     # only Nova against `ast-grep`, same rules
+//! cargo bench --bench review -- 150k        # cold and warm on a ~150,000-line part of it
 //! ```
 //!
 //! The corpus is the index benchmark's (`benches/common/corpus.rs`), in `target/bench-corpus/`.
@@ -66,6 +67,13 @@ fn main() {
         compare_with_ast_grep(&root, &corpus, &set);
         return;
     }
+    // `cargo bench --bench review -- 150k`: the review target's own size of tree.
+    if std::env::args().any(|arg| arg == "150k") {
+        let (smaller, lines) = part_of(&corpus, &root.join("target/bench-corpus-150k"), 152_000);
+        println!("{lines} lines of Rust, in {}", smaller.display());
+        cold_and_warm(&smaller, &set);
+        return;
+    }
     let request = ReviewRequest {
         repo_root: corpus.clone(),
         disabled: Vec::new(),
@@ -116,6 +124,94 @@ fn main() {
         &parse_only(&corpus),
     );
     compare_with_ast_grep(&root, &corpus, &set);
+}
+
+/// A copy of `corpus` of at most `limit` lines: Nova's sources, then each package in name order
+/// that still fits. Its path and lines.
+fn part_of(corpus: &Path, to: &Path, limit: usize) -> (PathBuf, usize) {
+    let _ = std::fs::remove_dir_all(to);
+    let mut names: Vec<String> = std::fs::read_dir(corpus)
+        .expect("the corpus")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.') && name != "nova")
+        .collect();
+    names.sort();
+    names.insert(0, String::from("nova"));
+    let mut lines = 0;
+    for name in names {
+        let texts = rust_files(&corpus.join(&name));
+        let more: usize = texts.iter().map(|(_, text)| text.lines().count()).sum();
+        if lines + more > limit {
+            continue;
+        }
+        for (path, text) in texts {
+            let target = to.join(path.strip_prefix(corpus).expect("inside the corpus"));
+            std::fs::create_dir_all(target.parent().expect("a file's directory")).expect("mkdir");
+            std::fs::write(target, text).expect("write");
+        }
+        lines += more;
+    }
+    (to.to_owned(), lines)
+}
+
+/// Every `.rs` file under `dir`, with its text.
+fn rust_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                found.push((path, text));
+            }
+        }
+    }
+    found
+}
+
+/// A whole review of `tree` cold (no findings cache) and warm (nothing changed), `ROUNDS` times
+/// each: best and median.
+fn cold_and_warm(tree: &Path, set: &AgentSet) {
+    const ROUNDS: usize = 9;
+    let request = ReviewRequest {
+        repo_root: tree.to_owned(),
+        disabled: Vec::new(),
+        base: None,
+    };
+    let review = || {
+        let started = Instant::now();
+        let outcome = Review::start(&request, set)
+            .and_then(Review::finish)
+            .expect("the review runs");
+        (started.elapsed(), outcome.files)
+    };
+    let cache = tree.join(".nova/review/findings.bin");
+    let (_, files) = review();
+    let mut cold: Vec<Duration> = (0..ROUNDS)
+        .map(|_| {
+            let _ = std::fs::remove_file(&cache);
+            review().0
+        })
+        .collect();
+    let mut warm: Vec<Duration> = (0..ROUNDS).map(|_| review().0).collect();
+    cold.sort();
+    warm.sort();
+    let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
+    println!("{files} files; best / median of {ROUNDS}");
+    println!(
+        "| cold, all rules | {} / {} |",
+        ms(cold[0]),
+        ms(cold[ROUNDS / 2])
+    );
+    println!(
+        "| warm, nothing changed | {} / {} |",
+        ms(warm[0]),
+        ms(warm[ROUNDS / 2])
+    );
 }
 
 /// The time to parse every Rust file of the corpus once, on one thread, texts already read: what
