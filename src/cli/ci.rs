@@ -76,9 +76,9 @@ struct ImproveJob {
     /// Commit on the review branch, but push nothing and open no pull request
     #[arg(long)]
     no_push: bool,
-    /// Prove the fixes of one rule as one commit (bisected when refused), all of a pass as one,
-    /// or each on its own
-    #[arg(long, value_enum, value_name = "HOW", default_value = "rule")]
+    /// Prove all the machine fixes of a pass as one commit, those of one rule as one, or each on
+    /// its own; a refused group is bisected
+    #[arg(long, value_enum, value_name = "HOW", default_value = "pass")]
     group: improve::GroupBy,
     /// How many candidates may be proved side by side, each in a worktree and target dir of its
     /// own: when a group is refused, its halves are proved at once on the same tip

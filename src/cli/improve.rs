@@ -41,9 +41,9 @@ pub struct ImproveArgs {
     /// Stop after this many commits [default: `budget.max_changes`, else no limit]
     #[arg(long, value_name = "N")]
     max_changes: Option<usize>,
-    /// Prove the fixes of one rule as one commit (bisected when refused), all of a pass as one,
-    /// or each on its own
-    #[arg(long, value_enum, value_name = "HOW", default_value = "rule")]
+    /// Prove all the machine fixes of a pass as one commit, those of one rule as one, or each on
+    /// its own; a refused group is bisected
+    #[arg(long, value_enum, value_name = "HOW", default_value = "pass")]
     group: GroupBy,
     /// How many candidates may be proved side by side, each in a worktree and target dir of its
     /// own: when a group is refused, its halves are proved at once on the same tip
@@ -204,6 +204,8 @@ struct Tally {
     accepted: usize,
     rejected: usize,
     skipped: usize,
+    /// Groups refused and split, and halves overtaken: tried, and tried again in parts.
+    again: usize,
     /// Candidates known so far (a later pass may add more).
     total: usize,
     /// When the first candidate started: for the estimate of the time left.
@@ -212,7 +214,7 @@ struct Tally {
 
 impl Tally {
     fn done(&self) -> usize {
-        self.accepted + self.rejected + self.skipped
+        self.accepted + self.rejected + self.skipped + self.again
     }
 
     /// `3 accepted, 1 rejected, 0 skipped`.
@@ -390,7 +392,11 @@ impl<'a> View<'a> {
             }
         }
         self.note(&line);
-        self.tally.total = self.tally.done() + fixable;
+        // A pass's findings are tried in groups: how many, the candidates' events say.
+        self.tally.total = self
+            .tally
+            .total
+            .max(self.tally.done() + usize::from(*fixable > 0));
         if let Some(bar) = &self.live {
             let template = "[{bar:20}] {pos}/{len} · {elapsed} in, ~{eta} left · \
                             {prefix} · {wide_msg}";
@@ -466,16 +472,8 @@ impl<'a> View<'a> {
                 seconds,
                 size,
             } => {
-                let head = p.paint_err(YELLOW, "split");
-                let mut text = format!(
-                    "{head} [{}/{total}] {summary} ({seconds:.1} s): refused as a whole; \
-                     its {size} fixes are bisected",
-                    index + 1
-                );
-                for reason in reasons {
-                    text.push_str(&format!("\n    {reason}"));
-                }
-                self.finished(&text);
+                let why = format!("refused as a whole; its {size} fixes are bisected");
+                self.again("split", (*index, *total, summary, *seconds), &why, reasons);
             }
             Event::CandidateOvertaken {
                 index,
@@ -483,13 +481,7 @@ impl<'a> View<'a> {
                 summary,
                 reason,
                 seconds,
-            } => {
-                let head = p.paint_err(YELLOW, "again");
-                self.finished(&format!(
-                    "{head} [{}/{total}] {summary} ({seconds:.1} s): {reason}",
-                    index + 1
-                ));
-            }
+            } => self.again("again", (*index, *total, summary, *seconds), reason, &[]),
             Event::CandidateSkipped {
                 index,
                 total,
@@ -505,6 +497,26 @@ impl<'a> View<'a> {
             }
             _ => {}
         }
+    }
+
+    /// A candidate tried, to be tried again in parts (`split`) or on a newer tip (`again`).
+    fn again(
+        &mut self,
+        word: &str,
+        (index, total, summary, seconds): (usize, usize, &str, f64),
+        why: &str,
+        reasons: &[String],
+    ) {
+        self.tally.again += 1;
+        let head = self.cx.printer.paint_err(YELLOW, word);
+        let mut text = format!(
+            "{head} [{}/{total}] {summary} ({seconds:.1} s): {why}",
+            index + 1
+        );
+        for reason in reasons {
+            text.push_str(&format!("\n    {reason}"));
+        }
+        self.finished(&text);
     }
 
     /// A finished candidate's line; without a live line, it carries the counts and times too.

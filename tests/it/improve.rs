@@ -167,7 +167,8 @@ fn improves_a_crate_on_a_branch_and_leaves_the_checkout_alone() {
     let tree_before = snapshot_tree(&repo);
     let status_before = status(&repo);
 
-    let run = improve(&env, &repo, &["--branch", "nova/test"]);
+    // One commit per rule, to read each fix's own message.
+    let run = improve(&env, &repo, &["--branch", "nova/test", "--group", "rule"]);
     assert_eq!(run.code, 0, "{}", run.both());
 
     assert_eq!(
@@ -279,7 +280,11 @@ fn archive_has_the_run(env: &TestEnv, repo: &Path) {
 fn a_fix_that_breaks_a_test_is_rejected() {
     let env = TestEnv::new();
     let repo = fixture(&env, "pinned", &[("tests/source.rs", PINNED_TEST)]);
-    let run = improve(&env, &repo, &["--branch", "nova/pinned", "--json"]);
+    let run = improve(
+        &env,
+        &repo,
+        &["--branch", "nova/pinned", "--json", "--group", "rule"],
+    );
     assert_eq!(run.code, 0, "{}", run.both());
     let events: Vec<serde_json::Value> = run
         .stdout
@@ -513,8 +518,14 @@ fn two_runs_make_the_same_commits() {
     let mut env = TestEnv::new();
     env.set_var("SOURCE_DATE_EPOCH", "1700000000");
     let repo = fixture(&env, "twice", &[]);
-    assert_eq!(improve(&env, &repo, &["--branch", "one"]).code, 0);
-    assert_eq!(improve(&env, &repo, &["--branch", "two"]).code, 0);
+    assert_eq!(
+        improve(&env, &repo, &["--branch", "one", "--group", "rule"]).code,
+        0
+    );
+    assert_eq!(
+        improve(&env, &repo, &["--branch", "two", "--group", "rule"]).code,
+        0
+    );
     let one = branch_commits(&repo, "one");
     let two = branch_commits(&repo, "two");
     assert_eq!(one.len(), 3);
@@ -536,13 +547,26 @@ fn dry_run_and_max_changes() {
         "{}",
         run.stdout
     );
-    assert_eq!(run.stdout.matches("\n  Fix ").count(), 3, "{}", run.stdout);
+    // The pass's three fixes, proved together: one commit would be made.
+    assert!(
+        run.stdout
+            .contains("\n  Fix 3 findings of 3 rules (src/lib.rs)\n"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(branches(&repo), ["master"]);
 
     let run = improve(
         &env,
         &repo,
-        &["--max-changes", "1", "--branch", "one-change"],
+        &[
+            "--max-changes",
+            "1",
+            "--branch",
+            "one-change",
+            "--group",
+            "rule",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.both());
     assert_eq!(branch_commits(&repo, "one-change").len(), 1);
@@ -634,7 +658,7 @@ fn a_repository_refactorer_with_an_acceptance_command() {
     );
     assert_ne!(custom, builtin);
     let repo = fixture(&env, "accept", &[(".nova/agents/refactorer.md", &custom)]);
-    let run = improve(&env, &repo, &["--branch", "nova/accept"]);
+    let run = improve(&env, &repo, &["--branch", "nova/accept", "--group", "rule"]);
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(
         run.stdout.contains(

@@ -18,10 +18,11 @@ use crate::orchestrator::improve::ImproveError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Grouping {
     /// The fixes of one rule in one pass are one commit, bisected when refused.
-    #[default]
     Rule,
-    /// Every machine fix of a pass is one commit (formatting another), bisected when refused:
-    /// the fewest validations, for a crate whose tests take long.
+    /// Every machine fix of a pass is one commit, bisected when refused (the formatting of what
+    /// was unformatted before rides along, or is a commit of its own after a split): the fewest
+    /// validations.
+    #[default]
     Pass,
     /// Every fix is proved and committed on its own.
     Single,
