@@ -11,6 +11,7 @@ mod builtin;
 mod fix;
 mod literals;
 mod matcher;
+pub mod mutate;
 mod pattern;
 mod rule;
 mod types;
