@@ -42,16 +42,6 @@ for line in open(sys.argv[1]):
 print(n["candidate_started"], n["candidate_split"], n["candidate_rejected"], n["candidate_accepted"])' "$1"
 }
 
-# "yes" when every commit of `branch` after main passes `cargo test` on its own tree.
-every_commit_passes() {
-    local dir=$1 branch=$2 failed=0
-    for commit in $(cd "$dir" && git rev-list --reverse "main..$branch"); do
-        (cd "$dir" && git checkout -q "$commit" && cargo test --offline -q >/dev/null 2>&1) || failed=$((failed + 1))
-    done
-    (cd "$dir" && git checkout -q main)
-    if [ "$failed" -eq 0 ]; then echo yes; else echo "no ($failed failing)"; fi
-}
-
 printf '| crate | warnings | clippy --fix + cargo test | its tests | nova --group | nova | ratio | commits | validations (split) | rejected | every commit passes |\n'
 printf '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 for crate in "${crates[@]}"; do

@@ -35,3 +35,14 @@ for line in sys.stdin:
     seen.add((d["code"]["code"], s["file_name"], s["byte_start"]))
 print(len(seen))'
 }
+
+# every_commit_passes DIR BRANCH: "yes" when every commit of BRANCH after main passes `cargo test`
+# on its own tree, checked out in DIR (left on main).
+every_commit_passes() {
+    local dir=$1 branch=$2 failed=0
+    for commit in $(cd "$dir" && git rev-list --reverse "main..$branch"); do
+        (cd "$dir" && git checkout -q "$commit" && cargo test --offline -q >/dev/null 2>&1) || failed=$((failed + 1))
+    done
+    (cd "$dir" && git checkout -q main)
+    if [ "$failed" -eq 0 ]; then echo yes; else echo "no ($failed failing)"; fi
+}
