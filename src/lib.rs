@@ -9,6 +9,7 @@
 //! - [`config`]: `nova.toml`, the user's config, environment variables, the trust rule.
 //! - [`agents`]: the agent file format, pipelines, the registry and its checks.
 //! - [`orchestrator`]: runs pipelines; `improve`, `apply` and `ask` end to end.
+//! - [`evolve`]: task sets with hidden checks for `nova bench`, and what judges self-improvement.
 //! - [`llm`]: language models over HTTP: OpenAI-compatible and Anthropic, streamed, retried,
 //!   recorded and replayed.
 //! - [`engine`]: the builtin brain: findings from rustc, clippy and rustfmt, and their fixes.
@@ -36,6 +37,7 @@ pub mod config;
 pub mod diag;
 pub mod edit;
 pub mod engine;
+pub mod evolve;
 pub mod findings;
 pub mod forge;
 pub mod git;

@@ -8,6 +8,7 @@
 mod agents;
 mod apply;
 mod ask;
+mod bench;
 mod branches;
 mod ci;
 mod completions;
@@ -108,6 +109,7 @@ pub enum Command {
     Improve(improve::ImproveArgs),
     Ask(ask::AskArgs),
     Apply(apply::ApplyArgs),
+    Bench(bench::BenchArgs),
     Branches(branches::BranchesArgs),
     Undo(undo::UndoArgs),
     Push(push::PushArgs),
@@ -278,6 +280,7 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
         Command::Improve(args) => improve::run(&cx, args),
         Command::Ask(args) => ask::run(&cx, args),
         Command::Apply(args) => apply::run(&cx, args),
+        Command::Bench(args) => bench::run(&cx, args),
         Command::Branches(args) => branches::run(&cx, args),
         Command::Undo(args) => undo::run(&cx, args),
         Command::Push(args) => push::run(&cx, args),

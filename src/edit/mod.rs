@@ -137,7 +137,7 @@ impl FileChange {
 
 /// A proposed change: whole new contents for one or more files, with the contents they must have
 /// for the change to apply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Patch {
     /// One line: what the change does.
     pub summary: String,

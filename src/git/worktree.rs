@@ -148,6 +148,70 @@ pub fn modified_files(path: &Path) -> Result<Vec<String>, WorktreeError> {
     Ok(files)
 }
 
+/// The commit revision `rev` names (any form git accepts: a branch, `HEAD~3`, a commit id), or
+/// `None` when git knows no commit by it.
+pub fn commit_of(root: &Path, rev: &str) -> Result<Option<Oid>, WorktreeError> {
+    let repo = Repository::open(root)?;
+    let Ok(object) = repo.revparse_single(rev) else {
+        return Ok(None);
+    };
+    Ok(object.peel_to_commit().ok().map(|commit| commit.id()))
+}
+
+/// The paths whose blobs differ between commits `from` and `to` (added, deleted or modified),
+/// sorted.
+pub fn changed_between(root: &Path, from: Oid, to: Oid) -> Result<Vec<String>, WorktreeError> {
+    let repo = Repository::open(root)?;
+    let old = repo.find_commit(from)?.tree()?;
+    let new = repo.find_commit(to)?.tree()?;
+    let diff = repo.diff_tree_to_tree(Some(&old), Some(&new), None)?;
+    let mut paths: Vec<String> = diff
+        .deltas()
+        .flat_map(|delta| [delta.old_file().path(), delta.new_file().path()])
+        .flatten()
+        .filter_map(|path| path.to_str().map(str::to_owned))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    Ok(paths)
+}
+
+/// A commit of a history walk: its id, its first parent and its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ancestor {
+    pub id: Oid,
+    pub parent: Option<Oid>,
+    pub message: String,
+    /// More than one parent: a merge.
+    pub merge: bool,
+}
+
+/// `from` and the commits before it along first parents, newest first, at most `depth` of them.
+pub fn first_parents(root: &Path, from: Oid, depth: usize) -> Result<Vec<Ancestor>, WorktreeError> {
+    let repo = Repository::open(root)?;
+    let mut steps = Vec::new();
+    let mut next = Some(from);
+    while let Some(id) = next
+        && steps.len() < depth
+    {
+        let commit = match repo.find_commit(id) {
+            Ok(commit) => commit,
+            // A shallow clone's history ends where its objects do.
+            Err(_) if !steps.is_empty() => break,
+            Err(error) => return Err(error.into()),
+        };
+        let parent = commit.parent_id(0).ok();
+        steps.push(Ancestor {
+            id,
+            parent,
+            message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
+            merge: commit.parent_count() > 1,
+        });
+        next = parent;
+    }
+    Ok(steps)
+}
+
 /// Per path, the 1-based, inclusive ranges of lines that changed.
 pub type ChangedLines = std::collections::BTreeMap<String, Vec<(usize, usize)>>;
 

@@ -198,6 +198,7 @@ pub enum CommitError {
 }
 
 /// The validation worktree and the tip candidates are proved against and committed onto.
+#[derive(Debug)]
 pub struct ChangePath {
     root: PathBuf,
     workspace: Workspace,
@@ -210,6 +211,7 @@ pub struct ChangePath {
 }
 
 /// What proving the base gave: the fetch and the base's own validation.
+#[derive(Debug)]
 pub struct Base {
     pub fetch: Step,
     pub report: ValidationReport,
@@ -381,8 +383,12 @@ impl ChangePath {
         Ok(proofs)
     }
 
-    /// Commits an accepted `candidate` on the tip (the tree the worktree validated), moves the
-    /// review branch to it unless this is a dry run, and makes it the new tip.
+    /// Takes an accepted `candidate` that will not be committed back out of the worktree, which
+    /// holds the tip again (`nova bench make` proves defects, never commits them).
+    pub fn put_back(&mut self, candidate: &Candidate) -> Result<(), ValidateError> {
+        self.workspace.apply(&candidate.patch.reversed())
+    }
+
     /// Keeps candidate `n` (1-based) of the run under its private ref (`refs/nova/runs/<run>/<n>`):
     /// `accepted`, the commit it landed as; else a commit of it on the tip it was proved
     /// against, its message saying why it was refused. No branch moves.
@@ -416,6 +422,8 @@ impl ChangePath {
         Ok(())
     }
 
+    /// Commits an accepted `candidate` on the tip (the tree the worktree validated), moves the
+    /// review branch to it unless this is a dry run, and makes it the new tip.
     pub fn commit(
         &mut self,
         candidate: &Candidate,

@@ -28,6 +28,7 @@ pub use agent::RunLimits;
 pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, Prepared, apply, prepare};
 pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ChangeOutcome, OnTip, ask};
 pub use brain::ModelBrain;
+pub use change::{Author, Base, Candidate, ChangePath, Origin, Proof, Target};
 pub use clock::{now, stamp};
 pub use events::Event;
 pub use improve::{

@@ -232,9 +232,16 @@ fn simple(node: Node<'_>) -> bool {
 
 /// `n` of `mutants` (all when there are fewer), chosen by `seed` alone, in source order.
 pub fn sample(mutants: &[Mutant], seed: u64, n: usize) -> Vec<&Mutant> {
-    let mut order: Vec<usize> = (0..mutants.len()).collect();
+    let mut chosen: Vec<usize> = shuffled(mutants.len(), seed).into_iter().take(n).collect();
+    chosen.sort_unstable();
+    chosen.into_iter().map(|i| &mutants[i]).collect()
+}
+
+/// `0..len` in an order chosen by `seed` alone: the order `nova bench make` tries mutants in.
+pub fn shuffled(len: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
     let mut state = seed;
-    // Fisher-Yates with splitmix64: the same seed, the same choice, on every machine.
+    // Fisher-Yates with splitmix64: the same seed, the same order, on every machine.
     for i in (1..order.len()).rev() {
         state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = state;
@@ -244,9 +251,7 @@ pub fn sample(mutants: &[Mutant], seed: u64, n: usize) -> Vec<&Mutant> {
         let j = usize::try_from(z % (i as u64 + 1)).unwrap_or(0);
         order.swap(i, j);
     }
-    let mut chosen: Vec<usize> = order.into_iter().take(n).collect();
-    chosen.sort_unstable();
-    chosen.into_iter().map(|i| &mutants[i]).collect()
+    order
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod act_routing;
 mod agents;
 mod apply;
 mod ask;
+mod bench;
 mod boundaries;
 mod branches;
 mod ci;

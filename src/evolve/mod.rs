@@ -1,0 +1,61 @@
+//! Self-improvement: task sets with hidden checks (`nova bench`), and, on top of them, the frozen
+//! evaluator, variants of an agent set and the archive of their lineage (`nova evolve`).
+//!
+//! Owns: what a task is and how a set of them is made, kept and split.
+//! Never: lets the agents being judged reach what judges them (a task's checks stay here and in
+//! the set's file, never in the tree an agent works on).
+
+pub mod check;
+pub mod history;
+pub mod make;
+pub mod tasks;
+
+pub use check::{CheckError, Checker, Score};
+pub use make::{Made, MakeError, MakeRequest, Progress, Tried, make};
+pub use tasks::{FORMAT, Source, Split, Task, TaskSet, TaskSetError};
+
+use std::path::Path;
+
+use crate::edit::Patch;
+use crate::git::Oid;
+use crate::orchestrator::{Author, Candidate, ChangePath, Origin, Target};
+use crate::validate::{Options, ValidateError, ValidationReport};
+
+/// The change path at `commit`, for trees that are proved and never committed (a defect, a
+/// fix's tests, the agents' tree under the checks), with the commit's own proof.
+fn prover(
+    root: &Path,
+    commit: Oid,
+    options: Options,
+) -> Result<(ChangePath, ValidationReport), ValidateError> {
+    let target = Target {
+        branch: String::from("nova/bench"),
+        dry_run: true,
+        run: String::from("bench"),
+        time: 0,
+    };
+    let (path, base) = ChangePath::open(root, commit, options, target)?;
+    Ok((path, base.report))
+}
+
+/// `patch` as a candidate to prove, never to commit: its origin only names it.
+fn to_prove(patch: Patch) -> Candidate {
+    Candidate {
+        patch,
+        author: Author::Person { rewrite: false },
+        origin: Origin::Reply,
+        message: None,
+    }
+}
+
+/// Proves `candidate` on `path`'s tip and leaves the worktree at the tip whatever the verdict.
+fn prove_only(
+    path: &mut ChangePath,
+    candidate: &Candidate,
+) -> Result<crate::orchestrator::Proof, ValidateError> {
+    let proof = path.prove(candidate)?;
+    if proof.verdict.accepted {
+        path.put_back(candidate)?;
+    }
+    Ok(proof)
+}
