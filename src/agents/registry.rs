@@ -91,6 +91,21 @@ impl AgentSet {
         }
     }
 
+    /// A hash of every agent and pipeline as loaded: two sets with the same fingerprint behave
+    /// the same (`nova bench` tells agent sets apart by it).
+    pub fn fingerprint(&self) -> u64 {
+        let agents = self
+            .agents
+            .values()
+            .map(|agent| serde_json::to_string(agent).unwrap_or_default());
+        let pipelines = self
+            .pipelines
+            .values()
+            .map(|pipeline| serde_json::to_string(pipeline).unwrap_or_default());
+        let texts: Vec<String> = agents.chain(pipelines).collect();
+        crate::hash::fnv1a_parts(texts.iter().map(String::as_bytes))
+    }
+
     pub fn agents(&self) -> impl Iterator<Item = &AgentDef> {
         self.agents.values()
     }

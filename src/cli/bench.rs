@@ -1,5 +1,6 @@
 //! `nova bench`: task sets with hidden checks, for measuring agent sets.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -8,8 +9,14 @@ use serde_json::json;
 use super::output::{BOLD, DIM, GREEN};
 use super::validation::ValidationArgs;
 use super::{CommandError, Context, Exit};
-use crate::evolve::{self, MakeError, MakeRequest, Progress, Source, Split, Tried};
+use crate::agents::AgentSet;
+use crate::evolve::{
+    self, Evaluator, MakeError, MakeRequest, Progress, RunProgress, RunRequest, Source, Split,
+    Task, TaskRun, TaskSet, Tried,
+};
 use crate::git;
+use crate::orchestrator;
+use crate::store::{BenchRow, Store};
 
 /// Make task sets with hidden checks from a repository, to measure agent sets on.
 #[derive(Debug, Args)]
@@ -21,6 +28,75 @@ pub struct BenchArgs {
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
     Make(MakeArgs),
+    Run(RunArgs),
+    Report(ReportArgs),
+}
+
+/// Run an agent set on a task set's tasks and score it: each task's tree is put, with no
+/// history, in a scratch repository, the agents get the task's statement there as `nova ask`
+/// gives a request (routed, with their tools; their change proved and committed there), and
+/// what they committed is proved under the task's hidden checks by the frozen evaluator: the
+/// set and this build of Nova, pinned by hash, read from a copy the agents cannot reach. A task
+/// is solved when every target builds and every test that passes on its reference passes.
+/// Results (solved, turns, tokens, cost, seconds, the evaluator's hash) go to the run archive;
+/// `nova bench report` compares agent sets. Needs a model (`--provider`, or `--replay FILE`).
+/// Exits 0 when every task ran (solved or not), 2 for bad arguments, 3 when the model or the
+/// machine failed.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The task set (`nova bench make` wrote it)
+    #[arg(value_name = "SET")]
+    set: PathBuf,
+    /// An agent set to run: a directory of agent files (and `pipelines/`) over the built-in
+    /// ones [default: the built-in agents]
+    #[arg(long, value_name = "DIR")]
+    agents: Option<PathBuf>,
+    /// The agent set's name in the results [default: `builtin`, or the directory's name]
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Which tasks: `train`, `held-out` or `all`
+    #[arg(long, value_enum, default_value_t = Which::All)]
+    split: Which,
+    /// Only these tasks (repeat for more)
+    #[arg(long = "task", value_name = "ID")]
+    tasks: Vec<String>,
+    /// Run at most N tasks
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// The most tokens one reply may have
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    max_tokens: u32,
+    /// The repository map's share of each prompt, in tokens (0: no map)
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    map_tokens: usize,
+    /// Record every exchange with the model to FILE (JSON Lines)
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    record: Option<PathBuf>,
+    /// Answer from a recording instead of the model
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    #[command(flatten)]
+    validation: ValidationArgs,
+}
+
+/// Which tasks of a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Which {
+    Train,
+    HeldOut,
+    All,
+}
+
+/// Compare agent sets on the tasks they both ran, judged by the same evaluator: solved by each,
+/// by both, by one only, and their turns, tokens, cost and time, from the run archive.
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// The agent set to compare [default: the one run last]
+    #[arg(value_name = "NAME")]
+    agents: Option<String>,
+    /// The agent set to compare it with [default: the one run before it]
+    #[arg(long, value_name = "NAME")]
+    against: Option<String>,
 }
 
 /// Make a task set: defects seeded in the repository's code (a comparison flipped, a range's end
@@ -66,6 +142,8 @@ struct MakeArgs {
 pub fn run(cx: &Context<'_>, args: &BenchArgs) -> Result<Exit, CommandError> {
     match &args.command {
         BenchCommand::Make(args) => make(cx, args),
+        BenchCommand::Run(args) => run_set(cx, args),
+        BenchCommand::Report(args) => report_sets(cx, args),
     }
 }
 
@@ -275,5 +353,375 @@ fn report(
         ))?;
     }
     p.line(&format!("{} {}", p.paint(BOLD, "Task set:"), out.display()))?;
+    Ok(Exit::Success)
+}
+
+/// `nova bench run`.
+fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let config = cx.config(Some(&root))?;
+    let set_path = match cx.env.current_dir() {
+        Some(here) if args.set.is_relative() => here.join(&args.set),
+        _ => args.set.clone(),
+    };
+    let state = root.join(crate::state::STATE_DIR);
+    let evaluator = Evaluator::pin(&set_path, &state).map_err(CommandError::usage)?;
+    let tasks = chosen(&evaluator.set, args)?;
+    let (agents, label) = agent_set(args)?;
+    let connected =
+        super::ask::connect(cx, &config, None, args.record.clone(), args.replay.clone())?;
+    let (validation, _) = args.validation.options(cx, &config)?;
+    let scratch = validation.temp_root.join(format!(
+        "nova-bench-{:016x}",
+        crate::hash::fnv1a(root.to_string_lossy().as_bytes())
+    ));
+    let mut template =
+        super::ask::agent_template(cx, &config, &scratch, &connected, args.map_tokens);
+    template.max_tokens = args.max_tokens;
+    let request = RunRequest {
+        evaluator: &evaluator,
+        tasks,
+        agents: &agents,
+        label: label.clone(),
+        template,
+        validation,
+        scratch,
+    };
+    let _lock = cx.lock(&root)?;
+    let store = Store::open(&root).map_err(CommandError::environment)?;
+    let time = cx.env.source_date_epoch().unwrap_or_else(orchestrator::now);
+    let id = format!("bench-{}", orchestrator::stamp(time));
+    let run = store
+        .start_run(&id, "bench run", &evaluator.set_hash, None, time)
+        .map_err(CommandError::environment)?;
+    let p = &cx.printer;
+    p.note(&format!(
+        "bench run {id}: `{label}` on {} tasks of {} (evaluator {})",
+        request.tasks.len(),
+        args.set.display(),
+        &evaluator.hash[..12]
+    ));
+    let fingerprint = format!("{:016x}", agents.fingerprint());
+    let mut failed = None;
+    let mut progress = |step: RunProgress<'_>| match step {
+        RunProgress::Started { n, of, task } => {
+            p.note(&format!("[{n}/{of}] {} ({})…", task.id, task.split.name()))
+        }
+        RunProgress::Finished { n, of, result } => {
+            let row = row_of(&id, &label, &fingerprint, &evaluator, result);
+            if let Err(error) = store.bench_result(run, &row) {
+                failed.get_or_insert(error);
+            }
+            let verdict = if result.score.solved {
+                p.paint_err(GREEN, "solved")
+            } else {
+                String::from("not solved")
+            };
+            p.note(&format!(
+                "[{n}/{of}] {}: {verdict} by {} in {} turns, {:.0} s{}",
+                result.task,
+                if result.agent.is_empty() {
+                    "no agent"
+                } else {
+                    &result.agent
+                },
+                result.turns,
+                result.seconds,
+                result
+                    .note
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ));
+        }
+    };
+    let results = evolve::run(&request, &connected.client, &mut progress);
+    let status = if results.is_ok() {
+        "finished"
+    } else {
+        "failed"
+    };
+    let summary = results
+        .as_ref()
+        .map_or_else(ToString::to_string, |r| solved_line(r));
+    // nova:allow(ignored-result): the results are kept row by row; the run's end is for `nova runs`
+    let _ = store.finish_run(run, status, &summary, orchestrator::now());
+    if let Some(error) = failed {
+        return Err(CommandError::environment(error));
+    }
+    let results = results.map_err(CommandError::environment)?;
+    print_run(p, &id, &evaluator, &results)
+}
+
+/// The agent set `args` names (the built-in agents, with `--agents DIR` over them), checked, and
+/// its name in the results.
+fn agent_set(args: &RunArgs) -> Result<(AgentSet, String), CommandError> {
+    let mut agents = AgentSet::builtin();
+    let label = match &args.agents {
+        Some(dir) => {
+            agents.overlay(dir, dir).map_err(CommandError::usage)?;
+            args.name.clone().unwrap_or_else(|| {
+                dir.file_name().map_or_else(
+                    || dir.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            })
+        }
+        None => args.name.clone().unwrap_or_else(|| String::from("builtin")),
+    };
+    let problems = crate::agents::check(&agents);
+    if let Some(first) = problems.first() {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "the agent set has {} problem(s), the first: {first}. Run `nova agents check` on it",
+            problems.len()
+        )));
+    }
+    Ok((agents, label))
+}
+
+/// The tasks `args` chooses, in the set's order.
+fn chosen<'a>(set: &'a TaskSet, args: &RunArgs) -> Result<Vec<&'a Task>, CommandError> {
+    for id in &args.tasks {
+        if !set.tasks.iter().any(|task| &task.id == id) {
+            return Err(CommandError::usage(anyhow::anyhow!(
+                "the set has no task `{id}`; `nova bench make` listed its tasks"
+            )));
+        }
+    }
+    let tasks: Vec<&Task> = set
+        .tasks
+        .iter()
+        .filter(|task| match args.split {
+            Which::Train => task.split == Split::Train,
+            Which::HeldOut => task.split == Split::HeldOut,
+            Which::All => true,
+        })
+        .filter(|task| args.tasks.is_empty() || args.tasks.contains(&task.id))
+        .take(args.limit.unwrap_or(usize::MAX))
+        .collect();
+    if tasks.is_empty() {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "no task of the set is chosen (`--split`, `--task`, `--limit`)"
+        )));
+    }
+    Ok(tasks)
+}
+
+fn row_of(
+    id: &str,
+    label: &str,
+    fingerprint: &str,
+    evaluator: &Evaluator,
+    result: &TaskRun,
+) -> BenchRow {
+    BenchRow {
+        run: id.to_owned(),
+        agents: label.to_owned(),
+        agents_hash: fingerprint.to_owned(),
+        task_set: evaluator.set_hash.clone(),
+        evaluator: evaluator.hash.clone(),
+        task: result.task.clone(),
+        split: result.split.name().to_owned(),
+        solved: result.score.solved,
+        turns: result.turns,
+        tokens: result.tokens,
+        cost_usd: result.cost_usd,
+        seconds: result.seconds,
+        detail: serde_json::to_string(result).unwrap_or_default(),
+    }
+}
+
+/// `solved 3 of 5 (train 2/4, held-out 1/1)`.
+fn solved_line(results: &[TaskRun]) -> String {
+    let solved = results.iter().filter(|r| r.score.solved).count();
+    let splits: Vec<String> = evolve::run::tally(results)
+        .into_iter()
+        .map(|(split, (solved, of))| format!("{} {solved}/{of}", split.name()))
+        .collect();
+    format!(
+        "solved {solved} of {} ({})",
+        results.len(),
+        splits.join(", ")
+    )
+}
+
+fn print_run(
+    p: &super::Printer,
+    id: &str,
+    evaluator: &Evaluator,
+    results: &[TaskRun],
+) -> Result<Exit, CommandError> {
+    if p.json() {
+        p.json_value(&json!({
+            "run": id,
+            "evaluator": evaluator.hash,
+            "task_set": evaluator.set_hash,
+            "solved": results.iter().filter(|r| r.score.solved).count(),
+            "tasks": results,
+        }))?;
+        return Ok(Exit::Success);
+    }
+    for result in results {
+        let mark = if result.score.solved {
+            p.paint(GREEN, "solved    ")
+        } else {
+            String::from("not solved")
+        };
+        let cost = result
+            .cost_usd
+            .map(|c| format!(" ${c:.4}"))
+            .unwrap_or_default();
+        p.line(&format!(
+            "  {mark} {} {:<8} {} turns, {} tokens{cost}, {:.0} s",
+            result.task,
+            result.split.name(),
+            result.turns,
+            result.tokens,
+            result.seconds
+        ))?;
+    }
+    p.line(&format!(
+        "{} {} (evaluator {})",
+        p.paint(BOLD, "Bench run:"),
+        solved_line(results),
+        &evaluator.hash[..12]
+    ))?;
+    Ok(Exit::Success)
+}
+
+/// `nova bench report`.
+fn report_sets(cx: &Context<'_>, args: &ReportArgs) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let rows = match Store::open_existing(&root).map_err(CommandError::environment)? {
+        Some(store) => store.bench_results().map_err(CommandError::environment)?,
+        None => Vec::new(),
+    };
+    let Some(last) = rows.last() else {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "no bench results yet: run `nova bench run SET` first"
+        )));
+    };
+    let first = args.agents.clone().unwrap_or_else(|| last.agents.clone());
+    let second = match &args.against {
+        Some(name) => name.clone(),
+        None => rows
+            .iter()
+            .rev()
+            .find(|row| row.agents != first)
+            .map(|row| row.agents.clone())
+            .ok_or_else(|| {
+                CommandError::usage(anyhow::anyhow!(
+                    "only `{first}` has results: run `nova bench run SET --agents DIR` for \
+                     another agent set to compare it with"
+                ))
+            })?,
+    };
+    // Each set's latest result per task and evaluator: only those judged alike are compared.
+    let latest = |name: &str| -> BTreeMap<(String, String), &BenchRow> {
+        rows.iter()
+            .filter(|row| row.agents == name)
+            .map(|row| ((row.evaluator.clone(), row.task.clone()), row))
+            .collect()
+    };
+    let (ours, theirs) = (latest(&first), latest(&second));
+    for (name, results) in [(&first, &ours), (&second, &theirs)] {
+        if results.is_empty() {
+            return Err(CommandError::usage(anyhow::anyhow!(
+                "no bench results for `{name}`"
+            )));
+        }
+    }
+    let pairs: Vec<(&BenchRow, &BenchRow)> = ours
+        .iter()
+        .filter_map(|(key, a)| Some((*a, *theirs.get(key)?)))
+        .collect();
+    if pairs.is_empty() {
+        return Err(CommandError::failure(anyhow::anyhow!(
+            "`{first}` and `{second}` never ran the same task under the same evaluator (the same \
+             task set and build of Nova): run both on one set"
+        )));
+    }
+    print_comparison(cx, &first, &second, &pairs)
+}
+
+/// One agent set's side of a comparison.
+#[derive(Debug, Default, serde::Serialize)]
+struct Side {
+    solved: usize,
+    only: usize,
+    turns: f64,
+    tokens: f64,
+    seconds: f64,
+    cost_usd: Option<f64>,
+}
+
+fn side(rows: &[&BenchRow], other: &[&BenchRow]) -> Side {
+    let n = rows.len().max(1) as f64;
+    let costs: Vec<f64> = rows.iter().filter_map(|r| r.cost_usd).collect();
+    Side {
+        solved: rows.iter().filter(|r| r.solved).count(),
+        only: rows
+            .iter()
+            .zip(other)
+            .filter(|(a, b)| a.solved && !b.solved)
+            .count(),
+        turns: rows.iter().map(|r| f64::from(r.turns)).sum::<f64>() / n,
+        tokens: rows.iter().map(|r| r.tokens as f64).sum::<f64>() / n,
+        seconds: rows.iter().map(|r| r.seconds).sum::<f64>() / n,
+        cost_usd: (!costs.is_empty()).then(|| costs.iter().sum::<f64>() / n),
+    }
+}
+
+fn print_comparison(
+    cx: &Context<'_>,
+    first: &str,
+    second: &str,
+    pairs: &[(&BenchRow, &BenchRow)],
+) -> Result<Exit, CommandError> {
+    let p = &cx.printer;
+    let mut splits: BTreeMap<&str, Vec<(&BenchRow, &BenchRow)>> = BTreeMap::new();
+    for pair in pairs {
+        splits.entry(pair.0.split.as_str()).or_default().push(*pair);
+        splits.entry("all").or_default().push(*pair);
+    }
+    let mut table = Vec::new();
+    for (split, pairs) in &splits {
+        let ours: Vec<&BenchRow> = pairs.iter().map(|(a, _)| *a).collect();
+        let theirs: Vec<&BenchRow> = pairs.iter().map(|(_, b)| *b).collect();
+        table.push((
+            *split,
+            pairs.len(),
+            side(&ours, &theirs),
+            side(&theirs, &ours),
+        ));
+    }
+    if p.json() {
+        let json: Vec<_> = table
+            .iter()
+            .map(
+                |(split, tasks, a, b)| json!({"split": split, "tasks": tasks, first: a, second: b}),
+            )
+            .collect();
+        p.json_value(&json!({ "agents": first, "against": second, "splits": json }))?;
+        return Ok(Exit::Success);
+    }
+    p.line(&format!(
+        "{} `{first}` against `{second}`, on the tasks both ran under the same evaluator",
+        p.paint(BOLD, "Bench report:")
+    ))?;
+    for (split, tasks, a, b) in &table {
+        p.line(&format!("  {split} ({tasks} tasks)"))?;
+        for (name, side) in [(first, a), (second, b)] {
+            let cost = side
+                .cost_usd
+                .map(|c| format!(", ${c:.4}"))
+                .unwrap_or_default();
+            p.line(&format!(
+                "    {name:<16} solved {}/{tasks} ({} it alone); per task {:.1} turns, {:.0} \
+                 tokens, {:.0} s{cost}",
+                side.solved, side.only, side.turns, side.tokens, side.seconds
+            ))?;
+        }
+    }
     Ok(Exit::Success)
 }

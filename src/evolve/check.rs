@@ -70,6 +70,11 @@ impl Checker {
         })
     }
 
+    /// The reference commit this checker proves against.
+    pub fn reference(&self) -> &str {
+        &self.reference
+    }
+
     /// Scores `change` (made on the task's tree) on `task`, which must have this checker's
     /// reference.
     pub fn check(

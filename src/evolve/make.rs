@@ -410,7 +410,10 @@ const SHOWN_LINES: usize = 12;
 /// What a user who ran `cargo test` on the defect would write: the failing tests and what they
 /// printed, and the request. Nothing of the defect itself.
 fn statement(report: &ValidationReport, failing: &[String]) -> String {
-    let mut text = String::from("`cargo test` fails on this repository:\n\n```\n");
+    let mut text = String::from(
+        "Fix the bug that makes `cargo test` fail on this repository (the tests are right; the \
+         code they test is not):\n\n```\n",
+    );
     for key in failing.iter().take(SHOWN_TESTS) {
         let name = report.tests.libtest_name(key);
         text.push_str(&format!("---- {name} ----\n"));
@@ -432,10 +435,6 @@ fn statement(report: &ValidationReport, failing: &[String]) -> String {
             failing.len() - SHOWN_TESTS
         ));
     }
-    text.push_str(
-        "\nFind what is wrong in the code under test (not in the tests) and fix it, so that \
-         every test passes again.\n",
-    );
     text
 }
 

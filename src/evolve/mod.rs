@@ -6,12 +6,16 @@
 //! the set's file, never in the tree an agent works on).
 
 pub mod check;
+pub mod frozen;
 pub mod history;
 pub mod make;
+pub mod run;
 pub mod tasks;
 
 pub use check::{CheckError, Checker, Score};
+pub use frozen::Evaluator;
 pub use make::{Made, MakeError, MakeRequest, Progress, Tried, make};
+pub use run::{RunError, RunProgress, RunRequest, TaskRun, run};
 pub use tasks::{FORMAT, Source, Split, Task, TaskSet, TaskSetError};
 
 use std::path::Path;

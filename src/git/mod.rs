@@ -3,12 +3,13 @@
 //!
 //! Owns: every call into libgit2.
 //! Never: decides policy, or writes to the user's working tree, index, HEAD or current branch.
-//! Commits are built from trees in memory; the only working tree Nova checks out is its own
-//! validation worktree.
+//! Commits are built from trees in memory; the only working trees Nova checks out are its own:
+//! the validation worktree, and the scratch repositories `nova bench` gives agents.
 
 mod branches;
 mod commit;
 mod push;
+pub mod scratch;
 mod worktree;
 
 pub use branches::{

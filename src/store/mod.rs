@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+mod bench;
+
+pub use bench::BenchRow;
+
 /// The archive's file, relative to the repository root.
 pub const ARCHIVE: &str = ".nova/runs.sqlite";
 
@@ -93,6 +97,22 @@ CREATE TABLE IF NOT EXISTS validations (
     run         INTEGER NOT NULL REFERENCES runs(seq),
     candidate   INTEGER,
     report      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bench_results (
+    run         INTEGER NOT NULL REFERENCES runs(seq),
+    agents      TEXT NOT NULL,
+    agents_hash TEXT NOT NULL,
+    task_set    TEXT NOT NULL,
+    evaluator   TEXT NOT NULL,
+    task        TEXT NOT NULL,
+    split       TEXT NOT NULL,
+    solved      INTEGER NOT NULL,
+    turns       INTEGER NOT NULL,
+    tokens      INTEGER NOT NULL,
+    cost_usd    REAL,
+    seconds     REAL NOT NULL,
+    detail      TEXT NOT NULL,
+    PRIMARY KEY (run, task)
 );
 CREATE TABLE IF NOT EXISTS flaky_tests (
     test        TEXT PRIMARY KEY,

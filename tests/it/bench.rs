@@ -74,7 +74,7 @@ fn floors_at_zero() {
 }
 "#;
 
-fn fixture(env: &TestEnv) -> std::path::PathBuf {
+pub(crate) fn fixture(env: &TestEnv) -> std::path::PathBuf {
     env.repo_with(
         "ranges",
         &[

@@ -7,6 +7,7 @@ mod agents;
 mod apply;
 mod ask;
 mod bench;
+mod bench_run;
 mod boundaries;
 mod branches;
 mod ci;

@@ -1,0 +1,179 @@
+//! `nova bench run` and `report` with the scripted model server: the agents work on a task's tree
+//! in a scratch repository, what they commit is scored by the frozen evaluator, results land in
+//! the archive, and two agent sets are compared on the same tasks.
+
+use std::path::Path;
+
+use nova::evolve::{Source, TaskSet, check::task_text};
+use serde_json::{Value, json};
+
+use crate::act::{KEY_VAR, calls};
+use crate::common::{Run, TestEnv, files_under};
+use crate::llm::CANARY;
+use crate::model_server::ModelServer;
+
+/// The SEARCH/REPLACE edit that takes a seeded defect back out: the defect's line, as the agents
+/// see it, and as it was.
+fn revert(set: &TaskSet, n: usize, repo: &Path) -> String {
+    let task = &set.tasks[n];
+    let Source::Mutant { path, start, .. } = &task.source else {
+        panic!("a mutant: {task:?}");
+    };
+    let seeded = task_text(set, task, path).expect("read").expect("a file");
+    let original = std::fs::read_to_string(repo.join(path)).expect("original");
+    let line_start = seeded[..*start].rfind('\n').map_or(0, |at| at + 1);
+    let line = |text: &str| {
+        text[line_start..]
+            .lines()
+            .next()
+            .expect("a line")
+            .to_owned()
+    };
+    format!(
+        "{path}\n```rust\n<<<<<<< SEARCH\n{}\n=======\n{}\n>>>>>>> REPLACE\n```\n",
+        line(&seeded),
+        line(&original)
+    )
+}
+
+fn bench(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Run {
+    let url = format!("{}/v1", server.url());
+    let mut args = vec![
+        "bench",
+        "run",
+        "tasks.json",
+        "--provider",
+        "openai",
+        "--base-url",
+        &url,
+        "--api-key-env",
+        KEY_VAR,
+        "--model",
+        "test-model",
+    ];
+    args.extend_from_slice(extra);
+    env.nova_in(repo, args)
+}
+
+#[test]
+fn an_agent_set_is_scored_by_the_hidden_checks_and_compared_with_another() {
+    let mut env = TestEnv::new();
+    env.set_var(KEY_VAR, CANARY);
+    let repo = crate::bench::fixture(&env);
+    let made = env.nova_in(
+        &repo,
+        [
+            "bench",
+            "make",
+            "--seed",
+            "5",
+            "--count",
+            "2",
+            "--out",
+            "tasks.json",
+        ],
+    );
+    assert_eq!(made.code, 0, "{}", made.both());
+    let set = TaskSet::load(&repo.join("tasks.json")).expect("the set");
+    let before = files_under(&repo, &[".git", ".nova"]);
+
+    // The first task: the defect taken back out, proved, described. The second: no change.
+    let server = ModelServer::start(vec![
+        calls(
+            "c1",
+            "propose_edit",
+            &json!({"edits": revert(&set, 0, &repo)}),
+        ),
+        calls("c2", "finish", &json!({"text": "Put the comparison back"})),
+        calls("m1", "finish", &json!({"text": "Fix the seeded defect"})),
+        calls("c3", "finish", &json!({"text": "I could not find the bug"})),
+    ]);
+    let run = bench(&env, &repo, &server, &["--json"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(report["solved"], 1, "{}", run.both());
+    let tasks = report["tasks"].as_array().expect("tasks");
+    assert_eq!(tasks[0]["task"], set.tasks[0].id.as_str());
+    assert_eq!(tasks[0]["score"]["solved"], true);
+    assert_eq!(tasks[0]["landed"], true);
+    assert_eq!(tasks[1]["score"]["solved"], false);
+    assert_eq!(tasks[1]["note"], "the agents answered without a change");
+    assert!(tasks[0]["turns"].as_u64().expect("turns") >= 2);
+
+    // The agents got the statement, and nothing of the checks or of the defect.
+    let received = server.received();
+    let first = received[0].body.to_string();
+    assert!(
+        first.contains("Fix the bug that makes `cargo test` fail"),
+        "{first}"
+    );
+    for hidden in ["tasks.json", "fail_to_pass", &set.tasks[0].id] {
+        assert!(
+            !first.contains(hidden),
+            "{hidden} reached the agents: {first}"
+        );
+    }
+    // The user's checkout is as it was; the evaluator's copy is read-only.
+    assert_eq!(files_under(&repo, &[".git", ".nova"]), before);
+    let evaluator = report["evaluator"].as_str().expect("hash");
+    let frozen = repo.join(format!(".nova/bench/frozen/{evaluator}.json"));
+    assert!(
+        std::fs::metadata(&frozen)
+            .expect("frozen copy")
+            .permissions()
+            .readonly()
+    );
+
+    // Another agent set, which solves nothing, compared on the same tasks.
+    let variant = env.root().join("variant");
+    std::fs::create_dir_all(&variant).expect("dir");
+    let server = ModelServer::start(vec![
+        calls("c1", "finish", &json!({"text": "Nothing to do"})),
+        calls("c2", "finish", &json!({"text": "Nothing to do"})),
+    ]);
+    let dir = variant.to_string_lossy().into_owned();
+    let run = bench(&env, &repo, &server, &["--agents", &dir, "--name", "lazy"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(run.stdout.contains("solved 0 of 2"), "{}", run.stdout);
+    let compared = env.nova_in(&repo, ["bench", "report"]);
+    assert_eq!(compared.code, 0, "{}", compared.both());
+    assert!(
+        compared.stdout.contains("`lazy` against `builtin`"),
+        "{}",
+        compared.stdout
+    );
+    assert!(
+        compared.stdout.contains("lazy             solved 0/2"),
+        "{}",
+        compared.stdout
+    );
+    assert!(
+        compared
+            .stdout
+            .contains("builtin          solved 1/2 (1 it alone)"),
+        "{}",
+        compared.stdout
+    );
+    let runs = env.nova_in(&repo, ["runs", "list"]);
+    assert!(runs.stdout.contains("bench run"), "{}", runs.stdout);
+}
+
+#[test]
+fn a_task_set_that_is_not_one_is_refused_before_any_model_is_asked() {
+    let mut env = TestEnv::new();
+    env.set_var(KEY_VAR, CANARY);
+    let repo = crate::bench::fixture(&env);
+    std::fs::write(repo.join("tasks.json"), "{\"format\": 1}").expect("write");
+    let server = ModelServer::start(Vec::new());
+    let run = bench(&env, &repo, &server, &[]);
+    assert_eq!(run.code, 2, "{}", run.both());
+    assert!(run.stderr.contains("is not a task set"), "{}", run.stderr);
+    assert!(server.received().is_empty());
+    let run = env.nova_in(&repo, ["bench", "report"]);
+    assert_eq!(run.code, 2, "{}", run.both());
+    assert!(
+        run.stderr.contains("no bench results yet"),
+        "{}",
+        run.stderr
+    );
+}
