@@ -17,6 +17,24 @@ use crate::orchestrator::{
     self, AskError, AskRequest, ChangeOutcome, Event, ResumeError, RunLimits,
 };
 
+/// How the model is asked: reply and map sizes, recording and replaying. `ask` and `bench run`
+/// share them.
+#[derive(Debug, Args)]
+pub(super) struct ExchangeArgs {
+    /// The most tokens the answer may have
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_tokens: u32,
+    /// The repository map's share of the prompt, in tokens (0: no map)
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub map_tokens: usize,
+    /// Write every exchange with the model to FILE, one JSON line each (never the key)
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Answer from a recording made with `--record`, with no network; fails if the requests differ
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+}
+
 /// Ask a question about the repository, or for a one-off change, proved and committed on a branch.
 ///
 /// The request goes through the `ask` pipeline to the agent that acts on it (a question to `chat`,
@@ -35,18 +53,8 @@ pub struct AskArgs {
     /// a crash, Ctrl-C or kill, or when a budget or the loop guard stopped it
     #[arg(long, value_name = "RUN", conflicts_with_all = ["question", "agent", "explain_route"])]
     resume: Option<String>,
-    /// The most tokens the answer may have
-    #[arg(long, value_name = "N", default_value_t = 4096)]
-    max_tokens: u32,
-    /// The repository map's share of the prompt, in tokens (0: no map)
-    #[arg(long, value_name = "N", default_value_t = 4096)]
-    map_tokens: usize,
-    /// Write every exchange with the model to FILE, one JSON line each (never the key)
-    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
-    record: Option<PathBuf>,
-    /// Answer from a recording made with `--record`, with no network; fails if the requests differ
-    #[arg(long, value_name = "FILE")]
-    replay: Option<PathBuf>,
+    #[command(flatten)]
+    exchange: ExchangeArgs,
     /// The agent that acts, instead of the one the router picks
     #[arg(long, value_name = "NAME")]
     agent: Option<String>,
@@ -92,8 +100,8 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         cx,
         &config,
         agent_model,
-        args.record.clone(),
-        args.replay.clone(),
+        args.exchange.record.clone(),
+        args.exchange.replay.clone(),
     )?;
     // A change can land only where it can be proved: in a repository, with the sandbox (or with
     // `--unsafe-no-sandbox`). Without either, a change request is answered instead.
@@ -126,9 +134,9 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         branch: args.branch.clone(),
         validation,
         model,
-        max_tokens: args.max_tokens,
+        max_tokens: args.exchange.max_tokens,
         context_window,
-        map_tokens: args.map_tokens,
+        map_tokens: args.exchange.map_tokens,
         prices,
         disabled: config.disabled_agents.value.clone(),
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),

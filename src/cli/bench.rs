@@ -63,18 +63,8 @@ struct RunArgs {
     /// Run at most N tasks
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
-    /// The most tokens one reply may have
-    #[arg(long, value_name = "N", default_value_t = 4096)]
-    max_tokens: u32,
-    /// The repository map's share of each prompt, in tokens (0: no map)
-    #[arg(long, value_name = "N", default_value_t = 4096)]
-    map_tokens: usize,
-    /// Record every exchange with the model to FILE (JSON Lines)
-    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
-    record: Option<PathBuf>,
-    /// Answer from a recording instead of the model
-    #[arg(long, value_name = "FILE")]
-    replay: Option<PathBuf>,
+    #[command(flatten)]
+    exchange: super::ask::ExchangeArgs,
     #[command(flatten)]
     validation: ValidationArgs,
 }
@@ -368,16 +358,21 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
     let evaluator = Evaluator::pin(&set_path, &state).map_err(CommandError::usage)?;
     let tasks = chosen(&evaluator.set, args)?;
     let (agents, label) = agent_set(args)?;
-    let connected =
-        super::ask::connect(cx, &config, None, args.record.clone(), args.replay.clone())?;
+    let connected = super::ask::connect(
+        cx,
+        &config,
+        None,
+        args.exchange.record.clone(),
+        args.exchange.replay.clone(),
+    )?;
     let (validation, _) = args.validation.options(cx, &config)?;
     let scratch = validation.temp_root.join(format!(
         "nova-bench-{:016x}",
         crate::hash::fnv1a(root.to_string_lossy().as_bytes())
     ));
     let mut template =
-        super::ask::agent_template(cx, &config, &scratch, &connected, args.map_tokens);
-    template.max_tokens = args.max_tokens;
+        super::ask::agent_template(cx, &config, &scratch, &connected, args.exchange.map_tokens);
+    template.max_tokens = args.exchange.max_tokens;
     let request = RunRequest {
         evaluator: &evaluator,
         tasks,

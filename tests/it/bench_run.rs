@@ -7,7 +7,7 @@ use std::path::Path;
 use nova::evolve::{Source, TaskSet, check::task_text};
 use serde_json::{Value, json};
 
-use crate::act::{KEY_VAR, calls};
+use crate::act::{KEY_VAR, calls, with_model};
 use crate::common::{Run, TestEnv, files_under};
 use crate::llm::CANARY;
 use crate::model_server::ModelServer;
@@ -37,22 +37,9 @@ fn revert(set: &TaskSet, n: usize, repo: &Path) -> String {
 }
 
 fn bench(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Run {
-    let url = format!("{}/v1", server.url());
-    let mut args = vec![
-        "bench",
-        "run",
-        "tasks.json",
-        "--provider",
-        "openai",
-        "--base-url",
-        &url,
-        "--api-key-env",
-        KEY_VAR,
-        "--model",
-        "test-model",
-    ];
+    let mut args = vec!["run", "tasks.json"];
     args.extend_from_slice(extra);
-    env.nova_in(repo, args)
+    with_model(env, repo, server, "bench", &args)
 }
 
 #[test]
