@@ -38,3 +38,11 @@ macro_rules! embed {
     };
 }
 use embed;
+
+/// The text of the built-in agent file `file` (`refactorer.md`).
+pub fn agent(file: &str) -> Option<&'static str> {
+    AGENTS
+        .iter()
+        .find(|(path, _)| path.rsplit('/').next() == Some(file))
+        .map(|(_, text)| *text)
+}

@@ -12,7 +12,7 @@ mod definition;
 mod pipeline;
 mod registry;
 
-pub use builtin::REQUIRED_PIPELINES;
+pub use builtin::{REQUIRED_PIPELINES, agent as builtin_agent};
 pub use check::check;
 pub use definition::{AgentDef, Budget, Origin, Output, Role, Scope, TOOLS, ToolInfo, parse_agent};
 pub use pipeline::{Flow, MAX_ATTEMPTS, Mode, Pipeline, Stage, Step, parse_pipeline};

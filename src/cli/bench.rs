@@ -350,29 +350,15 @@ fn report(
 fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
     let root = cx.require_repo()?;
     let config = cx.config(Some(&root))?;
-    let set_path = match cx.env.current_dir() {
-        Some(here) if args.set.is_relative() => here.join(&args.set),
-        _ => args.set.clone(),
-    };
-    let state = root.join(crate::state::STATE_DIR);
-    let evaluator = Evaluator::pin(&set_path, &state).map_err(CommandError::usage)?;
+    let evaluator = pin(cx, &root, &args.set)?;
     let tasks = chosen(&evaluator.set, args)?;
     let (agents, label) = agent_set(args)?;
-    let connected = super::ask::connect(
-        cx,
-        &config,
-        None,
-        args.exchange.record.clone(),
-        args.exchange.replay.clone(),
-    )?;
-    let (validation, _) = args.validation.options(cx, &config)?;
-    let scratch = validation.temp_root.join(format!(
-        "nova-bench-{:016x}",
-        crate::hash::fnv1a(root.to_string_lossy().as_bytes())
-    ));
-    let mut template =
-        super::ask::agent_template(cx, &config, &scratch, &connected, args.exchange.map_tokens);
-    template.max_tokens = args.exchange.max_tokens;
+    let Agents {
+        connected,
+        validation,
+        scratch,
+        template,
+    } = agents_at_work(cx, &root, &config, &args.exchange, &args.validation)?;
     let request = RunRequest {
         evaluator: &evaluator,
         tasks,
@@ -403,7 +389,7 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
             p.note(&format!("[{n}/{of}] {} ({})…", task.id, task.split.name()))
         }
         RunProgress::Finished { n, of, result } => {
-            let row = row_of(&id, &label, &fingerprint, &evaluator, result);
+            let row = evolve::run::bench_row(&id, &label, &fingerprint, &evaluator, result);
             if let Err(error) = store.bench_result(run, &row) {
                 failed.get_or_insert(error);
             }
@@ -500,30 +486,6 @@ fn chosen<'a>(set: &'a TaskSet, args: &RunArgs) -> Result<Vec<&'a Task>, Command
         )));
     }
     Ok(tasks)
-}
-
-fn row_of(
-    id: &str,
-    label: &str,
-    fingerprint: &str,
-    evaluator: &Evaluator,
-    result: &TaskRun,
-) -> BenchRow {
-    BenchRow {
-        run: id.to_owned(),
-        agents: label.to_owned(),
-        agents_hash: fingerprint.to_owned(),
-        task_set: evaluator.set_hash.clone(),
-        evaluator: evaluator.hash.clone(),
-        task: result.task.clone(),
-        split: result.split.name().to_owned(),
-        solved: result.score.solved,
-        turns: result.turns,
-        tokens: result.tokens,
-        cost_usd: result.cost_usd,
-        seconds: result.seconds,
-        detail: serde_json::to_string(result).unwrap_or_default(),
-    }
 }
 
 /// `solved 3 of 5 (train 2/4, held-out 1/1)`.
@@ -719,4 +681,60 @@ fn print_comparison(
         }
     }
     Ok(Exit::Success)
+}
+
+/// What agents need to work on tasks: the model, the sandbox's options, the scratch repository
+/// they work in, and the request each task's run starts from.
+pub(super) struct Agents {
+    pub connected: super::ask::Connected,
+    pub validation: crate::validate::Options,
+    pub scratch: PathBuf,
+    pub template: crate::orchestrator::AskRequest,
+}
+
+/// The model connected and the rest of [`Agents`] for the repository at `root`: `bench run` and
+/// `evolve` share it.
+pub(super) fn agents_at_work(
+    cx: &Context<'_>,
+    root: &std::path::Path,
+    config: &crate::config::Config,
+    exchange: &super::ask::ExchangeArgs,
+    validation: &ValidationArgs,
+) -> Result<Agents, CommandError> {
+    let connected = super::ask::connect(
+        cx,
+        config,
+        None,
+        exchange.record.clone(),
+        exchange.replay.clone(),
+    )?;
+    let (validation, _) = validation.options(cx, config)?;
+    let scratch = validation.temp_root.join(format!(
+        "nova-bench-{:016x}",
+        crate::hash::fnv1a(root.to_string_lossy().as_bytes())
+    ));
+    let mut template =
+        super::ask::agent_template(cx, config, &scratch, &connected, exchange.map_tokens);
+    template.max_tokens = exchange.max_tokens;
+    Ok(Agents {
+        connected,
+        validation,
+        scratch,
+        template,
+    })
+}
+
+/// `set` from where the command runs, pinned with this build as the frozen evaluator under the
+/// state directory of `root`.
+pub(super) fn pin(
+    cx: &Context<'_>,
+    root: &std::path::Path,
+    set: &std::path::Path,
+) -> Result<Evaluator, CommandError> {
+    let set_path = match cx.env.current_dir() {
+        Some(here) if set.is_relative() => here.join(set),
+        _ => set.to_path_buf(),
+    };
+    let state = root.join(crate::state::STATE_DIR);
+    Evaluator::pin(&set_path, &state).map_err(CommandError::usage)
 }

@@ -14,6 +14,7 @@ mod ci;
 mod completions;
 mod config;
 mod doctor;
+mod evolve;
 mod improve;
 mod init;
 mod map;
@@ -110,6 +111,7 @@ pub enum Command {
     Ask(ask::AskArgs),
     Apply(apply::ApplyArgs),
     Bench(bench::BenchArgs),
+    Evolve(evolve::EvolveArgs),
     Branches(branches::BranchesArgs),
     Undo(undo::UndoArgs),
     Push(push::PushArgs),
@@ -281,6 +283,7 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
         Command::Ask(args) => ask::run(&cx, args),
         Command::Apply(args) => apply::run(&cx, args),
         Command::Bench(args) => bench::run(&cx, args),
+        Command::Evolve(args) => evolve::run(&cx, args),
         Command::Branches(args) => branches::run(&cx, args),
         Command::Undo(args) => undo::run(&cx, args),
         Command::Push(args) => push::run(&cx, args),

@@ -5,12 +5,16 @@
 //! Never: lets the agents being judged reach what judges them (a task's checks stay here and in
 //! the set's file, never in the tree an agent works on).
 
+pub mod accept;
 pub mod check;
 pub mod frozen;
+pub mod generation;
 pub mod history;
 pub mod make;
+pub mod report;
 pub mod run;
 pub mod tasks;
+pub mod variant;
 
 pub use check::{CheckError, Checker, Score};
 pub use frozen::Evaluator;

@@ -274,3 +274,28 @@ pub fn tally(results: &[TaskRun]) -> BTreeMap<Split, (usize, usize)> {
     }
     tally
 }
+
+/// `result` of bench run `run` as the archive keeps it.
+pub fn bench_row(
+    run: &str,
+    label: &str,
+    fingerprint: &str,
+    evaluator: &Evaluator,
+    result: &TaskRun,
+) -> crate::store::BenchRow {
+    crate::store::BenchRow {
+        run: run.to_owned(),
+        agents: label.to_owned(),
+        agents_hash: fingerprint.to_owned(),
+        task_set: evaluator.set_hash.clone(),
+        evaluator: evaluator.hash.clone(),
+        task: result.task.clone(),
+        split: result.split.name().to_owned(),
+        solved: result.score.solved,
+        turns: result.turns,
+        tokens: result.tokens,
+        cost_usd: result.cost_usd,
+        seconds: result.seconds,
+        detail: serde_json::to_string(result).unwrap_or_default(),
+    }
+}

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 mod bench;
 
-pub use bench::BenchRow;
+pub use bench::{BenchRow, VariantRow};
 
 /// The archive's file, relative to the repository root.
 pub const ARCHIVE: &str = ".nova/runs.sqlite";
@@ -112,7 +112,20 @@ CREATE TABLE IF NOT EXISTS bench_results (
     cost_usd    REAL,
     seconds     REAL NOT NULL,
     detail      TEXT NOT NULL,
-    PRIMARY KEY (run, task)
+    PRIMARY KEY (run, agents, task)
+);
+CREATE TABLE IF NOT EXISTS evolve_variants (
+    evaluator   TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    parent      TEXT,
+    generation  INTEGER NOT NULL,
+    change      TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    score       REAL,
+    tasks       INTEGER NOT NULL,
+    decision    TEXT,
+    created     INTEGER NOT NULL,
+    PRIMARY KEY (evaluator, id)
 );
 CREATE TABLE IF NOT EXISTS flaky_tests (
     test        TEXT PRIMARY KEY,

@@ -49,9 +49,16 @@ pub(crate) fn with_model(
     command: &str,
     extra: &[&str],
 ) -> Run {
+    let mut args = vec![command.to_owned()];
+    args.extend(model_flags(server));
+    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+    env.nova_in(repo, args)
+}
+
+/// The flags that make the scripted server the OpenAI-compatible provider.
+pub(crate) fn model_flags(server: &ModelServer) -> Vec<String> {
     let url = format!("{}/v1", server.url());
-    let mut args = vec![
-        command,
+    [
         "--provider",
         "openai",
         "--base-url",
@@ -60,9 +67,9 @@ pub(crate) fn with_model(
         KEY_VAR,
         "--model",
         "test-model",
-    ];
-    args.extend_from_slice(extra);
-    env.nova_in(repo, args)
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 /// The names of the tools a request offered the model.

@@ -12,27 +12,38 @@ use crate::common::{Run, TestEnv, files_under};
 use crate::llm::CANARY;
 use crate::model_server::ModelServer;
 
-/// The SEARCH/REPLACE edit that takes a seeded defect back out: the defect's line, as the agents
-/// see it, and as it was.
-fn revert(set: &TaskSet, n: usize, repo: &Path) -> String {
+/// The SEARCH/REPLACE edit that takes a seeded defect back out: the defect's lines with one line
+/// around them, as the agents see them and as they were.
+pub(crate) fn revert(set: &TaskSet, n: usize, repo: &Path) -> String {
     let task = &set.tasks[n];
-    let Source::Mutant { path, start, .. } = &task.source else {
+    let Source::Mutant {
+        path,
+        start,
+        replacement,
+        ..
+    } = &task.source
+    else {
         panic!("a mutant: {task:?}");
     };
     let seeded = task_text(set, task, path).expect("read").expect("a file");
     let original = std::fs::read_to_string(repo.join(path)).expect("original");
-    let line_start = seeded[..*start].rfind('\n').map_or(0, |at| at + 1);
-    let line = |text: &str| {
-        text[line_start..]
-            .lines()
-            .next()
-            .expect("a line")
-            .to_owned()
-    };
+    // From the start of the line before the defect to the end of the line after it.
+    let before = seeded[..*start].trim_end_matches(|c| c != '\n');
+    let from = before[..before.len().saturating_sub(1)]
+        .rfind('\n')
+        .map_or(0, |at| at + 1);
+    let after = start + replacement.len();
+    let mut to = after;
+    for _ in 0..2 {
+        to = seeded[to..]
+            .find('\n')
+            .map_or(seeded.len(), |at| to + at + 1);
+    }
+    let suffix = seeded.len() - to;
     format!(
-        "{path}\n```rust\n<<<<<<< SEARCH\n{}\n=======\n{}\n>>>>>>> REPLACE\n```\n",
-        line(&seeded),
-        line(&original)
+        "{path}\n```rust\n<<<<<<< SEARCH\n{}=======\n{}>>>>>>> REPLACE\n```\n",
+        &seeded[from..to],
+        &original[from..original.len() - suffix]
     )
 }
 

@@ -16,6 +16,7 @@ mod common;
 mod config;
 mod crash;
 mod edits;
+mod evolve;
 mod git_scenarios;
 mod golden;
 mod groups;

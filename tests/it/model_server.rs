@@ -263,8 +263,13 @@ impl Received {
     }
 }
 
+/// Computes the reply to a request from the request itself.
+type Responder = Box<dyn Fn(&Received) -> Reply + Send + Sync>;
+
 struct Shared {
     script: Mutex<VecDeque<Reply>>,
+    /// When set, replies come from it instead of the script.
+    responder: Option<Responder>,
     received: Mutex<Vec<Received>>,
     stop: AtomicBool,
     /// Connections that reached an `End::Stall`: everything before it was sent.
@@ -282,9 +287,20 @@ impl ModelServer {
     /// Starts a server that answers requests with `script`, in order; when the script runs out it
     /// answers 500 with a note saying so.
     pub fn start(script: Vec<Reply>) -> ModelServer {
+        Self::serving(script, None)
+    }
+
+    /// Starts a server that answers each request with what `respond` makes of it: a model whose
+    /// answers depend on what it is asked (its prompt, the tool results so far).
+    pub fn responding(respond: impl Fn(&Received) -> Reply + Send + Sync + 'static) -> ModelServer {
+        Self::serving(Vec::new(), Some(Box::new(respond)))
+    }
+
+    fn serving(script: Vec<Reply>, responder: Option<Responder>) -> ModelServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
+            responder,
             script: Mutex::new(script.into()),
             received: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
@@ -348,8 +364,9 @@ fn serve(stream: TcpStream, shared: &Shared) {
     let Some(received) = read_request(&stream) else {
         return;
     };
+    let responded = shared.responder.as_ref().map(|respond| respond(&received));
     shared.received.lock().expect("lock").push(received);
-    let reply = shared.script.lock().expect("lock").pop_front();
+    let reply = responded.or_else(|| shared.script.lock().expect("lock").pop_front());
     let reply = reply.unwrap_or_else(|| {
         Reply::status(
             500,

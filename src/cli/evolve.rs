@@ -1,0 +1,283 @@
+//! `nova evolve`: generations of agent-set variants judged by the frozen evaluator, and the
+//! archive's report.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::output::{BOLD, GREEN, RED};
+use super::validation::ValidationArgs;
+use super::{CommandError, Context, Exit};
+use crate::evolve::generation::{self, EvolveProgress, EvolveRequest};
+use crate::evolve::{RunProgress, variant};
+use crate::orchestrator;
+use crate::store::{Store, VariantRow};
+
+/// Evolve the agent set on a task set, judged by an evaluator the variants cannot touch.
+///
+/// Each generation picks a parent from the archive (by its
+/// training score and how few children it has had), changes its agent files (a hint in a prompt,
+/// a larger budget, a tool, a description that routes the failed tasks' requests to it), refuses
+/// a change to anything that judges it (tests, lint tables, CI, pipelines, an agent's
+/// `acceptance` or what it may silence), runs the variant on `--stage` training tasks and, when
+/// it is not worse there, on the rest, and accepts it only when the paired comparison with its
+/// parent has a lower confidence bound of the gain above zero. The task set and this build of
+/// Nova are pinned as the frozen evaluator; held-out tasks are never run while selecting
+/// (`--held-out` runs the root and the best variant on them at the end). Every result is kept as
+/// it comes: run it again to go on after a crash or Ctrl-C. Needs a model (`--provider`, or
+/// `--replay FILE`). Exits 0 when the generations ran, 2 for bad arguments, 3 when the model or
+/// the machine failed.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EvolveArgs {
+    #[command(subcommand)]
+    command: Option<EvolveCommand>,
+    /// The task set (`nova bench make` wrote it)
+    #[arg(value_name = "SET", required = true)]
+    set: Option<PathBuf>,
+    /// Generations to add
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    generations: usize,
+    /// Chooses parents and changes
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Training tasks a variant runs first; the rest only when it is not worse on them
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    stage: usize,
+    /// At the end, run the root and the best variant on the held-out tasks
+    #[arg(long)]
+    held_out: bool,
+    #[command(flatten)]
+    exchange: super::ask::ExchangeArgs,
+    #[command(flatten)]
+    validation: ValidationArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum EvolveCommand {
+    Report(ReportArgs),
+}
+
+/// The archive of the last evolve run: every variant with its parent, generation, status,
+/// training score and change; `--svg FILE` draws the score per generation and the lineage tree,
+/// `--html FILE` the same with a table, in one static page.
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// Write the drawing to FILE (SVG)
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// Write the drawing and a table to FILE (HTML)
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+}
+
+pub fn run(cx: &Context<'_>, args: &EvolveArgs) -> Result<Exit, CommandError> {
+    match (&args.command, &args.set) {
+        (Some(EvolveCommand::Report(report)), _) => self::report(cx, report),
+        (None, Some(set)) => evolve(cx, args, set),
+        (None, None) => Err(CommandError::usage(anyhow::anyhow!(
+            "give a task set: `nova evolve SET` (`nova bench make` writes one)"
+        ))),
+    }
+}
+
+fn evolve(
+    cx: &Context<'_>,
+    args: &EvolveArgs,
+    set: &std::path::Path,
+) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let config = cx.config(Some(&root))?;
+    let evaluator = super::bench::pin(cx, &root, set)?;
+    let state = root.join(crate::state::STATE_DIR);
+    let start = variant::load(&state).map_err(CommandError::environment)?;
+    let super::bench::Agents {
+        connected,
+        validation,
+        scratch,
+        template,
+    } = super::bench::agents_at_work(cx, &root, &config, &args.exchange, &args.validation)?;
+    let _lock = cx.lock(&root)?;
+    let store = Store::open(&root).map_err(CommandError::environment)?;
+    let time = cx.env.source_date_epoch().unwrap_or_else(orchestrator::now);
+    let id = format!("evolve-{}", orchestrator::stamp(time));
+    let seq = store
+        .start_run(&id, "evolve", &evaluator.set_hash, None, time)
+        .map_err(CommandError::environment)?;
+    let request = EvolveRequest {
+        evaluator: &evaluator,
+        root: start,
+        generations: args.generations,
+        seed: args.seed,
+        stage: args.stage,
+        template,
+        validation,
+        scratch,
+        archive: state.join("evolve").join(&evaluator.hash),
+        run: (id.clone(), seq),
+        time,
+    };
+    let p = &cx.printer;
+    p.note(&format!(
+        "evolve {id}: {} generations on {} (evaluator {})",
+        args.generations,
+        set.display(),
+        &evaluator.hash[..12]
+    ));
+    let mut progress = |step: EvolveProgress<'_>| tell(p, &step);
+    let evolved = generation::evolve(&request, &connected.client, &store, &mut progress);
+    let held = match (&evolved, args.held_out) {
+        (Ok(_), true) => Some(generation::held_out(
+            &request,
+            &connected.client,
+            &store,
+            &mut progress,
+        )),
+        _ => None,
+    };
+    let status = if evolved.is_ok() {
+        "finished"
+    } else {
+        "failed"
+    };
+    // nova:allow(ignored-result): the archive is kept variant by variant; this is for `nova runs`
+    let _ = store.finish_run(seq, status, status, orchestrator::now());
+    let archive = evolved.map_err(CommandError::environment)?;
+    let held = held.transpose().map_err(CommandError::environment)?;
+    print_archive(cx, &archive, held.as_deref())?;
+    Ok(Exit::Success)
+}
+
+/// One step of `evolve`, on stderr.
+fn tell(p: &super::Printer, step: &EvolveProgress<'_>) {
+    match step {
+        EvolveProgress::Evaluating {
+            variant,
+            tasks,
+            done,
+        } if done < tasks => p.note(&format!(
+            "{variant}: {} of {tasks} tasks to run ({done} already judged)",
+            tasks - done
+        )),
+        EvolveProgress::Evaluating { .. } => {}
+        EvolveProgress::Task(RunProgress::Finished { result, .. }) => p.info(&format!(
+            "  {}: {}",
+            result.task,
+            if result.score.solved {
+                "solved"
+            } else {
+                "not solved"
+            }
+        )),
+        EvolveProgress::Task(RunProgress::Started { .. }) => {}
+        EvolveProgress::Proposed {
+            variant,
+            parent,
+            change,
+        } => {
+            p.note(&format!("{variant} from {parent}: {change}"));
+        }
+        EvolveProgress::Refused { variant, reasons } => {
+            p.note(&format!("{variant} refused: {}", reasons.join("; ")))
+        }
+        EvolveProgress::Stopped { variant } => p.note(&format!(
+            "{variant}: worse than its parent on the first tasks; the rest not run"
+        )),
+        EvolveProgress::Decided { variant, decision } => p.note(&format!(
+            "{variant}: {} ({} better, {} worse of {} tasks; gain {:+.2}, lower bound {:+.2})",
+            if decision.accepted {
+                "accepted"
+            } else {
+                "rejected"
+            },
+            decision.wins,
+            decision.losses,
+            decision.tasks,
+            decision.gain,
+            decision.lower
+        )),
+        EvolveProgress::Exhausted => p.note("the proposer has nothing left to change"),
+    }
+}
+
+fn print_archive(
+    cx: &Context<'_>,
+    archive: &[VariantRow],
+    held: Option<&[(String, usize, usize)]>,
+) -> Result<(), CommandError> {
+    let p = &cx.printer;
+    if p.json() {
+        let held: Option<Vec<_>> = held.map(|held| {
+            held.iter()
+                .map(|(id, solved, of)| json!({"variant": id, "solved": solved, "tasks": of}))
+                .collect()
+        });
+        p.json_value(&json!({ "variants": archive, "held_out": held }))?;
+        return Ok(());
+    }
+    for row in archive {
+        let status = match row.status.as_str() {
+            "accepted" | "root" => p.paint(GREEN, &row.status),
+            "refused" => p.paint(RED, &row.status),
+            other => other.to_owned(),
+        };
+        p.line(&format!(
+            "  {:<4} {:<4} {status:<10} {} on {} tasks  {}",
+            row.id,
+            row.parent.as_deref().unwrap_or("-"),
+            row.score
+                .map_or_else(|| String::from("  - "), |s| format!("{s:.2}")),
+            row.tasks,
+            row.change
+        ))?;
+    }
+    if let Some(held) = held {
+        for (id, solved, of) in held {
+            p.line(&format!(
+                "{} {id} solved {solved} of {of}",
+                p.paint(BOLD, "Held out:")
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn report(cx: &Context<'_>, args: &ReportArgs) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let store = Store::open_existing(&root).map_err(CommandError::environment)?;
+    let evaluators = match &store {
+        Some(store) => store
+            .evolve_evaluators()
+            .map_err(CommandError::environment)?,
+        None => Vec::new(),
+    };
+    let (Some(store), Some(evaluator)) = (store, evaluators.first()) else {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "no evolve runs yet: run `nova evolve SET` first"
+        )));
+    };
+    let archive = store
+        .variants(evaluator)
+        .map_err(CommandError::environment)?;
+    let write = |path: &PathBuf, text: String| {
+        let path = match cx.env.current_dir() {
+            Some(here) if path.is_relative() => here.join(path),
+            _ => path.clone(),
+        };
+        std::fs::write(&path, text).map_err(|error| {
+            CommandError::environment(anyhow::anyhow!(
+                "cannot write `{}`: {error}",
+                path.display()
+            ))
+        })
+    };
+    if let Some(path) = &args.svg {
+        write(path, crate::evolve::report::svg(&archive))?;
+    }
+    if let Some(path) = &args.html {
+        write(path, crate::evolve::report::html(&archive))?;
+    }
+    print_archive(cx, &archive, None)?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,411 @@
+//! Variants of an agent set: the agent files that differ from the built-in ones (an overlay, as
+//! `.nova/agents/` is), the guard that refuses a variant touching what judges it, and the builtin
+//! brain's proposer: small, deterministic changes to agent files chosen by a seed (a hint added
+//! to a prompt, a larger budget, a tool given, a description taught the words of failed tasks).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::agents::AgentSet;
+use crate::edit::{FileChange, RepoPath};
+
+/// A variant's files, by path relative to its directory (`agents/refactorer.md`).
+pub type Files = BTreeMap<String, String>;
+
+/// The files under `dir` (none when it does not exist).
+pub fn load(dir: &Path) -> std::io::Result<Files> {
+    let mut files = Files::new();
+    let agents = dir.join("agents");
+    if !agents.is_dir() {
+        return Ok(files);
+    }
+    for entry in std::fs::read_dir(&agents)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "md") && path.is_file() {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.insert(format!("agents/{name}"), std::fs::read_to_string(&path)?);
+        }
+    }
+    Ok(files)
+}
+
+/// Writes `files` as the whole of `dir` (a fresh directory, written then renamed into place).
+pub fn save(dir: &Path, files: &Files) -> std::io::Result<()> {
+    let partial = dir.with_extension("partial");
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial)?;
+    }
+    std::fs::create_dir_all(partial.join("agents"))?;
+    for (path, text) in files {
+        std::fs::write(partial.join(path), text)?;
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::rename(&partial, dir)
+}
+
+/// The agent set a variant in `dir` runs: the built-in agents with its files over them.
+pub fn agent_set(dir: &Path) -> Result<AgentSet, crate::agents::LoadError> {
+    let mut set = AgentSet::builtin();
+    let agents = dir.join("agents");
+    if agents.is_dir() {
+        set.overlay(&agents, Path::new("agents"))?;
+    }
+    Ok(set)
+}
+
+/// Every reason to refuse `variant` as a change of `parent`: a file that judges changes (tests,
+/// lint tables, CI, rules, pipelines: `edit::guard::protected`), anything but an agent file, and,
+/// in an agent file, what loosens how its changes are judged (its `acceptance` commands, what it
+/// may silence, add or change).
+pub fn guard(parent: &Files, variant: &Files) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let paths: std::collections::BTreeSet<&String> = parent.keys().chain(variant.keys()).collect();
+    for path in paths {
+        let (before, after) = (parent.get(path), variant.get(path));
+        if before == after {
+            continue;
+        }
+        let is_agent =
+            path.starts_with("agents/") && path.ends_with(".md") && path.matches('/').count() == 1;
+        if !is_agent {
+            let protected = RepoPath::new(path).and_then(|repo_path| {
+                crate::edit::guard::protected(&FileChange {
+                    path: repo_path,
+                    before: before.cloned(),
+                    after: after.cloned(),
+                })
+            });
+            reasons.push(format!(
+                "`{path}`: {}",
+                protected.unwrap_or("a variant changes agent files (`agents/*.md`) only")
+            ));
+            continue;
+        }
+        let judged = |text: Option<&String>| text.and_then(|t| judging(t));
+        let base = before.map_or_else(|| builtin_text(path), |t| Some(t.clone()));
+        if judged(base.as_ref()) != judged(after) {
+            reasons.push(format!(
+                "`{path}`: it changes how the agent's changes are judged (`acceptance`, \
+                 `may_silence`, `may_add_dependencies`, `may_change_api`)"
+            ));
+        }
+    }
+    reasons
+}
+
+/// The built-in text of the agent file `agents/<name>.md`.
+fn builtin_text(path: &str) -> Option<String> {
+    crate::agents::builtin_agent(path.trim_start_matches("agents/")).map(str::to_owned)
+}
+
+/// What in an agent file judges its changes, as text to compare: its acceptance commands and what
+/// it may do that the guard otherwise refuses.
+fn judging(text: &str) -> Option<String> {
+    let (front, _) = front_matter(text)?;
+    let table: toml::Table = front.parse().ok()?;
+    let keys = [
+        "acceptance",
+        "may_silence",
+        "may_add_dependencies",
+        "may_change_api",
+    ];
+    Some(
+        keys.iter()
+            .map(|key| format!("{key}={:?}", table.get(*key)))
+            .collect::<Vec<_>>()
+            .join(";"),
+    )
+}
+
+/// An agent file's TOML front matter and its prompt.
+fn front_matter(text: &str) -> Option<(&str, &str)> {
+    let rest = text.strip_prefix("+++\n")?;
+    let end = rest.find("\n+++\n")?;
+    Some((&rest[..=end], &rest[end + 5..]))
+}
+
+fn with_front_matter(table: &toml::Table, prompt: &str) -> Option<String> {
+    let front = toml::to_string(table).ok()?;
+    Some(format!("+++\n{front}+++\n{prompt}"))
+}
+
+/// Hints the builtin proposer may add to a prompt, in the order it tries them.
+pub const HINTS: &[&str] = &[
+    "Before you edit, read the failing test's assertion and the function it calls; the bug is \
+     usually where the two disagree.",
+    "Run the failing tests with `run_checks` before and after your change.",
+    "Look for a comparison, a range bound or an operator that is wrong by one step before \
+     rewriting any logic.",
+    "Make the smallest change that makes the failing tests pass; never change a test.",
+];
+
+/// Tools an agent that makes patches may be given.
+const TOOLS: &[&str] = &["read_file", "search", "symbols", "repo_map", "run_checks"];
+
+/// A variant the builtin proposer made: its files, and what it changed, in one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    pub files: Files,
+    pub change: String,
+}
+
+/// A task the parent did not solve: its statement, and the agent that ended its run.
+#[derive(Debug, Clone, Copy)]
+pub struct Failure<'a> {
+    pub statement: &'a str,
+    pub agent: &'a str,
+}
+
+/// A change to `parent` (the files of a variant over `set`, the agent set it gives), chosen by
+/// `seed` among what the `failed` tasks suggest: an agent that ended a failed task's run gets a
+/// hint in its prompt, a budget half again as large or a tool it lacks; another agent that makes
+/// patches gets the failed statements' words in its description, so that such requests are
+/// routed to it. With no failure, any agent that makes patches may get any of them. `None` when
+/// nothing applies.
+pub fn propose(
+    parent: &Files,
+    set: &AgentSet,
+    failed: &[Failure<'_>],
+    seed: u64,
+) -> Option<Proposal> {
+    let makers: Vec<&str> = set
+        .agents()
+        .filter(|agent| agent.tools.iter().any(|t| t == "propose_edit"))
+        .map(|agent| agent.name.as_str())
+        .collect();
+    let failing: std::collections::BTreeSet<&str> = failed.iter().map(|f| f.agent).collect();
+    let statements: Vec<&str> = failed.iter().map(|f| f.statement).collect();
+    let mut options = Vec::new();
+    for name in &makers {
+        let ran_failures = failing.contains(name) || failing.is_empty();
+        for operator in 0..4 {
+            // Hints, budgets and tools go to who failed; a description, to who might do better.
+            let useful = if operator == 3 {
+                !failing.contains(name)
+            } else {
+                ran_failures
+            };
+            if useful {
+                options.push((*name, operator));
+            }
+        }
+    }
+    for at in crate::rules::mutate::shuffled(options.len(), seed) {
+        let (name, operator) = options[at];
+        let path = format!("agents/{name}.md");
+        let Some(text) = parent.get(&path).cloned().or_else(|| builtin_text(&path)) else {
+            continue;
+        };
+        let Some((front, prompt)) = front_matter(&text) else {
+            continue;
+        };
+        let Ok(mut table) = front.parse::<toml::Table>() else {
+            continue;
+        };
+        let Some((prompt, change)) = operate(&mut table, prompt, operator, &statements) else {
+            continue;
+        };
+        let Some(new) = with_front_matter(&table, &prompt) else {
+            continue;
+        };
+        let mut files = parent.clone();
+        files.insert(path, new);
+        return Some(Proposal {
+            files,
+            change: format!("{name}: {change}"),
+        });
+    }
+    None
+}
+
+/// Applies `operator` to one agent's front matter and prompt: the new prompt and what changed,
+/// or `None` when it does not apply to this agent.
+fn operate(
+    table: &mut toml::Table,
+    prompt: &str,
+    operator: usize,
+    failed: &[&str],
+) -> Option<(String, String)> {
+    match operator {
+        0 => {
+            let hint = HINTS.iter().find(|hint| !prompt.contains(**hint))?;
+            Some((
+                format!("{}\n\n{hint}\n", prompt.trim_end()),
+                format!("a hint: \"{hint}\""),
+            ))
+        }
+        1 => {
+            let budget = table.get_mut("budget")?.as_table_mut()?;
+            let turns = budget.get("turns")?.as_integer()?;
+            let more = (turns * 3 + 1) / 2;
+            budget.insert(String::from("turns"), toml::Value::Integer(more));
+            if let Some(tokens) = budget.get("tokens").and_then(toml::Value::as_integer) {
+                budget.insert(String::from("tokens"), toml::Value::Integer(tokens * 3 / 2));
+            }
+            Some((prompt.to_owned(), format!("{turns} turns become {more}")))
+        }
+        2 => {
+            let tools = table.get_mut("tools")?.as_array_mut()?;
+            let has = |tool: &str| tools.iter().any(|t| t.as_str() == Some(tool));
+            let tool = TOOLS.iter().find(|tool| !has(tool))?;
+            tools.push(toml::Value::String((*tool).to_owned()));
+            Some((prompt.to_owned(), format!("the `{tool}` tool")))
+        }
+        _ => {
+            let description = table.get("description")?.as_str()?.to_owned();
+            let words = missing_words(&description, failed);
+            if words.is_empty() {
+                return None;
+            }
+            let new = format!("{description}; also {}", words.join(", "));
+            table.insert(String::from("description"), toml::Value::String(new));
+            Some((
+                prompt.to_owned(),
+                format!("its description takes {}", words.join(", ")),
+            ))
+        }
+    }
+}
+
+/// The words the `failed` statements share most that `description` lacks: at most four, longest
+/// first among the most frequent.
+fn missing_words(description: &str, failed: &[&str]) -> Vec<String> {
+    let have: std::collections::BTreeSet<String> = words(description).collect();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for statement in failed {
+        let first = statement.lines().next().unwrap_or_default();
+        let unique: std::collections::BTreeSet<String> = words(first).collect();
+        for word in unique {
+            if word.len() >= 3 && !STOP.contains(&word.as_str()) && !have.contains(&word) {
+                *counts.entry(word).or_default() += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then(b.0.len().cmp(&a.0.len()))
+            .then(a.0.cmp(&b.0))
+    });
+    ranked.into_iter().take(4).map(|(word, _)| word).collect()
+}
+
+/// Words too common to route by.
+const STOP: &[&str] = &[
+    "the", "that", "this", "and", "for", "with", "from", "into", "are", "was", "not", "but",
+];
+
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builtin(name: &str) -> String {
+        builtin_text(&format!("agents/{name}.md")).expect("a built-in agent")
+    }
+
+    #[test]
+    fn proposals_are_valid_agent_sets_and_the_same_for_a_seed() {
+        let set = AgentSet::builtin();
+        let failed = [Failure {
+            statement: "Fix the bug that makes `cargo test` fail on this repository",
+            agent: "test-writer",
+        }];
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..24 {
+            let proposal = propose(&Files::new(), &set, &failed, seed).expect("a proposal");
+            assert_eq!(
+                Some(&proposal),
+                propose(&Files::new(), &set, &failed, seed).as_ref()
+            );
+            assert!(
+                guard(&Files::new(), &proposal.files).is_empty(),
+                "{proposal:?}"
+            );
+            let dir = tempfile::tempdir().expect("dir");
+            save(dir.path(), &proposal.files).expect("saved");
+            assert_eq!(load(dir.path()).expect("loaded"), proposal.files);
+            let variant = agent_set(dir.path()).expect("loads");
+            assert!(crate::agents::check(&variant).is_empty(), "{proposal:?}");
+            seen.insert(
+                proposal
+                    .change
+                    .split(':')
+                    .nth(1)
+                    .map(|c| c.split_whitespace().next().map(str::to_owned)),
+            );
+        }
+        assert!(seen.len() >= 3, "the operators vary: {seen:?}");
+    }
+
+    #[test]
+    fn a_variant_that_touches_what_judges_it_is_refused() {
+        let parent = Files::new();
+        let loosened = builtin("refactorer").replace(
+            "output = \"patch\"",
+            "output = \"patch\"\nmay_silence = true",
+        );
+        let mut variant = parent.clone();
+        variant.insert(String::from("agents/refactorer.md"), loosened);
+        let reasons = guard(&parent, &variant);
+        assert!(
+            reasons[0].contains("how the agent's changes are judged"),
+            "{reasons:?}"
+        );
+        let mut variant = parent.clone();
+        variant.insert(
+            String::from("tests/it.rs"),
+            String::from("#[test] fn t() {}"),
+        );
+        variant.insert(
+            String::from("Cargo.toml"),
+            String::from("[package]\nname = \"x\"\n\n[lints.rust]\nunsafe_code = \"allow\"\n"),
+        );
+        variant.insert(String::from("agents/pipelines/ask.toml"), String::new());
+        let reasons = guard(&parent, &variant);
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("tests judge every change")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("`[lints]`")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("pipeline")),
+            "{reasons:?}"
+        );
+        // A prompt or a description is the agents' own to change.
+        let mut variant = parent.clone();
+        variant.insert(
+            String::from("agents/refactorer.md"),
+            builtin("refactorer").replace("You make one change", "You make exactly one change"),
+        );
+        assert!(guard(&parent, &variant).is_empty());
+    }
+
+    #[test]
+    fn a_description_learns_the_words_failed_tasks_share() {
+        let words = missing_words(
+            "Turns one finding into a change",
+            &[
+                "Fix the bug that makes tests fail",
+                "Fix the bug in parsing",
+            ],
+        );
+        assert_eq!(words, ["bug", "fix", "parsing", "makes"]);
+    }
+}

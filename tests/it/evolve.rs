@@ -1,0 +1,255 @@
+//! `nova evolve` end to end, with a model whose answers depend on its prompt: it finds seeded
+//! defects only when its prompt carries one of the builtin proposer's hints. The root agent set
+//! solves nothing; a variant that gives the routed agent a hint solves every task and is
+//! accepted; the held-out task is never run while selecting; a run killed mid-generation goes on
+//! from where it stopped without running a task twice.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nova::evolve::TaskSet;
+use nova::evolve::variant::HINTS;
+use serde_json::{Value, json};
+
+use crate::act::{KEY_VAR, calls};
+use crate::bench_run::revert;
+use crate::common::{Run, TestEnv};
+use crate::llm::CANARY;
+use crate::model_server::{ModelServer, Received, Reply};
+
+/// A model that fixes a task's defect when a hint is in its prompt, and gives up otherwise.
+fn model(set: &TaskSet, repo: &Path) -> ModelServer {
+    let fixes: Vec<(String, String)> = (0..set.tasks.len())
+        .map(|n| {
+            let statement = serde_json::to_string(&set.tasks[n].statement).expect("json");
+            (statement.trim_matches('"').to_owned(), revert(set, n, repo))
+        })
+        .collect();
+    ModelServer::responding(move |received: &Received| -> Reply {
+        let body = received.body.to_string();
+        let messages = received.body["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let system = messages
+            .first()
+            .map(|m| m["content"].to_string())
+            .unwrap_or_default();
+        if system.contains("You write the commit message") {
+            return calls(
+                "m",
+                "finish",
+                &json!({"text": "Take the seeded defect out"}),
+            );
+        }
+        // Tasks can share a statement (two defects, one symptom): an edit that does not apply
+        // is followed by the next task's with the same statement.
+        let refused = messages
+            .iter()
+            .filter(|m| m["role"] == "tool")
+            .filter(|m| {
+                m["content"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("error"))
+            })
+            .count();
+        if messages.iter().any(|m| m["role"] == "tool") && refused == 0 {
+            return calls("f", "finish", &json!({"text": "Fixed"}));
+        }
+        let hinted = HINTS.iter().any(|hint| body.contains(hint));
+        let candidates: Vec<&String> = fixes
+            .iter()
+            .filter(|(statement, _)| body.contains(statement.as_str()))
+            .map(|(_, edit)| edit)
+            .collect();
+        match candidates.get(refused) {
+            Some(edit) if hinted => calls("e", "propose_edit", &json!({ "edits": edit })),
+            _ => calls("g", "finish", &json!({"text": "I could not find the bug"})),
+        }
+    })
+}
+
+fn evolve(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Run {
+    crate::act::with_model(
+        env,
+        repo,
+        server,
+        "evolve",
+        &[&["tasks.json"], extra].concat(),
+    )
+}
+
+/// `SELECT` one number from the repository's archive.
+fn count(repo: &Path, sql: &str) -> i64 {
+    let db = rusqlite::Connection::open(repo.join(".nova/runs.sqlite")).expect("archive");
+    db.query_row(sql, [], |row| row.get(0)).unwrap_or(0)
+}
+
+fn setup() -> (TestEnv, std::path::PathBuf, TaskSet) {
+    let mut env = TestEnv::new();
+    env.set_var(KEY_VAR, CANARY);
+    let repo = crate::bench::fixture(&env);
+    let made = env.nova_in(
+        &repo,
+        [
+            "bench",
+            "make",
+            "--seed",
+            "2",
+            "--count",
+            "6",
+            "--held-out",
+            "17",
+            "--out",
+            "tasks.json",
+        ],
+    );
+    assert_eq!(made.code, 0, "{}", made.both());
+    let set = TaskSet::load(&repo.join("tasks.json")).expect("the set");
+    assert_eq!(set.tasks.len(), 6, "{}", made.both());
+    (env, repo, set)
+}
+
+#[test]
+fn a_variant_that_solves_more_is_accepted_and_the_held_out_task_waits_for_the_end() {
+    let (env, repo, set) = setup();
+    let server = model(&set, &repo);
+    // Seed 9: first a description that routes the tasks to another agent that is no better
+    // (rejected), then a hint for the agent that failed them (accepted).
+    let run = evolve(
+        &env,
+        &repo,
+        &server,
+        &["--generations", "3", "--seed", "9", "--json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    let variants = report["variants"].as_array().expect("variants");
+    assert_eq!(variants[0]["id"], "g0");
+    assert_eq!(
+        variants[0]["score"], 0.0,
+        "the root solves nothing: {}",
+        run.stderr
+    );
+    let accepted: Vec<&Value> = variants
+        .iter()
+        .filter(|v| v["status"] == "accepted")
+        .collect();
+    assert!(!accepted.is_empty(), "{}", run.stderr);
+    assert_eq!(accepted[0]["score"], 1.0, "{}", run.stderr);
+    assert!(
+        accepted[0]["change"]
+            .as_str()
+            .expect("change")
+            .contains("a hint")
+    );
+    assert!(
+        variants.iter().any(|v| v["status"] == "rejected"),
+        "a change that does not help is rejected: {}",
+        run.stderr
+    );
+    // Nothing ran a held-out task while selecting.
+    let held = "SELECT COUNT(*) FROM bench_results WHERE split = 'held-out'";
+    assert_eq!(count(&repo, held), 0);
+    let run = evolve(&env, &repo, &server, &["--generations", "0", "--held-out"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout.contains("Held out: g0 solved 0 of 1"),
+        "{}",
+        run.stdout
+    );
+    let best = accepted[0]["id"].as_str().expect("id");
+    assert!(
+        run.stdout
+            .contains(&format!("Held out: {best} solved 1 of 1")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(count(&repo, held), 2, "the root and the best, once each");
+    // The report draws the archive.
+    let drawn = env.nova_in(
+        &repo,
+        [
+            "evolve",
+            "report",
+            "--svg",
+            "lineage.svg",
+            "--html",
+            "a.html",
+        ],
+    );
+    assert_eq!(drawn.code, 0, "{}", drawn.both());
+    let svg = std::fs::read_to_string(repo.join("lineage.svg")).expect("svg");
+    assert!(
+        svg.starts_with("<svg") && svg.contains(&format!(">{best} accepted")),
+        "{svg}"
+    );
+    assert!(
+        std::fs::read_to_string(repo.join("a.html"))
+            .expect("html")
+            .contains("<table>")
+    );
+}
+
+#[test]
+fn a_run_killed_mid_generation_goes_on_without_running_a_task_twice() {
+    let (env, repo, set) = setup();
+    let server = model(&set, &repo);
+    let mut args: Vec<String> = ["evolve", "tasks.json", "--generations", "1", "--stage", "5"]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(crate::act::model_flags(&server));
+    let mut child = env
+        .nova_command(&repo, args)
+        .spawn()
+        .expect("start nova evolve");
+    let ran = "SELECT COUNT(*) FROM bench_results WHERE agents = 'evolve/g1'";
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while count(&repo, ran) < 2 {
+        assert!(Instant::now() < deadline, "g1 never ran two tasks");
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "nova evolve ended first"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+    let before = count(&repo, ran);
+    assert!(before >= 2);
+    let status = "SELECT COUNT(*) FROM evolve_variants WHERE id = 'g1' AND status = 'evaluating'";
+    assert_eq!(count(&repo, status), 1, "g1 was left unfinished");
+
+    let run = crate::act::with_model(
+        &env,
+        &repo,
+        &server,
+        "evolve",
+        &["tasks.json", "--generations", "1", "--stage", "5"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    // It went on with the tasks g1 had not run: those it had are judged already.
+    let judged: usize = run
+        .stderr
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("g1: ")?
+                .split_once(" of 5 tasks to run (")?
+                .1
+                .split_once(' ')
+        })
+        .map(|(judged, _)| judged.parse::<usize>().expect("a count"))
+        .next()
+        .expect("g1 went on");
+    assert!(judged >= 2, "{}", run.stderr);
+    let twice = "SELECT COUNT(*) FROM (SELECT task FROM bench_results WHERE agents = 'evolve/g1' \
+                 GROUP BY task HAVING COUNT(*) > 1)";
+    assert_eq!(count(&repo, twice), 0, "no task ran twice");
+    assert_eq!(count(&repo, ran), 5, "every training task, once");
+    let done = "SELECT COUNT(*) FROM evolve_variants WHERE id = 'g1' AND status != 'evaluating'";
+    assert_eq!(count(&repo, done), 1, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("g2 from"),
+        "one generation: the unfinished one"
+    );
+}
