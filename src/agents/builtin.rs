@@ -17,6 +17,7 @@ pub(super) const AGENTS: &[(&str, &str)] = &[
     embed!("doc-writer.md"),
     embed!("committer.md"),
     embed!("chat.md"),
+    embed!("evolver.md"),
 ];
 
 /// `(path in Nova's source, contents)` for every built-in pipeline.

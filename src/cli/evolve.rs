@@ -9,7 +9,7 @@ use serde_json::json;
 use super::output::{BOLD, GREEN, RED};
 use super::validation::ValidationArgs;
 use super::{CommandError, Context, Exit};
-use crate::evolve::generation::{self, EvolveProgress, EvolveRequest};
+use crate::evolve::generation::{self, EvolveProgress, EvolveRequest, Proposer};
 use crate::evolve::{RunProgress, variant};
 use crate::orchestrator;
 use crate::store::{Store, VariantRow};
@@ -45,6 +45,11 @@ pub struct EvolveArgs {
     /// Training tasks a variant runs first; the rest only when it is not worse on them
     #[arg(long, value_name = "N", default_value_t = 3)]
     stage: usize,
+    /// Who changes the parent: `model` (the `evolver` agent, told the failed tasks; when it
+    /// proposes nothing new, the builtin proposer does) or `builtin` (small changes the seed
+    /// chooses)
+    #[arg(long, value_enum, default_value_t = ProposerArg::Model)]
+    proposer: ProposerArg,
     /// At the end, run the root and the best variant on the held-out tasks
     #[arg(long)]
     held_out: bool,
@@ -52,6 +57,13 @@ pub struct EvolveArgs {
     exchange: super::ask::ExchangeArgs,
     #[command(flatten)]
     validation: ValidationArgs,
+}
+
+/// `--proposer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProposerArg {
+    Model,
+    Builtin,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +123,10 @@ fn evolve(
         generations: args.generations,
         seed: args.seed,
         stage: args.stage,
+        proposer: match args.proposer {
+            ProposerArg::Model => Proposer::Model,
+            ProposerArg::Builtin => Proposer::Builtin,
+        },
         template,
         validation,
         scratch,
@@ -198,6 +214,9 @@ fn tell(p: &super::Printer, step: &EvolveProgress<'_>) {
             decision.lower
         )),
         EvolveProgress::Exhausted => p.note("the proposer has nothing left to change"),
+        EvolveProgress::Fallback => {
+            p.note("the evolver proposed nothing new: the builtin proposer changes the parent");
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use super::accept::{self, Decision, Paired};
 use super::frozen::Evaluator;
+use super::propose::{self, Failure};
 use super::run::{self, RunError, RunProgress, RunRequest};
 use super::tasks::{Split, Task};
 use super::variant::{self, Files};
@@ -31,6 +32,7 @@ pub struct EvolveRequest<'a> {
     pub seed: u64,
     /// Training tasks in the first stage.
     pub stage: usize,
+    pub proposer: Proposer,
     pub template: AskRequest,
     pub validation: Options,
     pub scratch: PathBuf,
@@ -70,6 +72,17 @@ pub enum EvolveProgress<'a> {
     },
     /// The proposer had nothing left to change.
     Exhausted,
+    /// The evolver proposed nothing new: the builtin proposer makes this generation's change.
+    Fallback,
+}
+
+/// Who proposes variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proposer {
+    /// The `evolver` agent, with the model.
+    Model,
+    /// Small changes chosen by the seed (`variant::propose`).
+    Builtin,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +103,8 @@ pub enum EvolveError {
     },
     #[error("the task set has no training task: make it with `--held-out` below 100")]
     NoTraining,
+    #[error("the evolver could not propose: {0}")]
+    Propose(#[from] propose::ProposeError),
 }
 
 /// The root variant's id.
@@ -248,31 +263,47 @@ impl Context<'_, '_> {
                 error,
             })?;
         self.evaluate(&parent.id, &self.train.clone())?;
-        let agents = self.agents_of(&parent.id)?;
-        let failed: Vec<variant::Failure<'_>> = self
-            .train
-            .iter()
-            .filter_map(|task| {
-                let agent = agents.get(&task.id)?;
-                Some(variant::Failure {
-                    statement: &task.statement,
-                    agent: agent.as_deref()?,
-                })
-            })
-            .collect();
+        let failures = self.failures_of(&parent.id)?;
         // A proposal identical to one already in the archive is not tried again.
         let known: Vec<Files> = archive
             .iter()
             .filter_map(|row| self.files(&row.id).ok())
             .collect();
-        let proposal = (0..64).find_map(|attempt| {
-            variant::propose(
+        let mut proposal = None;
+        if self.request.proposer == Proposer::Model {
+            let scratch = self.request.scratch.with_extension("evolver");
+            proposal = propose::by_model(
+                &self.request.template,
+                self.provider,
+                &scratch,
                 &parent_files,
                 &parent_set,
-                &failed,
-                seed.wrapping_add(attempt),
-            )
-            .filter(|p| !known.contains(&p.files))
+                &failures,
+            )?
+            .filter(|p| !known.contains(&p.files));
+            if proposal.is_none() {
+                (self.progress)(EvolveProgress::Fallback);
+            }
+        }
+        let simple: Vec<variant::Failure<'_>> = failures
+            .iter()
+            .filter_map(|f| {
+                Some(variant::Failure {
+                    statement: &f.statement,
+                    agent: f.agent.as_deref()?,
+                })
+            })
+            .collect();
+        let proposal = proposal.or_else(|| {
+            (0..64).find_map(|attempt| {
+                variant::propose(
+                    &parent_files,
+                    &parent_set,
+                    &simple,
+                    seed.wrapping_add(attempt),
+                )
+                .filter(|p| !known.contains(&p.files))
+            })
         });
         let Some(proposal) = proposal else {
             return Ok(None);
@@ -349,25 +380,40 @@ impl Context<'_, '_> {
         Ok(())
     }
 
-    /// For each training task variant `id` did not solve, the agent that ended its run (`None`
-    /// where no agent ran), from its results in the archive.
-    fn agents_of(&self, id: &str) -> Result<BTreeMap<String, Option<String>>, EvolveError> {
+    /// The training tasks variant `id` did not solve, with what its results in the archive say
+    /// of each: the agent that ended the run, what stopped it, the checks still failing.
+    fn failures_of(&self, id: &str) -> Result<Vec<Failure>, EvolveError> {
         let label = label(id);
+        let rows = self.store.bench_results()?;
         Ok(self
-            .store
-            .bench_results()?
-            .into_iter()
-            .filter(|row| {
-                row.agents == label && row.evaluator == self.request.evaluator.hash && !row.solved
-            })
-            .map(|row| {
+            .train
+            .iter()
+            .filter_map(|task| {
+                let row = rows.iter().rev().find(|row| {
+                    row.agents == label
+                        && row.evaluator == self.request.evaluator.hash
+                        && row.task == task.id
+                })?;
+                if row.solved {
+                    return None;
+                }
                 let detail: serde_json::Value =
                     serde_json::from_str(&row.detail).unwrap_or_default();
-                let agent = detail["agent"]
-                    .as_str()
-                    .filter(|a| !a.is_empty())
-                    .map(str::to_owned);
-                (row.task, agent)
+                let text = |value: &serde_json::Value| {
+                    value.as_str().filter(|a| !a.is_empty()).map(str::to_owned)
+                };
+                Some(Failure {
+                    task: task.id.clone(),
+                    statement: task.statement.clone(),
+                    agent: text(&detail["agent"]),
+                    note: text(&detail["note"]),
+                    broken: detail["score"]["broken"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|b| b.as_str().map(str::to_owned))
+                        .collect(),
+                })
             })
             .collect())
     }

@@ -11,6 +11,7 @@ pub mod frozen;
 pub mod generation;
 pub mod history;
 pub mod make;
+pub mod propose;
 pub mod report;
 pub mod run;
 pub mod tasks;

@@ -45,6 +45,30 @@ pub fn put_task(
 ) -> Result<Oid, WorktreeError> {
     let repo = Repository::open(scratch)?;
     let base = repo.find_commit(commit)?.tree()?;
+    put(&repo, &base, changes, message)
+}
+
+/// Commits `files` alone (no other file), as a commit with no parent, on the `task` branch of
+/// the repository at `scratch` (made if needed), and checks it out there.
+pub fn put_files(
+    scratch: &Path,
+    files: &[(RepoPath, Option<String>)],
+    message: &str,
+) -> Result<Oid, WorktreeError> {
+    let repo = match Repository::open(scratch) {
+        Ok(repo) => repo,
+        Err(_) => Repository::init(scratch)?,
+    };
+    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+    put(&repo, &empty, files, message)
+}
+
+fn put(
+    repo: &Repository,
+    base: &git2::Tree<'_>,
+    changes: &[(RepoPath, Option<String>)],
+    message: &str,
+) -> Result<Oid, WorktreeError> {
     let mut update = TreeUpdateBuilder::new();
     for (path, text) in changes {
         match text {
@@ -57,7 +81,7 @@ pub fn put_task(
             }
         }
     }
-    let tree = repo.find_tree(update.create_updated(&repo, &base)?)?;
+    let tree = repo.find_tree(update.create_updated(repo, base)?)?;
     let signature = Signature::new("Nova", super::commit::EMAIL, &Time::new(0, 0))?;
     let task = repo.commit(None, &signature, &signature, message, &tree, &[])?;
     repo.reference(

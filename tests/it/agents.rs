@@ -23,7 +23,7 @@ fn the_built_in_set_checks_clean() {
     let env = TestEnv::new();
     let run = env.nova(["agents", "check"]);
     assert_eq!(run.code, 0, "{}", run.both());
-    insta::assert_snapshot!(run.stdout, @"ok: 14 agents and 3 pipelines checked, no problems");
+    insta::assert_snapshot!(run.stdout, @"ok: 15 agents and 3 pipelines checked, no problems");
 }
 
 #[test]
@@ -289,7 +289,7 @@ fn the_repository_set_is_checked_with_its_config() {
     insta::assert_snapshot!(run.stdout, @r"
     .nova/agents/mine.md:7: unknown agent `nobody`; `nova agents list` shows the agents there are
     nova.toml: `agents.disabled` names unknown agent `doc-reviewer`; did you mean `docs-reviewer`?
-    failed: 15 agents and 3 pipelines checked, 2 problem(s)
+    failed: 16 agents and 3 pipelines checked, 2 problem(s)
     ");
     let listed = env.nova_in(&repo, ["agents", "list"]);
     assert_eq!(listed.code, 0);
@@ -328,6 +328,6 @@ fn one_file_with_three_problems_gives_all_three_in_one_run() {
     three/three.md:6: unknown tool `serach`; did you mean `search`?
     three/three.md:7: unknown key `colour`; valid keys: `name`, `role`, `description`, `scope`, `tools`, `model`, `handoff`, `budget`, `builtin`, `acceptance`, `may_silence`, `may_add_dependencies`, `may_change_api`, `output`
     three/three.md:8: unknown agent `nobody`; `nova agents list` shows the agents there are
-    failed: 15 agents and 3 pipelines checked, 3 problem(s)
+    failed: 16 agents and 3 pipelines checked, 3 problem(s)
     ");
 }

@@ -17,8 +17,18 @@ use crate::common::{Run, TestEnv};
 use crate::llm::CANARY;
 use crate::model_server::{ModelServer, Received, Reply};
 
-/// A model that fixes a task's defect when a hint is in its prompt, and gives up otherwise.
+/// A model that fixes a task's defect when a hint is in its prompt, and gives up otherwise; as
+/// the evolver, it proposes nothing.
 fn model(set: &TaskSet, repo: &Path) -> ModelServer {
+    model_with(set, repo, |_: &Received| None)
+}
+
+/// [`model`], with `evolver` answering the evolver's requests.
+fn model_with(
+    set: &TaskSet,
+    repo: &Path,
+    evolver: impl Fn(&Received) -> Option<Reply> + Send + Sync + 'static,
+) -> ModelServer {
     let fixes: Vec<(String, String)> = (0..set.tasks.len())
         .map(|n| {
             let statement = serde_json::to_string(&set.tasks[n].statement).expect("json");
@@ -35,6 +45,10 @@ fn model(set: &TaskSet, repo: &Path) -> ModelServer {
             .first()
             .map(|m| m["content"].to_string())
             .unwrap_or_default();
+        if system.contains("You improve a set of code agents") {
+            return evolver(received)
+                .unwrap_or_else(|| calls("n", "finish", &json!({"text": "Nothing to change"})));
+        }
         if system.contains("You write the commit message") {
             return calls(
                 "m",
@@ -195,9 +209,18 @@ fn a_variant_that_solves_more_is_accepted_and_the_held_out_task_waits_for_the_en
 fn a_run_killed_mid_generation_goes_on_without_running_a_task_twice() {
     let (env, repo, set) = setup();
     let server = model(&set, &repo);
-    let mut args: Vec<String> = ["evolve", "tasks.json", "--generations", "1", "--stage", "5"]
-        .map(str::to_owned)
-        .to_vec();
+    let mut args: Vec<String> = [
+        "evolve",
+        "tasks.json",
+        "--generations",
+        "1",
+        "--stage",
+        "5",
+        "--proposer",
+        "builtin",
+    ]
+    .map(str::to_owned)
+    .to_vec();
     args.extend(crate::act::model_flags(&server));
     let mut child = env
         .nova_command(&repo, args)
@@ -225,7 +248,15 @@ fn a_run_killed_mid_generation_goes_on_without_running_a_task_twice() {
         &repo,
         &server,
         "evolve",
-        &["tasks.json", "--generations", "1", "--stage", "5"],
+        &[
+            "tasks.json",
+            "--generations",
+            "1",
+            "--stage",
+            "5",
+            "--proposer",
+            "builtin",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.both());
     // It went on with the tasks g1 had not run: those it had are judged already.
@@ -251,5 +282,105 @@ fn a_run_killed_mid_generation_goes_on_without_running_a_task_twice() {
     assert!(
         !run.stderr.contains("g2 from"),
         "one generation: the unfinished one"
+    );
+}
+
+/// The edit that gives `variant/test-writer.md` `front` in its front matter and `prompt` at the
+/// end of its prompt.
+fn test_writer_edit(front: &str, prompt: &str) -> String {
+    let last = "Return one patch that adds the tests, and list the cases it covers.\n";
+    format!(
+        "variant/test-writer.md\n```\n<<<<<<< SEARCH\noutput = \"patch\"\n+++\n=======\noutput = \
+         \"patch\"\n{front}+++\n>>>>>>> REPLACE\n```\n\nvariant/test-writer.md\n```\n<<<<<<< \
+         SEARCH\n{last}=======\n{last}{prompt}>>>>>>> REPLACE\n```\n"
+    )
+}
+
+#[test]
+fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() {
+    let (env, repo, set) = setup();
+    let conversations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&conversations);
+    let server = model_with(&set, &repo, move |received: &Received| {
+        let messages = received.body["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let tools = messages.iter().filter(|m| m["role"] == "tool").count();
+        Some(match tools {
+            0 => {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                calls("r", "read_file", &json!({"path": "FAILURES.md"}))
+            }
+            // First a change to how test-writer's changes are judged; then a hint.
+            1 if counter.load(std::sync::atomic::Ordering::SeqCst) == 1 => calls(
+                "e",
+                "propose_edit",
+                &json!({"edits": test_writer_edit("acceptance = [\"true\"]\n", "")}),
+            ),
+            1 => calls(
+                "e",
+                "propose_edit",
+                &json!({"edits": test_writer_edit("", &format!("\n{}\n", HINTS[0]))}),
+            ),
+            _ => calls(
+                "f",
+                "finish",
+                &json!({"text": "Tell test-writer where bugs hide"}),
+            ),
+        })
+    });
+    let run = evolve(&env, &repo, &server, &["--generations", "2", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stderr.contains(
+            "g1 refused: `agents/test-writer.md`: it changes how the agent's changes are judged"
+        ),
+        "{}",
+        run.stderr
+    );
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    let variants = report["variants"].as_array().expect("variants");
+    let status: Vec<&str> = variants
+        .iter()
+        .map(|v| v["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(status, ["root", "refused", "accepted"], "{}", run.stderr);
+    assert_eq!(
+        variants[2]["change"],
+        "evolver: Tell test-writer where bugs hide"
+    );
+    assert_eq!(variants[2]["score"], 1.0);
+    // The evolver was told what failed: the requests, the agent, the tests still failing.
+    let failures = server
+        .received()
+        .iter()
+        .flat_map(|r| r.body["messages"].as_array().cloned().unwrap_or_default())
+        .find(|m| {
+            m["role"] == "tool"
+                && m["content"]
+                    .to_string()
+                    .contains("Tasks the agents did not solve")
+        })
+        .expect("FAILURES.md was read")["content"]
+        .to_string();
+    assert!(failures.contains("Agent: test-writer"), "{failures}");
+    assert!(
+        failures.contains("Tests still failing: ranges"),
+        "{failures}"
+    );
+    assert!(failures.contains("Fix the bug that makes"), "{failures}");
+    // The accepted variant's file is the edited one, under the archive.
+    let evaluator = std::fs::read_dir(repo.join(".nova/evolve"))
+        .expect("archive")
+        .next()
+        .expect("one")
+        .expect("entry")
+        .path();
+    let file = std::fs::read_to_string(evaluator.join("g2/agents/test-writer.md"))
+        .expect("the variant's file");
+    assert!(
+        file.contains(HINTS[0]) && !file.contains("acceptance"),
+        "{file}"
     );
 }

@@ -1,0 +1,177 @@
+//! The agents' own proposer: the `evolver` agent gets the parent's agent files (under
+//! `variant/`) and the tasks the parent failed (`FAILURES.md`: each request, the agent that ended
+//! its run, what went wrong) in a scratch repository of their own, and proposes a change to the
+//! files; the change comes back unproved (there is nothing to build), becomes the variant's
+//! files, and meets the variant guard like any other. The evolver is always the built-in one: a
+//! variant cannot change who proposes the next.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::variant::{Files, Proposal};
+use crate::agents::AgentSet;
+use crate::edit::RepoPath;
+use crate::git;
+use crate::llm::Provider;
+use crate::orchestrator::{self, AskError, AskRequest, OnTip};
+
+/// The proposing agent.
+pub const EVOLVER: &str = "evolver";
+
+/// A task the parent did not solve, as the evolver is told it.
+#[derive(Debug, Clone, Default)]
+pub struct Failure {
+    pub task: String,
+    pub statement: String,
+    /// The agent that ended the run, if one ran.
+    pub agent: Option<String>,
+    /// What stopped it, or why its change was not kept.
+    pub note: Option<String>,
+    /// The checks still failing on what it left.
+    pub broken: Vec<String>,
+}
+
+/// `FAILURES.md`: every failure, its request cut to `LINES` lines.
+pub fn failures_md(failures: &[Failure]) -> String {
+    const LINES: usize = 16;
+    let mut out = String::from("# Tasks the agents did not solve\n");
+    for failure in failures {
+        let _ = write!(
+            out,
+            "\n## {}\n\nAgent: {}\n",
+            failure.task,
+            failure.agent.as_deref().unwrap_or("none (no agent ran)")
+        );
+        if let Some(note) = &failure.note {
+            let _ = writeln!(out, "What happened: {note}");
+        }
+        if !failure.broken.is_empty() {
+            let _ = writeln!(out, "Tests still failing: {}", failure.broken.join(", "));
+        }
+        out.push_str("\nRequest:\n\n");
+        for line in failure.statement.lines().take(LINES) {
+            let _ = writeln!(out, "> {line}");
+        }
+    }
+    out
+}
+
+/// Why the model proposer could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ProposeError {
+    #[error(transparent)]
+    Git(#[from] git::WorktreeError),
+    #[error(transparent)]
+    Ask(#[from] AskError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// The evolver's proposal for `parent` (its files over `set`, the agent set they give), told
+/// `failures`; `None` when it proposed nothing, or only what the parent already is. `scratch`
+/// holds its repository; `template` gives the model and budgets.
+pub fn by_model(
+    template: &AskRequest,
+    provider: &dyn Provider,
+    scratch: &Path,
+    parent: &Files,
+    set: &AgentSet,
+    failures: &[Failure],
+) -> Result<Option<Proposal>, ProposeError> {
+    let mut files = Vec::new();
+    for agent in set.agents().filter(|agent| agent.name != EVOLVER) {
+        let overlay = format!("agents/{}.md", agent.name);
+        let text = parent.get(&overlay).cloned().or_else(|| {
+            crate::agents::builtin_agent(&format!("{}.md", agent.name)).map(str::to_owned)
+        });
+        if let (Some(text), Some(path)) =
+            (text, RepoPath::new(&format!("variant/{}.md", agent.name)))
+        {
+            files.push((path, Some(text)));
+        }
+    }
+    if let Some(path) = RepoPath::new("FAILURES.md") {
+        files.push((path, Some(failures_md(failures))));
+    }
+    let commit = git::scratch::put_files(scratch, &files, "The parent's agent files\n")?;
+    let request = AskRequest {
+        question: format!(
+            "Improve the agents in `variant/` so that they solve more of the {} tasks in \
+             `FAILURES.md`, which they failed.",
+            failures.len()
+        ),
+        repo_root: Some(scratch.to_owned()),
+        agent: Some(String::from(EVOLVER)),
+        validation: None,
+        branch: None,
+        agents_md: None,
+        resume: None,
+        explain_route: false,
+        on_tip: Some(OnTip {
+            commit,
+            seed: None,
+            files: scratch.to_owned(),
+        }),
+        ..template.clone()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ProposeError::Runtime)?;
+    let evolvers = AgentSet::builtin();
+    let asked = runtime.block_on(orchestrator::ask(
+        &request,
+        &evolvers,
+        provider,
+        &mut |_| {},
+    ));
+    let outcome = match asked {
+        Ok(outcome) => outcome,
+        Err(AskError::Stopped { .. } | AskError::OutOfTime { .. }) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let Some(patch) = outcome.proposal.filter(|p| !p.changes.is_empty()) else {
+        return Ok(None);
+    };
+    let mut variant = parent.clone();
+    for change in &patch.changes {
+        let Some(name) = change
+            .path
+            .as_str()
+            .strip_prefix("variant/")
+            .and_then(|file| file.strip_suffix(".md"))
+            .filter(|name| *name != EVOLVER && !name.contains('/'))
+        else {
+            continue;
+        };
+        let path = format!("agents/{name}.md");
+        match &change.after {
+            Some(text)
+                if Some(text.as_str()) == crate::agents::builtin_agent(&format!("{name}.md")) =>
+            {
+                variant.remove(&path);
+            }
+            Some(text) => {
+                variant.insert(path, text.clone());
+            }
+            None => {
+                variant.remove(&path);
+            }
+        }
+    }
+    if &variant == parent {
+        return Ok(None);
+    }
+    let summary = patch.summary.lines().next().unwrap_or_default().trim();
+    Ok(Some(Proposal {
+        files: variant,
+        change: format!(
+            "{EVOLVER}: {}",
+            if summary.is_empty() {
+                "a change to agent files"
+            } else {
+                summary
+            }
+        ),
+    }))
+}
