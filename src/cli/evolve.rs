@@ -45,6 +45,10 @@ pub struct EvolveArgs {
     /// Training tasks a variant runs first; the rest only when it is not worse on them
     #[arg(long, value_name = "N", default_value_t = 3)]
     stage: usize,
+    /// Runs at most of a task on which a variant and its parent differ: the tasks that decide
+    /// are run again, both sides, until they agree or this many runs are made (1: never again)
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    repeats: u32,
     /// Who changes the parent: `model` (the `evolver` agent, told the failed tasks; when it
     /// proposes nothing new, the builtin proposer does) or `builtin` (small changes the seed
     /// chooses)
@@ -123,6 +127,7 @@ fn evolve(
         generations: args.generations,
         seed: args.seed,
         stage: args.stage,
+        repeats: args.repeats,
         proposer: match args.proposer {
             ProposerArg::Model => Proposer::Model,
             ProposerArg::Builtin => Proposer::Builtin,
@@ -170,11 +175,17 @@ fn tell(p: &super::Printer, step: &EvolveProgress<'_>) {
     match step {
         EvolveProgress::Evaluating {
             variant,
+            repeat,
             tasks,
             done,
         } if done < tasks => p.note(&format!(
-            "{variant}: {} of {tasks} tasks to run ({done} already judged)",
-            tasks - done
+            "{variant}: {} of {tasks} tasks to run{} ({done} already judged)",
+            tasks - done,
+            if *repeat > 0 {
+                format!(" again (run {})", repeat + 1)
+            } else {
+                String::new()
+            }
         )),
         EvolveProgress::Evaluating { .. } => {}
         EvolveProgress::Task(RunProgress::Finished { result, .. }) => p.info(&format!(

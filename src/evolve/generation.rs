@@ -32,6 +32,8 @@ pub struct EvolveRequest<'a> {
     pub seed: u64,
     /// Training tasks in the first stage.
     pub stage: usize,
+    /// Runs at most of a task where the variant and its parent differ (1: no repeat).
+    pub repeats: u32,
     pub proposer: Proposer,
     pub template: AskRequest,
     pub validation: Options,
@@ -49,6 +51,8 @@ pub enum EvolveProgress<'a> {
     /// `variant` is run on `tasks` tasks, `done` of which it already ran.
     Evaluating {
         variant: &'a str,
+        /// 0 for its first run of them, then 1, 2, ... for the runs again.
+        repeat: u32,
         tasks: usize,
         done: usize,
     },
@@ -342,7 +346,9 @@ impl Context<'_, '_> {
         Ok(Some(row))
     }
 
-    /// Runs `row`'s variant in stages and decides on it against its parent.
+    /// Runs `row`'s variant in stages and decides on it against its parent: the first tasks,
+    /// the rest when it is not worse on them, then again the tasks where the two differ, up to
+    /// `repeats` runs in all, so that a difference the model's noise made is seen as such.
     fn judge(&mut self, mut row: VariantRow) -> Result<(), EvolveError> {
         let parent = row.parent.clone().unwrap_or_else(|| String::from(ROOT));
         let first: Vec<&Task> = self
@@ -351,20 +357,45 @@ impl Context<'_, '_> {
             .take(self.request.stage.max(1))
             .copied()
             .collect();
-        let ours = self.evaluate(&row.id, &first)?;
-        let theirs = self.evaluate(&parent, &first)?;
-        let mut pairs = paired(&first, &theirs, &ours);
-        let mut ours = ours;
-        if !accept::worth_going_on(&pairs) {
+        let mut ours = self.evaluate(&row.id, &first)?;
+        let mut theirs = self.evaluate(&parent, &first)?;
+        let mut tasks = first.clone();
+        if !accept::worth_going_on(&paired(&first, &theirs, &ours)) {
             (self.progress)(EvolveProgress::Stopped { variant: &row.id });
         } else if first.len() < self.train.len() {
-            let all = self.train.clone();
-            ours = self.evaluate(&row.id, &all)?;
-            let theirs = self.evaluate(&parent, &all)?;
-            pairs = paired(&all, &theirs, &ours);
+            tasks = self.train.clone();
+            ours = self.evaluate(&row.id, &tasks)?;
+            theirs = self.evaluate(&parent, &tasks)?;
         }
         row.score = Some(share(&ours));
         row.tasks = u32::try_from(ours.len()).unwrap_or(u32::MAX);
+        let mut ours: Runs = ours.into_iter().map(|(t, s)| (t, vec![s])).collect();
+        let mut theirs: Runs = theirs.into_iter().map(|(t, s)| (t, vec![s])).collect();
+        for repeat in 1..self.request.repeats.max(1) {
+            let differing: Vec<&Task> = tasks
+                .iter()
+                .filter(|task| rate(ours.get(&task.id)) != rate(theirs.get(&task.id)))
+                .copied()
+                .collect();
+            if differing.is_empty() {
+                break;
+            }
+            for (id, runs) in [(&row.id, &mut ours), (&parent, &mut theirs)] {
+                for (task, solved) in self.evaluate_run(id, &differing, repeat)? {
+                    runs.entry(task).or_default().push(solved);
+                }
+            }
+        }
+        let pairs: Vec<Paired> = tasks
+            .iter()
+            .filter_map(|task| {
+                Some(Paired {
+                    task: task.id.clone(),
+                    parent: theirs.get(&task.id)?.clone(),
+                    variant: ours.get(&task.id)?.clone(),
+                })
+            })
+            .collect();
         let decision = accept::decide(&pairs);
         (self.progress)(EvolveProgress::Decided {
             variant: &row.id,
@@ -418,14 +449,27 @@ impl Context<'_, '_> {
             .collect())
     }
 
-    /// Whether variant `id` solved each of `tasks`: from the archive where it ran them under this
-    /// evaluator, else run now (each result kept as it comes).
+    /// Whether variant `id` solved each of `tasks` on its first run.
     fn evaluate(
         &mut self,
         id: &str,
         tasks: &[&Task],
     ) -> Result<BTreeMap<String, bool>, EvolveError> {
-        let label = label(id);
+        self.evaluate_run(id, tasks, 0)
+    }
+
+    /// Whether variant `id` solved each of `tasks` on run `repeat` (from 0): from the archive
+    /// where it ran them so under this evaluator, else run now (each result kept as it comes).
+    fn evaluate_run(
+        &mut self,
+        id: &str,
+        tasks: &[&Task],
+        repeat: u32,
+    ) -> Result<BTreeMap<String, bool>, EvolveError> {
+        let label = match repeat {
+            0 => label(id),
+            n => format!("{}~{n}", label(id)),
+        };
         let evaluator = self.request.evaluator;
         let mut solved: BTreeMap<String, bool> = self
             .store
@@ -442,6 +486,7 @@ impl Context<'_, '_> {
             .collect();
         (self.progress)(EvolveProgress::Evaluating {
             variant: id,
+            repeat,
             tasks: tasks.len(),
             done: tasks.len() - missing.len(),
         });
@@ -483,6 +528,16 @@ impl Context<'_, '_> {
         }
         Ok(solved)
     }
+}
+
+/// Each task's outcomes, one per run.
+type Runs = BTreeMap<String, Vec<bool>>;
+
+/// How many of `runs` solved the task, and of how many: a variant and its parent always have
+/// run a task as often as each other, so equal pairs are equal rates.
+fn rate(runs: Option<&Vec<bool>>) -> Option<(usize, usize)> {
+    let runs = runs?;
+    Some((runs.iter().filter(|&&s| s).count(), runs.len()))
 }
 
 /// The paired outcomes of `tasks` for the parent (`theirs`) and the variant (`ours`).

@@ -66,7 +66,7 @@ pub fn prove(root: &std::path::Path, fix: &Fix, options: &Options) -> Result<Pro
     let (mut path, base) = super::prover(root, fix.commit.id, options.clone())?;
     if !base.can_judge() {
         return Ok(Proved {
-            tried: Tried::Unproved,
+            tried: Tried::CannotJudge,
             task: None,
             seconds: started.elapsed().as_secs_f64(),
         });

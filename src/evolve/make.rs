@@ -49,6 +49,9 @@ pub enum Tried {
     Hangs,
     /// `cargo test` did not run to the end, or the change lies where no build compiles it.
     Unproved,
+    /// The commit a fix from history made cannot judge: it does not build, or its tests do not
+    /// run to the end (an old commit this toolchain no longer builds).
+    CannotJudge,
 }
 
 impl Tried {
@@ -65,6 +68,9 @@ impl Tried {
             Tried::Flaky => String::from("dropped: only flaky tests failed"),
             Tried::Hangs => String::from("dropped: a test hangs"),
             Tried::Unproved => String::from("dropped: its tests did not run to the end"),
+            Tried::CannotJudge => String::from(
+                "dropped: the commit itself does not build, or its tests do not run to the end",
+            ),
         }
     }
 }

@@ -162,6 +162,26 @@ fn a_variant_that_solves_more_is_accepted_and_the_held_out_task_waits_for_the_en
         "a change that does not help is rejected: {}",
         run.stderr
     );
+    // The tasks that decided were run again, both sides; a tie was not.
+    let best = accepted[0]["id"].as_str().expect("id");
+    let again = |label: &str| {
+        count(
+            &repo,
+            &format!("SELECT COUNT(*) FROM bench_results WHERE agents = 'evolve/{label}'"),
+        )
+    };
+    assert_eq!(again(&format!("{best}~1")), 5, "{}", run.stderr);
+    assert_eq!(again("g0~1"), 5);
+    let rejected = variants
+        .iter()
+        .find(|v| v["status"] == "rejected")
+        .and_then(|v| v["id"].as_str())
+        .expect("a rejected variant");
+    assert_eq!(
+        again(&format!("{rejected}~1")),
+        0,
+        "it tied: nothing to run again"
+    );
     // Nothing ran a held-out task while selecting.
     let held = "SELECT COUNT(*) FROM bench_results WHERE split = 'held-out'";
     assert_eq!(count(&repo, held), 0);
