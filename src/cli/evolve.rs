@@ -136,6 +136,7 @@ fn evolve(
         validation,
         scratch,
         archive: state.join("evolve").join(&evaluator.hash),
+        repo_root: root.clone(),
         run: (id.clone(), seq),
         time,
     };

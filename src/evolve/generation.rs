@@ -40,6 +40,9 @@ pub struct EvolveRequest<'a> {
     pub scratch: PathBuf,
     /// Where the variants' files are kept: `.nova/evolve/<evaluator>/`.
     pub archive: PathBuf,
+    /// The repository whose private references (`refs/nova/evolve/...`) keep each decided
+    /// variant as a commit on its parent's.
+    pub repo_root: PathBuf,
     /// The run (its id, and its sequence number in the archive) the results belong to.
     pub run: (String, i64),
     pub time: i64,
@@ -109,6 +112,8 @@ pub enum EvolveError {
     NoTraining,
     #[error("the evolver could not propose: {0}")]
     Propose(#[from] propose::ProposeError),
+    #[error("cannot keep the variant's commit: {0}")]
+    Commit(#[from] crate::git::BranchError),
 }
 
 /// The root variant's id.
@@ -251,7 +256,57 @@ impl Context<'_, '_> {
             decision: None,
             created: self.request.time,
         })?;
+        let archive = self.store.variants(evaluator)?;
+        let kept = crate::git::ref_target(&self.request.repo_root, &self.reference(ROOT))?;
+        if let (None, Some(root)) = (kept, archive.iter().find(|row| row.id == ROOT)) {
+            self.keep(root)?;
+        }
         Ok(())
+    }
+
+    /// Keeps `row`'s files as a commit on its parent's under `refs/nova/evolve/<evaluator>/<id>`,
+    /// its message carrying the evaluator's hash, the status, the score and the decision: the
+    /// lineage, in git.
+    fn keep(&self, row: &VariantRow) -> Result<(), EvolveError> {
+        let files = self.files(&row.id)?;
+        let paths: Vec<(crate::edit::RepoPath, &str)> = files
+            .iter()
+            .filter_map(|(path, text)| Some((crate::edit::RepoPath::new(path)?, text.as_str())))
+            .collect();
+        let files: Vec<(&crate::edit::RepoPath, &str)> =
+            paths.iter().map(|(path, text)| (path, *text)).collect();
+        let root = &self.request.repo_root;
+        let parent = match &row.parent {
+            Some(parent) => crate::git::ref_target(root, &self.reference(parent))?,
+            None => None,
+        };
+        let mut message = format!("{}: {}\n\n", row.id, row.change);
+        if let Some(decision) = &row.decision {
+            message.push_str(&format!("{decision}\n\n"));
+        }
+        message.push_str(&format!(
+            "Nova-Evaluator: {}\nNova-Variant: {}\nNova-Parent: {}\nNova-Status: {}\n",
+            self.request.evaluator.hash,
+            row.id,
+            row.parent.as_deref().unwrap_or("none"),
+            row.status
+        ));
+        if let Some(score) = row.score {
+            message.push_str(&format!("Nova-Score: {score:.3} on {} tasks\n", row.tasks));
+        }
+        crate::git::commit_files_to_ref(
+            root,
+            &files,
+            parent,
+            (&message, row.created),
+            &self.reference(&row.id),
+        )?;
+        Ok(())
+    }
+
+    /// The private reference that keeps variant `id`.
+    fn reference(&self, id: &str) -> String {
+        format!("refs/nova/evolve/{}/{id}", self.request.evaluator.hash)
     }
 
     /// A new variant of a parent chosen from `archive`, kept `evaluating` (or `refused`); `None`
@@ -343,6 +398,9 @@ impl Context<'_, '_> {
             row.decision = Some(reasons.join("; "));
         }
         self.store.put_variant(&row)?;
+        if row.status == "refused" {
+            self.keep(&row)?;
+        }
         Ok(Some(row))
     }
 
@@ -408,6 +466,7 @@ impl Context<'_, '_> {
         });
         row.decision = serde_json::to_string(&decision).ok();
         self.store.put_variant(&row)?;
+        self.keep(&row)?;
         Ok(())
     }
 

@@ -194,3 +194,45 @@ pub fn checkpoints(root: &Path, run: &str) -> Result<Vec<(usize, String)>, Branc
     found.sort();
     Ok(found)
 }
+
+/// Commits `files` alone (no other file) on `parent` (none: a first commit) and points the private
+/// reference `name` (under `refs/nova/`) at it; no branch, index or working tree is touched.
+/// Returns the commit.
+pub fn commit_files_to_ref(
+    root: &Path,
+    files: &[(&RepoPath, &str)],
+    parent: Option<Oid>,
+    spec: (&str, i64),
+    name: &str,
+) -> Result<Oid, BranchError> {
+    debug_assert!(name.starts_with("refs/nova/"), "a private reference");
+    let (message, time) = spec;
+    let repo = Repository::open(root)?;
+    let mut update = TreeUpdateBuilder::new();
+    for (path, text) in files {
+        let blob = repo.blob(text.as_bytes())?;
+        update.upsert(path.as_str(), blob, FileMode::Blob);
+    }
+    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+    let tree = repo.find_tree(update.create_updated(&repo, &empty)?)?;
+    let signature = Signature::new(NAME, EMAIL, &Time::new(time, 0))?;
+    let parents = match parent {
+        Some(parent) => vec![repo.find_commit(parent)?],
+        None => Vec::new(),
+    };
+    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    let commit = repo.commit(None, &signature, &signature, message, &tree, &parents)?;
+    super::waiting_on_locks(|| repo.reference(name, commit, true, "nova: evolve")).map_err(
+        |error| match error.code() {
+            git2::ErrorCode::Locked => BranchError::Locked(error.message().to_owned()),
+            _ => BranchError::Git(error),
+        },
+    )?;
+    Ok(commit)
+}
+
+/// The commit the reference `name` points at, if there is one.
+pub fn ref_target(root: &Path, name: &str) -> Result<Option<Oid>, BranchError> {
+    let repo = Repository::open(root)?;
+    Ok(repo.find_reference(name).ok().and_then(|r| r.target()))
+}

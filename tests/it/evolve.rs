@@ -350,6 +350,10 @@ fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() 
             ),
         })
     });
+    let (head, branches) = (
+        crate::common::head_of(&repo),
+        crate::common::branches(&repo),
+    );
     let run = evolve(&env, &repo, &server, &["--generations", "2", "--json"]);
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(
@@ -390,6 +394,18 @@ fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() 
         "{failures}"
     );
     assert!(failures.contains("Fix the bug that makes"), "{failures}");
+    let evaluator_hash = report["variants"][0]["evaluator"].as_str().expect("hash");
+    lineage_is_in_git(&repo, evaluator_hash);
+    assert_eq!(
+        crate::common::head_of(&repo),
+        head,
+        "the checkout's HEAD did not move"
+    );
+    assert_eq!(
+        crate::common::branches(&repo),
+        branches,
+        "no branch was made"
+    );
     // The accepted variant's file is the edited one, under the archive.
     let evaluator = std::fs::read_dir(repo.join(".nova/evolve"))
         .expect("archive")
@@ -402,5 +418,33 @@ fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() 
     assert!(
         file.contains(HINTS[0]) && !file.contains("acceptance"),
         "{file}"
+    );
+}
+
+/// Each decided variant of the evolver test is a commit on its parent's under
+/// `refs/nova/evolve/<evaluator>/`, its message carrying the evaluator and the verdict.
+fn lineage_is_in_git(repo: &Path, evaluator_hash: &str) {
+    let git = git2::Repository::open(repo).expect("repo");
+    let commit = |id: &str| {
+        git.find_reference(&format!("refs/nova/evolve/{evaluator_hash}/{id}"))
+            .and_then(|r| r.peel_to_commit())
+            .expect("a commit per variant")
+    };
+    let accepted = commit("g2");
+    let message = accepted.message().expect("utf-8").to_owned();
+    for trailer in [
+        format!("Nova-Evaluator: {evaluator_hash}"),
+        String::from("Nova-Status: accepted"),
+        String::from("Nova-Parent: g0"),
+    ] {
+        assert!(message.contains(&trailer), "{message}");
+    }
+    assert_eq!(accepted.parent_id(0).expect("a parent"), commit("g0").id());
+    let refused = commit("g1");
+    assert!(
+        refused
+            .message()
+            .expect("utf-8")
+            .contains("Nova-Status: refused")
     );
 }
