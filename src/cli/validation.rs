@@ -66,6 +66,7 @@ impl ValidationArgs {
                 skip: settings.skip.value.clone(),
                 flaky_reruns: settings.flaky_reruns.value,
                 known_flaky: Default::default(),
+                stop_at_hang: false,
             },
         };
         Ok((options, self.require_green || settings.require_green.value))

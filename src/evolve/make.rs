@@ -209,12 +209,9 @@ fn seed_defects(
     if passing.is_empty() {
         return Err(MakeError::NoTests(commit.to_string()));
     }
-    // A defect that loops forever stops at a bound near what the base took, not at the user's.
-    let longest = base.steps.iter().map(|s| s.seconds).fold(0.0, f64::max);
-    let bound = Duration::from_secs_f64((longest * 3.0).max(60.0));
-    path.parts()
-        .1
-        .set_step_timeout(bound.min(request.validation.step_timeout));
+    let (_, worktree) = path.parts();
+    worktree.set_step_timeout(defect_bound(&base).min(request.validation.step_timeout));
+    worktree.stop_at_hang();
     let mut seen = BTreeSet::new();
     let mut kept = 0;
     for at in interleaved(&candidates, request.seed) {
@@ -308,6 +305,19 @@ fn from_history(
     Ok(())
 }
 
+/// How long any step may run on a defect: a defect that loops forever stops near what the base's
+/// tests took (five times their longest step, at least 20 seconds), not at the user's bound. The
+/// base's build is no guide: it was built from nothing, a defect's build is incremental.
+fn defect_bound(base: &ValidationReport) -> Duration {
+    let tests = base
+        .steps
+        .iter()
+        .filter(|step| step.command.starts_with("cargo test"))
+        .map(|step| step.seconds)
+        .fold(0.0, f64::max);
+    Duration::from_secs_f64((tests * 5.0).max(20.0))
+}
+
 /// The order mutants are tried in: the seed's order, dealt by operator in turn, so that a set
 /// has every kind of defect and not mostly the most common one (operators replaced).
 fn interleaved(candidates: &[(usize, Mutant)], seed: u64) -> Vec<usize> {
@@ -376,11 +386,12 @@ pub(super) fn classify(
     if !report.build_ok {
         return Tried::DoesNotBuild;
     }
+    let stopped = report.steps.iter().any(|step| step.stopped.is_some());
+    if !report.tests.hung.is_empty() || (!report.tests_ran && stopped) {
+        return Tried::Hangs;
+    }
     if !report.tests_ran || !report.uncompiled.is_empty() {
         return Tried::Unproved;
-    }
-    if !report.tests.hung.is_empty() {
-        return Tried::Hangs;
     }
     let mut failing = Vec::new();
     let mut flaky = false;

@@ -166,6 +166,11 @@ impl Workspace {
         self.options.step_timeout = timeout;
     }
 
+    /// Ends a test run at its first timeout, unfinished ([`TestPolicy::stop_at_hang`]).
+    pub fn stop_at_hang(&mut self) {
+        self.options.tests.stop_at_hang = true;
+    }
+
     /// The isolation its commands run under, in one line.
     pub fn sandbox(&self) -> &str {
         &self.sandbox

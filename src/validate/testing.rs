@@ -20,6 +20,10 @@ pub struct TestPolicy {
     pub flaky_reruns: u32,
     /// Tests earlier runs of this repository saw flaky (`package (target) name`).
     pub known_flaky: BTreeSet<String>,
+    /// A run killed at the step's timeout ends the tests there, unfinished, instead of naming
+    /// the test that hung and running the others again (`nova bench make`: a defect that hangs
+    /// is dropped anyway, and naming it costs a timeout more).
+    pub stop_at_hang: bool,
 }
 
 /// What the base's two runs showed about its tests that did not simply pass.
@@ -192,6 +196,7 @@ impl Workspace {
                 let (results, last) = parse_with_last(&text);
                 run.results.merge(results);
                 if outcome.status == Status::TimedOut
+                    && !self.options.tests.stop_at_hang
                     && hung < MAX_HUNG
                     && let Some(last) = last
                 {
