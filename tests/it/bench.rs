@@ -366,3 +366,39 @@ fn a_fix_from_history_is_a_task_whose_checks_are_its_tests() {
     let solved = checker.check(&set, task, &redo).expect("checked");
     assert!(solved.solved, "{solved:?}");
 }
+
+#[test]
+fn a_defect_that_hangs_a_test_is_dropped_at_its_first_timeout() {
+    let env = TestEnv::new();
+    let repo = env.repo_with(
+        "counter",
+        &[
+            ("Cargo.toml", MANIFEST),
+            (
+                "src/lib.rs",
+                "/// Counts up to `n`.\npub fn count_up(n: u32) -> u32 {\n    let mut i = 0;\n    while i < n {\n        i += 1;\n    }\n    i\n}\n\n#[test]\nfn counts() {\n    assert_eq!(count_up(3), 3);\n}\n",
+            ),
+        ],
+    );
+    let run = env.nova_in(&repo, ["bench", "make", "--count", "10", "--tries", "10"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    // Without the increment the loop never ends: the test is stopped once, and the defect dropped.
+    let hang = run
+        .stderr
+        .lines()
+        .find(|line| line.contains("drop-statement"))
+        .expect("the increment was dropped");
+    assert!(
+        hang.ends_with(" s)") && hang.contains("dropped: a test hangs"),
+        "{}",
+        run.stderr
+    );
+    let set = TaskSet::load(&repo.join(".nova/bench/tasks-1.json")).expect("the set");
+    assert!(!set.tasks.is_empty());
+    assert!(
+        set.tasks
+            .iter()
+            .all(|t| !matches!(&t.source, Source::Mutant { operator, .. } if operator == "drop-statement")),
+        "{set:?}"
+    );
+}
