@@ -175,3 +175,83 @@ fn a_task_set_that_is_not_one_is_refused_before_any_model_is_asked() {
         run.stderr
     );
 }
+
+#[test]
+fn a_recorded_bench_run_scores_the_same_from_its_recording_with_no_model() {
+    let mut env = TestEnv::new();
+    env.set_var(KEY_VAR, CANARY);
+    let repo = crate::bench::fixture(&env);
+    let made = env.nova_in(
+        &repo,
+        [
+            "bench",
+            "make",
+            "--seed",
+            "5",
+            "--count",
+            "2",
+            "--out",
+            "tasks.json",
+        ],
+    );
+    assert_eq!(made.code, 0, "{}", made.both());
+    let set = TaskSet::load(&repo.join("tasks.json")).expect("the set");
+    let server = ModelServer::start(vec![
+        calls(
+            "c1",
+            "propose_edit",
+            &json!({"edits": revert(&set, 0, &repo)}),
+        ),
+        calls("c2", "finish", &json!({"text": "Put it back"})),
+        calls(
+            "m1",
+            "finish",
+            &json!({"text": "Take the seeded defect out"}),
+        ),
+        calls("c3", "finish", &json!({"text": "I could not find the bug"})),
+    ]);
+    let tape = env.root().join("bench.jsonl");
+    let tape = tape.to_str().expect("utf-8").to_owned();
+    let recorded = bench(&env, &repo, &server, &["--json", "--record", &tape]);
+    assert_eq!(recorded.code, 0, "{}", recorded.both());
+    server.stop();
+    let replayed = env.nova_in(
+        &repo,
+        [
+            "bench",
+            "run",
+            "tasks.json",
+            "--provider",
+            "openai",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--api-key-env",
+            KEY_VAR,
+            "--model",
+            "test-model",
+            "--json",
+            "--replay",
+            &tape,
+            "--name",
+            "replayed",
+        ],
+    );
+    assert_eq!(replayed.code, 0, "{}", replayed.both());
+    let scores = |run: &Run| -> Vec<(Value, Value, Value)> {
+        let report: Value = serde_json::from_str(&run.stdout).expect("json");
+        report["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|t| {
+                (
+                    t["task"].clone(),
+                    t["score"]["solved"].clone(),
+                    t["turns"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(scores(&recorded), scores(&replayed));
+    assert_eq!(scores(&replayed)[0].1, true);
+}
