@@ -173,10 +173,19 @@ pub fn propose(
     failed: &[Failure<'_>],
     seed: u64,
 ) -> Option<Proposal> {
+    // The agents requests are routed to (the `ask` pipeline's routed stage) that make patches.
+    let routed: Vec<&str> = set
+        .pipeline("ask")
+        .into_iter()
+        .flat_map(|pipeline| &pipeline.stages)
+        .filter(|stage| stage.mode == crate::agents::Mode::Route)
+        .flat_map(|stage| stage.agents.iter().map(String::as_str))
+        .collect();
     let makers: Vec<&str> = set
         .agents()
         .filter(|agent| agent.tools.iter().any(|t| t == "propose_edit"))
         .map(|agent| agent.name.as_str())
+        .filter(|name| routed.contains(name))
         .collect();
     let failing: std::collections::BTreeSet<&str> = failed.iter().map(|f| f.agent).collect();
     let statements: Vec<&str> = failed.iter().map(|f| f.statement).collect();

@@ -252,6 +252,13 @@ mod tests {
         );
         assert_eq!(pick("Rename greet to hello").0.name, "refactorer");
         assert_eq!(pick("What does greet return?").0.name, "chat");
+        // A failing test is a bug to fix, not a test to write (`nova bench` found this).
+        assert_eq!(
+            pick("Fix the bug that makes `cargo test` fail: tests::sums fails")
+                .0
+                .name,
+            "refactorer"
+        );
         // A disabled agent is not in the pool: its kind's default takes it.
         let without = choose(
             pipeline,

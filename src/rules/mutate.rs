@@ -145,10 +145,14 @@ fn of_node(node: Node<'_>, text: &str, found: &mut Vec<Mutant>) {
                 "||" => (Operator::WrongOperator, "&&"),
                 _ => return,
             };
-            // A `let` chain (`if let Some(x) = y && z`) joins with `&&` only.
-            let in_let_chain = node
-                .parent()
-                .is_some_and(|p| matches!(p.kind(), "let_chain" | "let_condition"));
+            // A `let` chain (`if let Some(x) = y && z`) joins with `&&` only, whichever of its
+            // `&&`s: the chain may hold binary expressions of binary expressions.
+            let mut up = node.parent();
+            while let Some(parent) = up.filter(|p| p.kind() == "binary_expression") {
+                up = parent.parent();
+            }
+            let in_let_chain =
+                up.is_some_and(|p| matches!(p.kind(), "let_chain" | "let_condition"));
             if !(in_let_chain && operator == Operator::WrongOperator) {
                 found.push(at(operator, op.byte_range(), other.to_owned()));
             }
@@ -312,9 +316,11 @@ mod tests {
             include_str!("../edit/mod.rs"),
             include_str!("../validate/testing.rs"),
             include_str!("literals.rs"),
+            // A `let` chain with three conditions before its `let`.
+            "fn f(a: u8, b: bool, c: Option<u8>) {\n    if a == 1\n        && !b\n        && a < 3\n        && let Some(x) = c\n    {\n        g(x);\n    }\n}\n",
         ] {
             let all = mutants(text);
-            assert!(all.len() > 20, "{}", all.len());
+            assert!(all.len() > 20 || text.starts_with("fn f"), "{}", all.len());
             for mutant in &all {
                 let tree = super::super::matcher::parse(&mutant.apply(text)).expect("parses");
                 assert!(!tree.root_node().has_error(), "{}", mutant.describe(text));

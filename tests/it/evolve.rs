@@ -128,13 +128,21 @@ fn setup() -> (TestEnv, std::path::PathBuf, TaskSet) {
 fn a_variant_that_solves_more_is_accepted_and_the_held_out_task_waits_for_the_end() {
     let (env, repo, set) = setup();
     let server = model(&set, &repo);
-    // Seed 9: first a description that routes the tasks to another agent that is no better
-    // (rejected), then a hint for the agent that failed them (accepted).
+    // Seed 1: first a larger budget for the agent that failed the tasks, which is no better
+    // (rejected), then a hint for it (accepted).
     let run = evolve(
         &env,
         &repo,
         &server,
-        &["--generations", "3", "--seed", "9", "--json"],
+        &[
+            "--generations",
+            "3",
+            "--seed",
+            "1",
+            "--proposer",
+            "builtin",
+            "--json",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.both());
     let report: Value = serde_json::from_str(&run.stdout).expect("json");
@@ -305,13 +313,14 @@ fn a_run_killed_mid_generation_goes_on_without_running_a_task_twice() {
     );
 }
 
-/// The edit that gives `variant/test-writer.md` `front` in its front matter and `prompt` at the
+/// The edit that gives `variant/refactorer.md` `front` in its front matter and `prompt` at the
 /// end of its prompt.
-fn test_writer_edit(front: &str, prompt: &str) -> String {
-    let last = "Return one patch that adds the tests, and list the cases it covers.\n";
+fn refactorer_edit(front: &str, prompt: &str) -> String {
+    let last = "cannot be fixed without a larger design change, return no patch and say why in one \
+                sentence.\n";
     format!(
-        "variant/test-writer.md\n```\n<<<<<<< SEARCH\noutput = \"patch\"\n+++\n=======\noutput = \
-         \"patch\"\n{front}+++\n>>>>>>> REPLACE\n```\n\nvariant/test-writer.md\n```\n<<<<<<< \
+        "variant/refactorer.md\n```\n<<<<<<< SEARCH\noutput = \"patch\"\n+++\n=======\noutput = \
+         \"patch\"\n{front}+++\n>>>>>>> REPLACE\n```\n\nvariant/refactorer.md\n```\n<<<<<<< \
          SEARCH\n{last}=======\n{last}{prompt}>>>>>>> REPLACE\n```\n"
     )
 }
@@ -332,21 +341,21 @@ fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() 
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 calls("r", "read_file", &json!({"path": "FAILURES.md"}))
             }
-            // First a change to how test-writer's changes are judged; then a hint.
+            // First a change to how the refactorer's changes are judged; then a hint.
             1 if counter.load(std::sync::atomic::Ordering::SeqCst) == 1 => calls(
                 "e",
                 "propose_edit",
-                &json!({"edits": test_writer_edit("acceptance = [\"true\"]\n", "")}),
+                &json!({"edits": refactorer_edit("acceptance = [\"true\"]\n", "")}),
             ),
             1 => calls(
                 "e",
                 "propose_edit",
-                &json!({"edits": test_writer_edit("", &format!("\n{}\n", HINTS[0]))}),
+                &json!({"edits": refactorer_edit("", &format!("\n{}\n", HINTS[0]))}),
             ),
             _ => calls(
                 "f",
                 "finish",
-                &json!({"text": "Tell test-writer where bugs hide"}),
+                &json!({"text": "Tell the refactorer where bugs hide"}),
             ),
         })
     });
@@ -358,7 +367,7 @@ fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() 
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(
         run.stderr.contains(
-            "g1 refused: `agents/test-writer.md`: it changes how the agent's changes are judged"
+            "g1 refused: `agents/refactorer.md`: it changes how the agent's changes are judged"
         ),
         "{}",
         run.stderr
@@ -372,7 +381,7 @@ fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() 
     assert_eq!(status, ["root", "refused", "accepted"], "{}", run.stderr);
     assert_eq!(
         variants[2]["change"],
-        "evolver: Tell test-writer where bugs hide"
+        "evolver: Tell the refactorer where bugs hide"
     );
     assert_eq!(variants[2]["score"], 1.0);
     // The evolver was told what failed: the requests, the agent, the tests still failing.
@@ -388,7 +397,7 @@ fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() 
         })
         .expect("FAILURES.md was read")["content"]
         .to_string();
-    assert!(failures.contains("Agent: test-writer"), "{failures}");
+    assert!(failures.contains("Agent: refactorer"), "{failures}");
     assert!(
         failures.contains("Tests still failing: ranges"),
         "{failures}"
@@ -413,7 +422,7 @@ fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() 
         .expect("one")
         .expect("entry")
         .path();
-    let file = std::fs::read_to_string(evaluator.join("g2/agents/test-writer.md"))
+    let file = std::fs::read_to_string(evaluator.join("g2/agents/refactorer.md"))
         .expect("the variant's file");
     assert!(
         file.contains(HINTS[0]) && !file.contains("acceptance"),
