@@ -48,7 +48,8 @@ struct RunArgs {
     #[arg(value_name = "SET")]
     set: PathBuf,
     /// An agent set to run: a directory of agent files (and `pipelines/`) over the built-in
-    /// ones [default: the built-in agents]
+    /// ones, or a variant `nova evolve` archived (`.nova/evolve/<evaluator>/<id>`: its `agents/`
+    /// and `settings.toml`) [default: the built-in agents]
     #[arg(long, value_name = "DIR")]
     agents: Option<PathBuf>,
     /// The agent set's name in the results [default: `builtin`, or the directory's name]
@@ -352,13 +353,15 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
     let config = cx.config(Some(&root))?;
     let evaluator = pin(cx, &root, &args.set)?;
     let tasks = chosen(&evaluator.set, args)?;
-    let (agents, label) = agent_set(args)?;
+    let (agents, label, settings) = agent_set(args)?;
     let Agents {
         connected,
         validation,
         scratch,
         template,
     } = agents_at_work(cx, &root, &config, &args.exchange, &args.validation)?;
+    let mut template = template;
+    settings.apply(&mut template);
     let request = RunRequest {
         evaluator: &evaluator,
         tasks,
@@ -436,9 +439,22 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
 
 /// The agent set `args` names (the built-in agents, with `--agents DIR` over them), checked, and
 /// its name in the results.
-fn agent_set(args: &RunArgs) -> Result<(AgentSet, String), CommandError> {
+fn agent_set(
+    args: &RunArgs,
+) -> Result<(AgentSet, String, evolve::variant::Settings), CommandError> {
     let mut agents = AgentSet::builtin();
+    let mut settings = evolve::variant::Settings::default();
     let label = match &args.agents {
+        // A variant of `nova evolve` (`agents/` and `settings.toml`), as it is archived.
+        Some(dir) if dir.join("agents").is_dir() => {
+            agents = evolve::variant::agent_set(dir).map_err(CommandError::usage)?;
+            let files = evolve::variant::load(dir).map_err(CommandError::environment)?;
+            settings = evolve::variant::Settings::of(&files)
+                .map_err(|why| CommandError::usage(anyhow::anyhow!("{}: {why}", dir.display())))?;
+            args.name
+                .clone()
+                .unwrap_or_else(|| dir.display().to_string())
+        }
         Some(dir) => {
             agents.overlay(dir, dir).map_err(CommandError::usage)?;
             args.name.clone().unwrap_or_else(|| {
@@ -457,7 +473,7 @@ fn agent_set(args: &RunArgs) -> Result<(AgentSet, String), CommandError> {
             problems.len()
         )));
     }
-    Ok((agents, label))
+    Ok((agents, label, settings))
 }
 
 /// The tasks `args` chooses, in the set's order.

@@ -112,6 +112,8 @@ pub enum EvolveError {
     NoTraining,
     #[error("the evolver could not propose: {0}")]
     Propose(#[from] propose::ProposeError),
+    #[error("variant `{id}` has settings that do not apply: {why}")]
+    Settings { id: String, why: String },
     #[error("cannot keep the variant's commit: {0}")]
     Commit(#[from] crate::git::BranchError),
 }
@@ -557,12 +559,19 @@ impl Context<'_, '_> {
             error,
         })?;
         let fingerprint = format!("{:016x}", agents.fingerprint());
+        let mut template = self.request.template.clone();
+        variant::Settings::of(&self.files(id)?)
+            .map_err(|why| EvolveError::Settings {
+                id: id.to_owned(),
+                why,
+            })?
+            .apply(&mut template);
         let request = RunRequest {
             evaluator,
             tasks: missing,
             agents: &agents,
             label: label.clone(),
-            template: self.request.template.clone(),
+            template,
             validation: self.request.validation.clone(),
             scratch: self.request.scratch.clone(),
         };

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::variant::{Files, Proposal};
+use super::variant::{Files, Proposal, SETTINGS};
 use crate::agents::AgentSet;
 use crate::edit::RepoPath;
 use crate::git;
@@ -78,21 +78,7 @@ pub fn by_model(
     set: &AgentSet,
     failures: &[Failure],
 ) -> Result<Option<Proposal>, ProposeError> {
-    let mut files = Vec::new();
-    for agent in set.agents().filter(|agent| agent.name != EVOLVER) {
-        let overlay = format!("agents/{}.md", agent.name);
-        let text = parent.get(&overlay).cloned().or_else(|| {
-            crate::agents::builtin_agent(&format!("{}.md", agent.name)).map(str::to_owned)
-        });
-        if let (Some(text), Some(path)) =
-            (text, RepoPath::new(&format!("variant/{}.md", agent.name)))
-        {
-            files.push((path, Some(text)));
-        }
-    }
-    if let Some(path) = RepoPath::new("FAILURES.md") {
-        files.push((path, Some(failures_md(failures))));
-    }
+    let files = evolver_files(parent, set, failures);
     let commit = git::scratch::put_files(scratch, &files, "The parent's agent files\n")?;
     let request = AskRequest {
         question: format!(
@@ -133,8 +119,71 @@ pub fn by_model(
     let Some(patch) = outcome.proposal.filter(|p| !p.changes.is_empty()) else {
         return Ok(None);
     };
+    let variant = mapped(parent, &patch);
+    if &variant == parent {
+        return Ok(None);
+    }
+    let summary = patch.summary.lines().next().unwrap_or_default().trim();
+    Ok(Some(Proposal {
+        files: variant,
+        change: format!(
+            "{EVOLVER}: {}",
+            if summary.is_empty() {
+                "a change to agent files"
+            } else {
+                summary
+            }
+        ),
+    }))
+}
+
+/// The evolver's repository: each agent of `set` (but the evolver) as `variant/<name>.md`, the
+/// parent's settings as `variant/settings.toml`, and `FAILURES.md`.
+fn evolver_files(
+    parent: &Files,
+    set: &AgentSet,
+    failures: &[Failure],
+) -> Vec<(RepoPath, Option<String>)> {
+    let mut files = Vec::new();
+    for agent in set.agents().filter(|agent| agent.name != EVOLVER) {
+        let overlay = format!("agents/{}.md", agent.name);
+        let text = parent.get(&overlay).cloned().or_else(|| {
+            crate::agents::builtin_agent(&format!("{}.md", agent.name)).map(str::to_owned)
+        });
+        if let (Some(text), Some(path)) =
+            (text, RepoPath::new(&format!("variant/{}.md", agent.name)))
+        {
+            files.push((path, Some(text)));
+        }
+    }
+    if let Some(path) = RepoPath::new("variant/settings.toml") {
+        let settings = parent.get(SETTINGS).cloned().unwrap_or_else(|| {
+            String::from(
+                "# How the agents are run: `route` (\"offline\" or \"model\"), `map_tokens`, \
+                 `max_tokens`.\n",
+            )
+        });
+        files.push((path, Some(settings)));
+    }
+    if let Some(path) = RepoPath::new("FAILURES.md") {
+        files.push((path, Some(failures_md(failures))));
+    }
+    files
+}
+
+/// The variant the evolver's `patch` of the parent's files makes: `variant/<name>.md` back to
+/// `agents/<name>.md` (left out where it is the built-in text), `variant/settings.toml` to
+/// `settings.toml`; anything else is not the variant's.
+fn mapped(parent: &Files, patch: &crate::edit::Patch) -> Files {
     let mut variant = parent.clone();
     for change in &patch.changes {
+        if change.path.as_str() == "variant/settings.toml" {
+            match &change.after {
+                Some(text) => variant.insert(String::from(SETTINGS), text.clone()),
+                None => variant.remove(SETTINGS),
+            };
+            continue;
+        }
         let Some(name) = change
             .path
             .as_str()
@@ -159,19 +208,5 @@ pub fn by_model(
             }
         }
     }
-    if &variant == parent {
-        return Ok(None);
-    }
-    let summary = patch.summary.lines().next().unwrap_or_default().trim();
-    Ok(Some(Proposal {
-        files: variant,
-        change: format!(
-            "{EVOLVER}: {}",
-            if summary.is_empty() {
-                "a change to agent files"
-            } else {
-                summary
-            }
-        ),
-    }))
+    variant
 }

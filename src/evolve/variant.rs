@@ -15,6 +15,10 @@ pub type Files = BTreeMap<String, String>;
 /// The files under `dir` (none when it does not exist).
 pub fn load(dir: &Path) -> std::io::Result<Files> {
     let mut files = Files::new();
+    let settings = dir.join(SETTINGS);
+    if settings.is_file() {
+        files.insert(String::from(SETTINGS), std::fs::read_to_string(&settings)?);
+    }
     let agents = dir.join("agents");
     if !agents.is_dir() {
         return Ok(files);
@@ -48,6 +52,46 @@ pub fn save(dir: &Path, files: &Files) -> std::io::Result<()> {
     std::fs::rename(&partial, dir)
 }
 
+/// The file of a variant that sets how its agents are run.
+pub const SETTINGS: &str = "settings.toml";
+
+/// How a variant's agents are run, over the run's own settings: who routes requests, the repository
+/// map's share of a prompt, the most tokens a reply may have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<crate::config::RouteBy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_tokens: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+}
+
+impl Settings {
+    /// A variant's settings: none when it has no `settings.toml`, an error when it does not
+    /// parse or has a key not listed here.
+    pub fn of(files: &Files) -> Result<Settings, String> {
+        match files.get(SETTINGS) {
+            Some(text) => toml::from_str(text).map_err(|error| format!("`{SETTINGS}`: {error}")),
+            None => Ok(Settings::default()),
+        }
+    }
+
+    /// `template` with these settings over it.
+    pub fn apply(&self, template: &mut crate::orchestrator::AskRequest) {
+        if let Some(route) = self.route {
+            template.route = route;
+        }
+        if let Some(tokens) = self.map_tokens {
+            template.map_tokens = tokens;
+        }
+        if let Some(tokens) = self.max_tokens {
+            template.max_tokens = tokens;
+        }
+    }
+}
+
 /// The agent set a variant in `dir` runs: the built-in agents with its files over them.
 pub fn agent_set(dir: &Path) -> Result<AgentSet, crate::agents::LoadError> {
     let mut set = AgentSet::builtin();
@@ -70,6 +114,14 @@ pub fn guard(parent: &Files, variant: &Files) -> Vec<String> {
         if before == after {
             continue;
         }
+        if path == SETTINGS {
+            if let Err(why) = Settings::of(variant) {
+                reasons.push(format!(
+                    "{why}; a variant may set `route`, `map_tokens` and `max_tokens` only"
+                ));
+            }
+            continue;
+        }
         let is_agent =
             path.starts_with("agents/") && path.ends_with(".md") && path.matches('/').count() == 1;
         if !is_agent {
@@ -82,7 +134,9 @@ pub fn guard(parent: &Files, variant: &Files) -> Vec<String> {
             });
             reasons.push(format!(
                 "`{path}`: {}",
-                protected.unwrap_or("a variant changes agent files (`agents/*.md`) only")
+                protected.unwrap_or(
+                    "a variant changes agent files (`agents/*.md`) and `settings.toml` only"
+                )
             ));
             continue;
         }
@@ -204,8 +258,17 @@ pub fn propose(
             }
         }
     }
+    // How the agents are run: the map's share, who routes.
+    options.push(("", 4));
+    options.push(("", 5));
     for at in crate::rules::mutate::shuffled(options.len(), seed) {
         let (name, operator) = options[at];
+        if name.is_empty() {
+            if let Some(proposal) = set_up(parent, operator) {
+                return Some(proposal);
+            }
+            continue;
+        }
         let path = format!("agents/{name}.md");
         let Some(text) = parent.get(&path).cloned().or_else(|| builtin_text(&path)) else {
             continue;
@@ -230,6 +293,33 @@ pub fn propose(
         });
     }
     None
+}
+
+/// A change to how the parent's agents are run: operator 4 doubles the repository map's share of
+/// a prompt (from 4096 tokens, up to 16384), 5 has the model route requests instead of the
+/// offline classifier. `None` when it is so already.
+fn set_up(parent: &Files, operator: usize) -> Option<Proposal> {
+    let mut settings = Settings::of(parent).ok()?;
+    let change = if operator == 4 {
+        let now = settings.map_tokens.unwrap_or(4096);
+        if now >= 16_384 {
+            return None;
+        }
+        settings.map_tokens = Some(now * 2);
+        format!(
+            "settings: the map's share of a prompt, {now} tokens, becomes {}",
+            now * 2
+        )
+    } else {
+        if settings.route == Some(crate::config::RouteBy::Model) {
+            return None;
+        }
+        settings.route = Some(crate::config::RouteBy::Model);
+        String::from("settings: the model routes requests (the `router` agent)")
+    };
+    let mut files = parent.clone();
+    files.insert(String::from(SETTINGS), toml::to_string(&settings).ok()?);
+    Some(Proposal { files, change })
 }
 
 /// Applies `operator` to one agent's front matter and prompt: the new prompt and what changed,
@@ -346,15 +436,17 @@ mod tests {
             assert_eq!(load(dir.path()).expect("loaded"), proposal.files);
             let variant = agent_set(dir.path()).expect("loads");
             assert!(crate::agents::check(&variant).is_empty(), "{proposal:?}");
-            seen.insert(
-                proposal
-                    .change
-                    .split(':')
-                    .nth(1)
-                    .map(|c| c.split_whitespace().next().map(str::to_owned)),
-            );
+            let (agent, change) = proposal.change.split_once(": ").expect("who: what");
+            if agent == "settings" {
+                assert!(Settings::of(&proposal.files).is_ok(), "{proposal:?}");
+            } else if change.starts_with("its description") {
+                assert_ne!(agent, "test-writer", "a description routes elsewhere");
+            } else {
+                assert_eq!(agent, "test-writer", "the agent that failed is changed");
+            }
+            seen.insert(change.split_whitespace().next().map(str::to_owned));
         }
-        assert!(seen.len() >= 3, "the operators vary: {seen:?}");
+        assert!(seen.len() >= 4, "the operators vary: {seen:?}");
     }
 
     #[test]
@@ -404,6 +496,25 @@ mod tests {
             builtin("refactorer").replace("You make one change", "You make exactly one change"),
         );
         assert!(guard(&parent, &variant).is_empty());
+    }
+
+    #[test]
+    fn settings_are_a_variant_s_to_change_but_only_those_listed() {
+        let mut variant = Files::new();
+        variant.insert(
+            String::from(SETTINGS),
+            String::from("route = \"model\"\nmap_tokens = 8192\n"),
+        );
+        assert!(guard(&Files::new(), &variant).is_empty());
+        let settings = Settings::of(&variant).expect("parses");
+        assert_eq!(settings.route, Some(crate::config::RouteBy::Model));
+        assert_eq!(settings.map_tokens, Some(8192));
+        variant.insert(String::from(SETTINGS), String::from("step_timeout = 1\n"));
+        let reasons = guard(&Files::new(), &variant);
+        assert!(reasons[0].contains("unknown field"), "{reasons:?}");
+        let dir = tempfile::tempdir().expect("dir");
+        save(dir.path(), &variant).expect("saved");
+        assert_eq!(load(dir.path()).expect("loaded"), variant);
     }
 
     #[test]

@@ -313,6 +313,10 @@ fn a_run_killed_mid_generation_goes_on_without_running_a_task_twice() {
     );
 }
 
+/// What the evolver finds in `variant/settings.toml` when the parent sets nothing.
+const SETTINGS_NOTE: &str =
+    "# How the agents are run: `route` (\"offline\" or \"model\"), `map_tokens`, `max_tokens`.\n";
+
 /// The edit that gives `variant/refactorer.md` `front` in its front matter and `prompt` at the
 /// end of its prompt.
 fn refactorer_edit(front: &str, prompt: &str) -> String {
@@ -350,7 +354,11 @@ fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() 
             1 => calls(
                 "e",
                 "propose_edit",
-                &json!({"edits": refactorer_edit("", &format!("\n{}\n", HINTS[0]))}),
+                &json!({"edits": format!(
+                    "{}\nvariant/settings.toml\n```\n<<<<<<< SEARCH\n{SETTINGS_NOTE}=======\n\
+                     {SETTINGS_NOTE}max_tokens = 3000\n>>>>>>> REPLACE\n```\n",
+                    refactorer_edit("", &format!("\n{}\n", HINTS[0]))
+                )}),
             ),
             _ => calls(
                 "f",
@@ -415,6 +423,13 @@ fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() 
         branches,
         "no branch was made"
     );
+    // Its settings took: its tasks asked for replies of at most 3000 tokens, nobody else's did.
+    let limited = server
+        .received()
+        .iter()
+        .filter(|r| r.body["max_tokens"] == 3000)
+        .count();
+    assert!(limited >= 5, "{limited}");
     // The accepted variant's file is the edited one, under the archive.
     let evaluator = std::fs::read_dir(repo.join(".nova/evolve"))
         .expect("archive")
