@@ -332,41 +332,7 @@ fn refactorer_edit(front: &str, prompt: &str) -> String {
 #[test]
 fn the_evolver_reads_the_failures_and_a_change_to_how_it_is_judged_is_refused() {
     let (env, repo, set) = setup();
-    let conversations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = std::sync::Arc::clone(&conversations);
-    let server = model_with(&set, &repo, move |received: &Received| {
-        let messages = received.body["messages"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let tools = messages.iter().filter(|m| m["role"] == "tool").count();
-        Some(match tools {
-            0 => {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                calls("r", "read_file", &json!({"path": "FAILURES.md"}))
-            }
-            // First a change to how the refactorer's changes are judged; then a hint.
-            1 if counter.load(std::sync::atomic::Ordering::SeqCst) == 1 => calls(
-                "e",
-                "propose_edit",
-                &json!({"edits": refactorer_edit("acceptance = [\"true\"]\n", "")}),
-            ),
-            1 => calls(
-                "e",
-                "propose_edit",
-                &json!({"edits": format!(
-                    "{}\nvariant/settings.toml\n```\n<<<<<<< SEARCH\n{SETTINGS_NOTE}=======\n\
-                     {SETTINGS_NOTE}max_tokens = 3000\n>>>>>>> REPLACE\n```\n",
-                    refactorer_edit("", &format!("\n{}\n", HINTS[0]))
-                )}),
-            ),
-            _ => calls(
-                "f",
-                "finish",
-                &json!({"text": "Tell the refactorer where bugs hide"}),
-            ),
-        })
-    });
+    let server = model_with(&set, &repo, evolver());
     let (head, branches) = (
         crate::common::head_of(&repo),
         crate::common::branches(&repo),
@@ -471,4 +437,45 @@ fn lineage_is_in_git(repo: &Path, evaluator_hash: &str) {
             .expect("utf-8")
             .contains("Nova-Status: refused")
     );
+}
+
+/// The evolver's side of the evolver test: it reads `FAILURES.md`, then proposes a change to how
+/// the refactorer's changes are judged (its first conversation), or a hint for the refactorer and
+/// a reply limit in the settings (its second), then finishes.
+fn evolver() -> impl Fn(&Received) -> Option<Reply> + Send + Sync + 'static {
+    let conversations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&conversations);
+    move |received: &Received| {
+        let messages = received.body["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let tools = messages.iter().filter(|m| m["role"] == "tool").count();
+        Some(match tools {
+            0 => {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                calls("r", "read_file", &json!({"path": "FAILURES.md"}))
+            }
+            // First a change to how the refactorer's changes are judged; then a hint.
+            1 if counter.load(std::sync::atomic::Ordering::SeqCst) == 1 => calls(
+                "e",
+                "propose_edit",
+                &json!({"edits": refactorer_edit("acceptance = [\"true\"]\n", "")}),
+            ),
+            1 => calls(
+                "e",
+                "propose_edit",
+                &json!({"edits": format!(
+                    "{}\nvariant/settings.toml\n```\n<<<<<<< SEARCH\n{SETTINGS_NOTE}=======\n\
+                     {SETTINGS_NOTE}max_tokens = 3000\n>>>>>>> REPLACE\n```\n",
+                    refactorer_edit("", &format!("\n{}\n", HINTS[0]))
+                )}),
+            ),
+            _ => calls(
+                "f",
+                "finish",
+                &json!({"text": "Tell the refactorer where bugs hide"}),
+            ),
+        })
+    }
 }
