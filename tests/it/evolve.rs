@@ -443,8 +443,7 @@ fn lineage_is_in_git(repo: &Path, evaluator_hash: &str) {
 /// the refactorer's changes are judged (its first conversation), or a hint for the refactorer and
 /// a reply limit in the settings (its second), then finishes.
 fn evolver() -> impl Fn(&Received) -> Option<Reply> + Send + Sync + 'static {
-    let conversations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = std::sync::Arc::clone(&conversations);
+    let counter = std::sync::atomic::AtomicUsize::new(0);
     move |received: &Received| {
         let messages = received.body["messages"]
             .as_array()
