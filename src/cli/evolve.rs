@@ -17,8 +17,10 @@ use crate::store::{Store, VariantRow};
 /// Evolve the agent set on a task set, judged by an evaluator the variants cannot touch.
 ///
 /// Each generation picks a parent from the archive (by its
-/// training score and how few children it has had), changes its agent files (a hint in a prompt,
-/// a larger budget, a tool, a description that routes the failed tasks' requests to it), refuses
+/// training score and how few children it has had), changes its agent files or how they are run
+/// (`--proposer model`: the `evolver` agent, told the tasks the parent failed; `builtin`: a hint
+/// in a prompt, a larger budget, a tool, a description that routes the failed tasks' requests, a
+/// larger map, routing by the model), refuses
 /// a change to anything that judges it (tests, lint tables, CI, pipelines, an agent's
 /// `acceptance` or what it may silence), runs the variant on `--stage` training tasks and, when
 /// it is not worse there, on the rest, and accepts it only when the paired comparison with its
