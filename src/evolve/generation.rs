@@ -315,7 +315,7 @@ impl Context<'_, '_> {
     /// when the proposer has nothing left.
     fn propose(&mut self, archive: &[VariantRow]) -> Result<Option<VariantRow>, EvolveError> {
         let generation = archive.iter().map(|row| row.generation).max().unwrap_or(0) + 1;
-        let seed = self.request.seed ^ u64::from(generation).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let seed = proposal_seed(self.request.seed, generation);
         let parent = choose_parent(archive, seed);
         let parent_files = self.files(&parent.id)?;
         let parent_set =
@@ -631,6 +631,12 @@ fn share(solved: &BTreeMap<String, bool>) -> f64 {
         return 0.0;
     }
     solved.values().filter(|&&s| s).count() as f64 / solved.len() as f64
+}
+
+/// The seed generation `generation` of a run seeded `seed` draws its parent and its builtin
+/// proposal with.
+pub fn proposal_seed(seed: u64, generation: u32) -> u64 {
+    seed ^ u64::from(generation).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// A parent from the root and the accepted variants, drawn by `seed` with DGM's weights: a
