@@ -64,6 +64,10 @@ struct RunArgs {
     /// Run at most N tasks
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Run again the tasks this agent set (by name and files) was judged on under this evaluator
+    /// already, instead of keeping their results
+    #[arg(long)]
+    again: bool,
     #[command(flatten)]
     exchange: super::ask::ExchangeArgs,
     #[command(flatten)]
@@ -354,25 +358,112 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
     let evaluator = pin(cx, &root, &args.set)?;
     let tasks = chosen(&evaluator.set, args)?;
     let (agents, label, settings) = agent_set(args)?;
+    let fingerprint = format!("{:016x}", agents.fingerprint());
+    let _lock = cx.lock(&root)?;
+    let store = Store::open(&root).map_err(CommandError::environment)?;
+    let judged = if args.again {
+        BTreeMap::new()
+    } else {
+        judged(&store, &label, &fingerprint, &evaluator, &tasks)?
+    };
+    let left: Vec<&Task> = tasks
+        .iter()
+        .filter(|task| !judged.contains_key(&task.id))
+        .copied()
+        .collect();
+    let p = &cx.printer;
+    if !judged.is_empty() {
+        p.note(&format!(
+            "{} of the {} tasks were judged for `{label}` under this evaluator already: their \
+             results stand (`--again` runs them anew)",
+            judged.len(),
+            tasks.len()
+        ));
+    }
+    let bench = Bench {
+        evaluator: &evaluator,
+        agents: &agents,
+        label: &label,
+        fingerprint: &fingerprint,
+        settings,
+    };
+    let (id, fresh) = if left.is_empty() {
+        (String::from("(none: every task was judged)"), Vec::new())
+    } else {
+        run_left(cx, args, (&root, &config), &store, &bench, left)?
+    };
+    let results: Vec<TaskRun> = tasks
+        .iter()
+        .filter_map(|task| {
+            fresh
+                .iter()
+                .find(|r| r.task == task.id)
+                .or_else(|| judged.get(&task.id))
+                .cloned()
+        })
+        .collect();
+    print_run(p, &id, &evaluator, &results)
+}
+
+/// An agent set about to run on a task set: what judges it, and what it is.
+struct Bench<'a> {
+    evaluator: &'a Evaluator,
+    agents: &'a AgentSet,
+    label: &'a str,
+    fingerprint: &'a str,
+    settings: evolve::variant::Settings,
+}
+
+/// The results the archive keeps for `tasks` by this agent set (its name and fingerprint) under
+/// this evaluator, the latest of each.
+fn judged(
+    store: &Store,
+    label: &str,
+    fingerprint: &str,
+    evaluator: &Evaluator,
+    tasks: &[&Task],
+) -> Result<BTreeMap<String, TaskRun>, CommandError> {
+    Ok(store
+        .bench_results()
+        .map_err(CommandError::environment)?
+        .into_iter()
+        .filter(|row| {
+            row.agents == label
+                && row.agents_hash == fingerprint
+                && row.evaluator == evaluator.hash
+                && tasks.iter().any(|task| task.id == row.task)
+        })
+        .filter_map(|row| Some((row.task, serde_json::from_str(&row.detail).ok()?)))
+        .collect())
+}
+
+/// Runs `bench` on the tasks `left`, each result into the archive as it comes; the run's id and
+/// the results.
+fn run_left(
+    cx: &Context<'_>,
+    args: &RunArgs,
+    (root, config): (&std::path::Path, &crate::config::Config),
+    store: &Store,
+    bench: &Bench<'_>,
+    left: Vec<&Task>,
+) -> Result<(String, Vec<TaskRun>), CommandError> {
     let Agents {
         connected,
         validation,
         scratch,
-        template,
-    } = agents_at_work(cx, &root, &config, &args.exchange, &args.validation)?;
-    let mut template = template;
-    settings.apply(&mut template);
+        mut template,
+    } = agents_at_work(cx, root, config, &args.exchange, &args.validation)?;
+    bench.settings.apply(&mut template);
+    let evaluator = bench.evaluator;
     let request = RunRequest {
-        evaluator: &evaluator,
-        tasks,
-        agents: &agents,
-        label: label.clone(),
+        evaluator,
+        tasks: left,
+        agents: bench.agents,
+        label: bench.label.to_owned(),
         template,
         validation,
         scratch,
     };
-    let _lock = cx.lock(&root)?;
-    let store = Store::open(&root).map_err(CommandError::environment)?;
     let time = cx.env.source_date_epoch().unwrap_or_else(orchestrator::now);
     let id = format!("bench-{}", orchestrator::stamp(time));
     let run = store
@@ -380,43 +471,24 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
         .map_err(CommandError::environment)?;
     let p = &cx.printer;
     p.note(&format!(
-        "bench run {id}: `{label}` on {} tasks of {} (evaluator {})",
+        "bench run {id}: `{}` on {} tasks of {} (evaluator {})",
+        bench.label,
         request.tasks.len(),
         args.set.display(),
         &evaluator.hash[..12]
     ));
-    let fingerprint = format!("{:016x}", agents.fingerprint());
     let mut failed = None;
     let mut progress = |step: RunProgress<'_>| match step {
         RunProgress::Started { n, of, task } => {
-            p.note(&format!("[{n}/{of}] {} ({})…", task.id, task.split.name()))
+            p.note(&format!("[{n}/{of}] {} ({})…", task.id, task.split.name()));
         }
         RunProgress::Finished { n, of, result } => {
-            let row = evolve::run::bench_row(&id, &label, &fingerprint, &evaluator, result);
+            let row =
+                evolve::run::bench_row(&id, bench.label, bench.fingerprint, evaluator, result);
             if let Err(error) = store.bench_result(run, &row) {
                 failed.get_or_insert(error);
             }
-            let verdict = if result.score.solved {
-                p.paint_err(GREEN, "solved")
-            } else {
-                String::from("not solved")
-            };
-            p.note(&format!(
-                "[{n}/{of}] {}: {verdict} by {} in {} turns, {:.0} s{}",
-                result.task,
-                if result.agent.is_empty() {
-                    "no agent"
-                } else {
-                    &result.agent
-                },
-                result.turns,
-                result.seconds,
-                result
-                    .note
-                    .as_deref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            ));
+            tell_result(p, n, of, result);
         }
     };
     let results = evolve::run(&request, &connected.client, &mut progress);
@@ -434,7 +506,30 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
         return Err(CommandError::environment(error));
     }
     let results = results.map_err(CommandError::environment)?;
-    print_run(p, &id, &evaluator, &results)
+    Ok((id, results))
+}
+
+/// One task's result, on stderr.
+fn tell_result(p: &super::Printer, n: usize, of: usize, result: &TaskRun) {
+    let verdict = if result.score.solved {
+        p.paint_err(GREEN, "solved")
+    } else {
+        String::from("not solved")
+    };
+    let agent = if result.agent.is_empty() {
+        "no agent"
+    } else {
+        &result.agent
+    };
+    let note = result
+        .note
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    p.note(&format!(
+        "[{n}/{of}] {}: {verdict} by {agent} in {} turns, {:.0} s{note}",
+        result.task, result.turns, result.seconds
+    ));
 }
 
 /// The agent set `args` names (the built-in agents, with `--agents DIR` over them), checked, and

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::check::{CheckError, Checker, Score, task_text};
 use super::frozen::Evaluator;
@@ -37,7 +37,7 @@ pub struct RunRequest<'a> {
 }
 
 /// How one task went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskRun {
     pub task: String,
     pub split: Split,

@@ -122,6 +122,7 @@ fn an_agent_set_is_scored_by_the_hidden_checks_and_compared_with_another() {
             .readonly()
     );
 
+    a_second_run_keeps_the_results(&env, &repo);
     // Another agent set, which solves nothing, compared on the same tasks.
     let variant = env.root().join("variant");
     std::fs::create_dir_all(&variant).expect("dir");
@@ -254,4 +255,20 @@ fn a_recorded_bench_run_scores_the_same_from_its_recording_with_no_model() {
     };
     assert_eq!(scores(&recorded), scores(&replayed));
     assert_eq!(scores(&replayed)[0].1, true);
+}
+
+/// Run again, the same agent set keeps its results: no model is asked.
+fn a_second_run_keeps_the_results(env: &TestEnv, repo: &Path) {
+    let silent = ModelServer::start(Vec::new());
+    let again = bench(env, repo, &silent, &[]);
+    assert_eq!(again.code, 0, "{}", again.both());
+    assert!(
+        again
+            .stderr
+            .contains("2 of the 2 tasks were judged for `builtin` under this evaluator already"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stdout.contains("solved 1 of 2"), "{}", again.stdout);
+    assert!(silent.received().is_empty(), "no model was asked");
 }
