@@ -225,7 +225,18 @@ fn tell(p: &super::Printer, commit: &str, step: Progress<'_>) {
             "bench make: {mutants} possible defects in {files} files of {commit}; proving the \
              commit in the sandbox…"
         )),
-        Progress::Base(report) => p.info(&report.summary()),
+        Progress::Base(report) => {
+            p.info(&report.summary());
+            let failing = &report.baseline.failing;
+            if !failing.is_empty() {
+                let names: Vec<&str> = failing.keys().map(String::as_str).collect();
+                p.note(&format!(
+                    "already failing on the commit ({}), so never a check: {}",
+                    failing.len(),
+                    names.join(", ")
+                ));
+            }
+        }
         Progress::Tried {
             n,
             tries,

@@ -402,3 +402,34 @@ fn a_defect_that_hangs_a_test_is_dropped_at_its_first_timeout() {
         "{set:?}"
     );
 }
+
+#[test]
+fn a_test_that_fails_on_the_commit_is_named_and_never_a_check() {
+    let env = TestEnv::new();
+    let lib = format!("{LIB}\n#[test]\nfn already_broken() {{\n    assert_eq!(1 + 1, 3);\n}}\n");
+    let repo = env.repo_with(
+        "red",
+        &[
+            ("Cargo.toml", MANIFEST),
+            ("src/lib.rs", &lib),
+            ("src/clamp.rs", CLAMP),
+            ("tests/floor.rs", INTEGRATION),
+        ],
+    );
+    let run = env.nova_in(&repo, ["bench", "make", "--count", "2", "--seed", "5"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stderr.contains(
+            "already failing on the commit (1), so never a check: ranges (lib) already_broken"
+        ),
+        "{}",
+        run.stderr
+    );
+    let set = TaskSet::load(&repo.join(".nova/bench/tasks-5.json")).expect("the set");
+    assert!(
+        set.passing
+            .values()
+            .flatten()
+            .all(|test| !test.contains("already_broken"))
+    );
+}
