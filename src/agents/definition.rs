@@ -286,6 +286,11 @@ struct Parts<'a> {
     prompt: &'a str,
 }
 
+/// An agent file's TOML front matter and its prompt, as the file splits them.
+pub fn front_matter(text: &str) -> Option<(&str, &str)> {
+    split(text).map(|parts| (parts.front, parts.prompt))
+}
+
 fn split(text: &str) -> Option<Parts<'_>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let rest = text.strip_prefix("+++")?;

@@ -14,6 +14,8 @@ mod registry;
 
 pub use builtin::{REQUIRED_PIPELINES, agent as builtin_agent};
 pub use check::check;
-pub use definition::{AgentDef, Budget, Origin, Output, Role, Scope, TOOLS, ToolInfo, parse_agent};
+pub use definition::{
+    AgentDef, Budget, Origin, Output, Role, Scope, TOOLS, ToolInfo, front_matter, parse_agent,
+};
 pub use pipeline::{Flow, MAX_ATTEMPTS, Mode, Pipeline, Stage, Step, parse_pipeline};
 pub use registry::{AgentSet, LoadError, REPO_AGENTS_DIR};

@@ -160,7 +160,7 @@ fn builtin_text(path: &str) -> Option<String> {
 /// What in an agent file judges its changes, as text to compare: its acceptance commands and what
 /// it may do that the guard otherwise refuses.
 fn judging(text: &str) -> Option<String> {
-    let (front, _) = front_matter(text)?;
+    let (front, _) = crate::agents::front_matter(text)?;
     let table: toml::Table = front.parse().ok()?;
     let keys = [
         "acceptance",
@@ -174,13 +174,6 @@ fn judging(text: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join(";"),
     )
-}
-
-/// An agent file's TOML front matter and its prompt.
-fn front_matter(text: &str) -> Option<(&str, &str)> {
-    let rest = text.strip_prefix("+++\n")?;
-    let end = rest.find("\n+++\n")?;
-    Some((&rest[..=end], &rest[end + 5..]))
 }
 
 fn with_front_matter(table: &toml::Table, prompt: &str) -> Option<String> {
@@ -273,7 +266,7 @@ pub fn propose(
         let Some(text) = parent.get(&path).cloned().or_else(|| builtin_text(&path)) else {
             continue;
         };
-        let Some((front, prompt)) = front_matter(&text) else {
+        let Some((front, prompt)) = crate::agents::front_matter(&text) else {
             continue;
         };
         let Ok(mut table) = front.parse::<toml::Table>() else {
@@ -371,38 +364,33 @@ fn operate(
     }
 }
 
-/// The words the `failed` statements share most that `description` lacks: at most four, longest
-/// first among the most frequent.
+/// The words the `failed` statements share most that `description` lacks, as the router compares
+/// them (its stems, its common words left out): at most four, the most frequent first, then the
+/// longest.
 fn missing_words(description: &str, failed: &[&str]) -> Vec<String> {
-    let have: std::collections::BTreeSet<String> = words(description).collect();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    use crate::orchestrator::route_stems;
+    let have = route_stems(description);
+    // Per stem: how many statements use it, and the word it was first seen as.
+    let mut counts: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for statement in failed {
         let first = statement.lines().next().unwrap_or_default();
-        let unique: std::collections::BTreeSet<String> = words(first).collect();
-        for word in unique {
-            if word.len() >= 3 && !STOP.contains(&word.as_str()) && !have.contains(&word) {
-                *counts.entry(word).or_default() += 1;
+        let mut seen = std::collections::BTreeSet::new();
+        for word in first.split(|c: char| !c.is_alphanumeric()) {
+            let Some(stem) = route_stems(word).pop() else {
+                continue;
+            };
+            if word.len() >= 3 && !have.contains(&stem) && seen.insert(stem.clone()) {
+                counts.entry(stem).or_insert((0, word.to_lowercase())).0 += 1;
             }
         }
     }
-    let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+    let mut ranked: Vec<(usize, String)> = counts.into_values().collect();
     ranked.sort_by(|a, b| {
-        b.1.cmp(&a.1)
-            .then(b.0.len().cmp(&a.0.len()))
-            .then(a.0.cmp(&b.0))
+        b.0.cmp(&a.0)
+            .then(b.1.len().cmp(&a.1.len()))
+            .then(a.1.cmp(&b.1))
     });
-    ranked.into_iter().take(4).map(|(word, _)| word).collect()
-}
-
-/// Words too common to route by.
-const STOP: &[&str] = &[
-    "the", "that", "this", "and", "for", "with", "from", "into", "are", "was", "not", "but",
-];
-
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+    ranked.into_iter().take(4).map(|(_, word)| word).collect()
 }
 
 #[cfg(test)]

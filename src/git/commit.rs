@@ -44,6 +44,27 @@ pub fn commit_changes(
     let repo = Repository::open(root)?;
     let parent = repo.find_commit(spec.parent)?;
     let base = parent.tree()?;
+    let tree = tree_over(&repo, &base, changes)?;
+    let tree_id = tree.id();
+    let signature = Signature::new(NAME, EMAIL, &Time::new(spec.time, 0))?;
+    let commit = repo.commit(
+        None,
+        &signature,
+        &signature,
+        spec.message,
+        &tree,
+        &[&parent],
+    )?;
+    Ok((commit, tree_id))
+}
+
+/// `base` with `changes` (path, new contents; `None` removes) written over it, each changed file
+/// keeping its executable bit.
+pub(super) fn tree_over<'r>(
+    repo: &'r Repository,
+    base: &git2::Tree<'_>,
+    changes: &[(&RepoPath, Option<&[u8]>)],
+) -> Result<git2::Tree<'r>, git2::Error> {
     let mut update = TreeUpdateBuilder::new();
     for (path, contents) in changes {
         let Some(contents) = contents else {
@@ -59,18 +80,29 @@ pub fn commit_changes(
         };
         update.upsert(path.as_str(), blob, mode);
     }
-    let tree_id = update.create_updated(&repo, &base)?;
-    let tree = repo.find_tree(tree_id)?;
-    let signature = Signature::new(NAME, EMAIL, &Time::new(spec.time, 0))?;
-    let commit = repo.commit(
-        None,
-        &signature,
-        &signature,
-        spec.message,
-        &tree,
-        &[&parent],
+    repo.find_tree(update.create_updated(repo, base)?)
+}
+
+/// The empty tree, written in `repo`.
+pub(super) fn empty_tree(repo: &Repository) -> Result<git2::Tree<'_>, git2::Error> {
+    repo.find_tree(repo.treebuilder(None)?.write()?)
+}
+
+/// Points the private reference `name` at `commit`, waiting briefly for a lock another program
+/// holds.
+fn set_private_ref(
+    repo: &Repository,
+    name: &str,
+    commit: Oid,
+    log: &str,
+) -> Result<(), BranchError> {
+    super::waiting_on_locks(|| repo.reference(name, commit, true, log)).map_err(
+        |error| match error.code() {
+            git2::ErrorCode::Locked => BranchError::Locked(error.message().to_owned()),
+            _ => BranchError::Git(error),
+        },
     )?;
-    Ok((commit, tree_id))
+    Ok(())
 }
 
 /// Commits the files of `patch` on `spec.parent` (see [`commit_changes`]).
@@ -168,14 +200,7 @@ pub fn checkpoint_ref(run: &str, n: usize) -> String {
 /// Points the checkpoint of candidate `n` of `run` at `commit`.
 pub fn set_checkpoint(root: &Path, run: &str, n: usize, commit: Oid) -> Result<(), BranchError> {
     let repo = Repository::open(root)?;
-    let name = checkpoint_ref(run, n);
-    super::waiting_on_locks(|| repo.reference(&name, commit, true, "nova: checkpoint")).map_err(
-        |error| match error.code() {
-            git2::ErrorCode::Locked => BranchError::Locked(error.message().to_owned()),
-            _ => BranchError::Git(error),
-        },
-    )?;
-    Ok(())
+    set_private_ref(&repo, &checkpoint_ref(run, n), commit, "nova: checkpoint")
 }
 
 /// The checkpoints of `run`: each candidate's number and commit, in order.
@@ -208,13 +233,11 @@ pub fn commit_files_to_ref(
     debug_assert!(name.starts_with("refs/nova/"), "a private reference");
     let (message, time) = spec;
     let repo = Repository::open(root)?;
-    let mut update = TreeUpdateBuilder::new();
-    for (path, text) in files {
-        let blob = repo.blob(text.as_bytes())?;
-        update.upsert(path.as_str(), blob, FileMode::Blob);
-    }
-    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
-    let tree = repo.find_tree(update.create_updated(&repo, &empty)?)?;
+    let changes: Vec<(&RepoPath, Option<&[u8]>)> = files
+        .iter()
+        .map(|(path, text)| (*path, Some(text.as_bytes())))
+        .collect();
+    let tree = tree_over(&repo, &empty_tree(&repo)?, &changes)?;
     let signature = Signature::new(NAME, EMAIL, &Time::new(time, 0))?;
     let parents = match parent {
         Some(parent) => vec![repo.find_commit(parent)?],
@@ -222,12 +245,7 @@ pub fn commit_files_to_ref(
     };
     let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
     let commit = repo.commit(None, &signature, &signature, message, &tree, &parents)?;
-    super::waiting_on_locks(|| repo.reference(name, commit, true, "nova: evolve")).map_err(
-        |error| match error.code() {
-            git2::ErrorCode::Locked => BranchError::Locked(error.message().to_owned()),
-            _ => BranchError::Git(error),
-        },
-    )?;
+    set_private_ref(&repo, name, commit, "nova: evolve")?;
     Ok(commit)
 }
 

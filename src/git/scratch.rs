@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use git2::{BranchType, FileMode, Oid, Repository, Signature, Time, build::TreeUpdateBuilder};
+use git2::{BranchType, Oid, Repository, Signature, Time};
 
 use super::WorktreeError;
 use crate::edit::RepoPath;
@@ -59,7 +59,7 @@ pub fn put_files(
         Ok(repo) => repo,
         Err(_) => Repository::init(scratch)?,
     };
-    let empty = repo.find_tree(repo.treebuilder(None)?.write()?)?;
+    let empty = super::commit::empty_tree(&repo)?;
     put(&repo, &empty, files, message)
 }
 
@@ -69,19 +69,11 @@ fn put(
     changes: &[(RepoPath, Option<String>)],
     message: &str,
 ) -> Result<Oid, WorktreeError> {
-    let mut update = TreeUpdateBuilder::new();
-    for (path, text) in changes {
-        match text {
-            Some(text) => {
-                let blob = repo.blob(text.as_bytes())?;
-                update.upsert(path.as_str(), blob, FileMode::Blob);
-            }
-            None => {
-                update.remove(path.as_str());
-            }
-        }
-    }
-    let tree = repo.find_tree(update.create_updated(repo, base)?)?;
+    let changes: Vec<(&RepoPath, Option<&[u8]>)> = changes
+        .iter()
+        .map(|(path, text)| (path, text.as_deref().map(str::as_bytes)))
+        .collect();
+    let tree = super::commit::tree_over(repo, base, &changes)?;
     let signature = Signature::new("Nova", super::commit::EMAIL, &Time::new(0, 0))?;
     let task = repo.commit(None, &signature, &signature, message, &tree, &[])?;
     repo.reference(

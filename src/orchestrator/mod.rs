@@ -39,6 +39,7 @@ pub use review::{
     BASELINE_FILE, ModelReview, REVIEW_PIPELINE, Review, ReviewError, ReviewOutcome, ReviewRequest,
     review, scan_tree, write_baseline,
 };
+pub use route::stems as route_stems;
 
 /// Runs `work` off the async threads (git2, tree-sitter, builds); a panic there goes on here.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {

@@ -157,7 +157,7 @@ const COMMON: &[&str] = &[
 ];
 
 /// A request's or description's words, lowercased and cut to a rough stem, common ones left out.
-fn stems(text: &str) -> Vec<String> {
+pub fn stems(text: &str) -> Vec<String> {
     let mut stems: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .map(str::to_lowercase)

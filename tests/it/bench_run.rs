@@ -2,7 +2,7 @@
 //! in a scratch repository, what they commit is scored by the frozen evaluator, results land in
 //! the archive, and two agent sets are compared on the same tasks.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nova::evolve::{Source, TaskSet, check::task_text};
 use serde_json::{Value, json};
@@ -47,6 +47,20 @@ pub(crate) fn revert(set: &TaskSet, n: usize, repo: &Path) -> String {
     )
 }
 
+/// A test environment with the model's key, the `bench` fixture crate, and a task set made in it
+/// with `args` (written to `tasks.json`).
+pub(crate) fn made(args: &[&str]) -> (TestEnv, PathBuf, TaskSet) {
+    let mut env = TestEnv::new();
+    env.set_var(KEY_VAR, CANARY);
+    let repo = crate::bench::fixture(&env);
+    let mut command = vec!["bench", "make", "--out", "tasks.json"];
+    command.extend_from_slice(args);
+    let made = env.nova_in(&repo, command);
+    assert_eq!(made.code, 0, "{}", made.both());
+    let set = TaskSet::load(&repo.join("tasks.json")).expect("the set");
+    (env, repo, set)
+}
+
 fn bench(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Run {
     let mut args = vec!["run", "tasks.json"];
     args.extend_from_slice(extra);
@@ -55,24 +69,7 @@ fn bench(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Ru
 
 #[test]
 fn an_agent_set_is_scored_by_the_hidden_checks_and_compared_with_another() {
-    let mut env = TestEnv::new();
-    env.set_var(KEY_VAR, CANARY);
-    let repo = crate::bench::fixture(&env);
-    let made = env.nova_in(
-        &repo,
-        [
-            "bench",
-            "make",
-            "--seed",
-            "5",
-            "--count",
-            "2",
-            "--out",
-            "tasks.json",
-        ],
-    );
-    assert_eq!(made.code, 0, "{}", made.both());
-    let set = TaskSet::load(&repo.join("tasks.json")).expect("the set");
+    let (env, repo, set) = made(&["--seed", "5", "--count", "2"]);
     let before = files_under(&repo, &[".git", ".nova"]);
 
     // The first task: the defect taken back out, proved, described. The second: no change.
@@ -179,24 +176,7 @@ fn a_task_set_that_is_not_one_is_refused_before_any_model_is_asked() {
 
 #[test]
 fn a_recorded_bench_run_scores_the_same_from_its_recording_with_no_model() {
-    let mut env = TestEnv::new();
-    env.set_var(KEY_VAR, CANARY);
-    let repo = crate::bench::fixture(&env);
-    let made = env.nova_in(
-        &repo,
-        [
-            "bench",
-            "make",
-            "--seed",
-            "5",
-            "--count",
-            "2",
-            "--out",
-            "tasks.json",
-        ],
-    );
-    assert_eq!(made.code, 0, "{}", made.both());
-    let set = TaskSet::load(&repo.join("tasks.json")).expect("the set");
+    let (env, repo, set) = made(&["--seed", "5", "--count", "2"]);
     let server = ModelServer::start(vec![
         calls(
             "c1",

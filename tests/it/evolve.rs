@@ -11,10 +11,9 @@ use nova::evolve::TaskSet;
 use nova::evolve::variant::HINTS;
 use serde_json::{Value, json};
 
-use crate::act::{KEY_VAR, calls};
+use crate::act::calls;
 use crate::bench_run::revert;
 use crate::common::{Run, TestEnv};
-use crate::llm::CANARY;
 use crate::model_server::{ModelServer, Received, Reply};
 
 /// A model that fixes a task's defect when a hint is in its prompt, and gives up otherwise; as
@@ -100,27 +99,9 @@ fn count(repo: &Path, sql: &str) -> i64 {
 }
 
 fn setup() -> (TestEnv, std::path::PathBuf, TaskSet) {
-    let mut env = TestEnv::new();
-    env.set_var(KEY_VAR, CANARY);
-    let repo = crate::bench::fixture(&env);
-    let made = env.nova_in(
-        &repo,
-        [
-            "bench",
-            "make",
-            "--seed",
-            "2",
-            "--count",
-            "6",
-            "--held-out",
-            "17",
-            "--out",
-            "tasks.json",
-        ],
-    );
-    assert_eq!(made.code, 0, "{}", made.both());
-    let set = TaskSet::load(&repo.join("tasks.json")).expect("the set");
-    assert_eq!(set.tasks.len(), 6, "{}", made.both());
+    let (env, repo, set) =
+        crate::bench_run::made(&["--seed", "2", "--count", "6", "--held-out", "17"]);
+    assert_eq!(set.tasks.len(), 6);
     (env, repo, set)
 }
 
@@ -216,8 +197,7 @@ fn a_variant_that_solves_more_is_accepted_and_the_held_out_task_waits_for_the_en
 fn a_run_killed_mid_generation_goes_on_without_running_a_task_twice() {
     let (env, repo, set) = setup();
     let server = model(&set, &repo);
-    let mut args: Vec<String> = [
-        "evolve",
+    let one = [
         "tasks.json",
         "--generations",
         "1",
@@ -225,9 +205,9 @@ fn a_run_killed_mid_generation_goes_on_without_running_a_task_twice() {
         "5",
         "--proposer",
         "builtin",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    ];
+    let mut args = vec![String::from("evolve")];
+    args.extend(one.map(str::to_owned));
     args.extend(crate::act::model_flags(&server));
     let mut child = env
         .nova_command(&repo, args)
@@ -250,21 +230,7 @@ fn a_run_killed_mid_generation_goes_on_without_running_a_task_twice() {
     let status = "SELECT COUNT(*) FROM evolve_variants WHERE id = 'g1' AND status = 'evaluating'";
     assert_eq!(count(&repo, status), 1, "g1 was left unfinished");
 
-    let run = crate::act::with_model(
-        &env,
-        &repo,
-        &server,
-        "evolve",
-        &[
-            "tasks.json",
-            "--generations",
-            "1",
-            "--stage",
-            "5",
-            "--proposer",
-            "builtin",
-        ],
-    );
+    let run = crate::act::with_model(&env, &repo, &server, "evolve", &one);
     assert_eq!(run.code, 0, "{}", run.both());
     // It went on with the tasks g1 had not run: those it had are judged already.
     let judged: usize = run
