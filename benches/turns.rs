@@ -316,6 +316,7 @@ fn run(repo: &Path, client: Client) -> Timed {
         explain_route: false,
         time: 1_767_225_600,
         on_tip: None,
+        trailers: Vec::new(),
     };
     let provider = Stopwatch {
         inner: client,

@@ -141,6 +141,7 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         disabled: config.disabled_agents.value.clone(),
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
         on_tip: None,
+        trailers: Vec::new(),
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -287,6 +288,7 @@ pub(super) fn agent_template(
         explain_route: false,
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
         on_tip: None,
+        trailers: Vec::new(),
     }
 }
 

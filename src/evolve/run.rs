@@ -181,6 +181,7 @@ fn work(
         validation: Some(request.validation.clone()),
         branch: Some(format!("nova/bench/{}", task.id)),
         agents_md: std::fs::read_to_string(request.scratch.join("AGENTS.md")).ok(),
+        trailers: vec![format!("Nova-Evaluator: {}", request.evaluator.hash)],
         ..request.template.clone()
     };
     let mut turns = 0;

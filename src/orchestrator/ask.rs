@@ -83,6 +83,9 @@ pub struct AskRequest {
     /// Work on this commit for a caller that proves and commits the change itself, instead of
     /// on `HEAD` with the change landed here.
     pub on_tip: Option<OnTip>,
+    /// Trailers (`Key: value` lines) the change's commit carries after Nova's own: `nova bench
+    /// run` names the evaluator that judges it.
+    pub trailers: Vec<String>,
 }
 
 /// Where an agent works for a caller that proves and commits its change itself (`nova improve`

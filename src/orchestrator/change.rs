@@ -78,7 +78,12 @@ pub enum Origin {
     /// A reply given to `nova apply`.
     Reply,
     /// A request given to `nova ask`, and the model the agent ran on.
-    Request { request: String, model: String },
+    Request {
+        request: String,
+        model: String,
+        /// Trailers the caller adds after Nova's own.
+        trailers: Vec<String>,
+    },
 }
 
 impl Author {
@@ -111,8 +116,17 @@ impl Candidate {
                 group_message(findings, &self.patch.summary, agent, run, report)
             }
             Origin::Reply => reply_message(&self.patch, run, report),
-            Origin::Request { request, model } => {
-                let made = MadeBy { agent, model, run };
+            Origin::Request {
+                request,
+                model,
+                trailers,
+            } => {
+                let made = MadeBy {
+                    agent,
+                    model,
+                    run,
+                    trailers,
+                };
                 request_message(&self.patch, request, &made, report)
             }
         }

@@ -191,6 +191,7 @@ async fn prove(
         origin: Origin::Request {
             request: request.question.clone(),
             model: request.model.clone(),
+            trailers: request.trailers.clone(),
         },
         message: None,
     };

@@ -172,6 +172,8 @@ pub struct MadeBy<'a> {
     pub agent: &'a str,
     pub model: &'a str,
     pub run: &'a str,
+    /// Trailers the caller adds after Nova's own.
+    pub trailers: &'a [String],
 }
 
 /// The message of the commit that does what `request` asked, proved by `report`.
@@ -202,7 +204,7 @@ pub fn request_message(
         .iter()
         .map(|c| format!("- {}", c.path))
         .collect();
-    format!(
+    let mut message = format!(
         "{subject}\n\n{body}{}\n\n{}\n\nNova-Agent: {}\nNova-Model: {}\nNova-Run: {}\n\
          Nova-Validation: {}\nNova-Sandbox: {}\n",
         wrap(&asked, 72),
@@ -212,7 +214,12 @@ pub fn request_message(
         made.run,
         report.summary(),
         report.sandbox,
-    )
+    );
+    for trailer in made.trailers {
+        message.push_str(trailer.trim());
+        message.push('\n');
+    }
+    message
 }
 
 /// Wraps prose at `width` columns.

@@ -135,6 +135,7 @@ impl Prover {
             origin: Origin::Request {
                 request: self.request.clone(),
                 model: self.model.clone(),
+                trailers: Vec::new(),
             },
             message: None,
         };

@@ -119,6 +119,7 @@ fn an_agent_set_is_scored_by_the_hidden_checks_and_compared_with_another() {
             .readonly()
     );
 
+    the_commit_names_the_evaluator(&env, evaluator);
     a_second_run_keeps_the_results(&env, &repo);
     // Another agent set, which solves nothing, compared on the same tasks.
     let variant = env.root().join("variant");
@@ -238,6 +239,37 @@ fn a_recorded_bench_run_scores_the_same_from_its_recording_with_no_model() {
 }
 
 /// Run again, the same agent set keeps its results: no model is asked.
+/// The change committed in the scratch repository names the evaluator that judged it.
+fn the_commit_names_the_evaluator(env: &TestEnv, evaluator: &str) {
+    let scratch = std::fs::read_dir(env.root().join("tmp"))
+        .expect("temp dir")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.to_string_lossy().contains("nova-bench-"))
+        .expect("the scratch repository");
+    // (The next task's start deleted its branch: the commit is found among the objects.)
+    let scratch_repo = git2::Repository::open(&scratch).expect("scratch repository");
+    let mut messages = Vec::new();
+    let odb = scratch_repo.odb().expect("objects");
+    odb.foreach(|oid| {
+        if let Ok(commit) = scratch_repo.find_commit(*oid) {
+            messages.push(commit.message().unwrap_or_default().to_owned());
+        }
+        true
+    })
+    .expect("walk the objects");
+    let asked: Vec<&String> = messages
+        .iter()
+        .filter(|m| m.contains("Nova-Agent:"))
+        .collect();
+    assert_eq!(asked.len(), 1, "{messages:?}");
+    assert!(
+        asked[0].contains(&format!("Nova-Evaluator: {evaluator}\n")),
+        "{}",
+        asked[0]
+    );
+}
+
 fn a_second_run_keeps_the_results(env: &TestEnv, repo: &Path) {
     let silent = ModelServer::start(Vec::new());
     let again = bench(env, repo, &silent, &[]);
