@@ -295,6 +295,11 @@ impl Index {
         out
     }
 
+    /// Every indexed file's path, in order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
     /// The definitions of one file, in order.
     pub fn outline(&self, path: &str) -> Option<&[Def]> {
         self.files.get(path).map(|e| e.tags.defs.as_slice())

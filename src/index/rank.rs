@@ -28,6 +28,17 @@ impl Focus {
         focus
     }
 
+    /// The focus of a task in plain words: the words that could name code.
+    pub fn from_task(text: &str) -> Focus {
+        let words: Vec<String> = text
+            .split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | ':')))
+            .map(|word| word.trim_matches(|c: char| matches!(c, '.' | ':')))
+            .filter(|word| word.len() >= 3)
+            .map(str::to_owned)
+            .collect();
+        Focus::from_words(&words)
+    }
+
     fn names_file(&self, path: &str) -> bool {
         self.paths
             .iter()
