@@ -11,6 +11,9 @@
 //! cargo bench --bench map_quality                  # the train split
 //! cargo bench --bench map_quality -- --split test  # the held-out split, for the final figures
 //! cargo bench --bench map_quality -- --pick 60 --repo ripgrep   # candidates to pin
+//! cargo bench --bench map_quality -- --sweep     # Nova over a grid of ranking weights (train)
+//! cargo bench --bench map_quality -- --misses    # the changed files Nova's 4,096-token map misses
+//! cargo bench --bench map_quality -- --show ID --tokens N   # one case and Nova's map for it
 //! ```
 //!
 //! Tools: Nova's map for the task's text (`nova map --task`); a grep baseline (the lines that name
@@ -30,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
-use nova::index::{Focus, Index, count_tokens};
+use nova::index::{Focus, Index, Weights, count_tokens};
 use serde::Serialize;
 
 const BUDGETS: [usize; 2] = [1024, 4096];
@@ -101,6 +104,42 @@ fn main() {
         let json = serde_json::to_string_pretty(&cases).expect("json");
         std::fs::write(&path, json).expect("write the cases");
         println!("{} cases written to {path}", cases.len());
+        return;
+    }
+    if let Some(id) = value("--show") {
+        for case in cases.iter().filter(|c| c.id.starts_with(&id)) {
+            show(
+                case,
+                value("--tokens").map_or(4096, |t| t.parse().expect("--tokens N")),
+            );
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "--misses") {
+        for case in &cases {
+            let index = Index::build_with_cache(&case.tree, None);
+            let focus = Focus::from_task(&case.message);
+            let map = index.map_with(&focus, 4096, &nova::index::WEIGHTS);
+            let ranked: Vec<&str> = index
+                .ranked_files(&focus)
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect();
+            for file in case.files.iter().filter(|f| !map.paths.contains(f)) {
+                let place = ranked.iter().position(|p| p == file);
+                println!(
+                    "{} missed {file} (file rank {place:?} of {}, map has {} files) {}",
+                    case.id,
+                    ranked.len(),
+                    map.paths.len(),
+                    case.message.lines().next().unwrap_or("")
+                );
+            }
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "--sweep") {
+        sweep(&cases);
         return;
     }
     let aider = value("--aider").map(PathBuf::from);
@@ -176,11 +215,12 @@ fn case(git: &Repository, root: &Path, repo: &str, commit: &str) -> Case {
             defs.insert((path, def.name.clone()));
         }
     }
-    let names = Focus::from_task(&message)
-        .names
-        .into_iter()
-        .filter(|name| !index.definitions(name).is_empty())
-        .collect();
+    let mut names: Vec<String> = Vec::new();
+    for word in message.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        if !names.iter().any(|n| n == word) && !index.definitions(word).is_empty() {
+            names.push(word.to_owned());
+        }
+    }
     Case {
         id,
         repo: repo.to_owned(),
@@ -295,6 +335,64 @@ fn pick(dir: &Path, n: usize) {
         found += 1;
         if found == n {
             break;
+        }
+    }
+}
+
+/// Prints a case, Nova's map for it and its score: for looking at one case while tuning.
+fn show(case: &Case, budget: usize) {
+    let index = Index::build_with_cache(&case.tree, None);
+    let map = index.map(&Focus::from_task(&case.message), budget).text;
+    let scored = score(case, &map, budget);
+    println!("# {} ({})\n{}\n", case.id, case.commit, case.message);
+    println!(
+        "names: {:?}\nfiles: {:?}\ndefs: {:?}\n",
+        case.names, case.files, case.defs
+    );
+    println!(
+        "{map}\nfiles {:.2} defs {:.2} tokens {}",
+        scored.files, scored.defs, scored.tokens
+    );
+}
+
+/// Nova's scores over a grid of ranking weights: how much a file the task is about shows in depth
+/// against how much single definitions named like the task's words rise.
+fn sweep(cases: &[Case]) {
+    let indexes: Vec<Index> = cases
+        .iter()
+        .map(|c| Index::build_with_cache(&c.tree, None))
+        .collect();
+    println!("| depth | terms | presence | files 1024 | defs 1024 | files 4096 | defs 4096 |");
+    println!("|---|---|---|---|---|---|---|");
+    let grid = [0.1, 0.25, 0.5]
+        .into_iter()
+        .flat_map(|d| [1.0, 2.0, 4.0].map(|t| (d, t)))
+        .flat_map(|(d, t)| [0.0, 0.5, 1.0, 2.0, 4.0].map(|p| (d, t, p)));
+    for (depth, terms, presence) in grid {
+        {
+            let weights = Weights {
+                depth,
+                terms,
+                presence,
+            };
+            let mut row = Vec::new();
+            for budget in BUDGETS {
+                let scores: Vec<Score> = cases
+                    .iter()
+                    .zip(&indexes)
+                    .map(|(case, index)| {
+                        let focus = Focus::from_task(&case.message);
+                        score(case, &index.map_with(&focus, budget, &weights).text, budget)
+                    })
+                    .collect();
+                let n = scores.len() as f64;
+                row.push(scores.iter().map(|s| s.files).sum::<f64>() / n);
+                row.push(scores.iter().map(|s| s.defs).sum::<f64>() / n);
+            }
+            println!(
+                "| {depth} | {terms} | {presence} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                row[0], row[1], row[2], row[3]
+            );
         }
     }
 }

@@ -5,7 +5,9 @@ use serde::Serialize;
 
 use super::output::{BOLD, DIM};
 use super::{CommandError, Context, Exit};
-use crate::index::{Focus, Index, RepoMap, Stats};
+use std::io::{IsTerminal, Read};
+
+use crate::index::{Focus, Index, RepoMap, Stats, Why};
 
 /// Print the repository map: the highest-ranked definitions, per file, fitted to a token budget.
 ///
@@ -20,6 +22,13 @@ pub struct MapArgs {
     /// Rank what matters to this: a path (`src/lib.rs`) or a symbol name (`Config`); repeatable
     #[arg(long, value_name = "PATH|SYMBOL")]
     focus: Vec<String>,
+    /// Rank for a task in plain words (`-` reads it from stdin): its words against the code's
+    /// names and paths, the names and paths it mentions, the directory a `crate:` prefix names
+    #[arg(long, value_name = "TEXT")]
+    task: Option<String>,
+    /// After the map, say why each file is in it
+    #[arg(long)]
+    explain: bool,
     /// Print what was indexed, what was skipped and why, and the time of each phase
     #[arg(long)]
     stats: bool,
@@ -29,6 +38,19 @@ pub struct MapArgs {
 struct MapJson<'a> {
     map: &'a RepoMap,
     stats: &'a Stats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    focus: Option<FocusJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explain: Option<&'a [Why]>,
+}
+
+/// What Nova took from `--task` and `--focus`.
+#[derive(Serialize)]
+struct FocusJson<'a> {
+    paths: &'a [String],
+    names: &'a [String],
+    terms: &'a [String],
+    scopes: &'a [String],
 }
 
 pub fn run(cx: &Context<'_>, args: &MapArgs) -> Result<Exit, CommandError> {
@@ -38,11 +60,12 @@ pub fn run(cx: &Context<'_>, args: &MapArgs) -> Result<Exit, CommandError> {
             "`--tokens` must be at least 1"
         )));
     }
+    let focus = focus(args)?;
     let index = Index::build(&root);
-    let focus = Focus::from_words(&args.focus);
     let started = std::time::Instant::now();
     let map = index.map(&focus, args.tokens);
     let map_seconds = started.elapsed().as_secs_f64();
+    let explained = args.explain.then(|| index.explain(&focus, &map));
     let mut stats = index.stats().clone();
     stats.phases.push((
         String::from("rank and map"),
@@ -50,9 +73,17 @@ pub fn run(cx: &Context<'_>, args: &MapArgs) -> Result<Exit, CommandError> {
     ));
     let p = &cx.printer;
     if p.json() {
+        let given = args.task.is_some() || !args.focus.is_empty();
         p.json_value(&MapJson {
             map: &map,
             stats: &stats,
+            focus: given.then_some(FocusJson {
+                paths: &focus.paths,
+                names: &focus.names,
+                terms: &focus.terms,
+                scopes: &focus.scopes,
+            }),
+            explain: explained.as_deref(),
         })?;
         return Ok(Exit::Success);
     }
@@ -64,6 +95,9 @@ pub fn run(cx: &Context<'_>, args: &MapArgs) -> Result<Exit, CommandError> {
         p.warn(note);
     }
     p.raw(map.text.as_bytes())?;
+    if let Some(explained) = &explained {
+        print_explained(cx, &focus, explained)?;
+    }
     p.note(&p.paint_err(
         DIM,
         &format!(
@@ -72,6 +106,95 @@ pub fn run(cx: &Context<'_>, args: &MapArgs) -> Result<Exit, CommandError> {
         ),
     ));
     Ok(Exit::Success)
+}
+
+/// The focus of `--task` (read from stdin for `-`) and `--focus` together.
+fn focus(args: &MapArgs) -> Result<Focus, CommandError> {
+    let mut focus = match args.task.as_deref() {
+        None => Focus::default(),
+        Some("-") => {
+            let mut stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Err(CommandError::usage(anyhow::anyhow!(
+                    "`--task -` reads the task from standard input: pipe it in \
+                     (`git log -1 --format=%B | nova map --task -`)"
+                )));
+            }
+            let mut text = String::new();
+            stdin.read_to_string(&mut text).map_err(|error| {
+                CommandError::usage(anyhow::anyhow!(
+                    "cannot read the task from standard input: {error}"
+                ))
+            })?;
+            Focus::from_task(&text)
+        }
+        Some(text) => Focus::from_task(text),
+    };
+    if args.task.is_some() && focus.terms.is_empty() && focus.names.is_empty() {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "the task has no words to rank by: say what it is about, \
+             e.g. `--task \"make the walker skip hidden directories\"`"
+        )));
+    }
+    focus.add(Focus::from_words(&args.focus));
+    Ok(focus)
+}
+
+/// Why each file is in the map: what of the task it has, or its place in the graph.
+fn print_explained(cx: &Context<'_>, focus: &Focus, explained: &[Why]) -> Result<(), CommandError> {
+    let p = &cx.printer;
+    p.line("")?;
+    p.line(&p.paint(BOLD, "Why these files"))?;
+    if !focus.terms.is_empty() {
+        p.line(&format!("  task terms: {}", focus.terms.join(" ")))?;
+    }
+    for why in explained {
+        let mut reasons = Vec::new();
+        if why.in_scope {
+            reasons.push(format!(
+                "in `{}`, which the task's prefix names",
+                focus.scopes.join("`, `")
+            ));
+        }
+        if why.named {
+            reasons.push(String::from("the task names it"));
+        }
+        if !why.mentions.is_empty() {
+            reasons.push(format!("defines {}", quoted(&why.mentions)));
+        }
+        if !why.path_terms.is_empty() {
+            reasons.push(format!("its path has {}", why.path_terms.join(", ")));
+        }
+        if !why.defs.is_empty() {
+            let defs: Vec<String> = why
+                .defs
+                .iter()
+                .map(|(name, terms)| format!("`{name}` ({})", terms.join(", ")))
+                .collect();
+            reasons.push(format!("names with the task's words: {}", defs.join(", ")));
+        }
+        if reasons.is_empty() {
+            reasons.push(String::from(
+                "nothing of the task: used by the files the task is about, or central to the repository",
+            ));
+        }
+        p.line(&format!(
+            "{}  {} shown, rank {:.4}: {}",
+            p.paint(BOLD, &why.path),
+            why.shown,
+            why.rank,
+            reasons.join("; ")
+        ))?;
+    }
+    Ok(())
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_stats(cx: &Context<'_>, stats: &Stats, map: &RepoMap) -> Result<(), CommandError> {

@@ -13,12 +13,14 @@ use crate::edit::RepoPath;
 const TASK_BRANCH: &str = "task";
 
 /// Makes `scratch` a repository (if it is not one yet) that reads the objects of the repository
-/// at `source`.
+/// at `source`. The caller holds the source repository's lock, which is the scratch repository's
+/// too: a git lock file found there was left by a run that was killed, and is removed.
 pub fn prepare(scratch: &Path, source: &Path) -> Result<(), WorktreeError> {
     let repo = match Repository::open(scratch) {
         Ok(repo) => repo,
         Err(_) => Repository::init(scratch)?,
     };
+    remove_stale_locks(repo.path())?;
     let objects = Repository::open(source)?.path().join("objects");
     let info = repo.path().join("objects/info");
     let io = |path: &Path| {
@@ -30,6 +32,29 @@ pub fn prepare(scratch: &Path, source: &Path) -> Result<(), WorktreeError> {
     let line = format!("{}\n", objects.display());
     if std::fs::read_to_string(&alternates).ok().as_deref() != Some(line.as_str()) {
         std::fs::write(&alternates, line).map_err(io(&alternates))?;
+    }
+    Ok(())
+}
+
+/// Removes every `*.lock` file of the git directory `dir`: `HEAD.lock`, `index.lock`, a branch's.
+fn remove_stale_locks(dir: &Path) -> Result<(), WorktreeError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| WorktreeError::Io { path, source }
+    };
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
+            let path = entry.map_err(io(&dir))?.path();
+            if path.is_dir() {
+                // Objects are never locked by name; the rest is small.
+                if !path.ends_with("objects") {
+                    pending.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "lock") {
+                std::fs::remove_file(&path).map_err(io(&path))?;
+            }
+        }
     }
     Ok(())
 }
@@ -97,4 +122,38 @@ fn put(
         branch.delete()?;
     }
     Ok(task)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_a_killed_run_left_is_removed_and_the_next_task_goes_in() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let source = dir.path().join("source");
+        let repo = Repository::init(&source).expect("init");
+        let tree = repo
+            .treebuilder(None)
+            .expect("builder")
+            .write()
+            .expect("tree");
+        let tree = repo.find_tree(tree).expect("tree");
+        let who = Signature::new("t", "t@example.com", &Time::new(0, 0)).expect("signature");
+        let commit = repo
+            .commit(None, &who, &who, "empty", &tree, &[])
+            .expect("commit");
+        let scratch = dir.path().join("scratch");
+        prepare(&scratch, &source).expect("prepare");
+        put_task(&scratch, commit, &[], "first").expect("a first task");
+        let git = scratch.join(".git");
+        std::fs::write(git.join("HEAD.lock"), "").expect("lock");
+        std::fs::write(git.join("refs/heads/task.lock"), "").expect("lock");
+        assert!(put_task(&scratch, commit, &[], "locked").is_err());
+
+        prepare(&scratch, &source).expect("prepare again");
+        assert!(!git.join("HEAD.lock").exists());
+        assert!(!git.join("refs/heads/task.lock").exists());
+        put_task(&scratch, commit, &[], "second").expect("the next task");
+    }
 }

@@ -52,7 +52,7 @@ pub struct MapEntry {
     pub tokens: usize,
     pub shown: usize,
     pub ranked: usize,
-    pub files: usize,
+    pub paths: Vec<String>,
 }
 
 pub fn load_map(path: &Path, key: u64) -> Option<MapEntry> {

@@ -33,11 +33,17 @@ pub struct RepoMap {
     pub shown: usize,
     pub ranked: usize,
     pub files: usize,
+    /// The files shown, in the map's order.
+    pub paths: Vec<String>,
 }
 
 /// Renders the definitions `chosen` (indices into `ranked`) of `files`: files in order of their
 /// best definition, definitions in line order, methods indented under their type.
-fn render(files: &[(&str, &FileTags)], ranked: &[Ranked], chosen: &[usize]) -> (String, usize) {
+fn render(
+    files: &[(&str, &FileTags)],
+    ranked: &[Ranked],
+    chosen: &[usize],
+) -> (String, Vec<String>) {
     let mut per_file: BTreeMap<usize, (usize, Vec<usize>)> = BTreeMap::new();
     for (order, &i) in chosen.iter().enumerate() {
         let r = ranked[i];
@@ -50,23 +56,51 @@ fn render(files: &[(&str, &FileTags)], ranked: &[Ranked], chosen: &[usize]) -> (
         .collect();
     order.sort();
     let mut out = String::new();
-    for (_, file, mut defs) in order.iter().cloned() {
+    let mut paths = Vec::with_capacity(order.len());
+    for (_, file, mut defs) in order {
         let (path, tags) = files[file];
         defs.sort_by_key(|&d| (tags.defs[d].line, d));
         out.push_str(path);
         out.push_str(":\n");
+        paths.push(path.to_owned());
         for d in defs {
             out.push_str(&def_line(tags, d));
         }
     }
-    (out, order.len())
+    (out, paths)
 }
 
-/// The line a definition renders as (its file's header is separate).
+/// The widest signature a map shows, in characters; a longer one is cut with `…`.
+pub const SIGNATURE_WIDTH: usize = 100;
+
+/// The line a definition renders as (its file's header is separate): its line number, `│`, and
+/// its signature, indented under its type when it is a method, made compact
+/// ([`compact_signature`]).
 fn def_line(tags: &FileTags, def: usize) -> String {
     let def = &tags.defs[def];
-    let indent = if def.scope.is_some() { "    " } else { "" };
-    format!("{:>5}│{indent}{}\n", def.line, def.signature)
+    let indent = if def.scope.is_some() { "  " } else { "" };
+    format!(
+        "{}│{indent}{}\n",
+        def.line,
+        compact_signature(&def.signature)
+    )
+}
+
+/// A signature as the map shows it: no `where` clause, no space inside parentheses that the
+/// source's line breaks left, at most [`SIGNATURE_WIDTH`] characters.
+pub fn compact_signature(signature: &str) -> String {
+    let head = signature
+        .split_once(" where ")
+        .map_or(signature, |(head, _)| head);
+    let mut text = head
+        .replace("( ", "(")
+        .replace(", )", ")")
+        .replace(" )", ")")
+        .replace(",)", ")");
+    if text.chars().count() > SIGNATURE_WIDTH {
+        text = text.chars().take(SIGNATURE_WIDTH - 1).collect::<String>() + "…";
+    }
+    text
 }
 
 /// The best map of `ranked` definitions that fits `budget` tokens. Definitions are taken in rank
@@ -103,7 +137,7 @@ pub fn fit(files: &[(&str, &FileTags)], ranked: &[Ranked], budget: usize) -> Rep
         }
         chosen
     };
-    let mut best: Option<(String, usize, usize, usize)> = None;
+    let mut best: Option<(String, usize, usize, Vec<String>)> = None;
     let mut target = budget;
     for _ in 0..6 {
         let chosen = select(target);
@@ -123,7 +157,7 @@ pub fn fit(files: &[(&str, &FileTags)], ranked: &[Ranked], budget: usize) -> Rep
             target = (target as f64 * budget as f64 / tokens as f64 * 0.98).floor() as usize;
         }
     }
-    let (text, tokens, shown, files_shown) = best.unwrap_or_default();
+    let (text, tokens, shown, paths) = best.unwrap_or_default();
     RepoMap {
         text,
         tokens,
@@ -131,6 +165,7 @@ pub fn fit(files: &[(&str, &FileTags)], ranked: &[Ranked], budget: usize) -> Rep
         tokenizer: TOKENIZER,
         shown,
         ranked: ranked.len(),
-        files: files_shown,
+        files: paths.len(),
+        paths,
     }
 }

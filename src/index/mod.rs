@@ -15,12 +15,15 @@ mod lang;
 mod map;
 pub mod package;
 mod rank;
+mod relevance;
 mod tags;
+pub mod terms;
 mod walk;
 
 pub use lang::{Lang, syntax_errors};
 pub use map::{RepoMap, TOKENIZER, count_tokens};
-pub use rank::Focus;
+pub use rank::{Focus, WEIGHTS, Weights};
+pub use relevance::Why;
 pub use tags::{Def, FileTags, Kind};
 pub use walk::{Found, walk};
 
@@ -91,7 +94,7 @@ fn phase(stats: &mut Stats, name: &str, started: Instant) {
 
 /// Nova's version and the ranking's: bump the suffix when ranking or rendering changes what a
 /// map holds.
-const MAP_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "/rank-2");
+const MAP_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "/rank-3");
 
 impl Index {
     /// Indexes the repository at `root`: walks it, reuses cached tags of unchanged files, parses
@@ -223,12 +226,11 @@ impl Index {
                 tokenizer: TOKENIZER,
                 shown: hit.shown,
                 ranked: hit.ranked,
-                files: hit.files,
+                files: hit.paths.len(),
+                paths: hit.paths,
             };
         }
-        let files = self.file_list();
-        let (_, ranked) = rank::rank(&files, focus);
-        let map = map::fit(&files, &ranked, budget);
+        let map = self.map_with(focus, budget, &WEIGHTS);
         if let Some(path) = &self.map_cache {
             let entry = cache::MapEntry {
                 key,
@@ -236,7 +238,7 @@ impl Index {
                 tokens: map.tokens,
                 shown: map.shown,
                 ranked: map.ranked,
-                files: map.files,
+                paths: map.paths.clone(),
             };
             // nova:allow(ignored-result): a map that cannot be cached is still a map
             let _ = cache::save_map(path, &entry);
@@ -244,16 +246,48 @@ impl Index {
         map
     }
 
+    /// The repo map for `focus` ranked with `weights`, never from the map cache: for measuring
+    /// weights (`benches/map_quality.rs`).
+    pub fn map_with(&self, focus: &Focus, budget: usize, weights: &Weights) -> RepoMap {
+        let files = self.file_list();
+        let (_, ranked) = rank::rank_with(&files, focus, weights);
+        map::fit(&files, &ranked, budget)
+    }
+
+    /// Why each file of `map` (made for `focus`) is in it, in the map's order.
+    pub fn explain(&self, focus: &Focus, map: &RepoMap) -> Vec<relevance::Why> {
+        let files = self.file_list();
+        let (rank, _) = rank::rank(&files, focus);
+        let relevance = relevance::of(&files, focus);
+        map.paths
+            .iter()
+            .filter_map(|path| {
+                let i = files
+                    .binary_search_by(|(p, _)| p.cmp(&path.as_str()))
+                    .ok()?;
+                let mut why = relevance::why(path, files[i].1, focus);
+                why.rank = rank[i];
+                why.relevance = relevance.files.get(i).copied().unwrap_or(0.0);
+                why.shown = count_shown(&map.text, path);
+                Some(why)
+            })
+            .collect()
+    }
+
     /// Everything a map depends on: every file's path and content, the focus, the budget.
     /// The cached map's key: every file and its content, the focus, the budget, and the code
     /// that ranks and renders ([`MAP_VERSION`]), so that a new Nova never serves an old map.
     fn map_key(&self, focus: &Focus, budget: usize) -> u64 {
-        let mut focus_words: Vec<&str> = focus
-            .paths
-            .iter()
-            .chain(&focus.names)
-            .map(String::as_str)
-            .collect();
+        // Each part of the focus tagged with what it is, so that a term is never a name.
+        let mut focus_words: Vec<String> = [
+            ("path", &focus.paths),
+            ("name", &focus.names),
+            ("term", &focus.terms),
+            ("scope", &focus.scopes),
+        ]
+        .iter()
+        .flat_map(|(kind, words)| words.iter().map(move |w| format!("{kind}:{w}")))
+        .collect();
         focus_words.sort_unstable();
         let hashes: Vec<[u8; 8]> = self.files.values().map(|e| e.hash.to_le_bytes()).collect();
         let budget = budget.to_le_bytes();
@@ -362,4 +396,14 @@ impl Index {
             })
             .collect()
     }
+}
+
+/// How many definition lines `map` shows under the header of `path`.
+fn count_shown(map: &str, path: &str) -> usize {
+    let header = format!("{path}:");
+    map.lines()
+        .skip_while(|line| *line != header)
+        .skip(1)
+        .take_while(|line| line.contains('│'))
+        .count()
 }

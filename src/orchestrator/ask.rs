@@ -955,7 +955,7 @@ impl RepoContext {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let focus = Focus::from_words(&question_words(question));
+        let focus = Focus::from_task(question);
         let cache = root.join(crate::index::WORKTREE_CACHE);
         let (root, files) = (root.to_owned(), files.map(Path::to_owned));
         let index = super::blocking(move || match files {
@@ -967,16 +967,6 @@ impl RepoContext {
     }
 }
 
-/// The words of a question that could name code: identifiers and paths.
-fn question_words(question: &str) -> Vec<String> {
-    question
-        .split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | ':')))
-        .map(|word| word.trim_matches(|c: char| matches!(c, '.' | ':')))
-        .filter(|word| word.len() >= 3)
-        .map(str::to_owned)
-        .collect()
-}
-
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or("");
     let mut short: String = line.chars().take(80).collect();
@@ -984,24 +974,4 @@ fn first_line(text: &str) -> String {
         short.push('…');
     }
     short
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn code_words_of_a_question() {
-        assert_eq!(
-            question_words("What does `Index::map` do in src/index/map.rs? And fit?"),
-            [
-                "What",
-                "does",
-                "Index::map",
-                "src/index/map.rs",
-                "And",
-                "fit"
-            ]
-        );
-    }
 }

@@ -159,7 +159,7 @@ fn reading() -> Vec<(&'static str, &'static str, Value)> {
             "repo_map",
             "The repository's most important definitions by file, ranked around a focus.",
             json!({"type": "object", "properties": {
-                "focus": {"type": "string", "description": "paths or symbol names, space-separated"},
+                "focus": {"type": "string", "description": "what to rank around: the task in words, or paths and symbol names"},
                 "tokens": {"type": "integer", "minimum": 256, "maximum": MAP_TOKENS}
             }}),
         ),

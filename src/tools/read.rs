@@ -178,16 +178,15 @@ impl Toolbox<'_> {
         let Some(index) = self.index else {
             return CallResult::failed(String::from("there is no repository map in this run"));
         };
-        let words: Vec<String> = args["focus"]
-            .as_str()
-            .unwrap_or("")
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
+        // The focus is a task in words, or names and paths: both are read.
+        let text = args["focus"].as_str().unwrap_or("");
+        let words: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
+        let mut focus = Focus::from_task(text);
+        focus.add(Focus::from_words(&words));
         let tokens = line_arg(&args["tokens"])
             .unwrap_or(2048)
             .clamp(256, MAP_TOKENS);
-        let map = index.map(&Focus::from_words(&words), tokens);
+        let map = index.map(&focus, tokens);
         CallResult::ok(format!(
             "{}\n[{} of {} definitions in {tokens} tokens; give a `focus` to rank around it]\n",
             map.text.trim_end(),

@@ -303,34 +303,16 @@ fn applies_started_together_wait_for_each_other_and_all_commit() {
 
 #[test]
 fn a_reply_on_standard_input_can_be_written_to_a_clean_worktree() {
-    use std::io::Write;
     let env = TestEnv::new();
     let repo = crate_repo(&env, "stdin");
     let text = "*** Begin Patch\n*** Add File: src/extra.rs\n+pub fn extra() -> u8 {\n+    7\n+}\n*** Update File: src/lib.rs\n@@\n-pub fn add(a: i32, b: i32) -> i32 {\n+pub mod extra;\n+\n+pub fn add(a: i32, b: i32) -> i32 {\n*** End Patch\n";
-    let mut child = env
-        .nova_command(
-            &repo,
-            ["apply", "-", "--to-worktree", "--branch", "nova/stdin"],
-        )
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("nova");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write");
-    let output = child.wait_with_output().expect("wait");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
+    let run = env.nova_with_input(
+        &repo,
+        ["apply", "-", "--to-worktree", "--branch", "nova/stdin"],
+        text,
     );
+    let stdout = &run.stdout;
+    assert_eq!(run.code, 0, "{}", run.both());
     assert!(
         stdout.contains("Written to your working tree: src/extra.rs, src/lib.rs"),
         "{stdout}"

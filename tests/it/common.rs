@@ -130,6 +130,34 @@ impl TestEnv {
         }
     }
 
+    /// Runs `nova` with `args` in `cwd`, with `input` on its standard input.
+    pub fn nova_with_input<I, S>(&self, cwd: &Path, args: I, input: &str) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::io::Write;
+        let mut child = self
+            .nova_command(cwd, args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run nova");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        let output = child.wait_with_output().expect("wait for nova");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: self.filter(&String::from_utf8_lossy(&output.stdout)),
+            stderr: self.filter(&String::from_utf8_lossy(&output.stderr)),
+        }
+    }
+
     /// Runs `nova` outside any repository.
     pub fn nova<I, S>(&self, args: I) -> Run
     where

@@ -339,9 +339,9 @@ fn nova_map_prints_the_map_and_its_stats() {
     assert_eq!(run.code, 0, "{}", run.both());
     insta::assert_snapshot!(run.stdout, @"
     src/core.rs:
-        1│pub struct CoreEngine;
+    1│pub struct CoreEngine;
     src/use.rs:
-        1│pub fn drive(engine: &CoreEngine)
+    1│pub fn drive(engine: &CoreEngine)
     ");
     assert!(Path::new(&repo.join(".nova/index/tags.bin")).is_file());
     let git = git2::Repository::open(&repo).expect("open");

@@ -33,4 +33,5 @@ mod review_models;
 mod rule_fixes;
 mod sandbox;
 mod shapes;
+mod task_map;
 mod verdicts;
