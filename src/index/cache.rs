@@ -12,7 +12,7 @@ use super::lang::Lang;
 use super::tags::FileTags;
 
 /// Bump when the cache's layout or the meaning of its tags changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const MAGIC: &[u8; 8] = b"NOVAIDX\0";
 
 /// One file as cached.

@@ -94,7 +94,7 @@ fn phase(stats: &mut Stats, name: &str, started: Instant) {
 
 /// Nova's version and the ranking's: bump the suffix when ranking or rendering changes what a
 /// map holds.
-const MAP_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "/rank-3");
+const MAP_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "/rank-4");
 
 impl Index {
     /// Indexes the repository at `root`: walks it, reuses cached tags of unchanged files, parses

@@ -30,6 +30,8 @@ impl Relevance {
 const PATH_WEIGHT: f64 = 2.0;
 /// A directory or file a `crate:` prefix names, and a file the task names, weigh this much.
 const NAMED_WEIGHT: f64 = 8.0;
+/// A term in a definition's doc comment weighs this much of the same term in its name.
+const DOC_WEIGHT: f64 = 0.5;
 /// The definitions of a file that add to the file's relevance: its best few, not all, so that a
 /// long file is not about everything.
 const BEST_DEFS: usize = 3;
@@ -44,6 +46,8 @@ pub fn of(files: &[(&str, &FileTags)], focus: &Focus) -> Relevance {
     // document frequencies (over definitions' names, over files' paths) are counted.
     let matched = |text: &str| matched_terms(text, &wanted);
     let mut def_terms: Vec<Vec<Vec<String>>> = Vec::with_capacity(files.len());
+    let mut doc_terms: Vec<Vec<Vec<String>>> = Vec::with_capacity(files.len());
+    let mut doc_df: HashMap<String, usize> = HashMap::new();
     let mut path_terms: Vec<Vec<String>> = Vec::with_capacity(files.len());
     let mut def_df: HashMap<String, usize> = HashMap::new();
     let mut path_df: HashMap<String, usize> = HashMap::new();
@@ -55,6 +59,11 @@ pub fn of(files: &[(&str, &FileTags)], focus: &Focus) -> Relevance {
         }
         total_defs += tags.defs.len();
         def_terms.push(per_def);
+        let per_doc: Vec<Vec<String>> = tags.defs.iter().map(|d| matched(&d.doc)).collect();
+        for term in per_doc.iter().flatten() {
+            *doc_df.entry(term.clone()).or_default() += 1;
+        }
+        doc_terms.push(per_doc);
         let terms = matched(path);
         for term in &terms {
             *path_df.entry(term.clone()).or_default() += 1;
@@ -64,6 +73,7 @@ pub fn of(files: &[(&str, &FileTags)], focus: &Focus) -> Relevance {
     let idf = |df: usize, n: usize| ((n as f64 + 1.0) / (df as f64 + 0.5)).ln().max(0.0);
     let def_idf = |term: &str| idf(def_df.get(term).copied().unwrap_or(0), total_defs);
     let path_idf = |term: &str| idf(path_df.get(term).copied().unwrap_or(0), files.len());
+    let doc_idf = |term: &str| idf(doc_df.get(term).copied().unwrap_or(0), total_defs);
 
     let mut relevance = Relevance {
         files: vec![0.0; files.len()],
@@ -72,7 +82,11 @@ pub fn of(files: &[(&str, &FileTags)], focus: &Focus) -> Relevance {
     for (i, (path, tags)) in files.iter().enumerate() {
         let mut defs: Vec<f64> = def_terms[i]
             .iter()
-            .map(|terms| terms.iter().map(|t| def_idf(t)).sum())
+            .zip(&doc_terms[i])
+            .map(|(terms, doc)| {
+                terms.iter().map(|t| def_idf(t)).sum::<f64>()
+                    + DOC_WEIGHT * doc.iter().map(|t| doc_idf(t)).sum::<f64>()
+            })
             .collect();
         // A method is also about its type's words, less so.
         for (j, def) in tags.defs.iter().enumerate() {

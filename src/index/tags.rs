@@ -73,6 +73,9 @@ pub struct Def {
     pub scope: Option<String>,
     /// Exported from its module or package, where the language says.
     pub public: bool,
+    /// The start of its doc comment (Rust's `///`), at most [`MAX_DOC`] characters: a task's
+    /// words are matched against it.
+    pub doc: String,
 }
 
 /// Everything the index keeps of one file.
@@ -86,6 +89,9 @@ pub struct FileTags {
     pub had_errors: bool,
 }
 
+/// The longest doc comment kept, in characters.
+pub const MAX_DOC: usize = 200;
+
 /// The longest signature kept, in characters.
 const MAX_SIGNATURE: usize = 240;
 
@@ -96,6 +102,40 @@ pub fn extract(lang: Lang, text: &str, parser: &mut Parser) -> FileTags {
 }
 
 /// [`extract`], with Rust function bodies lexed (`skip_bodies`) or parsed like the rest.
+/// Gives each definition the start of its doc comment: the `///` lines just above it, with
+/// attributes allowed between them and the item.
+fn attach_docs(text: &str, defs: &mut [Def]) {
+    let lines: Vec<&str> = text.lines().collect();
+    for def in defs {
+        let mut at = (def.line as usize).saturating_sub(1).min(lines.len());
+        let mut doc: Vec<&str> = Vec::new();
+        while at > 0 {
+            at -= 1;
+            let line = lines[at].trim_start();
+            if let Some(rest) = line.strip_prefix("///") {
+                doc.push(rest.trim());
+            } else if !line.starts_with("#[") {
+                break;
+            }
+        }
+        if doc.is_empty() {
+            continue;
+        }
+        doc.reverse();
+        let mut joined = String::new();
+        for part in doc.into_iter().filter(|p| !p.is_empty()) {
+            if joined.len() + part.len() + 1 > MAX_DOC {
+                break;
+            }
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(part);
+        }
+        def.doc = joined;
+    }
+}
+
 fn extract_with(lang: Lang, text: &str, parser: &mut Parser, skip_bodies: bool) -> FileTags {
     let mut tags = FileTags {
         lines: text.lines().count() as u32,
@@ -163,6 +203,7 @@ fn extract_with(lang: Lang, text: &str, parser: &mut Parser, skip_bodies: bool) 
                 end_line: node.end_position().row as u32 + 1,
                 name,
                 kind: def_kind,
+                doc: String::new(),
             };
             if let Some(name_node) = name_node {
                 def_names.push(name_node.start_byte());
@@ -192,6 +233,9 @@ fn extract_with(lang: Lang, text: &str, parser: &mut Parser, skip_bodies: bool) 
                     refs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
                 refs.sort();
                 tags.refs = refs;
+                if lang == Lang::Rust {
+                    attach_docs(text, &mut tags.defs);
+                }
                 return tags;
             }
             ancestors.pop();
@@ -644,6 +688,26 @@ mod tests {
 
     /// Lexing function bodies instead of parsing them loses no definition but those nested in a
     /// function body, and keeps every line span, on Nova's own code.
+    #[test]
+    fn a_definition_keeps_the_start_of_its_doc_comment() {
+        let text = "/// Counts the words\n/// of every line.\n#[inline]\n#[must_use]\npub fn tally() {}\n\n\
+                    // not a doc comment\nfn plain() {}\n/// Above a blank line.\n\nfn apart() {}\n";
+        let tags = extract(Lang::Rust, text, &mut Parser::new());
+        let docs: Vec<(&str, &str)> = tags
+            .defs
+            .iter()
+            .map(|d| (d.name.as_str(), d.doc.as_str()))
+            .collect();
+        assert_eq!(
+            docs,
+            [
+                ("tally", "Counts the words of every line."),
+                ("plain", ""),
+                ("apart", "")
+            ]
+        );
+    }
+
     #[test]
     fn skipping_bodies_keeps_every_item_outside_them() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));

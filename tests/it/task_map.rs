@@ -241,3 +241,29 @@ fn a_task_map_is_never_over_its_budget_and_the_same_for_the_same_inputs() {
         assert_eq!(same.text, map.text, "task {task:?}, budget {budget}");
     }
 }
+
+#[test]
+fn a_doc_comment_says_what_an_item_is_about() {
+    let env = TestEnv::new();
+    let root = env.outside().join("docs");
+    write(
+        &root,
+        "src/stats.rs",
+        "/// Counts the words of every line.\npub fn tally(text: &str) -> usize { 0 }\n\
+         pub fn median(values: &[u32]) -> u32 { 0 }\n",
+    );
+    for i in 0..5 {
+        write(
+            &root,
+            &format!("src/user{i}.rs"),
+            &format!("pub fn user_{i}() {{ crate::stats::median(&[]); }}\n"),
+        );
+    }
+    let index = Index::build_with_cache(&root, None);
+    let map = index.map(&Focus::from_task("count the words of each line"), 30);
+    assert!(
+        map.text.starts_with("src/stats.rs:\n2│pub fn tally"),
+        "{}",
+        map.text
+    );
+}
