@@ -126,7 +126,8 @@ pub struct Why {
     pub named: bool,
     /// The task's terms its path has.
     pub path_terms: Vec<String>,
-    /// Its definitions whose names have the task's terms, best first (at most five), with them.
+    /// Its definitions whose names (or doc comments: `doc: ...`) have the task's terms, best first
+    /// (at most five), with them.
     pub defs: Vec<(String, Vec<String>)>,
     /// Names the task mentions that it defines.
     pub mentions: Vec<String>,
@@ -138,7 +139,14 @@ pub fn why(path: &str, tags: &FileTags, focus: &Focus) -> Why {
     let matched = |text: &str| matched_terms(text, &wanted);
     let mut defs: Vec<(String, Vec<String>)> = Vec::new();
     for def in &tags.defs {
-        let terms = matched(&def.name);
+        let mut terms = matched(&def.name);
+        let in_doc: Vec<String> = matched(&def.doc)
+            .into_iter()
+            .filter(|t| !terms.contains(t))
+            .collect();
+        if !in_doc.is_empty() {
+            terms.push(format!("doc: {}", in_doc.join(" ")));
+        }
         let name = match &def.scope {
             Some(scope) => format!("{scope}::{}", def.name),
             None => def.name.clone(),

@@ -266,4 +266,12 @@ fn a_doc_comment_says_what_an_item_is_about() {
         "{}",
         map.text
     );
+    let why = index.explain(&Focus::from_task("count the words of each line"), &map);
+    assert_eq!(
+        why[0].defs,
+        [(
+            String::from("tally"),
+            vec![String::from("doc: count line word")]
+        )]
+    );
 }
