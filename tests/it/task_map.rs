@@ -78,6 +78,8 @@ fn a_common_name_does_not_crowd_out_the_file_the_task_is_about() {
     for item in ["skip_hidden", "visit_directory", "is_hidden"] {
         assert!(map.text.contains(item), "{item} missing:\n{}", map.text);
     }
+    // The method of the type the task is about, not the ten namesakes.
+    assert_eq!(map.text.matches("fn new").count(), 1, "{}", map.text);
     let namesakes = map.text.matches("type Error").count();
     assert!(namesakes <= 2, "{namesakes} `Error`s:\n{}", map.text);
 
