@@ -292,19 +292,26 @@ pub fn front_matter(text: &str) -> Option<(&str, &str)> {
 }
 
 fn split(text: &str) -> Option<Parts<'_>> {
+    let (front, prompt) = fenced(text, "+++")?;
+    Some(Parts {
+        front,
+        front_line: 2,
+        prompt,
+    })
+}
+
+/// The front matter between two `fence` lines at the top of `text` (`+++` for Nova's TOML, `---`
+/// for YAML), and what follows it.
+pub(super) fn fenced<'a>(text: &'a str, fence: &str) -> Option<(&'a str, &'a str)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let rest = text.strip_prefix("+++")?;
+    let rest = text.strip_prefix(fence)?;
     let rest = rest
         .strip_prefix("\r\n")
         .or_else(|| rest.strip_prefix('\n'))?;
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {
-        if line.trim_end() == "+++" {
-            return Some(Parts {
-                front: &rest[..offset],
-                front_line: 2,
-                prompt: &rest[offset + line.len()..],
-            });
+        if line.trim_end() == fence {
+            return Some((&rest[..offset], &rest[offset + line.len()..]));
         }
         offset += line.len();
     }

@@ -3,12 +3,15 @@
 //!
 //! Owns: parsing and validating `agents/*.md` and `agents/pipelines/*.toml`, and the registry that
 //! resolves built-in definitions against a repository's `.nova/agents/`.
+//! Also: translating other tools' agent files (Claude Code subagents, Codex custom agents) to and
+//! from Nova's, as text.
 //! Never: runs an agent, talks to a model or touches a repository's files beyond reading its
 //! agent directory.
 
 mod builtin;
 mod check;
 mod definition;
+pub mod foreign;
 mod pipeline;
 mod registry;
 

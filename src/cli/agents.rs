@@ -36,6 +36,33 @@ enum AgentsCommand {
         /// built-in set [default: the repository's set]
         path: Option<PathBuf>,
     },
+    /// Write other tools' agents as Nova agent files in `.nova/agents/`: Claude Code subagents
+    /// (`.claude/agents/*.md`) and Codex custom agents (`.codex/agents/*.toml`); every field is
+    /// carried over or listed with why not
+    Import {
+        /// One agent file, or a directory of them
+        path: PathBuf,
+        /// Replace agent files that exist
+        #[arg(long)]
+        force: bool,
+        /// Say what would be written, and write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write Nova agents as Claude Code subagents (`.claude/agents/NAME.md`)
+    Export {
+        /// Claude Code's subagent format (the one format there is to export to)
+        #[arg(long, required = true)]
+        claude: bool,
+        /// The agents to export [default: the repository's own, in `.nova/agents/`]
+        names: Vec<String>,
+        /// Where to write them [default: `.claude/agents/`]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Replace files that exist
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 pub fn run(cx: &Context<'_>, args: &AgentsArgs) -> Result<Exit, CommandError> {
@@ -45,6 +72,17 @@ pub fn run(cx: &Context<'_>, args: &AgentsArgs) -> Result<Exit, CommandError> {
         AgentsCommand::List => list(cx, repo.as_deref(), &config),
         AgentsCommand::Show { name } => show(cx, repo.as_deref(), name),
         AgentsCommand::Check { path } => check(cx, repo.as_deref(), &config, path.as_deref()),
+        AgentsCommand::Import {
+            path,
+            force,
+            dry_run,
+        } => super::agents_io::import(cx, path, *force, *dry_run),
+        AgentsCommand::Export {
+            claude: _,
+            names,
+            out,
+            force,
+        } => super::agents_io::export(cx, names, out.as_deref(), *force),
     }
 }
 

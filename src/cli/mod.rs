@@ -6,6 +6,7 @@
 //! into the library.
 
 mod agents;
+mod agents_io;
 mod apply;
 mod ask;
 mod bench;

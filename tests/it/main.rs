@@ -4,6 +4,7 @@ mod act;
 mod act_limits;
 mod act_routing;
 mod agents;
+mod agents_import;
 mod apply;
 mod ask;
 mod bench;
