@@ -14,7 +14,7 @@ use crate::agents::{self, AgentSet};
 use crate::config::{Config, ProviderKind, RouteBy, Source, ToolCalls};
 use crate::llm::{self, ApiKey, Client, ClientOptions, Format, LlmError, Prices, RetryPolicy};
 use crate::orchestrator::{
-    self, AskError, AskRequest, ChangeOutcome, Event, ResumeError, RunLimits,
+    self, AgentsMd, AskError, AskRequest, ChangeOutcome, Event, ResumeError, RunLimits,
 };
 
 /// How the model is asked: reply and map sizes, recording and replaying. `ask` and `bench run`
@@ -123,9 +123,8 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         reasoning,
         limits: run_limits(&config),
         resume: args.resume.clone(),
-        agents_md: root
-            .as_deref()
-            .and_then(|root| std::fs::read_to_string(root.join("AGENTS.md")).ok()),
+        agents_md: root.as_deref().map(AgentsMd::read).unwrap_or_default(),
+        works_on: None,
         route: args.route.unwrap_or(config.route.value),
         explain_route: args.explain_route,
         question,
@@ -282,7 +281,8 @@ pub(super) fn agent_template(
         text_tools: settings.text_tools,
         reasoning: settings.reasoning,
         limits: run_limits(config),
-        agents_md: std::fs::read_to_string(root.join("AGENTS.md")).ok(),
+        agents_md: AgentsMd::read(root),
+        works_on: None,
         resume: None,
         route: RouteBy::Offline,
         explain_route: false,

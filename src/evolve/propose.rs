@@ -13,7 +13,7 @@ use crate::agents::AgentSet;
 use crate::edit::RepoPath;
 use crate::git;
 use crate::llm::Provider;
-use crate::orchestrator::{self, AskError, AskRequest, OnTip};
+use crate::orchestrator::{self, AgentsMd, AskError, AskRequest, OnTip};
 
 /// The proposing agent.
 pub const EVOLVER: &str = "evolver";
@@ -90,13 +90,15 @@ pub fn by_model(
         agent: Some(String::from(EVOLVER)),
         validation: None,
         branch: None,
-        agents_md: None,
+        agents_md: AgentsMd::default(),
+        works_on: None,
         resume: None,
         explain_route: false,
         on_tip: Some(OnTip {
             commit,
             seed: None,
             files: scratch.to_owned(),
+            file: None,
         }),
         ..template.clone()
     };

@@ -18,7 +18,7 @@ use crate::agents::AgentSet;
 use crate::edit::{FileChange, Patch, RepoPath};
 use crate::git::{self, Oid, WorktreeError};
 use crate::llm::Provider;
-use crate::orchestrator::{self, AskError, AskRequest, Event};
+use crate::orchestrator::{self, AgentsMd, AskError, AskRequest, Event};
 use crate::validate::Options;
 
 /// An agent set and the tasks to run it on.
@@ -180,7 +180,8 @@ fn work(
         repo_root: Some(request.scratch.clone()),
         validation: Some(request.validation.clone()),
         branch: Some(format!("nova/bench/{}", task.id)),
-        agents_md: std::fs::read_to_string(request.scratch.join("AGENTS.md")).ok(),
+        agents_md: AgentsMd::read(&request.scratch),
+        works_on: None,
         trailers: vec![format!("Nova-Evaluator: {}", request.evaluator.hash)],
         ..request.template.clone()
     };

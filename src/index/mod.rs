@@ -25,7 +25,7 @@ pub use map::{RepoMap, TOKENIZER, count_tokens};
 pub use rank::{Focus, WEIGHTS, Weights};
 pub use relevance::Why;
 pub use tags::{Def, FileTags, Kind};
-pub use walk::{Found, walk};
+pub use walk::{Found, named, walk};
 
 /// The tags of `text`, parsed as `lang`: for tests, and for callers with text not on disk.
 pub fn extract_tags(lang: Lang, text: &str) -> FileTags {

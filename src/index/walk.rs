@@ -34,11 +34,10 @@ pub struct Found {
     pub mtime: i64,
 }
 
-/// Walks `root`, honouring `.gitignore`, `.ignore` and git's excludes; never follows symlinks.
-/// Files skipped for a reason (too large, a symlink, unreadable) are counted in `skipped`.
-pub fn walk(root: &Path, skipped: &mut BTreeMap<String, usize>) -> Vec<Found> {
-    let mut found = Vec::new();
-    let walker = ignore::WalkBuilder::new(root)
+/// The walk of the index and of [`named`]: gitignore-aware, no symlinks followed, vendored code,
+/// Nova's and git's directories and cargo's output skipped.
+fn walker(root: &Path) -> ignore::Walk {
+    ignore::WalkBuilder::new(root)
         .follow_links(false)
         .require_git(false)
         // The root is a repository (or a worktree of one under `.nova/`): ignore files above it are
@@ -53,7 +52,29 @@ pub fn walk(root: &Path, skipped: &mut BTreeMap<String, usize>) -> Vec<Found> {
                     .is_some_and(|n| SKIPPED_DIRS.contains(&n))
                     || cargo_target(entry.path())))
         })
-        .build();
+        .build()
+}
+
+/// Every file called `name` under `root` (as the index walks it), as `/`-separated paths
+/// relative to the root, in order.
+pub fn named(root: &Path, name: &str) -> Vec<String> {
+    let mut found: Vec<String> = walker(root)
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_some_and(|t| t.is_file()) && entry.file_name() == name)
+        .filter_map(|entry| {
+            let relative = entry.path().strip_prefix(root).ok()?;
+            Some(relative.to_string_lossy().replace('\\', "/"))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Walks `root`, honouring `.gitignore`, `.ignore` and git's excludes; never follows symlinks.
+/// Files skipped for a reason (too large, a symlink, unreadable) are counted in `skipped`.
+pub fn walk(root: &Path, skipped: &mut BTreeMap<String, usize>) -> Vec<Found> {
+    let mut found = Vec::new();
+    let walker = walker(root);
     for entry in walker {
         let Ok(entry) = entry else {
             *skipped.entry(String::from("unreadable")).or_default() += 1;

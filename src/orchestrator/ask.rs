@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::agent::{self, Conversation, Ended, Observer, RunBudget, RunLimits, Session, Start};
+use super::agents_md::AgentsMd;
 use super::events::Event;
 use super::handoff::{self, Chain};
 use super::landing::{self, Act};
@@ -35,9 +36,6 @@ pub const ASK_PIPELINE: &str = "ask";
 
 /// Below this many tokens a repository map says too little to be worth its place in the prompt.
 const SMALLEST_MAP: usize = 256;
-
-/// How much of the repository's `AGENTS.md` goes into an agent's prompt.
-const AGENTS_MD_CHARS: usize = 8_000;
 
 /// What to ask, and of whom.
 #[derive(Debug, Clone)]
@@ -69,9 +67,12 @@ pub struct AskRequest {
     pub reasoning: bool,
     /// The run's own budget over all its agents (`[budget]`).
     pub limits: RunLimits,
-    /// The repository's `AGENTS.md`, which every agent's prompt carries (read by the caller:
-    /// the run does no blocking IO on the async threads).
-    pub agents_md: Option<String>,
+    /// The repository's `AGENTS.md` files, the nearest of which every agent's prompt carries
+    /// (read by the caller: the run does no blocking IO on the async threads).
+    pub agents_md: AgentsMd,
+    /// The file the request is about (a finding's), whose nearest `AGENTS.md` the agents read;
+    /// `None`: the first path the question names, else the repository's own.
+    pub works_on: Option<String>,
     /// `--resume RUN`: continue that run from its last turn (its question replaces this one's).
     pub resume: Option<String>,
     /// Who routes the request when `agent` does not name one.
@@ -88,6 +89,23 @@ pub struct AskRequest {
     pub trailers: Vec<String>,
 }
 
+impl AskRequest {
+    /// The `AGENTS.md` this request's agents read, with the directory it is in: the nearest one
+    /// up from the file it works on.
+    pub(super) fn nearest_agents_md(&self) -> Option<(&str, &str)> {
+        let named;
+        let path = match &self.works_on {
+            Some(path) => Some(path.as_str()),
+            None => {
+                named = Focus::from_task(&self.question).paths;
+                // `src/lib.rs:12` is a file and a line.
+                named.first().map(|p| p.split(':').next().unwrap_or(p))
+            }
+        };
+        self.agents_md.nearest(path)
+    }
+}
+
 /// Where an agent works for a caller that proves and commits its change itself (`nova improve`
 /// with a model): its tools read `commit`'s tree and start from `seed` (a candidate to repair)
 /// when given; its change is returned as [`AskOutcome::proposal`], neither proved nor landed,
@@ -99,6 +117,8 @@ pub struct OnTip {
     /// Where `commit` is checked out (the caller's worktree): the repository map is drawn from
     /// its files, so that the map shows what the tools read, not the user's checkout.
     pub files: PathBuf,
+    /// The file the work is about (a finding's), for its nearest `AGENTS.md`.
+    pub file: Option<String>,
 }
 
 /// How a request was answered.
@@ -744,7 +764,7 @@ async fn converse(
 ) -> Result<(Ended, Usage, StopReason), AskError> {
     let (request, provider, agent) = (scene.request, scene.provider, talk.agent);
     let toolbox = toolbox.filter(|tools| tools.specs().len() > 1);
-    let agents_md = request.agents_md.as_deref();
+    let agents_md = request.nearest_agents_md();
     let tools: Vec<String> = toolbox
         .as_ref()
         .map(|t| t.specs().into_iter().map(|s| s.name).collect())
@@ -822,7 +842,7 @@ pub(super) fn prompt(
     agent: &AgentDef,
     context: Option<&RepoContext>,
     tools: &[String],
-    agents_md: Option<&str>,
+    agents_md: Option<(&str, &str)>,
 ) -> Result<ChatRequest, AskError> {
     let system = |budget: usize| system_prompt(agent, context, budget, tools, agents_md);
     let mut chat = ChatRequest::new(
@@ -904,7 +924,7 @@ pub(super) fn system_prompt(
     map: Option<&RepoContext>,
     budget: usize,
     tools: &[String],
-    agents_md: Option<&str>,
+    agents_md: Option<(&str, &str)>,
 ) -> String {
     let mut prompt = agent.prompt.trim_end().to_owned();
     prompt.push_str("\n\n## This session\n\n");
@@ -919,12 +939,20 @@ pub(super) fn system_prompt(
             tools.join(", ")
         ));
     }
-    if let Some(text) = agents_md.filter(|t| !t.trim().is_empty()) {
-        let cut: String = text.chars().take(AGENTS_MD_CHARS).collect();
-        prompt.push_str(&format!(
-            "\n## The repository's AGENTS.md\n\n{}\n",
-            cut.trim_end()
-        ));
+    match agents_md {
+        Some(("", text)) => {
+            prompt.push_str(&format!(
+                "\n## The repository's AGENTS.md\n\n{}\n",
+                text.trim_end()
+            ));
+        }
+        Some((dir, text)) => {
+            prompt.push_str(&format!(
+                "\n## `{dir}/AGENTS.md` (the nearest to the file you work on)\n\n{}\n",
+                text.trim_end()
+            ));
+        }
+        None => {}
     }
     if let Some(context) = map
         && budget > 0

@@ -336,7 +336,7 @@ async fn run_agent(
         agent,
         act.context,
         &names,
-        act.request.agents_md.as_deref(),
+        act.request.nearest_agents_md(),
     )?;
     let prover =
         Prover::new(act.request, act.root, act.base, agent).ok_or(AskError::CannotProve)?;

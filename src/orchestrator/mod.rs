@@ -7,6 +7,7 @@
 //! `store` keeps the record.
 
 mod agent;
+mod agents_md;
 mod apply;
 mod ask;
 mod brain;
@@ -25,6 +26,7 @@ mod review;
 mod route;
 
 pub use agent::RunLimits;
+pub use agents_md::AgentsMd;
 pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, Prepared, apply, prepare};
 pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ChangeOutcome, OnTip, ask};
 pub use brain::ModelBrain;

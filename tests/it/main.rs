@@ -5,6 +5,7 @@ mod act_limits;
 mod act_routing;
 mod agents;
 mod agents_import;
+mod agents_md;
 mod apply;
 mod ask;
 mod bench;

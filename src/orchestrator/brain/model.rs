@@ -118,6 +118,7 @@ impl<'a> ModelRuns<'a> {
             validation: None,
             resume: None,
             explain_route: false,
+            works_on: on.file.clone(),
             on_tip: Some(on),
             limits,
             ..self.brain.template.clone()
@@ -268,7 +269,7 @@ impl Reviewer for ModelReviewer<'_> {
         let mut review = self.builtin.review(tip, formatting)?;
         let task = crate::orchestrator::review::model_review_task(None, None);
         for agent in std::mem::take(&mut self.agents) {
-            let on = on_tip(tip, None);
+            let on = on_tip(tip, None, None);
             // A reviewer stopped by its budget or the loop guard reports nothing; the others
             // still read (the archive has why).
             let Ok(outcome) = self.runs.borrow_mut().run(agent, task.clone(), on)? else {
@@ -316,7 +317,7 @@ impl Refactorer for ModelRefactorer<'_> {
             return self.builtin.propose(finding, tip);
         }
         let agent = self.refactorer;
-        let on = on_tip(tip, None);
+        let on = on_tip(tip, None, Some(finding.path.as_str()));
         let outcome = match self.run(agent, refactor_task(finding), on)? {
             Ok(outcome) => outcome,
             Err(why) => {
@@ -346,7 +347,7 @@ impl Refactorer for ModelRefactorer<'_> {
             attempt: 0,
             why: why.clone(),
         });
-        let on = on_tip(tip, None);
+        let on = on_tip(tip, None, Some(finding.path.as_str()));
         Ok(match self.run(planner, plan_task(finding, &why), on)? {
             Ok(plan) if !plan.steps.is_empty() => Proposal::Plan {
                 goal: plan.answer.trim().to_owned(),
@@ -364,7 +365,7 @@ impl Refactorer for ModelRefactorer<'_> {
         tip: &mut TipView<'_>,
     ) -> Result<Proposal, BrainError> {
         let agent = self.refactorer;
-        let on = on_tip(tip, None);
+        let on = on_tip(tip, None, Some(finding.path.as_str()));
         let outcome = match self.run(agent, step_task(finding, plan, n), on)? {
             Ok(outcome) => outcome,
             Err(why) => {
@@ -401,7 +402,8 @@ impl Refactorer for ModelRefactorer<'_> {
         let Some((fixer, _)) = self.fixer else {
             return Ok(None);
         };
-        let on = on_tip(tip, Some(candidate.patch.clone()));
+        let first = candidate.patch.changes.first().map(|c| c.path.as_str());
+        let on = on_tip(tip, Some(candidate.patch.clone()), first);
         let task = repair_task(candidate, reasons);
         let Ok(outcome) = self.run(fixer, task, on)? else {
             return Ok(None);
@@ -429,6 +431,11 @@ impl Refactorer for ModelRefactorer<'_> {
             commit,
             seed: Some(candidate.patch.clone()),
             files: files.to_owned(),
+            file: candidate
+                .patch
+                .changes
+                .first()
+                .map(|c| c.path.as_str().to_owned()),
         };
         let task = describe_task(candidate, report);
         Ok(match self.run(committer, task, on)? {
@@ -587,10 +594,11 @@ fn first_line(text: &str) -> &str {
 
 /// Where an agent works for `improve`: on the tip `tip` shows, its map drawn from the worktree
 /// that holds it, starting from `seed` when given.
-fn on_tip(tip: &TipView<'_>, seed: Option<crate::edit::Patch>) -> OnTip {
+fn on_tip(tip: &TipView<'_>, seed: Option<crate::edit::Patch>, file: Option<&str>) -> OnTip {
     OnTip {
         commit: tip.commit,
         seed,
         files: tip.workspace.path().to_owned(),
+        file: file.map(str::to_owned),
     }
 }
