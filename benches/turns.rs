@@ -313,6 +313,7 @@ fn run(repo: &Path, client: Client) -> Timed {
         resume: None,
         agents_md: nova::orchestrator::AgentsMd::default(),
         works_on: None,
+        hooks: nova::hooks::Hooks::default(),
         route: RouteBy::Offline,
         explain_route: false,
         time: 1_767_225_600,

@@ -26,6 +26,7 @@
 //! - [`index`]: tree-sitter tags, the reference graph, ranking, the repo map, and its cache.
 //! - [`diag`]: problems located by file and line, with "did you mean" hints.
 //! - [`hash`]: a stable hash for cache keys and fingerprints.
+//! - [`hooks`]: the user's commands on agent events (`[[hooks]]`): they may block, never approve.
 
 // The only unsafe code of the workspace lives in `nova-sandbox`.
 #![forbid(unsafe_code)]
@@ -42,6 +43,7 @@ pub mod findings;
 pub mod forge;
 pub mod git;
 pub mod hash;
+pub mod hooks;
 pub mod index;
 pub mod llm;
 pub mod orchestrator;

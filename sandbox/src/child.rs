@@ -191,6 +191,17 @@ pub fn within_hard_limits(
         .collect()
 }
 
+/// Kills the process group `pid` leads (a command run without a sandbox, in a group of its own).
+pub fn kill_group(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill takes a process group id and a signal, no pointers; a group that is gone
+        // is an error the caller has no use for.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
 /// Waits until `pid` (a child of ours, not yet reaped) exits or `timeout` passes, without reaping
 /// it: `Ok(true)` when it exited. Uses a pidfd, so that the wake-up is immediate; where the kernel
 /// has none (before Linux 5.3), polls every millisecond.

@@ -48,6 +48,8 @@ pub struct Spec {
     /// Paths the command may change. Nothing else is writable.
     pub write: Vec<PathBuf>,
     pub limits: Limits,
+    /// What the command reads on its standard input; empty: nothing (`/dev/null`).
+    pub stdin: Vec<u8>,
 }
 
 impl Spec {
@@ -64,6 +66,7 @@ impl Spec {
             read: Vec::new(),
             write: Vec::new(),
             limits: Limits::default(),
+            stdin: Vec::new(),
         }
     }
 
@@ -266,12 +269,20 @@ fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
+        .stdin(if spec.stdin.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
 
     let mut sandbox = None;
     let mut cgroup = None;
+    if spec.isolation == Isolation::None {
+        // A group of its own, so that a timeout kills whatever it started too.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    }
     if spec.isolation == Isolation::Sandbox {
         crate::probe().map_err(RunError::from)?;
         let ruleset = ruleset(spec)?;
@@ -322,6 +333,7 @@ fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
             return Err(RunError::Spawn { program, source }.into());
         }
     };
+    let stdin = feed(&mut child, &spec.stdin);
     let limit = spec.output_limit;
     let stdout = child
         .stdout
@@ -332,7 +344,12 @@ fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
         .take()
         .map(|pipe| thread::spawn(move || capture(pipe, limit)));
 
-    let (status, timed_out) = wait_until(&mut child, started + spec.timeout, &program)?;
+    let group = spec.isolation == Isolation::None;
+    let (status, timed_out) = wait_until(&mut child, started + spec.timeout, &program, group)?;
+    if let Some(writer) = stdin {
+        // nova:allow(ignored-result): the writer only ever ends; a panic there is the pipe's
+        let _ = writer.join();
+    }
     // The pipes close when the tree is gone, so the readers finish with what was written.
     let (stdout, out_cut) = join(stdout);
     let (stderr, err_cut) = join(stderr);
@@ -356,12 +373,26 @@ fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
     })
 }
 
+/// Writes `input` to `child`'s stdin from a thread of its own: a command that does not read it
+/// all, or exits first, never blocks the run (the write fails with a broken pipe, which is its
+/// business).
+fn feed(child: &mut std::process::Child, input: &[u8]) -> Option<thread::JoinHandle<()>> {
+    let mut pipe = child.stdin.take()?;
+    let input = input.to_vec();
+    Some(thread::spawn(move || {
+        use std::io::Write;
+        // nova:allow(ignored-result): a command may close its input without reading it
+        let _ = pipe.write_all(&input);
+    }))
+}
+
 /// Waits for `child` until `deadline`, killing it then: its exit status, and whether it timed
 /// out.
 fn wait_until(
     child: &mut std::process::Child,
     deadline: Instant,
     program: &str,
+    group: bool,
 ) -> Result<(std::process::ExitStatus, bool), RunError> {
     let wait_error = |source| RunError::Wait {
         program: program.to_owned(),
@@ -375,6 +406,10 @@ fn wait_until(
         if left.is_zero() {
             // Killing the supervisor kills PID 1 of the namespace (its death signal), and with
             // it every process in the namespace.
+            // Without a sandbox, the command leads a process group of its own: the group goes.
+            if group {
+                child::kill_group(child.id());
+            }
             // nova:allow(ignored-result): the supervisor may be gone already
             let _ = child.kill();
             return Ok((child.wait().map_err(wait_error)?, true));
@@ -527,6 +562,33 @@ mod tests {
         assert_eq!(outcome.status, Status::Exited(3));
         assert_eq!(outcome.stdout, b"out\n");
         assert_eq!(outcome.stderr, b"err\n");
+    }
+
+    #[test]
+    fn the_input_reaches_the_command_and_one_that_ignores_it_still_ends() {
+        let mut spec = sh("tr a-z A-Z");
+        spec.stdin = b"{\"event\": \"commit\"}".to_vec();
+        let outcome = run(&spec).expect("runs");
+        assert_eq!(outcome.stdout, b"{\"EVENT\": \"COMMIT\"}");
+        // More input than a pipe holds, to a command that reads none of it.
+        let mut spec = sh("exit 0");
+        spec.stdin = vec![b'x'; 1 << 20];
+        assert_eq!(run(&spec).expect("runs").status, Status::Exited(0));
+    }
+
+    #[test]
+    fn without_a_sandbox_a_timeout_kills_what_the_command_started() {
+        let mut spec = sh("sleep 30 & sleep 30");
+        spec.isolation = Isolation::None;
+        spec.timeout = Duration::from_millis(300);
+        let outcome = run(&spec).expect("runs");
+        assert_eq!(outcome.status, Status::TimedOut);
+        // The background sleep held the output pipes: it went with its group.
+        assert!(
+            outcome.elapsed < Duration::from_secs(10),
+            "{:?}",
+            outcome.elapsed
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::validation::{ValidationArgs, print_baseline};
 use super::{CommandError, Context, Exit};
 use crate::agents::{self, AgentSet};
 use crate::config::{Config, ProviderKind, RouteBy, Source, ToolCalls};
+use crate::hooks::Hooks;
 use crate::llm::{self, ApiKey, Client, ClientOptions, Format, LlmError, Prices, RetryPolicy};
 use crate::orchestrator::{
     self, AgentsMd, AskError, AskRequest, ChangeOutcome, Event, ResumeError, RunLimits,
@@ -118,7 +119,9 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         },
         None => None,
     };
+    let hooks = hooks_of(cx, &config, root.as_deref());
     let request = AskRequest {
+        hooks,
         text_tools,
         reasoning,
         limits: run_limits(&config),
@@ -281,6 +284,7 @@ pub(super) fn agent_template(
         text_tools: settings.text_tools,
         reasoning: settings.reasoning,
         limits: run_limits(config),
+        hooks: hooks_of(cx, config, Some(root)),
         agents_md: AgentsMd::read(root),
         works_on: None,
         resume: None,
@@ -290,6 +294,15 @@ pub(super) fn agent_template(
         on_tip: None,
         trailers: Vec::new(),
     }
+}
+
+/// The user's hooks, run in `root` (else the current directory) with the user's environment.
+pub(super) fn hooks_of(cx: &Context<'_>, config: &Config, root: Option<&std::path::Path>) -> Hooks {
+    let cwd = root
+        .or_else(|| cx.env.current_dir())
+        .map(std::path::Path::to_owned)
+        .unwrap_or_default();
+    Hooks::new(config.hooks.clone(), cwd, cx.env.user_vars())
 }
 
 /// A client for the configured provider, the model it talks to, and what the configuration says
@@ -527,6 +540,33 @@ impl<'a> View<'a> {
         }
     }
 
+    /// A guard's word, or a hook that did not simply allow: a warning line.
+    fn warning(&mut self, event: &Event) {
+        let line = match event {
+            Event::HookRan {
+                on,
+                command,
+                outcome,
+                reason,
+                ..
+            } if outcome != "allowed" => {
+                let why = reason.as_deref().unwrap_or("");
+                format!("hook `{command}` on {on}: {outcome}: {why}")
+            }
+            Event::AgentGuarded {
+                agent,
+                stopped,
+                why,
+            } => {
+                let what = if *stopped { "stopped" } else { "warned" };
+                format!("{agent} {what}: {why}")
+            }
+            _ => return,
+        };
+        self.end_answer();
+        self.cx.printer.warn(&line);
+    }
+
     fn show(&mut self, event: &Event) {
         let p = &self.cx.printer;
         if p.json() {
@@ -590,15 +630,7 @@ impl<'a> View<'a> {
                 "{agent}'s conversation compacted: {dropped} messages folded into the task \
                  memory ({tokens_before} -> {tokens_after} tokens)"
             )),
-            Event::AgentGuarded {
-                agent,
-                stopped,
-                why,
-            } => {
-                self.end_answer();
-                let what = if *stopped { "stopped" } else { "warned" };
-                p.warn(&format!("{agent} {what}: {why}"));
-            }
+            Event::HookRan { .. } | Event::AgentGuarded { .. } => self.warning(event),
             Event::StepFinished {
                 command,
                 ok,

@@ -348,6 +348,7 @@ impl<'a> View<'a> {
             | Event::AgentTurn { .. }
             | Event::ToolCalled { .. }
             | Event::AgentGuarded { .. }
+            | Event::HookRan { .. }
             | Event::Resumed { .. }
             | Event::Compacted { .. }
             | Event::Handoff { .. } => {}

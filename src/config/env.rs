@@ -82,6 +82,15 @@ impl Env {
             .filter(|value| !value.is_empty())
     }
 
+    /// The whole environment, for the user's own commands (their hooks), which run as they would
+    /// run them.
+    pub fn user_vars(&self) -> Vec<(OsString, OsString)> {
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// Whether `name` is set to anything non-empty (its value stays private).
     pub fn is_set(&self, name: &str) -> bool {
         self.vars

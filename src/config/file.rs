@@ -25,6 +25,21 @@ pub(super) struct ConfigFile {
     pub budget: BudgetTable,
     #[serde(default)]
     pub validate: ValidateTable,
+    /// User-trusted only: commands run on agent events (`[[hooks]]`).
+    #[serde(default)]
+    pub hooks: Vec<Spanned<HookTable>>,
+}
+
+/// One `[[hooks]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HookTable {
+    pub event: super::HookEvent,
+    /// The program and its arguments (run directly, not through a shell).
+    pub command: Vec<String>,
+    /// For tool events: the tool names it runs for (`*` globs); every tool when absent.
+    pub matcher: Option<String>,
+    pub timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +133,32 @@ pub(super) fn parse(path: &Path, text: &str, trust: Trust) -> Result<ConfigFile,
                 file.provider.api_key_env.as_ref(),
             ),
         ];
+        if let Some(hook) = file.hooks.first() {
+            problems.push(Problem::new(
+                path,
+                Some(diag::line_of(text, hook.span().start)),
+                String::from(
+                    "`[[hooks]]` cannot be set in a repository's config: hooks are commands, and a                      repository must not choose what runs on your machine. Remove them here and set                      them in your user config (`~/.config/nova/config.toml`)",
+                ),
+            ));
+        }
+        for hook in &file.hooks {
+            if hook
+                .get_ref()
+                .command
+                .first()
+                .is_none_or(|p| p.trim().is_empty())
+            {
+                problems.push(Problem::new(
+                    path,
+                    Some(diag::line_of(text, hook.span().start)),
+                    String::from(
+                        "a hook's `command` is empty: give the program and its arguments, \
+                         `command = [\"/path/to/check\", \"--strict\"]`",
+                    ),
+                ));
+            }
+        }
         if let Some(value) = &file.validate.allow_network {
             problems.push(Problem::new(
                 path,

@@ -41,6 +41,58 @@ pub enum ToolCalls {
     Text,
 }
 
+/// When a hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookEvent {
+    /// A run starts (`nova ask`, `nova improve` with a model).
+    SessionStart,
+    /// Before a tool call (edits included); exit 2 blocks it.
+    PreToolUse,
+    /// After a tool call that succeeded.
+    PostToolUse,
+    /// After a tool call that failed or was refused.
+    PostToolFailure,
+    /// An agent starts its part of a run (the first, or one handed to).
+    SubagentStart,
+    /// An agent's part of a run ends.
+    SubagentStop,
+    /// Before a conversation is compacted to fit the model's window.
+    PreCompact,
+    /// A candidate was proved (accepted or not); exit 2 refuses an accepted one.
+    CandidateValidated,
+    /// Before a proved change is committed; exit 2 blocks the commit.
+    Commit,
+}
+
+impl HookEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::SessionStart => "session_start",
+            HookEvent::PreToolUse => "pre_tool_use",
+            HookEvent::PostToolUse => "post_tool_use",
+            HookEvent::PostToolFailure => "post_tool_failure",
+            HookEvent::SubagentStart => "subagent_start",
+            HookEvent::SubagentStop => "subagent_stop",
+            HookEvent::PreCompact => "pre_compact",
+            HookEvent::CandidateValidated => "candidate_validated",
+            HookEvent::Commit => "commit",
+        }
+    }
+}
+
+/// A command the user's config attaches to an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hook {
+    pub event: HookEvent,
+    pub command: Vec<String>,
+    pub matcher: Option<String>,
+    pub timeout_secs: u64,
+}
+
+/// A hook's time limit when its entry sets none.
+pub const HOOK_TIMEOUT_SECS: u64 = 30;
+
 /// Who routes a `nova ask` request to its agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

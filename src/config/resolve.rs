@@ -147,6 +147,9 @@ pub struct Config {
     pub route: Sourced<super::RouteBy>,
     pub budget: Budget,
     pub validate: ValidateSettings,
+    /// Commands run on agent events: from the user's config only (the parser refuses them in a
+    /// repository's).
+    pub hooks: Vec<super::Hook>,
     /// The files that were read, weakest first.
     pub files: Vec<Source>,
 }
@@ -179,6 +182,7 @@ impl Config {
                 require_green: Sourced::default(false),
                 allow_network: Sourced::default(false),
             },
+            hooks: Vec::new(),
             files: Vec::new(),
         }
     }
@@ -247,6 +251,16 @@ impl Config {
         // The parser refuses it in a repository's file.
         let network = layer.validate.allow_network.map(Spanned::into_inner);
         validate.allow_network.set(network, source);
+        // The parser refuses them in a repository's file: these are the user's.
+        self.hooks.extend(layer.hooks.into_iter().map(|hook| {
+            let hook = hook.into_inner();
+            super::Hook {
+                event: hook.event,
+                command: hook.command,
+                matcher: hook.matcher,
+                timeout_secs: hook.timeout_secs.unwrap_or(super::HOOK_TIMEOUT_SECS),
+            }
+        }));
         self.files.push(source.clone());
     }
 

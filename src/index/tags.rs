@@ -73,7 +73,7 @@ pub struct Def {
     pub scope: Option<String>,
     /// Exported from its module or package, where the language says.
     pub public: bool,
-    /// The start of its doc comment (Rust's `///`), at most [`MAX_DOC`] characters: a task's
+    /// The start of its doc comment (Rust's `///`), at most `MAX_DOC` characters: a task's
     /// words are matched against it.
     pub doc: String,
 }

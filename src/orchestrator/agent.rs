@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::events::Event;
 use super::memory::{TaskMemory, update_plan_spec};
 use crate::agents::AgentDef;
+use crate::config::HookEvent;
 use crate::llm::{
     self, ChatRequest, Delta, LlmError, Message, Prices, Provider, ToolCall, Usage, text_tools,
 };
@@ -128,6 +129,8 @@ pub trait Observer: Send {
 /// One agent's conversation with its model.
 pub struct Session<'a> {
     pub agent: &'a AgentDef,
+    /// The user's hooks: tool calls go past `pre_tool_use`, results to `post_tool_use`.
+    pub hooks: &'a crate::hooks::Hooks,
     pub provider: &'a dyn Provider,
     pub model: String,
     pub system: String,
@@ -154,6 +157,41 @@ impl Session<'_> {
             specs.push(update_plan_spec());
         }
         specs
+    }
+}
+
+/// The most characters of a tool's result a `post_tool_use` hook is given.
+const HOOK_RESULT_CHARS: usize = 16_000;
+
+/// Runs the hooks of `event` (off the async threads) and reports each as an event: the reason
+/// when one blocked.
+pub(super) async fn fire(
+    hooks: &crate::hooks::Hooks,
+    event: HookEvent,
+    tool: Option<&str>,
+    payload: serde_json::Value,
+    obs: &mut dyn Observer,
+) -> Option<String> {
+    if !hooks.wants(event, tool) {
+        return None;
+    }
+    let hooks = hooks.clone();
+    let tool = tool.map(str::to_owned);
+    let fired = super::blocking(move || hooks.fire(event, tool.as_deref(), &payload)).await;
+    for run in fired.runs {
+        obs.event(hook_ran(run));
+    }
+    fired.blocked
+}
+
+/// The event of one hook's run.
+pub(super) fn hook_ran(run: crate::hooks::HookRun) -> Event {
+    Event::HookRan {
+        on: run.on.to_owned(),
+        command: run.command,
+        outcome: run.outcome.to_owned(),
+        reason: run.reason,
+        seconds: run.seconds,
     }
 }
 
@@ -236,7 +274,29 @@ impl Turns<'_, '_> {
             obs.event(guarded(agent, true, &why));
             return Ok(Some(Ended::Stopped(why)));
         }
-        self.compact(memory, obs);
+        // A `pre_compact` hook hears of it first; exit 2 keeps the conversation whole this turn.
+        let kept = match self.over_window() {
+            Some(tokens) if self.session.hooks.wants(HookEvent::PreCompact, None) => {
+                let payload = serde_json::json!({
+                    "agent": agent.name,
+                    "messages": self.conversation.messages.len(),
+                    "tokens": tokens,
+                });
+                fire(
+                    self.session.hooks,
+                    HookEvent::PreCompact,
+                    None,
+                    payload,
+                    obs,
+                )
+                .await
+                .is_some()
+            }
+            _ => false,
+        };
+        if !kept {
+            self.compact(memory, obs);
+        }
         let request = self.request(tools, memory);
         let mut left = self.deadline.saturating_duration_since(Instant::now());
         if let Some(run_left) = self.session.run.left() {
@@ -313,31 +373,36 @@ impl Turns<'_, '_> {
         request
     }
 
+    /// The conversation's size in tokens when it has reached the share of the model's window at
+    /// which it is compacted (and can be): `None` when it has not.
+    fn over_window(&self) -> Option<u64> {
+        let limit = self.session.window? * COMPACT_AT_PERCENT / 100;
+        let size = self.size(limit);
+        (size >= limit && cut_point(&self.conversation.messages).is_some()).then_some(size)
+    }
+
+    /// The conversation's size in tokens: a cheap bound below `near` (a token is at least one
+    /// byte), counted only from there.
+    fn size(&self, near: u64) -> u64 {
+        let chat = ChatRequest::new("", &self.system, self.conversation.messages.clone());
+        let bytes: usize = chat.system.len()
+            + chat
+                .messages
+                .iter()
+                .map(|m| serde_json::to_string(m).map_or(0, |t| t.len()))
+                .sum::<usize>();
+        if (bytes as u64) < near {
+            return bytes as u64 / 4;
+        }
+        llm::estimate(&chat)
+    }
+
     /// Compacts the conversation when it nears the model's window: the task and the latest
     /// messages stay, what came between is replaced by a note pointing at the task memory.
     fn compact(&mut self, memory: &TaskMemory, obs: &mut dyn Observer) {
-        let Some(window) = self.session.window else {
+        let Some(before) = self.over_window() else {
             return;
         };
-        let limit = window * COMPACT_AT_PERCENT / 100;
-        let size = |turns: &Self| {
-            let chat = ChatRequest::new("", &turns.system, turns.conversation.messages.clone());
-            // A cheap bound first (a token is at least one byte); counted only when near.
-            let bytes: usize = chat.system.len()
-                + chat
-                    .messages
-                    .iter()
-                    .map(|m| serde_json::to_string(m).map_or(0, |t| t.len()))
-                    .sum::<usize>();
-            if (bytes as u64) < limit {
-                return bytes as u64 / 4;
-            }
-            llm::estimate(&chat)
-        };
-        let before = size(self);
-        if before < limit {
-            return;
-        }
         let messages = &mut self.conversation.messages;
         let Some(cut) = cut_point(messages) else {
             return;
@@ -351,7 +416,7 @@ impl Turns<'_, '_> {
                 .unwrap_or_else(|| format!("Goal: {}", memory.goal))
         );
         messages.splice(1..cut, [Message::user(note)]);
-        let after = size(self);
+        let after = self.size(u64::MAX);
         obs.event(Event::Compacted {
             agent: self.session.agent.name.clone(),
             dropped,
@@ -375,7 +440,7 @@ impl Turns<'_, '_> {
         let mut progressed = false;
         for call in calls {
             let mut result = match self.guard.check(call) {
-                Verdict::Pass => self.one(tools, memory, call).await,
+                Verdict::Pass => self.hooked(tools, memory, call, obs).await,
                 Verdict::Nudge(why) => {
                     obs.event(guarded(agent, false, &why));
                     CallResult {
@@ -405,6 +470,7 @@ impl Turns<'_, '_> {
                     return Some(why);
                 }
             }
+            self.after_call(call, &mut result, obs).await;
             obs.event(called(agent, call, &result));
             results.push((call, result));
         }
@@ -428,6 +494,53 @@ impl Turns<'_, '_> {
                 obs.event(guarded(agent, true, &why));
                 Some(why)
             }
+        }
+    }
+
+    /// Runs one call the guard let pass, unless a `pre_tool_use` hook blocks it (the model reads
+    /// why).
+    async fn hooked(
+        &mut self,
+        tools: &mut Toolbox<'_>,
+        memory: &mut TaskMemory,
+        call: &ToolCall,
+        obs: &mut dyn Observer,
+    ) -> CallResult {
+        let payload = serde_json::json!({
+            "agent": self.session.agent.name,
+            "tool": call.name,
+            "arguments": call.arguments,
+        });
+        let hooks = self.session.hooks;
+        match fire(hooks, HookEvent::PreToolUse, Some(&call.name), payload, obs).await {
+            Some(reason) => CallResult {
+                content: format!("A hook of the user's blocked this call: {reason}"),
+                is_error: true,
+                refused: true,
+            },
+            None => self.one(tools, memory, call).await,
+        }
+    }
+
+    /// The `post_tool_use` (or `post_tool_failure`) hooks of a call that ran: what a hook that
+    /// exits 2 says is added to the result (the call has run: it is heard, not obeyed).
+    async fn after_call(&self, call: &ToolCall, result: &mut CallResult, obs: &mut dyn Observer) {
+        let after = if result.is_error {
+            HookEvent::PostToolFailure
+        } else {
+            HookEvent::PostToolUse
+        };
+        let payload = serde_json::json!({
+            "agent": self.session.agent.name,
+            "tool": call.name,
+            "arguments": call.arguments,
+            "result": result.content.chars().take(HOOK_RESULT_CHARS).collect::<String>(),
+            "is_error": result.is_error,
+        });
+        if let Some(said) = fire(self.session.hooks, after, Some(&call.name), payload, obs).await {
+            result
+                .content
+                .push_str(&format!("\n\n[A hook of the user's says: {said}]"));
         }
     }
 

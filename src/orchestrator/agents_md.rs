@@ -16,7 +16,7 @@ pub struct AgentsMd {
 
 impl AgentsMd {
     /// The `AGENTS.md` files under `root`, as the index walks it (gitignore-aware), each cut to
-    /// [`AGENTS_MD_CHARS`]; an unreadable one is left out.
+    /// `AGENTS_MD_CHARS`; an unreadable one is left out.
     pub fn read(root: &Path) -> AgentsMd {
         let mut files = BTreeMap::new();
         for path in crate::index::named(root, "AGENTS.md") {

@@ -19,6 +19,7 @@ pub(super) use super::recorder::Recorder;
 use super::resume::{self, Checkpoint, Keeper, ResumeError};
 use super::route::{self, RouteError};
 use crate::agents::{AgentDef, AgentSet, Output, Pipeline, Role};
+use crate::config::HookEvent;
 use crate::config::RouteBy;
 use crate::edit::Patch;
 use crate::findings::Finding;
@@ -84,6 +85,8 @@ pub struct AskRequest {
     /// Work on this commit for a caller that proves and commits the change itself, instead of
     /// on `HEAD` with the change landed here.
     pub on_tip: Option<OnTip>,
+    /// The user's hooks (`[[hooks]]`), run on the run's events.
+    pub hooks: crate::hooks::Hooks,
     /// Trailers (`Key: value` lines) the change's commit carries after Nova's own: `nova bench
     /// run` names the evaluator that judges it.
     pub trailers: Vec<String>,
@@ -762,6 +765,45 @@ async fn converse(
     memory: &mut TaskMemory,
     keeper: &mut Keeper<'_, '_>,
 ) -> Result<(Ended, Usage, StopReason), AskError> {
+    let (hooks, agent) = (&scene.request.hooks, talk.agent);
+    let stopped = |why: String| Ok((Ended::Stopped(why), Usage::default(), StopReason::EndTurn));
+    if talk.first {
+        let payload = serde_json::json!({
+            "agent": agent.name,
+            "request": scene.request.question,
+            "repository": scene.request.repo_root,
+        });
+        if let Some(why) = agent::fire(hooks, HookEvent::SessionStart, None, payload, keeper).await
+        {
+            return stopped(format!("a `session_start` hook blocked the run: {why}"));
+        }
+    }
+    let payload = serde_json::json!({"agent": agent.name, "task": talk.task});
+    if let Some(why) = agent::fire(hooks, HookEvent::SubagentStart, None, payload, keeper).await {
+        return stopped(format!("a `subagent_start` hook blocked it: {why}"));
+    }
+    let talked = talk_with(scene, talk, toolbox, memory, keeper).await;
+    let how = match &talked {
+        Ok((Ended::Answered(_), ..)) => "answered",
+        Ok((Ended::Finished(_), ..)) => "finished",
+        Ok((Ended::HandedOff(_), ..)) => "handed_off",
+        Ok((Ended::Stopped(_) | Ended::Invalid(_), ..)) => "stopped",
+        Err(_) => "failed",
+    };
+    let payload = serde_json::json!({"agent": agent.name, "ended": how});
+    // The agent is done: a hook here is heard (its run is an event), not obeyed.
+    agent::fire(hooks, HookEvent::SubagentStop, None, payload, keeper).await;
+    talked
+}
+
+/// One agent's conversation, once its hooks let it start.
+async fn talk_with(
+    scene: &Scene<'_>,
+    talk: &Talk<'_>,
+    toolbox: Option<&mut Toolbox<'_>>,
+    memory: &mut TaskMemory,
+    keeper: &mut Keeper<'_, '_>,
+) -> Result<(Ended, Usage, StopReason), AskError> {
     let (request, provider, agent) = (scene.request, scene.provider, talk.agent);
     let toolbox = toolbox.filter(|tools| tools.specs().len() > 1);
     let agents_md = request.nearest_agents_md();
@@ -794,6 +836,7 @@ async fn converse(
     let prover = scene.prover(agent);
     let session = Session {
         agent,
+        hooks: &request.hooks,
         provider,
         model: chat.model.clone(),
         system: chat.system.clone(),

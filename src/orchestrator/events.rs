@@ -190,6 +190,15 @@ pub enum Event {
         tokens_after: u64,
     },
     /// The loop guard or a budget stopped an agent, or warned it first.
+    /// A hook of the user's ran (`[[hooks]]`): `outcome` is `allowed`, `blocked`, `error` or
+    /// `timed_out`.
+    HookRan {
+        on: String,
+        command: String,
+        outcome: String,
+        reason: Option<String>,
+        seconds: f64,
+    },
     AgentGuarded {
         agent: String,
         stopped: bool,
@@ -231,6 +240,7 @@ impl Event {
             Event::AgentTurn { .. } => "agent_turn",
             Event::ToolCalled { .. } => "tool_called",
             Event::AgentGuarded { .. } => "agent_guarded",
+            Event::HookRan { .. } => "hook_ran",
             Event::Handoff { .. } => "handoff",
             Event::Compacted { .. } => "compacted",
             Event::Resumed { .. } => "resumed",

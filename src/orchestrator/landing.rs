@@ -14,6 +14,7 @@ use super::events::Event;
 use super::memory::TaskMemory;
 use super::prover::Prover;
 use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Step};
+use crate::config::HookEvent;
 use crate::edit::Patch;
 use crate::git::{self, Oid};
 use crate::llm::Provider;
@@ -237,7 +238,8 @@ async fn prove(
         })
     })
     .await?;
-    let accepted = proved.proof.as_ref().is_some_and(|p| p.verdict.accepted);
+    let veto = hooks_veto(act, agent, &candidate, proved.proof.as_ref(), rec).await;
+    let accepted = proved.proof.as_ref().is_some_and(|p| p.verdict.accepted) && veto.is_none();
     if accepted
         && let Some(committer) = act.committer
         && let Some(report) = proved.proof.as_ref().map(|p| p.report.clone())
@@ -258,8 +260,9 @@ async fn prove(
             _lock,
             mut path,
             base,
-            proof,
+            mut proof,
         } = proved;
+        refuse(&mut path, &candidate, proof.as_mut(), veto)?;
         let committed = match &proof {
             Some(proof) if proof.verdict.accepted => Some(path.commit(&candidate, proof.clone())?),
             _ => None,
@@ -273,6 +276,68 @@ async fn prove(
     })
     .await?;
     Ok(record_landing(landing, summary, diff, rec))
+}
+
+/// A hook of the user's stopped an accepted candidate: the worktree gives it back, and its verdict
+/// says why.
+fn refuse(
+    path: &mut ChangePath,
+    candidate: &Candidate,
+    proof: Option<&mut change::Proof>,
+    veto: Option<String>,
+) -> Result<(), AskError> {
+    if let (Some(why), Some(proof)) = (veto, proof)
+        && proof.verdict.accepted
+    {
+        path.put_back(candidate)
+            .map_err(change::CommitError::from)?;
+        proof.verdict.accepted = false;
+        proof.verdict.reasons.push(why);
+    }
+    Ok(())
+}
+
+/// What the user's hooks say of a proved candidate: `candidate_validated` hears every verdict,
+/// and `commit` the change about to be committed; either refuses an accepted candidate with exit
+/// 2 (the reason). A hook never accepts what the checks refused.
+async fn hooks_veto(
+    act: &Act<'_>,
+    agent: &AgentDef,
+    candidate: &Candidate,
+    proof: Option<&change::Proof>,
+    rec: &mut Recorder<'_>,
+) -> Option<String> {
+    let proof = proof?;
+    let hooks = &act.request.hooks;
+    let files: Vec<&str> = candidate
+        .patch
+        .changes
+        .iter()
+        .map(|c| c.path.as_str())
+        .collect();
+    let payload = serde_json::json!({
+        "agent": agent.name,
+        "accepted": proof.verdict.accepted,
+        "validation": proof.report.summary(),
+        "reasons": proof.verdict.reasons,
+        "files": files,
+    });
+    let said = super::agent::fire(hooks, HookEvent::CandidateValidated, None, payload, rec).await;
+    if !proof.verdict.accepted {
+        return None;
+    }
+    if let Some(why) = said {
+        return Some(format!("a `candidate_validated` hook refused it: {why}"));
+    }
+    let payload = serde_json::json!({
+        "agent": agent.name,
+        "summary": candidate.patch.summary,
+        "files": files,
+        "validation": proof.report.summary(),
+    });
+    super::agent::fire(hooks, HookEvent::Commit, None, payload, rec)
+        .await
+        .map(|why| format!("a `commit` hook blocked it: {why}"))
 }
 
 /// A proved candidate waiting for its message: the lock is held, the worktree holds it.
@@ -343,6 +408,7 @@ async fn run_agent(
     let spent = *act.used.lock().expect("no panic while held");
     let session = Session {
         agent,
+        hooks: &act.request.hooks,
         provider: act.provider,
         model: chat.model.clone(),
         system: chat.system,

@@ -5,10 +5,13 @@
 //! repository, never shared with another checkout path), the spare worktrees beside it for
 //! `--jobs` (`spare`, each with its own `.nova/target-N`), every cargo invocation, and
 //! `ValidationReport`s.
+//! Also: the user's own commands (hooks from their config), which are not repository code and run
+//! as the user would run them.
 //! Never: touches the user's working tree, or runs repository code outside `nova-sandbox` (except
 //! with `--unsafe-no-sandbox`, which the user must ask for).
 
 mod cache;
+mod command;
 mod diagnostics;
 mod features;
 mod libtest;
@@ -16,6 +19,7 @@ mod report;
 mod spare;
 mod testing;
 
+pub use command::{Ended, Ran, run_user_command};
 pub use diagnostics::{CargoOutput, CompileError, Diagnostic, FormatDrift};
 pub use features::{FeatureBuild, FeatureConfig, never_compiled};
 pub use libtest::{TestOutcome, TestResults, parse_test_output};

@@ -16,6 +16,9 @@ pub(crate) const LIB: &str = "pub fn greet(name: &str) -> String {\n    format!(
 /// An edit that lower-cases `shout`, which breaks its test.
 pub(crate) const LOWER: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\n    text.to_uppercase()\n=======\n    text.to_lowercase()\n>>>>>>> REPLACE\n```\n";
 
+/// An edit that adds a doc comment to `greet`.
+pub(crate) const DOC_EDIT: &str = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn greet(name: &str) -> String {\n=======\n/// Greets `name`.\npub fn greet(name: &str) -> String {\n>>>>>>> REPLACE\n```\n";
+
 pub(crate) fn setup() -> (TestEnv, PathBuf) {
     let mut env = TestEnv::new();
     env.set_var(KEY_VAR, CANARY);
@@ -161,7 +164,7 @@ fn a_question_is_answered_from_the_files_the_agent_read() {
 fn a_change_request_is_proved_and_committed_on_an_ask_branch() {
     let (env, repo) = setup();
     let before = files_under(&repo, &[".git", ".nova"]);
-    let edit = "src/lib.rs\n```rust\n<<<<<<< SEARCH\npub fn greet(name: &str) -> String {\n=======\n/// Greets `name`.\npub fn greet(name: &str) -> String {\n>>>>>>> REPLACE\n```\n";
+    let edit = DOC_EDIT;
     let server = ModelServer::start(vec![
         calls(
             "c1",

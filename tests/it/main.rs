@@ -22,6 +22,7 @@ mod evolve;
 mod git_scenarios;
 mod golden;
 mod groups;
+mod hooks;
 mod improve;
 mod improve_models;
 mod index;
