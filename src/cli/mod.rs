@@ -19,6 +19,7 @@ mod evolve;
 mod improve;
 mod init;
 mod map;
+mod mcp;
 mod output;
 mod push;
 mod report;
@@ -120,6 +121,7 @@ pub enum Command {
     Runs(runs::RunsArgs),
     Review(review::ReviewArgs),
     Map(map::MapArgs),
+    Mcp(mcp::McpArgs),
     Agents(agents::AgentsArgs),
     Rules(rules::RulesArgs),
     Init(init::InitArgs),
@@ -292,6 +294,7 @@ pub fn run(cli: &Cli, env: &Env, printer: Printer) -> Result<Exit, CommandError>
         Command::Runs(args) => runs::run(&cx, args),
         Command::Review(args) => review::run(&cx, args),
         Command::Map(args) => map::run(&cx, args),
+        Command::Mcp(args) => mcp::run(&cx, args),
         Command::Agents(args) => agents::run(&cx, args),
         Command::Rules(args) => rules::run(&cx, args),
         Command::Init(args) => init::run(&cx, args),

@@ -28,6 +28,7 @@ mod improve_models;
 mod index;
 mod init;
 mod llm;
+mod mcp;
 mod model_server;
 mod push;
 mod red_base;

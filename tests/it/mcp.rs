@@ -1,0 +1,148 @@
+//! `nova mcp serve` driven by a real MCP client: the MCP Inspector's CLI
+//! (`@modelcontextprotocol/inspector`, installed by this setup from the npm registry into
+//! `target/mcp-node/`), which lists the tools and calls each one over stdio.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::act::{DOC_EDIT, LOWER, setup};
+use crate::common::{TestEnv, branches, files_under, skip, source_root, toolchain_env};
+
+/// The Inspector version the tests pin.
+const INSPECTOR: &str = "@modelcontextprotocol/inspector@2.12.0";
+
+/// The Inspector's command, installed once per test run; `None` (after saying why) where npm is
+/// missing or the install failed.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test setup installs the MCP client"
+)]
+fn inspector() -> Option<PathBuf> {
+    static INSTALLED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let installed = INSTALLED.get_or_init(|| {
+        let dir = source_root().join("target/mcp-node");
+        let bin = dir.join("node_modules/.bin/mcp-inspector");
+        if bin.is_file() {
+            return Ok(bin);
+        }
+        let output = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(INSPECTOR)
+            .output()
+            .map_err(|error| format!("npm cannot run: {error}"))?;
+        if !output.status.success() || !bin.is_file() {
+            return Err(format!(
+                "npm install {INSPECTOR} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Ok(bin)
+    });
+    match installed {
+        Ok(bin) => Some(bin.clone()),
+        Err(why) => {
+            skip("the MCP Inspector", why);
+            None
+        }
+    }
+}
+
+/// Runs the Inspector's CLI against `nova mcp serve` in `repo` with `args`: the JSON it printed.
+#[expect(clippy::disallowed_methods, reason = "the test runs the MCP client")]
+fn inspect(inspector: &Path, env: &TestEnv, repo: &Path, args: &[&str]) -> Value {
+    let mut command = Command::new(inspector);
+    command.arg("--cli");
+    // The server's environment: the Inspector passes on only what `-e` names.
+    let mut vars = toolchain_env();
+    vars.push(("HOME".into(), env.home().to_string_lossy().into_owned()));
+    vars.push((
+        "XDG_CONFIG_HOME".into(),
+        env.root().join("xdg").to_string_lossy().into_owned(),
+    ));
+    for (key, value) in vars {
+        command.arg("-e").arg(format!("{key}={value}"));
+    }
+    // The Inspector's options first, the server's command last.
+    command.arg("--cwd").arg(repo).args(args);
+    let output = command
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_nova"))
+        .args(["mcp", "serve"])
+        .current_dir(repo)
+        .output()
+        .expect("run the inspector");
+    // A tool's error result makes the Inspector exit 1, after printing the result.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(&stdout).unwrap_or_else(|_| {
+        panic!(
+            "not JSON: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// The text of a `tools/call` result, and whether it is an error.
+fn text(result: &Value) -> (String, bool) {
+    (
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        result["isError"].as_bool().unwrap_or(false),
+    )
+}
+
+#[test]
+fn an_mcp_client_lists_nova_s_tools_and_calls_each() {
+    let Some(inspector) = inspector() else {
+        return;
+    };
+    let (env, repo) = setup();
+    let before = files_under(&repo, &[".git", ".nova"]);
+    let branches_before = branches(&repo);
+
+    let listed = inspect(&inspector, &env, &repo, &["--method", "tools/list"]);
+    let names: Vec<&str> = listed["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["repo_map", "symbols", "review", "validate_patch"]);
+
+    let call = |tool: &str, args: &[&str]| {
+        let mut all = vec!["--method", "tools/call", "--tool-name", tool];
+        for arg in args {
+            all.extend(["--tool-arg", arg]);
+        }
+        text(&inspect(&inspector, &env, &repo, &all))
+    };
+    let (map, error) = call("repo_map", &["task=make shout quieter", "tokens=200"]);
+    assert!(!error && map.starts_with("src/lib.rs:\n"), "{map}");
+    assert!(map.contains("pub fn shout"), "{map}");
+    let (symbols, error) = call("symbols", &["name=greet"]);
+    assert!(
+        !error && symbols.contains("defined: src/lib.rs:1"),
+        "{symbols}"
+    );
+    let (review, error) = call("review", &["severity=info"]);
+    assert!(
+        !error && review.contains("finding(s) in 1 Rust files"),
+        "{review}"
+    );
+
+    let (verdict, error) = call("validate_patch", &[&format!("patch={DOC_EDIT}")]);
+    assert!(!error && verdict.starts_with("accepted: "), "{verdict}");
+    let (verdict, error) = call("validate_patch", &[&format!("patch={LOWER}")]);
+    assert!(!error && verdict.starts_with("rejected: "), "{verdict}");
+    let (refused, error) = call("validate_patch", &["patch=not a patch at all"]);
+    assert!(error, "{refused}");
+
+    // Nothing was written to the user's tree, and no branch was made.
+    assert_eq!(files_under(&repo, &[".git", ".nova"]), before);
+    assert_eq!(branches(&repo), branches_before);
+}
