@@ -116,17 +116,34 @@ struct Draft {
 /// Reads a Claude Code subagent (`.claude/agents/NAME.md`).
 pub fn from_claude(text: &str) -> Result<Translation, ForeignError> {
     let (front, prompt) = fenced(text, "---").ok_or(ForeignError::NoFrontMatter)?;
-    let docs = YamlLoader::load_from_str(front).map_err(|e| ForeignError::Yaml(e.to_string()))?;
-    let Some(Yaml::Hash(fields)) = docs.into_iter().next() else {
-        return Err(ForeignError::Yaml(String::from(
-            "it is not a mapping of fields",
-        )));
+    let mut lenient = false;
+    let fields = match YamlLoader::load_from_str(front) {
+        Ok(docs) => match docs.into_iter().next() {
+            Some(Yaml::Hash(fields)) => fields,
+            _ => {
+                return Err(ForeignError::Yaml(String::from(
+                    "it is not a mapping of fields",
+                )));
+            }
+        },
+        // Published subagents often have a `: ` inside an unquoted description, which strict
+        // YAML refuses and Claude Code reads: the fields are read line by line instead.
+        Err(error) => {
+            lenient = true;
+            line_fields(front).ok_or_else(|| ForeignError::Yaml(error.to_string()))?
+        }
     };
     let get = |key: &str| fields.get(&Yaml::String(key.to_owned()));
     let mut draft = Draft {
         prompt: prompt.trim().to_owned(),
         ..Draft::default()
     };
+    if lenient {
+        draft.carried.push(note(
+            "(front matter)",
+            "not strict YAML (an unquoted `: ` in a value): read line by line, as Claude Code reads it",
+        ));
+    }
     draft.name = name_field(get("name"), &mut draft)?;
     draft.description = scalar(get("description"))
         .filter(|d| !d.trim().is_empty())
@@ -491,6 +508,55 @@ pub fn to_claude(def: &AgentDef) -> Translation {
     }
 }
 
+/// Front matter read line by line: `key: value` (the first `:` splits; quotes around the value
+/// taken off), and `- item` lines under a key with no value as its list. `None` when a line is
+/// neither.
+fn line_fields(front: &str) -> Option<yaml_rust2::yaml::Hash> {
+    let mut fields = yaml_rust2::yaml::Hash::new();
+    let mut list: Option<(String, Vec<Yaml>)> = None;
+    for line in front
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+    {
+        if line.starts_with(char::is_whitespace) {
+            if let Some(item) = line.trim_start().strip_prefix("- ")
+                && let Some((_, items)) = list.as_mut()
+            {
+                items.push(Yaml::String(unquote(item)));
+            }
+            // Anything else indented is a nested table (`hooks:`): its key is named, no more.
+            continue;
+        }
+        if let Some((key, items)) = list.take() {
+            fields.insert(Yaml::String(key), Yaml::Array(items));
+        }
+        let (key, value) = line.split_once(':')?;
+        let (key, value) = (key.trim().to_owned(), value.trim());
+        if value.is_empty() {
+            list = Some((key, Vec::new()));
+        } else {
+            fields.insert(Yaml::String(key), Yaml::String(unquote(value)));
+        }
+    }
+    if let Some((key, items)) = list {
+        fields.insert(Yaml::String(key), Yaml::Array(items));
+    }
+    Some(fields)
+}
+
+fn unquote(value: &str) -> String {
+    let value = value.trim();
+    for quote in ['"', '\''] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|v| v.strip_suffix(quote))
+        {
+            return inner.to_owned();
+        }
+    }
+    value.to_owned()
+}
+
 /// A YAML scalar's text (numbers and booleans as written).
 fn scalar(value: Option<&Yaml>) -> Option<String> {
     match value? {
@@ -584,6 +650,33 @@ mod tests {
             let parsed = YamlLoader::load_from_str(&doc).expect("yaml");
             assert_eq!(parsed[0]["key"].as_str(), Some(text), "{doc}");
         }
+    }
+
+    #[test]
+    fn front_matter_that_is_not_strict_yaml_is_read_line_by_line() {
+        // As published subagents write it: a `: ` in an unquoted description.
+        let text = "---\nname: ab-test\ndescription: Use when: the user asks 'did it work'\n\
+                    tools:\n  - Read\n  - Edit\nhooks:\n  PreToolUse:\n    - matcher: Bash\n\
+                    model: 'claude-haiku-4-5'\n---\nAnalyse.\n";
+        let t = from_claude(text).expect("imported");
+        assert!(
+            t.text
+                .contains("description = \"Use when: the user asks 'did it work'\""),
+            "{}",
+            t.text
+        );
+        assert!(
+            t.text.contains("\"read_file\", \"propose_edit\""),
+            "{}",
+            t.text
+        );
+        assert!(
+            t.text.contains("model = \"claude-haiku-4-5\""),
+            "{}",
+            t.text
+        );
+        assert!(t.carried.iter().any(|n| n.field == "(front matter)"));
+        assert!(t.left.iter().any(|n| n.field == "hooks"));
     }
 
     #[test]
