@@ -65,6 +65,18 @@ pub struct HookRun {
     pub seconds: f64,
 }
 
+/// A proved candidate, as the `candidate_validated` and `commit` hooks are told of it.
+#[derive(Debug, Clone)]
+pub struct Proved {
+    pub agent: String,
+    pub summary: String,
+    pub files: Vec<String>,
+    pub accepted: bool,
+    /// The validation's one-line summary.
+    pub validation: String,
+    pub reasons: Vec<String>,
+}
+
 /// What the hooks of one event said: the first block's reason, and every hook's run.
 #[derive(Debug, Clone, Default)]
 pub struct Fired {
@@ -111,6 +123,39 @@ impl Hooks {
             }
         }
         fired
+    }
+
+    /// `candidate_validated` hears every verdict, and `commit` the change about to be committed:
+    /// either refuses an accepted candidate with exit 2 (the reason, first). A hook never accepts
+    /// what the checks refused. Blocking.
+    pub fn veto(&self, proved: &Proved) -> (Option<String>, Vec<HookRun>) {
+        let mut runs = Vec::new();
+        let validated = serde_json::json!({
+            "agent": proved.agent,
+            "accepted": proved.accepted,
+            "validation": proved.validation,
+            "reasons": proved.reasons,
+            "files": proved.files,
+        });
+        let mut steps = vec![(HookEvent::CandidateValidated, validated)];
+        if proved.accepted {
+            let commit = serde_json::json!({
+                "agent": proved.agent,
+                "summary": proved.summary,
+                "files": proved.files,
+                "validation": proved.validation,
+            });
+            steps.push((HookEvent::Commit, commit));
+        }
+        for (event, payload) in steps {
+            let fired = self.fire(event, None, &payload);
+            runs.extend(fired.runs);
+            if let Some(why) = fired.blocked.filter(|_| proved.accepted) {
+                let why = format!("a `{}` hook refused it: {why}", event.as_str());
+                return (Some(why), runs);
+            }
+        }
+        (None, runs)
     }
 
     fn run(&self, hook: &Hook, input: &[u8]) -> HookRun {

@@ -149,6 +149,7 @@ pub(super) fn improved(
     let (mut validation, require_green) = validation_args.options(cx, &config)?;
     let mut view = View::new(cx);
     validation.observer = view.observer();
+    let hooks = super::ask::hooks_of(cx, &config, Some(&root));
     let request = ImproveRequest {
         repo_root: root,
         branch: asked.branch.clone(),
@@ -163,6 +164,7 @@ pub(super) fn improved(
         validation,
         require_green,
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
+        hooks,
     };
 
     let lock = cx.lock(&request.repo_root)?;

@@ -133,6 +133,23 @@ impl Candidate {
     }
 }
 
+/// `candidate` and its proof as the user's hooks are told of them.
+pub fn proved(candidate: &Candidate, proof: &Proof) -> crate::hooks::Proved {
+    crate::hooks::Proved {
+        agent: candidate.author_name().to_owned(),
+        summary: candidate.patch.summary.clone(),
+        files: candidate
+            .patch
+            .changes
+            .iter()
+            .map(|c| c.path.as_str().to_owned())
+            .collect(),
+        accepted: proof.verdict.accepted,
+        validation: proof.report.summary(),
+        reasons: proof.verdict.reasons.clone(),
+    }
+}
+
 /// Every reason to refuse `candidate` before anything runs, judged against the tree of commit
 /// `at` in the repository at `root` (its files and its symbolic links).
 pub fn guard(root: &Path, at: Oid, candidate: &Candidate) -> Vec<Rejection> {

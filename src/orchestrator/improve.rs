@@ -51,6 +51,8 @@ pub struct ImproveRequest {
     pub require_green: bool,
     /// The run's time, seconds since the epoch: the clock, or `SOURCE_DATE_EPOCH`.
     pub time: i64,
+    /// The user's hooks: `candidate_validated` and `commit` may refuse an accepted candidate.
+    pub hooks: crate::hooks::Hooks,
 }
 
 /// How a run ended.
@@ -833,9 +835,17 @@ fn settle(
     path: &mut ChangePath,
     refactorer: &mut dyn Refactorer,
     (candidate, place, size): (&Candidate, Place, usize),
-    (proof, seconds): (change::Proof, f64),
+    (mut proof, seconds): (change::Proof, f64),
 ) -> Result<Tried, ImproveError> {
     recorded(run, path, place, &proof)?;
+    if let Some(why) = hooks_veto(run, candidate, &proof)?
+        && proof.verdict.accepted
+    {
+        // A hook of the user's stopped it: the worktree gives the candidate back.
+        path.put_back(candidate)?;
+        proof.verdict.accepted = false;
+        proof.verdict.reasons.push(why);
+    }
     let patch = &candidate.patch;
     let diff = patch.diff();
     let seconds = round(seconds);
@@ -948,6 +958,20 @@ fn describe(
             Ok(None)
         }
     }
+}
+
+/// What the user's `candidate_validated` and `commit` hooks say of a proved candidate: why they
+/// refuse it, if they do; each hook's run is an event.
+fn hooks_veto(
+    run: &mut Run<'_>,
+    candidate: &Candidate,
+    proof: &change::Proof,
+) -> Result<Option<String>, ImproveError> {
+    let (why, runs) = run.request.hooks.veto(&change::proved(candidate, proof));
+    for ran in runs {
+        run.rec.emit(super::agent::hook_ran(ran))?;
+    }
+    Ok(why)
 }
 
 /// Commits an accepted candidate and records it.

@@ -14,7 +14,6 @@ use super::events::Event;
 use super::memory::TaskMemory;
 use super::prover::Prover;
 use crate::agents::{AgentDef, AgentSet, Flow, Pipeline, Step};
-use crate::config::HookEvent;
 use crate::edit::Patch;
 use crate::git::{self, Oid};
 use crate::llm::Provider;
@@ -238,7 +237,7 @@ async fn prove(
         })
     })
     .await?;
-    let veto = hooks_veto(act, agent, &candidate, proved.proof.as_ref(), rec).await;
+    let veto = hooks_veto(act, &candidate, proved.proof.as_ref(), rec).await;
     let accepted = proved.proof.as_ref().is_some_and(|p| p.verdict.accepted) && veto.is_none();
     if accepted
         && let Some(committer) = act.committer
@@ -297,47 +296,21 @@ fn refuse(
     Ok(())
 }
 
-/// What the user's hooks say of a proved candidate: `candidate_validated` hears every verdict,
-/// and `commit` the change about to be committed; either refuses an accepted candidate with exit
-/// 2 (the reason). A hook never accepts what the checks refused.
+/// What the user's `candidate_validated` and `commit` hooks say of a proved candidate (off the
+/// async threads): why they refuse it, if they do; each hook's run is an event.
 async fn hooks_veto(
     act: &Act<'_>,
-    agent: &AgentDef,
     candidate: &Candidate,
     proof: Option<&change::Proof>,
     rec: &mut Recorder<'_>,
 ) -> Option<String> {
-    let proof = proof?;
-    let hooks = &act.request.hooks;
-    let files: Vec<&str> = candidate
-        .patch
-        .changes
-        .iter()
-        .map(|c| c.path.as_str())
-        .collect();
-    let payload = serde_json::json!({
-        "agent": agent.name,
-        "accepted": proof.verdict.accepted,
-        "validation": proof.report.summary(),
-        "reasons": proof.verdict.reasons,
-        "files": files,
-    });
-    let said = super::agent::fire(hooks, HookEvent::CandidateValidated, None, payload, rec).await;
-    if !proof.verdict.accepted {
-        return None;
+    let proved = change::proved(candidate, proof?);
+    let hooks = act.request.hooks.clone();
+    let (why, runs) = blocking(move || hooks.veto(&proved)).await;
+    for ran in runs {
+        rec.emit(super::agent::hook_ran(ran));
     }
-    if let Some(why) = said {
-        return Some(format!("a `candidate_validated` hook refused it: {why}"));
-    }
-    let payload = serde_json::json!({
-        "agent": agent.name,
-        "summary": candidate.patch.summary,
-        "files": files,
-        "validation": proof.report.summary(),
-    });
-    super::agent::fire(hooks, HookEvent::Commit, None, payload, rec)
-        .await
-        .map(|why| format!("a `commit` hook blocked it: {why}"))
+    why
 }
 
 /// A proved candidate waiting for its message: the lock is held, the worktree holds it.

@@ -200,7 +200,7 @@ fn a_commit_hook_blocks_the_commit_and_nothing_lands() {
     assert_eq!(branches(&repo), before, "no branch: {}", run.both());
     assert!(
         run.both()
-            .contains("a `commit` hook blocked it: no commits on Fridays"),
+            .contains("a `commit` hook refused it: no commits on Fridays"),
         "{}",
         run.both()
     );
@@ -232,5 +232,33 @@ fn a_repository_cannot_add_hooks() {
             .contains("`[[hooks]]` cannot be set in a repository's config"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn a_commit_hook_stops_nova_improve_from_committing() {
+    let env = TestEnv::new();
+    let repo = crate::improve::fixture(&env, "hooked", &[]);
+    let veto = script(&env, "veto", 2, "commits need a ticket", 0);
+    configure(&env, &[("commit", &veto, None, 10)]);
+    let run = env.nova_in(&repo, ["--json", "improve", "--branch", "nova/hooked"]);
+    assert!(
+        branches(&repo).iter().all(|b| b != "nova/hooked"),
+        "{}",
+        run.both()
+    );
+    let events = hook_events(&run.stdout);
+    assert!(
+        events.iter().any(|(on, outcome, reason)| on == "commit"
+            && outcome == "blocked"
+            && reason == "commits need a ticket"),
+        "{events:?}\n{}",
+        run.both()
+    );
+    assert!(
+        run.stdout
+            .contains("a `commit` hook refused it: commits need a ticket"),
+        "{}",
+        run.stdout
     );
 }
