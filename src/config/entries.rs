@@ -126,6 +126,30 @@ impl Config {
             entry("validate.require_green", &v.require_green, bool::to_string),
             entry("validate.allow_network", &v.allow_network, bool::to_string),
         ]);
+        entries.extend(self.hook_entries());
+        entries
+    }
+
+    /// Each hook, as its event, command, matcher and time limit.
+    fn hook_entries(&self) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        for (n, hook) in self.hooks.iter().enumerate() {
+            let matcher = hook
+                .matcher
+                .as_deref()
+                .map(|m| format!(", matcher {m:?}"))
+                .unwrap_or_default();
+            entries.push(Entry {
+                key: format!("hooks[{n}]"),
+                value: format!(
+                    "{} {:?}{matcher}, {} s",
+                    hook.event.as_str(),
+                    hook.command,
+                    hook.timeout_secs
+                ),
+                source: hook.source.clone(),
+            });
+        }
         entries
     }
 }

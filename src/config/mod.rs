@@ -88,6 +88,8 @@ pub struct Hook {
     pub command: Vec<String>,
     pub matcher: Option<String>,
     pub timeout_secs: u64,
+    /// The file it was read from (the user's).
+    pub source: Source,
 }
 
 /// A hook's time limit when its entry sets none.

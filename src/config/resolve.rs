@@ -259,6 +259,7 @@ impl Config {
                 command: hook.command,
                 matcher: hook.matcher,
                 timeout_secs: hook.timeout_secs.unwrap_or(super::HOOK_TIMEOUT_SECS),
+                source: source.clone(),
             }
         }));
         self.files.push(source.clone());

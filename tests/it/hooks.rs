@@ -95,6 +95,13 @@ fn a_pre_tool_use_hook_blocks_a_call_and_the_model_reads_why() {
             .any(|(on, outcome, _)| on == "session_start" && outcome == "allowed"),
         "{events:?}"
     );
+    // The configuration says which hooks there are, and from where.
+    let shown = env.nova_in(&repo, ["config", "show"]);
+    assert!(
+        shown.stdout.contains("hooks[1]") && shown.stdout.contains("pre_tool_use"),
+        "{}",
+        shown.stdout
+    );
     // The hook read the event as JSON on its stdin.
     let saved = std::fs::read_to_string(env.root().join("no-reading.json")).expect("stdin saved");
     let event: Value = serde_json::from_str(&saved).expect("json");
