@@ -17,7 +17,7 @@ mod policy;
 mod run;
 
 pub use policy::Limits;
-pub use run::{Isolation, Limit, Outcome, RunError, Spec, Status, run};
+pub use run::{Isolation, Limit, Outcome, RunError, Spawned, Spec, Status, run, spawn};
 
 use std::fmt;
 use std::path::Path;

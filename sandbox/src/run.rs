@@ -262,20 +262,97 @@ pub fn run(spec: &Spec) -> Result<Outcome, RunError> {
     })
 }
 
-fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
+/// A command left running with its stdin and stdout open to the caller: a server spoken to over
+/// pipes (an MCP server). It is isolated as its [`Spec`] says, its stderr is dropped, and it is
+/// killed, with everything it started, when this is dropped. Its timeout does not apply: the
+/// caller bounds each exchange.
+#[derive(Debug)]
+pub struct Spawned {
+    child: std::process::Child,
+    /// What the command reads; `None` once taken.
+    pub stdin: Option<std::process::ChildStdin>,
+    /// What the command writes; `None` once taken.
+    pub stdout: Option<std::process::ChildStdout>,
+    cgroup: Option<PidsCgroup>,
+    group: bool,
+}
+
+impl Spawned {
+    /// Whether the command has ended, and how.
+    pub fn ended(&mut self) -> Option<Status> {
+        use std::os::unix::process::ExitStatusExt;
+        let status = self.child.try_wait().ok()??;
+        Some(match (status.code(), status.signal()) {
+            (Some(code), _) => Status::Exited(code),
+            (None, Some(signal)) => Status::Signaled(signal),
+            (None, None) => Status::Exited(-1),
+        })
+    }
+
+    /// Kills the command and what it started, and waits for it.
+    pub fn kill(&mut self) {
+        if self.group {
+            child::kill_group(self.child.id());
+        }
+        // nova:allow(ignored-result): it may have ended already
+        let _ = self.child.kill();
+        // nova:allow(ignored-result): reaping what was just killed
+        let _ = self.child.wait();
+        if let Some(cgroup) = self.cgroup.take() {
+            // nova:allow(ignored-result): removing the cgroup is cleanup
+            let _ = cgroup.remove();
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `spec`'s command and leaves it running: see [`Spawned`]. Its sandbox, when it asks for
+/// one, is the same as [`run`]'s; a command whose sandbox cannot be set up ends at once (its
+/// pipes close).
+pub fn spawn(spec: &Spec) -> Result<Spawned, RunError> {
+    let nested = NESTED.load(Ordering::Relaxed);
+    let launched = launch(spec, nested, true, Stdio::null()).map_err(|attempt| match attempt {
+        Attempt::Failed(error) => error,
+        Attempt::Setup(step, errno) => RunError::Setup {
+            what: step.describe(),
+            source: std::io::Error::from_raw_os_error(errno),
+        },
+    })?;
+    let mut child = launched.child;
+    Ok(Spawned {
+        stdin: child.stdin.take(),
+        stdout: child.stdout.take(),
+        child,
+        cgroup: launched.cgroup,
+        group: spec.isolation == Isolation::None,
+    })
+}
+
+/// A command started: the process, the sandbox's report pipe, its pids cgroup.
+struct Launched {
+    child: std::process::Child,
+    report: Option<std::io::PipeReader>,
+    cgroup: Option<PidsCgroup>,
+    program: String,
+    started: Instant,
+}
+
+/// Starts `spec`'s command, isolated as it asks, its stdout piped, its stdin piped when `input`.
+fn launch(spec: &Spec, nested: bool, input: bool, stderr: Stdio) -> Result<Launched, Attempt> {
     let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(if spec.stdin.is_empty() {
-            Stdio::null()
-        } else {
-            Stdio::piped()
-        })
+        .stdin(if input { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(stderr);
 
     let mut sandbox = None;
     let mut cgroup = None;
@@ -318,8 +395,14 @@ fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
         drop((writer, ruleset));
         reader
     });
-    let mut child = match spawned {
-        Ok(child) => child,
+    match spawned {
+        Ok(child) => Ok(Launched {
+            child,
+            report,
+            cgroup,
+            program,
+            started,
+        }),
         Err(source) => {
             if let Some(cgroup) = cgroup {
                 // nova:allow(ignored-result): removing the cgroup is cleanup; the error above is what is reported
@@ -330,9 +413,19 @@ fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
             {
                 return Err(Attempt::Setup(step, errno));
             }
-            return Err(RunError::Spawn { program, source }.into());
+            Err(RunError::Spawn { program, source }.into())
         }
-    };
+    }
+}
+
+fn run_once(spec: &Spec, nested: bool) -> Result<Outcome, Attempt> {
+    let Launched {
+        mut child,
+        report,
+        cgroup,
+        program,
+        started,
+    } = launch(spec, nested, !spec.stdin.is_empty(), Stdio::piped())?;
     let stdin = feed(&mut child, &spec.stdin);
     let limit = spec.output_limit;
     let stdout = child
@@ -589,6 +682,61 @@ mod tests {
             "{:?}",
             outcome.elapsed
         );
+    }
+
+    #[test]
+    fn a_spawned_command_talks_over_its_pipes_and_dies_with_its_handle() {
+        use std::io::{BufRead, Write};
+        let mut spec = sh("while read line; do echo \"got $line\"; done");
+        spec.isolation = Isolation::None;
+        let mut spawned = spawn(&spec).expect("spawns");
+        let mut stdin = spawned.stdin.take().expect("stdin");
+        let mut stdout = std::io::BufReader::new(spawned.stdout.take().expect("stdout"));
+        stdin.write_all(b"ping\n").expect("write");
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read");
+        assert_eq!(line, "got ping\n");
+        assert_eq!(spawned.ended(), None);
+        // What it started goes with it: the pipe closes when the last holder is gone.
+        let mut spec = sh("sleep 30 & sleep 30");
+        spec.isolation = Isolation::None;
+        let mut sleeper = spawn(&spec).expect("spawns");
+        let mut out = sleeper.stdout.take().expect("stdout");
+        let started = Instant::now();
+        drop(sleeper);
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut rest).expect("eof");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_spawned_command_in_the_sandbox_has_no_network_and_talks_over_its_pipes() {
+        use std::io::{BufRead, Write};
+        if let Err(why) = crate::probe() {
+            skip(&format!("no sandbox here: {why}"));
+            return;
+        }
+        // A network namespace of its own: not this process's.
+        let host = std::fs::read_link("/proc/self/ns/net").expect("this process's namespace");
+        let spawned = spawn(&sh("read line; echo \"$line\"; readlink /proc/self/ns/net"));
+        let mut spawned = spawned.expect("spawns in the sandbox");
+        let mut stdin = spawned.stdin.take().expect("stdin");
+        stdin.write_all(b"hello\n").expect("write");
+        let mut out = std::io::BufReader::new(spawned.stdout.take().expect("stdout"));
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        while out.read_line(&mut line).expect("read") > 0 {
+            lines.push(line.trim().to_owned());
+            line.clear();
+        }
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0], "hello");
+        assert!(lines[1].starts_with("net:["), "{lines:?}");
+        assert_ne!(std::path::Path::new(&lines[1]), host);
     }
 
     #[test]
