@@ -46,6 +46,7 @@ pub mod hash;
 pub mod hooks;
 pub mod index;
 pub mod llm;
+pub mod mcp;
 pub mod orchestrator;
 pub mod rules;
 pub mod state;

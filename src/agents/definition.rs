@@ -540,6 +540,14 @@ fn check_tools(raw: &RawAgent, expected: Output, problem: &mut dyn FnMut(usize, 
     let mut seen_tools: Vec<&str> = Vec::new();
     for entry in &raw.tools {
         let name = entry.get_ref().as_str();
+        if let Some(server) = name.strip_prefix("mcp:") {
+            // A server's tools, or one of them: the servers are the user's to declare.
+            if let Err(why) = check_mcp_tool(server) {
+                problem(entry.span().start, why);
+            }
+            seen_tools.push(name);
+            continue;
+        }
         match TOOLS.iter().find(|tool| tool.name == name) {
             None => {
                 let hint = match diag::closest(name, TOOLS.iter().map(|t| t.name)) {
@@ -574,6 +582,28 @@ fn check_tools(raw: &RawAgent, expected: Output, problem: &mut dyn FnMut(usize, 
     if seen_tools.contains(&"handoff") && raw.handoff.is_empty() {
         let message = String::from("tool `handoff` is listed, but `handoff` names no agent");
         problem(raw.name.span().start, message);
+    }
+}
+
+/// `SERVER` or `SERVER/TOOL` after `mcp:`: names of letters, digits, `-`, `_` and `.`.
+fn check_mcp_tool(named: &str) -> Result<(), String> {
+    let ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    let valid = match named.split_once('/') {
+        Some((server, tool)) => ok(server) && ok(tool),
+        None => ok(named),
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`mcp:{named}` names no MCP server or tool: write `mcp:SERVER` for a server's tools, or \
+             `mcp:SERVER/TOOL` for one"
+        ))
     }
 }
 

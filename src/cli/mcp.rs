@@ -36,12 +36,81 @@ enum McpCommand {
         #[command(flatten)]
         validation: super::validation::ValidationArgs,
     },
+    /// The MCP servers your config declares (`[mcp.servers.NAME]`): each started in the sandbox,
+    /// its tools, and the agents that may use them (exit 1 if one cannot be used)
+    List,
 }
 
 pub fn run(cx: &Context<'_>, args: &McpArgs) -> Result<Exit, CommandError> {
     match &args.command {
         McpCommand::Serve { validation } => serve(cx, validation),
+        McpCommand::List => list(cx),
     }
+}
+
+/// Starts each declared server, lists its tools and the agents whose `tools` name it.
+fn list(cx: &Context<'_>) -> Result<Exit, CommandError> {
+    let root = cx.require_repo()?;
+    let config = cx.config(Some(&root))?;
+    let p = &cx.printer;
+    if config.mcp_servers.is_empty() {
+        p.line(
+            "no MCP servers: declare them in your user config, `[mcp.servers.NAME]` with \
+             `command = [...]`",
+        )?;
+        return Ok(Exit::Success);
+    }
+    let set = AgentSet::for_repo(Some(&root)).map_err(CommandError::usage)?;
+    // What a sandboxed build may see (the toolchain's variables, nothing that holds a secret).
+    let env: Vec<(std::ffi::OsString, std::ffi::OsString)> = cx
+        .env
+        .sandbox_vars()
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CommandError::environment)?;
+    let mut failed = false;
+    for (name, server) in &config.mcp_servers {
+        let users: Vec<&str> = set
+            .agents()
+            .filter(|agent| {
+                agent.tools.iter().any(|tool| {
+                    tool.strip_prefix("mcp:")
+                        .is_some_and(|t| t == name || t.starts_with(&format!("{name}/")))
+                })
+            })
+            .map(|agent| agent.name.as_str())
+            .collect();
+        let listed = runtime.block_on(async {
+            let connection = crate::mcp::connect(name, server, &root, &env).await?;
+            connection.tools().await
+        });
+        let agents = if users.is_empty() {
+            String::from("no agent")
+        } else {
+            users.join(", ")
+        };
+        match listed {
+            Ok(tools) => {
+                let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+                p.line(&format!(
+                    "{name}  {} tools: {}  (used by {agents})",
+                    tools.len(),
+                    names.join(", ")
+                ))?;
+            }
+            Err(error) => {
+                failed = true;
+                p.line(&format!(
+                    "{name}  cannot be used: {error}  (used by {agents})"
+                ))?;
+            }
+        }
+    }
+    Ok(if failed { Exit::Failure } else { Exit::Success })
 }
 
 /// What the tools need, shared by the requests of one session.

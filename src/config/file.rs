@@ -28,6 +28,32 @@ pub(super) struct ConfigFile {
     /// User-trusted only: commands run on agent events (`[[hooks]]`).
     #[serde(default)]
     pub hooks: Vec<Spanned<HookTable>>,
+    /// User-trusted only: MCP servers agents may take tools from (`[mcp.servers.NAME]`).
+    #[serde(default)]
+    pub mcp: Option<Spanned<McpTable>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct McpTable {
+    #[serde(default)]
+    pub servers: BTreeMap<String, McpServerTable>,
+}
+
+/// One `[mcp.servers.NAME]` entry: a server started over stdio.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct McpServerTable {
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// Paths the server may read besides the system's and the repository (its own install).
+    #[serde(default)]
+    pub read: Vec<std::path::PathBuf>,
+    /// The host's network for the server (default: none).
+    #[serde(default)]
+    pub network: bool,
+    /// The longest a call may take, in seconds.
+    pub timeout_secs: Option<u64>,
 }
 
 /// One `[[hooks]]` entry.
@@ -133,32 +159,7 @@ pub(super) fn parse(path: &Path, text: &str, trust: Trust) -> Result<ConfigFile,
                 file.provider.api_key_env.as_ref(),
             ),
         ];
-        if let Some(hook) = file.hooks.first() {
-            problems.push(Problem::new(
-                path,
-                Some(diag::line_of(text, hook.span().start)),
-                String::from(
-                    "`[[hooks]]` cannot be set in a repository's config: hooks are commands, and a                      repository must not choose what runs on your machine. Remove them here and set                      them in your user config (`~/.config/nova/config.toml`)",
-                ),
-            ));
-        }
-        for hook in &file.hooks {
-            if hook
-                .get_ref()
-                .command
-                .first()
-                .is_none_or(|p| p.trim().is_empty())
-            {
-                problems.push(Problem::new(
-                    path,
-                    Some(diag::line_of(text, hook.span().start)),
-                    String::from(
-                        "a hook's `command` is empty: give the program and its arguments, \
-                         `command = [\"/path/to/check\", \"--strict\"]`",
-                    ),
-                ));
-            }
-        }
+        problems.extend(commands_refused(path, text, &file));
         if let Some(value) = &file.validate.allow_network {
             problems.push(Problem::new(
                 path,
@@ -251,6 +252,52 @@ pub(super) fn validate_value(key: &str, value: &str) -> Result<(), String> {
 fn redact(value: &str) -> String {
     let head: String = value.chars().take(3).collect();
     format!("{head}… ({} characters)", value.chars().count())
+}
+
+/// What a repository's file may not declare because Nova would run it: MCP servers and hooks;
+/// and a hook with no command, wherever it is.
+fn commands_refused(path: &Path, text: &str, file: &ConfigFile) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Some(mcp) = &file.mcp {
+        problems.push(Problem::new(
+            path,
+            Some(diag::line_of(text, mcp.span().start)),
+            String::from(
+                "`[mcp]` cannot be set in a repository's config: MCP servers are commands, and \
+                 a repository must not choose what runs on your machine. Remove it here and \
+                 declare the servers in your user config (`~/.config/nova/config.toml`)",
+            ),
+        ));
+    }
+    if let Some(hook) = file.hooks.first() {
+        problems.push(Problem::new(
+            path,
+            Some(diag::line_of(text, hook.span().start)),
+            String::from(
+                "`[[hooks]]` cannot be set in a repository's config: hooks are commands, and a \
+                 repository must not choose what runs on your machine. Remove them here and set \
+                 them in your user config (`~/.config/nova/config.toml`)",
+            ),
+        ));
+    }
+    for hook in &file.hooks {
+        if hook
+            .get_ref()
+            .command
+            .first()
+            .is_none_or(|p| p.trim().is_empty())
+        {
+            problems.push(Problem::new(
+                path,
+                Some(diag::line_of(text, hook.span().start)),
+                String::from(
+                    "a hook's `command` is empty: give the program and its arguments, \
+                     `command = [\"/path/to/check\", \"--strict\"]`",
+                ),
+            ));
+        }
+    }
+    problems
 }
 
 #[cfg(test)]

@@ -92,6 +92,20 @@ pub struct Hook {
     pub source: Source,
 }
 
+/// An MCP server the user's config declares (`[mcp.servers.NAME]`), started over stdio inside
+/// the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct McpServer {
+    pub command: Vec<String>,
+    pub read: Vec<PathBuf>,
+    pub network: bool,
+    pub timeout_secs: u64,
+    pub source: Source,
+}
+
+/// An MCP call's time limit when the server's entry sets none.
+pub const MCP_TIMEOUT_SECS: u64 = 30;
+
 /// A hook's time limit when its entry sets none.
 pub const HOOK_TIMEOUT_SECS: u64 = 30;
 

@@ -150,6 +150,8 @@ pub struct Config {
     /// Commands run on agent events: from the user's config only (the parser refuses them in a
     /// repository's).
     pub hooks: Vec<super::Hook>,
+    /// MCP servers by name: from the user's config only (the parser refuses them elsewhere).
+    pub mcp_servers: BTreeMap<String, super::McpServer>,
     /// The files that were read, weakest first.
     pub files: Vec<Source>,
 }
@@ -183,6 +185,7 @@ impl Config {
                 allow_network: Sourced::default(false),
             },
             hooks: Vec::new(),
+            mcp_servers: BTreeMap::new(),
             files: Vec::new(),
         }
     }
@@ -262,6 +265,18 @@ impl Config {
                 source: source.clone(),
             }
         }));
+        if let Some(mcp) = layer.mcp {
+            for (name, server) in mcp.into_inner().servers {
+                let server = super::McpServer {
+                    command: server.command,
+                    read: server.read,
+                    network: server.network,
+                    timeout_secs: server.timeout_secs.unwrap_or(super::MCP_TIMEOUT_SECS),
+                    source: source.clone(),
+                };
+                self.mcp_servers.insert(name, server);
+            }
+        }
         self.files.push(source.clone());
     }
 

@@ -58,3 +58,24 @@ pub fn run_user_command(
         seconds: outcome.elapsed.as_secs_f64(),
     })
 }
+
+/// Starts an MCP server the user declared (`command`) in the sandbox, left running with its stdin
+/// and stdout open: it may read `read` and the repository at `root` (where it starts), write
+/// nothing, and reach the network only with `network`.
+pub fn spawn_server(
+    command: &[String],
+    root: &Path,
+    env: &[(OsString, OsString)],
+    read: &[std::path::PathBuf],
+    network: bool,
+) -> Result<nova_sandbox::Spawned, String> {
+    let Some((program, args)) = command.split_first() else {
+        return Err(String::from("the command is empty"));
+    };
+    let mut spec = Spec::new(program, root).args(args);
+    spec.env = env.to_vec();
+    spec.network = network;
+    spec.read = read.to_vec();
+    spec.read.push(root.to_owned());
+    nova_sandbox::spawn(&spec).map_err(|error| error.to_string())
+}

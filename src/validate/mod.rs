@@ -19,10 +19,11 @@ mod report;
 mod spare;
 mod testing;
 
-pub use command::{Ended, Ran, run_user_command};
+pub use command::{Ended, Ran, run_user_command, spawn_server};
 pub use diagnostics::{CargoOutput, CompileError, Diagnostic, FormatDrift};
 pub use features::{FeatureBuild, FeatureConfig, never_compiled};
 pub use libtest::{TestOutcome, TestResults, parse_test_output};
+pub use nova_sandbox::Spawned;
 pub use nova_sandbox::{Isolation, Limits, Unavailable, probe as probe_sandbox};
 pub use report::{Step, Targets, ValidationReport, Verdict, judge, record_lint_delta};
 pub use testing::{Baseline, Failing, Rerun, TestPolicy, Withheld};

@@ -9,10 +9,11 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::act::{DOC_EDIT, LOWER, setup};
-use crate::common::{TestEnv, branches, files_under, skip, source_root, toolchain_env};
+use crate::common::{TestEnv, branches, files_under, skip, source_root, toolchain_env, write};
 
-/// The Inspector version the tests pin.
+/// The Inspector version the tests pin, and the reference server they start.
 const INSPECTOR: &str = "@modelcontextprotocol/inspector@2.12.0";
+const EVERYTHING: &str = "@modelcontextprotocol/server-everything@2026.8.31";
 
 /// The Inspector's command, installed once per test run; `None` (after saying why) where npm is
 /// missing or the install failed.
@@ -25,13 +26,13 @@ fn inspector() -> Option<PathBuf> {
     let installed = INSTALLED.get_or_init(|| {
         let dir = source_root().join("target/mcp-node");
         let bin = dir.join("node_modules/.bin/mcp-inspector");
-        if bin.is_file() {
+        if bin.is_file() && everything_js().is_file() {
             return Ok(bin);
         }
         let output = Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&dir)
-            .arg(INSPECTOR)
+            .args([INSPECTOR, EVERYTHING])
             .output()
             .map_err(|error| format!("npm cannot run: {error}"))?;
         if !output.status.success() || !bin.is_file() {
@@ -49,6 +50,12 @@ fn inspector() -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// The reference server's entry point, installed beside the Inspector.
+fn everything_js() -> PathBuf {
+    source_root()
+        .join("target/mcp-node/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
 }
 
 /// Runs the Inspector's CLI against `nova mcp serve` in `repo` with `args`: the JSON it printed.
@@ -145,4 +152,62 @@ fn an_mcp_client_lists_nova_s_tools_and_calls_each() {
     // Nothing was written to the user's tree, and no branch was made.
     assert_eq!(files_under(&repo, &[".git", ".nova"]), before);
     assert_eq!(branches(&repo), branches_before);
+}
+
+#[test]
+fn nova_mcp_list_starts_each_server_in_the_sandbox_and_names_its_users() {
+    if inspector().is_none() {
+        return;
+    }
+    let (env, repo) = setup();
+    let node_modules = source_root().join("target/mcp-node/node_modules");
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        &format!(
+            "[mcp.servers.everything]\ncommand = [\"node\", \"{}\"]\nread = [\"{}\"]\n\n\
+             [mcp.servers.broken]\ncommand = [\"/nonexistent/server\"]\n",
+            everything_js().display(),
+            node_modules.display()
+        ),
+    );
+    write(
+        &repo,
+        ".nova/agents/echoer.md",
+        "+++\nname = \"echoer\"\nrole = \"chat\"\ndescription = \"Echoes through MCP\"\n\
+         tools = [\"read_file\", \"mcp:everything/echo\"]\n\
+         budget = { turns = 5, tokens = 10000, seconds = 60 }\noutput = \"answer\"\n+++\nEcho.\n",
+    );
+    assert_eq!(env.nova_in(&repo, ["agents", "check"]).code, 0);
+    let run = env.nova_in(&repo, ["mcp", "list"]);
+    assert_eq!(run.code, 1, "the broken one: {}", run.both());
+    let everything = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("everything"))
+        .unwrap_or_default();
+    assert!(everything.contains("echo, "), "{}", run.stdout);
+    assert!(everything.ends_with("(used by echoer)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("broken  cannot be used: `broken` could not start"),
+        "{}",
+        run.stdout
+    );
+
+    // A repository cannot declare servers.
+    write(
+        &repo,
+        "nova.toml",
+        "[mcp.servers.mine]\ncommand = [\"/bin/true\"]\n",
+    );
+    let refused = env.nova_in(&repo, ["mcp", "list"]);
+    assert_eq!(refused.code, 2, "{}", refused.both());
+    assert!(
+        refused
+            .stderr
+            .contains("`[mcp]` cannot be set in a repository's config"),
+        "{}",
+        refused.stderr
+    );
 }
