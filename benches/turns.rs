@@ -314,6 +314,8 @@ fn run(repo: &Path, client: Client) -> Timed {
         agents_md: nova::orchestrator::AgentsMd::default(),
         works_on: None,
         hooks: nova::hooks::Hooks::default(),
+        mcp_servers: std::collections::BTreeMap::new(),
+        mcp_env: Vec::new(),
         route: RouteBy::Offline,
         explain_route: false,
         time: 1_767_225_600,

@@ -126,3 +126,189 @@ impl Connection {
         McpError::TimedOut(self.name.clone(), self.timeout.as_secs())
     }
 }
+
+/// The MCP tools one agent may use in a run: the servers its `tools` name, started for it, and
+/// the tools it may call, offered to its model as `mcp__SERVER__TOOL`.
+#[derive(Debug, Default)]
+pub struct McpTools {
+    servers: Vec<Connection>,
+    tools: Vec<Offered>,
+    /// Where the servers run: absolute paths in arguments are taken relative to it.
+    root: std::path::PathBuf,
+}
+
+#[derive(Debug)]
+struct Offered {
+    /// The name the model calls it by.
+    called: String,
+    server: usize,
+    tool: ServerTool,
+}
+
+/// What one MCP call gave the model: its text, and whether it failed or was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Called {
+    pub text: String,
+    pub is_error: bool,
+    pub refused: bool,
+}
+
+/// The argument names whose values are paths, checked against the agent's read scope.
+const PATH_ARGUMENTS: [&str; 5] = ["path", "paths", "source", "destination", "directory"];
+
+impl McpTools {
+    /// Starts the servers `wanted` names (`mcp:SERVER`, `mcp:SERVER/TOOL`; other entries are
+    /// ignored) from `servers`, in `root` with `env`. What could not be used is said, once each.
+    pub async fn start(
+        wanted: &[String],
+        servers: &std::collections::BTreeMap<String, McpServer>,
+        root: &Path,
+        env: &[(OsString, OsString)],
+    ) -> (McpTools, Vec<String>) {
+        let mut set = McpTools {
+            root: root.to_owned(),
+            ..McpTools::default()
+        };
+        let mut problems = Vec::new();
+        let mut by_server: std::collections::BTreeMap<&str, Vec<Option<&str>>> =
+            std::collections::BTreeMap::new();
+        for entry in wanted.iter().filter_map(|t| t.strip_prefix("mcp:")) {
+            let (server, tool) = match entry.split_once('/') {
+                Some((server, tool)) => (server, Some(tool)),
+                None => (entry, None),
+            };
+            by_server.entry(server).or_default().push(tool);
+        }
+        for (name, tools) in by_server {
+            let Some(server) = servers.get(name) else {
+                problems.push(format!(
+                    "MCP server `{name}` is not declared in your config (`[mcp.servers.{name}]`)"
+                ));
+                continue;
+            };
+            let connected = match connect(name, server, root, env).await {
+                Ok(connection) => connection,
+                Err(error) => {
+                    problems.push(error.to_string());
+                    continue;
+                }
+            };
+            let listed = match connected.tools().await {
+                Ok(listed) => listed,
+                Err(error) => {
+                    problems.push(error.to_string());
+                    continue;
+                }
+            };
+            let index = set.servers.len();
+            for tool in listed {
+                if tools.iter().any(|t| t.is_none_or(|t| t == tool.name)) {
+                    set.tools.push(Offered {
+                        called: called_name(name, &tool.name),
+                        server: index,
+                        tool,
+                    });
+                }
+            }
+            set.servers.push(connected);
+        }
+        (set, problems)
+    }
+
+    /// The tools as the model is offered them.
+    pub fn specs(&self) -> Vec<crate::llm::ToolSpec> {
+        self.tools
+            .iter()
+            .map(|offered| crate::llm::ToolSpec {
+                name: offered.called.clone(),
+                description: offered.tool.description.clone(),
+                parameters: offered.tool.schema.clone(),
+            })
+            .collect()
+    }
+
+    /// Calls the MCP tool the model called `name`, when it is one (`None` otherwise; an
+    /// `mcp__` name the agent may not use is refused). A path argument outside the repository, or
+    /// one `readable` (given the path relative to the repository) refuses, is refused before the
+    /// server hears of it; a server that fails, dies or hangs is a
+    /// tool error the model reads.
+    pub async fn call(
+        &self,
+        name: &str,
+        arguments: &Value,
+        readable: &dyn Fn(&str) -> bool,
+    ) -> Option<Called> {
+        if !name.starts_with("mcp__") {
+            return None;
+        }
+        let refused = |text: String| Called {
+            text,
+            is_error: true,
+            refused: true,
+        };
+        let Some(offered) = self.tools.iter().find(|t| t.called == name) else {
+            return Some(refused(format!(
+                "`{name}` is not one of your tools: your MCP tools are {}",
+                self.tools
+                    .iter()
+                    .map(|t| t.called.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        for key in PATH_ARGUMENTS {
+            let values: Vec<&str> = match &arguments[key] {
+                Value::String(path) => vec![path.as_str()],
+                Value::Array(paths) => paths.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            let inside = |path: &&str| {
+                let relative = match Path::new(path).strip_prefix(&self.root) {
+                    Ok(relative) => relative.to_string_lossy().into_owned(),
+                    Err(_) if Path::new(path).is_absolute() => return false,
+                    Err(_) => path.trim_start_matches("./").to_owned(),
+                };
+                // The root itself, as a directory to list, is inside.
+                relative.is_empty() || relative == "." || readable(&relative)
+            };
+            if let Some(outside) = values.into_iter().find(|path| !inside(path)) {
+                return Some(refused(format!(
+                    "`{key}` is `{outside}`, outside what you may read: not sent to the server"
+                )));
+            }
+        }
+        let server = &self.servers[offered.server];
+        Some(
+            match server.call(&offered.tool.name, arguments.clone()).await {
+                Ok((text, is_error)) => Called {
+                    text,
+                    is_error,
+                    refused: false,
+                },
+                Err(error) => Called {
+                    text: format!("the MCP call failed: {error}"),
+                    is_error: true,
+                    refused: false,
+                },
+            },
+        )
+    }
+}
+
+/// `mcp__SERVER__TOOL`, in the characters every API takes in a tool's name.
+fn called_name(server: &str, tool: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let mut name = format!("mcp__{}__{}", clean(server), clean(tool));
+    name.truncate(64);
+    name
+}

@@ -122,6 +122,8 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
     let hooks = hooks_of(cx, &config, root.as_deref());
     let request = AskRequest {
         hooks,
+        mcp_servers: config.mcp_servers.clone(),
+        mcp_env: mcp_env(cx),
         text_tools,
         reasoning,
         limits: run_limits(&config),
@@ -285,6 +287,8 @@ pub(super) fn agent_template(
         reasoning: settings.reasoning,
         limits: run_limits(config),
         hooks: hooks_of(cx, config, Some(root)),
+        mcp_servers: config.mcp_servers.clone(),
+        mcp_env: mcp_env(cx),
         agents_md: AgentsMd::read(root),
         works_on: None,
         resume: None,
@@ -294,6 +298,16 @@ pub(super) fn agent_template(
         on_tip: None,
         trailers: Vec::new(),
     }
+}
+
+/// What an MCP server started for an agent may see of the environment: what a sandboxed build
+/// may (the toolchain's variables, nothing that holds a secret).
+pub(super) fn mcp_env(cx: &Context<'_>) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    cx.env
+        .sandbox_vars()
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
 }
 
 /// The user's hooks, run in `root` (else the current directory) with the user's environment.

@@ -61,13 +61,7 @@ fn list(cx: &Context<'_>) -> Result<Exit, CommandError> {
         return Ok(Exit::Success);
     }
     let set = AgentSet::for_repo(Some(&root)).map_err(CommandError::usage)?;
-    // What a sandboxed build may see (the toolchain's variables, nothing that holds a secret).
-    let env: Vec<(std::ffi::OsString, std::ffi::OsString)> = cx
-        .env
-        .sandbox_vars()
-        .into_iter()
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect();
+    let env = super::ask::mcp_env(cx);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -131,6 +131,8 @@ pub struct Session<'a> {
     pub agent: &'a AgentDef,
     /// The user's hooks: tool calls go past `pre_tool_use`, results to `post_tool_use`.
     pub hooks: &'a crate::hooks::Hooks,
+    /// The MCP tools the agent may use, their servers running.
+    pub mcp: Option<&'a crate::mcp::McpTools>,
     pub provider: &'a dyn Provider,
     pub model: String,
     pub system: String,
@@ -153,6 +155,9 @@ impl Session<'_> {
     /// several turns.
     fn specs(&self, tools: &Toolbox<'_>) -> Vec<llm::ToolSpec> {
         let mut specs = tools.specs();
+        if let Some(mcp) = self.mcp {
+            specs.extend(mcp.specs());
+        }
         if keeps_plan(self.agent) {
             specs.push(update_plan_spec());
         }
@@ -564,6 +569,19 @@ impl Turns<'_, '_> {
                     refused: false,
                 },
             };
+        }
+        if let Some(mcp) = self.session.mcp {
+            let scope = crate::edit::guard::Scope::new(&self.session.agent.scope.read);
+            let readable = |path: &str| {
+                crate::edit::RepoPath::new(path).is_some_and(|path| scope.contains(&path))
+            };
+            if let Some(called) = mcp.call(&call.name, &call.arguments, &readable).await {
+                return CallResult {
+                    content: crate::tools::cut(called.text),
+                    is_error: called.is_error,
+                    refused: called.refused,
+                };
+            }
         }
         let Some(job) = tools.job(call) else {
             let result = tools.call(call);

@@ -87,6 +87,10 @@ pub struct AskRequest {
     pub on_tip: Option<OnTip>,
     /// The user's hooks (`[[hooks]]`), run on the run's events.
     pub hooks: crate::hooks::Hooks,
+    /// The MCP servers the user's config declares; an agent whose `tools` name one gets its
+    /// tools, the server started in the sandbox with `mcp_env`.
+    pub mcp_servers: std::collections::BTreeMap<String, crate::config::McpServer>,
+    pub mcp_env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     /// Trailers (`Key: value` lines) the change's commit carries after Nova's own: `nova bench
     /// run` names the evaluator that judges it.
     pub trailers: Vec<String>,
@@ -805,12 +809,14 @@ async fn talk_with(
     keeper: &mut Keeper<'_, '_>,
 ) -> Result<(Ended, Usage, StopReason), AskError> {
     let (request, provider, agent) = (scene.request, scene.provider, talk.agent);
-    let toolbox = toolbox.filter(|tools| tools.specs().len() > 1);
+    let mcp = mcp_tools(request, agent, keeper).await;
+    let toolbox = toolbox.filter(|tools| tools.specs().len() > 1 || !mcp.specs().is_empty());
     let agents_md = request.nearest_agents_md();
-    let tools: Vec<String> = toolbox
+    let mut tools: Vec<String> = toolbox
         .as_ref()
         .map(|t| t.specs().into_iter().map(|s| s.name).collect())
         .unwrap_or_default();
+    tools.extend(mcp.specs().into_iter().map(|s| s.name));
     let mut chat = prompt(request, agent, scene.context, &tools, agents_md)?;
     chat.messages = vec![Message::user(talk.task)];
     if tools.iter().any(|t| t == "handoff") {
@@ -837,6 +843,7 @@ async fn talk_with(
     let session = Session {
         agent,
         hooks: &request.hooks,
+        mcp: Some(&mcp),
         provider,
         model: chat.model.clone(),
         system: chat.system.clone(),
@@ -858,6 +865,35 @@ async fn talk_with(
     };
     let outcome = agent::run(&session, toolbox, start, memory, keeper).await?;
     Ok((outcome.ended, outcome.usage, StopReason::EndTurn))
+}
+
+/// The MCP tools `agent` may use: the servers its `tools` name, started for this part of the run;
+/// a server that cannot be used is a warning, and the agent goes on without it.
+async fn mcp_tools(
+    request: &AskRequest,
+    agent: &AgentDef,
+    keeper: &mut Keeper<'_, '_>,
+) -> crate::mcp::McpTools {
+    if !agent.tools.iter().any(|t| t.starts_with("mcp:")) {
+        return crate::mcp::McpTools::default();
+    }
+    let root = request
+        .on_tip
+        .as_ref()
+        .map(|on| on.files.clone())
+        .or_else(|| request.repo_root.clone())
+        .unwrap_or_default();
+    let (tools, problems) =
+        crate::mcp::McpTools::start(&agent.tools, &request.mcp_servers, &root, &request.mcp_env)
+            .await;
+    for why in problems {
+        keeper.event(Event::AgentGuarded {
+            agent: agent.name.clone(),
+            stopped: false,
+            why,
+        });
+    }
+    tools
 }
 
 /// The agents `agent` may hand work to in this session, with what each does, for its prompt.

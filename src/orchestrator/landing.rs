@@ -382,6 +382,7 @@ async fn run_agent(
     let session = Session {
         agent,
         hooks: &act.request.hooks,
+        mcp: None,
         provider: act.provider,
         model: chat.model.clone(),
         system: chat.system,

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::act::{DOC_EDIT, LOWER, setup};
+use crate::act::{DOC_EDIT, LOWER, ask, calls, offered_tools, setup, tool_results};
 use crate::common::{TestEnv, branches, files_under, skip, source_root, toolchain_env, write};
+use crate::model_server::{ModelServer, Turn};
 
 /// The Inspector version the tests pin, and the reference server they start.
 const INSPECTOR: &str = "@modelcontextprotocol/inspector@2.12.0";
@@ -56,6 +57,20 @@ fn inspector() -> Option<PathBuf> {
 fn everything_js() -> PathBuf {
     source_root()
         .join("target/mcp-node/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+}
+
+/// The user's config declares the reference server as `everything` (its entry then `more`).
+fn declare_everything(env: &TestEnv, more: &str) {
+    let node_modules = source_root().join("target/mcp-node/node_modules");
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        &format!(
+            "[mcp.servers.everything]\ncommand = [\"node\", \"{}\"]\nread = [\"{}\"]\n{more}",
+            everything_js().display(),
+            node_modules.display()
+        ),
+    );
 }
 
 /// Runs the Inspector's CLI against `nova mcp serve` in `repo` with `args`: the JSON it printed.
@@ -160,16 +175,9 @@ fn nova_mcp_list_starts_each_server_in_the_sandbox_and_names_its_users() {
         return;
     }
     let (env, repo) = setup();
-    let node_modules = source_root().join("target/mcp-node/node_modules");
-    write(
-        &env.user_config_dir(),
-        "config.toml",
-        &format!(
-            "[mcp.servers.everything]\ncommand = [\"node\", \"{}\"]\nread = [\"{}\"]\n\n\
-             [mcp.servers.broken]\ncommand = [\"/nonexistent/server\"]\n",
-            everything_js().display(),
-            node_modules.display()
-        ),
+    declare_everything(
+        &env,
+        "\n[mcp.servers.broken]\ncommand = [\"/nonexistent/server\"]\n",
     );
     write(
         &repo,
@@ -209,5 +217,66 @@ fn nova_mcp_list_starts_each_server_in_the_sandbox_and_names_its_users() {
             .contains("`[mcp]` cannot be set in a repository's config"),
         "{}",
         refused.stderr
+    );
+}
+
+#[test]
+fn an_agent_calls_a_servers_tools_within_its_scope_and_its_time() {
+    if inspector().is_none() {
+        return;
+    }
+    let (env, repo) = setup();
+    declare_everything(&env, "timeout_secs = 3\n");
+    write(
+        &repo,
+        ".nova/agents/chat.md",
+        "+++\nname = \"chat\"\nrole = \"chat\"\ndescription = \"Echoes through MCP\"\n\
+         scope = { read = [\"src/**\"] }\ntools = [\"read_file\", \"mcp:everything\"]\n\
+         budget = { turns = 8, tokens = 100000, seconds = 120 }\noutput = \"answer\"\n+++\nEcho.\n",
+    );
+    let server = ModelServer::start(vec![
+        calls(
+            "c1",
+            "mcp__everything__echo",
+            &json!({"message": "hi there"}),
+        ),
+        calls(
+            "c2",
+            "mcp__everything__echo",
+            &json!({"message": "x", "path": "/etc/passwd"}),
+        ),
+        calls(
+            "c3",
+            "mcp__everything__trigger-long-running-operation",
+            &json!({"duration": 20, "steps": 2}),
+        ),
+        calls("c4", "mcp__other__tool", &json!({})),
+        Turn::text(&["Done."]).openai(),
+    ]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--agent", "chat", "Say hi through the server"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let offered = offered_tools(&server.received()[0].body);
+    assert!(
+        offered.iter().any(|t| t == "mcp__everything__echo"),
+        "{offered:?}"
+    );
+    let results = tool_results(&server, 4);
+    assert!(results[0].contains("Echo: hi there"), "{results:?}");
+    assert!(
+        results[1].contains("outside what you may read"),
+        "{results:?}"
+    );
+    assert!(
+        results[2].contains("did not answer within 3 s"),
+        "{results:?}"
+    );
+    assert!(
+        results[3].contains("is not one of your tools"),
+        "{results:?}"
     );
 }
