@@ -280,3 +280,48 @@ fn an_agent_calls_a_servers_tools_within_its_scope_and_its_time() {
         "{results:?}"
     );
 }
+
+#[test]
+fn a_server_that_dies_mid_call_is_a_tool_error_not_a_crash() {
+    if inspector().is_none() {
+        return;
+    }
+    let (env, repo) = setup();
+    let node_modules = source_root().join("target/mcp-node/node_modules");
+    // The server is killed two seconds after it starts, in the middle of a long call. (A
+    // background job's stdin is /dev/null unless it is handed over: fd 3.)
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        &format!(
+            "[mcp.servers.dying]\ncommand = [\"sh\", \"-c\", \"exec 3<&0; node {} <&3 & server=$!; sleep 2; \
+             kill -9 $server\"]\nread = [\"{}\"]\ntimeout_secs = 20\n",
+            everything_js().display(),
+            node_modules.display()
+        ),
+    );
+    write(
+        &repo,
+        ".nova/agents/chat.md",
+        "+++\nname = \"chat\"\nrole = \"chat\"\ndescription = \"Talks to a dying server\"\n\
+         tools = [\"read_file\", \"mcp:dying\"]\n\
+         budget = { turns = 8, tokens = 100000, seconds = 120 }\noutput = \"answer\"\n+++\nTalk.\n",
+    );
+    let server = ModelServer::start(vec![
+        calls(
+            "c1",
+            "mcp__dying__trigger-long-running-operation",
+            &json!({"duration": 15, "steps": 3}),
+        ),
+        Turn::text(&["It died."]).openai(),
+    ]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--agent", "chat", "Run the long operation"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let results = tool_results(&server, 1);
+    assert!(results[0].contains("the MCP call failed"), "{results:?}");
+}
