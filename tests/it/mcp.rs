@@ -15,6 +15,7 @@ use crate::model_server::{ModelServer, Turn};
 /// The Inspector version the tests pin, and the reference server they start.
 const INSPECTOR: &str = "@modelcontextprotocol/inspector@2.12.0";
 const EVERYTHING: &str = "@modelcontextprotocol/server-everything@2026.8.31";
+const FILESYSTEM: &str = "@modelcontextprotocol/server-filesystem@2026.8.31";
 
 /// The Inspector's command, installed once per test run; `None` (after saying why) where npm is
 /// missing or the install failed.
@@ -27,13 +28,13 @@ fn inspector() -> Option<PathBuf> {
     let installed = INSTALLED.get_or_init(|| {
         let dir = source_root().join("target/mcp-node");
         let bin = dir.join("node_modules/.bin/mcp-inspector");
-        if bin.is_file() && everything_js().is_file() {
+        if bin.is_file() && everything_js().is_file() && filesystem_js().is_file() {
             return Ok(bin);
         }
         let output = Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&dir)
-            .args([INSPECTOR, EVERYTHING])
+            .args([INSPECTOR, EVERYTHING, FILESYSTEM])
             .output()
             .map_err(|error| format!("npm cannot run: {error}"))?;
         if !output.status.success() || !bin.is_file() {
@@ -57,6 +58,12 @@ fn inspector() -> Option<PathBuf> {
 fn everything_js() -> PathBuf {
     source_root()
         .join("target/mcp-node/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+}
+
+/// The filesystem server's entry point, installed beside the Inspector.
+fn filesystem_js() -> PathBuf {
+    source_root()
+        .join("target/mcp-node/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js")
 }
 
 /// The user's config declares the reference server as `everything` (its entry then `more`).
@@ -324,4 +331,73 @@ fn a_server_that_dies_mid_call_is_a_tool_error_not_a_crash() {
     assert_eq!(run.code, 0, "{}", run.both());
     let results = tool_results(&server, 1);
     assert!(results[0].contains("the MCP call failed"), "{results:?}");
+}
+
+#[test]
+fn a_filesystem_server_reads_what_the_agent_may_read_and_nothing_else() {
+    if inspector().is_none() {
+        return;
+    }
+    let (env, repo) = setup();
+    let node_modules = source_root().join("target/mcp-node/node_modules");
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        &format!(
+            "[mcp.servers.fs]\ncommand = [\"node\", \"{}\", \"{}\"]\nread = [\"{}\"]\n",
+            filesystem_js().display(),
+            repo.display(),
+            node_modules.display()
+        ),
+    );
+    write(
+        &repo,
+        ".nova/agents/chat.md",
+        "+++\nname = \"chat\"\nrole = \"chat\"\ndescription = \"Reads through MCP\"\n\
+         scope = { read = [\"src/**\"] }\ntools = [\"read_file\", \"mcp:fs/read_text_file\"]\n\
+         budget = { turns = 8, tokens = 100000, seconds = 120 }\noutput = \"answer\"\n+++\nRead.\n",
+    );
+    let inside = repo.join("src/lib.rs").to_string_lossy().into_owned();
+    let outside = repo.join("notes.txt").to_string_lossy().into_owned();
+    let server = ModelServer::start(vec![
+        calls("c1", "mcp__fs__read_text_file", &json!({"path": inside})),
+        calls("c2", "mcp__fs__read_text_file", &json!({"path": outside})),
+        calls(
+            "c3",
+            "mcp__fs__write_file",
+            &json!({"path": inside, "content": ""}),
+        ),
+        Turn::text(&["Read."]).openai(),
+    ]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--agent", "chat", "Read the library"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let offered = offered_tools(&server.received()[0].body);
+    assert!(
+        offered.iter().any(|t| t == "mcp__fs__read_text_file"),
+        "{offered:?}"
+    );
+    assert!(
+        !offered.iter().any(|t| t == "mcp__fs__write_file"),
+        "{offered:?}"
+    );
+    let results = tool_results(&server, 3);
+    assert!(results[0].contains("pub fn greet"), "{results:?}");
+    assert!(
+        results[1].contains("outside what you may read"),
+        "{results:?}"
+    );
+    assert!(
+        results[2].contains("is not one of your tools"),
+        "{results:?}"
+    );
+    assert!(
+        std::fs::read_to_string(repo.join("src/lib.rs"))
+            .expect("kept")
+            .contains("pub fn greet")
+    );
 }
