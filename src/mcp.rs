@@ -1,6 +1,7 @@
 //! MCP, as a client: the servers the user's config declares (`[mcp.servers.NAME]`), each started
-//! inside the sandbox over stdio and spoken to with the `rmcp` SDK: their tools listed, and
-//! called, each exchange under a time limit.
+//! inside the sandbox over stdio, or reached over Streamable HTTP at the URL the user gave, and
+//! spoken to with the `rmcp` SDK: their tools listed, and called, each exchange under a time
+//! limit.
 //!
 //! Owns: the client side of the protocol. Never: starts a server a repository declared (the
 //! configuration's trust rule), or one outside the sandbox.
@@ -43,7 +44,8 @@ pub struct Connection {
     name: String,
     timeout: Duration,
     service: RunningService<RoleClient, ()>,
-    _server: Spawned,
+    /// The process of a stdio server; `None` for one reached over HTTP.
+    _server: Option<Spawned>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -62,6 +64,20 @@ pub async fn connect(
     env: &[(OsString, OsString)],
 ) -> Result<Connection, McpError> {
     let start = |why: String| McpError::Start(name.to_owned(), why);
+    let timeout = Duration::from_secs(server.timeout_secs.max(1));
+    if let Some(url) = &server.url {
+        let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(url.as_str());
+        let service = tokio::time::timeout(timeout, ().serve(transport))
+            .await
+            .map_err(|_| McpError::TimedOut(name.to_owned(), server.timeout_secs))?
+            .map_err(|e| McpError::Protocol(name.to_owned(), e.to_string()))?;
+        return Ok(Connection {
+            name: name.to_owned(),
+            timeout,
+            service,
+            _server: None,
+        });
+    }
     let mut spawned =
         spawn_server(&server.command, root, env, &server.read, server.network).map_err(start)?;
     let (Some(stdout), Some(stdin)) = (spawned.stdout.take(), spawned.stdin.take()) else {
@@ -71,7 +87,6 @@ pub async fn connect(
         .map_err(|e| start(e.to_string()))?;
     let writer = tokio::net::unix::pipe::Sender::from_owned_fd(OwnedFd::from(stdin))
         .map_err(|e| start(e.to_string()))?;
-    let timeout = Duration::from_secs(server.timeout_secs.max(1));
     let service = tokio::time::timeout(timeout, ().serve((reader, writer)))
         .await
         .map_err(|_| McpError::TimedOut(name.to_owned(), server.timeout_secs))?
@@ -80,7 +95,7 @@ pub async fn connect(
         name: name.to_owned(),
         timeout,
         service,
-        _server: spawned,
+        _server: Some(spawned),
     })
 }
 

@@ -40,12 +40,16 @@ pub(super) struct McpTable {
     pub servers: BTreeMap<String, McpServerTable>,
 }
 
-/// One `[mcp.servers.NAME]` entry: a server started over stdio.
+/// One `[mcp.servers.NAME]` entry: a server started over stdio (`command`), or one reached over
+/// Streamable HTTP (`url`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct McpServerTable {
     /// The program and its arguments.
+    #[serde(default)]
     pub command: Vec<String>,
+    /// The server's Streamable HTTP endpoint.
+    pub url: Option<String>,
     /// Paths the server may read besides the system's and the repository (its own install).
     #[serde(default)]
     pub read: Vec<std::path::PathBuf>,
@@ -186,6 +190,7 @@ pub(super) fn parse(path: &Path, text: &str, trust: Trust) -> Result<ConfigFile,
             }
         }
     }
+    problems.extend(commands_malformed(path, text, &file));
     if let Some(reruns) = file.validate.flaky_reruns
         && reruns > MAX_FLAKY_RERUNS
     {
@@ -254,8 +259,7 @@ fn redact(value: &str) -> String {
     format!("{head}… ({} characters)", value.chars().count())
 }
 
-/// What a repository's file may not declare because Nova would run it: MCP servers and hooks;
-/// and a hook with no command, wherever it is.
+/// What a repository's file may not declare because Nova would run it: MCP servers and hooks.
 fn commands_refused(path: &Path, text: &str, file: &ConfigFile) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(mcp) = &file.mcp {
@@ -279,6 +283,27 @@ fn commands_refused(path: &Path, text: &str, file: &ConfigFile) -> Vec<Problem> 
                  them in your user config (`~/.config/nova/config.toml`)",
             ),
         ));
+    }
+    problems
+}
+
+/// MCP servers and hooks that cannot be run as written, in any file: a server with neither or
+/// both of `command` and `url`, a hook with no command.
+fn commands_malformed(path: &Path, text: &str, file: &ConfigFile) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Some(mcp) = &file.mcp {
+        for (name, server) in &mcp.get_ref().servers {
+            if server.command.is_empty() == server.url.is_none() {
+                problems.push(Problem::new(
+                    path,
+                    Some(diag::line_of(text, mcp.span().start)),
+                    format!(
+                        "`[mcp.servers.{name}]` needs one of `command` (a server started over \
+                         stdio) or `url` (one reached over Streamable HTTP)"
+                    ),
+                ));
+            }
+        }
     }
     for hook in &file.hooks {
         if hook

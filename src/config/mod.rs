@@ -96,7 +96,10 @@ pub struct Hook {
 /// the sandbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct McpServer {
+    /// Started over stdio, in the sandbox; empty for a server reached at `url`.
     pub command: Vec<String>,
+    /// A Streamable HTTP endpoint, reached from Nova itself (no process is started).
+    pub url: Option<String>,
     pub read: Vec<PathBuf>,
     pub network: bool,
     pub timeout_secs: u64,

@@ -269,6 +269,7 @@ impl Config {
             for (name, server) in mcp.into_inner().servers {
                 let server = super::McpServer {
                     command: server.command,
+                    url: server.url,
                     read: server.read,
                     network: server.network,
                     timeout_secs: server.timeout_secs.unwrap_or(super::MCP_TIMEOUT_SECS),

@@ -401,3 +401,82 @@ fn a_filesystem_server_reads_what_the_agent_may_read_and_nothing_else() {
             .contains("pub fn greet")
     );
 }
+
+/// The reference server over Streamable HTTP on a free port of 127.0.0.1, stopped on drop.
+struct HttpServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl HttpServer {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the test starts the MCP server it talks to"
+    )]
+    fn start() -> HttpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new("node")
+            .arg(everything_js())
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server");
+        // Ready when it accepts connections; a deadline, never a fixed sleep.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server never listened"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        HttpServer {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_server_over_streamable_http_is_reached_at_its_url() {
+    if inspector().is_none() {
+        return;
+    }
+    let (env, repo) = setup();
+    let http = HttpServer::start();
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        &format!("[mcp.servers.remote]\nurl = \"{}\"\n", http.url),
+    );
+    let run = env.nova_in(&repo, ["mcp", "list"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(run.stdout.starts_with("remote  "), "{}", run.stdout);
+    assert!(run.stdout.contains("echo, "), "{}", run.stdout);
+
+    // Both `command` and `url`, or neither, is refused.
+    write(
+        &env.user_config_dir(),
+        "config.toml",
+        "[mcp.servers.both]\ncommand = [\"x\"]\nurl = \"http://127.0.0.1:1/mcp\"\n",
+    );
+    let both = env.nova_in(&repo, ["mcp", "list"]);
+    assert_eq!(both.code, 2, "{}", both.both());
+    assert!(
+        both.stderr.contains("needs one of `command`"),
+        "{}",
+        both.stderr
+    );
+}
