@@ -184,7 +184,9 @@ fn nova_mcp_list_starts_each_server_in_the_sandbox_and_names_its_users() {
     let (env, repo) = setup();
     declare_everything(
         &env,
-        "\n[mcp.servers.broken]\ncommand = [\"/nonexistent/server\"]\n",
+        "\n[mcp.servers.broken]\ncommand = [\"/nonexistent/server\"]\n\
+         \n[mcp.servers.garbage]\ncommand = [\"sh\", \"-c\", \"read line; echo 'not json'; sleep 30\"]\n\
+         timeout_secs = 2\n",
     );
     write(
         &repo,
@@ -209,6 +211,14 @@ fn nova_mcp_list_starts_each_server_in_the_sandbox_and_names_its_users() {
         "{}",
         run.stdout
     );
+
+    // A server that answers nonsense, then nothing, is named with what went wrong.
+    let garbage = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("garbage"))
+        .unwrap_or_default();
+    assert!(garbage.contains("cannot be used"), "{}", run.stdout);
 
     // A repository cannot declare servers.
     write(
