@@ -49,6 +49,10 @@ enum AgentsCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Who owns which files: each source file against the write scopes of the repository's own
+    /// agents; files two of them may write (exit 1), files none owns, and the uses that cross
+    /// from one owner's files to another's
+    Boundaries,
     /// Write Nova agents as Claude Code subagents (`.claude/agents/NAME.md`)
     Export {
         /// Claude Code's subagent format (the one format there is to export to)
@@ -83,6 +87,7 @@ pub fn run(cx: &Context<'_>, args: &AgentsArgs) -> Result<Exit, CommandError> {
             out,
             force,
         } => super::agents_io::export(cx, names, out.as_deref(), *force),
+        AgentsCommand::Boundaries => super::agents_io::boundaries(cx),
     }
 }
 

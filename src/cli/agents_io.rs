@@ -239,3 +239,119 @@ fn report(cx: &Context<'_>, done: &[Done], dry_run: bool, verb: &str) -> Result<
     p.note(&format!("{} agent(s) {verb}", done.len()));
     Ok(())
 }
+
+/// What `nova agents boundaries` found.
+#[derive(Serialize, Default)]
+struct Boundaries {
+    /// The repository's own agents that may write, with their write scopes.
+    owners: Vec<(String, Vec<String>)>,
+    /// Files two or more of them may write, with who.
+    overlaps: Vec<(String, Vec<String>)>,
+    /// Source files none of them may write.
+    orphans: Vec<String>,
+    /// (from, to, uses): names one owner's files use that another owner's files define.
+    edges: Vec<(String, String, u32)>,
+}
+
+/// `nova agents boundaries`: every source file against the write scopes of the repository's own
+/// agents (the built-in ones are scoped by job, not by part, and are left out). Exit 1 when a
+/// file has two owners.
+pub fn boundaries(cx: &Context<'_>) -> Result<Exit, CommandError> {
+    use std::collections::BTreeMap;
+    let root = cx.require_repo()?;
+    let set = AgentSet::for_repo(Some(&root)).map_err(CommandError::usage)?;
+    let owners: Vec<(&str, crate::edit::guard::Scope, Vec<String>)> = set
+        .agents()
+        .filter(|a| matches!(a.origin, Origin::File(_)) && !a.scope.write.is_empty())
+        .map(|a| {
+            let scope = crate::edit::guard::Scope::new(&a.scope.write);
+            (a.name.as_str(), scope, a.scope.write.clone())
+        })
+        .collect();
+    let index = crate::index::Index::build(&root);
+    let mut found = Boundaries {
+        owners: owners
+            .iter()
+            .map(|(name, _, globs)| ((*name).to_owned(), globs.clone()))
+            .collect(),
+        ..Boundaries::default()
+    };
+    let mut owner_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for path in index.paths() {
+        let Some(repo_path) = crate::edit::RepoPath::new(path) else {
+            continue;
+        };
+        let who: Vec<&str> = owners
+            .iter()
+            .filter(|(_, scope, _)| scope.contains(&repo_path))
+            .map(|(name, _, _)| *name)
+            .collect();
+        match who.as_slice() {
+            [] => found.orphans.push(path.to_owned()),
+            [one] => {
+                owner_of.insert(path, one);
+            }
+            many => {
+                found.overlaps.push((
+                    path.to_owned(),
+                    many.iter().map(|s| (*s).to_owned()).collect(),
+                ));
+            }
+        }
+    }
+    let mut edges: BTreeMap<(&str, &str), u32> = BTreeMap::new();
+    for (path, from) in &owner_of {
+        for (name, count) in index.refs_of(path) {
+            for located in index.definitions(name) {
+                if let Some(to) = owner_of.get(located.path)
+                    && to != from
+                {
+                    *edges.entry((from, to)).or_default() += count;
+                }
+            }
+        }
+    }
+    found.edges = edges
+        .into_iter()
+        .map(|((from, to), n)| (from.to_owned(), to.to_owned(), n))
+        .collect();
+    print_boundaries(cx, &found)?;
+    Ok(if found.overlaps.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}
+
+fn print_boundaries(cx: &Context<'_>, found: &Boundaries) -> Result<(), CommandError> {
+    let p = &cx.printer;
+    if p.json() {
+        p.json_value(found)?;
+        return Ok(());
+    }
+    if found.owners.is_empty() {
+        p.line(
+            "no agent of the repository's own (`.nova/agents/`) may write: no one owns anything",
+        )?;
+    }
+    for (name, globs) in &found.owners {
+        p.line(&format!(
+            "{}  writes {}",
+            p.paint(BOLD, name),
+            globs.join(", ")
+        ))?;
+    }
+    p.line(&format!("overlaps: {}", found.overlaps.len()))?;
+    for (path, who) in &found.overlaps {
+        p.line(&format!("  {path}: {}", who.join(", ")))?;
+    }
+    p.line(&format!("orphans: {}", found.orphans.len()))?;
+    for path in &found.orphans {
+        p.line(&p.paint(DIM, &format!("  {path}")))?;
+    }
+    p.line(&format!("crossing uses: {}", found.edges.len()))?;
+    for (from, to, n) in &found.edges {
+        p.line(&format!("  {from} -> {to}: {n}"))?;
+    }
+    Ok(())
+}

@@ -353,6 +353,11 @@ impl Index {
             .collect()
     }
 
+    /// The names `path` uses, with how many times, sorted by name.
+    pub fn refs_of(&self, path: &str) -> &[(String, u32)] {
+        self.files.get(path).map_or(&[], |e| e.tags.refs.as_slice())
+    }
+
     /// Files that use `name`, with how many times.
     pub fn references(&self, name: &str) -> Vec<(&str, u32)> {
         self.files

@@ -270,3 +270,69 @@ Run the tests, read the first failure, fix the code that causes it.
     assert!(reviewer.contains("permissionMode: plan"), "{reviewer}");
     assert!(run.stdout.contains("not carried  role"), "{}", run.stdout);
 }
+
+/// A domain agent of the repository: writes `globs`.
+fn domain(name: &str, globs: &[&str]) -> String {
+    let write: Vec<String> = globs.iter().map(|g| format!("\"{g}\"")).collect();
+    format!(
+        "+++\nname = \"{name}\"\nrole = \"refactorer\"\ndescription = \"Owns {name}\"\n\
+         scope = {{ read = [\"**/*\"], write = [{}] }}\ntools = [\"read_file\", \"propose_edit\"]\n\
+         budget = {{ turns = 5, tokens = 10000, seconds = 60 }}\noutput = \"patch\"\n+++\nOwn it.\n",
+        write.join(", ")
+    )
+}
+
+#[test]
+fn boundaries_name_overlaps_orphans_and_the_uses_that_cross() {
+    let env = TestEnv::new();
+    let repo = env.repo_with(
+        "parts",
+        &[
+            ("src/a/mod.rs", "pub fn start(c: &crate::b::Config) {}\n"),
+            ("src/b/mod.rs", "pub struct Config;\n"),
+            ("src/shared.rs", "pub fn helper() {}\n"),
+            ("src/main.rs", "fn main() {}\n"),
+        ],
+    );
+    write(
+        &repo,
+        ".nova/agents/part-a.md",
+        &domain("part-a", &["src/a/**"]),
+    );
+    write(
+        &repo,
+        ".nova/agents/part-b.md",
+        &domain("part-b", &["src/b/**", "src/shared.rs"]),
+    );
+    write(
+        &repo,
+        ".nova/agents/part-c.md",
+        &domain("part-c", &["src/shared.rs"]),
+    );
+    let run = env.nova_in(&repo, ["--json", "agents", "boundaries"]);
+    assert_eq!(run.code, 1, "an overlap: {}", run.both());
+    let found: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(
+        found["overlaps"],
+        serde_json::json!([["src/shared.rs", ["part-b", "part-c"]]])
+    );
+    assert!(
+        found["orphans"]
+            .as_array()
+            .expect("orphans")
+            .iter()
+            .any(|o| o == "src/main.rs"),
+        "{found}"
+    );
+    assert_eq!(found["edges"], serde_json::json!([["part-a", "part-b", 1]]));
+
+    write(
+        &repo,
+        ".nova/agents/part-c.md",
+        &domain("part-c", &["src/main.rs"]),
+    );
+    let run = env.nova_in(&repo, ["agents", "boundaries"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(run.stdout.contains("overlaps: 0"), "{}", run.stdout);
+    assert!(run.stdout.contains("part-a -> part-b: 1"), "{}", run.stdout);
+}
