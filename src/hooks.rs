@@ -100,6 +100,11 @@ impl Hooks {
             .any(|hook| hook.event == event && matches(hook.matcher.as_deref(), tool))
     }
 
+    /// Whether any hook judges proved candidates (`candidate_validated` or `commit`).
+    pub fn judges(&self) -> bool {
+        self.wants(HookEvent::CandidateValidated, None) || self.wants(HookEvent::Commit, None)
+    }
+
     /// Runs the hooks of `event` in order with `payload` (the event's fields; `event` is added).
     /// Blocking: call it off the async threads. After a hook blocks, the rest do not run.
     pub fn fire(&self, event: HookEvent, tool: Option<&str>, payload: &Value) -> Fired {
@@ -130,6 +135,9 @@ impl Hooks {
     /// what the checks refused. Blocking.
     pub fn veto(&self, proved: &Proved) -> (Option<String>, Vec<HookRun>) {
         let mut runs = Vec::new();
+        if !self.judges() {
+            return (None, runs);
+        }
         let validated = serde_json::json!({
             "agent": proved.agent,
             "accepted": proved.accepted,

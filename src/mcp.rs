@@ -150,6 +150,8 @@ pub struct McpTools {
     tools: Vec<Offered>,
     /// Where the servers run: absolute paths in arguments are taken relative to it.
     root: std::path::PathBuf,
+    /// What the agent may read: a path argument outside it is refused.
+    readable: crate::edit::guard::Scope,
 }
 
 #[derive(Debug)]
@@ -173,15 +175,18 @@ const PATH_ARGUMENTS: [&str; 5] = ["path", "paths", "source", "destination", "di
 
 impl McpTools {
     /// Starts the servers `wanted` names (`mcp:SERVER`, `mcp:SERVER/TOOL`; other entries are
-    /// ignored) from `servers`, in `root` with `env`. What could not be used is said, once each.
+    /// ignored) from `servers`, in `root` with `env`, for an agent that may read `readable`
+    /// (globs). What could not be used is said, once each.
     pub async fn start(
         wanted: &[String],
+        readable: &[String],
         servers: &std::collections::BTreeMap<String, McpServer>,
         root: &Path,
         env: &[(OsString, OsString)],
     ) -> (McpTools, Vec<String>) {
         let mut set = McpTools {
             root: root.to_owned(),
+            readable: crate::edit::guard::Scope::new(readable),
             ..McpTools::default()
         };
         let mut problems = Vec::new();
@@ -244,15 +249,9 @@ impl McpTools {
 
     /// Calls the MCP tool the model called `name`, when it is one (`None` otherwise; an
     /// `mcp__` name the agent may not use is refused). A path argument outside the repository, or
-    /// one `readable` (given the path relative to the repository) refuses, is refused before the
-    /// server hears of it; a server that fails, dies or hangs is a
-    /// tool error the model reads.
-    pub async fn call(
-        &self,
-        name: &str,
-        arguments: &Value,
-        readable: &dyn Fn(&str) -> bool,
-    ) -> Option<Called> {
+    /// outside what the agent may read, is refused before the server hears of it; a server that
+    /// fails, dies or hangs is a tool error the model reads.
+    pub async fn call(&self, name: &str, arguments: &Value) -> Option<Called> {
         if !name.starts_with("mcp__") {
             return None;
         }
@@ -284,7 +283,10 @@ impl McpTools {
                     Err(_) => path.trim_start_matches("./").to_owned(),
                 };
                 // The root itself, as a directory to list, is inside.
-                relative.is_empty() || relative == "." || readable(&relative)
+                relative.is_empty()
+                    || relative == "."
+                    || crate::edit::RepoPath::new(&relative)
+                        .is_some_and(|path| self.readable.contains(&path))
             };
             if let Some(outside) = values.into_iter().find(|path| !inside(path)) {
                 return Some(refused(format!(

@@ -78,8 +78,8 @@ fn lints_changed(before: Option<&str>, after: Option<&str>) -> bool {
     }
 }
 
-/// A compiled write scope.
-#[derive(Debug, Clone)]
+/// A compiled scope (globs of paths); the default matches nothing.
+#[derive(Debug, Clone, Default)]
 pub struct Scope {
     globs: GlobSet,
 }

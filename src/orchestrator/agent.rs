@@ -570,18 +570,14 @@ impl Turns<'_, '_> {
                 },
             };
         }
-        if let Some(mcp) = self.session.mcp {
-            let scope = crate::edit::guard::Scope::new(&self.session.agent.scope.read);
-            let readable = |path: &str| {
-                crate::edit::RepoPath::new(path).is_some_and(|path| scope.contains(&path))
+        if let Some(mcp) = self.session.mcp
+            && let Some(called) = mcp.call(&call.name, &call.arguments).await
+        {
+            return CallResult {
+                content: crate::tools::cut(called.text),
+                is_error: called.is_error,
+                refused: called.refused,
             };
-            if let Some(called) = mcp.call(&call.name, &call.arguments, &readable).await {
-                return CallResult {
-                    content: crate::tools::cut(called.text),
-                    is_error: called.is_error,
-                    refused: called.refused,
-                };
-            }
         }
         let Some(job) = tools.job(call) else {
             let result = tools.call(call);

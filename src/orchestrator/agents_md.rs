@@ -36,15 +36,6 @@ impl AgentsMd {
         AgentsMd { files }
     }
 
-    /// Only the root's, with `text`.
-    pub fn root(text: Option<String>) -> AgentsMd {
-        let mut files = BTreeMap::new();
-        if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
-            files.insert(String::new(), text.chars().take(AGENTS_MD_CHARS).collect());
-        }
-        AgentsMd { files }
-    }
-
     /// The nearest `AGENTS.md` up from `path` (a file relative to the root), with the directory
     /// it is in; the root's when `path` is `None` or none is nearer.
     pub fn nearest(&self, path: Option<&str>) -> Option<(&str, &str)> {
@@ -61,10 +52,6 @@ impl AgentsMd {
                 return None;
             }
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
     }
 }
 

@@ -883,9 +883,14 @@ async fn mcp_tools(
         .map(|on| on.files.clone())
         .or_else(|| request.repo_root.clone())
         .unwrap_or_default();
-    let (tools, problems) =
-        crate::mcp::McpTools::start(&agent.tools, &request.mcp_servers, &root, &request.mcp_env)
-            .await;
+    let (tools, problems) = crate::mcp::McpTools::start(
+        &agent.tools,
+        &agent.scope.read,
+        &request.mcp_servers,
+        &root,
+        &request.mcp_env,
+    )
+    .await;
     for why in problems {
         keeper.event(Event::AgentGuarded {
             agent: agent.name.clone(),

@@ -967,6 +967,9 @@ fn hooks_veto(
     candidate: &Candidate,
     proof: &change::Proof,
 ) -> Result<Option<String>, ImproveError> {
+    if !run.request.hooks.judges() {
+        return Ok(None);
+    }
     let (why, runs) = run.request.hooks.veto(&change::proved(candidate, proof));
     for ran in runs {
         run.rec.emit(super::agent::hook_ran(ran))?;

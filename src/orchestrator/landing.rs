@@ -304,8 +304,11 @@ async fn hooks_veto(
     proof: Option<&change::Proof>,
     rec: &mut Recorder<'_>,
 ) -> Option<String> {
-    let proved = change::proved(candidate, proof?);
     let hooks = act.request.hooks.clone();
+    if !hooks.judges() {
+        return None;
+    }
+    let proved = change::proved(candidate, proof?);
     let (why, runs) = blocking(move || hooks.veto(&proved)).await;
     for ran in runs {
         rec.emit(super::agent::hook_ran(ran));

@@ -54,6 +54,20 @@ fn inspector() -> Option<PathBuf> {
     }
 }
 
+/// The repository's `chat` agent, over the built-in one: it may read `read` (a TOML list of
+/// globs) and use `mcp` besides `read_file`.
+fn chat_with(repo: &Path, mcp: &str, read: &str) {
+    write(
+        repo,
+        ".nova/agents/chat.md",
+        &format!(
+            "+++\nname = \"chat\"\nrole = \"chat\"\ndescription = \"Talks through MCP\"\n\
+             scope = {{ read = {read} }}\ntools = [\"read_file\", \"{mcp}\"]\n\
+             budget = {{ turns = 8, tokens = 100000, seconds = 120 }}\noutput = \"answer\"\n+++\nTalk.\n"
+        ),
+    );
+}
+
 /// The reference server's entry point, installed beside the Inspector.
 fn everything_js() -> PathBuf {
     source_root()
@@ -244,13 +258,7 @@ fn an_agent_calls_a_servers_tools_within_its_scope_and_its_time() {
     }
     let (env, repo) = setup();
     declare_everything(&env, "timeout_secs = 3\n");
-    write(
-        &repo,
-        ".nova/agents/chat.md",
-        "+++\nname = \"chat\"\nrole = \"chat\"\ndescription = \"Echoes through MCP\"\n\
-         scope = { read = [\"src/**\"] }\ntools = [\"read_file\", \"mcp:everything\"]\n\
-         budget = { turns = 8, tokens = 100000, seconds = 120 }\noutput = \"answer\"\n+++\nEcho.\n",
-    );
+    chat_with(&repo, "mcp:everything", "[\"src/**\"]");
     let server = ModelServer::start(vec![
         calls(
             "c1",
@@ -317,13 +325,7 @@ fn a_server_that_dies_mid_call_is_a_tool_error_not_a_crash() {
             node_modules.display()
         ),
     );
-    write(
-        &repo,
-        ".nova/agents/chat.md",
-        "+++\nname = \"chat\"\nrole = \"chat\"\ndescription = \"Talks to a dying server\"\n\
-         tools = [\"read_file\", \"mcp:dying\"]\n\
-         budget = { turns = 8, tokens = 100000, seconds = 120 }\noutput = \"answer\"\n+++\nTalk.\n",
-    );
+    chat_with(&repo, "mcp:dying", "[\"**/*\"]");
     let server = ModelServer::start(vec![
         calls(
             "c1",
@@ -360,13 +362,7 @@ fn a_filesystem_server_reads_what_the_agent_may_read_and_nothing_else() {
             node_modules.display()
         ),
     );
-    write(
-        &repo,
-        ".nova/agents/chat.md",
-        "+++\nname = \"chat\"\nrole = \"chat\"\ndescription = \"Reads through MCP\"\n\
-         scope = { read = [\"src/**\"] }\ntools = [\"read_file\", \"mcp:fs/read_text_file\"]\n\
-         budget = { turns = 8, tokens = 100000, seconds = 120 }\noutput = \"answer\"\n+++\nRead.\n",
-    );
+    chat_with(&repo, "mcp:fs/read_text_file", "[\"src/**\"]");
     let inside = repo.join("src/lib.rs").to_string_lossy().into_owned();
     let outside = repo.join("notes.txt").to_string_lossy().into_owned();
     let server = ModelServer::start(vec![
