@@ -8,6 +8,8 @@
 //! - [`cli`]: the `nova` command line; start reading here to follow a command.
 //! - [`config`]: `nova.toml`, the user's config, environment variables, the trust rule.
 //! - [`agents`]: the agent file format, pipelines, the registry and its checks.
+//! - [`domains`]: agents that own a part of the repository: the parts, their agent files
+//!   (`nova agents scaffold`), owners, crossing uses, routing a task to its part.
 //! - [`orchestrator`]: runs pipelines; `improve`, `apply` and `ask` end to end.
 //! - [`evolve`]: task sets with hidden checks for `nova bench`, and what judges self-improvement.
 //! - [`llm`]: language models over HTTP: OpenAI-compatible and Anthropic, streamed, retried,
@@ -36,6 +38,7 @@ pub mod cachefile;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod domains;
 pub mod edit;
 pub mod engine;
 pub mod evolve;

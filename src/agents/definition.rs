@@ -168,6 +168,11 @@ pub const TOOLS: &[ToolInfo] = &[
         "pass the work to one of the agents named in `handoff`",
         false,
     ),
+    tool(
+        "request_change",
+        "ask the domain agent that owns files outside your write scope to change them; its change joins your candidate",
+        false,
+    ),
 ];
 
 const fn tool(name: &'static str, summary: &'static str, writes: bool) -> ToolInfo {
@@ -214,6 +219,10 @@ pub struct AgentDef {
     pub scope: Scope,
     pub tools: Vec<String>,
     pub model: Option<String>,
+    /// The part of the repository a domain agent owns (a crate's or a module's path, as
+    /// `nova agents scaffold` names it); none for an agent scoped by job. A change request about
+    /// a part is routed to its owner.
+    pub part: Option<String>,
     pub handoff: Vec<String>,
     pub budget: Budget,
     pub builtin: Vec<String>,
@@ -254,6 +263,7 @@ struct RawAgent {
     #[serde(default)]
     tools: Vec<Spanned<String>>,
     model: Option<String>,
+    part: Option<String>,
     #[serde(default)]
     handoff: Vec<Spanned<String>>,
     budget: Spanned<Budget>,
@@ -326,6 +336,7 @@ const AGENT_KEYS: &[&str] = &[
     "scope",
     "tools",
     "model",
+    "part",
     "handoff",
     "budget",
     "builtin",
@@ -446,6 +457,15 @@ pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef
         );
     }
 
+    if let Some(part) = &raw.part
+        && raw.scope.write.is_empty()
+    {
+        problem(
+            raw.name.span().start,
+            format!("the agent owns part `{part}` but may write nothing: give it a `scope.write`"),
+        );
+    }
+
     check_tools(&raw, expected, &mut problem);
 
     let budget = *raw.budget.get_ref();
@@ -478,6 +498,7 @@ pub fn parse_agent(shown: &Path, text: &str, origin: Origin) -> (Option<AgentDef
         },
         tools: strings(raw.tools),
         model: raw.model,
+        part: raw.part.map(|p| p.trim_matches('/').to_owned()),
         handoff: strings(raw.handoff),
         budget,
         builtin: strings(raw.builtin),

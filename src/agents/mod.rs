@@ -21,4 +21,4 @@ pub use definition::{
     AgentDef, Budget, Origin, Output, Role, Scope, TOOLS, ToolInfo, front_matter, parse_agent,
 };
 pub use pipeline::{Flow, MAX_ATTEMPTS, Mode, Pipeline, Stage, Step, parse_pipeline};
-pub use registry::{AgentSet, LoadError, REPO_AGENTS_DIR};
+pub use registry::{AgentSet, DOMAINS_DIR, LoadError, REPO_AGENTS_DIR};

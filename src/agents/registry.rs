@@ -12,6 +12,8 @@ use crate::diag::Problem;
 /// Where a repository keeps its own agents, relative to its root. Pipelines go in `pipelines/`
 /// under it.
 pub const REPO_AGENTS_DIR: &str = ".nova/agents";
+/// The subdirectory of an agent directory where domain agents live (`nova agents scaffold`).
+pub const DOMAINS_DIR: &str = "domains";
 
 /// A set of agents and pipelines, with every problem met while reading it.
 #[derive(Debug, Clone, Default)]
@@ -73,6 +75,15 @@ impl AgentSet {
             for file in sorted_files(path, "md")? {
                 let name = file.file_name().map(PathBuf::from).unwrap_or_default();
                 self.read_file(&mut layer, Kind::Agent, &file, &shown.join(name))?;
+            }
+            // Domain agents, as `nova agents scaffold` writes them, are agents like the others.
+            let domains = path.join(DOMAINS_DIR);
+            if domains.is_dir() {
+                for file in sorted_files(&domains, "md")? {
+                    let name = file.file_name().map(PathBuf::from).unwrap_or_default();
+                    let shown = shown.join(DOMAINS_DIR).join(name);
+                    self.read_file(&mut layer, Kind::Agent, &file, &shown)?;
+                }
             }
             let pipelines = path.join("pipelines");
             if pipelines.is_dir() {

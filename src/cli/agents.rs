@@ -53,6 +53,14 @@ enum AgentsCommand {
     /// agents; files two of them may write (exit 1), files none owns, and the uses that cross
     /// from one owner's files to another's
     Boundaries,
+    /// Write one domain agent per part of the repository to `.nova/agents/domains/`: per crate,
+    /// and per top-level module of a crate over 6,000 lines (modules of 1,000 lines or more). Run
+    /// again, it updates what it wrote and keeps what you edited
+    Scaffold {
+        /// Say what would be written, and write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write Nova agents as Claude Code subagents (`.claude/agents/NAME.md`)
     Export {
         /// Claude Code's subagent format (the one format there is to export to)
@@ -87,7 +95,8 @@ pub fn run(cx: &Context<'_>, args: &AgentsArgs) -> Result<Exit, CommandError> {
             out,
             force,
         } => super::agents_io::export(cx, names, out.as_deref(), *force),
-        AgentsCommand::Boundaries => super::agents_io::boundaries(cx),
+        AgentsCommand::Boundaries => super::domains::boundaries(cx),
+        AgentsCommand::Scaffold { dry_run } => super::domains::scaffold(cx, *dry_run),
     }
 }
 

@@ -15,6 +15,7 @@ mod ci;
 mod completions;
 mod config;
 mod doctor;
+mod domains;
 mod evolve;
 mod improve;
 mod init;

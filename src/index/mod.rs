@@ -254,6 +254,60 @@ impl Index {
         map::fit(&files, &ranked, budget)
     }
 
+    /// The map of one part of the repository for `focus`: the files `own` says are the part's,
+    /// in depth, and the files that use or are used by them (they define a public name one of
+    /// the part's files uses, or use one the part's files define) by their public items only.
+    /// Fitted to `budget`, never cached.
+    pub fn map_scoped(&self, focus: &Focus, budget: usize, own: &dyn Fn(&str) -> bool) -> RepoMap {
+        let files = self.scoped_files(own);
+        let list: Vec<(&str, &FileTags)> = files.iter().map(|(p, t)| (*p, t)).collect();
+        let (_, ranked) = rank::rank_with(&list, focus, &WEIGHTS);
+        map::fit(&list, &ranked, budget)
+    }
+
+    /// The part's files as they are and its neighbours' with their public definitions only.
+    fn scoped_files(&self, own: &dyn Fn(&str) -> bool) -> Vec<(&str, FileTags)> {
+        use std::collections::HashSet;
+        let mine: Vec<(&str, &FileTags)> = self
+            .file_list()
+            .into_iter()
+            .filter(|(p, _)| own(p))
+            .collect();
+        let used: HashSet<&str> = mine
+            .iter()
+            .flat_map(|(_, t)| t.refs.iter().map(|(n, _)| n.as_str()))
+            .collect();
+        let defined: HashSet<&str> = mine
+            .iter()
+            .flat_map(|(_, t)| t.defs.iter().filter(|d| d.public).map(|d| d.name.as_str()))
+            .collect();
+        let mut files: Vec<(&str, FileTags)> = Vec::new();
+        for (path, tags) in self.file_list() {
+            if own(path) {
+                files.push((path, tags.clone()));
+                continue;
+            }
+            let public: Vec<Def> = tags
+                .defs
+                .iter()
+                .filter(|d| d.public && d.kind != Kind::Impl)
+                .cloned()
+                .collect();
+            let neighbour = public.iter().any(|d| used.contains(d.name.as_str()))
+                || tags.refs.iter().any(|(n, _)| defined.contains(n.as_str()));
+            if neighbour && !public.is_empty() {
+                files.push((
+                    path,
+                    FileTags {
+                        defs: public,
+                        ..tags.clone()
+                    },
+                ));
+            }
+        }
+        files
+    }
+
     /// Why each file of `map` (made for `focus`) is in it, in the map's order.
     pub fn explain(&self, focus: &Focus, map: &RepoMap) -> Vec<relevance::Why> {
         let files = self.file_list();
@@ -301,6 +355,19 @@ impl Index {
         crate::hash::fnv1a_parts(parts)
     }
 
+    /// How much each file is about `focus`'s words, paths and `crate:` scopes (not its rank in the
+    /// reference graph), in path order.
+    pub fn relevance(&self, focus: &Focus) -> Vec<(&str, f64)> {
+        let files = self.file_list();
+        let relevance = relevance::of(&files, focus);
+        let scores = if relevance.files.is_empty() {
+            vec![0.0; files.len()]
+        } else {
+            relevance.files
+        };
+        files.iter().map(|(p, _)| *p).zip(scores).collect()
+    }
+
     /// Files by rank for `focus`, best first, with their scores.
     pub fn ranked_files(&self, focus: &Focus) -> Vec<(&str, f64)> {
         let files = self.file_list();
@@ -332,6 +399,11 @@ impl Index {
     /// Every indexed file's path, in order.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)
+    }
+
+    /// How many lines one file has.
+    pub fn lines(&self, path: &str) -> Option<u32> {
+        self.files.get(path).map(|e| e.tags.lines)
     }
 
     /// The definitions of one file, in order.

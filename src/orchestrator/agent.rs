@@ -22,7 +22,7 @@ use crate::config::HookEvent;
 use crate::llm::{
     self, ChatRequest, Delta, LlmError, Message, Prices, Provider, ToolCall, Usage, text_tools,
 };
-use crate::tools::{CallResult, Checks, Handoff, Toolbox};
+use crate::tools::{CallResult, ChangeRequest, Checks, Handoff, Toolbox};
 use guard::{LoopGuard, Verdict};
 
 /// How many outputs that do not match their schema an agent may give: the first is answered with
@@ -44,6 +44,8 @@ pub enum Ended {
     Answered(String),
     /// It passed the work on.
     HandedOff(Handoff),
+    /// It asked another part's owner for a change, and waits for it.
+    Requested(ChangeRequest),
     /// Its output did not match its schema after the corrective turn: the problem.
     Invalid(String),
     /// The loop guard or a budget stopped it: why.
@@ -55,6 +57,8 @@ pub enum Ended {
 pub struct AgentOutcome {
     pub ended: Ended,
     pub usage: Usage,
+    /// The conversation as it ended: an agent waiting for another's part goes on from it.
+    pub conversation: Conversation,
 }
 
 /// An agent's conversation so far: what resuming it needs.
@@ -248,6 +252,7 @@ pub async fn run(
             return Ok(AgentOutcome {
                 ended,
                 usage: turns.conversation.usage,
+                conversation: turns.conversation,
             });
         }
         obs.turn_done(&turns.conversation, memory, tools);
@@ -672,7 +677,8 @@ fn plain_answer(tools: &mut Toolbox<'_>, text: &str) -> Result<Ended, String> {
     }
 }
 
-/// How the agent's calls so far end its run, if they do: `finish`, a handoff, or a second output
+/// How the agent's calls so far end its run, if they do: `finish`, a handoff, a change request to
+/// another part's owner, or a second output
 /// that does not match its schema.
 fn ended_by(tools: &Toolbox<'_>) -> Option<Ended> {
     if let Some(finish) = tools.finished() {
@@ -684,6 +690,9 @@ fn ended_by(tools: &Toolbox<'_>) -> Option<Ended> {
     }
     if let Some(handoff) = tools.handed_off() {
         return Some(Ended::HandedOff(handoff.clone()));
+    }
+    if let Some(request) = tools.requested() {
+        return Some(Ended::Requested(request.clone()));
     }
     match tools.invalid_outputs() {
         (count, Some(problem)) if count >= INVALID_OUTPUTS => Some(Ended::Invalid(format!(

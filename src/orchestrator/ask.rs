@@ -18,6 +18,8 @@ use super::prover::Prover;
 pub(super) use super::recorder::Recorder;
 use super::resume::{self, Checkpoint, Keeper, ResumeError};
 use super::route::{self, RouteError};
+
+mod requests;
 use crate::agents::{AgentDef, AgentSet, Output, Pipeline, Role};
 use crate::config::HookEvent;
 use crate::config::RouteBy;
@@ -147,6 +149,8 @@ pub struct AskOutcome {
     pub steps: Vec<String>,
     /// What the agent that ended the run reported with `report_finding` (a reviewer's work).
     pub findings: Vec<Finding>,
+    /// The domain agents whose changes, made at the agent's request, are in its change.
+    pub helpers: Vec<String>,
 }
 
 /// What became of an agent's change.
@@ -239,13 +243,7 @@ pub async fn ask(
     };
     let base = base_of(request, resumed.as_ref())?;
     let can_change = base.is_some() && (request.validation.is_some() || request.on_tip.is_some());
-    let context = match (&request.repo_root, request.map_tokens) {
-        (Some(root), budget) if budget > 0 => {
-            let files = request.on_tip.as_ref().map(|on| on.files.as_path());
-            Some(RepoContext::build(root, files, &request.question).await)
-        }
-        _ => None,
-    };
+    let context = RepoContext::of(request).await;
     let tree = request
         .repo_root
         .clone()
@@ -257,7 +255,14 @@ pub async fn ask(
         Some((_, id, checkpoint)) => {
             Holder::resumed(pipeline, set, request, id, checkpoint, &mut rec)?
         }
-        None => Holder::routed(pipeline, set, request, can_change, &mut rec)?,
+        None => Holder::routed(
+            pipeline,
+            set,
+            request,
+            can_change,
+            context.as_ref().map(|c| &c.index),
+            &mut rec,
+        )?,
     };
     if let Some(seed) = request.on_tip.as_ref().and_then(|on| on.seed.clone()) {
         holder.carried = Some(seed);
@@ -272,29 +277,27 @@ pub async fn ask(
         pipeline,
         can_change,
     };
-    let acted = match act(&scene, base, holder, &mut rec).await {
-        Ok(acted) => acted,
-        Err(error) => {
-            rec.finish("failed", &error.to_string(), request.time);
-            return Err(error);
-        }
-    };
+    let acted = act(&scene, base, holder, &mut rec)
+        .await
+        .inspect_err(|error| rec.finish("failed", &error.to_string(), request.time))?;
     let Acted {
         agent,
         answer,
         stop,
         toolbox,
         mut usage,
+        helpers,
     } = acted;
     let run = rec.archive.as_ref().map(|archive| archive.id.clone());
     let (findings, steps) = reported(toolbox.as_ref());
     let made = to_land(toolbox.as_ref(), agent, &answer, base);
     let (change, proposal) = match made {
         Some((patch, _)) if request.on_tip.is_some() => (None, Some(patch)),
-        Some((patch, base)) => (
-            Some(land(&scene, pipeline, base, agent, patch, &mut usage, &mut rec).await?),
-            None,
-        ),
+        Some((patch, base)) => {
+            let by = (agent, helpers.as_slice());
+            let landed = land(&scene, pipeline, base, by, patch, &mut usage, &mut rec).await?;
+            (Some(landed), None)
+        }
         None => (None, None),
     };
     let seconds = started.elapsed().as_secs_f64();
@@ -323,6 +326,7 @@ pub async fn ask(
         proposal,
         steps,
         findings,
+        helpers: helpers.iter().map(|h| h.name.clone()).collect(),
     })
 }
 
@@ -408,6 +412,8 @@ struct Acted<'a> {
     stop: StopReason,
     toolbox: Option<Toolbox<'a>>,
     usage: Usage,
+    /// Domain agents whose changes, made at the agent's request, are in its candidate.
+    helpers: Vec<&'a AgentDef>,
 }
 
 /// Where a request's work is: the agent holding it, its task, the conversation it had (when
@@ -424,6 +430,10 @@ struct Holder<'a> {
     memory: TaskMemory,
     spent: Usage,
     chain: Chain,
+    /// Agents waiting for the part they asked of the holder (or of an owner it asked in turn).
+    waiting: Vec<requests::Waiting<'a>>,
+    /// Domain agents whose changes the candidate holds, besides the holder's.
+    helpers: Vec<&'a AgentDef>,
 }
 
 impl<'a> Holder<'a> {
@@ -447,6 +457,8 @@ impl<'a> Holder<'a> {
                 handoff::receivers(pipeline, set, &request.disabled),
                 &agent.name,
             ),
+            waiting: Vec::new(),
+            helpers: Vec::new(),
         }
     }
 
@@ -457,6 +469,7 @@ impl<'a> Holder<'a> {
         set: &'a AgentSet,
         request: &AskRequest,
         can_change: bool,
+        index: Option<&Index>,
         rec: &mut Recorder<'_>,
     ) -> Result<Self, AskError> {
         // A caller working on its own tip runs the agent its own pipeline named.
@@ -479,6 +492,7 @@ impl<'a> Holder<'a> {
             request.agent.as_deref(),
             &request.question,
             can_change,
+            domain_of(set, &request.disabled, index, &request.question),
         )?;
         rec.emit(Event::Routed {
             agent: agent.name.clone(),
@@ -529,8 +543,25 @@ impl<'a> Holder<'a> {
             memory: checkpoint.memory,
             spent: checkpoint.spent,
             chain,
+            waiting: Vec::new(),
+            helpers: Vec::new(),
         })
     }
+}
+
+/// The domain agent whose part `question` is about, and why, when the set has domain agents and
+/// the repository is indexed.
+fn domain_of<'s>(
+    set: &'s AgentSet,
+    disabled: &[String],
+    index: Option<&Index>,
+    question: &str,
+) -> Option<(&'s AgentDef, String)> {
+    let owners = crate::domains::Owners::domains(set, disabled);
+    if owners.is_empty() {
+        return None;
+    }
+    crate::domains::route::route(index?, &owners, question).map(|(agent, why, _)| (agent, why))
 }
 
 /// The enabled router of the pipeline's route stage, when it has one.
@@ -572,19 +603,15 @@ async fn act<'a>(
     loop {
         let agent = holder.agent;
         if request.explain_route
-            && let Some(why) = &holder.why
+            && let Some(explained) = holder.explained()
         {
-            return Ok(Acted {
-                agent,
-                answer: format!("{}: {why}", agent.name),
-                stop: StopReason::EndTurn,
-                toolbox: None,
-                usage: holder.spent,
-            });
+            return Ok(explained);
         }
-        let mut toolbox = scene
-            .tree
-            .map(|tree| Toolbox::new(agent, tree, index).with_handoffs(holder.chain.rules()));
+        let mut toolbox = scene.tree.map(|tree| {
+            Toolbox::new(agent, tree, index)
+                .with_handoffs(holder.chain.rules())
+                .with_requests(holder.requests(scene))
+        });
         if let Some(tools) = toolbox.as_mut() {
             if let Some(patch) = &holder.carried {
                 tools.seed(patch);
@@ -592,7 +619,7 @@ async fn act<'a>(
             tools.seed_findings(std::mem::take(&mut holder.findings));
         }
         let run = rec.archive.as_ref().map(|archive| archive.id.clone());
-        let (ended, used, stop) = {
+        let (ended, used, stop, conversation) = {
             let mut keeper = Keeper {
                 rec: &mut *rec,
                 question: &request.question,
@@ -620,48 +647,87 @@ async fn act<'a>(
             .await?
         };
         holder.spent = holder.spent.plus(used);
-        let handed = match ended {
+        let stopped = |why: String| AskError::Stopped {
+            agent: agent.name.clone(),
+            why,
+            run: run.clone(),
+        };
+        let answer = match ended {
             _ if agent.role == Role::Router => {
                 holder.route(scene, ended, rec)?;
                 continue;
             }
-            Ended::Finished(answer) | Ended::Answered(answer) => {
-                return Ok(Acted {
-                    agent,
-                    answer,
-                    stop,
-                    toolbox,
-                    usage: holder.spent,
-                });
+            Ended::Requested(asked) => {
+                let conversation = conversation.unwrap_or_default();
+                holder
+                    .ask_owner(scene, &asked, toolbox.as_ref(), conversation, rec)
+                    .map_err(stopped)?;
+                continue;
             }
-            Ended::HandedOff(handed) => handed,
-            Ended::Stopped(why) | Ended::Invalid(why) => {
-                return Err(AskError::Stopped {
-                    agent: agent.name.clone(),
-                    why,
-                    run,
-                });
+            // An owner done with the part it was asked for gives the work back.
+            Ended::Finished(said) | Ended::Answered(said) if holder.is_asked() => {
+                holder.give_back(Ok(said), toolbox.as_ref(), rec);
+                continue;
             }
+            Ended::Stopped(why) | Ended::Invalid(why) if holder.is_asked() => {
+                holder.give_back(Err(why), toolbox.as_ref(), rec);
+                continue;
+            }
+            Ended::Finished(answer) | Ended::Answered(answer) => answer,
+            Ended::HandedOff(handed) => {
+                holder
+                    .hand_on(scene, &handed, toolbox.as_ref(), rec)
+                    .map_err(stopped)?;
+                continue;
+            }
+            Ended::Stopped(why) | Ended::Invalid(why) => return Err(stopped(why)),
         };
-        let next = scene
-            .set
-            .agent(&handed.to)
-            .ok_or_else(|| AskError::Stopped {
-                agent: agent.name.clone(),
-                why: format!(
-                    "it handed the work to `{}`, which is not an agent",
-                    handed.to
-                ),
-                run: run.clone(),
-            })?;
-        let findings = toolbox
-            .as_ref()
-            .map(|t| t.findings().to_vec())
-            .unwrap_or_default();
-        holder.carried = toolbox.as_ref().and_then(|t| t.patch(&handed.message));
-        rec.emit(holder.chain.hop(&agent.name, &handed));
-        holder.task = handoff::task(&agent.name, &handed, &findings, &request.question);
-        holder.agent = next;
+        return Ok(Acted {
+            agent,
+            answer,
+            stop,
+            toolbox,
+            usage: holder.spent,
+            helpers: holder.helpers,
+        });
+    }
+}
+
+impl<'a> Holder<'a> {
+    /// Who acts and why, for `--explain-route`, once routing has chosen.
+    fn explained(&self) -> Option<Acted<'a>> {
+        let why = self.why.as_ref()?;
+        Some(Acted {
+            agent: self.agent,
+            answer: format!("{}: {why}", self.agent.name),
+            stop: StopReason::EndTurn,
+            toolbox: None,
+            usage: self.spent,
+            helpers: Vec::new(),
+        })
+    }
+
+    /// The holder handed the work on: the receiver takes it with the sender's candidate and
+    /// findings.
+    fn hand_on(
+        &mut self,
+        scene: &Scene<'a>,
+        handed: &crate::tools::Handoff,
+        toolbox: Option<&Toolbox<'_>>,
+        rec: &mut Recorder<'_>,
+    ) -> Result<(), String> {
+        let next = scene.set.agent(&handed.to).ok_or_else(|| {
+            format!(
+                "it handed the work to `{}`, which is not an agent",
+                handed.to
+            )
+        })?;
+        let findings = toolbox.map(|t| t.findings().to_vec()).unwrap_or_default();
+        self.carried = toolbox.and_then(|t| t.patch(&handed.message));
+        rec.emit(self.chain.hop(&self.agent.name, handed));
+        self.task = handoff::task(&self.agent.name, handed, &findings, &scene.request.question);
+        self.agent = next;
+        Ok(())
     }
 }
 
@@ -690,6 +756,7 @@ impl<'a> Holder<'a> {
                     Ended::Stopped(why) | Ended::Invalid(why) => why.clone(),
                     _ => String::from("it answered instead of handing the request on"),
                 };
+                let index = scene.context.map(|c| &c.index);
                 let (agent, why) = route::choose(
                     scene.pipeline,
                     scene.set,
@@ -697,6 +764,7 @@ impl<'a> Holder<'a> {
                     None,
                     &request.question,
                     scene.can_change,
+                    domain_of(scene.set, &request.disabled, index, &request.question),
                 )?;
                 (
                     agent,
@@ -724,7 +792,7 @@ async fn land(
     scene: &Scene<'_>,
     pipeline: &Pipeline,
     base: Oid,
-    agent: &AgentDef,
+    (agent, helpers): (&AgentDef, &[&AgentDef]),
     patch: Patch,
     usage: &mut Usage,
     rec: &mut Recorder<'_>,
@@ -744,6 +812,7 @@ async fn land(
         committer: landing::committer(pipeline, scene.set, &request.disabled),
         started: scene.started,
         used: std::sync::Mutex::new(*usage),
+        helpers: helpers.to_vec(),
     };
     let landed = landing::land(&act, agent, patch, rec).await;
     *usage = *act.used.lock().expect("no panic while held");
@@ -768,9 +837,16 @@ async fn converse(
     toolbox: Option<&mut Toolbox<'_>>,
     memory: &mut TaskMemory,
     keeper: &mut Keeper<'_, '_>,
-) -> Result<(Ended, Usage, StopReason), AskError> {
+) -> Result<(Ended, Usage, StopReason, Option<Conversation>), AskError> {
     let (hooks, agent) = (&scene.request.hooks, talk.agent);
-    let stopped = |why: String| Ok((Ended::Stopped(why), Usage::default(), StopReason::EndTurn));
+    let stopped = |why: String| {
+        Ok((
+            Ended::Stopped(why),
+            Usage::default(),
+            StopReason::EndTurn,
+            None,
+        ))
+    };
     if talk.first {
         let payload = serde_json::json!({
             "agent": agent.name,
@@ -791,6 +867,7 @@ async fn converse(
         Ok((Ended::Answered(_), ..)) => "answered",
         Ok((Ended::Finished(_), ..)) => "finished",
         Ok((Ended::HandedOff(_), ..)) => "handed_off",
+        Ok((Ended::Requested(_), ..)) => "requested",
         Ok((Ended::Stopped(_) | Ended::Invalid(_), ..)) => "stopped",
         Err(_) => "failed",
     };
@@ -807,7 +884,7 @@ async fn talk_with(
     toolbox: Option<&mut Toolbox<'_>>,
     memory: &mut TaskMemory,
     keeper: &mut Keeper<'_, '_>,
-) -> Result<(Ended, Usage, StopReason), AskError> {
+) -> Result<(Ended, Usage, StopReason, Option<Conversation>), AskError> {
     let (request, provider, agent) = (scene.request, scene.provider, talk.agent);
     let mcp = mcp_tools(request, agent, keeper).await;
     let toolbox = toolbox.filter(|tools| tools.specs().len() > 1 || !mcp.specs().is_empty());
@@ -821,6 +898,9 @@ async fn talk_with(
     chat.messages = vec![Message::user(talk.task)];
     if tools.iter().any(|t| t == "handoff") {
         chat.system.push_str(&receivers(scene, agent));
+    }
+    if tools.iter().any(|t| t == "request_change") {
+        chat.system.push_str(&requests::owners_prompt(scene, agent));
     }
     if talk.first {
         keeper.event(Event::AskStarted {
@@ -837,7 +917,7 @@ async fn talk_with(
     }
     let Some(toolbox) = toolbox else {
         let reply = answer(provider, &chat, agent, keeper.rec).await?;
-        return Ok((Ended::Answered(reply.text), reply.usage, reply.stop));
+        return Ok((Ended::Answered(reply.text), reply.usage, reply.stop, None));
     };
     let prover = scene.prover(agent);
     let session = Session {
@@ -864,7 +944,12 @@ async fn talk_with(
         None => Start::Task(talk.task),
     };
     let outcome = agent::run(&session, toolbox, start, memory, keeper).await?;
-    Ok((outcome.ended, outcome.usage, StopReason::EndTurn))
+    Ok((
+        outcome.ended,
+        outcome.usage,
+        StopReason::EndTurn,
+        Some(outcome.conversation),
+    ))
 }
 
 /// The MCP tools `agent` may use: the servers its `tools` name, started for this part of the run;
@@ -1041,12 +1126,23 @@ pub(super) fn system_prompt(
     if let Some(context) = map
         && budget > 0
     {
-        let map = context.index.map(&context.focus, budget);
-        if !map.text.is_empty() {
-            prompt.push_str(&format!(
-                "\n## Repository map of `{}`\n\nThe definitions that matter most to the question, by file (signatures; bodies elided):\n\n{}",
-                context.name, map.text
-            ));
+        if let Some(part) = &agent.part {
+            // A domain agent sees its part in depth, its neighbours by their public API.
+            let map = crate::domains::map_for(&context.index, agent, &context.focus, budget);
+            if !map.text.is_empty() {
+                prompt.push_str(&format!(
+                    "\n## Map of your part `{part}` of `{}`\n\nYour part's definitions in depth, and the public items of the files it uses or that use it, by file (signatures; bodies elided):\n\n{}",
+                    context.name, map.text
+                ));
+            }
+        } else {
+            let map = context.index.map(&context.focus, budget);
+            if !map.text.is_empty() {
+                prompt.push_str(&format!(
+                    "\n## Repository map of `{}`\n\nThe definitions that matter most to the question, by file (signatures; bodies elided):\n\n{}",
+                    context.name, map.text
+                ));
+            }
         }
     }
     prompt
@@ -1060,6 +1156,17 @@ pub(super) struct RepoContext {
 }
 
 impl RepoContext {
+    /// The request's repository's context, when it has a repository and wants a map.
+    async fn of(request: &AskRequest) -> Option<RepoContext> {
+        match (&request.repo_root, request.map_tokens) {
+            (Some(root), budget) if budget > 0 => {
+                let files = request.on_tip.as_ref().map(|on| on.files.as_path());
+                Some(RepoContext::build(root, files, &request.question).await)
+            }
+            _ => None,
+        }
+    }
+
     /// Builds (or loads from its cache) the index of the repository at `root`, or of its commit
     /// checked out at `files` (with the worktree's cache), off the async threads.
     async fn build(root: &Path, files: Option<&Path>, question: &str) -> RepoContext {

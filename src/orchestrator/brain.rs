@@ -4,8 +4,10 @@
 //! model-driven reviewer or refactorer is another, chosen by the agent's brain, and goes through
 //! the same run, the same guard, validation and commit.
 
+mod by_part;
 mod model;
 
+pub use by_part::ByPart;
 pub use model::{ModelBrain, ModelRefactorer, ModelReviewer, ModelRuns};
 
 use std::collections::BTreeMap;

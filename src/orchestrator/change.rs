@@ -45,8 +45,11 @@ pub enum Author {
 /// What an agent's file allows its changes.
 #[derive(Debug, Clone)]
 pub struct AgentPolicy {
+    /// The agent's name; several agents' joint change names them all, `, ` between.
     pub name: String,
     pub scope: Scope,
+    /// The globs `scope` was compiled from.
+    pub write: Vec<String>,
     pub may_silence: bool,
     pub may_add_dependencies: bool,
     pub may_change_api: bool,
@@ -59,11 +62,50 @@ impl AgentPolicy {
         AgentPolicy {
             name: agent.name.clone(),
             scope: Scope::new(&agent.scope.write),
+            write: agent.scope.write.clone(),
             may_silence: agent.may_silence,
             may_add_dependencies: agent.may_add_dependencies,
             may_change_api: agent.may_change_api,
             acceptance: agent.acceptance.clone(),
         }
+    }
+
+    /// Several agents' changes proved and committed as one: a file may be written where one of
+    /// them may write it, a change may silence a lint, add a dependency or change the API only
+    /// where all of them may, every one's acceptance commands run, and the commit names them all.
+    /// One policy is itself.
+    pub fn joint(policies: &[&AgentPolicy]) -> Option<AgentPolicy> {
+        let (first, rest) = policies.split_first()?;
+        if rest.is_empty() {
+            return Some((*first).clone());
+        }
+        let mut write: Vec<String> = Vec::new();
+        let mut acceptance: Vec<String> = Vec::new();
+        for policy in policies {
+            for glob in &policy.write {
+                if !write.contains(glob) {
+                    write.push(glob.clone());
+                }
+            }
+            for command in &policy.acceptance {
+                if !acceptance.contains(command) {
+                    acceptance.push(command.clone());
+                }
+            }
+        }
+        Some(AgentPolicy {
+            name: policies
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            scope: Scope::new(&write),
+            write,
+            may_silence: policies.iter().all(|p| p.may_silence),
+            may_add_dependencies: policies.iter().all(|p| p.may_add_dependencies),
+            may_change_api: policies.iter().all(|p| p.may_change_api),
+            acceptance,
+        })
     }
 }
 

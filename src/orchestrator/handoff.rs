@@ -11,7 +11,8 @@ use crate::tools::{Handoff, Handoffs};
 /// pipeline's repair steps are bounded by their own `attempts`.
 pub const MAX_HOPS: usize = 4;
 
-/// Every enabled agent of `pipeline`'s agent stages, with its role: who may be handed work.
+/// Every enabled agent of `pipeline`'s agent stages, and every enabled domain agent, with its
+/// role: who may be handed work.
 pub fn receivers(
     pipeline: &Pipeline,
     set: &AgentSet,
@@ -26,6 +27,15 @@ pub fn receivers(
             if let Some(agent) = set.agent(name) {
                 receivers.push((name.clone(), agent.role));
             }
+        }
+    }
+    // Domain agents take work about their parts, whichever pipeline runs.
+    for agent in set.agents() {
+        if agent.part.is_some()
+            && !disabled.contains(&agent.name)
+            && !receivers.iter().any(|(n, _)| *n == agent.name)
+        {
+            receivers.push((agent.name.clone(), agent.role));
         }
     }
     receivers

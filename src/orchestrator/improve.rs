@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::brain::{
-    BrainError, BuiltinRefactorer, BuiltinReviewer, ModelBrain, ModelRefactorer, ModelReviewer,
-    ModelRuns, Refactorer, Reviewer, TipView,
+    BrainError, BuiltinRefactorer, BuiltinReviewer, ByPart, ModelBrain, ModelRefactorer,
+    ModelReviewer, ModelRuns, Refactorer, Reviewer, TipView,
 };
 use super::change::{self, Base, Candidate, ChangePath, CommitError, Target};
 use super::clock::stamp;
@@ -249,6 +249,9 @@ fn round(seconds: f64) -> f64 {
     (seconds * 100.0).round() / 100.0
 }
 
+/// Builds the refactorer of one agent.
+type MakeRefactorer<'a> = dyn Fn(&'a AgentDef) -> Box<dyn Refactorer + 'a> + 'a;
+
 /// Runs `improve` on the request's repository with the agents of `set`, sending every event to
 /// `sink` as it happens: with the builtin brain, or with `model` (the refactorer, its fixer and
 /// its committer then work with the model on what has no machine fix).
@@ -275,26 +278,35 @@ pub fn improve(
         return Err(ImproveError::Rules(first.to_string()));
     }
     let builtin = BuiltinReviewer::new(cast.reviewers.clone(), rules);
-    let (mut reviewer, mut refactorer): (Box<dyn Reviewer + '_>, Box<dyn Refactorer + '_>) =
-        match model {
-            Some(brain) => {
-                let runs = ModelRuns::new(brain)?;
-                let refactorer = cast.refactorer;
-                (
-                    Box::new(ModelReviewer::new(builtin, &cast.reviewers, runs.clone())),
-                    Box::new(ModelRefactorer::new(
-                        refactorer,
-                        runs,
-                        pipeline,
-                        &request.disabled,
-                    )),
-                )
-            }
-            None => (
-                Box::new(builtin),
-                Box::new(BuiltinRefactorer::new(cast.refactorer)),
-            ),
-        };
+    // Each agent's refactorer works the same way: with the model, or builtin.
+    let (mut reviewer, make): (Box<dyn Reviewer + '_>, Box<MakeRefactorer<'_>>) = match model {
+        Some(brain) => {
+            let runs = ModelRuns::new(brain)?;
+            let reviewer = ModelReviewer::new(builtin, &cast.reviewers, runs.clone());
+            let disabled = request.disabled.clone();
+            let make: Box<MakeRefactorer<'_>> = Box::new(move |agent| {
+                Box::new(ModelRefactorer::new(
+                    agent,
+                    runs.clone(),
+                    pipeline,
+                    &disabled,
+                ))
+            });
+            (Box::new(reviewer), make)
+        }
+        None => {
+            let make: Box<MakeRefactorer<'_>> =
+                Box::new(|agent| Box::new(BuiltinRefactorer::new(agent)));
+            (Box::new(builtin), make)
+        }
+    };
+    // A repository with domain agents has each finding fixed by the owner of its file.
+    let owners = crate::domains::Owners::domains(set, &request.disabled);
+    let mut refactorer: Box<dyn Refactorer + '_> = if owners.is_empty() {
+        make(cast.refactorer)
+    } else {
+        Box::new(ByPart::new(owners, make(cast.refactorer), &*make))
+    };
     let base = git::head_commit(root)?;
     let run_id = stamp(request.time);
     let branch = git::review_branch(

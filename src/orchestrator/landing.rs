@@ -36,6 +36,19 @@ pub(super) struct Act<'a> {
     pub started: std::time::Instant,
     /// What the run used so far; the repair and commit agents add theirs.
     pub used: std::sync::Mutex<crate::llm::Usage>,
+    /// Domain agents whose changes, made at the agent's request, are in the candidate: the
+    /// change is theirs too (`AgentPolicy::joint`).
+    pub helpers: Vec<&'a AgentDef>,
+}
+
+/// Who wrote a candidate: `agent`, and with it the owners whose parts it asked for.
+fn author(agent: &AgentDef, helpers: &[&AgentDef]) -> AgentPolicy {
+    let policies: Vec<AgentPolicy> = std::iter::once(agent)
+        .chain(helpers.iter().copied())
+        .map(AgentPolicy::of)
+        .collect();
+    let all: Vec<&AgentPolicy> = policies.iter().collect();
+    AgentPolicy::joint(&all).unwrap_or_else(|| AgentPolicy::of(agent))
 }
 
 /// The validate stage's `repair` agent, when it is enabled, with its attempts.
@@ -165,7 +178,9 @@ async fn repair(
     let summary = match ended {
         Ended::Finished(text) | Ended::Answered(text) if !text.is_empty() => text,
         Ended::Finished(_) | Ended::Answered(_) => patch.summary.clone(),
-        Ended::Stopped(_) | Ended::Invalid(_) | Ended::HandedOff(_) => return Ok(None),
+        Ended::Stopped(_) | Ended::Invalid(_) | Ended::HandedOff(_) | Ended::Requested(_) => {
+            return Ok(None);
+        }
     };
     Ok(tools
         .patch(&summary)
@@ -187,7 +202,7 @@ async fn prove(
     let diff = patch.diff();
     let mut candidate = Candidate {
         patch,
-        author: Author::Agent(AgentPolicy::of(agent)),
+        author: Author::Agent(author(agent, &act.helpers)),
         origin: Origin::Request {
             request: request.question.clone(),
             model: request.model.clone(),

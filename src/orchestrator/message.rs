@@ -135,12 +135,23 @@ fn in_symbol(finding: &Finding) -> String {
         .unwrap_or_default()
 }
 
+/// Nova's trailers: one `Nova-Agent` per agent that wrote the change (`agent` names several
+/// with `, ` between: agent names are kebab-case), the run, the proof.
 fn trailers(agent: &str, run: &str, report: &ValidationReport) -> String {
     format!(
-        "Nova-Agent: {agent}\nNova-Run: {run}\nNova-Validation: {}\nNova-Sandbox: {}\n",
+        "{}Nova-Run: {run}\nNova-Validation: {}\nNova-Sandbox: {}\n",
+        agent_trailers(agent),
         report.summary(),
         report.sandbox,
     )
+}
+
+/// One `Nova-Agent` trailer per agent `agent` names.
+fn agent_trailers(agent: &str) -> String {
+    agent
+        .split(", ")
+        .map(|name| format!("Nova-Agent: {name}\n"))
+        .collect()
 }
 
 /// The message of the commit that applies a reply, proved by `report` in run `run`.
@@ -205,11 +216,11 @@ pub fn request_message(
         .map(|c| format!("- {}", c.path))
         .collect();
     let mut message = format!(
-        "{subject}\n\n{body}{}\n\n{}\n\nNova-Agent: {}\nNova-Model: {}\nNova-Run: {}\n\
+        "{subject}\n\n{body}{}\n\n{}\n\n{}Nova-Model: {}\nNova-Run: {}\n\
          Nova-Validation: {}\nNova-Sandbox: {}\n",
         wrap(&asked, 72),
         files.join("\n"),
-        made.agent,
+        agent_trailers(made.agent),
         made.model,
         made.run,
         report.summary(),

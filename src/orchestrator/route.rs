@@ -55,6 +55,8 @@ pub enum RouteError {
 
 /// The agent that acts on `request` and why; `named` is `--agent NAME`. `can_change` says whether
 /// a change could land (a repository is there): without one, a change request is answered.
+/// `domain` is the domain agent whose part the request is about, and why
+/// ([`crate::domains::route`]): a change request the refactorer would take goes to it instead.
 pub fn choose<'s>(
     pipeline: &Pipeline,
     set: &'s AgentSet,
@@ -62,8 +64,9 @@ pub fn choose<'s>(
     named: Option<&str>,
     request: &str,
     can_change: bool,
+    domain: Option<(&'s AgentDef, String)>,
 ) -> Result<(&'s AgentDef, String), RouteError> {
-    let routed: Vec<&AgentDef> = pipeline
+    let mut routed: Vec<&AgentDef> = pipeline
         .stages
         .iter()
         .filter(|stage| stage.mode == Mode::Route)
@@ -74,6 +77,15 @@ pub fn choose<'s>(
         .filter(|name| !disabled.contains(name))
         .filter_map(|name| set.agent(name))
         .collect();
+    // Domain agents take change requests about their parts, whatever the pipeline lists.
+    for agent in set.agents() {
+        if agent.part.is_some()
+            && !disabled.contains(&agent.name)
+            && !routed.iter().any(|a| a.name == agent.name)
+        {
+            routed.push(agent);
+        }
+    }
     if let Some(name) = named {
         return match routed.iter().find(|agent| agent.name == name) {
             Some(agent) => Ok((agent, String::from("named with `--agent`"))),
@@ -96,7 +108,7 @@ pub fn choose<'s>(
         .iter()
         .copied()
         .filter(|agent| match change {
-            Some(_) => agent.role.output() == Output::Patch,
+            Some(_) => agent.role.output() == Output::Patch && agent.part.is_none(),
             None => agent.role.output() != Output::Patch,
         })
         .collect();
@@ -132,6 +144,11 @@ pub fn choose<'s>(
                 shared.join(", ")
             ),
         ));
+    }
+    if change.is_some()
+        && let Some((agent, about)) = domain
+    {
+        return Ok((agent, format!("{why}, and {about}")));
     }
     if let Some(agent) = default {
         return Ok((agent, why));
@@ -208,7 +225,7 @@ mod tests {
         let set = AgentSet::builtin();
         let pipeline = set.pipeline("ask").expect("built in");
         let pick = |request: &str, can_change| {
-            choose(pipeline, &set, &[], None, request, can_change)
+            choose(pipeline, &set, &[], None, request, can_change, None)
                 .map(|(agent, _)| agent.name.clone())
         };
         assert_eq!(pick("What does `greet` do?", true).as_deref(), Ok("chat"));
@@ -221,14 +238,22 @@ mod tests {
             Ok("refactorer")
         );
         assert_eq!(pick("Rename greet to hello", false).as_deref(), Ok("chat"));
-        let named = choose(pipeline, &set, &[], Some("refactorer"), "Why?", true);
+        let named = choose(pipeline, &set, &[], Some("refactorer"), "Why?", true, None);
         assert_eq!(
             named.map(|(a, why)| (a.name.clone(), why)).ok(),
             Some(("refactorer".into(), "named with `--agent`".into()))
         );
-        let unknown = choose(pipeline, &set, &[], Some("nobody"), "Why?", true);
+        let unknown = choose(pipeline, &set, &[], Some("nobody"), "Why?", true, None);
         assert!(matches!(unknown, Err(RouteError::Unknown { .. })));
-        let disabled = choose(pipeline, &set, &["chat".to_owned()], None, "Why?", true);
+        let disabled = choose(
+            pipeline,
+            &set,
+            &["chat".to_owned()],
+            None,
+            "Why?",
+            true,
+            None,
+        );
         assert!(matches!(disabled, Err(RouteError::NoChat { .. })));
     }
 
@@ -236,8 +261,9 @@ mod tests {
     fn an_agent_whose_description_shares_more_words_takes_the_request() {
         let set = AgentSet::builtin();
         let pipeline = set.pipeline("ask").expect("built in");
-        let pick =
-            |request: &str| choose(pipeline, &set, &[], None, request, true).expect("an agent");
+        let pick = |request: &str| {
+            choose(pipeline, &set, &[], None, request, true, None).expect("an agent")
+        };
         let (agent, why) = pick("Add a doc comment to greet");
         assert_eq!(agent.name, "doc-writer");
         assert_eq!(
@@ -267,6 +293,7 @@ mod tests {
             None,
             "Add a doc comment to greet",
             true,
+            None,
         );
         assert_eq!(
             without.map(|(a, _)| a.name.clone()).ok().as_deref(),

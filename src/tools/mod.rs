@@ -49,7 +49,7 @@ pub trait Tree: Send + Sync {
 }
 
 pub use checks::{Checks, Job, JobFuture, JobResult, SHELL_COMMAND_CHARS};
-pub use output::{Finish, Handoff, Handoffs};
+pub use output::{ChangeRequest, Finish, Handoff, Handoffs, Requests};
 
 /// What a call gave back to the model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +103,9 @@ pub struct Toolbox<'a> {
     /// Who may be handed the work, and the chain so far.
     handoffs: Handoffs,
     handed_off: Option<Handoff>,
+    /// Whom the agent may ask for a change, and what it asked.
+    requests: Requests,
+    requested: Option<ChangeRequest>,
     /// The last invalid output's problem, and how many there were.
     invalid: Option<String>,
     invalid_outputs: usize,
@@ -197,6 +200,8 @@ impl<'a> Toolbox<'a> {
             findings: Vec::new(),
             handoffs: Handoffs::default(),
             handed_off: None,
+            requests: Requests::default(),
+            requested: None,
             invalid: None,
             invalid_outputs: 0,
         }
@@ -206,6 +211,13 @@ impl<'a> Toolbox<'a> {
     #[must_use]
     pub fn with_handoffs(mut self, handoffs: Handoffs) -> Self {
         self.handoffs = handoffs;
+        self
+    }
+
+    /// Lets the agent ask the domain agents of `requests` for changes to their files.
+    #[must_use]
+    pub fn with_requests(mut self, requests: Requests) -> Self {
+        self.requests = requests;
         self
     }
 
@@ -248,6 +260,7 @@ impl<'a> Toolbox<'a> {
             "propose_edit" => self.propose_edit(args),
             "report_finding" => self.report_finding(args),
             "handoff" => self.handoff(args),
+            "request_change" => self.request_change(args),
             "git_diff" => self.git_diff(args),
             "run_checks" | "shell" => CallResult::failed(format!(
                 "`{}` cannot run in this session: there is no sandbox to run it in",
@@ -292,6 +305,11 @@ impl<'a> Toolbox<'a> {
     /// The work the agent handed on, once it called `handoff`.
     pub fn handed_off(&self) -> Option<&Handoff> {
         self.handed_off.as_ref()
+    }
+
+    /// The change the agent asked of another part's owner, once it called `request_change`.
+    pub fn requested(&self) -> Option<&ChangeRequest> {
+        self.requested.as_ref()
     }
 
     /// The findings the agent reported.

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::{CallResult, Toolbox};
 use crate::agents::{Flow, Output, Role};
 use crate::edit::RepoPath;
+use crate::edit::guard::Scope;
 use crate::findings::{Finding, Severity, Span, fingerprint};
 
 /// How an agent ended its work, through the `finish` tool.
@@ -28,6 +29,30 @@ pub struct Handoff {
     /// What the message carries: the sender's findings, its candidate, a plan, or the task.
     pub flow: Flow,
     pub message: String,
+}
+
+/// A part of a change asked of the domain agent that owns the files it needs (`request_change`):
+/// what to change, why, and the interface both sides rely on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeRequest {
+    /// The owner asked.
+    pub to: String,
+    /// The files to change, outside the asking agent's write scope.
+    pub paths: Vec<String>,
+    pub change: String,
+    pub why: String,
+    /// The names and signatures both sides will rely on (may be empty).
+    pub interface: String,
+}
+
+/// Who an agent may ask for a change in this session: each domain agent's name with its write
+/// scope, the agents waiting for a part now (who may not be asked again), and how many more
+/// requests may nest.
+#[derive(Debug, Clone, Default)]
+pub struct Requests {
+    pub owners: Vec<(String, Scope)>,
+    pub waiting: Vec<String>,
+    pub depth_left: usize,
 }
 
 /// Who an agent may hand work to in this session: each receiver's name and what it accepts,
@@ -95,6 +120,19 @@ pub(super) fn catalog() -> Vec<(&'static str, &'static str, Value)> {
                 "to": {"type": "string"},
                 "message": {"type": "string"}
             }, "required": ["to", "message"]}),
+        ),
+        (
+            "request_change",
+            "Ask the agent that owns files outside your write scope to change them: say what to \
+             change, why, and the interface (names, signatures) both sides will rely on. This \
+             ends your turn; you go on when its change is in your candidate.",
+            json!({"type": "object", "properties": {
+                "paths": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                          "description": "the files to change, all of one owner"},
+                "change": {"type": "string", "description": "what to change"},
+                "why": {"type": "string", "description": "why your change needs it"},
+                "interface": {"type": "string", "description": "the names and signatures both sides rely on"}
+            }, "required": ["paths", "change", "why"]}),
         ),
         (
             "git_diff",
@@ -323,6 +361,81 @@ impl Toolbox<'_> {
         CallResult::ok(format!("handed to `{to}` with your {}", flow.as_str()))
     }
 
+    pub(super) fn request_change(&mut self, args: &Value) -> CallResult {
+        let text = |key: &str| args[key].as_str().unwrap_or("").trim().to_owned();
+        let (change, why, interface) = (text("change"), text("why"), text("interface"));
+        let paths: Vec<String> = args["paths"]
+            .as_array()
+            .map(|p| {
+                p.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if paths.is_empty() || change.is_empty() || why.is_empty() {
+            return CallResult::failed(String::from(
+                "`request_change` needs `paths` (the files to change), `change` (what) and `why`",
+            ));
+        }
+        let mut owner: Option<&str> = None;
+        for path in &paths {
+            let Some(repo_path) = RepoPath::new(path) else {
+                return CallResult::refused(format!("`{path}` is not a path in the repository"));
+            };
+            if self.write_scope.contains(&repo_path) {
+                return CallResult::refused(format!(
+                    "`{path}` is yours to write: change it with `propose_edit`"
+                ));
+            }
+            let owners: Vec<&str> = self
+                .requests
+                .owners
+                .iter()
+                .filter(|(_, scope)| scope.contains(&repo_path))
+                .map(|(name, _)| name.as_str())
+                .collect();
+            let [one] = owners.as_slice() else {
+                return CallResult::refused(format!(
+                    "`{path}` has no one owner among the domain agents of this session: leave \
+                     it, and say in your answer what it needs"
+                ));
+            };
+            match owner {
+                Some(other) if other != *one => {
+                    return CallResult::refused(format!(
+                        "`{path}` is `{one}`'s and an earlier path `{other}`'s: ask one owner at \
+                         a time"
+                    ));
+                }
+                _ => owner = Some(one),
+            }
+        }
+        let to = owner.unwrap_or_default().to_owned();
+        if self.requests.waiting.contains(&to) || to == self.agent.name {
+            return CallResult::refused(format!(
+                "`{to}` is waiting for your part (waiting: {}): finish yours, and say in your \
+                 answer what else it needs",
+                self.requests.waiting.join(", ")
+            ));
+        }
+        if self.requests.depth_left == 0 {
+            return CallResult::refused(String::from(
+                "requests are nested as deep as one change may go: finish with what you have",
+            ));
+        }
+        self.requested = Some(ChangeRequest {
+            to: to.clone(),
+            paths,
+            change,
+            why,
+            interface,
+        });
+        CallResult::ok(format!(
+            "asked `{to}`; you go on when its change is in your candidate"
+        ))
+    }
+
     /// What a handoff from this agent carries now: its candidate, its findings, its plan, or the
     /// task itself.
     fn carried(&self) -> Flow {
@@ -458,5 +571,75 @@ mod tests {
         assert_eq!(planner.handed_off().map(|h| h.flow), Some(Flow::Plan));
         assert!(!Role::Chat.accepts().contains(&Flow::Patches));
         assert!(Role::Fixer.accepts().contains(&Flow::Patches));
+    }
+
+    #[test]
+    fn a_change_is_asked_of_the_one_owner_of_its_files_and_never_of_one_who_waits() {
+        let text = "+++\nname = \"part-a\"\nrole = \"refactorer\"\npart = \"src/a\"\n\
+                    description = \"Owns src/a\"\nscope = { read = [\"**\"], write = [\"src/a/**\"] }\n\
+                    tools = [\"propose_edit\", \"request_change\"]\n\
+                    budget = { turns = 5, tokens = 1000, seconds = 60 }\noutput = \"patch\"\n+++\nOwn it.\n";
+        let (agent, problems) = crate::agents::parse_agent(
+            std::path::Path::new("part-a.md"),
+            text,
+            crate::agents::Origin::File("part-a.md".into()),
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let agent = agent.expect("an agent");
+        let tree = tree();
+        let scope = |glob: &str| Scope::new(&[glob.to_owned()]);
+        let requests = |waiting: &[&str], depth_left| Requests {
+            owners: vec![
+                (String::from("part-a"), scope("src/a/**")),
+                (String::from("part-b"), scope("src/b/**")),
+                (String::from("part-c"), scope("src/c/**")),
+            ],
+            waiting: waiting.iter().map(|w| (*w).to_owned()).collect(),
+            depth_left,
+        };
+        let ask = |paths: Value| {
+            call(
+                "request_change",
+                json!({"paths": paths, "change": "add f", "why": "a needs it", "interface": "fn f()"}),
+            )
+        };
+        let mut tools = Toolbox::new(&agent, &tree, None).with_requests(requests(&[], 2));
+        let own = tools.call(&ask(json!(["src/a/x.rs"])));
+        assert!(
+            own.refused && own.content.contains("yours to write"),
+            "{}",
+            own.content
+        );
+        let two = tools.call(&ask(json!(["src/b/x.rs", "src/c/y.rs"])));
+        assert!(
+            two.refused && two.content.contains("one owner at a time"),
+            "{}",
+            two.content
+        );
+        let none = tools.call(&ask(json!(["README.md"])));
+        assert!(
+            none.refused && none.content.contains("no one owner"),
+            "{}",
+            none.content
+        );
+        assert!(tools.requested().is_none());
+        let asked = tools.call(&ask(json!(["src/b/x.rs"])));
+        assert!(!asked.is_error, "{}", asked.content);
+        let request = tools.requested().expect("asked");
+        assert_eq!(
+            (request.to.as_str(), request.interface.as_str()),
+            ("part-b", "fn f()")
+        );
+
+        let mut waiting = Toolbox::new(&agent, &tree, None).with_requests(requests(&["part-b"], 2));
+        let back = waiting.call(&ask(json!(["src/b/x.rs"])));
+        assert!(
+            back.refused && back.content.contains("is waiting for your part"),
+            "{}",
+            back.content
+        );
+        let mut deep = Toolbox::new(&agent, &tree, None).with_requests(requests(&[], 0));
+        let too_deep = deep.call(&ask(json!(["src/c/x.rs"])));
+        assert!(too_deep.refused, "{}", too_deep.content);
     }
 }

@@ -326,7 +326,7 @@ fn one_file_with_three_problems_gives_all_three_in_one_run() {
     assert_eq!(run.code, 1, "{}", run.both());
     insta::assert_snapshot!(run.stdout, @r"
     three/three.md:6: unknown tool `serach`; did you mean `search`?
-    three/three.md:7: unknown key `colour`; valid keys: `name`, `role`, `description`, `scope`, `tools`, `model`, `handoff`, `budget`, `builtin`, `acceptance`, `may_silence`, `may_add_dependencies`, `may_change_api`, `output`
+    three/three.md:7: unknown key `colour`; valid keys: `name`, `role`, `description`, `scope`, `tools`, `model`, `part`, `handoff`, `budget`, `builtin`, `acceptance`, `may_silence`, `may_add_dependencies`, `may_change_api`, `output`
     three/three.md:8: unknown agent `nobody`; `nova agents list` shows the agents there are
     failed: 16 agents and 3 pipelines checked, 3 problem(s)
     ");

@@ -17,6 +17,7 @@ mod cli;
 mod common;
 mod config;
 mod crash;
+mod domains;
 mod edits;
 mod evolve;
 mod git_scenarios;

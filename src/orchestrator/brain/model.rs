@@ -110,9 +110,13 @@ impl<'a> ModelRuns<'a> {
         let request = AskRequest {
             question: task,
             agent: Some(agent.name.clone()),
+            // Nothing is handed on; a domain agent may still ask the other parts' owners.
             disabled: set
                 .agents()
                 .filter(|other| other.name != agent.name)
+                .filter(|other| {
+                    other.part.is_none() || !agent.tools.iter().any(|t| t == "request_change")
+                })
                 .map(|other| other.name.clone())
                 .collect(),
             validation: None,
@@ -229,9 +233,17 @@ impl<'a> ModelRefactorer<'a> {
         origin: Origin,
     ) -> Option<Candidate> {
         let patch = outcome.proposal.clone()?;
+        // The owners it asked for a part wrote the candidate with it.
+        let set = self.runs.borrow().brain.set;
+        let policies: Vec<AgentPolicy> = std::iter::once(agent)
+            .chain(outcome.helpers.iter().filter_map(|name| set.agent(name)))
+            .map(AgentPolicy::of)
+            .collect();
+        let all: Vec<&AgentPolicy> = policies.iter().collect();
+        let author = AgentPolicy::joint(&all).unwrap_or_else(|| AgentPolicy::of(agent));
         Some(Candidate {
             patch,
-            author: Author::Agent(AgentPolicy::of(agent)),
+            author: Author::Agent(author),
             origin,
             message: None,
         })

@@ -11,7 +11,7 @@ use crate::edit::{FileChange, Patch, RepoPath, Stack};
 use crate::findings::Finding;
 use crate::index::Index;
 use crate::orchestrator::brain::{Proposal, Refactorer, TipView};
-use crate::orchestrator::change::{Candidate, ChangePath, Origin};
+use crate::orchestrator::change::{AgentPolicy, Author, Candidate, ChangePath, Origin};
 use crate::orchestrator::improve::ImproveError;
 
 /// How `improve` gathers fixes into validated commits.
@@ -442,9 +442,22 @@ impl Formed {
             .iter()
             .filter_map(|&m| finding_of(&self.members[m].0).cloned())
             .collect();
+        // Fixes by several owners (a repository's domain agents) are their joint change.
+        let mut authors: Vec<&AgentPolicy> = Vec::new();
+        for &m in set {
+            if let Author::Agent(policy) = &self.members[m].0.author
+                && !authors.iter().any(|a| a.name == policy.name)
+            {
+                authors.push(policy);
+            }
+        }
+        let author = match AgentPolicy::joint(&authors) {
+            Some(joint) if authors.len() > 1 => Author::Agent(joint),
+            _ => first.author.clone(),
+        };
         Candidate {
             patch: self.stack.patch(&summary(&findings), committed, &ids),
-            author: first.author.clone(),
+            author,
             origin: Origin::Findings(findings),
             message: None,
         }

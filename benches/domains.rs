@@ -1,0 +1,521 @@
+//! Domain agents: does a task go to the owner of the part it is about, and how big is a domain
+//! agent's prompt against a whole-repository agent's?
+//!
+//! Routing: real commits of Nova and of two public Rust workspaces (ripgrep, tokio), pinned in
+//! `benches/domains/tasks.txt`. For each, the parent's tree is the repository, `nova agents
+//! scaffold` writes its domain agents there, the commit message is the task, and the right agent
+//! is the owner of every `.rs` file the commit changed (a commit whose files have two owners is not
+//! a task). The offline router (`domains::route`) picks an agent; accuracy is the share it gets
+//! right. A quarter of the tasks, by the commit's hash, is held out from tuning. tokio's messages
+//! open with an area (`sync:`, `rt:`), which names a directory: its figures are also given with the
+//! area cut off.
+//!
+//! Prompt sizes: at each repository's pinned head, each domain agent's whole context (its prompt,
+//! and its part's map in depth with its neighbours' public items, unbudgeted) against a
+//! whole-repository agent's (the refactorer's prompt and the whole repository's map, unbudgeted),
+//! in `o200k_base` tokens.
+//!
+//! ```sh
+//! cargo bench --bench domains                           # routing (train split) and sizes
+//! cargo bench --bench domains -- --split test           # the held-out split
+//! cargo bench --bench domains -- --split all --misses   # every task, and each wrong route
+//! cargo bench --bench domains -- --sweep               # accuracy over a grid of weights (train)
+//! cargo bench --bench domains -- --pick 30 --repo tokio # candidate tasks to pin
+//! ```
+//!
+//! The public repositories are read from mirrors made with the search tool's `fetch` (`--mirrors
+//! DIR`, default `../.mirror`, as `<owner>+<name>/repo`); a missing one is skipped, loudly. Trees
+//! are written once to `target/domains-bench/trees/`.
+
+#![expect(
+    clippy::print_stdout,
+    reason = "a benchmark reports its results on stdout"
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use git2::{Oid, Repository};
+use nova::agents::AgentSet;
+use nova::domains::{Owners, route, scaffold};
+use nova::index::{Focus, Index, count_tokens};
+
+/// The repositories: a short name and the mirror's directory (`None`: Nova's own).
+const REPOS: [(&str, Option<&str>); 3] = [
+    ("nova", None),
+    ("ripgrep", Some("BurntSushi+ripgrep")),
+    ("tokio", Some("tokio-rs+tokio")),
+];
+
+/// A map with no budget to speak of: everything it would show.
+const WHOLE: usize = 10_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Split {
+    Train,
+    Test,
+    All,
+}
+
+struct Args {
+    split: Split,
+    misses: bool,
+    sweep: bool,
+    pick: Option<(usize, String)>,
+    mirrors: PathBuf,
+}
+
+fn args(root: &Path) -> Args {
+    let mut args = Args {
+        split: Split::Train,
+        misses: false,
+        sweep: false,
+        pick: None,
+        mirrors: root.join("../.mirror"),
+    };
+    let given: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| {
+        given
+            .iter()
+            .position(|a| a == flag)
+            .and_then(|i| given.get(i + 1))
+            .cloned()
+    };
+    args.split = match value("--split").as_deref() {
+        Some("test") => Split::Test,
+        Some("all") => Split::All,
+        _ => Split::Train,
+    };
+    args.misses = given.iter().any(|a| a == "--misses");
+    args.sweep = given.iter().any(|a| a == "--sweep");
+    if let Some(n) = value("--pick") {
+        let repo = value("--repo").unwrap_or_else(|| String::from("nova"));
+        args.pick = Some((n.parse().expect("--pick N"), repo));
+    }
+    if let Some(dir) = value("--mirrors") {
+        args.mirrors = PathBuf::from(dir);
+    }
+    args
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let args = args(&root);
+    if let Some((n, repo)) = &args.pick {
+        let dir = repo_dir(&root, &args.mirrors, repo).expect("the repository's mirror");
+        pick(&root, &dir, repo, *n);
+        return;
+    }
+    routing(&root, &args);
+    sizes(&root, &args);
+}
+
+/// Where a repository's git directory is.
+fn repo_dir(root: &Path, mirrors: &Path, name: &str) -> Option<PathBuf> {
+    let (_, mirror) = REPOS.iter().find(|(n, _)| *n == name)?;
+    let dir = match mirror {
+        None => root.to_owned(),
+        Some(mirror) => mirrors.join(mirror).join("repo"),
+    };
+    dir.exists().then_some(dir)
+}
+
+fn held_out(commit: &str) -> bool {
+    nova::hash::fnv1a(commit.as_bytes()).is_multiple_of(4)
+}
+
+/// `tree` written to `dir` once, with its domain agents scaffolded there.
+fn checkout(git: &Repository, tree: &git2::Tree<'_>, dir: &Path) -> Index {
+    if !dir.join(".complete").exists() {
+        let _ = std::fs::remove_dir_all(dir);
+        tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            if entry.kind() == Some(git2::ObjectType::Blob) && entry.filemode() != 0o120_000 {
+                let path = dir.join(parent).join(entry.name().unwrap_or("_"));
+                let blob = git.find_blob(entry.id()).expect("blob");
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+                std::fs::write(&path, blob.content()).expect("write");
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .expect("walk the tree");
+        // The repository's own agents, if it has any, are not this benchmark's.
+        let _ = std::fs::remove_dir_all(dir.join(".nova"));
+        let index = Index::build_with_cache(dir, None);
+        let plan = scaffold::plan(dir, &index);
+        scaffold::write(dir, &plan).expect("scaffold");
+        std::fs::write(dir.join(".complete"), "").expect("marker");
+        return index;
+    }
+    Index::build_with_cache(dir, None)
+}
+
+/// The `.rs` files `commit` changed: added, modified, deleted or renamed (both names).
+fn changed(git: &Repository, parent: &git2::Commit<'_>, commit: &git2::Commit<'_>) -> Vec<String> {
+    let diff = git
+        .diff_tree_to_tree(
+            Some(&parent.tree().expect("tree")),
+            Some(&commit.tree().expect("tree")),
+            None,
+        )
+        .expect("diff");
+    let mut files = BTreeSet::new();
+    for delta in diff.deltas() {
+        for file in [delta.old_file(), delta.new_file()] {
+            if let Some(path) = file.path().and_then(Path::to_str)
+                && path.ends_with(".rs")
+            {
+                files.insert(path.to_owned());
+            }
+        }
+    }
+    files.into_iter().collect()
+}
+
+/// The one owner of every file in `files`, if there is one.
+fn owner(owners: &Owners<'_>, files: &[String]) -> Option<String> {
+    let who: BTreeSet<String> = files
+        .iter()
+        .map(|f| owners.owner_of(f).map(|a| a.name.clone()))
+        .collect::<Option<_>>()?;
+    match who.len() {
+        1 => who.into_iter().next(),
+        _ => None,
+    }
+}
+
+/// One task, loaded: its parent's index and scaffolded agents, the owner of its files.
+struct Task {
+    repo: String,
+    commit: String,
+    message: String,
+    expected: String,
+    index: Index,
+    set: AgentSet,
+}
+
+/// One routed task.
+struct Routed {
+    repo: String,
+    commit: String,
+    expected: String,
+    got: Option<String>,
+    /// With a leading `area:` cut off the message (tokio's convention).
+    got_bare: Option<String>,
+    why: String,
+}
+
+fn routing(root: &Path, args: &Args) {
+    let tasks = load(root, args);
+    if args.sweep {
+        sweep(&tasks);
+        return;
+    }
+    let results: Vec<Routed> = tasks
+        .iter()
+        .map(|t| route_one(t, &route::WEIGHTS))
+        .collect();
+    report(&results, args);
+}
+
+fn load(root: &Path, args: &Args) -> Vec<Task> {
+    let pinned = std::fs::read_to_string(root.join("benches/domains/tasks.txt"))
+        .expect("benches/domains/tasks.txt");
+    let mut tasks: Vec<Task> = Vec::new();
+    let mut missing = BTreeSet::new();
+    let mut dropped = Vec::new();
+    for line in pinned
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [repo, commit, label] = fields[..] else {
+            continue;
+        };
+        let wanted = match args.split {
+            Split::All => true,
+            Split::Test => held_out(commit),
+            Split::Train => !held_out(commit),
+        };
+        if !wanted {
+            continue;
+        }
+        let Some(dir) = repo_dir(root, &args.mirrors, repo) else {
+            missing.insert(repo.to_owned());
+            continue;
+        };
+        match load_one(root, &dir, repo, commit) {
+            Ok(task) if task.expected == label => tasks.push(task),
+            Ok(task) => dropped.push(format!(
+                "{repo} {commit}: pinned as {label}, owned by {} at its parent",
+                task.expected
+            )),
+            Err(why) => dropped.push(format!("{repo} {commit}: {why}")),
+        }
+    }
+    for repo in &missing {
+        println!("SKIPPED {repo}: no mirror (fetch it with the search tool's `fetch`)");
+    }
+    for why in &dropped {
+        println!("DROPPED {why}");
+    }
+    tasks
+}
+
+fn load_one(root: &Path, dir: &Path, repo: &str, commit: &str) -> Result<Task, String> {
+    let git = Repository::open(dir).expect("open");
+    let oid = Oid::from_str(commit).map_err(|e| e.to_string())?;
+    let commit = git.find_commit(oid).map_err(|e| e.to_string())?;
+    let parent = commit.parent(0).map_err(|e| e.to_string())?;
+    let id = format!("{repo}-{}", &commit.id().to_string()[..12]);
+    let tree = root.join("target/domains-bench/trees").join(id);
+    let index = checkout(&git, &parent.tree().expect("tree"), &tree);
+    let set = AgentSet::for_repo(Some(&tree)).map_err(|e| e.to_string())?;
+    let owners = Owners::domains(&set, &[]);
+    let files = changed(&git, &parent, &commit);
+    let expected = owner(&owners, &files).ok_or("its files have no one owner")?;
+    let message = commit.message().unwrap_or_default().trim().to_owned();
+    drop(owners);
+    Ok(Task {
+        repo: repo.to_owned(),
+        commit: commit.id().to_string(),
+        message,
+        expected,
+        index,
+        set,
+    })
+}
+
+/// The router's choice for `task`, with its message as it is and with its area cut off.
+fn route_one(task: &Task, weights: &route::Weights) -> Routed {
+    let owners = Owners::domains(&task.set, &[]);
+    let best = |message: &str| {
+        let scores = route::scores_with(&task.index, &owners, message, weights);
+        scores.into_iter().next().filter(|s| s.score > 0.0)
+    };
+    let routed = best(&task.message);
+    let bare = best(bare(&task.message));
+    Routed {
+        repo: task.repo.clone(),
+        commit: task.commit.clone(),
+        expected: task.expected.clone(),
+        got: routed.as_ref().map(|s| s.agent.clone()),
+        got_bare: bare.map(|s| s.agent),
+        why: routed.map_or_else(
+            || String::from("no part matched"),
+            |s| route::explain(&s, None),
+        ),
+    }
+}
+
+/// Accuracy over a grid of weights, best first.
+fn sweep(tasks: &[Task]) {
+    let mut rows = Vec::new();
+    for best_files in [3, 5] {
+        for decay in [0.6, 1.0] {
+            for tests in [0.3, 1.0] {
+                for described in [0.1, 0.3] {
+                    for defines in [0.3, 1.0] {
+                        for named in [0.0, 0.5, 1.0, 2.0] {
+                            let weights = route::Weights {
+                                best_files,
+                                decay,
+                                tests,
+                                described,
+                                defines,
+                                named,
+                            };
+                            let right = tasks
+                                .iter()
+                                .filter(|t| {
+                                    route_one(t, &weights).got.as_deref()
+                                        == Some(t.expected.as_str())
+                                })
+                                .count();
+                            rows.push((right, weights));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
+    for (right, w) in rows.iter().take(15) {
+        println!("{right}/{} {w:?}", tasks.len());
+    }
+}
+
+/// The message without a leading `area:` or `area/sub:` (tokio's `sync: add ...`).
+fn bare(message: &str) -> &str {
+    match message.split_once(": ") {
+        Some((area, rest)) if !area.contains(' ') && area.len() <= 24 && !area.contains('`') => {
+            rest
+        }
+        _ => message,
+    }
+}
+
+fn report(results: &[Routed], args: &Args) {
+    let mut by_repo: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    for r in results {
+        let entry = by_repo.entry(r.repo.as_str()).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(r.got.as_deref() == Some(r.expected.as_str()));
+        entry.2 += usize::from(r.got_bare.as_deref() == Some(r.expected.as_str()));
+    }
+    let split = match args.split {
+        Split::Train => "train",
+        Split::Test => "held-out",
+        Split::All => "all",
+    };
+    println!("routing ({split} split), offline router");
+    println!("| repository | tasks | right | accuracy | without an `area:` prefix |");
+    println!("|---|---:|---:|---:|---:|");
+    let (mut n, mut right, mut right_bare) = (0, 0, 0);
+    for (repo, (tasks, ok, ok_bare)) in &by_repo {
+        println!(
+            "| {repo} | {tasks} | {ok} | {:.2} | {:.2} |",
+            share(*ok, *tasks),
+            share(*ok_bare, *tasks)
+        );
+        n += tasks;
+        right += ok;
+        right_bare += ok_bare;
+    }
+    println!(
+        "| all | {n} | {right} | {:.2} | {:.2} |",
+        share(right, n),
+        share(right_bare, n)
+    );
+    if args.misses {
+        for r in results
+            .iter()
+            .filter(|r| r.got.as_deref() != Some(&r.expected))
+        {
+            println!(
+                "MISS {} {}: expected {}, got {}: {}",
+                r.repo,
+                &r.commit[..12],
+                r.expected,
+                r.got.as_deref().unwrap_or("none"),
+                r.why
+            );
+        }
+    }
+}
+
+fn share(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Prompt sizes at each repository's head.
+fn sizes(root: &Path, args: &Args) {
+    println!();
+    println!(
+        "prompt sizes (tokens, o200k_base): a domain agent's whole context against a whole-repository agent's"
+    );
+    println!(
+        "| repository | domain agents | median | largest | whole-repository agent | largest / whole |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (repo, _) in REPOS {
+        let Some(dir) = repo_dir(root, &args.mirrors, repo) else {
+            println!("SKIPPED {repo}: no mirror");
+            continue;
+        };
+        let git = Repository::open(&dir).expect("open");
+        let head = git.head().expect("head").peel_to_commit().expect("commit");
+        let id = format!("{repo}-head-{}", &head.id().to_string()[..12]);
+        let tree = root.join("target/domains-bench/trees").join(id);
+        let index = checkout(&git, &head.tree().expect("tree"), &tree);
+        let set = AgentSet::for_repo(Some(&tree)).expect("the scaffolded set");
+        let owners = Owners::domains(&set, &[]);
+        let focus = Focus::default();
+        let mut tokens: Vec<usize> = owners
+            .agents()
+            .map(|agent| {
+                let map = nova::domains::map_for(&index, agent, &focus, WHOLE);
+                count_tokens(&agent.prompt) + map.tokens
+            })
+            .collect();
+        tokens.sort_unstable();
+        let refactorer = set.agent("refactorer").expect("built in");
+        let whole = count_tokens(&refactorer.prompt) + index.map(&focus, WHOLE).tokens;
+        let largest = tokens.last().copied().unwrap_or(0);
+        println!(
+            "| {repo} | {} | {} | {largest} | {whole} | {:.2} |",
+            tokens.len(),
+            tokens.get(tokens.len() / 2).copied().unwrap_or(0),
+            share(largest, whole)
+        );
+    }
+}
+
+/// Prints candidate tasks: the most recent `n` first-parent commits whose `.rs` files have one
+/// owner among the domain agents scaffolded at the repository's head, at most a sixth of them
+/// (and at least 2) per owner, and whose message is not a chore. Each is checked at its parent
+/// when the benchmark runs.
+fn pick(root: &Path, dir: &Path, repo: &str, n: usize) {
+    let git = Repository::open(dir).expect("open");
+    let head = git.head().expect("head").peel_to_commit().expect("commit");
+    let id = format!("{repo}-head-{}", &head.id().to_string()[..12]);
+    let tree = root.join("target/domains-bench/trees").join(id);
+    checkout(&git, &head.tree().expect("tree"), &tree);
+    let set = AgentSet::for_repo(Some(&tree)).expect("the scaffolded set");
+    let owners = Owners::domains(&set, &[]);
+    let cap = (n / 6).max(2);
+    let mut per_owner: BTreeMap<String, usize> = BTreeMap::new();
+    let mut walk = git.revwalk().expect("revwalk");
+    walk.push_head().expect("head");
+    walk.simplify_first_parent().expect("first parent");
+    let mut found = 0;
+    for oid in walk.flatten() {
+        let commit = git.find_commit(oid).expect("commit");
+        if commit.parent_count() != 1 {
+            continue;
+        }
+        let subject = commit
+            .summary()
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_lowercase();
+        // A task that says nothing of where ("doc: fix typo") is no one's to route.
+        if bare(&subject).split_whitespace().count() < 4 {
+            continue;
+        }
+        let chore = [
+            "bump",
+            "release",
+            "changelog",
+            "merge",
+            "version",
+            "deps",
+            "chore",
+            "ci:",
+        ];
+        if chore.iter().any(|w| subject.contains(w)) || subject.split_whitespace().count() < 3 {
+            continue;
+        }
+        let files = changed(&git, &commit.parent(0).expect("parent"), &commit);
+        if files.is_empty() || files.len() > 8 {
+            continue;
+        }
+        let Some(label) = owner(&owners, &files) else {
+            continue;
+        };
+        let count = per_owner.entry(label.clone()).or_default();
+        if *count >= cap {
+            continue;
+        }
+        *count += 1;
+        println!("{repo} {oid} {label}");
+        found += 1;
+        if found == n {
+            break;
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Routing a task to the domain agent whose part it is about, offline: the task's words against
+//! each part's files (the same relevance the repo map ranks by: identifiers, doc comments and
+//! paths, each word weighed by its rarity), the code names it mentions against where they are
+//! defined, and its words against each agent's name and description.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::Owners;
+use crate::agents::AgentDef;
+use crate::index::terms::{stem, terms_of_prose};
+use crate::index::{Focus, Index};
+
+/// How the router weighs what it finds; measured with `cargo bench --bench domains -- --sweep`
+/// (BENCHMARKS.md).
+#[derive(Debug, Clone, Copy)]
+pub struct Weights {
+    /// How many of a part's best files count toward its score, each worth `decay` times the one
+    /// before: a task about one corner of a part is not outweighed by a part where many files
+    /// mention a word once.
+    pub best_files: usize,
+    pub decay: f64,
+    /// What a test file's relevance counts for (tests name everything they test).
+    pub tests: f64,
+    /// What a task's word in an agent's name or description weighs (times its IDF over agents),
+    /// against the best file's relevance, which counts 1.
+    pub described: f64,
+    /// What a code name the task mentions weighs when a part defines it (split among the parts
+    /// that do).
+    pub defines: f64,
+    /// What the task naming the part (its `area:` prefix, a code name or a path is the part's
+    /// directory) weighs; naming one of its files or directories weighs half.
+    pub named: f64,
+}
+
+/// The weights Nova routes with.
+pub const WEIGHTS: Weights = Weights {
+    best_files: 3,
+    decay: 0.6,
+    tests: 1.0,
+    described: 0.1,
+    defines: 1.0,
+    named: 1.0,
+};
+
+/// How much a task is about one domain agent's part, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Score {
+    pub agent: String,
+    pub score: f64,
+    /// Its files the task's words match best, with their relevance.
+    pub files: Vec<(String, f64)>,
+    /// Code names the task mentions that its files define.
+    pub defines: Vec<String>,
+    /// The task's words its name or description has.
+    pub described: Vec<String>,
+    /// The task's words that name its directory, or one of its files or directories.
+    pub named: Vec<String>,
+}
+
+/// Every domain agent's score for `task`, best first (ties by name).
+pub fn scores(index: &Index, owners: &Owners<'_>, task: &str) -> Vec<Score> {
+    scores_with(index, owners, task, &WEIGHTS)
+}
+
+/// [`scores`] with `weights`: for measuring them.
+pub fn scores_with(
+    index: &Index,
+    owners: &Owners<'_>,
+    task: &str,
+    weights: &Weights,
+) -> Vec<Score> {
+    let focus = Focus::from_task(task);
+    let mut scores: Vec<Score> = owners
+        .agents()
+        .map(|agent| Score {
+            agent: agent.name.clone(),
+            score: 0.0,
+            files: Vec::new(),
+            defines: Vec::new(),
+            described: Vec::new(),
+            named: Vec::new(),
+        })
+        .collect();
+    let slot: HashMap<&str, usize> = owners
+        .agents()
+        .enumerate()
+        .map(|(i, a)| (a.name.as_str(), i))
+        .collect();
+    let owner = |path: &str| {
+        owners
+            .owner_of(path)
+            .and_then(|a| slot.get(a.name.as_str()).copied())
+    };
+    files(index, &focus, weights, &owner, &mut scores);
+    defined(index, &focus, weights.defines, &owner, &mut scores);
+    described(owners, &focus, weights.described, &mut scores);
+    named(index, owners, &focus, weights.named, &owner, &mut scores);
+    for score in &mut scores {
+        score
+            .files
+            .sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        score.files.truncate(weights.best_files);
+        let mut worth = 1.0;
+        for (_, r) in &score.files {
+            score.score += worth * r;
+            worth *= weights.decay;
+        }
+    }
+    scores.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.agent.cmp(&b.agent)));
+    scores
+}
+
+/// Each part's files the task's words match, on a scale where the task's best file is 1.
+fn files(
+    index: &Index,
+    focus: &Focus,
+    weights: &Weights,
+    owner: &dyn Fn(&str) -> Option<usize>,
+    scores: &mut [Score],
+) {
+    let relevance: Vec<(&str, f64)> = index
+        .relevance(focus)
+        .into_iter()
+        .filter(|(_, r)| *r > 0.0)
+        .map(|(path, r)| {
+            let kind = crate::index::package::file_kind(path);
+            let weight = match kind {
+                crate::index::package::FileKind::Tests => weights.tests,
+                _ => 1.0,
+            };
+            (path, r * weight)
+        })
+        .collect();
+    let best = relevance.iter().map(|(_, r)| *r).fold(0.0, f64::max);
+    for (path, r) in relevance {
+        if let Some(i) = owner(path) {
+            scores[i].files.push((path.to_owned(), r / best));
+        }
+    }
+}
+
+/// The code names the task mentions, to the parts that define them.
+fn defined(
+    index: &Index,
+    focus: &Focus,
+    weight: f64,
+    owner: &dyn Fn(&str) -> Option<usize>,
+    scores: &mut [Score],
+) {
+    for name in &focus.names {
+        let mut definers: Vec<usize> = index
+            .definitions(name)
+            .iter()
+            .filter_map(|located| owner(located.path))
+            .collect();
+        definers.sort_unstable();
+        definers.dedup();
+        for &i in &definers {
+            scores[i].score += weight / definers.len() as f64;
+            scores[i].defines.push(name.clone());
+        }
+    }
+}
+
+/// Path components that name no part.
+const GENERIC: &[&str] = &["src", "lib", "mod", "main", "rs", "crates", "."];
+
+/// The task's `area:` prefix, code names and paths, as the words a path is made of (stemmed).
+fn mentioned(focus: &Focus) -> Vec<String> {
+    let words = focus
+        .scopes
+        .iter()
+        .chain(&focus.names)
+        .map(String::as_str)
+        .chain(focus.paths.iter().flat_map(|p| p.split('/')))
+        .map(|w| w.rsplit_once('.').map_or(w, |(stem, _)| stem));
+    let mut out: Vec<String> = words
+        .map(|w| stem(&w.to_lowercase().replace('-', "_")))
+        .filter(|w| !w.is_empty() && !GENERIC.contains(&w.as_str()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Adds `weight` to each part whose directory the task names, half of it to a part one of whose
+/// files or directories it names.
+fn named(
+    index: &Index,
+    owners: &Owners<'_>,
+    focus: &Focus,
+    weight: f64,
+    owner: &dyn Fn(&str) -> Option<usize>,
+    scores: &mut [Score],
+) {
+    let words = mentioned(focus);
+    if words.is_empty() {
+        return;
+    }
+    let word_of = |component: &str| {
+        let component = component.rsplit_once('.').map_or(component, |(s, _)| s);
+        let stemmed = stem(&component.to_lowercase().replace('-', "_"));
+        words.contains(&stemmed).then(|| component.to_owned())
+    };
+    for (i, agent) in owners.agents().enumerate() {
+        let last = agent.part.as_deref().and_then(|p| p.rsplit('/').next());
+        if let Some(word) = last.and_then(word_of) {
+            scores[i].score += weight;
+            scores[i].named.push(word);
+        }
+    }
+    for path in index.paths() {
+        let Some(i) = owner(path) else { continue };
+        if !scores[i].named.is_empty() {
+            continue;
+        }
+        if let Some(word) = path.split('/').find_map(word_of) {
+            scores[i].score += weight / 2.0;
+            scores[i].named.push(word);
+        }
+    }
+}
+
+/// Adds what each agent's name, part and description share with the task's words, each word
+/// weighed by how few agents' descriptions have it.
+fn described(owners: &Owners<'_>, focus: &Focus, weight: f64, scores: &mut [Score]) {
+    let words: Vec<Vec<String>> = owners
+        .agents()
+        .map(|a| {
+            let part = a
+                .part
+                .as_deref()
+                .unwrap_or("")
+                .replace(['/', '_', '-'], " ");
+            let mut terms = terms_of_prose(&format!("{} {part} {}", a.name, a.description));
+            terms.sort();
+            terms.dedup();
+            terms
+        })
+        .collect();
+    let n = words.len() as f64;
+    for term in &focus.terms {
+        let having: Vec<usize> = (0..words.len())
+            .filter(|&i| words[i].contains(term))
+            .collect();
+        if having.is_empty() {
+            continue;
+        }
+        let idf = ((n + 1.0) / (having.len() as f64 + 0.5)).ln().max(0.0);
+        for i in having {
+            scores[i].score += weight * idf;
+            scores[i].described.push(term.clone());
+        }
+    }
+}
+
+/// The domain agent `task` is about and why, if its words say: `None` when no part matches.
+pub fn route<'s>(
+    index: &Index,
+    owners: &Owners<'s>,
+    task: &str,
+) -> Option<(&'s AgentDef, String, Vec<Score>)> {
+    let scores = scores(index, owners, task);
+    let best = scores.first().filter(|s| s.score > 0.0)?;
+    let agent = owners.agents().find(|a| a.name == best.agent)?;
+    let why = explain(best, scores.get(1));
+    Some((agent, why, scores))
+}
+
+/// Why `best` won, in a line.
+pub fn explain(best: &Score, next: Option<&Score>) -> String {
+    let mut reasons = Vec::new();
+    if !best.files.is_empty() {
+        let files: Vec<String> = best
+            .files
+            .iter()
+            .map(|(p, r)| format!("{p} ({r:.2})"))
+            .collect();
+        reasons.push(format!(
+            "its files match the task's words: {}",
+            files.join(", ")
+        ));
+    }
+    if !best.defines.is_empty() {
+        reasons.push(format!("it defines {}", best.defines.join(", ")));
+    }
+    if !best.named.is_empty() {
+        reasons.push(format!("the task names {}", best.named.join(", ")));
+    }
+    if !best.described.is_empty() {
+        reasons.push(format!(
+            "its description says {}",
+            best.described.join(", ")
+        ));
+    }
+    let runner_up = next.filter(|n| n.score > 0.0).map_or(String::new(), |n| {
+        format!("; next: `{}` ({:.2})", n.agent, n.score)
+    });
+    format!(
+        "the task is about the part `{}` owns ({:.2}): {}{runner_up}",
+        best.agent,
+        best.score,
+        reasons.join("; ")
+    )
+}
