@@ -456,7 +456,8 @@ impl<'a> Holder<'a> {
             chain: Chain::new(
                 handoff::receivers(pipeline, set, &request.disabled),
                 &agent.name,
-            ),
+            )
+            .with_domains(handoff::domains(set, &request.disabled)),
             waiting: Vec::new(),
             helpers: Vec::new(),
         }
@@ -528,7 +529,8 @@ impl<'a> Holder<'a> {
         let mut chain = Chain::new(
             handoff::receivers(pipeline, set, &request.disabled),
             &agent.name,
-        );
+        )
+        .with_domains(handoff::domains(set, &request.disabled));
         chain.agents = checkpoint.chain;
         Ok(Holder {
             agent,
@@ -986,10 +988,22 @@ async fn mcp_tools(
     tools
 }
 
-/// The agents `agent` may hand work to in this session, with what each does, for its prompt.
+/// The agents `agent` may hand work to in this session, with what each does, for its prompt: a
+/// router's also name the domain agents, each with the part it owns.
 fn receivers(scene: &Scene<'_>, agent: &AgentDef) -> String {
     let mut text = String::from("\n## Agents you may hand work to\n\n");
-    for name in &agent.handoff {
+    let domains = match agent.role {
+        Role::Router => handoff::domains(scene.set, &scene.request.disabled),
+        _ => Vec::new(),
+    };
+    if !domains.is_empty() {
+        text.push_str(
+            "A change to one part of the repository goes to the agent that owns the part (its \
+             files are the ones it may write); a question, a review or work across many parts \
+             to the agents after them.\n\n",
+        );
+    }
+    for name in domains.iter().chain(&agent.handoff) {
         if scene.request.disabled.contains(name) {
             continue;
         }

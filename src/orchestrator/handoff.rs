@@ -41,10 +41,20 @@ pub fn receivers(
     receivers
 }
 
+/// The enabled domain agents, by name: a router may hand a request to any of them.
+pub fn domains(set: &AgentSet, disabled: &[String]) -> Vec<String> {
+    set.agents()
+        .filter(|a| a.part.is_some() && !disabled.contains(&a.name))
+        .map(|a| a.name.clone())
+        .collect()
+}
+
 /// Where a request's work has been: the chain of agents, for the next toolbox's rules.
 #[derive(Debug, Clone)]
 pub struct Chain {
     pub receivers: Vec<(String, crate::agents::Role)>,
+    /// The domain agents among the receivers: a router may hand a request to them.
+    pub open: Vec<String>,
     pub agents: Vec<String>,
 }
 
@@ -52,14 +62,23 @@ impl Chain {
     pub fn new(receivers: Vec<(String, crate::agents::Role)>, first: &str) -> Self {
         Chain {
             receivers,
+            open: Vec::new(),
             agents: vec![first.to_owned()],
         }
+    }
+
+    /// A router holding the work may also hand it to `domains`.
+    #[must_use]
+    pub fn with_domains(mut self, domains: Vec<String>) -> Self {
+        self.open = domains;
+        self
     }
 
     /// The handoff rules for the agent now holding the work.
     pub fn rules(&self) -> Handoffs {
         Handoffs {
             receivers: self.receivers.clone(),
+            open: self.open.clone(),
             chain: self.agents.clone(),
             hops_left: MAX_HOPS.saturating_sub(self.agents.len()),
         }

@@ -60,6 +60,9 @@ pub struct Requests {
 #[derive(Debug, Clone, Default)]
 pub struct Handoffs {
     pub receivers: Vec<(String, Role)>,
+    /// Receivers a router may hand a request to though its file does not name them: the domain
+    /// agents, which come and go with the repository's parts.
+    pub open: Vec<String>,
     pub chain: Vec<String>,
     pub hops_left: usize,
 }
@@ -310,7 +313,8 @@ impl Toolbox<'_> {
     pub(super) fn handoff(&mut self, args: &Value) -> CallResult {
         let to = args["to"].as_str().unwrap_or("").trim().to_owned();
         let message = args["message"].as_str().unwrap_or("").trim().to_owned();
-        if !self.agent.handoff.contains(&to) {
+        let open = self.agent.role == Role::Router && self.handoffs.open.contains(&to);
+        if !self.agent.handoff.contains(&to) && !open {
             return CallResult::refused(format!(
                 "you may hand work only to: {}",
                 if self.agent.handoff.is_empty() {
@@ -542,6 +546,7 @@ mod tests {
                 (String::from("refactorer"), Role::Refactorer),
                 (String::from("fixer"), Role::Fixer),
             ],
+            open: Vec::new(),
             chain: chain.iter().map(|s| (*s).to_owned()).collect(),
             hops_left,
         };

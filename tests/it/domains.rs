@@ -386,6 +386,33 @@ fn a_change_request_goes_to_the_owner_of_the_part_it_is_about() {
     assert!(route("What does the discount do?").starts_with("chat: "));
     assert!(route("Add a doc comment to parse_order").starts_with("doc-writer: "));
     assert!(server.received().is_empty(), "offline: no model call");
+
+    // The model router may choose a domain agent, though its file names none: it is told the parts.
+    let server = ModelServer::start(vec![crate::act::calls(
+        "r1",
+        "handoff",
+        &serde_json::json!({"to": "shop-price", "message": "Apply the discount once"}),
+    )]);
+    let run = ask(
+        &env,
+        &repo,
+        &server,
+        &["--route", "model", "--explain-route", "Fix the discount"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert_eq!(
+        run.stdout,
+        "shop-price: the router chose it: Apply the discount once\n"
+    );
+    let system = server.received()[0].body["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        system
+            .contains("- `shop-price` (refactorer): Owns `crates/price` (the `shop-price` crate)"),
+        "{system}"
+    );
 }
 
 /// A library with one fix clippy can make, and a test.
