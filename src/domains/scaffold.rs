@@ -353,13 +353,9 @@ fn generate(
         .unwrap_or_default();
     let description = description(part, &module_docs, &readme);
     let front = front(part, &description);
-    let mut block = format!(
-        "You own `{}`, {}: {} files, {} lines.\n",
-        part.path,
-        what(part),
-        part.files.len(),
-        part.lines
-    );
+    // Nothing here changes with every commit (no counts of files or lines), so that a file
+    // scaffold wrote stays as it was until the part's docs, API or neighbours change.
+    let mut block = format!("You own `{}`, {}.\n", part.path, what(part));
     let about: Vec<&str> = [module_docs.as_str(), readme.as_str()]
         .into_iter()
         .filter(|t| !t.trim().is_empty())
@@ -590,9 +586,8 @@ fn neighbours(part: &Part, parts: &[Part], edges: &[Crossing]) -> String {
         .chain(used)
         .map(|(how, other, edge)| {
             format!(
-                "- {how} `{}` (its agent `{other}`, {} uses): {}",
+                "- {how} `{}` (its agent `{other}`): {}",
                 path_of(other),
-                edge.uses,
                 edge.names.join(", ")
             )
         })

@@ -113,8 +113,8 @@ fn scaffold_writes_one_owner_per_crate_of_a_workspace() {
         "description = \"Owns `crates/price` (the `shop-price` crate): Prices orders: discounts, taxes and the total.\"",
         "## Its public API",
         "`total`, `apply_discount`",
-        "- uses `crates/parse` (its agent `shop-parse`, 1 uses): OrderLine",
-        "- used by `crates/cli` (its agent `shop-cli`, 1 uses): total",
+        "- uses `crates/parse` (its agent `shop-parse`): OrderLine",
+        "- used by `crates/cli` (its agent `shop-cli`): total",
     ] {
         assert!(price.contains(expected), "`{expected}` in:\n{price}");
     }
