@@ -2,7 +2,7 @@
 //! streamed to stdout as it arrives.
 
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
@@ -85,6 +85,10 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
             "the agent set has {} problem(s), the first: {first}. Run `nova agents check` to see them all",
             problems.len()
         )));
+    }
+    // The offline router's choice needs no model: it is explained without one.
+    if args.explain_route && args.route.unwrap_or(config.route.value) == RouteBy::Offline {
+        return explain_offline(cx, args, &config, &set, root.as_deref(), &question);
     }
     let agent_model = set.agent("chat").and_then(|agent| agent.model.clone());
     let Connected {
@@ -175,6 +179,29 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         },
         Some(Err(error)) => Err(ask_error(error)),
     }
+}
+
+/// `--explain-route` with the offline router: who would act and why, no model asked.
+fn explain_offline(
+    cx: &Context<'_>,
+    args: &AskArgs,
+    config: &Config,
+    set: &AgentSet,
+    root: Option<&Path>,
+    question: &str,
+) -> Result<Exit, CommandError> {
+    let can_change = root.is_some() && args.validation.options(cx, config).is_ok();
+    let why = orchestrator::explain_offline(
+        set,
+        &config.disabled_agents.value,
+        root,
+        args.agent.as_deref(),
+        question,
+        can_change,
+    )
+    .map_err(ask_error)?;
+    cx.printer.line(&why)?;
+    Ok(Exit::Success)
 }
 
 /// The exit an ask's error maps to.

@@ -19,7 +19,9 @@ pub(super) use super::recorder::Recorder;
 use super::resume::{self, Checkpoint, Keeper, ResumeError};
 use super::route::{self, RouteError};
 
+mod prompt;
 mod requests;
+
 use crate::agents::{AgentDef, AgentSet, Output, Pipeline, Role};
 use crate::config::HookEvent;
 use crate::config::RouteBy;
@@ -33,12 +35,11 @@ use crate::llm::{
 use crate::store::StoreError;
 use crate::tools::{Checks, Toolbox, Tree};
 use crate::validate::{Options, ValidationReport, Verdict};
+pub(super) use prompt::prompt;
+use prompt::receivers;
 
 /// The pipeline `nova ask` runs.
 pub const ASK_PIPELINE: &str = "ask";
-
-/// Below this many tokens a repository map says too little to be worth its place in the prompt.
-const SMALLEST_MAP: usize = 256;
 
 /// What to ask, and of whom.
 #[derive(Debug, Clone)]
@@ -370,6 +371,23 @@ fn to_land(
     Some((tools.patch(answer)?, base?))
 }
 
+/// `--explain-route` with the offline router: the agent that would act on `question` and why,
+/// with no model and nothing run. `can_change`: a change could land here.
+pub fn explain_offline(
+    set: &AgentSet,
+    disabled: &[String],
+    root: Option<&Path>,
+    named: Option<&str>,
+    question: &str,
+    can_change: bool,
+) -> Result<String, AskError> {
+    let pipeline = ask_pipeline(set)?;
+    let index = root.map(Index::build);
+    let domain = route::domain_of(set, disabled, index.as_ref(), question);
+    let (agent, why) = route::choose(pipeline, set, disabled, named, question, can_change, domain)?;
+    Ok(format!("{}: {why}", agent.name))
+}
+
 fn ask_pipeline(set: &AgentSet) -> Result<&Pipeline, AskError> {
     set.pipeline(ASK_PIPELINE).ok_or_else(|| {
         AskError::Pipeline(format!(
@@ -493,7 +511,7 @@ impl<'a> Holder<'a> {
             request.agent.as_deref(),
             &request.question,
             can_change,
-            domain_of(set, &request.disabled, index, &request.question),
+            route::domain_of(set, &request.disabled, index, &request.question),
         )?;
         rec.emit(Event::Routed {
             agent: agent.name.clone(),
@@ -549,21 +567,6 @@ impl<'a> Holder<'a> {
             helpers: Vec::new(),
         })
     }
-}
-
-/// The domain agent whose part `question` is about, and why, when the set has domain agents and
-/// the repository is indexed.
-fn domain_of<'s>(
-    set: &'s AgentSet,
-    disabled: &[String],
-    index: Option<&Index>,
-    question: &str,
-) -> Option<(&'s AgentDef, String)> {
-    let owners = crate::domains::Owners::domains(set, disabled);
-    if owners.is_empty() {
-        return None;
-    }
-    crate::domains::route::route(index?, &owners, question).map(|(agent, why, _)| (agent, why))
 }
 
 /// The enabled router of the pipeline's route stage, when it has one.
@@ -766,7 +769,7 @@ impl<'a> Holder<'a> {
                     None,
                     &request.question,
                     scene.can_change,
-                    domain_of(scene.set, &request.disabled, index, &request.question),
+                    route::domain_of(scene.set, &request.disabled, index, &request.question),
                 )?;
                 (
                     agent,
@@ -988,67 +991,6 @@ async fn mcp_tools(
     tools
 }
 
-/// The agents `agent` may hand work to in this session, with what each does, for its prompt: a
-/// router's also name the domain agents, each with the part it owns.
-fn receivers(scene: &Scene<'_>, agent: &AgentDef) -> String {
-    let mut text = String::from("\n## Agents you may hand work to\n\n");
-    let domains = match agent.role {
-        Role::Router => handoff::domains(scene.set, &scene.request.disabled),
-        _ => Vec::new(),
-    };
-    if !domains.is_empty() {
-        text.push_str(
-            "A change to one part of the repository goes to the agent that owns the part (its \
-             files are the ones it may write); a question, a review or work across many parts \
-             to the agents after them.\n\n",
-        );
-    }
-    for name in domains.iter().chain(&agent.handoff) {
-        if scene.request.disabled.contains(name) {
-            continue;
-        }
-        if let Some(other) = scene.set.agent(name) {
-            text.push_str(&format!(
-                "- `{name}` ({}): {}\n",
-                other.role, other.description
-            ));
-        }
-    }
-    text
-}
-
-/// The request to send: the agent's prompt, what this session gives it (its tools, or none), the
-/// repository's `AGENTS.md`, and a map ranked around the question, shrunk once if the whole is
-/// over the model's window.
-pub(super) fn prompt(
-    request: &AskRequest,
-    agent: &AgentDef,
-    context: Option<&RepoContext>,
-    tools: &[String],
-    agents_md: Option<(&str, &str)>,
-) -> Result<ChatRequest, AskError> {
-    let system = |budget: usize| system_prompt(agent, context, budget, tools, agents_md);
-    let mut chat = ChatRequest::new(
-        &request.model,
-        system(request.map_tokens),
-        vec![Message::user(&request.question)],
-    );
-    chat.max_tokens = request.max_tokens;
-    chat.reasoning = request.reasoning;
-    // The caller's rule when the prompt is too large: a smaller map, once; no map below the
-    // smallest useful one.
-    let chat = llm::fit(chat, request.context_window, |mut chat, over| {
-        context?;
-        let budget = request
-            .map_tokens
-            .saturating_sub(usize::try_from(over).unwrap_or(usize::MAX) + 64);
-        let budget = if budget < SMALLEST_MAP { 0 } else { budget };
-        chat.system = system(budget);
-        Some(chat)
-    })?;
-    Ok(chat)
-}
-
 /// Sends `chat` within the agent's time budget, each piece of the answer an event as it comes.
 async fn answer(
     provider: &dyn Provider,
@@ -1100,66 +1042,6 @@ impl Tree for GitTree {
             Err(_) => vec![None; paths.len()],
         }
     }
-}
-
-pub(super) fn system_prompt(
-    agent: &AgentDef,
-    map: Option<&RepoContext>,
-    budget: usize,
-    tools: &[String],
-    agents_md: Option<(&str, &str)>,
-) -> String {
-    let mut prompt = agent.prompt.trim_end().to_owned();
-    prompt.push_str("\n\n## This session\n\n");
-    if tools.is_empty() {
-        prompt.push_str("No tools are available in this session: answer from what is below, and say what you could not see.\n");
-    } else {
-        prompt.push_str(&format!(
-            "Your tools: {}. They read the repository as its last commit has it; your edits go to \
-             a candidate of your own, never the user's files. Read before you claim, and cite \
-             `path:line`. When you are done, call `finish` with your answer, or with one line \
-             saying what your change does.\n",
-            tools.join(", ")
-        ));
-    }
-    match agents_md {
-        Some(("", text)) => {
-            prompt.push_str(&format!(
-                "\n## The repository's AGENTS.md\n\n{}\n",
-                text.trim_end()
-            ));
-        }
-        Some((dir, text)) => {
-            prompt.push_str(&format!(
-                "\n## `{dir}/AGENTS.md` (the nearest to the file you work on)\n\n{}\n",
-                text.trim_end()
-            ));
-        }
-        None => {}
-    }
-    if let Some(context) = map
-        && budget > 0
-    {
-        if let Some(part) = &agent.part {
-            // A domain agent sees its part in depth, its neighbours by their public API.
-            let map = crate::domains::map_for(&context.index, agent, &context.focus, budget);
-            if !map.text.is_empty() {
-                prompt.push_str(&format!(
-                    "\n## Map of your part `{part}` of `{}`\n\nYour part's definitions in depth, and the public items of the files it uses or that use it, by file (signatures; bodies elided):\n\n{}",
-                    context.name, map.text
-                ));
-            }
-        } else {
-            let map = context.index.map(&context.focus, budget);
-            if !map.text.is_empty() {
-                prompt.push_str(&format!(
-                    "\n## Repository map of `{}`\n\nThe definitions that matter most to the question, by file (signatures; bodies elided):\n\n{}",
-                    context.name, map.text
-                ));
-            }
-        }
-    }
-    prompt
 }
 
 /// The repository's index and the question's focus, kept to draw maps of any size.

@@ -28,7 +28,9 @@ mod route;
 pub use agent::RunLimits;
 pub use agents_md::AgentsMd;
 pub use apply::{ApplyError, ApplyOutcome, ApplyRequest, Prepared, apply, prepare};
-pub use ask::{ASK_PIPELINE, AskError, AskOutcome, AskRequest, ChangeOutcome, OnTip, ask};
+pub use ask::{
+    ASK_PIPELINE, AskError, AskOutcome, AskRequest, ChangeOutcome, OnTip, ask, explain_offline,
+};
 pub use brain::ModelBrain;
 pub use change::{Author, Base, Candidate, ChangePath, Origin, Proof, Target};
 pub use clock::{now, stamp};

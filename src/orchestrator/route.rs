@@ -12,24 +12,32 @@ use crate::agents::{AgentDef, AgentSet, Flow, Mode, Output, Pipeline, Role};
 /// Verbs a change request opens with.
 const CHANGE_VERBS: &[&str] = &[
     "add",
+    "allow",
+    "avoid",
     "change",
     "convert",
     "delete",
     "document",
+    "drop",
     "extract",
     "fix",
+    "handle",
     "implement",
     "inline",
     "introduce",
+    "let",
     "make",
     "move",
     "refactor",
+    "refuse",
     "remove",
     "rename",
     "replace",
     "rewrite",
     "simplify",
+    "skip",
     "split",
+    "support",
     "update",
     "use",
     "write",
@@ -162,6 +170,21 @@ pub fn choose<'s>(
         .ok_or_else(|| RouteError::NoChat {
             pipeline: pipeline.name.clone(),
         })
+}
+
+/// The domain agent whose part `question` is about, and why, when the set has domain agents and
+/// the repository is indexed.
+pub(super) fn domain_of<'s>(
+    set: &'s AgentSet,
+    disabled: &[String],
+    index: Option<&crate::index::Index>,
+    question: &str,
+) -> Option<(&'s AgentDef, String)> {
+    let owners = crate::domains::Owners::domains(set, disabled);
+    if owners.is_empty() {
+        return None;
+    }
+    crate::domains::route::route(index?, &owners, question).map(|(agent, why, _)| (agent, why))
 }
 
 /// Words too common to say which agent a request is for.

@@ -366,6 +366,17 @@ fn a_change_request_goes_to_the_owner_of_the_part_it_is_about() {
         assert_eq!(run.code, 0, "{}", run.both());
         run.stdout
     };
+    // Offline, the route is explained with no model configured at all.
+    let run = env.nova_in(
+        &repo,
+        [
+            "ask",
+            "--explain-route",
+            "Fix the discount: it is applied twice",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(run.stdout.starts_with("shop-price: "), "{}", run.stdout);
     let why = route("Fix the discount: it is applied twice to the total");
     assert!(
         why.starts_with("shop-price: the request asks for a change"),
