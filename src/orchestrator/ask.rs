@@ -563,8 +563,12 @@ impl<'a> Holder<'a> {
             memory: checkpoint.memory,
             spent: checkpoint.spent,
             chain,
-            waiting: Vec::new(),
-            helpers: Vec::new(),
+            waiting: requests::rewait(set, checkpoint.waiting),
+            helpers: checkpoint
+                .helpers
+                .iter()
+                .filter_map(|name| set.agent(name))
+                .collect(),
         })
     }
 }
@@ -633,6 +637,8 @@ async fn act<'a>(
                 task: &holder.task,
                 chain: &holder.chain.agents,
                 spent: holder.spent,
+                waiting: holder.waited(),
+                helpers: holder.helpers.iter().map(|h| h.name.clone()).collect(),
                 quiet: agent.role == Role::Router,
             };
             let talk = Talk {

@@ -1,6 +1,6 @@
 //! Resuming a request: after every turn, the state of the work (the agent holding it, its task
 //! and conversation, the handoff chain, the task memory, the candidate and findings so far, what
-//! earlier agents spent) is kept in the run archive as one checkpoint, replacing the last. A run
+//! earlier agents spent, the agents waiting for a part they asked of an owner) is kept in the run archive as one checkpoint, replacing the last. A run
 //! killed at any point, or stopped by a budget or the loop guard, continues from its last
 //! completed turn with `nova ask --resume RUN`.
 
@@ -32,6 +32,23 @@ pub struct Checkpoint {
     pub findings: Vec<Finding>,
     /// What the run's earlier agents used.
     pub spent: Usage,
+    /// Agents waiting for a part they asked of another owner, innermost last.
+    #[serde(default)]
+    pub waiting: Vec<Waited>,
+    /// Domain agents whose changes, made at a request, are in the candidate.
+    #[serde(default)]
+    pub helpers: Vec<String>,
+}
+
+/// An agent waiting for the part it asked of another owner, as a checkpoint keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waited {
+    pub agent: String,
+    pub task: String,
+    pub conversation: Conversation,
+    pub memory: TaskMemory,
+    /// Its candidate when it asked.
+    pub candidate: Vec<FileChange>,
 }
 
 /// Why a run cannot be resumed.
@@ -93,6 +110,8 @@ pub struct Keeper<'k, 'r> {
     pub task: &'k str,
     pub chain: &'k [String],
     pub spent: Usage,
+    pub waiting: Vec<Waited>,
+    pub helpers: Vec<String>,
     /// The agent's words are not the answer (a router's): its text is not streamed out.
     pub quiet: bool,
 }
@@ -117,6 +136,8 @@ impl Observer for Keeper<'_, '_> {
             candidate: tools.patch("").map(|p| p.changes).unwrap_or_default(),
             findings: tools.findings().to_vec(),
             spent: self.spent,
+            waiting: self.waiting.clone(),
+            helpers: self.helpers.clone(),
         };
         self.rec.checkpoint(&checkpoint);
     }

@@ -8,7 +8,7 @@ use crate::common::{branches, files_under, write};
 use crate::model_server::{ModelServer, Reply, Turn};
 
 /// Waits until `done` holds, failing the test after `seconds`.
-fn wait_for(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(seconds: u64, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
     while !done() {
         assert!(

@@ -734,3 +734,62 @@ fn a_change_across_a_boundary_is_made_by_each_owner_and_lands_as_one_candidate()
     assert!(file("crates/parse/src/lib.rs").contains("pub fn quantity(line: &str) -> u64"));
     assert!(file("crates/price/src/lib.rs").contains("100 * shop_parse::quantity(line)"));
 }
+
+#[test]
+fn a_run_killed_while_an_owner_works_resumes_with_the_agent_that_waits() {
+    let mut env = TestEnv::new();
+    env.set_var(crate::act::KEY_VAR, crate::llm::CANARY);
+    env.set_var("SOURCE_DATE_EPOCH", "1767225600");
+    let repo = two_parts(&env);
+    // The owner proposes its part, then its next request stalls: the run is killed there.
+    let mut first = boundary_script();
+    let rest = first.split_off(2);
+    first.push(crate::model_server::Reply::stream(Vec::new()).ending(
+        crate::model_server::End::Stall(std::time::Duration::from_secs(120)),
+    ));
+    let server = ModelServer::start(first);
+    let mut args = vec![String::from("ask")];
+    args.extend(crate::act::model_flags(&server));
+    args.extend(["--agent", "shop-price", "Price each line by its quantity"].map(String::from));
+    let mut child = env
+        .nova_command(&repo, args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nova starts");
+    crate::act_limits::wait_for(60, "the owner's second request to stall", || {
+        server.stalled() == 1
+    });
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    server.stop();
+    assert_eq!(crate::common::branches(&repo), ["master"], "nothing landed");
+
+    // Resumed, the owner finishes, the agent that asked goes on, and the change names both.
+    let server = ModelServer::start(rest);
+    let run = ask(&env, &repo, &server, &["--resume", "20260101-000000"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stderr
+            .contains("resuming run 20260101-000000: `shop-parse` goes on after turn 1"),
+        "{}",
+        run.stderr
+    );
+    let resumed = server.received()[1].body.to_string();
+    assert!(
+        resumed.contains("[`shop-parse` made the change you asked for"),
+        "{resumed}"
+    );
+    let git = git2::Repository::open(&repo).expect("open");
+    let tip = git
+        .find_branch("nova/ask/20260101-000000", git2::BranchType::Local)
+        .expect("the ask branch")
+        .get()
+        .peel_to_commit()
+        .expect("commit");
+    let message = tip.message().unwrap_or_default();
+    assert!(
+        message.contains("\nNova-Agent: shop-price\nNova-Agent: shop-parse\n"),
+        "{message}"
+    );
+}

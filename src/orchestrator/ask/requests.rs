@@ -14,6 +14,7 @@ use crate::orchestrator::events::Event;
 use crate::orchestrator::handoff::MAX_HOPS;
 use crate::orchestrator::memory::TaskMemory;
 use crate::orchestrator::recorder::Recorder;
+use crate::orchestrator::resume::Waited;
 use crate::tools::{ChangeRequest, Requests, Toolbox};
 
 /// An agent waiting for the part it asked of another owner: where it stopped.
@@ -103,7 +104,47 @@ fn changed_between(before: Option<&Patch>, after: Option<&Patch>) -> Vec<String>
         .collect()
 }
 
+/// The waiting agents of a checkpoint, as the run goes on with them (one whose file is gone is
+/// left out: the owner's part then ends the run).
+pub(super) fn rewait(set: &AgentSet, waited: Vec<Waited>) -> Vec<Waiting<'_>> {
+    waited
+        .into_iter()
+        .filter_map(|w| {
+            let agent = set.agent(&w.agent)?;
+            Some(Waiting {
+                agent,
+                task: w.task,
+                why: None,
+                conversation: w.conversation,
+                memory: w.memory,
+                candidate: (!w.candidate.is_empty()).then(|| Patch {
+                    summary: String::new(),
+                    changes: w.candidate,
+                }),
+            })
+        })
+        .collect()
+}
+
 impl<'a> Holder<'a> {
+    /// The waiting agents, as a checkpoint keeps them.
+    pub(super) fn waited(&self) -> Vec<Waited> {
+        self.waiting
+            .iter()
+            .map(|w| Waited {
+                agent: w.agent.name.clone(),
+                task: w.task.clone(),
+                conversation: w.conversation.clone(),
+                memory: w.memory.clone(),
+                candidate: w
+                    .candidate
+                    .as_ref()
+                    .map(|p| p.changes.clone())
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
     /// Who the holding agent may ask for a change, when its tools let it.
     pub(super) fn requests(&self, scene: &Scene<'a>) -> Requests {
         if !self.agent.tools.iter().any(|t| t == "request_change") {
