@@ -312,17 +312,18 @@ fn sweep(tasks: &[Task]) {
     let mut rows = Vec::new();
     for best_files in [3, 5] {
         for decay in [0.6, 1.0] {
-            for tests in [0.3, 1.0] {
-                for described in [0.1, 0.3] {
-                    for defines in [0.3, 1.0] {
-                        for named in [0.0, 0.5, 1.0, 2.0] {
+            for described in [0.1, 0.3] {
+                for defines in [0.3, 1.0] {
+                    for named in [0.5, 1.0] {
+                        for part_words in [0.0, 0.5, 1.0, 2.0] {
                             let weights = route::Weights {
                                 best_files,
                                 decay,
-                                tests,
+                                tests: 1.0,
                                 described,
                                 defines,
                                 named,
+                                part_words,
                             };
                             let right = tasks
                                 .iter()

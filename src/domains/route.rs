@@ -3,7 +3,7 @@
 //! paths, each word weighed by its rarity), the code names it mentions against where they are
 //! defined, and its words against each agent's name and description.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -32,6 +32,9 @@ pub struct Weights {
     /// What the task naming the part (its `area:` prefix, a code name or a path is the part's
     /// directory) weighs; naming one of its files or directories weighs half.
     pub named: f64,
+    /// What the part as a whole weighs: its code's words (names, doc comments, paths, tests left
+    /// out) as one document, scored by BM25 against the task's, the best part counting 1.
+    pub part_words: f64,
 }
 
 /// The weights Nova routes with.
@@ -42,6 +45,7 @@ pub const WEIGHTS: Weights = Weights {
     described: 0.1,
     defines: 1.0,
     named: 1.0,
+    part_words: 1.0,
 };
 
 /// How much a task is about one domain agent's part, and why.
@@ -57,6 +61,8 @@ pub struct Score {
     pub described: Vec<String>,
     /// The task's words that name its directory, or one of its files or directories.
     pub named: Vec<String>,
+    /// The task's words its code has most of, as a whole.
+    pub words: Vec<String>,
 }
 
 /// Every domain agent's score for `task`, best first (ties by name).
@@ -81,6 +87,7 @@ pub fn scores_with(
             defines: Vec::new(),
             described: Vec::new(),
             named: Vec::new(),
+            words: Vec::new(),
         })
         .collect();
     let slot: HashMap<&str, usize> = owners
@@ -97,6 +104,7 @@ pub fn scores_with(
     defined(index, &focus, weights.defines, &owner, &mut scores);
     described(owners, &focus, weights.described, &mut scores);
     named(index, owners, &focus, weights.named, &owner, &mut scores);
+    part_words(index, &focus, weights.part_words, &owner, &mut scores);
     for score in &mut scores {
         score
             .files
@@ -223,6 +231,78 @@ fn named(
     }
 }
 
+/// BM25's parameters: how fast a word's count saturates, and how much a long part is discounted.
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+/// Adds each part's BM25 score for the task's terms, its code's words (the names of its
+/// definitions, their doc comments at half, its paths at twice; test files left out) taken as
+/// one document, on a scale where the best part scores `weight`.
+fn part_words(
+    index: &Index,
+    focus: &Focus,
+    weight: f64,
+    owner: &dyn Fn(&str) -> Option<usize>,
+    scores: &mut [Score],
+) {
+    use crate::index::package::{FileKind, file_kind};
+    use crate::index::terms::terms_of;
+    if weight == 0.0 || focus.terms.is_empty() {
+        return;
+    }
+    let wanted: HashSet<&str> = focus.terms.iter().map(String::as_str).collect();
+    // Each part's count of each wanted term, and its length in terms.
+    let mut counts: Vec<HashMap<&str, f64>> = vec![HashMap::new(); scores.len()];
+    let mut lengths = vec![0.0; scores.len()];
+    for path in index.paths() {
+        let Some(i) = owner(path) else { continue };
+        if file_kind(path) == FileKind::Tests {
+            continue;
+        }
+        let mut add = |terms: Vec<String>, worth: f64| {
+            for term in terms {
+                lengths[i] += worth;
+                if let Some(t) = wanted.get(term.as_str()) {
+                    *counts[i].entry(t).or_default() += worth;
+                }
+            }
+        };
+        add(terms_of(path), 2.0);
+        for def in index.outline(path).unwrap_or_default() {
+            add(terms_of(&def.name), 1.0);
+            add(terms_of_prose(&def.doc), 0.5);
+        }
+    }
+    let n = scores.len() as f64;
+    let average = lengths.iter().sum::<f64>() / n.max(1.0);
+    let bm25: Vec<f64> = (0..scores.len())
+        .map(|i| {
+            counts[i]
+                .iter()
+                .map(|(term, tf)| {
+                    let df = counts.iter().filter(|c| c.contains_key(term)).count() as f64;
+                    let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                    idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * lengths[i] / average))
+                })
+                .sum()
+        })
+        .collect();
+    let best = bm25.iter().copied().fold(0.0, f64::max);
+    if best <= 0.0 {
+        return;
+    }
+    for (i, score) in scores.iter_mut().enumerate() {
+        score.score += weight * bm25[i] / best;
+        let mut words: Vec<(&&str, &f64)> = counts[i].iter().collect();
+        words.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+        score.words = words
+            .iter()
+            .take(5)
+            .map(|(t, _)| (**t).to_owned())
+            .collect();
+    }
+}
+
 /// Adds what each agent's name, part and description share with the task's words, each word
 /// weighed by how few agents' descriptions have it.
 fn described(owners: &Owners<'_>, focus: &Focus, weight: f64, scores: &mut [Score]) {
@@ -285,6 +365,9 @@ pub fn explain(best: &Score, next: Option<&Score>) -> String {
     }
     if !best.defines.is_empty() {
         reasons.push(format!("it defines {}", best.defines.join(", ")));
+    }
+    if !best.words.is_empty() {
+        reasons.push(format!("its code says {}", best.words.join(", ")));
     }
     if !best.named.is_empty() {
         reasons.push(format!("the task names {}", best.named.join(", ")));
