@@ -95,11 +95,15 @@ pub fn scores_with(
         .enumerate()
         .map(|(i, a)| (a.name.as_str(), i))
         .collect();
-    let owner = |path: &str| {
-        owners
-            .owner_of(path)
-            .and_then(|a| slot.get(a.name.as_str()).copied())
-    };
+    // Each file's owner, found once: every feature below asks.
+    let owned: HashMap<&str, usize> = index
+        .paths()
+        .filter_map(|path| {
+            let agent = owners.owner_of(path)?;
+            Some((path, *slot.get(agent.name.as_str())?))
+        })
+        .collect();
+    let owner = |path: &str| owned.get(path).copied();
     files(index, &focus, weights, &owner, &mut scores);
     defined(index, &focus, weights.defines, &owner, &mut scores);
     described(owners, &focus, weights.described, &mut scores);

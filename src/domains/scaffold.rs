@@ -597,3 +597,91 @@ fn neighbours(part: &Part, parts: &[Part], edges: &[Crossing]) -> String {
     }
     format!("\n## Its neighbours\n\n{}\n", lines.join("\n"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generated(front: &str, block: &str) -> Generated {
+        Generated {
+            front: front.to_owned(),
+            block: block.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_file_is_rewritten_only_where_it_is_as_scaffold_wrote_it() {
+        let first = generated("name = \"a\"", "You own `a`.");
+        let (action, text) = merge(None, &first);
+        assert_eq!(action, Action::Create);
+        let text = text.expect("created");
+        assert!(text.contains(INSTRUCTIONS.trim()), "{text}");
+        // Nothing new: nothing written.
+        assert_eq!(merge(Some(&text), &first), (Action::Unchanged, None));
+        // New generated text replaces what scaffold wrote; the instructions stay.
+        let second = generated(
+            "name = \"a\"\nrole = \"refactorer\"",
+            "You own `a`, now bigger.",
+        );
+        let (action, updated) = merge(Some(&text), &second);
+        assert_eq!(action, Action::Update);
+        let updated = updated.expect("updated");
+        assert!(updated.contains("now bigger") && updated.contains("role = \"refactorer\""));
+        // A person's edit to the block is kept; the front matter still follows scaffold.
+        let edited = updated.replace("now bigger", "as I say");
+        let third = generated("name = \"a\"\nbudget = 1", "You own `a`, third.");
+        let (action, merged) = merge(Some(&edited), &third);
+        assert_eq!(
+            action,
+            Action::KeptEdits {
+                front: false,
+                block: true
+            }
+        );
+        let merged = merged.expect("front updated");
+        assert!(
+            merged.contains("as I say") && !merged.contains("third"),
+            "{merged}"
+        );
+        assert!(merged.contains("budget = 1"), "{merged}");
+        // Without the marker the file is a person's.
+        let theirs = merged
+            .lines()
+            .filter(|l| !l.starts_with(MARKER))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(merge(Some(&theirs), &third), (Action::NotGenerated, None));
+    }
+
+    #[test]
+    fn docs_are_read_from_inner_comments_and_the_code_map() {
+        let text = "// SPDX\n//! The index.\n//!\n//! Owns tags.\nuse x;\n//! not this\n";
+        assert_eq!(inner_docs(text), "The index.\n\nOwns tags.");
+        assert_eq!(
+            first_sentence("Tags for files. And more.\n\nNext."),
+            "Tags for files."
+        );
+        let part = Part {
+            name: String::from("n-index"),
+            kind: Kind::Module,
+            path: String::from("src/index"),
+            krate: String::from("n"),
+            crate_dir: String::new(),
+            write: Vec::new(),
+            files: Vec::new(),
+            lines: 0,
+            entry: None,
+            crate_description: None,
+        };
+        let map = "```\nsrc/git/          git\nsrc/index/        the index\n  walk.rs         a walk\n\nsrc/tools/ x\n```\n";
+        assert_eq!(
+            section_about(map, &part),
+            "src/index/        the index\n  walk.rs         a walk"
+        );
+        let headed = "# A\n\n## The `index` module\n\nIt ranks.\n\n### Cache\n\nIt keeps.\n\n## Other\n\nNo.\n";
+        assert_eq!(
+            section_about(headed, &part),
+            "It ranks.\n\n### Cache\n\nIt keeps."
+        );
+    }
+}
