@@ -162,6 +162,16 @@ fn scaffold_writes_one_owner_per_crate_of_a_workspace() {
     );
 }
 
+#[test]
+fn scaffold_says_what_to_do_where_there_is_no_crate() {
+    let env = TestEnv::new();
+    let repo = env.repo_with("plain", &[("main.py", "print('hi')\n")]);
+    let run = env.nova_in(&repo, ["agents", "scaffold"]);
+    assert_eq!(run.code, 2, "{}", run.both());
+    assert!(run.stderr.contains("found no crate"), "{}", run.stderr);
+    assert!(!repo.join(DOMAINS).exists(), "nothing written");
+}
+
 /// `lines` lines of Rust: one function each.
 fn filler(prefix: &str, lines: usize) -> String {
     (0..lines)
