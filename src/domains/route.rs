@@ -1,7 +1,9 @@
 //! Routing a task to the domain agent whose part it is about, offline: the task's words against
-//! each part's files (the same relevance the repo map ranks by: identifiers, doc comments and
-//! paths, each word weighed by its rarity), the code names it mentions against where they are
-//! defined, and its words against each agent's name and description.
+//! each part's best files (the same relevance the repo map ranks by: identifiers, doc comments and
+//! paths, each word weighed by its rarity) and against the part's code as one document (BM25), the
+//! code names it mentions against where they are defined, its `area:` prefix, names and paths
+//! against the parts' directories, and its words against each agent's name and description.
+//! `cargo bench --bench domains` measures it on real commits (BENCHMARKS.md).
 
 use std::collections::{HashMap, HashSet};
 
