@@ -383,8 +383,15 @@ pub fn explain_offline(
 ) -> Result<String, AskError> {
     let pipeline = ask_pipeline(set)?;
     let index = root.map(Index::build);
-    let domain = route::domain_of(set, disabled, index.as_ref(), question);
-    let (agent, why) = route::choose(pipeline, set, disabled, named, question, can_change, domain)?;
+    let (agent, why) = route::choose(
+        pipeline,
+        set,
+        disabled,
+        named,
+        question,
+        can_change,
+        index.as_ref(),
+    )?;
     Ok(format!("{}: {why}", agent.name))
 }
 
@@ -511,7 +518,7 @@ impl<'a> Holder<'a> {
             request.agent.as_deref(),
             &request.question,
             can_change,
-            route::domain_of(set, &request.disabled, index, &request.question),
+            index,
         )?;
         rec.emit(Event::Routed {
             agent: agent.name.clone(),
@@ -628,35 +635,12 @@ async fn act<'a>(
             tools.seed_findings(std::mem::take(&mut holder.findings));
         }
         let run = rec.archive.as_ref().map(|archive| archive.id.clone());
-        let (ended, used, stop, conversation) = {
-            let mut keeper = Keeper {
-                rec: &mut *rec,
-                question: &request.question,
-                base: base.clone(),
-                agent: &agent.name,
-                task: &holder.task,
-                chain: &holder.chain.agents,
-                spent: holder.spent,
-                waiting: holder.waited(),
-                helpers: holder.helpers.iter().map(|h| h.name.clone()).collect(),
-                quiet: agent.role == Role::Router,
-            };
-            let talk = Talk {
-                agent,
-                task: &holder.task,
-                first: holder.chain.agents.len() == 1 && holder.conversation.is_none(),
-                conversation: holder.conversation.take(),
-                spent: holder.spent,
-            };
-            converse(
-                scene,
-                &talk,
-                toolbox.as_mut(),
-                &mut holder.memory,
-                &mut keeper,
-            )
-            .await?
-        };
+        let Talked {
+            ended,
+            usage: used,
+            stop,
+            conversation,
+        } = holder.talk(scene, &base, toolbox.as_mut(), rec).await?;
         holder.spent = holder.spent.plus(used);
         let stopped = |why: String| AskError::Stopped {
             agent: agent.name.clone(),
@@ -705,6 +689,37 @@ async fn act<'a>(
 }
 
 impl<'a> Holder<'a> {
+    /// The holding agent's turn at the work, each of its turns kept as the run's checkpoint.
+    async fn talk(
+        &mut self,
+        scene: &Scene<'a>,
+        base: &str,
+        toolbox: Option<&mut Toolbox<'_>>,
+        rec: &mut Recorder<'_>,
+    ) -> Result<Talked, AskError> {
+        let (agent, request) = (self.agent, scene.request);
+        let talk = Talk {
+            agent,
+            task: &self.task,
+            first: self.chain.agents.len() == 1 && self.conversation.is_none(),
+            conversation: self.conversation.take(),
+            spent: self.spent,
+        };
+        let mut keeper = Keeper {
+            rec,
+            question: &request.question,
+            base: base.to_owned(),
+            agent: &agent.name,
+            task: &self.task,
+            chain: &self.chain.agents,
+            spent: self.spent,
+            waiting: self.waited(),
+            helpers: self.helpers.iter().map(|h| h.name.clone()).collect(),
+            quiet: agent.role == Role::Router,
+        };
+        converse(scene, &talk, toolbox, &mut self.memory, &mut keeper).await
+    }
+
     /// Who acts and why, for `--explain-route`, once routing has chosen.
     fn explained(&self) -> Option<Acted<'a>> {
         let why = self.why.as_ref()?;
@@ -775,7 +790,7 @@ impl<'a> Holder<'a> {
                     None,
                     &request.question,
                     scene.can_change,
-                    route::domain_of(scene.set, &request.disabled, index, &request.question),
+                    index,
                 )?;
                 (
                     agent,
@@ -840,6 +855,15 @@ struct Talk<'a> {
     spent: Usage,
 }
 
+/// How one agent's part of a request went: how it ended, its usage, why the model stopped, and
+/// its conversation (for an agent that waits for a part it asked of another owner).
+struct Talked {
+    ended: Ended,
+    usage: Usage,
+    stop: StopReason,
+    conversation: Option<Conversation>,
+}
+
 /// The agent's conversation: with its tools where it has any this build runs, else one answer
 /// from the prompt alone. How it ended, its usage and why the model stopped.
 async fn converse(
@@ -848,15 +872,15 @@ async fn converse(
     toolbox: Option<&mut Toolbox<'_>>,
     memory: &mut TaskMemory,
     keeper: &mut Keeper<'_, '_>,
-) -> Result<(Ended, Usage, StopReason, Option<Conversation>), AskError> {
+) -> Result<Talked, AskError> {
     let (hooks, agent) = (&scene.request.hooks, talk.agent);
     let stopped = |why: String| {
-        Ok((
-            Ended::Stopped(why),
-            Usage::default(),
-            StopReason::EndTurn,
-            None,
-        ))
+        Ok(Talked {
+            ended: Ended::Stopped(why),
+            usage: Usage::default(),
+            stop: StopReason::EndTurn,
+            conversation: None,
+        })
     };
     if talk.first {
         let payload = serde_json::json!({
@@ -875,11 +899,26 @@ async fn converse(
     }
     let talked = talk_with(scene, talk, toolbox, memory, keeper).await;
     let how = match &talked {
-        Ok((Ended::Answered(_), ..)) => "answered",
-        Ok((Ended::Finished(_), ..)) => "finished",
-        Ok((Ended::HandedOff(_), ..)) => "handed_off",
-        Ok((Ended::Requested(_), ..)) => "requested",
-        Ok((Ended::Stopped(_) | Ended::Invalid(_), ..)) => "stopped",
+        Ok(Talked {
+            ended: Ended::Answered(_),
+            ..
+        }) => "answered",
+        Ok(Talked {
+            ended: Ended::Finished(_),
+            ..
+        }) => "finished",
+        Ok(Talked {
+            ended: Ended::HandedOff(_),
+            ..
+        }) => "handed_off",
+        Ok(Talked {
+            ended: Ended::Requested(_),
+            ..
+        }) => "requested",
+        Ok(Talked {
+            ended: Ended::Stopped(_) | Ended::Invalid(_),
+            ..
+        }) => "stopped",
         Err(_) => "failed",
     };
     let payload = serde_json::json!({"agent": agent.name, "ended": how});
@@ -895,7 +934,7 @@ async fn talk_with(
     toolbox: Option<&mut Toolbox<'_>>,
     memory: &mut TaskMemory,
     keeper: &mut Keeper<'_, '_>,
-) -> Result<(Ended, Usage, StopReason, Option<Conversation>), AskError> {
+) -> Result<Talked, AskError> {
     let (request, provider, agent) = (scene.request, scene.provider, talk.agent);
     let mcp = mcp_tools(request, agent, keeper).await;
     let toolbox = toolbox.filter(|tools| tools.specs().len() > 1 || !mcp.specs().is_empty());
@@ -928,7 +967,12 @@ async fn talk_with(
     }
     let Some(toolbox) = toolbox else {
         let reply = answer(provider, &chat, agent, keeper.rec).await?;
-        return Ok((Ended::Answered(reply.text), reply.usage, reply.stop, None));
+        return Ok(Talked {
+            ended: Ended::Answered(reply.text),
+            usage: reply.usage,
+            stop: reply.stop,
+            conversation: None,
+        });
     };
     let prover = scene.prover(agent);
     let session = Session {
@@ -955,12 +999,12 @@ async fn talk_with(
         None => Start::Task(talk.task),
     };
     let outcome = agent::run(&session, toolbox, start, memory, keeper).await?;
-    Ok((
-        outcome.ended,
-        outcome.usage,
-        StopReason::EndTurn,
-        Some(outcome.conversation),
-    ))
+    Ok(Talked {
+        ended: outcome.ended,
+        usage: outcome.usage,
+        stop: StopReason::EndTurn,
+        conversation: Some(outcome.conversation),
+    })
 }
 
 /// The MCP tools `agent` may use: the servers its `tools` name, started for this part of the run;

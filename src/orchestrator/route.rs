@@ -63,8 +63,9 @@ pub enum RouteError {
 
 /// The agent that acts on `request` and why; `named` is `--agent NAME`. `can_change` says whether
 /// a change could land (a repository is there): without one, a change request is answered.
-/// `domain` is the domain agent whose part the request is about, and why
-/// ([`crate::domains::route`]): a change request the refactorer would take goes to it instead.
+/// With the repository's `index`, a change request the refactorer would take goes instead to the
+/// domain agent whose part it is about ([`crate::domains::route`]), when the set has one: routing
+/// by part runs only then.
 pub fn choose<'s>(
     pipeline: &Pipeline,
     set: &'s AgentSet,
@@ -72,7 +73,7 @@ pub fn choose<'s>(
     named: Option<&str>,
     request: &str,
     can_change: bool,
-    domain: Option<(&'s AgentDef, String)>,
+    index: Option<&crate::index::Index>,
 ) -> Result<(&'s AgentDef, String), RouteError> {
     let mut routed: Vec<&AgentDef> = pipeline
         .stages
@@ -154,7 +155,7 @@ pub fn choose<'s>(
         ));
     }
     if change.is_some()
-        && let Some((agent, about)) = domain
+        && let Some((agent, about)) = domain_of(set, disabled, index, request)
     {
         return Ok((agent, format!("{why}, and {about}")));
     }
@@ -174,7 +175,7 @@ pub fn choose<'s>(
 
 /// The domain agent whose part `question` is about, and why, when the set has domain agents and
 /// the repository is indexed.
-pub(super) fn domain_of<'s>(
+fn domain_of<'s>(
     set: &'s AgentSet,
     disabled: &[String],
     index: Option<&crate::index::Index>,

@@ -384,6 +384,18 @@ pub fn branch_log(repo: &Path, branch: &str) -> Vec<git2::Oid> {
 }
 
 /// The text of `path` at the tip of `branch` of `repo`.
+/// The messages of the commits on `branch` after `HEAD`, oldest first.
+pub fn branch_messages(repo: &Path, branch: &str) -> Vec<String> {
+    let git = git2::Repository::open(repo).expect("open");
+    branch_log(repo, branch)
+        .into_iter()
+        .map(|oid| {
+            let commit = git.find_commit(oid).expect("commit");
+            commit.message().unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
 pub fn branch_file(repo: &Path, branch: &str, path: &str) -> String {
     let git = git2::Repository::open(repo).expect("open");
     let tree = git

@@ -476,30 +476,12 @@ fn improve_has_each_finding_fixed_by_the_owner_of_its_file() {
     assert_eq!(run.code, 0, "{}", run.both());
     let run = env.nova_in(&repo, ["improve", "--branch", "nova/owned"]);
     assert_eq!(run.code, 0, "{}", run.both());
-    let git = git2::Repository::open(&repo).expect("open");
-    let messages: Vec<String> = crate::common::branch_log(&repo, "nova/owned")
-        .into_iter()
-        .map(|oid| {
-            let commit = git.find_commit(oid).expect("commit");
-            commit.message().unwrap_or("").to_owned()
-        })
-        .collect();
-    let all = messages.join("\n---\n");
+    let all = crate::common::branch_messages(&repo, "nova/owned").join("\n---\n");
     // Both fixes landed, each by its file's owner (proved together, the commit names both).
     assert!(all.contains("\nNova-Agent: shop-sum\n"), "{all}");
     assert!(all.contains("\nNova-Agent: shop-empty\n"), "{all}");
     assert!(!all.contains("Nova-Agent: refactorer"), "{all}");
-    let tip = git
-        .find_branch("nova/owned", git2::BranchType::Local)
-        .expect("branch")
-        .get()
-        .peel_to_tree()
-        .expect("tree");
-    let file = |path: &str| {
-        let blob = tip.get_path(Path::new(path)).expect(path);
-        let blob = git.find_blob(blob.id()).expect("blob");
-        String::from_utf8_lossy(blob.content()).into_owned()
-    };
+    let file = |path: &str| crate::common::branch_file(&repo, "nova/owned", path);
     assert!(
         file("crates/sum/src/lib.rs").contains("    a + b\n"),
         "{all}"
@@ -723,22 +705,11 @@ fn a_change_across_a_boundary_is_made_by_each_owner_and_lands_as_one_candidate()
         "{resumed}"
     );
     // One commit, both parts, both agents named.
-    let git = git2::Repository::open(&repo).expect("open");
-    let tip = git
-        .find_branch("nova/ask/20260101-000000", git2::BranchType::Local)
-        .expect("the ask branch")
-        .get()
-        .peel_to_commit()
-        .expect("commit");
-    let message = tip.message().unwrap_or_default();
+    let messages = crate::common::branch_messages(&repo, "nova/ask/20260101-000000");
+    assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(
-        message.contains("\nNova-Agent: shop-price\nNova-Agent: shop-parse\n"),
-        "{message}"
-    );
-    let parent = tip.parent(0).expect("parent");
-    assert_eq!(
-        parent.id(),
-        git.head().expect("head").peel_to_commit().expect("c").id()
+        messages[0].contains("\nNova-Agent: shop-price\nNova-Agent: shop-parse\n"),
+        "{messages:?}"
     );
     let file = |path: &str| crate::common::branch_file(&repo, "nova/ask/20260101-000000", path);
     assert!(file("crates/parse/src/lib.rs").contains("pub fn quantity(line: &str) -> u64"));
@@ -790,16 +761,10 @@ fn a_run_killed_while_an_owner_works_resumes_with_the_agent_that_waits() {
         resumed.contains("[`shop-parse` made the change you asked for"),
         "{resumed}"
     );
-    let git = git2::Repository::open(&repo).expect("open");
-    let tip = git
-        .find_branch("nova/ask/20260101-000000", git2::BranchType::Local)
-        .expect("the ask branch")
-        .get()
-        .peel_to_commit()
-        .expect("commit");
-    let message = tip.message().unwrap_or_default();
+    let messages = crate::common::branch_messages(&repo, "nova/ask/20260101-000000");
+    assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(
-        message.contains("\nNova-Agent: shop-price\nNova-Agent: shop-parse\n"),
-        "{message}"
+        messages[0].contains("\nNova-Agent: shop-price\nNova-Agent: shop-parse\n"),
+        "{messages:?}"
     );
 }
