@@ -321,6 +321,7 @@ fn run(repo: &Path, client: Client) -> Timed {
         time: 1_767_225_600,
         on_tip: None,
         trailers: Vec::new(),
+        rule_dir: None,
     };
     let provider = Stopwatch {
         inner: client,

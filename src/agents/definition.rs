@@ -143,6 +143,11 @@ pub const TOOLS: &[ToolInfo] = &[
     ),
     tool("symbols", "definitions and references of a symbol", false),
     tool(
+        "review",
+        "the rule packs' findings on the Rust files in the read scope, edits included",
+        false,
+    ),
+    tool(
         "git_diff",
         "the change under review, or the diff between two revisions",
         false,

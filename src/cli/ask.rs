@@ -150,6 +150,7 @@ pub fn run(cx: &Context<'_>, args: &AskArgs) -> Result<Exit, CommandError> {
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
         on_tip: None,
         trailers: Vec::new(),
+        rule_dir: None,
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -324,6 +325,7 @@ pub(super) fn agent_template(
         time: cx.env.source_date_epoch().unwrap_or_else(orchestrator::now),
         on_tip: None,
         trailers: Vec::new(),
+        rule_dir: None,
     }
 }
 

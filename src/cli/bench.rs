@@ -368,8 +368,9 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
     let config = cx.config(Some(&root))?;
     let evaluator = pin(cx, &root, &args.set)?;
     let tasks = chosen(&evaluator.set, args)?;
-    let (agents, label, settings) = agent_set(args)?;
-    let fingerprint = format!("{:016x}", agents.fingerprint());
+    let (agents, label, running) = agent_set(args)?;
+    let fingerprint = evolve::variant::fingerprint(&agents, &running.1);
+    let running = running.0;
     let _lock = cx.lock(&root)?;
     let store = Store::open(&root).map_err(CommandError::environment)?;
     let judged = if args.again {
@@ -396,7 +397,7 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
         agents: &agents,
         label: &label,
         fingerprint: &fingerprint,
-        settings,
+        running,
     };
     let (id, fresh) = if left.is_empty() {
         (String::from("(none: every task was judged)"), Vec::new())
@@ -422,7 +423,7 @@ struct Bench<'a> {
     agents: &'a AgentSet,
     label: &'a str,
     fingerprint: &'a str,
-    settings: evolve::variant::Settings,
+    running: evolve::variant::Running,
 }
 
 /// The results the archive keeps for `tasks` by this agent set (its name and fingerprint) under
@@ -464,7 +465,7 @@ fn run_left(
         scratch,
         mut template,
     } = agents_at_work(cx, root, config, &args.exchange, &args.validation)?;
-    bench.settings.apply(&mut template);
+    bench.running.apply(&mut template);
     let evaluator = bench.evaluator;
     let request = RunRequest {
         evaluator,
@@ -543,19 +544,34 @@ fn tell_result(p: &super::Printer, n: usize, of: usize, result: &TaskRun) {
     ));
 }
 
-/// The agent set `args` names (the built-in agents, with `--agents DIR` over them), checked, and
-/// its name in the results.
+/// The agent set `args` names (the built-in agents, with `--agents DIR` over them), checked, its
+/// name in the results, and how it runs (with the variant's files, when it is one).
 fn agent_set(
     args: &RunArgs,
-) -> Result<(AgentSet, String, evolve::variant::Settings), CommandError> {
+) -> Result<
+    (
+        AgentSet,
+        String,
+        (evolve::variant::Running, evolve::variant::Files),
+    ),
+    CommandError,
+> {
     let mut agents = AgentSet::builtin();
-    let mut settings = evolve::variant::Settings::default();
+    let mut running = evolve::variant::Running::default();
+    let mut files = evolve::variant::Files::new();
     let label = match &args.agents {
-        // A variant of `nova evolve` (`agents/` and `settings.toml`), as it is archived.
+        // A variant of `nova evolve` (`agents/`, `rules/` and `settings.toml`), as it is archived.
         Some(dir) if dir.join("agents").is_dir() => {
             agents = evolve::variant::agent_set(dir).map_err(CommandError::usage)?;
-            let files = evolve::variant::load(dir).map_err(CommandError::environment)?;
-            settings = evolve::variant::Settings::of(&files)
+            files = evolve::variant::load(dir).map_err(CommandError::environment)?;
+            let reasons = evolve::variant::guard(&evolve::variant::Files::new(), &files);
+            if let Some(why) = reasons.iter().find(|r| r.starts_with("`rules/")) {
+                return Err(CommandError::usage(anyhow::anyhow!(
+                    "{}: {why}; fix the rule file or take it out of the variant",
+                    dir.display()
+                )));
+            }
+            running = evolve::variant::Running::of(dir, &files)
                 .map_err(|why| CommandError::usage(anyhow::anyhow!("{}: {why}", dir.display())))?;
             args.name
                 .clone()
@@ -579,7 +595,7 @@ fn agent_set(
             problems.len()
         )));
     }
-    Ok((agents, label, settings))
+    Ok((agents, label, (running, files)))
 }
 
 /// The tasks `args` chooses, in the set's order.

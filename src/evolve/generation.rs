@@ -558,9 +558,10 @@ impl Context<'_, '_> {
             id: id.to_owned(),
             error,
         })?;
-        let fingerprint = format!("{:016x}", agents.fingerprint());
+        let files = self.files(id)?;
+        let fingerprint = variant::fingerprint(&agents, &files);
         let mut template = self.request.template.clone();
-        variant::Settings::of(&self.files(id)?)
+        variant::Running::of(&self.dir(id), &files)
             .map_err(|why| EvolveError::Settings {
                 id: id.to_owned(),
                 why,

@@ -1,5 +1,6 @@
 //! The agents' own proposer: the `evolver` agent gets the parent's agent files (under
-//! `variant/`) and the tasks the parent failed (`FAILURES.md`: each request, the agent that ended
+//! `variant/`), its rule files (under `variant/rules/`: the built-in pack with the parent's over
+//! it) and the tasks the parent failed (`FAILURES.md`: each request, the agent that ended
 //! its run, what went wrong) in a scratch repository of their own, and proposes a change to the
 //! files; the change comes back unproved (there is nothing to build), becomes the variant's
 //! files, and meets the variant guard like any other. The evolver is always the built-in one: a
@@ -139,8 +140,9 @@ pub fn by_model(
     }))
 }
 
-/// The evolver's repository: each agent of `set` (but the evolver) as `variant/<name>.md`, the
-/// parent's settings as `variant/settings.toml`, and `FAILURES.md`.
+/// The evolver's repository: each agent of `set` (but the evolver) as `variant/<name>.md`, each
+/// rule (the built-in pack, the parent's over it) as `variant/rules/<id>.toml`, the parent's
+/// settings as `variant/settings.toml`, and `FAILURES.md`.
 fn evolver_files(
     parent: &Files,
     set: &AgentSet,
@@ -155,6 +157,19 @@ fn evolver_files(
         if let (Some(text), Some(path)) =
             (text, RepoPath::new(&format!("variant/{}.md", agent.name)))
         {
+            files.push((path, Some(text)));
+        }
+    }
+    let mut rules: std::collections::BTreeMap<String, String> = crate::rules::builtin_files()
+        .map(|(name, text)| (name.to_owned(), text.to_owned()))
+        .collect();
+    for (path, text) in parent {
+        if let Some(name) = path.strip_prefix("rules/") {
+            rules.insert(name.to_owned(), text.clone());
+        }
+    }
+    for (name, text) in rules {
+        if let Some(path) = RepoPath::new(&format!("variant/rules/{name}")) {
             files.push((path, Some(text)));
         }
     }
@@ -174,8 +189,9 @@ fn evolver_files(
 }
 
 /// The variant the evolver's `patch` of the parent's files makes: `variant/<name>.md` back to
-/// `agents/<name>.md` (left out where it is the built-in text), `variant/settings.toml` to
-/// `settings.toml`; anything else is not the variant's.
+/// `agents/<name>.md` and `variant/rules/<id>.toml` to `rules/<id>.toml` (each left out where it
+/// is the built-in text), `variant/settings.toml` to `settings.toml`; anything else is not the
+/// variant's.
 fn mapped(parent: &Files, patch: &crate::edit::Patch) -> Files {
     let mut variant = parent.clone();
     for change in &patch.changes {
@@ -184,6 +200,24 @@ fn mapped(parent: &Files, patch: &crate::edit::Patch) -> Files {
                 Some(text) => variant.insert(String::from(SETTINGS), text.clone()),
                 None => variant.remove(SETTINGS),
             };
+            continue;
+        }
+        if let Some(name) = change
+            .path
+            .as_str()
+            .strip_prefix("variant/rules/")
+            .filter(|name| !name.contains('/'))
+        {
+            let builtin = crate::rules::builtin_files().find(|(n, _)| *n == name);
+            let path = format!("rules/{name}");
+            match &change.after {
+                Some(text) if builtin.is_none_or(|(_, b)| b != text) => {
+                    variant.insert(path, text.clone());
+                }
+                _ => {
+                    variant.remove(&path);
+                }
+            }
             continue;
         }
         let Some(name) = change
@@ -211,4 +245,60 @@ fn mapped(parent: &Files, patch: &crate::edit::Patch) -> Files {
         }
     }
     variant
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::{FileChange, Patch};
+
+    fn change(path: &str, after: Option<&str>) -> FileChange {
+        FileChange {
+            path: RepoPath::new(path).expect("a path"),
+            before: None,
+            after: after.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_evolver_sees_every_rule_and_its_edits_come_back_as_the_variant_s_rule_files() {
+        let mut parent = Files::new();
+        parent.insert(String::from("rules/len-zero.toml"), String::from("mine"));
+        let files = evolver_files(&parent, &AgentSet::builtin(), &[]);
+        let rules: Vec<&str> = files
+            .iter()
+            .filter_map(|(path, _)| path.as_str().strip_prefix("variant/rules/"))
+            .collect();
+        assert_eq!(rules.len(), crate::rules::builtin_files().count() + 1);
+        assert!(rules.contains(&"unwrap-in-lib.toml") && rules.contains(&"len-zero.toml"));
+        let (_, builtin) = crate::rules::builtin_files()
+            .find(|(name, _)| *name == "unwrap-in-lib.toml")
+            .expect("a built-in rule");
+        let sharper = builtin.replace("severity = \"warning\"", "severity = \"error\"");
+        assert_ne!(sharper, builtin);
+        let patch = Patch {
+            summary: String::from("Sharper rules"),
+            changes: vec![
+                change("variant/rules/unwrap-in-lib.toml", Some(&sharper)),
+                change("variant/rules/len-zero.toml", None),
+                change(
+                    "variant/rules/dbg-macro.toml",
+                    Some(
+                        crate::rules::builtin_files()
+                            .find(|(name, _)| *name == "dbg-macro.toml")
+                            .map(|(_, text)| text)
+                            .expect("a built-in rule"),
+                    ),
+                ),
+                change("FAILURES.md", Some("not the variant's")),
+            ],
+        };
+        let variant = mapped(&parent, &patch);
+        assert_eq!(
+            variant.keys().collect::<Vec<_>>(),
+            ["rules/unwrap-in-lib.toml"],
+            "a rule back at its built-in text, or deleted, is no file of the variant"
+        );
+        assert_eq!(variant["rules/unwrap-in-lib.toml"], sharper);
+    }
 }

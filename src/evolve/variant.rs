@@ -1,10 +1,12 @@
 //! Variants of an agent set: the agent files that differ from the built-in ones (an overlay, as
-//! `.nova/agents/` is), the guard that refuses a variant touching what judges it, and the builtin
-//! brain's proposer: small, deterministic changes to agent files chosen by a seed (a hint added
-//! to a prompt, a larger budget, a tool given, a description taught the words of failed tasks).
+//! `.nova/agents/` is), how they are run (`settings.toml`), the rule files their `review` tool
+//! runs over the repository's (`rules/*.toml`: what the agents consult, never what judges them),
+//! the guard that refuses a variant touching what judges it, and the builtin brain's proposer:
+//! small, deterministic changes to agent files chosen by a seed (a hint added to a prompt, a
+//! larger budget, a tool given, a description taught the words of failed tasks).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::agents::AgentSet;
 use crate::edit::{FileChange, RepoPath};
@@ -19,18 +21,20 @@ pub fn load(dir: &Path) -> std::io::Result<Files> {
     if settings.is_file() {
         files.insert(String::from(SETTINGS), std::fs::read_to_string(&settings)?);
     }
-    let agents = dir.join("agents");
-    if !agents.is_dir() {
-        return Ok(files);
-    }
-    for entry in std::fs::read_dir(&agents)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "md") && path.is_file() {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            files.insert(format!("agents/{name}"), std::fs::read_to_string(&path)?);
+    for (sub, ext) in [("agents", "md"), (RULES, "toml")] {
+        let from = dir.join(sub);
+        if !from.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&from)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == ext) && path.is_file() {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                files.insert(format!("{sub}/{name}"), std::fs::read_to_string(&path)?);
+            }
         }
     }
     Ok(files)
@@ -43,6 +47,9 @@ pub fn save(dir: &Path, files: &Files) -> std::io::Result<()> {
         std::fs::remove_dir_all(&partial)?;
     }
     std::fs::create_dir_all(partial.join("agents"))?;
+    if files.keys().any(|path| path.starts_with("rules/")) {
+        std::fs::create_dir_all(partial.join(RULES))?;
+    }
     for (path, text) in files {
         std::fs::write(partial.join(path), text)?;
     }
@@ -54,6 +61,32 @@ pub fn save(dir: &Path, files: &Files) -> std::io::Result<()> {
 
 /// The file of a variant that sets how its agents are run.
 pub const SETTINGS: &str = "settings.toml";
+
+/// The directory of a variant's rule files.
+pub const RULES: &str = "rules";
+
+/// The directory of the rule files of the variant in `dir`, when it has one: `nova bench run`
+/// gives it to the agents' `review` tool (`AskRequest::rule_dir`).
+pub fn rule_dir(dir: &Path) -> Option<PathBuf> {
+    let rules = dir.join(RULES);
+    rules.is_dir().then_some(rules)
+}
+
+/// What tells one variant's runs from another's in the results: its agent set, and its settings
+/// and rule files.
+pub fn fingerprint(agents: &AgentSet, files: &Files) -> String {
+    let more = files
+        .iter()
+        .filter(|(path, _)| !path.starts_with("agents/"))
+        .flat_map(|(path, text)| [path.as_bytes(), text.as_bytes()]);
+    let running = crate::hash::fnv1a_parts(more);
+    let agents = agents.fingerprint();
+    if files.keys().all(|path| path.starts_with("agents/")) {
+        // As before settings and rules counted: a set's old results stay its own.
+        return format!("{agents:016x}");
+    }
+    format!("{agents:016x}-{running:016x}")
+}
 
 /// How a variant's agents are run, over the run's own settings: who routes requests, the repository
 /// map's share of a prompt, the most tokens a reply may have.
@@ -92,6 +125,30 @@ impl Settings {
     }
 }
 
+/// How a variant's agents are run beyond their files: its settings, and its rule files.
+#[derive(Debug, Clone, Default)]
+pub struct Running {
+    pub settings: Settings,
+    pub rule_dir: Option<PathBuf>,
+}
+
+impl Running {
+    /// How the variant in `dir`, whose files are `files`, runs; an error when its settings do not
+    /// parse.
+    pub fn of(dir: &Path, files: &Files) -> Result<Running, String> {
+        Ok(Running {
+            settings: Settings::of(files)?,
+            rule_dir: rule_dir(dir),
+        })
+    }
+
+    /// `template` run this way.
+    pub fn apply(&self, template: &mut crate::orchestrator::AskRequest) {
+        self.settings.apply(template);
+        template.rule_dir.clone_from(&self.rule_dir);
+    }
+}
+
 /// The agent set a variant in `dir` runs: the built-in agents with its files over them.
 pub fn agent_set(dir: &Path) -> Result<AgentSet, crate::agents::LoadError> {
     let mut set = AgentSet::builtin();
@@ -122,6 +179,16 @@ pub fn guard(parent: &Files, variant: &Files) -> Vec<String> {
             }
             continue;
         }
+        if let Some(name) = path.strip_prefix("rules/") {
+            let agent = |owner: &str| {
+                variant.contains_key(&format!("agents/{owner}.md"))
+                    || crate::agents::builtin_agent(&format!("{owner}.md")).is_some()
+            };
+            if let Some(why) = after.and_then(|text| rule_problem(name, text, &agent)) {
+                reasons.push(format!("`{path}`: {why}"));
+            }
+            continue;
+        }
         let is_agent =
             path.starts_with("agents/") && path.ends_with(".md") && path.matches('/').count() == 1;
         if !is_agent {
@@ -135,14 +202,19 @@ pub fn guard(parent: &Files, variant: &Files) -> Vec<String> {
             reasons.push(format!(
                 "`{path}`: {}",
                 protected.unwrap_or(
-                    "a variant changes agent files (`agents/*.md`) and `settings.toml` only"
+                    "a variant changes agent files (`agents/*.md`), rule files (`rules/*.toml`) \
+                     and `settings.toml` only"
                 )
             ));
             continue;
         }
         let judged = |text: Option<&String>| text.and_then(|t| judging(t));
-        let base = before.map_or_else(|| builtin_text(path), |t| Some(t.clone()));
-        if judged(base.as_ref()) != judged(after) {
+        // A new agent is held to an agent's defaults: no acceptance commands, nothing allowed.
+        let base = before
+            .cloned()
+            .or_else(|| builtin_text(path))
+            .unwrap_or_else(|| String::from("+++\n+++\n"));
+        if judged(Some(&base)) != judged(after) {
             reasons.push(format!(
                 "`{path}`: it changes how the agent's changes are judged (`acceptance`, \
                  `may_silence`, `may_add_dependencies`, `may_change_api`)"
@@ -150,6 +222,34 @@ pub fn guard(parent: &Files, variant: &Files) -> Vec<String> {
         }
     }
     reasons
+}
+
+/// What is wrong with the rule file `name` of a variant, if anything: it must be a `.toml` file
+/// that compiles, owned by an agent the variant has, and its own examples must hold (`nova rules
+/// test` on it alone).
+fn rule_problem(name: &str, text: &str, agent: &dyn Fn(&str) -> bool) -> Option<String> {
+    if !name.ends_with(".toml") || name.contains('/') {
+        return Some(String::from(
+            "a variant's rule files are `rules/*.toml`, none in a subdirectory",
+        ));
+    }
+    let origin = crate::rules::Origin::File(PathBuf::from(RULES).join(name));
+    let rule = match crate::rules::compile(text, origin) {
+        Ok(rule) => rule,
+        Err(problem) => return Some(format!("the rule does not load: {problem}")),
+    };
+    if !agent(&rule.file.agent) {
+        return Some(format!(
+            "its owner `{}` is not one of the variant's agents, so no one would see its findings",
+            rule.file.agent
+        ));
+    }
+    let id = rule.file.id.clone();
+    let mut set = crate::rules::RuleSet::default();
+    set.extend(vec![rule]);
+    crate::rules::check(&set.only(&[id.as_str()]))
+        .first()
+        .map(|problem| format!("the rule fails its own examples: {problem}"))
 }
 
 /// The built-in text of the agent file `agents/<name>.md`.
@@ -192,7 +292,14 @@ pub const HINTS: &[&str] = &[
 ];
 
 /// Tools an agent that makes patches may be given.
-const TOOLS: &[&str] = &["read_file", "search", "symbols", "repo_map", "run_checks"];
+const TOOLS: &[&str] = &[
+    "read_file",
+    "search",
+    "symbols",
+    "repo_map",
+    "run_checks",
+    "review",
+];
 
 /// A variant the builtin proposer made: its files, and what it changed, in one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -503,6 +610,81 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         save(dir.path(), &variant).expect("saved");
         assert_eq!(load(dir.path()).expect("loaded"), variant);
+    }
+
+    /// A rule of a variant: flags `.len() == 0` (`is_empty` says it), owned by `agent`.
+    fn rule(agent: &str, matches: usize) -> String {
+        format!(
+            "id = \"len-zero\"\nagent = \"{agent}\"\nseverity = \"info\"\n\
+             message = \"`.len() == 0`: say `.is_empty()`\"\nwhy = \"It says what it means.\"\n\
+             query = '''\n((binary_expression left: (call_expression function: (field_expression \
+             field: (field_identifier) @m)) operator: \"==\" right: (integer_literal) @zero) @match\n \
+             (#eq? @m \"len\") (#eq? @zero \"0\"))\n'''\n\n[[example]]\nmatches = {matches}\n\
+             code = '''\nfn f(v: &[u8]) -> bool {{ v.len() == 0 }}\n'''\n"
+        )
+    }
+
+    #[test]
+    fn a_variant_s_rule_files_are_its_own_when_they_load_and_keep_their_examples() {
+        let mut variant = Files::new();
+        variant.insert(
+            String::from("rules/len-zero.toml"),
+            rule("correctness-reviewer", 1),
+        );
+        assert!(
+            guard(&Files::new(), &variant).is_empty(),
+            "{:?}",
+            guard(&Files::new(), &variant)
+        );
+        let dir = tempfile::tempdir().expect("dir");
+        let at = dir.path().join("v");
+        save(&at, &variant).expect("saved");
+        assert_eq!(load(&at).expect("loaded"), variant);
+        assert_eq!(rule_dir(&at), Some(at.join(RULES)));
+        let (rules, problems) = crate::rules::load_dir(&at.join(RULES));
+        assert!(problems.is_empty() && rules.len() == 1, "{problems:?}");
+        // Its rules tell its runs from the parent's.
+        let set = AgentSet::builtin();
+        assert_ne!(
+            fingerprint(&set, &variant),
+            fingerprint(&set, &Files::new())
+        );
+        assert_eq!(
+            fingerprint(&set, &Files::new()),
+            format!("{:016x}", set.fingerprint())
+        );
+        for (text, why) in [
+            (rule("correctness-reviewer", 2), "fails its own examples"),
+            (
+                rule("nobody", 1),
+                "`nobody` is not one of the variant's agents",
+            ),
+            (String::from("id = 1\n"), "does not load"),
+        ] {
+            variant.insert(String::from("rules/len-zero.toml"), text);
+            let reasons = guard(&Files::new(), &variant);
+            assert!(
+                reasons.len() == 1 && reasons[0].contains(why),
+                "{why}: {reasons:?}"
+            );
+        }
+        // A rule owned by an agent the variant adds is the variant's too.
+        variant.insert(String::from("rules/len-zero.toml"), rule("nitpicker", 1));
+        variant.insert(
+            String::from("agents/nitpicker.md"),
+            builtin("correctness-reviewer").replace("correctness-reviewer", "nitpicker"),
+        );
+        assert!(
+            guard(&Files::new(), &variant).is_empty(),
+            "{:?}",
+            guard(&Files::new(), &variant)
+        );
+        let mut nested = Files::new();
+        nested.insert(
+            String::from("rules/deep/x.toml"),
+            rule("correctness-reviewer", 1),
+        );
+        assert!(guard(&Files::new(), &nested)[0].contains("none in a subdirectory"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub(super) use super::recorder::Recorder;
 use super::resume::{self, Checkpoint, Keeper, ResumeError};
 use super::route::{self, RouteError};
 
+mod context;
 mod prompt;
 mod requests;
 
@@ -32,9 +33,12 @@ use crate::index::{Focus, Index};
 use crate::llm::{
     self, ChatRequest, Delta, LlmError, Message, Prices, Provider, StopReason, Usage,
 };
+use crate::rules::RuleSet;
 use crate::store::StoreError;
 use crate::tools::{Checks, Toolbox, Tree};
 use crate::validate::{Options, ValidationReport, Verdict};
+pub(super) use context::RepoContext;
+use context::rule_packs;
 pub(super) use prompt::prompt;
 use prompt::receivers;
 
@@ -97,6 +101,9 @@ pub struct AskRequest {
     /// Trailers (`Key: value` lines) the change's commit carries after Nova's own: `nova bench
     /// run` names the evaluator that judges it.
     pub trailers: Vec<String>,
+    /// Rule files over the repository's (a variant's `rules/` in `nova bench run`): what the
+    /// agents' `review` tool reports, never what judges their change.
+    pub rule_dir: Option<PathBuf>,
 }
 
 impl AskRequest {
@@ -250,6 +257,7 @@ pub async fn ask(
         .clone()
         .zip(base)
         .map(|(root, commit)| GitTree { root, commit });
+    let rules = rule_packs(request, set);
     let reopened = resumed.as_ref().map(|(seq, id, _)| (*seq, id.clone()));
     let mut rec = Recorder::open(sink, request, reopened)?;
     let mut holder = match resumed {
@@ -274,6 +282,7 @@ pub async fn ask(
         provider,
         context: context.as_ref(),
         tree: tree.as_ref(),
+        rules: rules.as_ref(),
         started,
         pipeline,
         can_change,
@@ -411,6 +420,8 @@ struct Scene<'a> {
     provider: &'a dyn Provider,
     context: Option<&'a RepoContext>,
     tree: Option<&'a GitTree>,
+    /// The rule packs the agents' `review` tool runs, when one of them has it.
+    rules: Option<&'a Result<RuleSet, String>>,
     started: Instant,
     pipeline: &'a Pipeline,
     /// A change could land (a repository, and a sandbox to prove it in).
@@ -624,9 +635,13 @@ async fn act<'a>(
             return Ok(explained);
         }
         let mut toolbox = scene.tree.map(|tree| {
-            Toolbox::new(agent, tree, index)
+            let tools = Toolbox::new(agent, tree, index)
                 .with_handoffs(holder.chain.rules())
-                .with_requests(holder.requests(scene))
+                .with_requests(holder.requests(scene));
+            match scene.rules {
+                Some(rules) => tools.with_rules(rules),
+                None => tools,
+            }
         });
         if let Some(tools) = toolbox.as_mut() {
             if let Some(patch) = &holder.carried {
@@ -1091,44 +1106,6 @@ impl Tree for GitTree {
                 .collect(),
             Err(_) => vec![None; paths.len()],
         }
-    }
-}
-
-/// The repository's index and the question's focus, kept to draw maps of any size.
-pub(super) struct RepoContext {
-    pub(super) index: Index,
-    focus: Focus,
-    name: String,
-}
-
-impl RepoContext {
-    /// The request's repository's context, when it has a repository and wants a map.
-    async fn of(request: &AskRequest) -> Option<RepoContext> {
-        match (&request.repo_root, request.map_tokens) {
-            (Some(root), budget) if budget > 0 => {
-                let files = request.on_tip.as_ref().map(|on| on.files.as_path());
-                Some(RepoContext::build(root, files, &request.question).await)
-            }
-            _ => None,
-        }
-    }
-
-    /// Builds (or loads from its cache) the index of the repository at `root`, or of its commit
-    /// checked out at `files` (with the worktree's cache), off the async threads.
-    async fn build(root: &Path, files: Option<&Path>, question: &str) -> RepoContext {
-        let name = root
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let focus = Focus::from_task(question);
-        let cache = root.join(crate::index::WORKTREE_CACHE);
-        let (root, files) = (root.to_owned(), files.map(Path::to_owned));
-        let index = super::blocking(move || match files {
-            Some(files) => Index::build_with_cache(&files, Some(&cache)),
-            None => Index::build(&root),
-        })
-        .await;
-        RepoContext { index, focus, name }
     }
 }
 

@@ -294,6 +294,13 @@ impl RuleSet {
     }
 }
 
+/// The built-in rule files, by file name (`unwrap-in-lib.toml`), with their text.
+pub fn builtin_files() -> impl Iterator<Item = (&'static str, &'static str)> {
+    builtin::RULES
+        .iter()
+        .map(|(path, text)| (path.rsplit('/').next().unwrap_or(path), *text))
+}
+
 /// The rules in `dir`'s `*.toml` files, in name order; a missing directory has none.
 pub fn load_dir(dir: &Path) -> (Vec<Compiled>, Vec<Problem>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

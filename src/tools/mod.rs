@@ -11,6 +11,7 @@
 mod checks;
 mod output;
 mod read;
+mod review;
 
 use std::collections::BTreeMap;
 
@@ -50,6 +51,7 @@ pub trait Tree: Send + Sync {
 
 pub use checks::{Checks, Job, JobFuture, JobResult, SHELL_COMMAND_CHARS};
 pub use output::{ChangeRequest, Finish, Handoff, Handoffs, Requests};
+pub use review::REVIEW_FINDINGS;
 
 /// What a call gave back to the model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +108,8 @@ pub struct Toolbox<'a> {
     /// Whom the agent may ask for a change, and what it asked.
     requests: Requests,
     requested: Option<ChangeRequest>,
+    /// The rule packs `review` runs, or why they did not load.
+    rules: Option<Result<&'a crate::rules::RuleSet, &'a str>>,
     /// The last invalid output's problem, and how many there were.
     invalid: Option<String>,
     invalid_outputs: usize,
@@ -125,6 +129,7 @@ impl std::fmt::Debug for Toolbox<'_> {
 /// (`finish`'s depends on the agent's output: see [`Toolbox::specs`]).
 fn catalog() -> Vec<(&'static str, &'static str, Value)> {
     let mut tools = reading();
+    tools.extend(review::catalog());
     tools.extend(output::catalog());
     tools.extend(checks::catalog());
     tools.push(("finish", "", Value::Null));
@@ -202,6 +207,7 @@ impl<'a> Toolbox<'a> {
             handed_off: None,
             requests: Requests::default(),
             requested: None,
+            rules: None,
             invalid: None,
             invalid_outputs: 0,
         }
@@ -218,6 +224,13 @@ impl<'a> Toolbox<'a> {
     #[must_use]
     pub fn with_requests(mut self, requests: Requests) -> Self {
         self.requests = requests;
+        self
+    }
+
+    /// Lets `review` run `rules` (or say why the rule packs did not load).
+    #[must_use]
+    pub fn with_rules(mut self, rules: &'a Result<crate::rules::RuleSet, String>) -> Self {
+        self.rules = Some(rules.as_ref().map_err(String::as_str));
         self
     }
 
@@ -257,6 +270,7 @@ impl<'a> Toolbox<'a> {
             "search" => self.search(args),
             "repo_map" => self.repo_map(args),
             "symbols" => self.symbols(args),
+            "review" => self.review(args),
             "propose_edit" => self.propose_edit(args),
             "report_finding" => self.report_finding(args),
             "handoff" => self.handoff(args),

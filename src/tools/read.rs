@@ -48,7 +48,7 @@ impl Toolbox<'_> {
 
     /// The texts of `files` as the candidate has them: the agent's edits, else the base, read
     /// at once.
-    fn texts(&self, files: &[String]) -> Vec<Option<String>> {
+    pub(super) fn texts(&self, files: &[String]) -> Vec<Option<String>> {
         let paths: Vec<Option<RepoPath>> = files.iter().map(|f| RepoPath::new(f)).collect();
         let from_base: Vec<&str> = files
             .iter()
@@ -67,6 +67,14 @@ impl Toolbox<'_> {
                 None => None,
             })
             .collect()
+    }
+
+    /// The files the agent may read that match the call's `glob` (all of them without one).
+    pub(super) fn globbed(&self, args: &Value) -> Result<Vec<String>, CallResult> {
+        let glob = glob_arg(&args["glob"])?;
+        let mut files = self.visible_files();
+        files.retain(|file| glob.as_ref().is_none_or(|glob| glob.is_match(file)));
+        Ok(files)
     }
 
     /// The files the agent may read (the base's and the ones it added), sorted.
@@ -91,15 +99,13 @@ impl Toolbox<'_> {
 
     pub(super) fn list_files(&self, args: &Value) -> CallResult {
         let dir = args["path"].as_str().unwrap_or("").trim_matches('/');
-        let glob = match glob_arg(&args["glob"]) {
-            Ok(glob) => glob,
+        let files: Vec<String> = match self.globbed(args) {
+            Ok(files) => files,
             Err(failed) => return failed,
         };
-        let files: Vec<String> = self
-            .visible_files()
+        let files: Vec<String> = files
             .into_iter()
             .filter(|file| dir.is_empty() || file.starts_with(&format!("{dir}/")))
-            .filter(|file| glob.as_ref().is_none_or(|glob| glob.is_match(file)))
             .collect();
         if files.is_empty() {
             return CallResult::ok(String::from("no files match"));
@@ -133,17 +139,12 @@ impl Toolbox<'_> {
                 ));
             }
         };
-        let glob = match glob_arg(&args["glob"]) {
-            Ok(glob) => glob,
+        let files = match self.globbed(args) {
+            Ok(files) => files,
             Err(failed) => return failed,
         };
         let mut matches = Vec::new();
         let mut more = 0;
-        let files: Vec<String> = self
-            .visible_files()
-            .into_iter()
-            .filter(|file| glob.as_ref().is_none_or(|glob| glob.is_match(file)))
-            .collect();
         for (file, text) in files.iter().zip(self.texts(&files)) {
             let Some(text) = text else {
                 continue;

@@ -284,3 +284,58 @@ fn a_second_run_keeps_the_results(env: &TestEnv, repo: &Path) {
     assert!(again.stdout.contains("solved 1 of 2"), "{}", again.stdout);
     assert!(silent.received().is_empty(), "no model was asked");
 }
+
+/// A rule of a variant's that flags every function (so that any task's tree has a finding).
+const EVERY_FN: &str = "id = \"every-fn\"\nagent = \"correctness-reviewer\"\nseverity = \"info\"\n\
+    message = \"a function the variant's rule points at\"\nwhy = \"To be seen.\"\n\
+    query = '''\n(function_item name: (identifier) @name) @match\n'''\n\n[[example]]\nmatches = 1\n\
+    code = '''\nfn f() {}\n'''\n";
+
+#[test]
+fn a_variant_s_rule_files_are_what_its_agents_review_tool_runs() {
+    let (env, repo, _) = made(&["--seed", "5", "--count", "1"]);
+    let variant = env.root().join("ruled");
+    std::fs::create_dir_all(variant.join("agents")).expect("dir");
+    std::fs::create_dir_all(variant.join("rules")).expect("dir");
+    let refactorer = nova::agents::builtin_agent("refactorer.md")
+        .expect("built in")
+        .replace("\"symbols\", ", "\"symbols\", \"review\", ");
+    assert!(refactorer.contains("\"review\""));
+    std::fs::write(variant.join("agents/refactorer.md"), refactorer).expect("written");
+    // A rule that fails its own example is refused before any model is asked.
+    let broken = EVERY_FN.replace("matches = 1", "matches = 2");
+    std::fs::write(variant.join("rules/every-fn.toml"), broken).expect("written");
+    let server = ModelServer::start(Vec::new());
+    let dir = variant.to_string_lossy().into_owned();
+    let run = bench(&env, &repo, &server, &["--agents", &dir, "--name", "ruled"]);
+    assert_eq!(run.code, 2, "{}", run.both());
+    assert!(
+        run.stderr
+            .contains("`rules/every-fn.toml`: the rule fails its own examples"),
+        "{}",
+        run.stderr
+    );
+    assert!(server.received().is_empty());
+
+    std::fs::write(variant.join("rules/every-fn.toml"), EVERY_FN).expect("written");
+    let server = ModelServer::start(vec![
+        calls("r", "review", &json!({"glob": "src/**"})),
+        calls("f", "finish", &json!({"text": "Nothing to fix"})),
+    ]);
+    let run = bench(&env, &repo, &server, &["--agents", &dir, "--name", "ruled"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let received = server.received();
+    let offered = received[0].body["tools"].to_string();
+    assert!(offered.contains("\"review\""), "{offered}");
+    let result = received[1].body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .expect("the review's result")["content"]
+        .to_string();
+    assert!(
+        result.contains("info [every-fn] a function the variant's rule points at"),
+        "{result}"
+    );
+}
