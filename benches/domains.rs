@@ -301,7 +301,10 @@ fn route_one(task: &Task, weights: &route::Weights) -> Routed {
     if routed.as_ref().is_some_and(|s| s.agent != task.expected) {
         let scores = route::scores_with(&task.index, &owners, &task.message, weights);
         if let Some(right) = scores.iter().find(|s| s.agent == task.expected) {
-            why.push_str(&format!("\n    and the right one: {}", route::explain(right, None)));
+            why.push_str(&format!(
+                "\n    and the right one: {}",
+                route::explain(right, None)
+            ));
         }
     }
     Routed {

@@ -415,6 +415,16 @@ impl<'a> View<'a> {
     /// A candidate started or finished: the live line, or a line of its own.
     fn candidate(&mut self, event: &Event) {
         let p = &self.cx.printer;
+        // A skip or a half of a split group is a candidate no plan counted: the total grows.
+        if let Event::CandidateStarted { index, total, .. }
+        | Event::CandidateAccepted { index, total, .. }
+        | Event::CandidateRejected { index, total, .. }
+        | Event::CandidateSplit { index, total, .. }
+        | Event::CandidateOvertaken { index, total, .. }
+        | Event::CandidateSkipped { index, total, .. } = event
+        {
+            self.tally.total = self.tally.total.max(*total).max(index + 1);
+        }
         match event {
             Event::CandidateStarted {
                 index,
@@ -423,7 +433,6 @@ impl<'a> View<'a> {
                 ..
             } => {
                 self.tally.first.get_or_insert_with(Instant::now);
-                self.tally.total = self.tally.total.max(*total);
                 if let Some(bar) = &self.live {
                     bar.set_length(self.tally.total as u64);
                     bar.set_prefix(format!(
@@ -533,12 +542,17 @@ impl<'a> View<'a> {
             None => {
                 let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
                 let mut line = format!(
-                    "{first} · {} of {}: {}; {}",
+                    "{first} · {} of {}: {}",
                     self.tally.done(),
                     self.tally.total,
                     self.tally.counts(),
-                    self.tally.times()
                 );
+                // Before any candidate started (a skip), there is no pace to tell.
+                let times = self.tally.times();
+                if !times.is_empty() {
+                    line.push_str("; ");
+                    line.push_str(&times);
+                }
                 if !rest.is_empty() {
                     line.push('\n');
                     line.push_str(rest);

@@ -161,6 +161,9 @@ fn form(
         members: Vec::new(),
         plans: Vec::new(),
     };
+    // Whether the group's own candidate is in the count: a skip before any member takes its
+    // place (a group of skips is its skips alone), a member formed after that takes it back.
+    let mut counted = true;
     for (finding_idx, finding) in group {
         let mut view = TipView::of(path, index);
         let proposal = refactorer.propose(&finding, &mut view);
@@ -200,14 +203,20 @@ fn form(
                 path.workspace().apply(&candidate.patch)?;
                 refactorer.accepted(&candidate);
                 formed.members.push((candidate, finding_idx));
+                if !counted {
+                    run.counts.expected += 1;
+                    counted = true;
+                }
             }
             Err(reason) => {
-                let place = run.next_place(finding_idx, 1);
+                let first = counted && formed.members.is_empty();
+                counted &= !first;
+                let place = run.next_place(finding_idx, usize::from(!first));
                 skip(run, place, &finding, reason)?;
             }
         }
     }
-    if formed.members.is_empty() {
+    if formed.members.is_empty() && counted {
         // Nothing to prove as a group (a plan's steps count for themselves).
         run.counts.expected = run.counts.expected.saturating_sub(1);
     } else {
