@@ -20,8 +20,8 @@ use crate::orchestrator::{ImproveOutcome, ReviewOutcome};
 ///
 /// Exit codes a pipeline can act on: 0 the job did what it was asked; 1 `review` found findings
 /// at `--fail-on` or above, or `improve`'s base cannot judge a change (it does not build, its
-/// tests do not run), or the push or the pull request was refused; 2 usage or configuration;
-/// 3 the machine cannot run the job (no sandbox, the forge unreachable).
+/// tests do not run), or the push or the pull request was refused; 2 usage or configuration
+/// (a remote that does not exist is found before any work); 3 the machine cannot run the job (no sandbox, the forge unreachable).
 #[derive(Debug, Args)]
 pub struct CiArgs {
     #[command(subcommand)]
@@ -128,6 +128,10 @@ fn review_summary(outcome: &ReviewOutcome, job: &ReviewJob, exit: Exit) -> Strin
 fn improve_job(cx: &Context<'_>, job: &ImproveJob) -> Result<Exit, CommandError> {
     let root = cx.require_repo()?;
     let into = job.into.clone().or_else(|| git::checked_out_branch(&root));
+    if let Some(why) = cannot_publish(cx, &root, job, into.as_deref()) {
+        step_summary(cx, &format!("## Nova improve: not run\n\n{why}\n"))?;
+        return Err(CommandError::usage(anyhow::anyhow!("{why}")));
+    }
     let asked = Asked {
         branch: None,
         dry_run: false,
@@ -162,6 +166,32 @@ fn improve_job(cx: &Context<'_>, job: &ImproveJob) -> Result<Exit, CommandError>
         cx.printer.error(problem);
     }
     Ok(exit)
+}
+
+/// Why the job could not publish what it commits, found before any work: no such remote, or a
+/// pull request to open with no branch for it to go into. `None` with `--no-push`.
+fn cannot_publish(
+    cx: &Context<'_>,
+    root: &std::path::Path,
+    job: &ImproveJob,
+    into: Option<&str>,
+) -> Option<String> {
+    if job.no_push {
+        return None;
+    }
+    let remote = &job.remote;
+    if git::remote_url(root, remote).is_none() {
+        return Some(format!(
+            "there is no remote `{remote}` to push the review branch to: add one with `git remote \
+             add {remote} URL`, name another with `--remote`, or commit locally with `--no-push`"
+        ));
+    }
+    (cx.env.forge_token().is_some() && into.is_none()).then(|| {
+        String::from(
+            "the checkout is on no branch (a detached HEAD): say which branch the pull request \
+             goes into with `--into NAME`",
+        )
+    })
 }
 
 /// Pushes the review branch and, with a forge token, opens or updates its pull request.

@@ -206,16 +206,41 @@ fn an_improve_job_that_cannot_push_fails_and_says_so_in_the_summary() {
     let summary = env.root().join("summary.md");
     env.set_var("GITHUB_STEP_SUMMARY", &summary.display().to_string());
 
+    // No such remote: said before any work, which would be lost.
     let run = env.nova_in(&repo, ["ci", "improve"]);
-    assert_eq!(run.code, 1, "{}", run.both());
+    assert_eq!(run.code, 2, "{}", run.both());
     assert!(
-        run.stderr.contains("there is no remote `origin`"),
+        run.stderr
+            .contains("there is no remote `origin` to push the review branch to")
+            && run.stderr.contains("`--no-push`"),
         "{}",
         run.both()
     );
+    assert!(
+        !run.stderr.contains("review:"),
+        "nothing was reviewed: {}",
+        run.both()
+    );
+    let written = std::fs::read_to_string(&summary).expect("the job summary");
+    assert!(written.contains("## Nova improve: not run"), "{written}");
+    assert!(
+        crate::common::branches(&repo)
+            .iter()
+            .all(|b| !b.starts_with("nova/"))
+    );
+
+    // A remote that refuses the push: the job fails after the work, which is kept on the local
+    // review branch, and the summary says it was not published.
+    let remote = env.root().join("not-a-repository");
+    std::fs::create_dir_all(&remote).expect("dir");
+    git2::Repository::open(&repo)
+        .expect("repo")
+        .remote("origin", &remote.display().to_string())
+        .expect("a remote");
+    let run = env.nova_in(&repo, ["ci", "improve"]);
+    assert_eq!(run.code, 1, "{}", run.both());
     let written = std::fs::read_to_string(&summary).expect("the job summary");
     assert!(written.contains("**Not published:**"), "{written}");
-    // The work is kept on the local review branch.
     assert!(
         crate::common::branches(&repo)
             .iter()
