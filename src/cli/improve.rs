@@ -367,6 +367,7 @@ impl<'a> View<'a> {
             by_agent,
             unowned,
             known_failures,
+            protected,
         } = event
         else {
             return;
@@ -384,6 +385,11 @@ impl<'a> View<'a> {
         if *known_failures > 0 {
             line.push_str(&format!(
                 "; {known_failures} skipped, rejected in earlier runs"
+            ));
+        }
+        if *protected > 0 {
+            line.push_str(&format!(
+                "; {protected} in files Nova does not change (listed at the end)"
             ));
         }
         if *unowned > 0 {
@@ -730,6 +736,39 @@ fn report_lists(p: &super::output::Printer, outcome: &ImproveOutcome) -> Result<
         for (summary, reason) in &outcome.left {
             p.line(&format!("  {summary}: {reason}"))?;
         }
+    }
+    protected_files(p, outcome)
+}
+
+/// The most files named, with how many findings each has, where no change may go.
+const PROTECTED_FILES: usize = 8;
+
+/// Fixable findings in files no change may touch: one line per file (the most first), then one
+/// for the rest; `nova review` lists the findings themselves.
+fn protected_files(
+    p: &super::output::Printer,
+    outcome: &ImproveOutcome,
+) -> Result<(), CommandError> {
+    if outcome.protected.is_empty() {
+        return Ok(());
+    }
+    let total: usize = outcome.protected.values().map(|(n, _)| n).sum();
+    p.line(&format!(
+        "{} {total} fixable findings in {} files Nova does not change (`nova review` lists them):",
+        p.paint(BOLD, "Not tried:"),
+        outcome.protected.len()
+    ))?;
+    let mut files: Vec<(&String, &(usize, String))> = outcome.protected.iter().collect();
+    files.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    for (file, (count, why)) in files.iter().take(PROTECTED_FILES) {
+        p.line(&format!("  {file}: {count}, {why}"))?;
+    }
+    if files.len() > PROTECTED_FILES {
+        let rest: usize = files[PROTECTED_FILES..].iter().map(|(_, (n, _))| n).sum();
+        p.line(&format!(
+            "  and {rest} in {} more files",
+            files.len() - PROTECTED_FILES
+        ))?;
     }
     Ok(())
 }

@@ -203,7 +203,7 @@ pub fn fixes(refactorer: &AgentDef, finding: &Finding) -> bool {
 pub enum NoPatch {
     #[error("no machine-applicable fix")]
     NoFix,
-    #[error("it overlaps a change accepted earlier in this run")]
+    #[error("it overlaps another fix made before it in this run")]
     Overlaps,
     #[error("the fix no longer applies: {0}")]
     Stale(String),

@@ -62,6 +62,8 @@ pub enum Event {
         unowned: usize,
         /// Skipped because they failed in an earlier run.
         known_failures: usize,
+        /// Fixable, but in files no change may touch (tests, benches, build scripts).
+        protected: usize,
     },
     CandidateStarted {
         index: usize,

@@ -67,6 +67,9 @@ pub struct ImproveOutcome {
     /// Findings with a fix that no candidate tried, with why: no agent fixes the rule, it failed
     /// in an earlier run, the run's limits.
     pub left: Vec<(String, String)>,
+    /// Fixable findings in files no change may touch (tests, benches, build scripts: the guard's
+    /// `protected`), never tried: per file, how many and why.
+    pub protected: BTreeMap<String, (usize, String)>,
     /// How many times the tip was linted for fixable findings (at most [`MAX_PASSES`]).
     pub passes: usize,
     /// The time cap stopped the run before every candidate was tried.
@@ -656,6 +659,7 @@ fn review(
     let mut candidates: Vec<(usize, Finding)> = Vec::new();
     let mut seen_fixes = BTreeSet::new();
     let mut skipped_known = 0;
+    let mut protected = 0;
     // Fingerprints are not unique (two `a.len() == 0` in one function): within a pass every
     // finding counts, and earlier passes' are skipped only once this pass is read.
     let mut handled = Vec::new();
@@ -691,6 +695,22 @@ fn review(
                 .push((what, String::from("its fix was rejected in an earlier run")));
             continue;
         }
+        // A file no change may touch: said once per file, not tried finding by finding.
+        let untouched = crate::edit::FileChange {
+            path: finding.path.clone(),
+            before: None,
+            after: None,
+        };
+        if let Some(why) = crate::edit::guard::protected(&untouched) {
+            protected += 1;
+            let file = finding.path.as_str().to_owned();
+            run.outcome
+                .protected
+                .entry(file)
+                .or_insert_with(|| (0, why.to_owned()))
+                .0 += 1;
+            continue;
+        }
         // The same fix reported twice (by two lints, or twice by one) is one candidate.
         let key = match &finding.fix {
             Some(fix) => format!("{fix:?}"),
@@ -713,6 +733,7 @@ fn review(
         by_agent,
         unowned: review.unowned.values().sum(),
         known_failures: skipped_known,
+        protected,
     })?;
     Ok(Some(candidates))
 }

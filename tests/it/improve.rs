@@ -316,17 +316,18 @@ fn a_fix_that_breaks_a_test_is_rejected() {
             "Fix `clippy::len_zero` in `none_left` (src/lib.rs)",
         ]
     );
-    // The test file needs formatting, but tests judge every change: Nova leaves them alone.
-    let skipped: Vec<&serde_json::Value> = events
-        .iter()
-        .filter(|e| e["event"] == "candidate_skipped")
-        .collect();
-    assert_eq!(skipped.len(), 1, "{}", run.stdout);
-    assert_eq!(skipped[0]["summary"], "`rustfmt` at tests/source.rs:4");
-    assert_eq!(
-        skipped[0]["reason"],
-        "`tests/source.rs` is protected: tests judge every change, so Nova does not change them"
+    // The test file needs formatting, but tests judge every change: Nova leaves them alone,
+    // counted, never a candidate.
+    assert!(
+        events.iter().all(|e| e["event"] != "candidate_skipped"),
+        "{}",
+        run.stdout
     );
+    let ready = events
+        .iter()
+        .find(|e| e["event"] == "findings_ready")
+        .expect("the findings");
+    assert_eq!(ready["protected"], 1, "{ready}");
     let lib = branch_file(&repo, "nova/pinned", "src/lib.rs");
     assert!(
         lib.contains("return a + b;"),
@@ -725,14 +726,61 @@ fn an_unreadable_archive_is_kept_aside_and_the_run_goes_on() {
 }
 
 #[test]
-fn progress_says_how_far_the_run_is() {
+fn findings_in_files_no_change_may_touch_are_counted_once_not_tried_one_by_one() {
     let env = TestEnv::new();
-    // Two test files whose formatting drifts: skips no plan counted, found as the run goes.
     let drift = "#[test]\nfn a() {   assert_eq!(1,1); }\n";
     let repo = fixture(
         &env,
-        "progress",
+        "protected-findings",
         &[("tests/a.rs", drift), ("tests/b.rs", drift)],
+    );
+    let run = improve(&env, &repo, &["--dry-run"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stderr.contains("; 2 in files Nova does not change"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("at tests/"),
+        "never tried: {}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains(
+            "Not tried: 2 fixable findings in 2 files Nova does not change (`nova review` lists them):"
+        ) && run.stdout.contains("  tests/a.rs: 1, tests judge every change"),
+        "{}",
+        run.stdout
+    );
+    // The fixes of the library's own findings still land.
+    assert!(run.stderr.contains("accepted [1/1]"), "{}", run.stderr);
+    let json = improve(&env, &repo, &["--dry-run", "--json"]);
+    let ready = json
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"findings_ready\""))
+        .expect("the findings");
+    let event: serde_json::Value = serde_json::from_str(ready).expect("json");
+    assert_eq!(event["protected"], 2, "{ready}");
+}
+
+#[test]
+fn progress_says_how_far_the_run_is() {
+    let env = TestEnv::new();
+    // Two modules whose test code's formatting drifts: skips no plan counted, found as the run
+    // goes.
+    let lib = format!("{LIB}mod more;\nmod most;\n");
+    let drift = "pub fn one() -> i32 {\n    1\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    \
+                 fn one() {   assert_eq!(super::one(),1); }\n}\n";
+    let repo = fixture(
+        &env,
+        "progress",
+        &[
+            ("src/lib.rs", &lib),
+            ("src/more.rs", drift),
+            ("src/most.rs", drift),
+        ],
     );
     let run = improve(&env, &repo, &["--dry-run"]);
     assert_eq!(run.code, 0, "{}", run.both());
