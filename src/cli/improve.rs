@@ -389,7 +389,7 @@ impl<'a> View<'a> {
         }
         if *protected > 0 {
             line.push_str(&format!(
-                "; {protected} in files Nova does not change (listed at the end)"
+                "; {protected} in tests or test code, which Nova does not change (listed at the end)"
             ));
         }
         if *unowned > 0 {
@@ -743,7 +743,7 @@ fn report_lists(p: &super::output::Printer, outcome: &ImproveOutcome) -> Result<
 /// The most files named, with how many findings each has, where no change may go.
 const PROTECTED_FILES: usize = 8;
 
-/// Fixable findings in files no change may touch: one line per file (the most first), then one
+/// Fixable findings in files no change may touch, or in test code: one line per file (the most first), then one
 /// for the rest; `nova review` lists the findings themselves.
 fn protected_files(
     p: &super::output::Printer,
@@ -754,7 +754,8 @@ fn protected_files(
     }
     let total: usize = outcome.protected.values().map(|(n, _)| n).sum();
     p.line(&format!(
-        "{} {total} fixable findings in {} files Nova does not change (`nova review` lists them):",
+        "{} {total} fixable findings in tests or test code, which Nova does not change, in {} \
+         files (`nova review` lists them):",
         p.paint(BOLD, "Not tried:"),
         outcome.protected.len()
     ))?;

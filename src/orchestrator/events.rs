@@ -62,7 +62,8 @@ pub enum Event {
         unowned: usize,
         /// Skipped because they failed in an earlier run.
         known_failures: usize,
-        /// Fixable, but in files no change may touch (tests, benches, build scripts).
+        /// Fixable, but in files no change may touch (tests, benches, build scripts) or in test
+        /// code.
         protected: usize,
     },
     CandidateStarted {

@@ -3,6 +3,7 @@
 
 mod group;
 mod plan;
+mod untouched;
 
 pub use group::Grouping;
 
@@ -68,7 +69,7 @@ pub struct ImproveOutcome {
     /// in an earlier run, the run's limits.
     pub left: Vec<(String, String)>,
     /// Fixable findings in files no change may touch (tests, benches, build scripts: the guard's
-    /// `protected`), never tried: per file, how many and why.
+    /// `protected`) or whose fix changes test code, never tried: per file, how many and why.
     pub protected: BTreeMap<String, (usize, String)>,
     /// How many times the tip was linted for fixable findings (at most [`MAX_PASSES`]).
     pub passes: usize,
@@ -660,6 +661,7 @@ fn review(
     let mut seen_fixes = BTreeSet::new();
     let mut skipped_known = 0;
     let mut protected = 0;
+    let mut tests = untouched::TestCode::at(&run.request.repo_root, path.tip().commit);
     // Fingerprints are not unique (two `a.len() == 0` in one function): within a pass every
     // finding counts, and earlier passes' are skipped only once this pass is read.
     let mut handled = Vec::new();
@@ -696,18 +698,13 @@ fn review(
             continue;
         }
         // A file no change may touch: said once per file, not tried finding by finding.
-        let untouched = crate::edit::FileChange {
-            path: finding.path.clone(),
-            before: None,
-            after: None,
-        };
-        if let Some(why) = crate::edit::guard::protected(&untouched) {
+        if let Some(why) = untouched::why(finding, &mut tests) {
             protected += 1;
             let file = finding.path.as_str().to_owned();
             run.outcome
                 .protected
                 .entry(file)
-                .or_insert_with(|| (0, why.to_owned()))
+                .or_insert_with(|| (0, why))
                 .0 += 1;
             continue;
         }

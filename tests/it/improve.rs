@@ -737,7 +737,8 @@ fn findings_in_files_no_change_may_touch_are_counted_once_not_tried_one_by_one()
     let run = improve(&env, &repo, &["--dry-run"]);
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(
-        run.stderr.contains("; 2 in files Nova does not change"),
+        run.stderr
+            .contains("; 2 in tests or test code, which Nova does not change"),
         "{}",
         run.stderr
     );
@@ -748,8 +749,11 @@ fn findings_in_files_no_change_may_touch_are_counted_once_not_tried_one_by_one()
     );
     assert!(
         run.stdout.contains(
-            "Not tried: 2 fixable findings in 2 files Nova does not change (`nova review` lists them):"
-        ) && run.stdout.contains("  tests/a.rs: 1, tests judge every change"),
+            "Not tried: 2 fixable findings in tests or test code, which Nova does not change, in 2 \
+             files (`nova review` lists them):"
+        ) && run
+            .stdout
+            .contains("  tests/a.rs: 1, tests judge every change"),
         "{}",
         run.stdout
     );
