@@ -703,7 +703,10 @@ fn report_base_failed(cx: &Context<'_>, outcome: &ImproveOutcome) -> Result<(), 
         "The base does not build or its tests do not run to the end; nothing was tried.",
     ))?;
     for error in &outcome.base_build_errors {
-        for line in error.lines().take(12) {
+        // Cargo says a package's requirement once per target: once is enough.
+        let mut shown = std::collections::BTreeSet::new();
+        let lines = error.lines().filter(|line| shown.insert(*line));
+        for line in lines.take(12) {
             p.line(&format!("  {line}"))?;
         }
     }
@@ -713,7 +716,20 @@ fn report_base_failed(cx: &Context<'_>, outcome: &ImproveOutcome) -> Result<(), 
             p.line(&format!("  {test}"))?;
         }
     }
-    p.line("Fix it first: Nova only proposes changes it can prove against a base that builds.")?;
+    let too_new = outcome
+        .base_build_errors
+        .iter()
+        .any(|error| error.contains("is not supported by the following package"));
+    if too_new {
+        p.line(
+            "The code needs a newer Rust than this machine's: update the toolchain (`rustup \
+             update`), or run Nova on an older commit.",
+        )?;
+    } else {
+        p.line(
+            "Fix it first: Nova only proposes changes it can prove against a base that builds.",
+        )?;
+    }
     Ok(())
 }
 

@@ -472,3 +472,35 @@ fn a_hung_doctest_is_left_out_and_the_other_doctests_still_judge() {
     assert_eq!(verdict.reasons.len(), 1, "{verdict:?}");
     assert!(verdict.reasons[0].contains("checks_one"), "{verdict:?}");
 }
+
+#[test]
+fn a_base_that_needs_a_newer_rust_says_so_once_and_what_to_do() {
+    let env = TestEnv::new();
+    let manifest = format!("{MANIFEST}rust-version = \"1.200\"\n");
+    let repo = env.repo_with(
+        "too-new",
+        &[
+            ("Cargo.toml", manifest.as_str()),
+            ("src/lib.rs", lib("").as_str()),
+            (
+                "tests/t.rs",
+                "#[test]\nfn t() {\n    assert_eq!(red::one(), 1);\n}\n",
+            ),
+        ],
+    );
+    let run = improve(&env, &repo, &[]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert_eq!(
+        run.stdout.matches("red@0.1.0 requires rustc 1.200").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("The code needs a newer Rust than this machine's: update the toolchain"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(branches(&repo), ["master"]);
+}
