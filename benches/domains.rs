@@ -36,12 +36,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
+
+#[path = "common/mirrors.rs"]
+mod mirrors;
 use nova::agents::AgentSet;
 use nova::domains::{Owners, route, scaffold};
 use nova::index::{Focus, Index, count_tokens};
 
 /// The repositories: a short name and the mirror's directory (`None`: Nova's own).
-const REPOS: [(&str, Option<&str>); 3] = [
+const REPOS: [mirrors::Repo; 3] = [
     ("nova", None),
     ("ripgrep", Some("BurntSushi+ripgrep")),
     ("tokio", Some("tokio-rs+tokio")),
@@ -112,16 +115,7 @@ fn main() {
 
 /// Where a repository's git directory is.
 fn repo_dir(root: &Path, mirrors: &Path, name: &str) -> Option<PathBuf> {
-    let (_, mirror) = REPOS.iter().find(|(n, _)| *n == name)?;
-    let dir = match mirror {
-        None => root.to_owned(),
-        Some(mirror) => mirrors.join(mirror).join("repo"),
-    };
-    dir.exists().then_some(dir)
-}
-
-fn held_out(commit: &str) -> bool {
-    nova::hash::fnv1a(commit.as_bytes()).is_multiple_of(4)
+    mirrors::repo_dir(root, mirrors, &REPOS, name)
 }
 
 /// `tree` written to `dir` once, with its domain agents scaffolded there.
@@ -233,8 +227,8 @@ fn load(root: &Path, args: &Args) -> Vec<Task> {
         };
         let wanted = match args.split {
             Split::All => true,
-            Split::Test => held_out(commit),
-            Split::Train => !held_out(commit),
+            Split::Test => mirrors::held_out(commit),
+            Split::Train => !mirrors::held_out(commit),
         };
         if !wanted {
             continue;

@@ -33,13 +33,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use git2::{Oid, Repository};
+
+#[path = "common/mirrors.rs"]
+mod mirrors;
 use nova::index::{Focus, Index, Weights, count_tokens};
 use serde::Serialize;
 
 const BUDGETS: [usize; 2] = [1024, 4096];
 
 /// The repositories: a short name and the mirror's directory (`None`: Nova's own).
-const REPOS: [(&str, Option<&str>); 3] = [
+const REPOS: [mirrors::Repo; 3] = [
     ("nova", None),
     ("ripgrep", Some("BurntSushi+ripgrep")),
     ("fd", Some("sharkdp+fd")),
@@ -148,17 +151,12 @@ fn main() {
 
 /// Where a repository's git directory is.
 fn repo_dir(root: &Path, mirrors: &Path, name: &str) -> Option<PathBuf> {
-    let (_, mirror) = REPOS.iter().find(|(n, _)| *n == name)?;
-    let dir = match mirror {
-        None => root.to_owned(),
-        Some(mirror) => mirrors.join(mirror).join("repo"),
-    };
-    dir.exists().then_some(dir)
+    mirrors::repo_dir(root, mirrors, &REPOS, name)
 }
 
 /// Held out: a quarter of the commits, by the commit's hash.
 fn split_of(commit: &str) -> Split {
-    if nova::hash::fnv1a(commit.as_bytes()).is_multiple_of(4) {
+    if mirrors::held_out(commit) {
         Split::Test
     } else {
         Split::Train

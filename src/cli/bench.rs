@@ -564,8 +564,7 @@ fn agent_set(
         Some(dir) if dir.join("agents").is_dir() => {
             agents = evolve::variant::agent_set(dir).map_err(CommandError::usage)?;
             files = evolve::variant::load(dir).map_err(CommandError::environment)?;
-            let reasons = evolve::variant::guard(&evolve::variant::Files::new(), &files);
-            if let Some(why) = reasons.iter().find(|r| r.starts_with("`rules/")) {
+            if let Some(why) = evolve::variant::rules_refused(&files).first() {
                 return Err(CommandError::usage(anyhow::anyhow!(
                     "{}: {why}; fix the rule file or take it out of the variant",
                     dir.display()

@@ -186,13 +186,12 @@ fn cannot_publish(
              add {remote} URL`, name another with `--remote`, or commit locally with `--no-push`"
         ));
     }
-    (cx.env.forge_token().is_some() && into.is_none()).then(|| {
-        String::from(
-            "the checkout is on no branch (a detached HEAD): say which branch the pull request \
-             goes into with `--into NAME`",
-        )
-    })
+    (cx.env.forge_token().is_some() && into.is_none()).then(|| String::from(DETACHED))
 }
+
+/// A pull request to open from a detached HEAD, with no `--into`.
+const DETACHED: &str = "the checkout is on no branch (a detached HEAD): say which branch the pull \
+                        request goes into with `--into NAME`";
 
 /// Pushes the review branch and, with a forge token, opens or updates its pull request.
 fn publish(
@@ -222,12 +221,7 @@ fn publish(
         .map(str::to_owned)
         .or_else(|| git::remote_url(root, &job.remote).and_then(|url| forge::repository_of(&url)))
         .ok_or_else(|| CommandError::usage(forge::ForgeError::NoRepository))?;
-    let into = into.ok_or_else(|| {
-        CommandError::usage(anyhow::anyhow!(
-            "the checkout is on no branch (a detached HEAD): say which branch the pull request \
-             goes into with `--into NAME`"
-        ))
-    })?;
+    let into = into.ok_or_else(|| CommandError::usage(anyhow::anyhow!(DETACHED)))?;
     let github = GitHub::new(cx.env.github_api_url(), &repository, token)
         .map_err(CommandError::environment)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

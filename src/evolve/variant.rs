@@ -179,14 +179,8 @@ pub fn guard(parent: &Files, variant: &Files) -> Vec<String> {
             }
             continue;
         }
-        if let Some(name) = path.strip_prefix("rules/") {
-            let agent = |owner: &str| {
-                variant.contains_key(&format!("agents/{owner}.md"))
-                    || crate::agents::builtin_agent(&format!("{owner}.md")).is_some()
-            };
-            if let Some(why) = after.and_then(|text| rule_problem(name, text, &agent)) {
-                reasons.push(format!("`{path}`: {why}"));
-            }
+        if path.starts_with("rules/") {
+            reasons.extend(after.and_then(|text| rule_refused(variant, path, text)));
             continue;
         }
         let is_agent =
@@ -222,6 +216,25 @@ pub fn guard(parent: &Files, variant: &Files) -> Vec<String> {
         }
     }
     reasons
+}
+
+/// Why each of `variant`'s rule files is refused (see [`guard`]), whatever its parent has.
+pub fn rules_refused(variant: &Files) -> Vec<String> {
+    variant
+        .iter()
+        .filter(|(path, _)| path.starts_with("rules/"))
+        .filter_map(|(path, text)| rule_refused(variant, path, text))
+        .collect()
+}
+
+/// Why the rule file at `path` of `variant` is refused, if it is.
+fn rule_refused(variant: &Files, path: &str, text: &str) -> Option<String> {
+    let name = path.strip_prefix("rules/")?;
+    let agent = |owner: &str| {
+        variant.contains_key(&format!("agents/{owner}.md"))
+            || crate::agents::builtin_agent(&format!("{owner}.md")).is_some()
+    };
+    rule_problem(name, text, &agent).map(|why| format!("`{path}`: {why}"))
 }
 
 /// What is wrong with the rule file `name` of a variant, if anything: it must be a `.toml` file

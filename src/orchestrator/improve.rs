@@ -661,7 +661,7 @@ fn review(
     let mut seen_fixes = BTreeSet::new();
     let mut skipped_known = 0;
     let mut protected = 0;
-    let mut tests = untouched::TestCode::at(&run.request.repo_root, path.tip().commit);
+    let mut tests = untouched::TestCode::of(path.workspace());
     // Fingerprints are not unique (two `a.len() == 0` in one function): within a pass every
     // finding counts, and earlier passes' are skipped only once this pass is read.
     let mut handled = Vec::new();

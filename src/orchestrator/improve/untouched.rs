@@ -4,15 +4,14 @@
 //! functions), which the guard refuses all the same. They are counted once, not tried one by one.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use crate::edit::FileChange;
+use crate::edit::{FileChange, RepoPath};
 use crate::findings::{Finding, Fix};
-use crate::git::{self, Oid};
 use crate::index::attributes::{Attributes, for_file};
+use crate::validate::Workspace;
 
 /// Why no change may fix `finding`, if none may.
-pub(super) fn why(finding: &Finding, tests: &mut TestCode) -> Option<String> {
+pub(super) fn why(finding: &Finding, tests: &mut TestCode<'_>) -> Option<String> {
     let whole = FileChange {
         path: finding.path.clone(),
         before: None,
@@ -25,7 +24,7 @@ pub(super) fn why(finding: &Finding, tests: &mut TestCode) -> Option<String> {
         return None;
     };
     let path = finding.path.as_str();
-    let (text, attributes) = tests.of(path)?;
+    let (text, attributes) = tests.file(path)?;
     let line = |byte: usize| {
         text.get(..byte)
             .map_or(1, |before| before.matches('\n').count() + 1)
@@ -43,27 +42,24 @@ pub(super) fn why(finding: &Finding, tests: &mut TestCode) -> Option<String> {
         })
 }
 
-/// The tip's Rust files as the guard reads them, each parsed for its test code once.
-pub(super) struct TestCode {
-    root: PathBuf,
-    tip: Oid,
+/// The tip's Rust files, as the worktree that holds the tip has them, each parsed for its test
+/// code once.
+pub(super) struct TestCode<'a> {
+    tip: &'a Workspace,
     files: BTreeMap<String, Option<(String, Attributes)>>,
 }
 
-impl TestCode {
-    pub(super) fn at(root: &Path, tip: Oid) -> TestCode {
+impl<'a> TestCode<'a> {
+    pub(super) fn of(tip: &'a Workspace) -> TestCode<'a> {
         TestCode {
-            root: root.to_owned(),
             tip,
             files: BTreeMap::new(),
         }
     }
 
-    fn of(&mut self, path: &str) -> Option<(&str, &Attributes)> {
+    fn file(&mut self, path: &str) -> Option<(&str, &Attributes)> {
         if !self.files.contains_key(path) {
-            let read = |file: &str| -> Option<String> {
-                String::from_utf8(git::read_blob(&self.root, self.tip, file).ok()??).ok()
-            };
+            let read = |file: &str| RepoPath::new(file).and_then(|file| self.tip.read(&file));
             let parsed = read(path).and_then(|text| {
                 let attributes = for_file(path, &text, &read)?;
                 Some((text, attributes))
