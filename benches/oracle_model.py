@@ -43,7 +43,7 @@ def revert(task):
     return f"{path}\n```\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n```\n"
 
 
-FIXES = [(t["statement"], revert(t)) for t in SET["tasks"] if t["source"]["kind"] == "mutant"]
+FIXES = [(t["statement"].strip(), revert(t)) for t in SET["tasks"] if t["source"]["kind"] == "mutant"]
 
 
 def call(name, arguments):

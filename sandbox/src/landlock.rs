@@ -18,6 +18,8 @@ use std::path::Path;
 // From <linux/landlock.h>.
 const CREATE_RULESET_VERSION: u32 = 1 << 0;
 const RULE_PATH_BENEATH: libc::c_int = 1;
+/// ABI 4: a rule on a TCP port.
+const RULE_NET_PORT: libc::c_int = 2;
 
 const EXECUTE: u64 = 1 << 0;
 const WRITE_FILE: u64 = 1 << 1;
@@ -38,6 +40,9 @@ const REFER: u64 = 1 << 13;
 const TRUNCATE: u64 = 1 << 14;
 /// ABI 5: ioctl on device files.
 const IOCTL_DEV: u64 = 1 << 15;
+
+/// ABI 4: connecting a TCP socket to a port.
+const CONNECT_TCP: u64 = 1 << 1;
 
 /// ABI 6: no connecting to abstract unix sockets made outside the sandbox.
 const SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1 << 0;
@@ -68,6 +73,12 @@ struct RulesetAttr {
 struct PathBeneathAttr {
     allowed_access: u64,
     parent_fd: i32,
+}
+
+#[repr(C)]
+struct NetPortAttr {
+    allowed_access: u64,
+    port: u64,
 }
 
 /// What a rule lets the command do beneath a path.
@@ -114,6 +125,9 @@ fn handled_fs(abi: u32) -> u64 {
     all
 }
 
+/// The Landlock ABI that restricts TCP connections.
+pub const NET_ABI: u32 = 4;
+
 /// A ruleset ready to be enforced.
 #[derive(Debug)]
 pub struct Ruleset {
@@ -123,13 +137,24 @@ pub struct Ruleset {
 
 impl Ruleset {
     /// A ruleset that denies every filesystem access the kernel can restrict, and (ABI 6) scopes
-    /// abstract unix sockets and signals to the sandbox.
-    pub fn new() -> Result<Self, io::Error> {
+    /// abstract unix sockets and signals to the sandbox. With `tcp_connect`, it denies connecting
+    /// TCP sockets too, but to the ports [`Ruleset::allow_port`] grants: `Unsupported` below
+    /// [`NET_ABI`], where that cannot be restricted.
+    pub fn new(tcp_connect: bool) -> Result<Self, io::Error> {
         let abi = abi_version()?;
+        if tcp_connect && abi < NET_ABI {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "restricting TCP connections needs Landlock ABI {NET_ABI}; this kernel has \
+                     ABI {abi}"
+                ),
+            ));
+        }
         let handled = handled_fs(abi);
         let attr = RulesetAttr {
             handled_access_fs: handled,
-            handled_access_net: 0,
+            handled_access_net: if tcp_connect { CONNECT_TCP } else { 0 },
             scoped: if abi >= 6 {
                 SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
             } else {
@@ -177,6 +202,30 @@ impl Ruleset {
             }
             result => result,
         }
+    }
+
+    /// Lets the command connect TCP sockets to `port` (on any address). Only for a ruleset made
+    /// with `tcp_connect`.
+    pub fn allow_port(&mut self, port: u16) -> Result<(), io::Error> {
+        let rule = NetPortAttr {
+            allowed_access: CONNECT_TCP,
+            port: u64::from(port),
+        };
+        // SAFETY: `rule` is a live `landlock_net_port_attr`; the ruleset descriptor is open; the
+        // kernel only reads `rule`.
+        let status = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_add_rule,
+                self.fd.as_raw_fd(),
+                RULE_NET_PORT,
+                &raw const rule,
+                0u32,
+            )
+        };
+        if status < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
     }
 
     /// The rights `access` stands for, of those this kernel restricts.

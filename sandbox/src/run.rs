@@ -43,6 +43,10 @@ pub struct Spec {
     /// Whether the command keeps the host's network. Only for downloading dependencies, which
     /// runs no repository code; everything else runs with no network at all.
     pub network: bool,
+    /// With `network`: when not empty, the only TCP ports the command may connect to (on any
+    /// address), by Landlock (ABI 4; refused where the kernel cannot restrict it). UDP is not
+    /// restricted. The rule holds in sandboxes nested inside too.
+    pub tcp_connect: Vec<u16>,
     /// Paths the command may read (and run programs from), besides the system's.
     pub read: Vec<PathBuf>,
     /// Paths the command may change. Nothing else is writable.
@@ -63,6 +67,7 @@ impl Spec {
             timeout: Duration::from_secs(600),
             output_limit: 64 << 20,
             network: false,
+            tcp_connect: Vec::new(),
             read: Vec::new(),
             write: Vec::new(),
             limits: Limits::default(),
@@ -184,12 +189,20 @@ fn setup_error(what: &'static str) -> impl FnOnce(std::io::Error) -> RunError {
 
 /// The Landlock ruleset of `spec`: the system's read-only paths, then the spec's own.
 fn ruleset(spec: &Spec) -> Result<Ruleset, RunError> {
-    let mut ruleset = Ruleset::new().map_err(|source| {
+    let ports = spec.network && !spec.tcp_connect.is_empty();
+    let mut ruleset = Ruleset::new(ports).map_err(|source| {
         RunError::Unavailable(Unavailable {
             feature: crate::Feature::Landlock,
             why: source.to_string(),
         })
     })?;
+    if ports {
+        for port in &spec.tcp_connect {
+            ruleset
+                .allow_port(*port)
+                .map_err(setup_error("add a Landlock rule for a TCP port"))?;
+        }
+    }
     let rules = policy::system_rules()
         .into_iter()
         .chain(spec.read.iter().map(|p| (p.clone(), Access::Read)))
@@ -884,6 +897,40 @@ mod tests {
         );
         listener.set_nonblocking(true).expect("nonblocking");
         assert!(listener.accept().is_err(), "a connection reached the host");
+    }
+
+    #[test]
+    fn with_the_network_kept_only_the_allowed_tcp_port_is_reached() {
+        if !std::path::Path::new("/bin/bash").exists() {
+            skip("the port test needs `/bin/bash` for `/dev/tcp`");
+            return;
+        }
+        if crate::landlock::abi_version().unwrap_or(0) < crate::landlock::NET_ABI {
+            skip("this kernel's Landlock cannot restrict TCP connections");
+            return;
+        }
+        let allowed = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        let refused = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        let port = |l: &std::net::TcpListener| l.local_addr().expect("addr").port();
+        let script = format!(
+            "(exec 3<>/dev/tcp/127.0.0.1/{}) 2>/dev/null && echo allowed; \
+             (exec 3<>/dev/tcp/127.0.0.1/{}) 2>/dev/null && echo refused; echo done",
+            port(&allowed),
+            port(&refused)
+        );
+        let mut spec = Spec::new("/bin/bash", std::env::temp_dir())
+            .args(["-c", &script])
+            .env("PATH", "/usr/bin:/bin");
+        spec.network = true;
+        spec.tcp_connect = vec![port(&allowed)];
+        let outcome = run(&spec).expect("runs");
+        assert_eq!(
+            String::from_utf8_lossy(&outcome.stdout),
+            "allowed\ndone\n",
+            "{outcome:?}"
+        );
+        refused.set_nonblocking(true).expect("nonblocking");
+        assert!(refused.accept().is_err(), "a connection reached the port");
     }
 
     /// Run by `a_sandbox_runs_inside_a_sandbox`, inside the sandbox.

@@ -12,7 +12,7 @@ use super::{CommandError, Context, Exit};
 use crate::agents::AgentSet;
 use crate::evolve::{
     self, Evaluator, MakeError, MakeRequest, Progress, RunProgress, RunRequest, Source, Split,
-    Task, TaskRun, TaskSet, Tried,
+    Task, TaskRun, TaskSet, Tried, Worker,
 };
 use crate::git;
 use crate::orchestrator;
@@ -52,7 +52,20 @@ struct RunArgs {
     /// and `settings.toml`) [default: the built-in agents]
     #[arg(long, value_name = "DIR")]
     agents: Option<PathBuf>,
-    /// The agent set's name in the results [default: `builtin`, or the directory's name]
+    /// Another build of Nova to work on the tasks instead of this one's agents: its executable
+    /// (`target/debug/nova` of a checkout). Each task is `BIN ask` in the scratch repository, in
+    /// the sandbox: it may change only that repository and a private temp dir, read only those,
+    /// the toolchain and itself, and connect only to the model's port. This build stays the
+    /// evaluator: it scores what BIN committed, and refuses a change to anything that judges it
+    #[arg(long, value_name = "BIN", conflicts_with_all = ["agents", "record", "replay"])]
+    nova: Option<PathBuf>,
+    /// `--nova` with the build of this repository (a checkout of Nova) at REV: `cargo build --bin
+    /// nova` of that commit in the sandbox, kept under `.nova/bench/builds/<commit>/` for the
+    /// next run
+    #[arg(long, value_name = "REV", conflicts_with_all = ["nova", "agents", "record", "replay"])]
+    nova_rev: Option<String>,
+    /// The agent set's name in the results [default: `builtin`, the directory's name,
+    /// `nova@<hash>` for `--nova`, `nova@REV` for `--nova-rev`]
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
     /// Which tasks: `train`, `held-out` or `all`
@@ -368,10 +381,20 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
     let config = cx.config(Some(&root))?;
     let evaluator = pin(cx, &root, &args.set)?;
     let tasks = chosen(&evaluator.set, args)?;
-    let (agents, label, running) = agent_set(args)?;
-    let fingerprint = evolve::variant::fingerprint(&agents, &running.1);
-    let running = running.0;
     let _lock = cx.lock(&root)?;
+    let (who, label, fingerprint) = match (&args.nova, &args.nova_rev) {
+        (Some(program), _) => nova_build(cx, program, args.name.clone())?,
+        (None, Some(rev)) => {
+            let program = build_rev(cx, (&root, &config), rev, &args.validation)?;
+            let name = args.name.clone().unwrap_or_else(|| format!("nova@{rev}"));
+            nova_build(cx, &program, Some(name))?
+        }
+        (None, None) => {
+            let (agents, label, (running, files)) = agent_set(args)?;
+            let fingerprint = evolve::variant::fingerprint(&agents, &files);
+            (Who::Agents { agents, running }, label, fingerprint)
+        }
+    };
     let store = Store::open(&root).map_err(CommandError::environment)?;
     let judged = if args.again {
         BTreeMap::new()
@@ -394,10 +417,9 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
     }
     let bench = Bench {
         evaluator: &evaluator,
-        agents: &agents,
+        who: &who,
         label: &label,
         fingerprint: &fingerprint,
-        running,
     };
     let (id, fresh) = if left.is_empty() {
         (String::from("(none: every task was judged)"), Vec::new())
@@ -420,10 +442,95 @@ fn run_set(cx: &Context<'_>, args: &RunArgs) -> Result<Exit, CommandError> {
 /// An agent set about to run on a task set: what judges it, and what it is.
 struct Bench<'a> {
     evaluator: &'a Evaluator,
-    agents: &'a AgentSet,
+    who: &'a Who,
     label: &'a str,
     fingerprint: &'a str,
-    running: evolve::variant::Running,
+}
+
+/// Who works on the tasks.
+enum Who {
+    /// This build's agents: the built-in ones, or a directory or variant over them.
+    Agents {
+        agents: AgentSet,
+        running: evolve::variant::Running,
+    },
+    /// Another build of Nova: its executable.
+    Build(PathBuf),
+}
+
+/// `--nova BIN`: the build, its name in the results (`name`, else from its hash) and its
+/// fingerprint (its bytes' hash, so that a rebuilt executable is another agent set).
+fn nova_build(
+    cx: &Context<'_>,
+    program: &std::path::Path,
+    name: Option<String>,
+) -> Result<(Who, String, String), CommandError> {
+    let program = match cx.env.current_dir() {
+        Some(here) if program.is_relative() => here.join(program),
+        _ => program.to_path_buf(),
+    };
+    let bytes = std::fs::read(&program).map_err(|error| {
+        CommandError::usage(anyhow::anyhow!(
+            "`--nova {}`: {error}; give the path of a `nova` executable (`cargo build` makes \
+             `target/debug/nova` in a checkout of Nova)",
+            program.display()
+        ))
+    })?;
+    let hash = format!("{:016x}", crate::hash::fnv1a(&bytes));
+    let label = name.unwrap_or_else(|| format!("nova@{}", &hash[..12]));
+    Ok((Who::Build(program), label, format!("nova-build-{hash}")))
+}
+
+/// `--nova-rev REV`: the executable of `nova` built from the repository at `root` at REV in
+/// the sandbox, or the one built from that commit before.
+fn build_rev(
+    cx: &Context<'_>,
+    (root, config): (&std::path::Path, &crate::config::Config),
+    rev: &str,
+    validation: &ValidationArgs,
+) -> Result<PathBuf, CommandError> {
+    let Some(commit) = git::commit_of(root, rev).map_err(CommandError::environment)? else {
+        return Err(CommandError::usage(anyhow::anyhow!(
+            "`--nova-rev {rev}` names no commit in {}; give a branch, a tag or a commit id",
+            root.display()
+        )));
+    };
+    let short = &commit.to_string()[..10];
+    let program = root
+        .join(crate::state::STATE_DIR)
+        .join("bench")
+        .join("builds")
+        .join(commit.to_string())
+        .join("nova");
+    let p = &cx.printer;
+    if program.is_file() {
+        p.note(&format!(
+            "bench run: `nova` at {rev} ({short}) was built before: {}",
+            program.display()
+        ));
+        return Ok(program);
+    }
+    let (options, _) = validation.options(cx, config)?;
+    p.note(&format!(
+        "bench run: building `nova` at {rev} ({short}) in the sandbox…"
+    ));
+    let started = std::time::Instant::now();
+    let mut workspace = crate::validate::Workspace::open(root, commit, options)
+        .map_err(CommandError::environment)?;
+    let built = workspace
+        .build_program(commit, "nova", &program)
+        .map_err(CommandError::environment)?;
+    if let Err(why) = built {
+        return Err(CommandError::failure(anyhow::anyhow!(
+            "`nova` does not build at {rev} ({short}): {why}"
+        )));
+    }
+    p.note(&format!(
+        "bench run: built in {:.0} s: {}",
+        started.elapsed().as_secs_f64(),
+        program.display()
+    ));
+    Ok(program)
 }
 
 /// The results the archive keeps for `tasks` by this agent set (its name and fingerprint) under
@@ -465,14 +572,32 @@ fn run_left(
         scratch,
         mut template,
     } = agents_at_work(cx, root, config, &args.exchange, &args.validation)?;
-    bench.running.apply(&mut template);
     let evaluator = bench.evaluator;
+    let worker: Box<dyn Worker + '_> = match bench.who {
+        Who::Agents { agents, running } => {
+            running.apply(&mut template);
+            Box::new(
+                evolve::worker::Agents::new(
+                    agents,
+                    template,
+                    validation.clone(),
+                    &connected.client,
+                )
+                .map_err(CommandError::environment)?,
+            )
+        }
+        Who::Build(program) => Box::new(build_worker(
+            cx,
+            config,
+            program,
+            (&connected, &validation, &scratch),
+            &args.exchange,
+        )),
+    };
     let request = RunRequest {
         evaluator,
         tasks: left,
-        agents: bench.agents,
         label: bench.label.to_owned(),
-        template,
         validation,
         scratch,
     };
@@ -503,7 +628,7 @@ fn run_left(
             tell_result(p, n, of, result);
         }
     };
-    let results = evolve::run(&request, &connected.client, &mut progress);
+    let results = evolve::run(&request, worker.as_ref(), &mut progress);
     let status = if results.is_ok() {
         "finished"
     } else {
@@ -519,6 +644,69 @@ fn run_left(
     }
     let results = results.map_err(CommandError::environment)?;
     Ok((id, results))
+}
+
+/// The worker that runs the build at `program` on each task, with the model `connected` talks
+/// to and this run's validation options, in a private directory beside `scratch`.
+fn build_worker(
+    cx: &Context<'_>,
+    config: &crate::config::Config,
+    program: &std::path::Path,
+    (connected, validation, scratch): (
+        &super::ask::Connected,
+        &crate::validate::Options,
+        &std::path::Path,
+    ),
+    exchange: &super::ask::ExchangeArgs,
+) -> evolve::worker::Build {
+    let provider = &config.provider;
+    let base_url = provider.base_url.value.clone().unwrap_or_default();
+    let mut model_args = vec![
+        String::from("--provider"),
+        provider.kind.value.as_str().to_owned(),
+        String::from("--base-url"),
+        base_url.clone(),
+        String::from("--model"),
+        connected.model.clone(),
+    ];
+    let mut env = Vec::new();
+    if let Some(var) = &provider.api_key_env.value {
+        model_args.extend([String::from("--api-key-env"), var.clone()]);
+        if let Some(key) = config.api_key(cx.env) {
+            env.push((var.clone(), key.to_owned()));
+        }
+    }
+    let ask_args = vec![
+        String::from("--max-tokens"),
+        exchange.max_tokens.to_string(),
+        String::from("--map-tokens"),
+        exchange.map_tokens.to_string(),
+        String::from("--step-timeout"),
+        validation.step_timeout.as_secs().to_string(),
+    ];
+    // The run's own budget, else an hour, and one step's time to prove what it made.
+    let budget = std::time::Duration::from_secs(config.budget.seconds.value.unwrap_or(3600));
+    let model_port = crate::llm::endpoint_port(&base_url);
+    cx.printer.note(&format!(
+        "bench run: the tasks go to the build at {}, in the sandbox: it writes only the scratch \
+         repository, and connects only to {}",
+        program.display(),
+        model_port.map_or_else(|| String::from("nothing"), |port| format!("port {port}"))
+    ));
+    let mut private = scratch.as_os_str().to_owned();
+    private.push("-build");
+    evolve::worker::Build {
+        build: crate::validate::NovaBuild {
+            program: program.to_owned(),
+            options: validation.clone(),
+            model_port,
+            env,
+            timeout: budget + validation.step_timeout,
+        },
+        model_args,
+        ask_args,
+        private: PathBuf::from(private),
+    }
 }
 
 /// One task's result, on stderr.

@@ -85,6 +85,20 @@ impl Checker {
     ) -> Result<Score, CheckError> {
         debug_assert_eq!(task.reference, self.reference);
         let started = Instant::now();
+        if let Some(why) = touches_judges(set, task, change) {
+            return Ok(Score {
+                solved: false,
+                builds: false,
+                broken: task
+                    .checks(set)
+                    .iter()
+                    .map(|key| (*key).to_owned())
+                    .collect(),
+                fixed: Vec::new(),
+                summary: why,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
         let patch = checked_tree(set, task, change)?;
         let report = if patch.changes.is_empty() {
             // The reference itself: its own proof.
@@ -96,6 +110,24 @@ impl Checker {
         };
         Ok(score(set, task, &report, started))
     }
+}
+
+/// Why `change` cannot be judged, when it changes what judges it: a file the guard protects
+/// (tests, benches, build scripts, lint tables, CI, agent files) or test code inside a source
+/// file. The change path refuses these for this build's agents; another build of Nova under
+/// evaluation answers to the evaluator alone.
+fn touches_judges(set: &TaskSet, task: &Task, change: &Patch) -> Option<String> {
+    let read = |path: &str| task_text(set, task, path).ok().flatten();
+    change.changes.iter().find_map(|file| {
+        let path = file.path.as_str();
+        if let Some(why) = crate::edit::guard::protected(file) {
+            return Some(format!(
+                "the change touches `{path}`, which judges it: {why}"
+            ));
+        }
+        crate::edit::guard::test_code(path, file.before.as_deref(), file.after.as_deref(), &read)
+            .map(|line| format!("the change touches test code in `{path}` (line {line})"))
+    })
 }
 
 /// What `report` says of `task`'s checks.

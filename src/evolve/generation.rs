@@ -16,6 +16,7 @@ use super::propose::{self, Failure};
 use super::run::{self, RunError, RunProgress, RunRequest};
 use super::tasks::{Split, Task};
 use super::variant::{self, Files};
+use super::worker::Agents;
 use crate::llm::Provider;
 use crate::orchestrator::AskRequest;
 use crate::store::{Store, StoreError, VariantRow};
@@ -570,17 +571,21 @@ impl Context<'_, '_> {
         let request = RunRequest {
             evaluator,
             tasks: missing,
-            agents: &agents,
             label: label.clone(),
-            template,
             validation: self.request.validation.clone(),
             scratch: self.request.scratch.clone(),
         };
+        let worker = Agents::new(
+            &agents,
+            template,
+            self.request.validation.clone(),
+            self.provider,
+        )?;
         let store = self.store;
         let (run_id, run_seq) = (&self.request.run.0, self.request.run.1);
         let mut failed = None;
         let progress = &mut *self.progress;
-        let results = run::run(&request, self.provider, &mut |step| {
+        let results = run::run(&request, &worker, &mut |step| {
             if let RunProgress::Finished { result, .. } = &step {
                 let row = run::bench_row(run_id, &label, &fingerprint, evaluator, result);
                 if let Err(error) = store.bench_result(run_seq, &row) {

@@ -16,12 +16,14 @@ pub mod report;
 pub mod run;
 pub mod tasks;
 pub mod variant;
+pub mod worker;
 
 pub use check::{CheckError, Checker, Score};
 pub use frozen::Evaluator;
 pub use make::{Made, MakeError, MakeRequest, Progress, Tried, make};
 pub use run::{RunError, RunProgress, RunRequest, TaskRun, run};
 pub use tasks::{FORMAT, Source, Split, Task, TaskSet, TaskSetError};
+pub use worker::{Worked, Worker};
 
 use std::path::Path;
 

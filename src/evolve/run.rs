@@ -1,9 +1,9 @@
 //! `nova bench run`: an agent set on tasks. Each task's tree is committed, with no history, in a
-//! scratch repository that borrows the user's objects; the agent set gets the task's statement
-//! there as `nova ask` would (routed, with its tools, its change proved by the change path and
-//! committed on a branch of the scratch repository). What it committed is then proved under the
-//! task's hidden checks by the frozen evaluator, in the user's repository's own validation
-//! worktree, which the agents never see.
+//! scratch repository of its own; a [`Worker`] (this build's agents, or another build of Nova)
+//! gets the task's statement there as `nova ask` would (routed, with its tools, its change proved
+//! by the change path and committed on a branch of the scratch repository). What it committed is
+//! then proved under the task's hidden checks by the frozen evaluator, in the user's repository's
+//! own validation worktree, which the agents never see.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,23 +14,20 @@ use serde::{Deserialize, Serialize};
 use super::check::{CheckError, Checker, Score, task_text};
 use super::frozen::Evaluator;
 use super::tasks::{Source, Split, Task};
-use crate::agents::AgentSet;
+use super::worker::{Assignment, Worker};
 use crate::edit::{FileChange, Patch, RepoPath};
 use crate::git::{self, Oid, WorktreeError};
-use crate::llm::Provider;
-use crate::orchestrator::{self, AgentsMd, AskError, AskRequest, Event};
+use crate::orchestrator::AskError;
 use crate::validate::Options;
 
-/// An agent set and the tasks to run it on.
+/// The tasks to run, and where.
 #[derive(Debug)]
 pub struct RunRequest<'a> {
     pub evaluator: &'a Evaluator,
     pub tasks: Vec<&'a Task>,
-    pub agents: &'a AgentSet,
     /// The agent set's name in the results.
     pub label: String,
-    /// The model, budgets and routing every task's run starts from.
-    pub template: AskRequest,
+    /// How the evaluator proves trees.
     pub validation: Options,
     /// The scratch repository the agents work in.
     pub scratch: PathBuf,
@@ -80,22 +77,28 @@ pub enum RunError {
     /// The model or the configuration failed: no task can be run, so none is scored.
     #[error(transparent)]
     Ask(AskError),
+    /// The build of Nova under evaluation could not work at all (bad arguments, no model, no
+    /// sandbox): no task can be run.
+    #[error("{0}")]
+    Build(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot clear `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-/// Runs `request`'s agent set on its tasks, one after another, telling `progress`.
+/// Runs `request`'s tasks, one after another, each worked on by `worker`, telling `progress`.
 pub fn run(
     request: &RunRequest<'_>,
-    provider: &dyn Provider,
+    worker: &dyn Worker,
     progress: &mut dyn FnMut(RunProgress<'_>),
 ) -> Result<Vec<TaskRun>, RunError> {
     let set = &request.evaluator.set;
-    git::scratch::prepare(&request.scratch, &set.repository)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(RunError::Runtime)?;
+    git::scratch::prepare(&request.scratch)?;
     // One checker at a time: they share the repository's validation worktree.
     let mut checker: Option<Checker> = None;
     let mut results = Vec::new();
@@ -107,7 +110,18 @@ pub fn run(
             task,
         });
         let started = Instant::now();
-        let worked = work(request, provider, &runtime, task)?;
+        let start = put_task(request, task)?;
+        let worked = worker.work(&Assignment {
+            scratch: &request.scratch,
+            start,
+            statement: &task.statement,
+            branch: format!("nova/bench/{}", task.id),
+            trailers: vec![format!("Nova-Evaluator: {}", request.evaluator.hash)],
+        })?;
+        let change = match worked.landed {
+            Some(landed) => committed(&request.scratch, start, landed)?,
+            None => Patch::default(),
+        };
         if checker
             .as_ref()
             .is_none_or(|c| c.reference() != task.reference)
@@ -123,13 +137,13 @@ pub fn run(
         let Some(checker) = checker.as_mut() else {
             continue;
         };
-        let score = checker.check(set, task, &worked.change)?;
+        let score = checker.check(set, task, &change)?;
         let result = TaskRun {
             task: task.id.clone(),
             split: task.split,
             agent: worked.agent,
             score,
-            landed: worked.landed,
+            landed: worked.landed.is_some(),
             turns: worked.turns,
             tokens: worked.tokens,
             cost_usd: worked.cost_usd,
@@ -146,25 +160,9 @@ pub fn run(
     Ok(results)
 }
 
-/// What the agents did on one task.
-struct Worked {
-    agent: String,
-    /// The committed change, on the task's tree; empty when nothing landed.
-    change: Patch,
-    landed: bool,
-    turns: u32,
-    tokens: u64,
-    cost_usd: Option<f64>,
-    note: Option<String>,
-}
-
-/// Puts `task`'s tree in the scratch repository and has the agent set work on its statement.
-fn work(
-    request: &RunRequest<'_>,
-    provider: &dyn Provider,
-    runtime: &tokio::runtime::Runtime,
-    task: &Task,
-) -> Result<Worked, RunError> {
+/// Puts `task`'s tree (its commit's, with its defect seeded) in the scratch repository: the
+/// commit it starts from.
+fn put_task(request: &RunRequest<'_>, task: &Task) -> Result<Oid, RunError> {
     let set = &request.evaluator.set;
     let mut seeded = Vec::new();
     if let Source::Mutant { path, .. } = &task.source
@@ -174,73 +172,13 @@ fn work(
     }
     let commit =
         Oid::from_str(&task.commit).map_err(|_| CheckError::NoCommit(task.commit.clone()))?;
-    let start = git::scratch::put_task(&request.scratch, commit, &seeded, "The task's tree\n")?;
-    let ask = AskRequest {
-        question: task.statement.clone(),
-        repo_root: Some(request.scratch.clone()),
-        validation: Some(request.validation.clone()),
-        branch: Some(format!("nova/bench/{}", task.id)),
-        agents_md: AgentsMd::read(&request.scratch),
-        works_on: None,
-        trailers: vec![format!("Nova-Evaluator: {}", request.evaluator.hash)],
-        ..request.template.clone()
-    };
-    let mut turns = 0;
-    let mut last_agent = String::new();
-    let mut sink = |event: &Event| {
-        if let Event::AgentTurn { agent, .. } = event {
-            turns += 1;
-            last_agent.clone_from(agent);
-        }
-    };
-    let asked = runtime.block_on(orchestrator::ask(&ask, request.agents, provider, &mut sink));
-    let outcome = match asked {
-        Ok(outcome) => outcome,
-        Err(
-            error @ (AskError::OutOfTime { .. } | AskError::Stopped { .. } | AskError::Route(_)),
-        ) => {
-            return Ok(Worked {
-                agent: last_agent,
-                change: Patch::default(),
-                landed: false,
-                turns,
-                tokens: 0,
-                cost_usd: None,
-                note: Some(error.to_string()),
-            });
-        }
-        Err(error) => return Err(RunError::Ask(error)),
-    };
-    let landed = outcome
-        .change
-        .as_ref()
-        .and_then(|change| change.commit.as_deref())
-        .and_then(|commit| Oid::from_str(commit).ok());
-    let note = match (&outcome.change, landed) {
-        (None, _) => Some(String::from("the agents answered without a change")),
-        (Some(change), None) => Some(format!(
-            "the change was refused: {}",
-            change
-                .verdict
-                .as_ref()
-                .map(|v| v.reasons.join("; "))
-                .unwrap_or_else(|| String::from("the task's tree could not judge it"))
-        )),
-        (Some(_), Some(_)) => None,
-    };
-    let change = match landed {
-        Some(landed) => committed(&request.scratch, start, landed)?,
-        None => Patch::default(),
-    };
-    Ok(Worked {
-        agent: outcome.agent,
-        change,
-        landed: landed.is_some(),
-        turns,
-        tokens: outcome.usage.prompt_tokens + outcome.usage.completion_tokens,
-        cost_usd: outcome.cost_usd,
-        note,
-    })
+    Ok(git::scratch::put_task(
+        &request.scratch,
+        &set.repository,
+        commit,
+        &seeded,
+        "The task's tree\n",
+    )?)
 }
 
 /// The change from `from` to `to` in the scratch repository, file by file.

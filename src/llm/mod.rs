@@ -36,4 +36,5 @@ pub use error::LlmError;
 pub use retry::{RetryPolicy, TRANSIENT_STATUSES};
 pub use secret::ApiKey;
 pub use tool_calls::{ToolCallError, ToolCalls};
+pub use transport::endpoint_port;
 pub use wire::{Format, WireError};

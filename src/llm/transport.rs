@@ -22,6 +22,11 @@ use super::client::ClientOptions;
 use super::error::LlmError;
 use super::secret::{ApiKey, scrub};
 
+/// The TCP port requests to `base_url` go to (its own, else its scheme's), if it is a URL.
+pub fn endpoint_port(base_url: &str) -> Option<u16> {
+    reqwest::Url::parse(base_url).ok()?.port_or_known_default()
+}
+
 /// The response headers worth keeping: they decide retries and parsing.
 const KEPT_HEADERS: &[&str] = &["content-type", "retry-after", "retry-after-ms"];
 
@@ -469,6 +474,14 @@ impl Tape {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_endpoint_s_port_is_its_own_else_its_scheme_s() {
+        assert_eq!(endpoint_port("http://127.0.0.1:4123/v1"), Some(4123));
+        assert_eq!(endpoint_port("https://api.anthropic.com"), Some(443));
+        assert_eq!(endpoint_port("http://localhost/v1"), Some(80));
+        assert_eq!(endpoint_port("not a url"), None);
+    }
 
     #[test]
     fn differences_are_located() {

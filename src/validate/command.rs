@@ -47,7 +47,12 @@ pub fn run_user_command(
     spec.output_limit = OUTPUT_LIMIT;
     spec.stdin = input.to_vec();
     let outcome = nova_sandbox::run(&spec).map_err(|error| error.to_string())?;
-    Ok(Ran {
+    Ok(ended(&outcome))
+}
+
+/// What a command that ran did.
+pub(super) fn ended(outcome: &nova_sandbox::Outcome) -> Ran {
+    Ran {
         ended: match outcome.status {
             Status::Exited(code) => Ended::Exited(code),
             Status::Signaled(signal) => Ended::Signaled(signal),
@@ -56,7 +61,7 @@ pub fn run_user_command(
         stdout: String::from_utf8_lossy(&outcome.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&outcome.stderr).into_owned(),
         seconds: outcome.elapsed.as_secs_f64(),
-    })
+    }
 }
 
 /// Starts an MCP server the user declared (`command`) in the sandbox, left running with its stdin

@@ -6,7 +6,8 @@
 //! `--jobs` (`spare`, each with its own `.nova/target-N`), every cargo invocation, and
 //! `ValidationReport`s.
 //! Also: the user's own commands (hooks from their config), which are not repository code and run
-//! as the user would run them.
+//! as the user would run them; and another build of Nova under evaluation (`nova bench run
+//! --nova`), which is, and runs in the sandbox on a scratch repository.
 //! Never: touches the user's working tree, or runs repository code outside `nova-sandbox` (except
 //! with `--unsafe-no-sandbox`, which the user must ask for).
 
@@ -15,6 +16,7 @@ mod command;
 mod diagnostics;
 mod features;
 mod libtest;
+mod nova_build;
 mod report;
 mod spare;
 mod testing;
@@ -23,6 +25,7 @@ pub use command::{Ended, Ran, run_user_command, spawn_server};
 pub use diagnostics::{CargoOutput, CompileError, Diagnostic, FormatDrift};
 pub use features::{FeatureBuild, FeatureConfig, never_compiled};
 pub use libtest::{TestOutcome, TestResults, parse_test_output};
+pub use nova_build::NovaBuild;
 pub use nova_sandbox::Spawned;
 pub use nova_sandbox::{Isolation, Limits, Unavailable, probe as probe_sandbox};
 pub use report::{Step, Targets, ValidationReport, Verdict, judge, record_lint_delta};
@@ -218,6 +221,45 @@ impl Workspace {
         let outcome = nova_sandbox::run(&spec)?;
         let error = (!outcome.success()).then(|| cargo_errors(&outcome.stderr));
         Ok((step("cargo fetch", &outcome), error))
+    }
+
+    /// Builds the binary target `bin` of `commit` (its dependencies fetched first) in the
+    /// sandbox, as any repository code is built, and copies the executable to `to`: another
+    /// version of the repository's own program (`nova bench run --nova-rev`). `Ok(Err(why))`
+    /// when it does not build.
+    pub fn build_program(
+        &mut self,
+        commit: Oid,
+        bin: &str,
+        to: &Path,
+    ) -> Result<Result<(), String>, ValidateError> {
+        self.checkout(commit)?;
+        let (fetched, error) = self.fetch_outcome()?;
+        if !fetched.ok {
+            return Ok(Err(
+                error.unwrap_or_else(|| String::from("`cargo fetch` failed"))
+            ));
+        }
+        let outcome = self.cargo(
+            &["build", "--bin", bin, "--offline"],
+            self.options.isolation,
+        )?;
+        if !outcome.success() {
+            return Ok(Err(cargo_errors(&outcome.stderr)));
+        }
+        let built = self.target_dir.join("debug").join(bin);
+        let write = |source| ValidateError::Write {
+            path: to.to_owned(),
+            source,
+        };
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).map_err(write)?;
+        }
+        // Beside, then renamed: a copy cut short is never taken for the program.
+        let partial = to.with_extension("partial");
+        std::fs::copy(&built, &partial).map_err(write)?;
+        std::fs::rename(&partial, to).map_err(write)?;
+        Ok(Ok(()))
     }
 
     /// Clippy's diagnostics for the worktree as it is (`cargo check`'s if clippy is missing).
@@ -890,13 +932,7 @@ impl Workspace {
             self.target_dir.clone(),
             self.tmp_dir.clone(),
         ];
-        let toolchain = &self.options.toolchain;
-        spec.read.extend(toolchain.rustup_home.iter().cloned());
-        spec.read.extend(toolchain.path.iter().cloned());
-        if let Some(cargo_home) = &toolchain.cargo_home {
-            spec.read
-                .extend(CARGO_HOME_READ.iter().map(|entry| cargo_home.join(entry)));
-        }
+        spec.read.extend(toolchain_read(&self.options.toolchain));
         spec
     }
 
@@ -921,6 +957,17 @@ impl Workspace {
 /// What sandboxed commands may read of the cargo home: programs, downloaded sources and the
 /// configuration. Not `credentials.toml` (registry tokens), nor anything else there.
 const CARGO_HOME_READ: &[&str] = &["bin", "registry", "git", "config.toml", "config"];
+
+/// What sandboxed commands may read of the toolchain: `RUSTUP_HOME`, the directories of `PATH`,
+/// and [`CARGO_HOME_READ`] of the cargo home.
+fn toolchain_read(toolchain: &ToolchainDirs) -> Vec<PathBuf> {
+    let mut read: Vec<PathBuf> = toolchain.rustup_home.iter().cloned().collect();
+    read.extend(toolchain.path.iter().cloned());
+    if let Some(cargo_home) = &toolchain.cargo_home {
+        read.extend(CARGO_HOME_READ.iter().map(|entry| cargo_home.join(entry)));
+    }
+    read
+}
 
 /// What `cargo fetch` may write in the cargo home: its download caches and their locks. Never the
 /// cargo home itself, where a new `config.toml` could make the user's next cargo run anything.

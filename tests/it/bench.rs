@@ -239,7 +239,7 @@ fn a_crate_whose_tests_catch_nothing_makes_no_set_and_says_why() {
 }
 
 /// Commits `files` (`None` deletes) on `HEAD` of `repo` with `message`; the new commit.
-fn commit(repo: &Path, files: &[(&str, &str)], message: &str) -> git2::Oid {
+pub(crate) fn commit(repo: &Path, files: &[(&str, &str)], message: &str) -> git2::Oid {
     let git = git2::Repository::open(repo).expect("open");
     for (file, text) in files {
         crate::common::write(repo, file, text);

@@ -8,7 +8,7 @@ use nova::evolve::{Source, TaskSet, check::task_text};
 use serde_json::{Value, json};
 
 use crate::act::{KEY_VAR, calls, with_model};
-use crate::common::{Run, TestEnv, files_under};
+use crate::common::{Run, TestEnv, files_under, head_of};
 use crate::llm::CANARY;
 use crate::model_server::ModelServer;
 
@@ -61,6 +61,21 @@ pub(crate) fn made(args: &[&str]) -> (TestEnv, PathBuf, TaskSet) {
     (env, repo, set)
 }
 
+/// A model that solves the first of two tasks (the defect taken back out, proved, described)
+/// and changes nothing on the second.
+fn one_solved(set: &TaskSet, repo: &Path) -> ModelServer {
+    ModelServer::start(vec![
+        calls(
+            "c1",
+            "propose_edit",
+            &json!({"edits": revert(set, 0, repo)}),
+        ),
+        calls("c2", "finish", &json!({"text": "Put the comparison back"})),
+        calls("m1", "finish", &json!({"text": "Fix the seeded defect"})),
+        calls("c3", "finish", &json!({"text": "I could not find the bug"})),
+    ])
+}
+
 fn bench(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Run {
     let mut args = vec!["run", "tasks.json"];
     args.extend_from_slice(extra);
@@ -71,18 +86,7 @@ fn bench(env: &TestEnv, repo: &Path, server: &ModelServer, extra: &[&str]) -> Ru
 fn an_agent_set_is_scored_by_the_hidden_checks_and_compared_with_another() {
     let (env, repo, set) = made(&["--seed", "5", "--count", "2"]);
     let before = files_under(&repo, &[".git", ".nova"]);
-
-    // The first task: the defect taken back out, proved, described. The second: no change.
-    let server = ModelServer::start(vec![
-        calls(
-            "c1",
-            "propose_edit",
-            &json!({"edits": revert(&set, 0, &repo)}),
-        ),
-        calls("c2", "finish", &json!({"text": "Put the comparison back"})),
-        calls("m1", "finish", &json!({"text": "Fix the seeded defect"})),
-        calls("c3", "finish", &json!({"text": "I could not find the bug"})),
-    ]);
+    let server = one_solved(&set, &repo);
     let run = bench(&env, &repo, &server, &["--json"]);
     assert_eq!(run.code, 0, "{}", run.both());
     let report: Value = serde_json::from_str(&run.stdout).expect("json");
@@ -338,4 +342,197 @@ fn a_variant_s_rule_files_are_what_its_agents_review_tool_runs() {
         result.contains("info [every-fn] a function the variant's rule points at"),
         "{result}"
     );
+}
+
+#[test]
+fn another_build_of_nova_works_on_the_tasks_in_the_sandbox_and_this_build_scores_it() {
+    let (env, repo, set) = made(&["--seed", "5", "--count", "2"]);
+    // The build under evaluation is this one's executable, run as another process: what it
+    // commits in the scratch repository is scored as this build's agents' change would be.
+    let server = one_solved(&set, &repo);
+    let build = env!("CARGO_BIN_EXE_nova");
+    let run = bench(&env, &repo, &server, &["--json", "--nova", build]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stderr
+            .contains("in the sandbox: it writes only the scratch repository"),
+        "{}",
+        run.stderr
+    );
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(report["solved"], 1, "{}", run.both());
+    let tasks = report["tasks"].as_array().expect("tasks");
+    assert_eq!(tasks[0]["landed"], true, "{}", run.both());
+    assert!(tasks[0]["turns"].as_u64().expect("turns") >= 2);
+    assert!(tasks[0]["tokens"].as_u64().expect("tokens") > 0);
+    assert_eq!(tasks[1]["score"]["solved"], false);
+    assert_eq!(tasks[1]["note"], "the agents answered without a change");
+    let first = server.received()[0].body.to_string();
+    assert!(
+        first.contains("Fix the bug that makes `cargo test` fail"),
+        "{first}"
+    );
+
+    // Its results are kept under its own name, by its bytes' hash.
+    let silent = ModelServer::start(Vec::new());
+    let again = bench(&env, &repo, &silent, &["--nova", build]);
+    assert_eq!(again.code, 0, "{}", again.both());
+    assert!(
+        again.stderr.contains("were judged for `nova@"),
+        "{}",
+        again.stderr
+    );
+    assert!(silent.received().is_empty());
+}
+
+/// An executable shell script at `path`, standing in for a build of Nova.
+fn script(path: &Path, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("#!/bin/sh\n{body}")).expect("script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_build_under_evaluation_reaches_neither_the_checkout_nor_the_task_set() {
+    let (env, repo, set) = made(&["--seed", "5", "--count", "1"]);
+    let frozen = repo.join(".nova/bench/frozen");
+    // What a build that cheats would read or write; any of it reached ends the run with a word
+    // of what it reached. Confined, it says where it ran.
+    let body = format!(
+        "for f in '{set}' '{head}' '{lib}' '{frozen}'/*; do\n\
+         \x20 if cat \"$f\" > /dev/null 2>&1; then echo \"read $f\" >&2; exit 3; fi\n\
+         done\n\
+         if (echo x > '{repo}/written') 2> /dev/null; then echo 'wrote the checkout' >&2; exit 3; fi\n\
+         echo \"confined in $(pwd)\" >&2\n\
+         exit 2\n",
+        set = repo.join("tasks.json").display(),
+        head = repo.join(".git/HEAD").display(),
+        lib = repo.join("src/lib.rs").display(),
+        frozen = frozen.display(),
+        repo = repo.display(),
+    );
+    let cheat = script(&env.root().join("cheat"), &body);
+    let server = ModelServer::start(Vec::new());
+    let task = set.tasks[0].id.clone();
+    let run = bench(&env, &repo, &server, &["--nova", &cheat, "--task", &task]);
+    assert_eq!(run.code, 3, "{}", run.both());
+    assert!(
+        run.stderr.contains("the build exited with 2: confined in")
+            && run.stderr.contains("nova-bench-"),
+        "{}",
+        run.stderr
+    );
+    assert!(!repo.join("written").exists());
+}
+
+#[test]
+fn a_build_s_change_to_what_judges_it_is_refused_by_the_evaluator() {
+    let (env, repo, set) = made(&["--seed", "5", "--count", "2"]);
+    // The defect of task 0 makes `picks_the_larger` fail; this build takes the test's assertions
+    // out instead of the defect, and commits that on the task's branch.
+    let cheat = script(
+        &env.root().join("cheat"),
+        "while [ \"$1\" != --branch ]; do shift; done\n\
+         git checkout -q -b \"$2\"\n\
+         sed -i 's/assert_eq!(larger(.*//' src/lib.rs\n\
+         git -c user.name=cheat -c user.email=cheat@example.com commit -qam 'Tests pass now'\n",
+    );
+    let server = ModelServer::start(Vec::new());
+    let task = set.tasks[0].id.clone();
+    let run = bench(
+        &env,
+        &repo,
+        &server,
+        &["--json", "--nova", &cheat, "--task", &task],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    let result = &report["tasks"][0];
+    assert_eq!(result["landed"], true, "{}", run.both());
+    assert_eq!(result["score"]["solved"], false, "{}", run.both());
+    assert!(
+        result["score"]["summary"]
+            .as_str()
+            .expect("summary")
+            .contains("the change touches test code in `src/lib.rs`"),
+        "{result}"
+    );
+}
+
+/// A stand-in for a checkout of Nova: a crate whose `nova` binary answers `nova --json ask` with
+/// one turn, and, when `changes`, commits a note on the task's branch.
+fn fake_nova(changes: bool) -> String {
+    format!(
+        "use std::process::Command;\n\
+         \n\
+         const CHANGES: bool = {changes};\n\
+         \n\
+         fn main() {{\n\
+         \x20   let args: Vec<String> = std::env::args().collect();\n\
+         \x20   let at = args.iter().position(|a| a == \"--branch\").expect(\"--branch\");\n\
+         \x20   println!(r#\"{{{{\"event\":\"agent_turn\",\"agent\":\"fake\",\"turn\":1}}}}\"#);\n\
+         \x20   if CHANGES {{\n\
+         \x20       let git = |a: &[&str]| assert!(Command::new(\"git\").args(a).status().unwrap().success());\n\
+         \x20       git(&[\"checkout\", \"-q\", \"-b\", &args[at + 1]]);\n\
+         \x20       std::fs::write(\"NOTES.md\", \"A note\\n\").unwrap();\n\
+         \x20       git(&[\"add\", \"NOTES.md\"]);\n\
+         \x20       git(&[\"-c\", \"user.name=f\", \"-c\", \"user.email=f@example.com\", \"commit\", \"-qm\", \"A note\"]);\n\
+         \x20   }}\n\
+         }}\n"
+    )
+}
+
+#[test]
+fn the_build_of_a_commit_of_nova_works_on_the_tasks() {
+    let (env, repo, set) = made(&["--seed", "5", "--count", "1"]);
+    let nova = env.repo_with(
+        "fake-nova",
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"fake-nova\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                 [[bin]]\nname = \"nova\"\npath = \"src/main.rs\"\n",
+            ),
+            ("src/main.rs", &fake_nova(false)),
+        ],
+    );
+    let quiet = head_of(&nova).to_string();
+    crate::bench::commit(&nova, &[("src/main.rs", &fake_nova(true))], "Change things");
+    let tasks = repo.join("tasks.json").to_string_lossy().into_owned();
+    let task = set.tasks[0].id.as_str();
+    let server = ModelServer::start(Vec::new());
+    let run = |rev: &str| {
+        let run = with_model(
+            &env,
+            &nova,
+            &server,
+            "bench",
+            &["run", &tasks, "--json", "--nova-rev", rev, "--task", task],
+        );
+        assert_eq!(run.code, 0, "{}", run.both());
+        let report: Value = serde_json::from_str(&run.stdout).expect("json");
+        (report["tasks"][0].clone(), run.stderr)
+    };
+    let (first, said) = run(&quiet);
+    assert!(said.contains("in the sandbox…"), "{said}");
+    assert_eq!(first["landed"], false, "{first}");
+    assert_eq!(first["agent"], "fake", "{first}");
+    let (second, _) = run("HEAD");
+    assert_eq!(second["landed"], true, "{second}");
+    assert_eq!(second["score"]["solved"], false, "{second}");
+    // Each commit's build is kept: asked again, it is not built again.
+    let (_, said) = run("HEAD");
+    assert!(said.contains("was built before"), "{said}");
+    let runs = env.nova_in(
+        &nova,
+        [
+            "bench",
+            "report",
+            "nova@HEAD",
+            "--against",
+            &format!("nova@{quiet}"),
+        ],
+    );
+    assert_eq!(runs.code, 0, "{}", runs.both());
 }

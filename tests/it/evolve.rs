@@ -30,7 +30,7 @@ fn model_with(
 ) -> ModelServer {
     let fixes: Vec<(String, String)> = (0..set.tasks.len())
         .map(|n| {
-            let statement = serde_json::to_string(&set.tasks[n].statement).expect("json");
+            let statement = serde_json::to_string(set.tasks[n].statement.trim()).expect("json");
             (statement.trim_matches('"').to_owned(), revert(set, n, repo))
         })
         .collect();
