@@ -578,7 +578,7 @@ fn run_left(
             running.apply(&mut template);
             Box::new(
                 evolve::worker::Agents::new(
-                    agents,
+                    agents.clone(),
                     template,
                     validation.clone(),
                     &connected.client,

@@ -10,6 +10,7 @@ use super::output::{BOLD, GREEN, RED};
 use super::validation::ValidationArgs;
 use super::{CommandError, Context, Exit};
 use crate::evolve::generation::{self, EvolveProgress, EvolveRequest, Proposer};
+use crate::evolve::lineage::AgentFiles;
 use crate::evolve::{RunProgress, variant};
 use crate::orchestrator;
 use crate::store::{Store, VariantRow};
@@ -123,17 +124,19 @@ fn evolve(
     let seq = store
         .start_run(&id, "evolve", &evaluator.set_hash, None, time)
         .map_err(CommandError::environment)?;
-    let request = EvolveRequest {
-        evaluator: &evaluator,
+    let kind = AgentFiles {
         root: start,
-        generations: args.generations,
-        seed: args.seed,
-        stage: args.stage,
-        repeats: args.repeats,
         proposer: match args.proposer {
             ProposerArg::Model => Proposer::Model,
             ProposerArg::Builtin => Proposer::Builtin,
         },
+    };
+    let request = EvolveRequest {
+        evaluator: &evaluator,
+        generations: args.generations,
+        seed: args.seed,
+        stage: args.stage,
+        repeats: args.repeats,
         template,
         validation,
         scratch,
@@ -150,10 +153,11 @@ fn evolve(
         &evaluator.hash[..12]
     ));
     let mut progress = |step: EvolveProgress<'_>| tell(p, &step);
-    let evolved = generation::evolve(&request, &connected.client, &store, &mut progress);
+    let evolved = generation::evolve(&request, &kind, &connected.client, &store, &mut progress);
     let held = match (&evolved, args.held_out) {
         (Ok(_), true) => Some(generation::held_out(
             &request,
+            &kind,
             &connected.client,
             &store,
             &mut progress,

@@ -12,11 +12,10 @@ use std::path::PathBuf;
 
 use super::accept::{self, Decision, Paired};
 use super::frozen::Evaluator;
+use super::lineage::{Archive, Kind};
 use super::propose::{self, Failure};
 use super::run::{self, RunError, RunProgress, RunRequest};
 use super::tasks::{Split, Task};
-use super::variant::{self, Files};
-use super::worker::Agents;
 use crate::llm::Provider;
 use crate::orchestrator::AskRequest;
 use crate::store::{Store, StoreError, VariantRow};
@@ -26,8 +25,6 @@ use crate::validate::Options;
 #[derive(Debug)]
 pub struct EvolveRequest<'a> {
     pub evaluator: &'a Evaluator,
-    /// The first variant's files: the agent files the repository has over the built-in ones.
-    pub root: Files,
     /// Generations to add in this run (an unfinished one counts as the first).
     pub generations: usize,
     pub seed: u64,
@@ -35,7 +32,7 @@ pub struct EvolveRequest<'a> {
     pub stage: usize,
     /// Runs at most of a task where the variant and its parent differ (1: no repeat).
     pub repeats: u32,
-    pub proposer: Proposer,
+    /// The model and budgets proposers and this build's agents start from.
     pub template: AskRequest,
     pub validation: Options,
     pub scratch: PathBuf,
@@ -130,6 +127,7 @@ pub fn label(id: &str) -> String {
 /// Runs `request.generations` generations; returns the archive afterwards.
 pub fn evolve(
     request: &EvolveRequest<'_>,
+    kind: &dyn Kind,
     provider: &dyn Provider,
     store: &Store,
     progress: &mut dyn FnMut(EvolveProgress<'_>),
@@ -144,6 +142,7 @@ pub fn evolve(
     train = order.into_iter().map(|at| train[at]).collect();
     let mut cx = Context {
         request,
+        kind,
         provider,
         store,
         train,
@@ -175,6 +174,7 @@ pub fn evolve(
 /// on the held-out tasks, which nothing before this has run. Returns (variant, solved, tasks).
 pub fn held_out(
     request: &EvolveRequest<'_>,
+    kind: &dyn Kind,
     provider: &dyn Provider,
     store: &Store,
     progress: &mut dyn FnMut(EvolveProgress<'_>),
@@ -195,6 +195,7 @@ pub fn held_out(
     let tasks: Vec<&Task> = request.evaluator.set.split(Split::HeldOut).collect();
     let mut cx = Context {
         request,
+        kind,
         provider,
         store,
         train: Vec::new(),
@@ -219,20 +220,19 @@ pub fn held_out(
 
 struct Context<'a, 'p> {
     request: &'a EvolveRequest<'a>,
+    kind: &'a dyn Kind,
     provider: &'a dyn Provider,
     store: &'a Store,
     train: Vec<&'a Task>,
     progress: &'p mut dyn FnMut(EvolveProgress<'_>),
 }
 
-impl Context<'_, '_> {
-    fn dir(&self, id: &str) -> PathBuf {
-        self.request.archive.join(id)
-    }
-
-    fn files(&self, id: &str) -> Result<Files, EvolveError> {
-        let path = self.dir(id);
-        variant::load(&path).map_err(|error| EvolveError::Files { path, error })
+impl<'a> Context<'a, '_> {
+    fn archive(&self) -> Archive<'a> {
+        Archive {
+            request: self.request,
+            provider: self.provider,
+        }
     }
 
     /// The root variant, in the archive and run on every training task.
@@ -240,9 +240,7 @@ impl Context<'_, '_> {
         let evaluator = &self.request.evaluator.hash;
         let archive = self.store.variants(evaluator)?;
         if !archive.iter().any(|row| row.id == ROOT) {
-            let path = self.dir(ROOT);
-            variant::save(&path, &self.request.root)
-                .map_err(|error| EvolveError::Files { path, error })?;
+            self.kind.plant_root(self.archive())?;
         }
         let tasks = self.train.clone();
         let solved = self.evaluate(ROOT, &tasks)?;
@@ -252,7 +250,7 @@ impl Context<'_, '_> {
             id: String::from(ROOT),
             parent: None,
             generation: 0,
-            change: String::from("the agent set as it is"),
+            change: self.kind.root_change(),
             status: String::from("root"),
             score: Some(score),
             tasks: u32::try_from(solved.len()).unwrap_or(u32::MAX),
@@ -267,17 +265,10 @@ impl Context<'_, '_> {
         Ok(())
     }
 
-    /// Keeps `row`'s files as a commit on its parent's under `refs/nova/evolve/<evaluator>/<id>`,
-    /// its message carrying the evaluator's hash, the status, the score and the decision: the
-    /// lineage, in git.
+    /// Keeps `row`'s variant as a commit on its parent's under
+    /// `refs/nova/evolve/<evaluator>/<id>`, its message carrying the evaluator's hash, the
+    /// status, the score and the decision: the lineage, in git.
     fn keep(&self, row: &VariantRow) -> Result<(), EvolveError> {
-        let files = self.files(&row.id)?;
-        let paths: Vec<(crate::edit::RepoPath, &str)> = files
-            .iter()
-            .filter_map(|(path, text)| Some((crate::edit::RepoPath::new(path)?, text.as_str())))
-            .collect();
-        let files: Vec<(&crate::edit::RepoPath, &str)> =
-            paths.iter().map(|(path, text)| (path, *text)).collect();
         let root = &self.request.repo_root;
         let parent = match &row.parent {
             Some(parent) => crate::git::ref_target(root, &self.reference(parent))?,
@@ -297,14 +288,13 @@ impl Context<'_, '_> {
         if let Some(score) = row.score {
             message.push_str(&format!("Nova-Score: {score:.3} on {} tasks\n", row.tasks));
         }
-        crate::git::commit_files_to_ref(
-            root,
-            &files,
+        self.kind.keep(
+            self.archive(),
+            &row.id,
             parent,
             (&message, row.created),
             &self.reference(&row.id),
-        )?;
-        Ok(())
+        )
     }
 
     /// The private reference that keeps variant `id`.
@@ -318,74 +308,31 @@ impl Context<'_, '_> {
         let generation = archive.iter().map(|row| row.generation).max().unwrap_or(0) + 1;
         let seed = proposal_seed(self.request.seed, generation);
         let parent = choose_parent(archive, seed);
-        let parent_files = self.files(&parent.id)?;
-        let parent_set =
-            variant::agent_set(&self.dir(&parent.id)).map_err(|error| EvolveError::Load {
-                id: parent.id.clone(),
-                error,
-            })?;
         self.evaluate(&parent.id, &self.train.clone())?;
         let failures = self.failures_of(&parent.id)?;
-        // A proposal identical to one already in the archive is not tried again.
-        let known: Vec<Files> = archive
-            .iter()
-            .filter_map(|row| self.files(&row.id).ok())
-            .collect();
-        let mut proposal = None;
-        if self.request.proposer == Proposer::Model {
-            let scratch = self.request.scratch.with_extension("evolver");
-            proposal = propose::by_model(
-                &self.request.template,
-                self.provider,
-                &scratch,
-                &parent_files,
-                &parent_set,
-                &failures,
-            )?
-            .filter(|p| !known.contains(&p.files));
-            if proposal.is_none() {
-                (self.progress)(EvolveProgress::Fallback);
-            }
-        }
-        let simple: Vec<variant::Failure<'_>> = failures
-            .iter()
-            .filter_map(|f| {
-                Some(variant::Failure {
-                    statement: &f.statement,
-                    agent: f.agent.as_deref()?,
-                })
-            })
-            .collect();
-        let proposal = proposal.or_else(|| {
-            (0..64).find_map(|attempt| {
-                variant::propose(
-                    &parent_files,
-                    &parent_set,
-                    &simple,
-                    seed.wrapping_add(attempt),
-                )
-                .filter(|p| !known.contains(&p.files))
-            })
-        });
-        let Some(proposal) = proposal else {
+        let id = format!("g{generation}");
+        let child = self.kind.propose(
+            self.archive(),
+            (&parent.id, &id),
+            &failures,
+            (seed, archive),
+            &mut *self.progress,
+        )?;
+        let Some(child) = child else {
             return Ok(None);
         };
-        let id = format!("g{generation}");
         (self.progress)(EvolveProgress::Proposed {
             variant: &id,
             parent: &parent.id,
-            change: &proposal.change,
+            change: &child.change,
         });
-        let path = self.dir(&id);
-        variant::save(&path, &proposal.files)
-            .map_err(|error| EvolveError::Files { path, error })?;
-        let reasons = variant::guard(&parent_files, &proposal.files);
+        let reasons = child.refused;
         let mut row = VariantRow {
             evaluator: self.request.evaluator.hash.clone(),
             id: id.clone(),
             parent: Some(parent.id.clone()),
             generation,
-            change: proposal.change,
+            change: child.change,
             status: String::from("evaluating"),
             score: None,
             tasks: 0,
@@ -555,19 +502,7 @@ impl Context<'_, '_> {
         if missing.is_empty() {
             return Ok(solved);
         }
-        let agents = variant::agent_set(&self.dir(id)).map_err(|error| EvolveError::Load {
-            id: id.to_owned(),
-            error,
-        })?;
-        let files = self.files(id)?;
-        let fingerprint = variant::fingerprint(&agents, &files);
-        let mut template = self.request.template.clone();
-        variant::Running::of(&self.dir(id), &files)
-            .map_err(|why| EvolveError::Settings {
-                id: id.to_owned(),
-                why,
-            })?
-            .apply(&mut template);
+        let (worker, fingerprint) = self.kind.worker(self.archive(), id)?;
         let request = RunRequest {
             evaluator,
             tasks: missing,
@@ -575,17 +510,11 @@ impl Context<'_, '_> {
             validation: self.request.validation.clone(),
             scratch: self.request.scratch.clone(),
         };
-        let worker = Agents::new(
-            &agents,
-            template,
-            self.request.validation.clone(),
-            self.provider,
-        )?;
         let store = self.store;
         let (run_id, run_seq) = (&self.request.run.0, self.request.run.1);
         let mut failed = None;
         let progress = &mut *self.progress;
-        let results = run::run(&request, &worker, &mut |step| {
+        let results = run::run(&request, worker.as_ref(), &mut |step| {
             if let RunProgress::Finished { result, .. } = &step {
                 let row = run::bench_row(run_id, &label, &fingerprint, evaluator, result);
                 if let Err(error) = store.bench_result(run_seq, &row) {

@@ -10,6 +10,7 @@ pub mod check;
 pub mod frozen;
 pub mod generation;
 pub mod history;
+pub mod lineage;
 pub mod make;
 pub mod propose;
 pub mod report;

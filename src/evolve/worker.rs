@@ -51,7 +51,7 @@ pub trait Worker {
 
 /// This build's agents: `agents` with `template`'s model, budgets and routing.
 pub struct Agents<'a> {
-    agents: &'a AgentSet,
+    agents: AgentSet,
     template: AskRequest,
     validation: Options,
     provider: &'a dyn Provider,
@@ -66,7 +66,7 @@ impl std::fmt::Debug for Agents<'_> {
 
 impl<'a> Agents<'a> {
     pub fn new(
-        agents: &'a AgentSet,
+        agents: AgentSet,
         template: AskRequest,
         validation: Options,
         provider: &'a dyn Provider,
@@ -108,7 +108,7 @@ impl Worker for Agents<'_> {
         };
         let asked = self.runtime.block_on(orchestrator::ask(
             &ask,
-            self.agents,
+            &self.agents,
             self.provider,
             &mut sink,
         ));
@@ -166,7 +166,7 @@ fn refused(reasons: Option<&str>) -> String {
 /// Another build of Nova: each task is `BIN ask --json` in the scratch repository, in the
 /// sandbox ([`NovaBuild`]), with the model this run was given. What it committed on the task's
 /// branch is its change, whatever it printed; its JSON events tell the turns, tokens and cost.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Build {
     pub build: NovaBuild,
     /// The model's flags, as `nova` takes them: `--provider`, `--base-url`, `--model`,
