@@ -496,12 +496,7 @@ fn build_rev(
         )));
     };
     let short = &commit.to_string()[..10];
-    let program = root
-        .join(crate::state::STATE_DIR)
-        .join("bench")
-        .join("builds")
-        .join(commit.to_string())
-        .join("nova");
+    let program = evolve::code::build_path(root, commit);
     let p = &cx.printer;
     if program.is_file() {
         p.note(&format!(
@@ -586,13 +581,25 @@ fn run_left(
                 .map_err(CommandError::environment)?,
             )
         }
-        Who::Build(program) => Box::new(build_worker(
-            cx,
-            config,
-            program,
-            (&connected, &validation, &scratch),
-            &args.exchange,
-        )),
+        Who::Build(program) => {
+            let worker = build_worker(
+                cx,
+                config,
+                program,
+                (&connected, &validation, &scratch),
+                &args.exchange,
+            );
+            cx.printer.note(&format!(
+                "bench run: the tasks go to the build at {}, in the sandbox: it writes only the \
+                 scratch repository, and connects only to {}",
+                program.display(),
+                worker
+                    .build
+                    .model_port
+                    .map_or_else(|| String::from("nothing"), |port| format!("port {port}"))
+            ));
+            Box::new(worker)
+        }
     };
     let request = RunRequest {
         evaluator,
@@ -648,7 +655,7 @@ fn run_left(
 
 /// The worker that runs the build at `program` on each task, with the model `connected` talks
 /// to and this run's validation options, in a private directory beside `scratch`.
-fn build_worker(
+pub(super) fn build_worker(
     cx: &Context<'_>,
     config: &crate::config::Config,
     program: &std::path::Path,
@@ -687,12 +694,6 @@ fn build_worker(
     // The run's own budget, else an hour, and one step's time to prove what it made.
     let budget = std::time::Duration::from_secs(config.budget.seconds.value.unwrap_or(3600));
     let model_port = crate::llm::endpoint_port(&base_url);
-    cx.printer.note(&format!(
-        "bench run: the tasks go to the build at {}, in the sandbox: it writes only the scratch \
-         repository, and connects only to {}",
-        program.display(),
-        model_port.map_or_else(|| String::from("nothing"), |port| format!("port {port}"))
-    ));
     let mut private = scratch.as_os_str().to_owned();
     private.push("-build");
     evolve::worker::Build {

@@ -9,8 +9,9 @@ use serde_json::json;
 use super::output::{BOLD, GREEN, RED};
 use super::validation::ValidationArgs;
 use super::{CommandError, Context, Exit};
+use crate::evolve::code::Code;
 use crate::evolve::generation::{self, EvolveProgress, EvolveRequest, Proposer};
-use crate::evolve::lineage::AgentFiles;
+use crate::evolve::lineage::{AgentFiles, Kind};
 use crate::evolve::{RunProgress, variant};
 use crate::orchestrator;
 use crate::store::{Store, VariantRow};
@@ -60,6 +61,14 @@ pub struct EvolveArgs {
     /// At the end, run the root and the best variant on the held-out tasks
     #[arg(long)]
     held_out: bool,
+    /// Evolve Nova's own code instead of agent files, in a checkout of Nova: a variant is a
+    /// commit (the root: HEAD); a child is the `refactorer`'s change to its parent's code, told
+    /// the tasks the parent failed, proved by this repository's own build, tests and lints (and
+    /// refused when it touches them), committed with no branch, built (`cargo build --bin
+    /// nova`, in the sandbox) and run on the tasks as another build of Nova (`nova bench run
+    /// --nova-rev`), while this build judges
+    #[arg(long, conflicts_with = "proposer")]
+    code: bool,
     #[command(flatten)]
     exchange: super::ask::ExchangeArgs,
     #[command(flatten)]
@@ -124,13 +133,14 @@ fn evolve(
     let seq = store
         .start_run(&id, "evolve", &evaluator.set_hash, None, time)
         .map_err(CommandError::environment)?;
-    let kind = AgentFiles {
-        root: start,
-        proposer: match args.proposer {
-            ProposerArg::Model => Proposer::Model,
-            ProposerArg::Builtin => Proposer::Builtin,
-        },
-    };
+    let kind = kind(
+        cx,
+        args,
+        (&root, &config),
+        start,
+        (&connected, &validation, &scratch),
+    )?;
+    let lineage = kind.lineage(&evaluator.hash);
     let request = EvolveRequest {
         evaluator: &evaluator,
         generations: args.generations,
@@ -140,7 +150,8 @@ fn evolve(
         template,
         validation,
         scratch,
-        archive: state.join("evolve").join(&evaluator.hash),
+        archive: state.join("evolve").join(&lineage),
+        lineage,
         repo_root: root.clone(),
         run: (id.clone(), seq),
         time,
@@ -153,11 +164,17 @@ fn evolve(
         &evaluator.hash[..12]
     ));
     let mut progress = |step: EvolveProgress<'_>| tell(p, &step);
-    let evolved = generation::evolve(&request, &kind, &connected.client, &store, &mut progress);
+    let evolved = generation::evolve(
+        &request,
+        kind.as_ref(),
+        &connected.client,
+        &store,
+        &mut progress,
+    );
     let held = match (&evolved, args.held_out) {
         (Ok(_), true) => Some(generation::held_out(
             &request,
-            &kind,
+            kind.as_ref(),
             &connected.client,
             &store,
             &mut progress,
@@ -175,6 +192,53 @@ fn evolve(
     let held = held.transpose().map_err(CommandError::environment)?;
     print_archive(cx, &archive, held.as_deref())?;
     Ok(Exit::Success)
+}
+
+/// What the variants are made of: agent files over the repository's (`start`), or with
+/// `--code` commits of the repository's own code, each run as another build of Nova.
+fn kind(
+    cx: &Context<'_>,
+    args: &EvolveArgs,
+    (root, config): (&std::path::Path, &crate::config::Config),
+    start: crate::evolve::variant::Files,
+    work: (
+        &super::ask::Connected,
+        &crate::validate::Options,
+        &std::path::Path,
+    ),
+) -> Result<Box<dyn Kind>, CommandError> {
+    Ok(if args.code {
+        let head = crate::git::head_commit(root).map_err(CommandError::environment)?;
+        let build = super::bench::build_worker(
+            cx,
+            config,
+            std::path::Path::new("nova"),
+            work,
+            &args.exchange,
+        );
+        cx.printer.note(&format!(
+            "evolve: each variant is a commit of this repository's code, built with `cargo build \
+             --bin nova` in the sandbox and run there on the tasks: it writes only the scratch \
+             repository, and connects only to {}",
+            build
+                .build
+                .model_port
+                .map_or_else(|| String::from("nothing"), |port| format!("port {port}"))
+        ));
+        Box::new(Code {
+            root: head,
+            build,
+            agent: String::from("refactorer"),
+        })
+    } else {
+        Box::new(AgentFiles {
+            root: start,
+            proposer: match args.proposer {
+                ProposerArg::Model => Proposer::Model,
+                ProposerArg::Builtin => Proposer::Builtin,
+            },
+        })
+    })
 }
 
 /// One step of `evolve`, on stderr.

@@ -36,8 +36,10 @@ pub struct EvolveRequest<'a> {
     pub template: AskRequest,
     pub validation: Options,
     pub scratch: PathBuf,
-    /// Where the variants' files are kept: `.nova/evolve/<evaluator>/`.
+    /// Where the variants' material is kept: `.nova/evolve/<lineage>/`.
     pub archive: PathBuf,
+    /// What the variants and their results are kept under: [`Kind::lineage`] of the evaluator.
+    pub lineage: String,
     /// The repository whose private references (`refs/nova/evolve/...`) keep each decided
     /// variant as a commit on its parent's.
     pub repo_root: PathBuf,
@@ -114,15 +116,16 @@ pub enum EvolveError {
     Settings { id: String, why: String },
     #[error("cannot keep the variant's commit: {0}")]
     Commit(#[from] crate::git::BranchError),
+    #[error("`nova` does not build at variant `{id}`: {why}")]
+    Build { id: String, why: String },
+    #[error(transparent)]
+    Validate(#[from] crate::validate::ValidateError),
+    #[error("cannot commit the variant's code: {0}")]
+    CommitCode(#[from] crate::git::Error),
 }
 
 /// The root variant's id.
 pub const ROOT: &str = "g0";
-
-/// The label a variant's results have in the archive.
-pub fn label(id: &str) -> String {
-    format!("evolve/{id}")
-}
 
 /// Runs `request.generations` generations; returns the archive afterwards.
 pub fn evolve(
@@ -151,7 +154,7 @@ pub fn evolve(
     cx.root()?;
     let mut left = request.generations;
     while left > 0 {
-        let archive = store.variants(&request.evaluator.hash)?;
+        let archive = store.variants(&request.lineage)?;
         let next = match archive.iter().find(|row| row.status == "evaluating") {
             Some(unfinished) => unfinished.clone(),
             None => match cx.propose(&archive)? {
@@ -167,7 +170,7 @@ pub fn evolve(
             cx.judge(next)?;
         }
     }
-    Ok(store.variants(&request.evaluator.hash)?)
+    Ok(store.variants(&request.lineage)?)
 }
 
 /// The best variant of the archive by training score (the root on a tie), and the root: each run
@@ -179,7 +182,7 @@ pub fn held_out(
     store: &Store,
     progress: &mut dyn FnMut(EvolveProgress<'_>),
 ) -> Result<Vec<(String, usize, usize)>, EvolveError> {
-    let archive = store.variants(&request.evaluator.hash)?;
+    let archive = store.variants(&request.lineage)?;
     let mut best = ROOT;
     let mut best_score = f64::NEG_INFINITY;
     for row in archive
@@ -237,7 +240,7 @@ impl<'a> Context<'a, '_> {
 
     /// The root variant, in the archive and run on every training task.
     fn root(&mut self) -> Result<(), EvolveError> {
-        let evaluator = &self.request.evaluator.hash;
+        let evaluator = &self.request.lineage;
         let archive = self.store.variants(evaluator)?;
         if !archive.iter().any(|row| row.id == ROOT) {
             self.kind.plant_root(self.archive())?;
@@ -299,7 +302,7 @@ impl<'a> Context<'a, '_> {
 
     /// The private reference that keeps variant `id`.
     fn reference(&self, id: &str) -> String {
-        format!("refs/nova/evolve/{}/{id}", self.request.evaluator.hash)
+        format!("refs/nova/evolve/{}/{id}", self.request.lineage)
     }
 
     /// A new variant of a parent chosen from `archive`, kept `evaluating` (or `refused`); `None`
@@ -328,7 +331,7 @@ impl<'a> Context<'a, '_> {
         });
         let reasons = child.refused;
         let mut row = VariantRow {
-            evaluator: self.request.evaluator.hash.clone(),
+            evaluator: self.request.lineage.clone(),
             id: id.clone(),
             parent: Some(parent.id.clone()),
             generation,
@@ -423,7 +426,7 @@ impl<'a> Context<'a, '_> {
     /// The training tasks variant `id` did not solve, with what its results in the archive say
     /// of each: the agent that ended the run, what stopped it, the checks still failing.
     fn failures_of(&self, id: &str) -> Result<Vec<Failure>, EvolveError> {
-        let label = label(id);
+        let label = self.kind.label(id);
         let rows = self.store.bench_results()?;
         Ok(self
             .train
@@ -476,8 +479,8 @@ impl<'a> Context<'a, '_> {
         repeat: u32,
     ) -> Result<BTreeMap<String, bool>, EvolveError> {
         let label = match repeat {
-            0 => label(id),
-            n => format!("{}~{n}", label(id)),
+            0 => self.kind.label(id),
+            n => format!("{}~{n}", self.kind.label(id)),
         };
         let evaluator = self.request.evaluator;
         let mut solved: BTreeMap<String, bool> = self

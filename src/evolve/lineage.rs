@@ -45,6 +45,15 @@ pub struct Child {
 
 /// What variants are made of.
 pub trait Kind {
+    /// What variants of this kind are kept under, for an evaluator's hash: in the archive, its
+    /// directory, and the references of their lineage.
+    fn lineage(&self, evaluator: &str) -> String {
+        evaluator.to_owned()
+    }
+    /// The name variant `id`'s results have in the archive.
+    fn label(&self, id: &str) -> String {
+        format!("evolve/{id}")
+    }
     /// The root, as the archive says it.
     fn root_change(&self) -> String;
     /// Readies the root's material, the first time.

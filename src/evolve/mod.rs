@@ -7,6 +7,7 @@
 
 pub mod accept;
 pub mod check;
+pub mod code;
 pub mod frozen;
 pub mod generation;
 pub mod history;

@@ -103,23 +103,7 @@ pub fn by_model(
         }),
         ..template.clone()
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(ProposeError::Runtime)?;
-    let evolvers = AgentSet::builtin();
-    let asked = runtime.block_on(orchestrator::ask(
-        &request,
-        &evolvers,
-        provider,
-        &mut |_| {},
-    ));
-    let outcome = match asked {
-        Ok(outcome) => outcome,
-        Err(AskError::Stopped { .. } | AskError::OutOfTime { .. }) => return Ok(None),
-        Err(error) => return Err(error.into()),
-    };
-    let Some(patch) = outcome.proposal.filter(|p| !p.changes.is_empty()) else {
+    let Some(patch) = proposed(&request, provider)? else {
         return Ok(None);
     };
     let variant = mapped(parent, &patch);
@@ -138,6 +122,26 @@ pub fn by_model(
             }
         ),
     }))
+}
+
+/// The change the built-in agents propose for `request` (which works on a tip: unproved), if any:
+/// `None` when they propose nothing, or a budget or the loop guard stops them first.
+pub fn proposed(
+    request: &AskRequest,
+    provider: &dyn Provider,
+) -> Result<Option<crate::edit::Patch>, ProposeError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ProposeError::Runtime)?;
+    let builtin = AgentSet::builtin();
+    let asked = runtime.block_on(orchestrator::ask(request, &builtin, provider, &mut |_| {}));
+    let outcome = match asked {
+        Ok(outcome) => outcome,
+        Err(AskError::Stopped { .. } | AskError::OutOfTime { .. }) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    Ok(outcome.proposal.filter(|p| !p.changes.is_empty()))
 }
 
 /// The evolver's repository: each agent of `set` (but the evolver) as `variant/<name>.md`, each

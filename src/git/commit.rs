@@ -238,14 +238,41 @@ pub fn commit_files_to_ref(
         .map(|(path, text)| (*path, Some(text.as_bytes())))
         .collect();
     let tree = tree_over(&repo, &empty_tree(&repo)?, &changes)?;
+    commit_to_ref(&repo, &tree, parent, (message, time), name)
+}
+
+/// Commits the tree of commit `of` (the whole of it) on `parent` with `spec`'s message and time
+/// under the private reference `name`: a variant of the code, kept in its lineage.
+pub fn commit_tree_to_ref(
+    root: &Path,
+    of: Oid,
+    parent: Option<Oid>,
+    spec: (&str, i64),
+    name: &str,
+) -> Result<Oid, BranchError> {
+    debug_assert!(name.starts_with("refs/nova/"), "a private reference");
+    let (message, time) = spec;
+    let repo = Repository::open(root)?;
+    let tree = repo.find_commit(of)?.tree()?;
+    commit_to_ref(&repo, &tree, parent, (message, time), name)
+}
+
+/// Commits `tree` on `parent` with `spec`'s message and time under the private reference `name`.
+fn commit_to_ref(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    parent: Option<Oid>,
+    (message, time): (&str, i64),
+    name: &str,
+) -> Result<Oid, BranchError> {
     let signature = Signature::new(NAME, EMAIL, &Time::new(time, 0))?;
     let parents = match parent {
         Some(parent) => vec![repo.find_commit(parent)?],
         None => Vec::new(),
     };
     let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    let commit = repo.commit(None, &signature, &signature, message, &tree, &parents)?;
-    set_private_ref(&repo, name, commit, "nova: evolve")?;
+    let commit = repo.commit(None, &signature, &signature, message, tree, &parents)?;
+    set_private_ref(repo, name, commit, "nova: evolve")?;
     Ok(commit)
 }
 

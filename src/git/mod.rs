@@ -17,8 +17,8 @@ pub use branches::{
 };
 pub use commit::{
     BranchError, CommitSpec, branch_exists, checkpoint_ref, checkpoints, commit_changes,
-    commit_files_to_ref, commit_patch, ref_target, review_branch, set_branch, set_checkpoint,
-    valid_branch_name,
+    commit_files_to_ref, commit_patch, commit_tree_to_ref, ref_target, review_branch, set_branch,
+    set_checkpoint, valid_branch_name,
 };
 pub use push::{PushError, checked_out_branch, push, remote_url};
 pub use worktree::{

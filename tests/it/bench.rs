@@ -13,7 +13,7 @@ const MANIFEST: &str = "[package]\nname = \"ranges\"\nversion = \"0.1.0\"\nediti
 
 /// Functions with unit tests, one checked only by an integration test, and one no test calls
 /// (its defects are caught by nothing and never make a task).
-const LIB: &str = r#"pub mod clamp;
+pub(crate) const LIB: &str = r#"pub mod clamp;
 
 /// Sums `v[lo..hi]`.
 pub fn sum(v: &[i64], lo: usize, hi: usize) -> i64 {
@@ -58,7 +58,7 @@ mod tests {
 }
 "#;
 
-const CLAMP: &str = r#"/// `a - b`, never below zero.
+pub(crate) const CLAMP: &str = r#"/// `a - b`, never below zero.
 pub fn sub_floor(a: i64, b: i64) -> i64 {
     if a < b {
         return 0;

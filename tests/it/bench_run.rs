@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::act::{KEY_VAR, calls, with_model};
 use crate::common::{Run, TestEnv, files_under, head_of};
+use crate::evolve_code::{fake_checkout, fake_nova};
 use crate::llm::CANARY;
 use crate::model_server::ModelServer;
 
@@ -460,45 +461,16 @@ fn a_build_s_change_to_what_judges_it_is_refused_by_the_evaluator() {
     );
 }
 
-/// A stand-in for a checkout of Nova: a crate whose `nova` binary answers `nova --json ask` with
-/// one turn, and, when `changes`, commits a note on the task's branch.
-fn fake_nova(changes: bool) -> String {
-    format!(
-        "use std::process::Command;\n\
-         \n\
-         const CHANGES: bool = {changes};\n\
-         \n\
-         fn main() {{\n\
-         \x20   let args: Vec<String> = std::env::args().collect();\n\
-         \x20   let at = args.iter().position(|a| a == \"--branch\").expect(\"--branch\");\n\
-         \x20   println!(r#\"{{{{\"event\":\"agent_turn\",\"agent\":\"fake\",\"turn\":1}}}}\"#);\n\
-         \x20   if CHANGES {{\n\
-         \x20       let git = |a: &[&str]| assert!(Command::new(\"git\").args(a).status().unwrap().success());\n\
-         \x20       git(&[\"checkout\", \"-q\", \"-b\", &args[at + 1]]);\n\
-         \x20       std::fs::write(\"NOTES.md\", \"A note\\n\").unwrap();\n\
-         \x20       git(&[\"add\", \"NOTES.md\"]);\n\
-         \x20       git(&[\"-c\", \"user.name=f\", \"-c\", \"user.email=f@example.com\", \"commit\", \"-qm\", \"A note\"]);\n\
-         \x20   }}\n\
-         }}\n"
-    )
-}
-
 #[test]
 fn the_build_of_a_commit_of_nova_works_on_the_tasks() {
     let (env, repo, set) = made(&["--seed", "5", "--count", "1"]);
-    let nova = env.repo_with(
-        "fake-nova",
-        &[
-            (
-                "Cargo.toml",
-                "[package]\nname = \"fake-nova\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-                 [[bin]]\nname = \"nova\"\npath = \"src/main.rs\"\n",
-            ),
-            ("src/main.rs", &fake_nova(false)),
-        ],
-    );
+    let nova = fake_checkout(&env);
     let quiet = head_of(&nova).to_string();
-    crate::bench::commit(&nova, &[("src/main.rs", &fake_nova(true))], "Change things");
+    crate::bench::commit(
+        &nova,
+        &[("src/main.rs", &fake_nova("note"))],
+        "Change things",
+    );
     let tasks = repo.join("tasks.json").to_string_lossy().into_owned();
     let task = set.tasks[0].id.as_str();
     let server = ModelServer::start(Vec::new());

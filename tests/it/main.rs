@@ -20,6 +20,7 @@ mod crash;
 mod domains;
 mod edits;
 mod evolve;
+mod evolve_code;
 mod git_scenarios;
 mod golden;
 mod groups;
