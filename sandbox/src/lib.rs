@@ -132,6 +132,21 @@ pub fn mechanisms() -> Vec<Mechanism> {
             .map_err(|error| landlock_why(&error)),
         required: true,
     };
+    let tcp_rules = Mechanism {
+        name: "Landlock TCP rules",
+        state: match landlock::abi_version() {
+            Ok(abi) if abi >= landlock::NET_ABI => Ok(String::from(
+                "available (a build of Nova under evaluation reaches its model's port only)",
+            )),
+            Ok(abi) => Err(format!(
+                "Landlock ABI {abi} cannot restrict TCP (ABI {} can): `nova bench run --nova` \
+                 and `nova evolve --code` refuse to run a build",
+                landlock::NET_ABI
+            )),
+            Err(error) => Err(landlock_why(&error)),
+        },
+        required: false,
+    };
     let seccomp = Mechanism {
         name: "seccomp",
         state: match std::fs::read_to_string(proc_root.join("self/status")) {
@@ -167,6 +182,7 @@ pub fn mechanisms() -> Vec<Mechanism> {
         namespace(Feature::UserNamespaces, "user namespaces"),
         namespace(Feature::NetworkNamespaces, "network namespaces"),
         landlock,
+        tcp_rules,
         processes,
         seccomp,
     ]

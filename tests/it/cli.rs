@@ -108,6 +108,7 @@ fn doctor_reports_each_mechanism_and_proves_the_sandbox_runs() {
             "user namespaces",
             "network namespaces",
             "Landlock",
+            "Landlock TCP rules",
             "process limit",
             "seccomp",
             "live check"
