@@ -114,7 +114,7 @@ impl Kind for Code {
         at: Archive<'_>,
         (parent, id): (&str, &str),
         failures: &[Failure],
-        _: (u64, &[VariantRow]),
+        (_, known): (u64, &[VariantRow]),
         _: &mut dyn FnMut(EvolveProgress<'_>),
     ) -> Result<Option<Child>, EvolveError> {
         if failures.is_empty() {
@@ -135,11 +135,27 @@ impl Kind for Code {
                 summary
             }
         );
-        // Proved as any change to the repository is: its build, tests and lints, and the guard.
         let root = &at.request.repo_root;
+        let message = format!("{change}\n\nNova-Variant: {id}\nNova-Parent: {parent}\n");
+        let spec = CommitSpec {
+            parent: from,
+            message: &message,
+            time: at.request.time,
+        };
+        // Made before it is proved (no reference holds it yet), so that a tree the archive has
+        // already is known without proving it again.
+        let (made, tree) = git::commit_patch(root, &spec, &patch)?;
+        for row in known {
+            if let Ok(commit) = commit_of(at, &row.id)
+                && git::tree_of(root, commit).ok() == Some(tree)
+            {
+                return Ok(None);
+            }
+        }
+        // Proved as any change to the repository is: its build, tests and lints, and the guard.
         let (mut path, base) = super::prover(root, from, at.request.validation.clone())?;
         let refused = if base.can_judge() {
-            let proof = path.prove(&super::to_prove(patch.clone()))?;
+            let proof = path.prove(&super::to_prove(patch))?;
             proof.verdict.reasons
         } else {
             vec![format!(
@@ -148,19 +164,9 @@ impl Kind for Code {
             )]
         };
         drop(path);
-        let commit = if refused.is_empty() {
-            let message = format!("{change}\n\nNova-Variant: {id}\nNova-Parent: {parent}\n");
-            let spec = CommitSpec {
-                parent: from,
-                message: &message,
-                time: at.request.time,
-            };
-            git::commit_patch(root, &spec, &patch)?.0
-        } else {
-            // Refused: nothing of it runs, and its lineage keeps its parent's tree.
-            from
-        };
-        save_commit(at, id, commit)?;
+        // Refused or not, the variant is what was proposed (a refused one never runs), so that
+        // the same proposal made again is known.
+        save_commit(at, id, made)?;
         Ok(Some(Child { change, refused }))
     }
 

@@ -24,7 +24,7 @@ pub use push::{PushError, checked_out_branch, push, remote_url};
 pub use worktree::{
     Ancestor, ChangedLines, WorktreeError, changed_between, changed_lines, checkout_detached,
     commit_of, ensure_worktree, first_parents, has_commit, head_commit, modified_files, read_blob,
-    read_blobs, tree_files, uncommitted, under_symlink,
+    read_blobs, tree_files, tree_of, uncommitted, under_symlink,
 };
 
 /// A commit, tree or blob id: the one type of libgit2's that other modules hold.

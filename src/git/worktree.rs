@@ -20,6 +20,11 @@ pub enum WorktreeError {
     },
 }
 
+/// The tree of commit `commit` in the repository at `root`.
+pub fn tree_of(root: &Path, commit: Oid) -> Result<Oid, WorktreeError> {
+    Ok(Repository::open(root)?.find_commit(commit)?.tree_id())
+}
+
 /// Whether the repository at `root` has commit `commit`.
 pub fn has_commit(root: &Path, commit: Oid) -> Result<bool, WorktreeError> {
     Ok(Repository::open(root)?.find_commit(commit).is_ok())

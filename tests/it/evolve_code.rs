@@ -157,15 +157,18 @@ fn a_change_to_nova_s_code_that_solves_more_is_proved_built_run_and_accepted() {
 }
 
 #[test]
-fn a_change_to_nova_s_code_that_does_not_build_is_refused_and_never_run() {
+fn a_change_to_nova_s_code_that_does_not_build_is_refused_never_run_nor_proved_again() {
     let (env, repo, _) =
         crate::bench_run::made(&["--seed", "5", "--count", "2", "--held-out", "0"]);
     let nova = fake_checkout(&env);
     let edit = "src/main.rs\n```rust\n<<<<<<< SEARCH\nconst ACT: &str = \"quiet\";\n=======\n\
                 const ACT: &str = 1;\n>>>>>>> REPLACE\n```\n";
+    // The same proposal twice: the second is known, and neither proved nor built again.
     let server = ModelServer::start(vec![
         calls("c1", "propose_edit", &json!({"edits": edit})),
         calls("c2", "finish", &json!({"text": "A number instead"})),
+        calls("c3", "propose_edit", &json!({"edits": edit})),
+        calls("c4", "finish", &json!({"text": "A number instead"})),
     ]);
     let tasks = repo.join("tasks.json").to_string_lossy().into_owned();
     let run = with_model(
@@ -173,12 +176,19 @@ fn a_change_to_nova_s_code_that_does_not_build_is_refused_and_never_run() {
         &nova,
         &server,
         "evolve",
-        &[&tasks, "--code", "--generations", "1", "--json"],
+        &[&tasks, "--code", "--generations", "2", "--json"],
     );
     assert_eq!(run.code, 0, "{}", run.both());
     let report: Value = serde_json::from_str(&run.stdout).expect("json");
     let variants = report["variants"].as_array().expect("variants");
     assert_eq!(variants[1]["status"], "refused", "{}", run.stderr);
+    assert_eq!(variants.len(), 2, "{}", run.stderr);
+    assert_eq!(server.received().len(), 4);
+    assert!(
+        run.stderr.contains("nothing left to change"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr.contains("g1 refused") && run.stderr.contains("build"),
         "{}",
