@@ -56,13 +56,15 @@ struct RunArgs {
     /// (`target/debug/nova` of a checkout). Each task is `BIN ask` in the scratch repository, in
     /// the sandbox: it may change only that repository and a private temp dir, read only those,
     /// the toolchain and itself, and connect only to the model's port. This build stays the
-    /// evaluator: it scores what BIN committed, and refuses a change to anything that judges it
-    #[arg(long, value_name = "BIN", conflicts_with_all = ["agents", "record", "replay"])]
+    /// evaluator: it scores what BIN committed, and refuses a change to anything that judges it.
+    /// With `--record FILE` (`--replay FILE`), each task's exchanges go to (come from)
+    /// `FILE.builds/<name>/<task>.jsonl`
+    #[arg(long, value_name = "BIN", conflicts_with = "agents")]
     nova: Option<PathBuf>,
     /// `--nova` with the build of this repository (a checkout of Nova) at REV: `cargo build --bin
     /// nova` of that commit in the sandbox, kept under `.nova/bench/builds/<commit>/` for the
     /// next run
-    #[arg(long, value_name = "REV", conflicts_with_all = ["nova", "agents", "record", "replay"])]
+    #[arg(long, value_name = "REV", conflicts_with_all = ["nova", "agents"])]
     nova_rev: Option<String>,
     /// The agent set's name in the results [default: `builtin`, the directory's name,
     /// `nova@<hash>` for `--nova`, `nova@REV` for `--nova-rev`]
@@ -707,6 +709,29 @@ pub(super) fn build_worker(
         model_args,
         ask_args,
         private: PathBuf::from(private),
+        recording: recording(cx, exchange),
+    }
+}
+
+/// Where a build's recordings go (`--record FILE`) or come from (`--replay FILE`): beside FILE,
+/// in `FILE.builds/`.
+fn recording(
+    cx: &Context<'_>,
+    exchange: &super::ask::ExchangeArgs,
+) -> Option<evolve::worker::Recording> {
+    let beside = |file: &std::path::Path| {
+        let file = match cx.env.current_dir() {
+            Some(here) if file.is_relative() => here.join(file),
+            _ => file.to_path_buf(),
+        };
+        let mut dir = file.into_os_string();
+        dir.push(".builds");
+        PathBuf::from(dir)
+    };
+    match (&exchange.record, &exchange.replay) {
+        (Some(file), _) => Some(evolve::worker::Recording::Record(beside(file))),
+        (None, Some(file)) => Some(evolve::worker::Recording::Replay(beside(file))),
+        (None, None) => None,
     }
 }
 

@@ -112,6 +112,8 @@ pub fn run(
         let started = Instant::now();
         let start = put_task(request, task)?;
         let worked = worker.work(&Assignment {
+            task: &task.id,
+            label: &request.label,
             scratch: &request.scratch,
             start,
             statement: &task.statement,

@@ -4,7 +4,7 @@
 //! evaluator (this build) scores what is on the branch, whoever made it.
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -18,6 +18,10 @@ use crate::validate::{Ended, NovaBuild, Options};
 /// One task, handed to a worker: its tree is checked out in `scratch` at `start`.
 #[derive(Debug)]
 pub struct Assignment<'a> {
+    /// The task's id.
+    pub task: &'a str,
+    /// The name the results of this run go under.
+    pub label: &'a str,
     pub scratch: &'a Path,
     pub start: Oid,
     /// What a user would ask.
@@ -177,6 +181,62 @@ pub struct Build {
     /// The build's home and temp dir (where its validation worktree is), emptied before each
     /// task.
     pub private: std::path::PathBuf,
+    /// Each task's exchanges with the model recorded, or answered from a recording.
+    pub recording: Option<Recording>,
+}
+
+/// Recordings of a build's exchanges: one file per run name and task, under a directory
+/// (`<dir>/<name>/<task>.jsonl`), since each task is a process of its own.
+#[derive(Debug, Clone)]
+pub enum Recording {
+    Record(PathBuf),
+    Replay(PathBuf),
+}
+
+impl Recording {
+    /// The file of `task`'s exchanges in the run named `label`.
+    fn file(dir: &Path, label: &str, task: &str) -> PathBuf {
+        let name: String = label
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.@~".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        dir.join(name).join(format!("{task}.jsonl"))
+    }
+
+    /// The flags that make the build record or replay `assignment`'s exchanges, and what it
+    /// must then read or write (a directory to write in, a file to read).
+    fn flags(&self, assignment: &Assignment<'_>) -> Result<(Vec<OsString>, PathBuf), RunError> {
+        match self {
+            Recording::Record(dir) => {
+                let file = Recording::file(dir, assignment.label, assignment.task);
+                let parent = file.parent().unwrap_or(dir).to_owned();
+                std::fs::create_dir_all(&parent).map_err(|source| RunError::Io {
+                    path: parent.clone(),
+                    source,
+                })?;
+                Ok((vec!["--record".into(), file.into()], parent))
+            }
+            Recording::Replay(dir) => {
+                let file = Recording::file(dir, assignment.label, assignment.task);
+                if !file.is_file() {
+                    return Err(RunError::Build(format!(
+                        "no recording of task `{}` for `{}`: `{}` is missing; record it with \
+                         `--record` first",
+                        assignment.task,
+                        assignment.label,
+                        file.display()
+                    )));
+                }
+                Ok((vec!["--replay".into(), file.clone().into()], file))
+            }
+        }
+    }
 }
 
 impl Worker for Build {
@@ -198,10 +258,24 @@ impl Worker for Build {
             args.push("--allow-network".into());
         }
         args.extend(["--branch".into(), assignment.branch.clone().into()]);
+        let mut reach = (Vec::new(), Vec::new());
+        match &self.recording {
+            Some(recording @ Recording::Record(_)) => {
+                let (flags, dir) = recording.flags(assignment)?;
+                args.extend(flags);
+                reach.1.push(dir);
+            }
+            Some(recording @ Recording::Replay(_)) => {
+                let (flags, file) = recording.flags(assignment)?;
+                args.extend(flags);
+                reach.0.push(file);
+            }
+            None => {}
+        }
         args.extend(["--".into(), assignment.statement.into()]);
         let ran = self
             .build
-            .run(assignment.scratch, &self.private, &args)
+            .run(assignment.scratch, &self.private, &args, reach)
             .map_err(|why| RunError::Build(format!("cannot run the build: {why}")))?;
         let mut worked = events(&ran.stdout);
         match ran.ended {

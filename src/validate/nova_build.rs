@@ -33,8 +33,15 @@ pub struct NovaBuild {
 
 impl NovaBuild {
     /// Runs the build with `args` in `scratch`, with `private` as its home and temp dir (made
-    /// here), and returns what it printed.
-    pub fn run(&self, scratch: &Path, private: &Path, args: &[OsString]) -> Result<Ran, String> {
+    /// here), and returns what it printed. `(read, write)`: what else it may read, and change
+    /// (a recording of its exchanges with the model).
+    pub fn run(
+        &self,
+        scratch: &Path,
+        private: &Path,
+        args: &[OsString],
+        (read, write): (Vec<PathBuf>, Vec<PathBuf>),
+    ) -> Result<Ran, String> {
         use std::os::unix::fs::DirBuilderExt;
         let home = private.join("home");
         let tmp = private.join("tmp");
@@ -58,7 +65,9 @@ impl NovaBuild {
             spec.tcp_connect = self.model_port.into_iter().collect();
         }
         spec.write = vec![scratch.to_owned(), private.to_owned()];
+        spec.write.extend(write);
         spec.read.push(self.program.clone());
+        spec.read.extend(read);
         spec.read.extend(toolchain_read(&self.options.toolchain));
         let outcome = nova_sandbox::run(&spec).map_err(|error| error.to_string())?;
         Ok(ended(&outcome))

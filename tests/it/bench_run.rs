@@ -508,3 +508,55 @@ fn the_build_of_a_commit_of_nova_works_on_the_tasks() {
     );
     assert_eq!(runs.code, 0, "{}", runs.both());
 }
+
+#[test]
+fn a_build_s_recorded_run_scores_the_same_from_its_recordings_with_no_model() {
+    let (env, repo, set) = made(&["--seed", "5", "--count", "2"]);
+    let server = one_solved(&set, &repo);
+    let build = env!("CARGO_BIN_EXE_nova");
+    let tape = env.root().join("builds.jsonl");
+    let tape = tape.to_str().expect("utf-8").to_owned();
+    let flags = ["--json", "--nova", build, "--name", "built"];
+    let recorded = bench(
+        &env,
+        &repo,
+        &server,
+        &[&flags[..], &["--record", &tape]].concat(),
+    );
+    assert_eq!(recorded.code, 0, "{}", recorded.both());
+    // One recording per task, beside the file named.
+    let dir = env.root().join("builds.jsonl.builds/built");
+    for task in &set.tasks {
+        let file = dir.join(format!("{}.jsonl", task.id));
+        assert!(file.is_file(), "{} is missing", file.display());
+    }
+    server.stop();
+    // A server that answers nothing: a replay asks no model.
+    let silent = ModelServer::start(Vec::new());
+    let replay = [&flags[..], &["--replay", &tape, "--again"]].concat();
+    let replayed = bench(&env, &repo, &silent, &replay);
+    assert_eq!(replayed.code, 0, "{}", replayed.both());
+    let solved = |run: &Run| -> Vec<Value> {
+        let report: Value = serde_json::from_str(&run.stdout).expect("json");
+        report["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|t| json!([t["task"], t["score"]["solved"], t["turns"]]))
+            .collect()
+    };
+    assert_eq!(solved(&recorded), solved(&replayed));
+    assert_eq!(solved(&replayed)[0][1], true);
+    // A task with no recording is said, before any build runs on it.
+    std::fs::remove_file(dir.join(format!("{}.jsonl", set.tasks[1].id))).expect("removed");
+    let missing = bench(&env, &repo, &silent, &replay);
+    assert_eq!(missing.code, 3, "{}", missing.both());
+    assert!(
+        missing
+            .stderr
+            .contains(&format!("no recording of task `{}`", set.tasks[1].id)),
+        "{}",
+        missing.stderr
+    );
+    assert!(silent.received().is_empty());
+}

@@ -11,7 +11,7 @@ use crate::common::{TestEnv, head_of};
 use crate::model_server::ModelServer;
 
 /// The source of a stand-in for Nova's `nova` binary: it answers `nova --json ask ... --branch
-/// B -- QUESTION` with one turn, and by `act`: `quiet` changes nothing, `note` commits a note on
+/// B -- QUESTION` with one turn (making the file `--record FILE` names), and by `act`: `quiet` changes nothing, `note` commits a note on
 /// the task's branch, `fix` puts the `ranges` fixture's files back as they were (which takes any
 /// seeded defect out) and commits that.
 pub(crate) fn fake_nova(act: &str) -> String {
@@ -26,6 +26,10 @@ const CLAMP: &str = r###"@CLAMP@"###;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let at = args.iter().position(|a| a == "--branch").expect("--branch");
+    // Asked to record its exchanges, it has none to record: the file is all there is to make.
+    if let Some(at) = args.iter().position(|a| a == "--record") {
+        std::fs::write(&args[at + 1], "").expect("record");
+    }
     println!("{}", r#"{"event":"agent_turn","agent":"fake","turn":1}"#);
     if ACT == "quiet" {
         return;
@@ -56,6 +60,10 @@ mod tests {
         .replace("@CLAMP@", crate::bench::CLAMP)
 }
 
+/// The proposal that makes the stand-in's build take every seeded defect out.
+const FIX: &str = "src/main.rs\n```rust\n<<<<<<< SEARCH\nconst ACT: &str = \"quiet\";\n=======\n\
+                   const ACT: &str = \"fix\";\n>>>>>>> REPLACE\n```\n";
+
 /// A repository that stands in for a checkout of Nova: a `nova` binary of [`fake_nova`]
 /// (`quiet`), committed.
 pub(crate) fn fake_checkout(env: &TestEnv) -> std::path::PathBuf {
@@ -78,10 +86,8 @@ fn a_change_to_nova_s_code_that_solves_more_is_proved_built_run_and_accepted() {
         crate::bench_run::made(&["--seed", "2", "--count", "6", "--held-out", "17"]);
     let nova = fake_checkout(&env);
     let head = head_of(&nova);
-    let edit = "src/main.rs\n```rust\n<<<<<<< SEARCH\nconst ACT: &str = \"quiet\";\n=======\n\
-                const ACT: &str = \"fix\";\n>>>>>>> REPLACE\n```\n";
     let server = ModelServer::start(vec![
-        calls("c1", "propose_edit", &json!({"edits": edit})),
+        calls("c1", "propose_edit", &json!({"edits": FIX})),
         calls(
             "c2",
             "finish",
@@ -201,4 +207,73 @@ fn a_change_to_nova_s_code_that_does_not_build_is_refused_never_run_nor_proved_a
         1,
         "the root's only"
     );
+}
+
+#[test]
+fn a_recorded_code_evolution_runs_again_from_its_recordings_with_no_model() {
+    let (env, repo, _) =
+        crate::bench_run::made(&["--seed", "2", "--count", "6", "--held-out", "17"]);
+    let nova = fake_checkout(&env);
+    let server = ModelServer::start(vec![
+        calls("c1", "propose_edit", &json!({"edits": FIX})),
+        calls(
+            "c2",
+            "finish",
+            &json!({"text": "Let the agents take defects out"}),
+        ),
+    ]);
+    let tasks = repo.join("tasks.json").to_string_lossy().into_owned();
+    let tape = env
+        .root()
+        .join("evolve.jsonl")
+        .to_string_lossy()
+        .into_owned();
+    let args = [
+        &tasks,
+        "--code",
+        "--generations",
+        "1",
+        "--repeats",
+        "1",
+        "--json",
+    ];
+    let recorded = with_model(
+        &env,
+        &nova,
+        &server,
+        "evolve",
+        &[&args[..], &["--record", &tape]].concat(),
+    );
+    assert_eq!(recorded.code, 0, "{}", recorded.both());
+    server.stop();
+    // The archive and the builds gone, the same run again from the recordings alone.
+    for gone in ["runs.sqlite", "evolve", "bench/builds"] {
+        let path = nova.join(".nova").join(gone);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).expect("removed");
+        } else {
+            std::fs::remove_file(&path).expect("removed");
+        }
+    }
+    let silent = ModelServer::start(Vec::new());
+    let replayed = with_model(
+        &env,
+        &nova,
+        &silent,
+        "evolve",
+        &[&args[..], &["--replay", &tape]].concat(),
+    );
+    assert_eq!(replayed.code, 0, "{}", replayed.both());
+    let statuses = |run: &crate::common::Run| -> Vec<Value> {
+        let report: Value = serde_json::from_str(&run.stdout).expect("json");
+        report["variants"]
+            .as_array()
+            .expect("variants")
+            .iter()
+            .map(|v| json!([v["id"], v["status"], v["score"]]))
+            .collect()
+    };
+    assert_eq!(statuses(&recorded), statuses(&replayed));
+    assert_eq!(statuses(&replayed)[1][1], "accepted");
+    assert!(silent.received().is_empty());
 }
