@@ -80,12 +80,12 @@ pub(crate) fn fake_checkout(env: &TestEnv) -> std::path::PathBuf {
     )
 }
 
-#[test]
-fn a_change_to_nova_s_code_that_solves_more_is_proved_built_run_and_accepted() {
+/// Five training tasks of the `ranges` fixture, a stand-in checkout of Nova whose build solves
+/// none, and a model that proposes [`FIX`]: the environment, the checkout, the model, the set.
+fn fixed() -> (TestEnv, std::path::PathBuf, ModelServer, String) {
     let (env, repo, _) =
         crate::bench_run::made(&["--seed", "2", "--count", "6", "--held-out", "17"]);
     let nova = fake_checkout(&env);
-    let head = head_of(&nova);
     let server = ModelServer::start(vec![
         calls("c1", "propose_edit", &json!({"edits": FIX})),
         calls(
@@ -95,6 +95,13 @@ fn a_change_to_nova_s_code_that_solves_more_is_proved_built_run_and_accepted() {
         ),
     ]);
     let tasks = repo.join("tasks.json").to_string_lossy().into_owned();
+    (env, nova, server, tasks)
+}
+
+#[test]
+fn a_change_to_nova_s_code_that_solves_more_is_proved_built_run_and_accepted() {
+    let (env, nova, server, tasks) = fixed();
+    let head = head_of(&nova);
     let run = with_model(
         &env,
         &nova,
@@ -211,18 +218,7 @@ fn a_change_to_nova_s_code_that_does_not_build_is_refused_never_run_nor_proved_a
 
 #[test]
 fn a_recorded_code_evolution_runs_again_from_its_recordings_with_no_model() {
-    let (env, repo, _) =
-        crate::bench_run::made(&["--seed", "2", "--count", "6", "--held-out", "17"]);
-    let nova = fake_checkout(&env);
-    let server = ModelServer::start(vec![
-        calls("c1", "propose_edit", &json!({"edits": FIX})),
-        calls(
-            "c2",
-            "finish",
-            &json!({"text": "Let the agents take defects out"}),
-        ),
-    ]);
-    let tasks = repo.join("tasks.json").to_string_lossy().into_owned();
+    let (env, nova, server, tasks) = fixed();
     let tape = env
         .root()
         .join("evolve.jsonl")
