@@ -25,12 +25,18 @@ pub struct Weights {
     pub decay: f64,
     /// What a test file's relevance counts for (tests name everything they test).
     pub tests: f64,
+    /// What a task whose first line names a test (the word `test`, one test: not `tests`, which
+    /// lists kinds of files as often) gives the part owning the test file its words match best:
+    /// such a task is most often about that test.
+    pub test_task: f64,
     /// What a task's word in an agent's name or description weighs (times its IDF over agents),
     /// against the best file's relevance, which counts 1.
     pub described: f64,
     /// What a code name the task mentions weighs when a part defines it (split among the parts
     /// that do).
     pub defines: f64,
+    /// What such a name weighs on top when the task puts it in backticks: the item it points at.
+    pub quoted: f64,
     /// What the task naming the part (its `area:` prefix, a code name or a path is the part's
     /// directory) weighs; naming one of its files or directories weighs half.
     pub named: f64,
@@ -44,8 +50,10 @@ pub const WEIGHTS: Weights = Weights {
     best_files: 3,
     decay: 0.6,
     tests: 1.0,
+    test_task: 1.0,
     described: 0.1,
     defines: 1.0,
+    quoted: 0.5,
     named: 1.0,
     part_words: 1.0,
 };
@@ -65,6 +73,10 @@ pub struct Score {
     pub named: Vec<String>,
     /// The task's words its code has most of, as a whole.
     pub words: Vec<String>,
+    /// The test file the task's words match best, when the task says `test` and this part owns
+    /// it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
 }
 
 /// Every domain agent's score for `task`, best first (ties by name).
@@ -90,6 +102,7 @@ pub fn scores_with(
             described: Vec::new(),
             named: Vec::new(),
             words: Vec::new(),
+            test: None,
         })
         .collect();
     let slot: HashMap<&str, usize> = owners
@@ -107,7 +120,10 @@ pub fn scores_with(
         .collect();
     let owner = |path: &str| owned.get(path).copied();
     files(index, &focus, weights, &owner, &mut scores);
-    defined(index, &focus, weights.defines, &owner, &mut scores);
+    if names_a_test(task) {
+        tested(index, &focus, weights.test_task, &owner, &mut scores);
+    }
+    defined(index, (&focus, task), weights, &owner, &mut scores);
     described(owners, &focus, weights.described, &mut scores);
     named(index, owners, &focus, weights.named, &owner, &mut scores);
     part_words(index, &focus, weights.part_words, &owner, &mut scores);
@@ -155,15 +171,57 @@ fn files(
     }
 }
 
-/// The code names the task mentions, to the parts that define them.
-fn defined(
+/// Whether the first line of `task` names one test: the word `test` (or `test's`).
+fn names_a_test(task: &str) -> bool {
+    task.lines()
+        .next()
+        .unwrap_or_default()
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .any(|word| matches!(word.to_lowercase().as_str(), "test" | "test's"))
+}
+
+/// What `task` puts in backticks: every other piece of it split at a backtick.
+fn quoted(task: &str) -> Vec<&str> {
+    task.split('`').skip(1).step_by(2).collect()
+}
+
+/// Adds `weight` to the part that owns the test file the task's words match best.
+fn tested(
     index: &Index,
     focus: &Focus,
     weight: f64,
     owner: &dyn Fn(&str) -> Option<usize>,
     scores: &mut [Score],
 ) {
+    use crate::index::package::{FileKind, file_kind};
+    let best = index
+        .relevance(focus)
+        .into_iter()
+        .filter(|(path, r)| *r > 0.0 && file_kind(path) == FileKind::Tests)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(a.0)));
+    if let Some((path, _)) = best
+        && let Some(i) = owner(path)
+    {
+        scores[i].score += weight;
+        scores[i].test = Some(path.to_owned());
+    }
+}
+
+/// The code names the task mentions, to the parts that define them.
+fn defined(
+    index: &Index,
+    (focus, task): (&Focus, &str),
+    weights: &Weights,
+    owner: &dyn Fn(&str) -> Option<usize>,
+    scores: &mut [Score],
+) {
+    let quoted = quoted(task);
     for name in &focus.names {
+        let weight = if quoted.iter().any(|q| q.contains(name.as_str())) {
+            weights.defines + weights.quoted
+        } else {
+            weights.defines
+        };
         let mut definers: Vec<usize> = index
             .definitions(name)
             .iter()
@@ -372,6 +430,11 @@ pub fn explain(best: &Score, next: Option<&Score>) -> String {
     if !best.defines.is_empty() {
         reasons.push(format!("it defines {}", best.defines.join(", ")));
     }
+    if let Some(test) = &best.test {
+        reasons.push(format!(
+            "the task is about a test, and {test} is the one it matches"
+        ));
+    }
     if !best.words.is_empty() {
         reasons.push(format!("its code says {}", best.words.join(", ")));
     }
@@ -393,4 +456,37 @@ pub fn explain(best: &Score, next: Option<&Score>) -> String {
         best.score,
         reasons.join("; ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_line_that_says_test_names_one() {
+        assert!(names_a_test("task map test: the method, not its namesakes"));
+        assert!(names_a_test("The evolver test's counter, once"));
+        assert!(names_a_test(
+            "net: re-enable `tcp_stream::try_read_buf` test for WASI"
+        ));
+        assert!(names_a_test("Test the parser on empty input"));
+        // `tests` lists kinds of files as often as it names any; the body is not the subject.
+        assert!(!names_a_test(
+            "The guard leaves main.rs, tests and benches alone"
+        ));
+        assert!(!names_a_test("Fix parent matching\n\nThe test was wrong."));
+        assert!(!names_a_test("Keep the latest of each"));
+    }
+
+    #[test]
+    fn what_a_task_puts_in_backticks_is_quoted() {
+        assert_eq!(
+            quoted("codec: document `UdpFramed` decoder `errors`"),
+            ["UdpFramed", "errors"]
+        );
+        assert_eq!(quoted("re-enable `a::b` test"), ["a::b"]);
+        assert!(quoted("no code here").is_empty());
+        // An unclosed backtick quotes what follows it.
+        assert_eq!(quoted("an `open one"), ["open one"]);
+    }
 }
