@@ -83,7 +83,7 @@ pub enum RunError {
     Build(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
-    #[error("cannot clear `{}`: {source}", path.display())]
+    #[error("cannot prepare `{}` for the build: {source}", path.display())]
     Io {
         path: PathBuf,
         #[source]
