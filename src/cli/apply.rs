@@ -98,10 +98,7 @@ fn failed(cx: &Context<'_>, error: ApplyError) -> Result<Exit, CommandError> {
 fn read_reply(cx: &Context<'_>, path: Option<&std::path::Path>) -> Result<String, CommandError> {
     match path {
         Some(path) if path != std::path::Path::new("-") => {
-            let path = match cx.env.current_dir() {
-                Some(here) if path.is_relative() => here.join(path),
-                _ => path.to_owned(),
-            };
+            let path = cx.absolute(path);
             std::fs::read_to_string(&path).map_err(|error| {
                 CommandError::usage(anyhow::anyhow!(
                     "cannot read the reply `{}`: {error}",

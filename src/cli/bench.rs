@@ -167,11 +167,7 @@ fn make(cx: &Context<'_>, args: &MakeArgs) -> Result<Exit, CommandError> {
         )));
     };
     let out = match &args.out {
-        Some(path) if path.is_relative() => cx
-            .env
-            .current_dir()
-            .map_or_else(|| path.clone(), |here| here.join(path)),
-        Some(path) => path.clone(),
+        Some(path) => cx.absolute(path),
         None => root
             .join(crate::state::STATE_DIR)
             .join("bench")
@@ -467,10 +463,7 @@ fn nova_build(
     program: &std::path::Path,
     name: Option<String>,
 ) -> Result<(Who, String, String), CommandError> {
-    let program = match cx.env.current_dir() {
-        Some(here) if program.is_relative() => here.join(program),
-        _ => program.to_path_buf(),
-    };
+    let program = cx.absolute(program);
     let bytes = std::fs::read(&program).map_err(|error| {
         CommandError::usage(anyhow::anyhow!(
             "`--nova {}`: {error}; give the path of a `nova` executable (`cargo build` makes \
@@ -512,16 +505,13 @@ fn build_rev(
         "bench run: building `nova` at {rev} ({short}) in the sandbox…"
     ));
     let started = std::time::Instant::now();
-    let mut workspace = crate::validate::Workspace::open(root, commit, options)
-        .map_err(CommandError::environment)?;
-    let built = workspace
-        .build_program(commit, "nova", &program)
-        .map_err(CommandError::environment)?;
-    if let Err(why) = built {
-        return Err(CommandError::failure(anyhow::anyhow!(
-            "`nova` does not build at {rev} ({short}): {why}"
-        )));
-    }
+    let program = evolve::code::build(root, commit, options)
+        .map_err(CommandError::environment)?
+        .map_err(|why| {
+            CommandError::failure(anyhow::anyhow!(
+                "`nova` does not build at {rev} ({short}): {why}"
+            ))
+        })?;
     p.note(&format!(
         "bench run: built in {:.0} s: {}",
         started.elapsed().as_secs_f64(),
@@ -595,10 +585,7 @@ fn run_left(
                 "bench run: the tasks go to the build at {}, in the sandbox: it writes only the \
                  scratch repository, and connects only to {}",
                 program.display(),
-                worker
-                    .build
-                    .model_port
-                    .map_or_else(|| String::from("nothing"), |port| format!("port {port}"))
+                worker.build.reach()
             ));
             Box::new(worker)
         }
@@ -720,11 +707,7 @@ fn recording(
     exchange: &super::ask::ExchangeArgs,
 ) -> Option<evolve::worker::Recording> {
     let beside = |file: &std::path::Path| {
-        let file = match cx.env.current_dir() {
-            Some(here) if file.is_relative() => here.join(file),
-            _ => file.to_path_buf(),
-        };
-        let mut dir = file.into_os_string();
+        let mut dir = cx.absolute(file).into_os_string();
         dir.push(".builds");
         PathBuf::from(dir)
     };
@@ -1082,10 +1065,7 @@ pub(super) fn pin(
     root: &std::path::Path,
     set: &std::path::Path,
 ) -> Result<Evaluator, CommandError> {
-    let set_path = match cx.env.current_dir() {
-        Some(here) if set.is_relative() => here.join(set),
-        _ => set.to_path_buf(),
-    };
+    let set_path = cx.absolute(set);
     let state = root.join(crate::state::STATE_DIR);
     Evaluator::pin(&set_path, &state).map_err(CommandError::usage)
 }

@@ -220,10 +220,7 @@ fn kind(
             "evolve: each variant is a commit of this repository's code, built with `cargo build \
              --bin nova` in the sandbox and run there on the tasks: it writes only the scratch \
              repository, and connects only to {}",
-            build
-                .build
-                .model_port
-                .map_or_else(|| String::from("nothing"), |port| format!("port {port}"))
+            build.build.reach()
         ));
         Box::new(Code {
             root: head,
@@ -362,10 +359,7 @@ fn report(cx: &Context<'_>, args: &ReportArgs) -> Result<Exit, CommandError> {
         .variants(evaluator)
         .map_err(CommandError::environment)?;
     let write = |path: &PathBuf, text: String| {
-        let path = match cx.env.current_dir() {
-            Some(here) if path.is_relative() => here.join(path),
-            _ => path.clone(),
-        };
+        let path = cx.absolute(path);
         std::fs::write(&path, text).map_err(|error| {
             CommandError::environment(anyhow::anyhow!(
                 "cannot write `{}`: {error}",

@@ -203,6 +203,14 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// `path` as the user meant it: a relative one from the directory the command runs in.
+    pub fn absolute(&self, path: &std::path::Path) -> PathBuf {
+        match self.env.current_dir() {
+            Some(here) if path.is_relative() => here.join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+
     /// The repository root: `--repo`, else the one holding the current directory. `None` when
     /// there is none and `--repo` was not given.
     pub fn repo(&self) -> Result<Option<PathBuf>, CommandError> {

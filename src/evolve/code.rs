@@ -62,6 +62,24 @@ pub fn build_path(repo_root: &Path, commit: Oid) -> PathBuf {
         .join("nova")
 }
 
+/// The executable of `nova` at `commit` of the repository at `repo_root`: the one kept from an
+/// earlier build, else built now in the sandbox with `options` and kept ([`build_path`]).
+/// `Ok(Err(why))` when it does not build.
+pub fn build(
+    repo_root: &Path,
+    commit: Oid,
+    options: crate::validate::Options,
+) -> Result<Result<PathBuf, String>, crate::validate::ValidateError> {
+    let program = build_path(repo_root, commit);
+    if program.is_file() {
+        return Ok(Ok(program));
+    }
+    let mut workspace = crate::validate::Workspace::open(repo_root, commit, options)?;
+    Ok(workspace
+        .build_program(commit, "nova", &program)?
+        .map(|()| program))
+}
+
 impl Kind for Code {
     fn lineage(&self, evaluator: &str) -> String {
         format!("{evaluator}-code")
@@ -85,20 +103,11 @@ impl Kind for Code {
         id: &str,
     ) -> Result<(Box<dyn Worker + 'w>, String), EvolveError> {
         let commit = commit_of(at, id)?;
-        let program = build_path(&at.request.repo_root, commit);
-        if !program.is_file() {
-            let mut workspace = crate::validate::Workspace::open(
-                &at.request.repo_root,
-                commit,
-                at.request.validation.clone(),
-            )?;
-            if let Err(why) = workspace.build_program(commit, "nova", &program)? {
-                return Err(EvolveError::Build {
-                    id: id.to_owned(),
-                    why,
-                });
-            }
-        }
+        let program = build(&at.request.repo_root, commit, at.request.validation.clone())?
+            .map_err(|why| EvolveError::Build {
+                id: id.to_owned(),
+                why,
+            })?;
         let bytes = std::fs::read(&program).map_err(|error| EvolveError::Files {
             path: program.clone(),
             error,

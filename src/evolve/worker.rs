@@ -185,6 +185,9 @@ pub struct Build {
     pub recording: Option<Recording>,
 }
 
+/// What a build may read and change besides the scratch repository: (read, write).
+type Reach = (Vec<PathBuf>, Vec<PathBuf>);
+
 /// Recordings of a build's exchanges: one file per run name and task, under a directory
 /// (`<dir>/<name>/<task>.jsonl`), since each task is a process of its own.
 #[derive(Debug, Clone)]
@@ -210,8 +213,8 @@ impl Recording {
     }
 
     /// The flags that make the build record or replay `assignment`'s exchanges, and what it
-    /// must then read or write (a directory to write in, a file to read).
-    fn flags(&self, assignment: &Assignment<'_>) -> Result<(Vec<OsString>, PathBuf), RunError> {
+    /// must then read and write: (the file it replays, the directory it records in).
+    fn flags(&self, assignment: &Assignment<'_>) -> Result<(Vec<OsString>, Reach), RunError> {
         match self {
             Recording::Record(dir) => {
                 let file = Recording::file(dir, assignment.label, assignment.task);
@@ -220,7 +223,10 @@ impl Recording {
                     path: parent.clone(),
                     source,
                 })?;
-                Ok((vec!["--record".into(), file.into()], parent))
+                Ok((
+                    vec!["--record".into(), file.into()],
+                    (Vec::new(), vec![parent]),
+                ))
             }
             Recording::Replay(dir) => {
                 let file = Recording::file(dir, assignment.label, assignment.task);
@@ -233,7 +239,10 @@ impl Recording {
                         file.display()
                     )));
                 }
-                Ok((vec!["--replay".into(), file.clone().into()], file))
+                Ok((
+                    vec!["--replay".into(), file.clone().into()],
+                    (vec![file], Vec::new()),
+                ))
             }
         }
     }
@@ -259,18 +268,10 @@ impl Worker for Build {
         }
         args.extend(["--branch".into(), assignment.branch.clone().into()]);
         let mut reach = (Vec::new(), Vec::new());
-        match &self.recording {
-            Some(recording @ Recording::Record(_)) => {
-                let (flags, dir) = recording.flags(assignment)?;
-                args.extend(flags);
-                reach.1.push(dir);
-            }
-            Some(recording @ Recording::Replay(_)) => {
-                let (flags, file) = recording.flags(assignment)?;
-                args.extend(flags);
-                reach.0.push(file);
-            }
-            None => {}
+        if let Some(recording) = &self.recording {
+            let flags;
+            (flags, reach) = recording.flags(assignment)?;
+            args.extend(flags);
         }
         args.extend(["--".into(), assignment.statement.into()]);
         let ran = self

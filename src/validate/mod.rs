@@ -874,25 +874,14 @@ impl Workspace {
     /// somewhere to write) and the toolchain's homes named explicitly, since cargo and rustup
     /// would otherwise look for them under `HOME`.
     fn env(&self) -> Vec<(OsString, OsString)> {
-        const REPLACED: &[&str] = &["HOME", "CARGO_HOME", "RUSTUP_HOME", "TMPDIR"];
-        let mut env: Vec<(OsString, OsString)> = self
-            .options
-            .env
-            .iter()
-            .filter(|(k, _)| !REPLACED.contains(&k.as_str()))
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        env.push(("HOME".into(), self.tmp_dir.join("home").into()));
-        let toolchain = &self.options.toolchain;
-        if let Some(cargo_home) = &toolchain.cargo_home {
-            env.push(("CARGO_HOME".into(), cargo_home.clone().into()));
-        }
-        if let Some(rustup_home) = &toolchain.rustup_home {
-            env.push(("RUSTUP_HOME".into(), rustup_home.clone().into()));
-        }
+        let mut env = private_env(
+            self.options.env.iter(),
+            &self.options.toolchain,
+            &self.tmp_dir.join("home"),
+            &self.tmp_dir,
+        );
         env.push(("CARGO_TARGET_DIR".into(), self.target_dir.clone().into()));
         env.push(("CARGO_TERM_COLOR".into(), "never".into()));
-        env.push(("TMPDIR".into(), self.tmp_dir.clone().into()));
         env.push(("NOVA_VALIDATION".into(), "1".into()));
         env
     }
@@ -957,6 +946,30 @@ impl Workspace {
 /// What sandboxed commands may read of the cargo home: programs, downloaded sources and the
 /// configuration. Not `credentials.toml` (registry tokens), nor anything else there.
 const CARGO_HOME_READ: &[&str] = &["bin", "registry", "git", "config.toml", "config"];
+
+/// `vars` (an allowlist), with `home` as `HOME`, `tmp` as `TMPDIR` and the toolchain's homes
+/// named, since cargo and rustup would otherwise look for them under `HOME`.
+fn private_env<'a>(
+    vars: impl Iterator<Item = &'a (String, String)>,
+    toolchain: &ToolchainDirs,
+    home: &Path,
+    tmp: &Path,
+) -> Vec<(OsString, OsString)> {
+    const REPLACED: &[&str] = &["HOME", "CARGO_HOME", "RUSTUP_HOME", "TMPDIR"];
+    let mut env: Vec<(OsString, OsString)> = vars
+        .filter(|(k, _)| !REPLACED.contains(&k.as_str()))
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    env.push(("HOME".into(), home.into()));
+    env.push(("TMPDIR".into(), tmp.into()));
+    if let Some(cargo_home) = &toolchain.cargo_home {
+        env.push(("CARGO_HOME".into(), cargo_home.into()));
+    }
+    if let Some(rustup_home) = &toolchain.rustup_home {
+        env.push(("RUSTUP_HOME".into(), rustup_home.into()));
+    }
+    env
+}
 
 /// What sandboxed commands may read of the toolchain: `RUSTUP_HOME`, the directories of `PATH`,
 /// and [`CARGO_HOME_READ`] of the cargo home.

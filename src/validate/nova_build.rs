@@ -13,7 +13,7 @@ use std::time::Duration;
 use nova_sandbox::{Isolation, Spec};
 
 use super::command::{Ran, ended};
-use super::{Options, toolchain_read};
+use super::{Options, private_env, toolchain_read};
 
 /// A build of Nova, and how it may reach the model.
 #[derive(Debug, Clone)]
@@ -76,26 +76,16 @@ impl NovaBuild {
     /// The allowlist, with a private home and temp dir, the toolchain's homes named, and the
     /// model's variables.
     fn env(&self, home: &Path, tmp: &Path) -> Vec<(OsString, OsString)> {
-        const REPLACED: &[&str] = &["HOME", "CARGO_HOME", "RUSTUP_HOME", "TMPDIR"];
-        let mut env: Vec<(OsString, OsString)> = self
-            .options
-            .env
-            .iter()
-            .chain(&self.env)
-            .filter(|(k, _)| !REPLACED.contains(&k.as_str()))
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        env.push(("HOME".into(), home.into()));
-        env.push(("TMPDIR".into(), tmp.into()));
-        let toolchain = &self.options.toolchain;
-        if let Some(cargo_home) = &toolchain.cargo_home {
-            env.push(("CARGO_HOME".into(), cargo_home.into()));
-        }
-        if let Some(rustup_home) = &toolchain.rustup_home {
-            env.push(("RUSTUP_HOME".into(), rustup_home.into()));
-        }
+        let vars = self.options.env.iter().chain(&self.env);
+        let mut env = private_env(vars, &self.options.toolchain, home, tmp);
         env.push(("NO_COLOR".into(), "1".into()));
         env
+    }
+
+    /// What the build may connect to, in words: `port 443`, or `nothing`.
+    pub fn reach(&self) -> String {
+        self.model_port
+            .map_or_else(|| String::from("nothing"), |port| format!("port {port}"))
     }
 
     /// Whether the build runs without isolation (`--unsafe-no-sandbox`).
