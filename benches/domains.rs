@@ -2,13 +2,14 @@
 //! agent's prompt against a whole-repository agent's?
 //!
 //! Routing: real commits of Nova and of two public Rust workspaces (ripgrep, tokio), pinned in
-//! `benches/domains/tasks.txt`. For each, the parent's tree is the repository, `nova agents
-//! scaffold` writes its domain agents there, the commit message is the task, and the right agent
-//! is the owner of every `.rs` file the commit changed (a commit whose files have two owners is not
-//! a task). The offline router (`domains::route`) picks an agent; accuracy is the share it gets
-//! right. A quarter of the tasks, by the commit's hash, is held out from tuning. tokio's messages
-//! open with an area (`sync:`, `rt:`), which names a directory: its figures are also given with the
-//! area cut off.
+//! `benches/domains/tasks.txt`, and a fresh set pinned after its weights were chosen
+//! (`benches/domains/fresh.txt`: clap, regex, tracing, axum and Nova's newer commits). For each,
+//! the parent's tree is the repository, `nova agents scaffold` writes its domain agents there, the
+//! commit message is the task, and the right agent is the owner of every `.rs` file the commit
+//! changed (a commit whose files have two owners is not a task). The offline router
+//! (`domains::route`) picks an agent; accuracy is the share it gets right. A quarter of the tasks,
+//! by the commit's hash, is held out from tuning. tokio's messages open with an area (`sync:`,
+//! `rt:`), which names a directory: its figures are also given with the area cut off.
 //!
 //! Prompt sizes: at each repository's pinned head, each domain agent's whole context (its prompt,
 //! and its part's map in depth with its neighbours' public items, unbudgeted) against a
@@ -20,7 +21,10 @@
 //! cargo bench --bench domains -- --split test           # the held-out split
 //! cargo bench --bench domains -- --split all --misses   # every task, and each wrong route
 //! cargo bench --bench domains -- --sweep               # accuracy over a grid of weights (train)
+//! cargo bench --bench domains -- --split fresh --misses # the fresh set (BENCHMARKS: what was seen)
 //! cargo bench --bench domains -- --pick 30 --repo tokio # candidate tasks to pin
+//! cargo bench --bench domains -- --pick 24 --repo clap --all-commits # every commit, not only
+//!                                                        # the first-parent line (merges)
 //! ```
 //!
 //! The public repositories are read from mirrors made with the search tool's `fetch` (`--mirrors
@@ -44,10 +48,14 @@ use nova::domains::{Owners, route, scaffold};
 use nova::index::{Focus, Index, count_tokens};
 
 /// The repositories: a short name and the mirror's directory (`None`: Nova's own).
-const REPOS: [mirrors::Repo; 3] = [
+const REPOS: [mirrors::Repo; 7] = [
     ("nova", None),
     ("ripgrep", Some("BurntSushi+ripgrep")),
     ("tokio", Some("tokio-rs+tokio")),
+    ("clap", Some("clap-rs+clap")),
+    ("regex", Some("rust-lang+regex")),
+    ("tracing", Some("tokio-rs+tracing")),
+    ("axum", Some("tokio-rs+axum")),
 ];
 
 /// A map with no budget to speak of: everything it would show.
@@ -58,6 +66,8 @@ enum Split {
     Train,
     Test,
     All,
+    /// `fresh.txt`: tasks pinned after the router's weights were last chosen.
+    Fresh,
 }
 
 struct Args {
@@ -65,6 +75,8 @@ struct Args {
     misses: bool,
     sweep: bool,
     pick: Option<(usize, String)>,
+    /// `--pick` walks every commit, not only the first-parent line (clap merges each pull request).
+    all_commits: bool,
     mirrors: PathBuf,
 }
 
@@ -74,6 +86,7 @@ fn args(root: &Path) -> Args {
         misses: false,
         sweep: false,
         pick: None,
+        all_commits: false,
         mirrors: root.join("../.mirror"),
     };
     let given: Vec<String> = std::env::args().skip(1).collect();
@@ -87,10 +100,12 @@ fn args(root: &Path) -> Args {
     args.split = match value("--split").as_deref() {
         Some("test") => Split::Test,
         Some("all") => Split::All,
+        Some("fresh") => Split::Fresh,
         _ => Split::Train,
     };
     args.misses = given.iter().any(|a| a == "--misses");
     args.sweep = given.iter().any(|a| a == "--sweep");
+    args.all_commits = given.iter().any(|a| a == "--all-commits");
     if let Some(n) = value("--pick") {
         let repo = value("--repo").unwrap_or_else(|| String::from("nova"));
         args.pick = Some((n.parse().expect("--pick N"), repo));
@@ -106,7 +121,7 @@ fn main() {
     let args = args(&root);
     if let Some((n, repo)) = &args.pick {
         let dir = repo_dir(&root, &args.mirrors, repo).expect("the repository's mirror");
-        pick(&root, &dir, repo, *n);
+        pick(&root, &dir, repo, *n, args.all_commits);
         return;
     }
     routing(&root, &args);
@@ -212,8 +227,11 @@ fn routing(root: &Path, args: &Args) {
 }
 
 fn load(root: &Path, args: &Args) -> Vec<Task> {
-    let pinned = std::fs::read_to_string(root.join("benches/domains/tasks.txt"))
-        .expect("benches/domains/tasks.txt");
+    let file = match args.split {
+        Split::Fresh => "benches/domains/fresh.txt",
+        _ => "benches/domains/tasks.txt",
+    };
+    let pinned = std::fs::read_to_string(root.join(file)).expect(file);
     let mut tasks: Vec<Task> = Vec::new();
     let mut missing = BTreeSet::new();
     let mut dropped = Vec::new();
@@ -226,7 +244,7 @@ fn load(root: &Path, args: &Args) -> Vec<Task> {
             continue;
         };
         let wanted = match args.split {
-            Split::All => true,
+            Split::All | Split::Fresh => true,
             Split::Test => mirrors::held_out(commit),
             Split::Train => !mirrors::held_out(commit),
         };
@@ -317,28 +335,25 @@ fn sweep(tasks: &[Task]) {
     let owners: Vec<Owners<'_>> = tasks.iter().map(|t| Owners::domains(&t.set, &[])).collect();
     for described in [0.1, 0.3] {
         for defines in [0.3, 1.0, 1.5] {
-            for named in [0.5, 1.0] {
+            for named in [0.5, 1.0, 2.0] {
                 for part_words in [0.0, 0.5, 1.0, 2.0] {
-                    for best_files in [3, 5] {
-                        let weights = route::Weights {
-                            described,
-                            defines,
-                            named,
-                            part_words,
-                            best_files,
-                            ..route::WEIGHTS
-                        };
-                        let right = tasks
-                            .iter()
-                            .zip(&owners)
-                            .filter(|(t, owners)| {
-                                route::scores_with(&t.index, owners, &t.message, &weights)
-                                    .first()
-                                    .is_some_and(|s| s.score > 0.0 && s.agent == t.expected)
-                            })
-                            .count();
-                        rows.push((right, weights));
-                    }
+                    let weights = route::Weights {
+                        described,
+                        defines,
+                        named,
+                        part_words,
+                        ..route::WEIGHTS
+                    };
+                    let right = tasks
+                        .iter()
+                        .zip(&owners)
+                        .filter(|(t, owners)| {
+                            route::scores_with(&t.index, owners, &t.message, &weights)
+                                .first()
+                                .is_some_and(|s| s.score > 0.0 && s.agent == t.expected)
+                        })
+                        .count();
+                    rows.push((right, weights));
                 }
             }
         }
@@ -371,6 +386,7 @@ fn report(results: &[Routed], args: &Args) {
         Split::Train => "train",
         Split::Test => "held-out",
         Split::All => "all",
+        Split::Fresh => "fresh",
     };
     println!("routing ({split} split), offline router");
     println!("| repository | tasks | right | accuracy | without an `area:` prefix |");
@@ -463,7 +479,7 @@ fn sizes(root: &Path, args: &Args) {
 /// owner among the domain agents scaffolded at the repository's head, at most a sixth of them
 /// (and at least 2) per owner, and whose message is not a chore. Each is checked at its parent
 /// when the benchmark runs.
-fn pick(root: &Path, dir: &Path, repo: &str, n: usize) {
+fn pick(root: &Path, dir: &Path, repo: &str, n: usize, all_commits: bool) {
     let git = Repository::open(dir).expect("open");
     let head = git.head().expect("head").peel_to_commit().expect("commit");
     let id = format!("{repo}-head-{}", &head.id().to_string()[..12]);
@@ -475,7 +491,11 @@ fn pick(root: &Path, dir: &Path, repo: &str, n: usize) {
     let mut per_owner: BTreeMap<String, usize> = BTreeMap::new();
     let mut walk = git.revwalk().expect("revwalk");
     walk.push_head().expect("head");
-    walk.simplify_first_parent().expect("first parent");
+    if all_commits {
+        walk.set_sorting(git2::Sort::TIME).expect("sorting");
+    } else {
+        walk.simplify_first_parent().expect("first parent");
+    }
     let mut found = 0;
     for oid in walk.flatten() {
         let commit = git.find_commit(oid).expect("commit");

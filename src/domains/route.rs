@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::Owners;
 use crate::agents::AgentDef;
-use crate::index::terms::{stem, terms_of_prose};
+use crate::index::terms::{component_names, directory_names, stem, terms_of_prose};
 use crate::index::{Focus, Index};
 
 /// How the router weighs what it finds; measured with `cargo bench --bench domains -- --sweep`
@@ -37,8 +37,9 @@ pub struct Weights {
     pub defines: f64,
     /// What such a name weighs on top when the task puts it in backticks: the item it points at.
     pub quoted: f64,
-    /// What the task naming the part (its `area:` prefix, a code name or a path is the part's
-    /// directory) weighs; naming one of its files or directories weighs half.
+    /// What the task naming the part (its `area:` prefix or a conventional commit's scope, a code
+    /// name or a path answers to the part's directory) weighs; naming one of its files or
+    /// directories weighs half.
     pub named: f64,
     /// What the part as a whole weighs: its code's words (names, doc comments, paths, tests left
     /// out) as one document, scored by BM25 against the task's, the best part counting 1.
@@ -125,7 +126,14 @@ pub fn scores_with(
     }
     defined(index, (&focus, task), weights, &owner, &mut scores);
     described(owners, &focus, weights.described, &mut scores);
-    named(index, owners, &focus, weights.named, &owner, &mut scores);
+    named(
+        index,
+        owners,
+        &mentioned(&focus),
+        weights.named,
+        &owner,
+        &mut scores,
+    );
     part_words(index, &focus, weights.part_words, &owner, &mut scores);
     for score in &mut scores {
         score
@@ -257,28 +265,27 @@ fn mentioned(focus: &Focus) -> Vec<String> {
     out
 }
 
-/// Adds `weight` to each part whose directory the task names, half of it to a part one of whose
-/// files or directories it names.
+/// Adds `weight` to each part whose directory one of `words` names (`terms::directory_names`:
+/// `mangen` names `clap_mangen`), half of it to a part one of whose files or directories it
+/// names.
 fn named(
     index: &Index,
     owners: &Owners<'_>,
-    focus: &Focus,
+    words: &[String],
     weight: f64,
     owner: &dyn Fn(&str) -> Option<usize>,
     scores: &mut [Score],
 ) {
-    let words = mentioned(focus);
     if words.is_empty() {
         return;
     }
-    let word_of = |component: &str| {
-        let component = component.rsplit_once('.').map_or(component, |(s, _)| s);
-        let stemmed = stem(&component.to_lowercase().replace('-', "_"));
-        words.contains(&stemmed).then(|| component.to_owned())
-    };
+    // The first of `path`'s names the task's words have.
+    let named_in = |names: Vec<String>| names.into_iter().find(|n| words.contains(n));
     for (i, agent) in owners.agents().enumerate() {
-        let last = agent.part.as_deref().and_then(|p| p.rsplit('/').next());
-        if let Some(word) = last.and_then(word_of) {
+        let Some(part) = agent.part.as_deref() else {
+            continue;
+        };
+        if let Some(word) = named_in(directory_names(part)) {
             scores[i].score += weight;
             scores[i].named.push(word);
         }
@@ -288,7 +295,7 @@ fn named(
         if !scores[i].named.is_empty() {
             continue;
         }
-        if let Some(word) = path.split('/').find_map(word_of) {
+        if let Some(word) = named_in(component_names(path)) {
             scores[i].score += weight / 2.0;
             scores[i].named.push(word);
         }

@@ -404,16 +404,17 @@ fn front(part: &Part, description: &str) -> String {
     )
 }
 
-/// One line: what the part owns and what it is, from its docs' first sentence.
+/// One line: what the part owns and what it is, from its docs' first sentence (a module's own
+/// docs only: its crate's description is not the module's).
 fn description(part: &Part, module_docs: &str, readme: &str) -> String {
-    let said = [
-        module_docs,
-        readme,
-        part.crate_description.as_deref().unwrap_or(""),
-    ]
-    .into_iter()
-    .map(first_sentence)
-    .find(|s| !s.is_empty());
+    let crate_description = match part.kind {
+        Kind::Crate => part.crate_description.as_deref().unwrap_or(""),
+        Kind::Module => "",
+    };
+    let said = [module_docs, readme, crate_description]
+        .into_iter()
+        .map(first_sentence)
+        .find(|s| !s.is_empty());
     let owns = format!("Owns `{}` ({})", part.path, what(part));
     match said {
         Some(sentence) => format!("{owns}: {sentence}"),
@@ -424,7 +425,8 @@ fn description(part: &Part, module_docs: &str, readme: &str) -> String {
 fn first_sentence(text: &str) -> String {
     let paragraph: Vec<&str> = text
         .lines()
-        .map(str::trim)
+        // A quoted tagline (`> **Command Line Argument Parser**`) is a sentence too.
+        .map(|l| l.trim().trim_start_matches('>').trim().trim_matches('*'))
         .skip_while(|l| l.is_empty() || l.starts_with('#'))
         .take_while(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
@@ -441,16 +443,46 @@ fn first_sentence(text: &str) -> String {
     }
 }
 
-/// The leading `//!` comment of a Rust file, without its markers, at most 30 lines.
+/// The leading inner doc comment of a Rust file (`//!` lines, or a `/*! ... */` block), without
+/// its markers, at most 30 lines.
 pub fn inner_docs(text: &str) -> String {
-    text.lines()
+    let mut lines = text
+        .lines()
         .map(str::trim_start)
         .skip_while(|l| l.is_empty() || (l.starts_with("//") && !l.starts_with("//!")))
-        .take_while(|l| l.starts_with("//!"))
-        .map(|l| {
-            let l = &l[3..];
-            l.strip_prefix(' ').unwrap_or(l)
-        })
+        .peekable();
+    let docs: Vec<&str> = match lines.peek() {
+        Some(first) if first.starts_with("/*!") => {
+            let first = first.trim_start_matches("/*!");
+            let mut open = true;
+            let block: Vec<&str> = std::iter::once(first)
+                .chain(lines.skip(1))
+                .map_while(|l| {
+                    let (line, closed) = l.split_once("*/").map_or((l, false), |(a, _)| (a, true));
+                    let was_open = std::mem::replace(&mut open, !closed);
+                    was_open.then_some(line.trim())
+                })
+                .collect();
+            // A block whose every line opens with `*` has them as a margin, not as bullets.
+            let starred = block.iter().all(|l| l.is_empty() || l.starts_with('*'));
+            block
+                .into_iter()
+                .map(|l| match l.strip_prefix('*') {
+                    Some(rest) if starred => rest.strip_prefix(' ').unwrap_or(rest),
+                    _ => l,
+                })
+                .collect()
+        }
+        _ => lines
+            .take_while(|l| l.starts_with("//!"))
+            .map(|l| {
+                let l = &l[3..];
+                l.strip_prefix(' ').unwrap_or(l)
+            })
+            .collect(),
+    };
+    docs.into_iter()
+        .skip_while(|l| l.trim().is_empty())
         .take(DOC_LINES)
         .collect::<Vec<_>>()
         .join("\n")
@@ -458,23 +490,40 @@ pub fn inner_docs(text: &str) -> String {
         .to_owned()
 }
 
-/// A README's title and first section, at most [`DOC_LINES`] lines, badges left out.
+/// A README's title and first section, at most [`DOC_LINES`] lines: badges, HTML comments and
+/// headings (`#` ones, and a line underlined with `===` or `---`) left out.
 fn first_section(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let underline = |l: &str| {
+        let l = l.trim();
+        l.len() >= 3 && (l.chars().all(|c| c == '=') || l.chars().all(|c| c == '-'))
+    };
     let mut headings = 0;
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with("[!") && !l.trim_start().starts_with("!["))
-        .take_while(|l| {
-            if l.starts_with('#') {
-                headings += 1;
+    let mut in_comment = false;
+    let mut kept = Vec::new();
+    for (k, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        if in_comment || trimmed.starts_with("<!--") {
+            in_comment = !line.contains("-->");
+            continue;
+        }
+        let setext = lines.get(k + 1).is_some_and(|next| underline(next)) && !trimmed.is_empty();
+        if line.starts_with('#') || setext {
+            headings += 1;
+            if headings > 1 {
+                break;
             }
-            headings <= 1
-        })
-        .filter(|l| !l.starts_with('#'))
-        .take(DOC_LINES)
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_owned()
+            continue;
+        }
+        if underline(line) && k > 0 || trimmed.starts_with("[!") || trimmed.starts_with("![") {
+            continue;
+        }
+        kept.push(*line);
+        if kept.len() == DOC_LINES {
+            break;
+        }
+    }
+    kept.join("\n").trim().to_owned()
 }
 
 /// What `ARCHITECTURE.md` says of the part: a code map's entry for its path (the line that starts
@@ -657,6 +706,22 @@ mod tests {
     fn docs_are_read_from_inner_comments_and_the_code_map() {
         let text = "// SPDX\n//! The index.\n//!\n//! Owns tags.\nuse x;\n//! not this\n";
         assert_eq!(inner_docs(text), "The index.\n\nOwns tags.");
+        let block = "// SPDX\n/*!\nDFAs.\n\nThey search.\n*/\npub mod dense;\n/*! not this */\n";
+        assert_eq!(inner_docs(block), "DFAs.\n\nThey search.");
+        assert_eq!(inner_docs("/*! One line. */\nuse x;"), "One line.");
+        assert_eq!(
+            inner_docs("/*!\n * Starred.\n *\n * Lines.\n */"),
+            "Starred.\n\nLines."
+        );
+        assert_eq!(inner_docs("/*!\nA list:\n* one\n*/"), "A list:\n* one");
+        let readme = "<!-- omit in TOC -->\n# `clap_mangen`\n\n> **Manpage generation for `clap`**\n\n[![Crates.io](x)](y)\n\n## Example\n\nNo.";
+        assert_eq!(
+            first_sentence(&first_section(readme)),
+            "Manpage generation for `clap`"
+        );
+        let setext =
+            "regex-automata\n==============\nThis crate exposes engines.\n\nUsage\n-----\nNo.";
+        assert_eq!(first_section(setext), "This crate exposes engines.");
         assert_eq!(
             first_sentence("Tags for files. And more.\n\nNext."),
             "Tags for files."

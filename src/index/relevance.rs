@@ -186,24 +186,17 @@ fn matched_terms(text: &str, wanted: &HashSet<&str>) -> Vec<String> {
     terms
 }
 
-/// Whether `path` is in one of `scopes`: a directory of it, or its file's stem, is named so
-/// (`-` and `_` alike).
+/// Whether `path` is in one of `scopes`: a directory of it, or its file's stem, answers to one
+/// (`terms::component_names`).
 fn in_scope(path: &str, scopes: &[String]) -> bool {
     if scopes.is_empty() {
         return false;
     }
-    let parts: Vec<&str> = path.split('/').collect();
-    let last = parts.len().saturating_sub(1);
-    parts.iter().enumerate().any(|(k, part)| {
-        let part = if k == last {
-            part.rsplit_once('.').map_or(*part, |(stem, _)| stem)
-        } else {
-            part
-        };
-        // `test:` is about `tests/`: the stems are compared.
-        let part = stem(&part.to_lowercase().replace('-', "_"));
-        scopes.iter().any(|s| stem(&s.replace('-', "_")) == part)
-    })
+    // `test:` is about `tests/`: the stems are compared.
+    let names = super::terms::component_names(path);
+    scopes
+        .iter()
+        .any(|s| names.contains(&stem(&s.to_lowercase().replace('-', "_"))))
 }
 
 #[cfg(test)]
@@ -218,5 +211,8 @@ mod tests {
         assert!(in_scope("crates/grep_cli/src/lib.rs", &scopes));
         assert!(!in_scope("crates/globset/src/lib.rs", &scopes));
         assert!(!in_scope("src/ignored.rs", &scopes));
+        let family = [String::from("mangen")];
+        assert!(in_scope("clap_mangen/src/render.rs", &family));
+        assert!(!in_scope("clap_complete/src/lib.rs", &family));
     }
 }

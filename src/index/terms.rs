@@ -119,8 +119,54 @@ pub fn looks_like_code(word: &str) -> bool {
     word.contains('_') || word.contains("::") || word.ends_with("()") || inner_upper
 }
 
+/// The names a path's directories and file answer to, stemmed, `-` and `_` alike: each one's
+/// own (a file's without its extension) and, for a crate's directory (a top-level one, or one
+/// under `crates/`) named after its family (`clap_mangen`, `regex-automata`), its name without
+/// the family's word (`mangen`, `automata`): a commit's `fix(mangen):` or `automata:` names that
+/// crate.
+pub fn component_names(path: &str) -> Vec<String> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let last = parts.len().saturating_sub(1);
+    let mut out = Vec::new();
+    for (k, part) in parts.iter().enumerate() {
+        if k == last {
+            out.extend(names_of(
+                part.rsplit_once('.').map_or(*part, |(s, _)| s),
+                false,
+            ));
+        } else {
+            out.extend(names_of(part, is_crate_dir(&parts[..=k])));
+        }
+    }
+    out
+}
+
+/// The names the directory `dir` itself answers to (its last component's, as in
+/// [`component_names`]).
+pub fn directory_names(dir: &str) -> Vec<String> {
+    let parts: Vec<&str> = dir.split('/').collect();
+    names_of(parts.last().copied().unwrap_or(dir), is_crate_dir(&parts))
+}
+
+/// Whether the directory made of `parts` is where a workspace keeps a crate: a top-level one, or
+/// one under `crates/`.
+fn is_crate_dir(parts: &[&str]) -> bool {
+    parts.len() == 1 || (parts.len() == 2 && parts[0] == "crates")
+}
+
+/// A component's names: its own, stemmed, and a crate directory's without its family's word.
+fn names_of(component: &str, crate_dir: bool) -> Vec<String> {
+    let name = component.to_lowercase().replace('-', "_");
+    let family = crate_dir
+        .then(|| name.split_once('_'))
+        .flatten()
+        .map(|(_, rest)| stem(rest));
+    family.into_iter().chain([stem(&name)]).collect()
+}
+
 /// The directories a commit-style prefix names: `ignore,globset: increase ...` -> `ignore`,
-/// `globset`; none when the first line has no such prefix.
+/// `globset`; a conventional commit's scope, `fix(mangen)!: ...` -> `mangen` (its type, `fix`,
+/// names no directory); none when the first line has no such prefix.
 pub fn prefix_scopes(text: &str) -> Vec<String> {
     let first = text.lines().next().unwrap_or("");
     let Some((prefix, rest)) = first.split_once(':') else {
@@ -129,6 +175,18 @@ pub fn prefix_scopes(text: &str) -> Vec<String> {
     if !rest.starts_with(' ') || prefix.contains("::") {
         return Vec::new();
     }
+    let prefix = prefix.strip_suffix('!').unwrap_or(prefix);
+    let prefix = match prefix.split_once('(') {
+        Some((kind, scope))
+            if !kind.is_empty() && kind.chars().all(|c| c.is_ascii_alphabetic()) =>
+        {
+            match scope.strip_suffix(')') {
+                Some(scope) => scope,
+                None => return Vec::new(),
+            }
+        }
+        _ => prefix,
+    };
     let parts: Vec<&str> = prefix.split([',', '/']).map(str::trim).collect();
     let valid = |p: &&str| {
         !p.is_empty()
@@ -190,6 +248,22 @@ mod tests {
     }
 
     #[test]
+    fn a_crate_directory_answers_to_its_name_without_its_family() {
+        assert_eq!(
+            component_names("clap_mangen/src/render.rs"),
+            ["mangen", "clap_mangen", "src", "render"]
+        );
+        assert!(component_names("crates/grep-cli/src/lib.rs").contains(&String::from("cli")));
+        assert!(component_names("regex-automata/src/meta/mod.rs").contains(&stem("automata")));
+        // Only a crate's directory: a file or a nested directory answers to its own name.
+        assert!(!component_names("src/task_map.rs").contains(&String::from("map")));
+        assert!(!component_names("src/index/repo_map/x.rs").contains(&String::from("map")));
+        assert_eq!(directory_names("clap_mangen"), ["mangen", "clap_mangen"]);
+        assert_eq!(directory_names("regex-automata/src/meta"), ["meta"]);
+        assert_eq!(directory_names("crates/grep-cli"), ["cli", "grep_cli"]);
+    }
+
+    #[test]
     fn a_prefix_names_directories() {
         assert_eq!(
             prefix_scopes("ignore,globset: increase pool capacity"),
@@ -197,6 +271,15 @@ mod tests {
         );
         assert_eq!(prefix_scopes("walk: Flush stdout in batches"), ["walk"]);
         assert!(prefix_scopes("Fix the bug: it crashed").is_empty());
+        assert_eq!(
+            prefix_scopes("fix(mangen): Hide hidden positionals"),
+            ["mangen"]
+        );
+        assert_eq!(
+            prefix_scopes("feat(complete,derive)!: Expose completers"),
+            ["complete", "derive"]
+        );
+        assert!(prefix_scopes("fix(oops: no closing parenthesis").is_empty());
         assert!(prefix_scopes("Use `Index::map` here").is_empty());
         assert!(prefix_scopes("No prefix at all").is_empty());
     }

@@ -403,6 +403,11 @@ fn a_change_request_goes_to_the_owner_of_the_part_it_is_about() {
     );
     let cli = route("Make the command line's `main` read the order file its argument names");
     assert!(cli.starts_with("shop-cli: "), "{cli}");
+    // A conventional commit's scope is its author's word for where the change goes, though its
+    // words are the prices' (discount, total).
+    let scoped = route("fix(cli): make it print the total with its discount");
+    assert!(scoped.starts_with("shop-cli: "), "{scoped}");
+    assert!(scoped.contains("the task names cli"), "{scoped}");
     // A question is still chat's, and a doc comment still the doc writer's.
     assert!(route("What does the discount do?").starts_with("chat: "));
     assert!(route("Add a doc comment to parse_order").starts_with("doc-writer: "));
