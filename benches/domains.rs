@@ -77,6 +77,9 @@ struct Args {
     pick: Option<(usize, String)>,
     /// `--pick` walks every commit, not only the first-parent line (clap merges each pull request).
     all_commits: bool,
+    /// `--history W`: the router's `history` weight (0: the router without the repository's
+    /// history).
+    history: f64,
     mirrors: PathBuf,
 }
 
@@ -87,6 +90,7 @@ fn args(root: &Path) -> Args {
         sweep: false,
         pick: None,
         all_commits: false,
+        history: route::WEIGHTS.history,
         mirrors: root.join("../.mirror"),
     };
     let given: Vec<String> = std::env::args().skip(1).collect();
@@ -106,6 +110,9 @@ fn args(root: &Path) -> Args {
     args.misses = given.iter().any(|a| a == "--misses");
     args.sweep = given.iter().any(|a| a == "--sweep");
     args.all_commits = given.iter().any(|a| a == "--all-commits");
+    if let Some(w) = value("--history") {
+        args.history = w.parse().expect("--history W");
+    }
     if let Some(n) = value("--pick") {
         let repo = value("--repo").unwrap_or_else(|| String::from("nova"));
         args.pick = Some((n.parse().expect("--pick N"), repo));
@@ -200,6 +207,8 @@ struct Task {
     expected: String,
     index: Index,
     set: AgentSet,
+    /// The repository's history up to the task's parent.
+    past: route::Past,
 }
 
 /// One routed task.
@@ -221,7 +230,13 @@ fn routing(root: &Path, args: &Args) {
     }
     let results: Vec<Routed> = tasks
         .iter()
-        .map(|t| route_one(t, &route::WEIGHTS))
+        .map(|t| {
+            let weights = route::Weights {
+                history: args.history,
+                ..route::WEIGHTS
+            };
+            route_one(t, &weights)
+        })
         .collect();
     report(&results, args);
 }
@@ -286,6 +301,9 @@ fn load_one(root: &Path, dir: &Path, repo: &str, commit: &str) -> Result<Task, S
     let files = changed(&git, &parent, &commit);
     let expected = owner(&owners, &files).ok_or("its files have no one owner")?;
     let message = commit.message().unwrap_or_default().trim().to_owned();
+    let changes = nova::git::recent_changes_from(dir, parent.id(), route::HISTORY)
+        .map_err(|e| e.to_string())?;
+    let past = route::Past::new(&owners, &changes);
     drop(owners);
     Ok(Task {
         repo: repo.to_owned(),
@@ -294,6 +312,7 @@ fn load_one(root: &Path, dir: &Path, repo: &str, commit: &str) -> Result<Task, S
         expected,
         index,
         set,
+        past,
     })
 }
 
@@ -301,7 +320,7 @@ fn load_one(root: &Path, dir: &Path, repo: &str, commit: &str) -> Result<Task, S
 fn route_one(task: &Task, weights: &route::Weights) -> Routed {
     let owners = Owners::domains(&task.set, &[]);
     let best = |message: &str| {
-        let scores = route::scores_with(&task.index, &owners, message, weights);
+        let scores = route::scores_with(&task.index, &owners, (message, Some(&task.past)), weights);
         scores.into_iter().next().filter(|s| s.score > 0.0)
     };
     let routed = best(&task.message);
@@ -311,7 +330,12 @@ fn route_one(task: &Task, weights: &route::Weights) -> Routed {
         |s| route::explain(s, None),
     );
     if routed.as_ref().is_some_and(|s| s.agent != task.expected) {
-        let scores = route::scores_with(&task.index, &owners, &task.message, weights);
+        let scores = route::scores_with(
+            &task.index,
+            &owners,
+            (&task.message, Some(&task.past)),
+            weights,
+        );
         if let Some(right) = scores.iter().find(|s| s.agent == task.expected) {
             why.push_str(&format!(
                 "\n    and the right one: {}",
@@ -348,9 +372,14 @@ fn sweep(tasks: &[Task]) {
                         .iter()
                         .zip(&owners)
                         .filter(|(t, owners)| {
-                            route::scores_with(&t.index, owners, &t.message, &weights)
-                                .first()
-                                .is_some_and(|s| s.score > 0.0 && s.agent == t.expected)
+                            route::scores_with(
+                                &t.index,
+                                owners,
+                                (&t.message, Some(&t.past)),
+                                &weights,
+                            )
+                            .first()
+                            .is_some_and(|s| s.score > 0.0 && s.agent == t.expected)
                         })
                         .count();
                     rows.push((right, weights));

@@ -44,6 +44,11 @@ pub struct Weights {
     /// What the part as a whole weighs: its code's words (names, doc comments, paths, tests left
     /// out) as one document, scored by BM25 against the task's, the best part counting 1.
     pub part_words: f64,
+    /// What the part's history weighs: the subjects of the repository's recent commits that
+    /// changed its files ([`Past`]) as one document, scored by BM25 against the task's words, the
+    /// best part counting 1. How this repository's authors speak of each part: its areas
+    /// (`unstable:`, `api:`) and words that are in no file.
+    pub history: f64,
 }
 
 /// The weights Nova routes with.
@@ -57,7 +62,76 @@ pub const WEIGHTS: Weights = Weights {
     quoted: 0.5,
     named: 1.0,
     part_words: 1.0,
+    history: 1.0,
 };
+
+/// How many recent commits [`Past`] is read from (`git::recent_changes`).
+pub const HISTORY: usize = 500;
+
+/// What the repository's recent commits said of each part: the words of the subjects of the
+/// commits that changed its `.rs` files, each commit's words shared among the parts whose files
+/// it changed, by their share of them.
+#[derive(Debug, Default)]
+pub struct Past {
+    /// Per agent, each word's weight.
+    words: HashMap<String, HashMap<String, f64>>,
+}
+
+impl Past {
+    /// The history of `changes` (newest first, as `git::recent_changes` gives them) as `owners`
+    /// own the files today.
+    pub fn new(owners: &Owners<'_>, changes: &[crate::git::PastChange]) -> Past {
+        let mut words: HashMap<String, HashMap<String, f64>> = HashMap::new();
+        for change in changes {
+            let owned: Vec<&str> = change
+                .files
+                .iter()
+                .filter(|f| f.ends_with(".rs"))
+                .filter_map(|f| owners.owner_of(f).map(|a| a.name.as_str()))
+                .collect();
+            if owned.is_empty() {
+                continue;
+            }
+            let share = 1.0 / owned.len() as f64;
+            let terms = terms_of_prose(&change.subject);
+            for agent in owned {
+                let counts = words.entry(agent.to_owned()).or_default();
+                for term in &terms {
+                    *counts.entry(term.clone()).or_default() += share;
+                }
+            }
+        }
+        Past { words }
+    }
+
+    /// Each agent's BM25 score for `terms` against its history, with the words that scored,
+    /// most first.
+    fn scores(&self, terms: &[String]) -> HashMap<&str, (f64, Vec<String>)> {
+        let n = self.words.len() as f64;
+        let length = |counts: &HashMap<String, f64>| counts.values().sum::<f64>();
+        let average = self.words.values().map(length).sum::<f64>() / n.max(1.0);
+        let df = |term: &String| self.words.values().filter(|c| c.contains_key(term)).count();
+        self.words
+            .iter()
+            .map(|(agent, counts)| {
+                let norm = K1 * (1.0 - B + B * length(counts) / average.max(f64::MIN_POSITIVE));
+                let mut scored: Vec<(f64, &String)> = terms
+                    .iter()
+                    .filter_map(|term| {
+                        let tf = *counts.get(term)?;
+                        let df = df(term) as f64;
+                        let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                        Some((idf * tf * (K1 + 1.0) / (tf + norm), term))
+                    })
+                    .collect();
+                scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+                let score = scored.iter().map(|(s, _)| s).sum();
+                let words = scored.iter().take(5).map(|(_, t)| (*t).clone()).collect();
+                (agent.as_str(), (score, words))
+            })
+            .collect()
+    }
+}
 
 /// How much a task is about one domain agent's part, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -74,22 +148,26 @@ pub struct Score {
     pub named: Vec<String>,
     /// The task's words its code has most of, as a whole.
     pub words: Vec<String>,
+    /// The task's words the subjects of recent commits to its files have most of.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub past: Vec<String>,
     /// The test file the task's words match best, when the task says `test` and this part owns
     /// it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<String>,
 }
 
-/// Every domain agent's score for `task`, best first (ties by name).
-pub fn scores(index: &Index, owners: &Owners<'_>, task: &str) -> Vec<Score> {
-    scores_with(index, owners, task, &WEIGHTS)
+/// Every domain agent's score for `task`, best first (ties by name), with the repository's
+/// history when there is one.
+pub fn scores(index: &Index, owners: &Owners<'_>, task: &str, past: Option<&Past>) -> Vec<Score> {
+    scores_with(index, owners, (task, past), &WEIGHTS)
 }
 
 /// [`scores`] with `weights`: for measuring them.
 pub fn scores_with(
     index: &Index,
     owners: &Owners<'_>,
-    task: &str,
+    (task, past): (&str, Option<&Past>),
     weights: &Weights,
 ) -> Vec<Score> {
     let focus = Focus::from_task(task);
@@ -103,6 +181,7 @@ pub fn scores_with(
             described: Vec::new(),
             named: Vec::new(),
             words: Vec::new(),
+            past: Vec::new(),
             test: None,
         })
         .collect();
@@ -135,6 +214,9 @@ pub fn scores_with(
         &mut scores,
     );
     part_words(index, &focus, weights.part_words, &owner, &mut scores);
+    if let Some(past) = past {
+        history(past, &focus, weights.history, &mut scores);
+    }
     for score in &mut scores {
         score
             .files
@@ -374,6 +456,25 @@ fn part_words(
     }
 }
 
+/// Adds each part's history's score for the task's words, on a scale where the best part scores
+/// `weight`.
+fn history(past: &Past, focus: &Focus, weight: f64, scores: &mut [Score]) {
+    if weight == 0.0 || focus.terms.is_empty() {
+        return;
+    }
+    let mut by_agent = past.scores(&focus.terms);
+    let best = by_agent.values().map(|(s, _)| *s).fold(0.0, f64::max);
+    if best <= 0.0 {
+        return;
+    }
+    for score in scores.iter_mut() {
+        if let Some((s, words)) = by_agent.remove(score.agent.as_str()) {
+            score.score += weight * s / best;
+            score.past = words;
+        }
+    }
+}
+
 /// Adds what each agent's name, part and description share with the task's words, each word
 /// weighed by how few agents' descriptions have it.
 fn described(owners: &Owners<'_>, focus: &Focus, weight: f64, scores: &mut [Score]) {
@@ -412,8 +513,9 @@ pub fn route<'s>(
     index: &Index,
     owners: &Owners<'s>,
     task: &str,
+    past: Option<&Past>,
 ) -> Option<(&'s AgentDef, String, Vec<Score>)> {
-    let scores = scores(index, owners, task);
+    let scores = scores(index, owners, task, past);
     let best = scores.first().filter(|s| s.score > 0.0)?;
     let agent = owners.agents().find(|a| a.name == best.agent)?;
     let why = explain(best, scores.get(1));
@@ -447,6 +549,12 @@ pub fn explain(best: &Score, next: Option<&Score>) -> String {
     }
     if !best.named.is_empty() {
         reasons.push(format!("the task names {}", best.named.join(", ")));
+    }
+    if !best.past.is_empty() {
+        reasons.push(format!(
+            "recent commits to its files say {}",
+            best.past.join(", ")
+        ));
     }
     if !best.described.is_empty() {
         reasons.push(format!(

@@ -8,6 +8,7 @@
 
 mod branches;
 mod commit;
+mod history;
 mod push;
 pub mod scratch;
 mod worktree;
@@ -20,6 +21,7 @@ pub use commit::{
     commit_files_to_ref, commit_patch, commit_tree_to_ref, ref_target, review_branch, set_branch,
     set_checkpoint, valid_branch_name,
 };
+pub use history::{PastChange, recent_changes, recent_changes_from};
 pub use push::{PushError, checked_out_branch, push, remote_url};
 pub use worktree::{
     Ancestor, ChangedLines, WorktreeError, changed_between, changed_lines, checkout_detached,

@@ -170,6 +170,11 @@ pub fn changed_between(root: &Path, from: Oid, to: Oid) -> Result<Vec<String>, W
     let old = repo.find_commit(from)?.tree()?;
     let new = repo.find_commit(to)?.tree()?;
     let diff = repo.diff_tree_to_tree(Some(&old), Some(&new), None)?;
+    Ok(paths_of(&diff))
+}
+
+/// Every path `diff` adds, changes or deletes (a rename's both names), sorted.
+pub(super) fn paths_of(diff: &git2::Diff<'_>) -> Vec<String> {
     let mut paths: Vec<String> = diff
         .deltas()
         .flat_map(|delta| [delta.old_file().path(), delta.new_file().path()])
@@ -178,7 +183,7 @@ pub fn changed_between(root: &Path, from: Oid, to: Oid) -> Result<Vec<String>, W
         .collect();
     paths.sort();
     paths.dedup();
-    Ok(paths)
+    paths
 }
 
 /// A commit of a history walk: its id, its first parent and its message.

@@ -269,7 +269,7 @@ pub async fn ask(
             set,
             request,
             can_change,
-            context.as_ref().map(|c| &c.index),
+            repo_of(request, context.as_ref()),
             &mut rec,
         )?,
     };
@@ -392,16 +392,22 @@ pub fn explain_offline(
 ) -> Result<String, AskError> {
     let pipeline = ask_pipeline(set)?;
     let index = root.map(Index::build);
-    let (agent, why) = route::choose(
-        pipeline,
-        set,
-        disabled,
-        named,
-        question,
-        can_change,
-        index.as_ref(),
-    )?;
+    let repo = root
+        .zip(index.as_ref())
+        .map(|(root, index)| route::Repo { index, root });
+    let (agent, why) = route::choose(pipeline, set, disabled, named, question, can_change, repo)?;
     Ok(format!("{}: {why}", agent.name))
+}
+
+/// The repository as the offline router reads it, when the request has one and its index.
+fn repo_of<'r>(
+    request: &'r AskRequest,
+    context: Option<&'r RepoContext>,
+) -> Option<route::Repo<'r>> {
+    Some(route::Repo {
+        index: &context?.index,
+        root: request.repo_root.as_deref()?,
+    })
 }
 
 fn ask_pipeline(set: &AgentSet) -> Result<&Pipeline, AskError> {
@@ -506,7 +512,7 @@ impl<'a> Holder<'a> {
         set: &'a AgentSet,
         request: &AskRequest,
         can_change: bool,
-        index: Option<&Index>,
+        repo: Option<route::Repo<'_>>,
         rec: &mut Recorder<'_>,
     ) -> Result<Self, AskError> {
         // A caller working on its own tip runs the agent its own pipeline named.
@@ -529,7 +535,7 @@ impl<'a> Holder<'a> {
             request.agent.as_deref(),
             &request.question,
             can_change,
-            index,
+            repo,
         )?;
         rec.emit(Event::Routed {
             agent: agent.name.clone(),
@@ -797,7 +803,6 @@ impl<'a> Holder<'a> {
                     Ended::Stopped(why) | Ended::Invalid(why) => why.clone(),
                     _ => String::from("it answered instead of handing the request on"),
                 };
-                let index = scene.context.map(|c| &c.index);
                 let (agent, why) = route::choose(
                     scene.pipeline,
                     scene.set,
@@ -805,7 +810,7 @@ impl<'a> Holder<'a> {
                     None,
                     &request.question,
                     scene.can_change,
-                    index,
+                    repo_of(request, scene.context),
                 )?;
                 (
                     agent,

@@ -61,11 +61,19 @@ pub enum RouteError {
     },
 }
 
+/// What the offline router reads of the repository: its index, and where it is (for its recent
+/// history, read only when the set has domain agents).
+#[derive(Debug, Clone, Copy)]
+pub struct Repo<'a> {
+    pub index: &'a crate::index::Index,
+    pub root: &'a std::path::Path,
+}
+
 /// The agent that acts on `request` and why; `named` is `--agent NAME`. `can_change` says whether
 /// a change could land (a repository is there): without one, a change request is answered.
-/// With the repository's `index`, a change request the refactorer would take goes instead to the
-/// domain agent whose part it is about ([`crate::domains::route`]), when the set has one: routing
-/// by part runs only then.
+/// With the repository, a change request the refactorer would take goes instead to the domain
+/// agent whose part it is about ([`crate::domains::route`]), when the set has one: routing by
+/// part runs only then.
 pub fn choose<'s>(
     pipeline: &Pipeline,
     set: &'s AgentSet,
@@ -73,7 +81,7 @@ pub fn choose<'s>(
     named: Option<&str>,
     request: &str,
     can_change: bool,
-    index: Option<&crate::index::Index>,
+    repo: Option<Repo<'_>>,
 ) -> Result<(&'s AgentDef, String), RouteError> {
     let mut routed: Vec<&AgentDef> = pipeline
         .stages
@@ -155,7 +163,7 @@ pub fn choose<'s>(
         ));
     }
     if change.is_some()
-        && let Some((agent, about)) = domain_of(set, disabled, index, request)
+        && let Some((agent, about)) = domain_of(set, disabled, repo, request)
     {
         return Ok((agent, format!("{why}, and {about}")));
     }
@@ -174,18 +182,24 @@ pub fn choose<'s>(
 }
 
 /// The domain agent whose part `question` is about, and why, when the set has domain agents and
-/// the repository is indexed.
+/// the repository is indexed. Its recent history is read then; a history that cannot be read
+/// leaves the route to the code's words.
 fn domain_of<'s>(
     set: &'s AgentSet,
     disabled: &[String],
-    index: Option<&crate::index::Index>,
+    repo: Option<Repo<'_>>,
     question: &str,
 ) -> Option<(&'s AgentDef, String)> {
     let owners = crate::domains::Owners::domains(set, disabled);
     if owners.is_empty() {
         return None;
     }
-    crate::domains::route::route(index?, &owners, question).map(|(agent, why, _)| (agent, why))
+    let repo = repo?;
+    let past = crate::git::recent_changes(repo.root, crate::domains::route::HISTORY)
+        .ok()
+        .map(|changes| crate::domains::route::Past::new(&owners, &changes));
+    crate::domains::route::route(repo.index, &owners, question, past.as_ref())
+        .map(|(agent, why, _)| (agent, why))
 }
 
 /// Words too common to say which agent a request is for.
@@ -227,18 +241,30 @@ fn shared(words: &[String], agent: &AgentDef) -> Vec<String> {
     words.iter().filter(|w| own.contains(w)).cloned().collect()
 }
 
-/// The imperative a change request opens with, if it opens with one (`Please` aside).
+/// The imperative a change request opens with, if it opens with one (`Please`, and a commit's
+/// `area:` prefix, aside); a conventional commit's change type (`feat(cli): ...`) is one too.
 fn change_verb(request: &str) -> Option<&'static str> {
-    let mut words = request
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase);
-    let mut first = words.next()?;
-    if first == "please" {
-        first = words.next()?;
+    let opening = |text: &str, words: &[&'static str]| {
+        let mut opening = text
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase);
+        let mut first = opening.next()?;
+        if first == "please" {
+            first = opening.next()?;
+        }
+        words.iter().copied().find(|verb| *verb == first)
+    };
+    match request.split_once(": ") {
+        Some((_, rest)) if !crate::index::terms::prefix_scopes(request).is_empty() => {
+            opening(rest, CHANGE_VERBS).or_else(|| opening(request, CHANGE_TYPES))
+        }
+        _ => opening(request, CHANGE_VERBS),
     }
-    CHANGE_VERBS.iter().copied().find(|verb| *verb == first)
 }
+
+/// The conventional commit types that change code (`feat(cli): ...`, `fix: ...`).
+const CHANGE_TYPES: &[&str] = &["feat", "fix", "perf", "refactor"];
 
 #[cfg(test)]
 mod tests {
@@ -262,6 +288,16 @@ mod tests {
             Ok("refactorer")
         );
         assert_eq!(pick("Rename greet to hello", false).as_deref(), Ok("chat"));
+        // A commit-style prefix is not the request's first word.
+        for change in [
+            "sync: make the semaphore fair",
+            "feat(cli): print the total",
+            "fix(mangen): Hide hidden positionals",
+            "refactor: Move shell detection to Shells",
+        ] {
+            assert_eq!(pick(change, true).as_deref(), Ok("refactorer"), "{change}");
+        }
+        assert_eq!(pick("sync: why is it unfair?", true).as_deref(), Ok("chat"));
         let named = choose(pipeline, &set, &[], Some("refactorer"), "Why?", true, None);
         assert_eq!(
             named.map(|(a, why)| (a.name.clone(), why)).ok(),

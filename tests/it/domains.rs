@@ -442,6 +442,40 @@ fn a_change_request_goes_to_the_owner_of_the_part_it_is_about() {
 }
 
 /// A library with one fix clippy can make, and a test.
+#[test]
+fn a_task_in_the_repositorys_own_words_goes_where_its_history_put_them() {
+    let env = TestEnv::new();
+    let repo = shop(&env);
+    let run = env.nova_in(&repo, ["agents", "scaffold"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    let route = |task: &str| {
+        let run = env.nova_in(&repo, ["ask", "--explain-route", task]);
+        assert_eq!(run.code, 0, "{}", run.both());
+        run.stdout
+    };
+    // `ledger` is in no file, no name and no description: only the history says whose it is.
+    let task = "Make the ledger reject an entry twice";
+    let before = route(task);
+    assert!(!before.starts_with("shop-price: "), "{before}");
+    for (i, subject) in [
+        "ledger: keep each entry once",
+        "ledger: balance the entries",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = format!("crates/price/src/part{i}.rs");
+        crate::bench::commit(&repo, &[(&file, "pub fn f() {}\n")], subject);
+    }
+    let after = route(task);
+    assert!(after.starts_with("shop-price: "), "{after}");
+    let said = after
+        .split("recent commits to its files say ")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(said.contains("ledger"), "{after}");
+}
+
 fn fixable(name: &str, body: &str) -> String {
     format!(
         "//! The {name} part.\n\n{body}\n\n#[cfg(test)]\nmod tests {{\n    #[test]\n    \
