@@ -114,14 +114,12 @@ impl Past {
         self.words
             .iter()
             .map(|(agent, counts)| {
-                let norm = K1 * (1.0 - B + B * length(counts) / average.max(f64::MIN_POSITIVE));
+                let relative = length(counts) / average.max(f64::MIN_POSITIVE);
                 let mut scored: Vec<(f64, &String)> = terms
                     .iter()
                     .filter_map(|term| {
                         let tf = *counts.get(term)?;
-                        let df = df(term) as f64;
-                        let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-                        Some((idf * tf * (K1 + 1.0) / (tf + norm), term))
+                        Some((bm25(tf, (df(term) as f64, n), relative), term))
                     })
                     .collect();
                 scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
@@ -388,6 +386,13 @@ fn named(
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
+/// A term's BM25 score in a document: `tf` times in it, in `df` of the `n` documents, the
+/// document `relative` times the average's length.
+fn bm25(tf: f64, (df, n): (f64, f64), relative: f64) -> f64 {
+    let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+    idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * relative))
+}
+
 /// Adds each part's BM25 score for the task's terms, its code's words (the names of its
 /// definitions, their doc comments at half, its paths at twice; test files left out) taken as
 /// one document, on a scale where the best part scores `weight`.
@@ -434,8 +439,7 @@ fn part_words(
                 .iter()
                 .map(|(term, tf)| {
                     let df = counts.iter().filter(|c| c.contains_key(term)).count() as f64;
-                    let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-                    idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * lengths[i] / average))
+                    bm25(*tf, (df, n), lengths[i] / average)
                 })
                 .sum()
         })
