@@ -48,7 +48,7 @@ use nova::domains::{Owners, route, scaffold};
 use nova::index::{Focus, Index, count_tokens};
 
 /// The repositories: a short name and the mirror's directory (`None`: Nova's own).
-const REPOS: [mirrors::Repo; 7] = [
+const REPOS: [mirrors::Repo; 9] = [
     ("nova", None),
     ("ripgrep", Some("BurntSushi+ripgrep")),
     ("tokio", Some("tokio-rs+tokio")),
@@ -56,6 +56,8 @@ const REPOS: [mirrors::Repo; 7] = [
     ("regex", Some("rust-lang+regex")),
     ("tracing", Some("tokio-rs+tracing")),
     ("axum", Some("tokio-rs+axum")),
+    ("hyper", Some("hyperium+hyper")),
+    ("helix", Some("helix-editor+helix")),
 ];
 
 /// A map with no budget to speak of: everything it would show.
