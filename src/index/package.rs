@@ -38,6 +38,8 @@ pub fn file_kind(path: &str) -> FileKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
     pub name: String,
+    /// The directory of its manifest, relative to the repository (`""` at the root).
+    pub dir: String,
     /// Its `[features]` and its optional dependencies (each one is a feature too).
     pub features: Vec<String>,
     /// What a build without `--features` has on: `default`, and what it enables in turn.
@@ -131,6 +133,7 @@ fn manifest(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<Package>
     let rust_version = clippy_msrv(dir, read).or(rust_version);
     Some(Package {
         name,
+        dir: dir.to_owned(),
         features,
         default_features,
         rust_version,

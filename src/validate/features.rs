@@ -13,29 +13,36 @@ use crate::edit::Patch;
 use crate::index::attributes::{self, Attributes};
 use crate::index::{cfg, package};
 
-/// One extra build a change needs: `cargo build -p <package> --features a,b`, or
-/// `--all-features`.
+/// One extra build a change needs: `cargo build --manifest-path <dir>/Cargo.toml --features a,b`,
+/// or `--all-features`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FeatureConfig {
     pub package: String,
     /// Empty for `--all-features`.
     pub features: Vec<String>,
+    /// The directory of the package's manifest (`""` at the root).
+    #[serde(default)]
+    pub dir: String,
 }
 
 impl FeatureConfig {
-    /// `-p core --features core/extra`, `-p core --all-features`.
+    /// `--manifest-path core/Cargo.toml --features extra`, `--manifest-path Cargo.toml
+    /// --all-features`. The package is chosen by its manifest, not by `-p core --features
+    /// core/extra`: cargo reads `core/extra` as a dependency's feature when `core` is the package
+    /// of the manifest it runs on (a single crate, a workspace's root package), and refuses the
+    /// build on every tree, so the change under the feature would never be built.
     pub fn args(&self) -> Vec<String> {
-        let mut args = vec![String::from("-p"), self.package.clone()];
+        let manifest = if self.dir.is_empty() {
+            String::from("Cargo.toml")
+        } else {
+            format!("{}/Cargo.toml", self.dir)
+        };
+        let mut args = vec![String::from("--manifest-path"), manifest];
         if self.features.is_empty() {
             args.push(String::from("--all-features"));
         } else {
             args.push(String::from("--features"));
-            let qualified: Vec<String> = self
-                .features
-                .iter()
-                .map(|feature| format!("{}/{feature}", self.package))
-                .collect();
-            args.push(qualified.join(","));
+            args.push(self.features.join(","));
         }
         args
     }
@@ -70,7 +77,7 @@ pub struct FeatureBuild {
 /// The feature builds `patch` needs. `read` gives a file's text in the worktree (the manifests
 /// and the parents that declare a changed module).
 pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<FeatureConfig> {
-    let mut by_package: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut by_package: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     for change in &patch.changes {
         let path = change.path.as_str();
         if !path.ends_with(".rs") {
@@ -97,11 +104,13 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
         let Some(package) = package::of(path, read) else {
             continue;
         };
-        let features = by_package.entry(package.name).or_default();
+        let (_, features) = by_package
+            .entry(package.name)
+            .or_insert_with(|| (package.dir, Vec::new()));
         features.extend(wanted.into_iter().filter(|f| package.features.contains(f)));
     }
     let mut configs = Vec::new();
-    for (package, mut features) in by_package {
+    for (package, (dir, mut features)) in by_package {
         features.sort();
         features.dedup();
         if features.is_empty() {
@@ -110,10 +119,12 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
         configs.push(FeatureConfig {
             package: package.clone(),
             features,
+            dir: dir.clone(),
         });
         configs.push(FeatureConfig {
             package,
             features: Vec::new(),
+            dir,
         });
     }
     configs
@@ -225,7 +236,10 @@ mod tests {
                 .iter()
                 .map(|c| c.args().join(" "))
                 .collect::<Vec<_>>(),
-            ["-p feat --features feat/extra", "-p feat --all-features"]
+            [
+                "--manifest-path crates/feat/Cargo.toml --features extra",
+                "--manifest-path crates/feat/Cargo.toml --all-features"
+            ]
         );
     }
 

@@ -250,6 +250,33 @@ fn a_change_that_breaks_a_feature_is_rejected_naming_it() {
     );
 }
 
+/// An old crate's shape: edition 2015 (cargo's first resolver), two features that cannot be on
+/// together, so `--all-features` builds on no tree, and a change under one of them.
+#[test]
+fn a_change_that_breaks_a_feature_of_an_old_crate_is_rejected_though_all_features_never_build() {
+    let env = TestEnv::new();
+    let exclusive = "#[cfg(all(feature = \"extra\", feature = \"other\"))]\n\
+                     compile_error!(\"extra and other are exclusive\");\n\n";
+    let files = [
+        (
+            String::from("Cargo.toml"),
+            String::from(
+                "[package]\nname = \"feat\"\nversion = \"0.1.0\"\n\n\
+                 [features]\nextra = []\nother = []\n",
+            ),
+        ),
+        (String::from("src/lib.rs"), format!("{exclusive}{FEATURED}")),
+    ];
+    let repo = repo(&env, "old-featured", &files);
+    let reply = block("src/lib.rs", "    one() + 1\n", "    one() + \"1\"\n");
+    let run = apply(&env, &repo, &reply);
+    assert_rejected(
+        &run,
+        &repo,
+        &["`feat` with --features extra does not build: error[E0277]"],
+    );
+}
+
 #[test]
 fn a_change_outside_any_feature_costs_no_feature_build() {
     let env = TestEnv::new();
