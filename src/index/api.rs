@@ -16,6 +16,9 @@ use super::package::{FileKind, file_kind};
 struct Signature {
     shown: String,
     tokens: Vec<String>,
+    /// A trait's item with no default (a method without a body, a type or constant without a
+    /// value): every implementor must provide it, so adding one is a change too.
+    required: bool,
 }
 
 /// How the change of the file at `path` from `before` to `after` changes the public API, one
@@ -46,10 +49,21 @@ pub fn changes(
     for (key, old) in &was {
         match is.get(key) {
             None => said.push(format!("`{}` is gone", old.shown)),
-            Some(new) if new.tokens != old.tokens => {
+            Some(new) if new.tokens != old.tokens || new.required != old.required => {
                 said.push(format!("`{}` became `{}`", old.shown, new.shown));
             }
             Some(_) => {}
+        }
+    }
+    for (key, new) in &is {
+        if new.required && !was.contains_key(key) {
+            let owner = key
+                .rsplit_once("::")
+                .map_or(key.as_str(), |(trait_, _)| trait_);
+            said.push(format!(
+                "`{}` is new in trait `{owner}`, and its implementors must provide it",
+                new.shown
+            ));
         }
     }
     said
@@ -110,6 +124,9 @@ fn items(
                     }
                 }
             }
+            "trait_item" if is_pub(item, text) && shown(name) => {
+                trait_items(item, text, &format!("{prefix}{name}"), out);
+            }
             "mod_item" if is_pub(item, text) && shown(name) => {
                 if let Some(body) = item.child_by_field_name("body") {
                     let prefix = format!("{prefix}{name}::");
@@ -136,6 +153,33 @@ fn items(
             }
             _ => {}
         }
+    }
+}
+
+/// A trait as its users and implementors see it: its header (generics, supertraits) as
+/// `trait Name`, and each of its items as `Name::item`, a default method without its body (the
+/// body is no more API than a function's), a constant without its value.
+fn trait_items(item: Node<'_>, text: &str, name: &str, out: &mut BTreeMap<String, Signature>) {
+    let body = item.child_by_field_name("body");
+    let header_end = body.map_or(item.end_byte(), |b| b.start_byte());
+    out.insert(format!("trait {name}"), signature(item, text, header_end));
+    let Some(body) = body else { return };
+    let mut cursor = body.walk();
+    for member in body.named_children(&mut cursor) {
+        let value = member.child_by_field_name("value");
+        let (end, required) = match member.kind() {
+            "function_item" => (until_body(member), false),
+            "function_signature_item" => (member.end_byte(), true),
+            "const_item" => (
+                value.map_or(member.end_byte(), |v| v.start_byte()),
+                value.is_none(),
+            ),
+            "associated_type" => (member.end_byte(), !text[member.byte_range()].contains('=')),
+            _ => continue,
+        };
+        let mut signature = signature(member, text, end);
+        signature.required = required;
+        out.insert(format!("{name}::{}", name_of(member, text)), signature);
     }
 }
 
@@ -216,6 +260,7 @@ fn signature(item: Node<'_>, text: &str, end: usize) -> Signature {
     Signature {
         shown: shown.join(" "),
         tokens: tidy(tokens),
+        required: false,
     }
 }
 
@@ -340,6 +385,36 @@ mod tests {
             !said.iter().any(|s| s.contains("MAX")),
             "a constant's value is not API: {said:#?}"
         );
+    }
+
+    #[test]
+    fn a_trait_is_its_header_and_its_items_not_its_default_bodies() {
+        let before = "pub trait Order: Clone {\n    fn read(buf: &[u8]) -> u64;\n    \
+                      fn read48(buf: &[u8]) -> u64 {\n        Self::read(buf) as u64\n    }\n}\n";
+        // A default method's body is no API: a fix inside it is not refused.
+        let body = before.replace("Self::read(buf) as u64", "Self::read(buf)");
+        assert_eq!(changed(before, &body), Vec::<String>::new());
+        // A changed item is named alone, not the whole trait.
+        let item = before.replace("fn read(buf: &[u8]) -> u64;", "fn read(buf: &[u8]) -> u32;");
+        assert_eq!(
+            changed(before, &item),
+            ["`fn read ( buf : & [ u8 ] ) -> u64 ;` became `fn read ( buf : & [ u8 ] ) -> u32 ;`"]
+        );
+        // A new required item breaks every implementor; a new default one does not.
+        let required = before.replace(
+            "pub trait Order: Clone {\n",
+            "pub trait Order: Clone {\n    fn size() -> usize;\n",
+        );
+        let said = changed(before, &required);
+        assert_eq!(said.len(), 1, "{said:#?}");
+        assert!(said[0].contains("is new in trait `Order`"), "{said:#?}");
+        let provided = before.replace(
+            "pub trait Order: Clone {\n",
+            "pub trait Order: Clone {\n    fn size() -> usize { 8 }\n",
+        );
+        assert_eq!(changed(before, &provided), Vec::<String>::new());
+        let header = before.replace("Order: Clone", "Order: Clone + Send");
+        assert_eq!(changed(before, &header).len(), 1);
     }
 
     #[test]
