@@ -48,9 +48,13 @@ pub fn changes(
     let mut said = Vec::new();
     for (key, old) in &was {
         match is.get(key) {
-            None => said.push(format!("`{}` is gone", old.shown)),
+            None => said.push(format!("`{}` is gone", brief(&old.shown))),
             Some(new) if new.tokens != old.tokens || new.required != old.required => {
-                said.push(format!("`{}` became `{}`", old.shown, new.shown));
+                said.push(format!(
+                    "`{}` became `{}`",
+                    brief(&old.shown),
+                    brief(&new.shown)
+                ));
             }
             Some(_) => {}
         }
@@ -62,12 +66,24 @@ pub fn changes(
                 .map_or(key.as_str(), |(trait_, _)| trait_);
             said.push(format!(
                 "`{}` is new in trait `{owner}`, and its implementors must provide it",
-                new.shown
+                brief(&new.shown)
             ));
         }
     }
     said
 }
+
+/// `shown`, cut to [`BRIEF`] characters: an enum of a hundred variants is named, not listed.
+fn brief(shown: &str) -> String {
+    if shown.chars().count() <= BRIEF {
+        return shown.to_owned();
+    }
+    let cut: String = shown.chars().take(BRIEF).collect();
+    format!("{} …", cut.trim_end())
+}
+
+/// How much of an item a sentence about it shows.
+const BRIEF: usize = 160;
 
 /// The exported items of `text` by a key naming them (`fn f`, `Type::method`, `struct S`);
 /// `None` when it does not parse.
@@ -415,6 +431,21 @@ mod tests {
         assert_eq!(changed(before, &provided), Vec::<String>::new());
         let header = before.replace("Order: Clone", "Order: Clone + Send");
         assert_eq!(changed(before, &header).len(), 1);
+    }
+
+    #[test]
+    fn a_long_item_is_named_not_listed() {
+        let variants: Vec<String> = (0..100).map(|i| format!("V{i}(u8)")).collect();
+        let before = format!("pub enum E {{ {} }}\n", variants.join(", "));
+        let after = before.replace("V99(u8)", "V99(u16)");
+        let said = changed(&before, &after);
+        assert_eq!(said.len(), 1, "{said:#?}");
+        assert!(said[0].len() < 2 * BRIEF + 40, "{}", said[0]);
+        assert!(
+            said[0].starts_with("`pub enum E { V0 ( u8 )"),
+            "{}",
+            said[0]
+        );
     }
 
     #[test]
