@@ -716,21 +716,23 @@ fn report_base_failed(cx: &Context<'_>, outcome: &ImproveOutcome) -> Result<(), 
             p.line(&format!("  {test}"))?;
         }
     }
-    let too_new = outcome
-        .base_build_errors
-        .iter()
-        .any(|error| error.contains("is not supported by the following package"));
-    if too_new {
-        p.line(
-            "The code needs a newer Rust than this machine's: update the toolchain (`rustup \
-             update`), or run Nova on an older commit.",
-        )?;
-    } else {
-        p.line(
-            "Fix it first: Nova only proposes changes it can prove against a base that builds.",
-        )?;
-    }
+    p.line(base_hint(&outcome.base_build_errors))?;
     Ok(())
+}
+
+/// What to do about a base that does not build, from what cargo said.
+fn base_hint(errors: &[String]) -> &'static str {
+    let said = |what: &str| errors.iter().any(|error| error.contains(what));
+    if said("is not supported by the following package") {
+        "The code needs a newer Rust than this machine's: update the toolchain (`rustup update`), \
+         or run Nova on an older commit."
+    } else if said("failed to select a version") && said("is yanked") {
+        "Every version of a dependency that its requirement allows is yanked, and no `Cargo.lock` \
+         pins one (an old crate's, often a dev-dependency's): loosen the requirement in \
+         `Cargo.toml`, or commit a `Cargo.lock`, then run again."
+    } else {
+        "Fix it first: Nova only proposes changes it can prove against a base that builds."
+    }
 }
 
 /// What was rejected, skipped and not tried, each with why.
@@ -797,5 +799,25 @@ impl From<ImproveError> for CommandError {
         } else {
             CommandError::usage(error)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_hint;
+
+    #[test]
+    fn a_base_that_does_not_build_says_what_to_do_about_why() {
+        let yanked = String::from(
+            "error: failed to select a version for the requirement `crates-index = \"^0.5.0\"`\n  \
+             version 0.5.0 is yanked\n  version 0.5.1 is yanked",
+        );
+        assert!(base_hint(&[yanked]).contains("loosen the requirement"));
+        let too_new = String::from(
+            "error: rustc 1.60 is not supported by the following package:\n  x@1.0 requires rustc 1.70",
+        );
+        assert!(base_hint(&[too_new]).contains("newer Rust"));
+        let other = String::from("error[E0425]: cannot find value `x` in this scope");
+        assert!(base_hint(&[other]).starts_with("Fix it first"));
     }
 }
