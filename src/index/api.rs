@@ -205,7 +205,6 @@ fn keyword(kind: &str) -> Option<&'static str> {
         "struct_item" => "struct",
         "enum_item" => "enum",
         "union_item" => "union",
-        "trait_item" => "trait",
         "type_item" => "type",
         "const_item" => "const",
         "static_item" => "static",

@@ -237,17 +237,23 @@ fn featured(env: &TestEnv) -> PathBuf {
     repo(env, "featured", &files)
 }
 
+/// A change that breaks the `extra` feature's code of a [`FEATURED`] crate is rejected, naming
+/// the feature build that fails.
+fn a_change_breaking_extra_is_rejected(env: &TestEnv, repo: &Path) {
+    let reply = block("src/lib.rs", "    one() + 1\n", "    one() + \"1\"\n");
+    let run = apply(env, repo, &reply);
+    assert_rejected(
+        &run,
+        repo,
+        &["`feat` with --features extra does not build: error[E0277]"],
+    );
+}
+
 #[test]
 fn a_change_that_breaks_a_feature_is_rejected_naming_it() {
     let env = TestEnv::new();
     let repo = featured(&env);
-    let reply = block("src/lib.rs", "    one() + 1\n", "    one() + \"1\"\n");
-    let run = apply(&env, &repo, &reply);
-    assert_rejected(
-        &run,
-        &repo,
-        &["`feat` with --features extra does not build: error[E0277]"],
-    );
+    a_change_breaking_extra_is_rejected(&env, &repo);
 }
 
 /// An old crate's shape: edition 2015 (cargo's first resolver), two features that cannot be on
@@ -268,13 +274,7 @@ fn a_change_that_breaks_a_feature_of_an_old_crate_is_rejected_though_all_feature
         (String::from("src/lib.rs"), format!("{exclusive}{FEATURED}")),
     ];
     let repo = repo(&env, "old-featured", &files);
-    let reply = block("src/lib.rs", "    one() + 1\n", "    one() + \"1\"\n");
-    let run = apply(&env, &repo, &reply);
-    assert_rejected(
-        &run,
-        &repo,
-        &["`feat` with --features extra does not build: error[E0277]"],
-    );
+    a_change_breaking_extra_is_rejected(&env, &repo);
 }
 
 #[test]
