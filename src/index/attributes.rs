@@ -744,11 +744,13 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
             _ => 0..=usize::MAX,
         }
     } else {
-        // From the item's first attribute: `#[allow(...)]` above `#[cfg(test)]` is the test item's.
+        // From the item's first attribute or doc comment: `#[allow(...)]` above `#[cfg(test)]`
+        // is the test item's, and the docs above `#[cfg(feature = "x")]` (their doctests) are
+        // compiled with `x` only.
         let mut first = node;
         while let Some(above) = first
             .prev_named_sibling()
-            .filter(|s| s.kind() == "attribute_item")
+            .filter(|s| s.kind() == "attribute_item" || is_outer_doc(*s, text))
         {
             first = above;
         }
@@ -790,6 +792,19 @@ fn visit(node: Node<'_>, text: &str, out: &mut Attributes) {
         features,
         cfgs,
     });
+}
+
+/// Whether a comment is an outer doc comment (`/// ...`, `/** ... */`), which belongs to the
+/// item below it.
+fn is_outer_doc(node: Node<'_>, text: &str) -> bool {
+    let comment = &text[node.byte_range()];
+    match node.kind() {
+        "line_comment" => comment.starts_with("///") && !comment.starts_with("////"),
+        "block_comment" => {
+            comment.starts_with("/**") && !comment.starts_with("/***") && comment != "/**/"
+        }
+        _ => false,
+    }
 }
 
 /// The item an outer attribute belongs to: the next sibling that is neither an attribute nor a
@@ -1042,6 +1057,24 @@ fn only_tests() {}
             .filter(|line| attributes.touches_test(&(*line..=*line)))
             .collect();
         assert_eq!(test, [2, 3, 4]);
+    }
+
+    #[test]
+    fn the_docs_above_a_features_item_need_the_feature_too() {
+        let text = "//! Crate docs.\n\n// A note.\n/// Doubles.\n///\n/// ```\n/// x::d();\n/// ```\n\
+                    #[cfg(feature = \"x\")]\n/** More. */\n#[inline]\npub fn d() {}\n\n\
+                    //// Not a doc.\n#[cfg(feature = \"y\")]\nfn e() {}\n";
+        let attributes = read_text(text).expect("parses");
+        let needs = |line: usize| -> Vec<String> {
+            attributes.features(&(line..=line)).into_iter().collect()
+        };
+        assert_eq!(needs(4), ["x"]);
+        assert_eq!(needs(7), ["x"], "the doctest's line");
+        assert_eq!(needs(10), ["x"]);
+        assert!(needs(3).is_empty(), "a plain comment is not the item's");
+        assert!(needs(1).is_empty());
+        assert!(needs(14).is_empty(), "four slashes are no doc comment");
+        assert_eq!(needs(15), ["y"]);
     }
 
     #[test]

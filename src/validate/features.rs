@@ -72,12 +72,51 @@ pub struct FeatureBuild {
     /// The first compile error, when it failed.
     #[serde(default)]
     pub error: Option<String>,
+    /// The package's tests in this configuration, run when it built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<FeatureTests>,
+}
+
+/// The tests of one feature configuration: run on the candidate, and on the tree before the
+/// change only when some failed or did not finish on the candidate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureTests {
+    pub passed: usize,
+    pub failed: usize,
+    /// Every test command ran to completion on the candidate.
+    pub ran: bool,
+    /// Whether they ran to completion on the tree before the change: asked only when needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran_before: Option<bool>,
+    /// Tests that passed before the change and fail with it: the first line each printed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub broken: BTreeMap<String, String>,
+    /// Tests that fail with the change and did not pass before it (failing, or not there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failing_before: Vec<String>,
+    /// Tests that passed before the change and are not there with it (looked for when the tree
+    /// before ran: something failed, or the change touched a doc comment).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gone: Vec<String>,
+    /// Tests flaky in the base that failed here and passed when run again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<String>,
+}
+
+impl FeatureTests {
+    /// For the trailer: `3 passed`, `3 passed, 1 failed`.
+    pub fn describe(&self) -> String {
+        match self.failed {
+            0 => format!("tests {} passed", self.passed),
+            failed => format!("tests {} passed, {failed} failed", self.passed),
+        }
+    }
 }
 
 /// The feature builds `patch` needs. `read` gives a file's text in the worktree (the manifests
 /// and the parents that declare a changed module).
 pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<FeatureConfig> {
-    let mut by_package: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+    let mut by_package: BTreeMap<String, (package::Package, BTreeSet<String>)> = BTreeMap::new();
     for change in &patch.changes {
         let path = change.path.as_str();
         if !path.ends_with(".rs") {
@@ -104,30 +143,68 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
         let Some(package) = package::of(path, read) else {
             continue;
         };
-        let (_, features) = by_package
-            .entry(package.name)
-            .or_insert_with(|| (package.dir, Vec::new()));
-        features.extend(wanted.into_iter().filter(|f| package.features.contains(f)));
+        let wanted: Vec<String> = wanted
+            .into_iter()
+            .filter(|f| package.features.contains(f))
+            .collect();
+        by_package
+            .entry(package.name.clone())
+            .or_insert_with(|| (package, BTreeSet::new()))
+            .1
+            .extend(wanted);
     }
     let mut configs = Vec::new();
-    for (package, (dir, mut features)) in by_package {
-        features.sort();
-        features.dedup();
+    for (name, (package, features)) in by_package {
         if features.is_empty() {
             continue;
         }
-        configs.push(FeatureConfig {
-            package: package.clone(),
-            features,
-            dir: dir.clone(),
+        // `--all-features` turns on nothing more where the features named are all there are
+        // (besides the defaults, which are on anyway): one build and test run saved.
+        let more = package.features.iter().any(|feature| {
+            feature != "default"
+                && !features.contains(feature)
+                && !package.default_features.contains(feature)
         });
         configs.push(FeatureConfig {
-            package,
-            features: Vec::new(),
-            dir,
+            package: name.clone(),
+            features: features.into_iter().collect(),
+            dir: package.dir.clone(),
         });
+        if more {
+            configs.push(FeatureConfig {
+                package: name,
+                features: Vec::new(),
+                dir: package.dir,
+            });
+        }
     }
     configs
+}
+
+/// Whether `patch` changes or removes a line of a doc comment (`///`, `//!`, `/**`, `#[doc`), where
+/// a doctest may live: a feature configuration's tests are then compared with the tree before's
+/// even when they all pass, so that a doctest the change took away is seen.
+pub fn changes_docs(patch: &Patch) -> bool {
+    let is_doc = |line: &str| {
+        let line = line.trim_start();
+        ["///", "//!", "/**", "/*!", "#[doc", "#![doc"]
+            .iter()
+            .any(|start| line.starts_with(start))
+    };
+    patch
+        .changes
+        .iter()
+        .filter(|change| change.path.as_str().ends_with(".rs"))
+        .any(|change| {
+            let before = change.before.as_deref().unwrap_or("");
+            let after = change.after.as_deref().unwrap_or("");
+            let lines: Vec<&str> = before.lines().collect();
+            crate::edit::changed_lines(before, after)
+                .into_iter()
+                .filter_map(|(removed, _)| removed)
+                .flatten()
+                .any(|line| lines.get(line - 1).is_some_and(|text| is_doc(text)))
+        })
 }
 
 /// The places `patch` changes that no build on this machine compiles: a `cfg` on a changed line
@@ -211,12 +288,16 @@ mod tests {
     use crate::edit::FileChange;
     use crate::edit::RepoPath;
 
-    const MANIFEST: &str =
-        "[package]\nname = \"feat\"\nversion = \"0.1.0\"\n\n[features]\nextra = []\n";
+    const MANIFEST: &str = "[package]\nname = \"feat\"\nversion = \"0.1.0\"\n\n[features]\n\
+                            default = [\"std\"]\nstd = []\nextra = []\nmore = []\n";
     const LIB: &str = "pub fn one() -> i32 {\n    1\n}\n\n#[cfg(feature = \"extra\")]\npub fn extra() -> i32 {\n    one() + 1\n}\n\n#[cfg(feature = \"undeclared\")]\npub fn other() {}\n";
 
     fn configs_for(after: &str) -> Vec<FeatureConfig> {
-        let read = |path: &str| (path == "crates/feat/Cargo.toml").then(|| MANIFEST.to_owned());
+        configs_with(MANIFEST, after)
+    }
+
+    fn configs_with(manifest: &str, after: &str) -> Vec<FeatureConfig> {
+        let read = |path: &str| (path == "crates/feat/Cargo.toml").then(|| manifest.to_owned());
         let patch = Patch {
             summary: String::new(),
             changes: vec![FileChange::modify(
@@ -240,6 +321,48 @@ mod tests {
                 "--manifest-path crates/feat/Cargo.toml --features extra",
                 "--manifest-path crates/feat/Cargo.toml --all-features"
             ]
+        );
+    }
+
+    #[test]
+    fn a_change_to_a_doc_comment_is_told_from_one_to_code() {
+        let documented = LIB.replace(
+            "#[cfg(feature = \"extra\")]\npub fn extra",
+            "#[cfg(feature = \"extra\")]\n/// ```\n/// assert!(true);\n/// ```\npub fn extra",
+        );
+        let patch = |before: &str, after: &str| Patch {
+            summary: String::new(),
+            changes: vec![FileChange::modify(
+                RepoPath::new("src/lib.rs").expect("path"),
+                before,
+                after,
+            )],
+        };
+        let code = patch(&documented, &documented.replace("one() + 1", "one() + 2"));
+        assert!(!changes_docs(&code));
+        let docs = patch(
+            &documented,
+            &documented.replace("/// ```\n/// assert!(true);\n/// ```\n", ""),
+        );
+        assert!(changes_docs(&docs));
+        let added = patch(LIB, &documented);
+        assert!(
+            !changes_docs(&added),
+            "a doc line added takes no doctest away"
+        );
+    }
+
+    #[test]
+    fn all_features_is_left_out_where_the_named_ones_are_all_there_are() {
+        let manifest = MANIFEST.replace("more = []\n", "");
+        let configs = configs_with(&manifest, &LIB.replace("one() + 1", "one() + 2"));
+        assert_eq!(
+            configs
+                .iter()
+                .map(|c| c.args().join(" "))
+                .collect::<Vec<_>>(),
+            ["--manifest-path crates/feat/Cargo.toml --features extra"],
+            "`std` is on by default"
         );
     }
 

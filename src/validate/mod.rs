@@ -14,6 +14,7 @@
 mod cache;
 mod command;
 mod diagnostics;
+mod feature_runs;
 mod features;
 mod libtest;
 mod nova_build;
@@ -23,7 +24,7 @@ mod testing;
 
 pub use command::{Ended, Ran, run_user_command, spawn_server};
 pub use diagnostics::{CargoOutput, CompileError, Diagnostic, FormatDrift};
-pub use features::{FeatureBuild, FeatureConfig, never_compiled};
+pub use features::{FeatureBuild, FeatureConfig, FeatureTests, never_compiled};
 pub use libtest::{TestOutcome, TestResults, parse_test_output};
 pub use nova_build::NovaBuild;
 pub use nova_sandbox::Spawned;
@@ -45,6 +46,7 @@ use crate::edit::{FileChange, Patch, guard};
 use crate::findings::Severity;
 use crate::git::{self, Oid};
 use diagnostics::parse_cargo_output;
+use testing::Scope;
 
 use crate::state;
 
@@ -396,6 +398,18 @@ impl Workspace {
         Ok(())
     }
 
+    /// Runs `what` with `patch` taken off the worktree, and puts it back whatever `what` gave.
+    fn on_tree_before<T>(
+        &self,
+        patch: &Patch,
+        what: impl FnOnce() -> Result<T, ValidateError>,
+    ) -> Result<T, ValidateError> {
+        self.apply(&patch.reversed())?;
+        let result = what();
+        self.apply(patch)?;
+        result
+    }
+
     /// Builds, tests and lints the worktree as it is; returns the report and the linter's
     /// diagnostics (empty when the build failed).
     pub fn validate_with_diagnostics(
@@ -430,9 +444,9 @@ impl Workspace {
     /// Validates `patch`, which is applied in the worktree, against `base` (the report of the tree
     /// it applies to): builds, tests and lints it, runs again each test that passed on the base
     /// and fails here (a flaky one up to the policy's bound, a stable one once, to say whether the
-    /// change made it flaky), then, if it builds, builds it again in each feature configuration
-    /// its changed lines are compiled under (`validate::features`). A configuration that fails is
-    /// built on the tree before the patch too, so that the verdict knows whether it built there.
+    /// change made it flaky), then, if it builds, builds and tests it again in each feature
+    /// configuration its changed lines are compiled under (`validate::features`); what fails there
+    /// is tried on the tree before the patch too, so that the verdict knows what the change broke.
     pub fn validate_patch(
         &self,
         patch: &Patch,
@@ -476,7 +490,7 @@ impl Workspace {
         }
         self.rerun_failing(base, &mut report, &skip)?;
         self.check_on_base(patch, base, &mut report, &skip)?;
-        self.build_feature_configs(patch, &mut report)?;
+        self.check_feature_configs(patch, base, &mut report, &skip)?;
         Ok((report, lint))
     }
 
@@ -524,7 +538,7 @@ impl Workspace {
         if again.is_empty() {
             return Ok(());
         }
-        let (reruns, steps) = self.rerun(&again, &report.tests, skip)?;
+        let (reruns, steps) = self.rerun(Scope::Workspace, &again, &report.tests, skip)?;
         report.steps.extend(steps);
         for (key, rerun) in &reruns {
             if rerun.passed_on.is_some() && base.baseline.flaky.contains_key(key) {
@@ -559,11 +573,9 @@ impl Workspace {
         if again.is_empty() {
             return Ok(());
         }
-        self.apply(&patch.reversed())?;
         // By the base's own names: a doctest's name carries its line, which the patch may move.
-        let checked = self.fails_again(&again, &base.tests, skip);
-        self.apply(patch)?;
-        let (failed_on, steps) = checked?;
+        let (failed_on, steps) =
+            self.on_tree_before(patch, || self.fails_again(&again, &base.tests, skip))?;
         report.steps.extend(steps);
         for (key, failed_on) in failed_on {
             if let Some(run) = failed_on {
@@ -577,63 +589,6 @@ impl Workspace {
             }
         }
         Ok(())
-    }
-
-    /// Builds `patch` (applied in the worktree) in each feature configuration its changed lines
-    /// are compiled under; a configuration that fails is built on the tree before the patch too.
-    fn build_feature_configs(
-        &self,
-        patch: &Patch,
-        report: &mut ValidationReport,
-    ) -> Result<(), ValidateError> {
-        let read = |path: &str| std::fs::read_to_string(self.worktree.join(path)).ok();
-        for config in features::configs(patch, &read) {
-            let (step, error) = self.build_config(&config)?;
-            let before_ok = if step.ok {
-                None
-            } else {
-                self.apply(&patch.reversed())?;
-                let built = self.build_config(&config);
-                self.apply(patch)?;
-                Some(built?.0.ok)
-            };
-            report.features.push(FeatureBuild {
-                config,
-                ok: step.ok,
-                before_ok,
-                error,
-            });
-            report.steps.push(step);
-        }
-        Ok(())
-    }
-
-    /// `cargo build` of one package in one feature configuration, with the targets of the base.
-    fn build_config(
-        &self,
-        config: &FeatureConfig,
-    ) -> Result<(Step, Option<String>), ValidateError> {
-        let extra = config.args();
-        let mut args = vec!["build"];
-        args.extend(extra.iter().map(String::as_str));
-        args.extend(self.targets.flags());
-        args.extend(["--message-format=json", "--offline"]);
-        let outcome = self.cargo(&args, self.options.isolation)?;
-        let command = format!(
-            "cargo build {} {}",
-            extra.join(" "),
-            self.targets.flags().join(" ")
-        );
-        let step = step(&command, &outcome);
-        let error = (!step.ok).then(|| {
-            let output = parse_cargo_output(&String::from_utf8_lossy(&outcome.stdout));
-            output
-                .compile_errors()
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| cargo_errors(&outcome.stderr))
-        });
-        Ok((step, error))
     }
 
     /// [`Workspace::validate_with_diagnostics`] for the commit the worktree is at, which becomes
@@ -779,7 +734,7 @@ impl Workspace {
             return Ok((report, String::new()));
         }
         let mut steps = vec![build_step];
-        let run = self.run_tests(skip)?;
+        let run = self.run_tests(Scope::Workspace, skip)?;
         steps.extend(run.steps);
         let (tests, tests_ran) = (run.results, run.ran);
 

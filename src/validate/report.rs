@@ -210,7 +210,15 @@ impl ValidationReport {
             .iter()
             .map(|build| {
                 let how = if build.ok { "ok" } else { "failed" };
-                format!("; {} {how}", build.config.describe().replace('`', ""))
+                let tests = build
+                    .tests
+                    .as_ref()
+                    .map(|tests| format!(", {}", tests.describe()))
+                    .unwrap_or_default();
+                format!(
+                    "; {} {how}{tests}",
+                    build.config.describe().replace('`', "")
+                )
             })
             .collect();
         let left_out = self
@@ -263,8 +271,9 @@ pub fn record_lint_delta(base: &ValidationReport, candidate: &mut ValidationRepo
 }
 
 /// A candidate is accepted when it builds (every target the base builds), every test that passed
-/// on the base still passes, no test disappeared or became ignored, the linter still compiles
-/// everything, and the warning count did not grow.
+/// on the base still passes, no test disappeared or became ignored, each feature configuration its
+/// change is compiled under builds and keeps passing the tests that passed there before the
+/// change, the linter still compiles everything, and the warning count did not grow.
 pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
     let mut reasons: Vec<String> = candidate
         .steps
@@ -296,18 +305,7 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
     } else {
         judge_tests(base, candidate, &mut reasons, &mut notes);
         for build in &candidate.features {
-            if !build.ok && build.before_ok != Some(false) {
-                let error = build.error.as_deref().map(first_line).unwrap_or_default();
-                reasons.push(format!(
-                    "{} does not build: {error}",
-                    build.config.describe()
-                ));
-            } else if !build.ok {
-                notes.push(format!(
-                    "{} did not build before the change either",
-                    build.config.describe()
-                ));
-            }
+            judge_feature_build(build, &mut reasons, &mut notes);
         }
         for step in candidate.acceptance.iter().filter(|s| !s.ok) {
             reasons.push(format!("acceptance command `{}` failed", step.command));
@@ -347,6 +345,48 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
         accepted: reasons.is_empty(),
         reasons,
         notes,
+    }
+}
+
+/// One feature configuration's part of [`judge`]: it builds, unless it did not build before the
+/// change either, and no test that passed in it before the change fails with it.
+fn judge_feature_build(build: &FeatureBuild, reasons: &mut Vec<String>, notes: &mut Vec<String>) {
+    let config = build.config.describe();
+    if !build.ok && build.before_ok != Some(false) {
+        let error = build.error.as_deref().map(first_line).unwrap_or_default();
+        reasons.push(format!("{config} does not build: {error}"));
+    } else if !build.ok {
+        notes.push(format!("{config} did not build before the change either"));
+    }
+    let Some(tests) = &build.tests else {
+        return;
+    };
+    for (key, line) in &tests.broken {
+        let line = if line.is_empty() {
+            String::new()
+        } else {
+            format!(": {line}")
+        };
+        reasons.push(format!("test `{key}` fails in {config}{line}"));
+    }
+    for key in &tests.gone {
+        reasons.push(format!("test `{key}` disappeared from {config}"));
+    }
+    if !tests.ran && tests.ran_before != Some(false) {
+        reasons.push(format!(
+            "the tests of {config} did not run to completion, though they did before the change"
+        ));
+    }
+    if !tests.failing_before.is_empty() {
+        notes.push(format!(
+            "tests of {config} that fail and did not pass before the change either: {}",
+            tests.failing_before.join(", ")
+        ));
+    }
+    for key in &tests.flaky {
+        notes.push(format!(
+            "flaky test `{key}` failed in {config}, then passed when run again"
+        ));
     }
 }
 
@@ -503,6 +543,7 @@ fn first_line(text: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{FeatureConfig, FeatureTests};
     use super::*;
 
     fn report(tests: &[(&str, TestOutcome)], warnings: usize) -> ValidationReport {
@@ -566,5 +607,85 @@ mod tests {
             verdict.reasons,
             ["`cargo build --workspace --all-targets` fails: error[E0308]: mismatched types"]
         );
+    }
+
+    /// A candidate whose one feature configuration built, and whose tests there went as `tests`.
+    fn with_feature_tests(tests: FeatureTests) -> ValidationReport {
+        let mut candidate = report(&[("a", Passed)], 0);
+        candidate.features.push(FeatureBuild {
+            config: FeatureConfig {
+                package: String::from("p"),
+                features: vec![String::from("x")],
+                dir: String::new(),
+            },
+            ok: true,
+            before_ok: None,
+            error: None,
+            tests: Some(tests),
+        });
+        candidate
+    }
+
+    #[test]
+    fn a_test_a_feature_configuration_broke_rejects_one_that_failed_before_does_not() {
+        let base = report(&[("a", Passed)], 0);
+        let broken = with_feature_tests(FeatureTests {
+            passed: 1,
+            failed: 2,
+            ran: true,
+            ran_before: Some(true),
+            broken: [(String::from("p (lib) t"), String::from("panicked"))].into(),
+            failing_before: vec![String::from("p (lib) old")],
+            ..FeatureTests::default()
+        });
+        let verdict = judge(&base, &broken);
+        assert_eq!(
+            verdict.reasons,
+            ["test `p (lib) t` fails in `p` with --features x: panicked"]
+        );
+        assert_eq!(
+            verdict.notes,
+            [
+                "tests of `p` with --features x that fail and did not pass before the change \
+                 either: p (lib) old"
+            ]
+        );
+        assert!(
+            broken
+                .summary()
+                .contains("p with --features x ok, tests 1 passed, 2 failed")
+        );
+
+        let red_before = with_feature_tests(FeatureTests {
+            failed: 1,
+            ran: true,
+            ran_before: Some(true),
+            failing_before: vec![String::from("p (lib) old")],
+            ..FeatureTests::default()
+        });
+        assert!(judge(&base, &red_before).accepted);
+    }
+
+    #[test]
+    fn feature_tests_that_stop_reject_unless_they_stopped_before_too() {
+        let base = report(&[("a", Passed)], 0);
+        let stopped = FeatureTests {
+            ran: false,
+            ran_before: Some(true),
+            ..FeatureTests::default()
+        };
+        let verdict = judge(&base, &with_feature_tests(stopped.clone()));
+        assert_eq!(
+            verdict.reasons,
+            [
+                "the tests of `p` with --features x did not run to completion, though they did \
+                 before the change"
+            ]
+        );
+        let always = FeatureTests {
+            ran_before: Some(false),
+            ..stopped
+        };
+        assert!(judge(&base, &with_feature_tests(always)).accepted);
     }
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use nova_sandbox::Status;
 use serde::{Deserialize, Serialize};
 
+use super::features::FeatureConfig;
 use super::libtest::{LastBinary, parse_with_last};
 use super::report::{Step, Targets};
 use super::{TestOutcome, TestResults, ValidateError, Workspace, step};
@@ -153,35 +154,70 @@ pub(super) struct TestRun {
 /// command did not run to completion.
 const MAX_HUNG: usize = 3;
 
-impl Workspace {
-    /// The test commands the targets need (extra cargo flags, label): doctests need a run of
-    /// their own where the examples do not build, since `--doc` combines with no other target.
-    fn test_runs(&self, skip: &[String]) -> Vec<(&'static str, &'static str)> {
-        // A doctest to leave out needs a run of the doctests apart (see `doc_selection`).
-        let apart = skip.iter().any(|name| is_doc_name(name));
-        match self.targets {
-            Targets::All | Targets::NoBenches if !apart => vec![("", "cargo test --workspace")],
-            Targets::All | Targets::NoBenches | Targets::Core => vec![
-                (
-                    " --lib --bins --tests",
-                    "cargo test --workspace --lib --bins --tests",
-                ),
-                (" --doc", "cargo test --workspace --doc"),
-            ],
+/// Which packages a test command runs, and how they are built: every workspace member, or one
+/// package in one feature configuration (`validate::features`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Scope<'a> {
+    Workspace,
+    Features(&'a FeatureConfig),
+}
+
+impl Scope<'_> {
+    /// Cargo's flags for it: `--workspace`, `--manifest-path core/Cargo.toml --features extra`.
+    fn flags(self) -> String {
+        match self {
+            Scope::Workspace => String::from("--workspace"),
+            Scope::Features(config) => {
+                let args: Vec<String> = config.args().iter().map(|a| quote(a)).collect();
+                args.join(" ")
+            }
         }
     }
 
-    /// Runs the tests of every workspace member, leaving out `skip` (libtest names). A command
-    /// killed at the step's timeout is not a lost run: the test that hung is named, counted as
-    /// failed, and the command runs again without it.
-    pub(super) fn run_tests(&self, skip: &[String]) -> Result<TestRun, ValidateError> {
+    /// The flags that select `package` of it alone (to name a test that hung).
+    fn package_flags(self, package: &str) -> String {
+        match self {
+            Scope::Workspace => format!("-p {}", quote(package)),
+            Scope::Features(_) => self.flags(),
+        }
+    }
+}
+
+impl Workspace {
+    /// The test commands the targets need in `scope` (extra cargo flags, label): doctests need
+    /// a run of their own where the examples do not build, since `--doc` combines with no other
+    /// target.
+    fn test_runs(&self, scope: Scope, skip: &[String]) -> Vec<(&'static str, String)> {
+        // A doctest to leave out needs a run of the doctests apart (see `doc_selection`).
+        let apart = skip.iter().any(|name| is_doc_name(name));
+        let extras: &[&'static str] = match self.targets {
+            Targets::All | Targets::NoBenches if !apart => &[""],
+            Targets::All | Targets::NoBenches | Targets::Core => {
+                &[" --lib --bins --tests", " --doc"]
+            }
+        };
+        let flags = scope.flags();
+        extras
+            .iter()
+            .map(|extra| (*extra, format!("cargo test {flags}{extra}")))
+            .collect()
+    }
+
+    /// Runs the tests of `scope`, leaving out `skip` (libtest names). A command killed at the
+    /// step's timeout is not a lost run: the test that hung is named, counted as failed, and the
+    /// command runs again without it.
+    pub(super) fn run_tests(
+        &self,
+        scope: Scope,
+        skip: &[String],
+    ) -> Result<TestRun, ValidateError> {
         let mut run = TestRun {
             steps: Vec::new(),
             results: TestResults::default(),
             ran: true,
         };
         let mut skips = skip.to_vec();
-        let mut runs = std::collections::VecDeque::from(self.test_runs(&skips));
+        let mut runs = std::collections::VecDeque::from(self.test_runs(scope, &skips));
         while let Some((extra, label)) = runs.pop_front() {
             let mut hung = 0;
             loop {
@@ -189,9 +225,9 @@ impl Workspace {
                     " --doc" => doc_selection(&[], &skips),
                     _ => selection(&[], &skips),
                 };
-                let command = test_command(extra, &args);
+                let command = test_command(scope, extra, &args);
                 let outcome = self.run_merged(&command)?;
-                run.steps.push(step(label, &outcome));
+                run.steps.push(step(&label, &outcome));
                 let text = String::from_utf8_lossy(&outcome.stdout);
                 let (results, last) = parse_with_last(&text);
                 run.results.merge(results);
@@ -200,7 +236,7 @@ impl Workspace {
                     && hung < MAX_HUNG
                     && let Some(last) = last
                 {
-                    let names = self.name_hung(&last, &skips, &mut run.steps)?;
+                    let names = self.name_hung(scope, &last, &skips, &mut run.steps)?;
                     if !names.is_empty() {
                         hung += names.len();
                         let seconds = self.options.step_timeout.as_secs();
@@ -228,7 +264,7 @@ impl Workspace {
                             results.tests.retain(|key, _| {
                                 !results.doc_names.contains_key(key) || results.hung.contains(key)
                             });
-                            runs = self.test_runs(&skips).into();
+                            runs = self.test_runs(scope, &skips).into();
                             break;
                         }
                         continue;
@@ -250,6 +286,7 @@ impl Workspace {
     /// test thread (so that libtest names each test as it starts it), is killed in.
     fn name_hung(
         &self,
+        scope: Scope,
         last: &LastBinary,
         skip: &[String],
         steps: &mut Vec<Step>,
@@ -270,17 +307,16 @@ impl Workspace {
             "doc" => doc_selection(&[], &skips),
             _ => selection(&[], &skips),
         });
+        let package = scope.package_flags(&last.package);
         let command = format!(
-            "cargo test -p {} {target} --no-fail-fast --message-format=json --offline \
+            "cargo test {package} {target} --no-fail-fast --message-format=json --offline \
              --color never -- {} 2>&1",
-            quote(&last.package),
             args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
         );
         let outcome = self.run_merged(&command)?;
         steps.push(step(
             &format!(
-                "cargo test -p {} {target} -- --test-threads=1 (to name the test that hung)",
-                last.package
+                "cargo test {package} {target} -- --test-threads=1 (to name the test that hung)"
             ),
             &outcome,
         ));
@@ -305,7 +341,7 @@ impl Workspace {
                 .iter()
                 .map(|key| first.libtest_name(key).to_owned()),
         );
-        let second = self.run_tests(&skips)?;
+        let second = self.run_tests(Scope::Workspace, &skips)?;
         let home = self.tmp_dir.join("home");
         let home = home.to_string_lossy();
         let mut baseline = Baseline::default();
@@ -348,15 +384,17 @@ impl Workspace {
         Ok((second, baseline))
     }
 
-    /// Runs each of `tests` (keys of `base`'s results) again until it passes, at most
+    /// Runs each of `tests` (keys of `names`) in `scope` again until it passes, at most
     /// `times[key]` more times, leaving out `skip`.
     pub(super) fn rerun(
         &self,
+        scope: Scope,
         tests: &BTreeMap<String, u32>,
         names: &TestResults,
         skip: &[String],
     ) -> Result<(BTreeMap<String, Rerun>, Vec<Step>), ValidateError> {
-        let (stopped, steps) = self.repeat(tests, names, skip, TestOutcome::Passed, "run again")?;
+        let (stopped, steps) =
+            self.repeat(scope, tests, names, skip, TestOutcome::Passed, "run again")?;
         let reruns = stopped
             .into_iter()
             .map(|(key, (runs, passed_on))| {
@@ -382,6 +420,7 @@ impl Workspace {
         skip: &[String],
     ) -> Result<(BTreeMap<String, Option<u32>>, Steps), ValidateError> {
         let (stopped, steps) = self.repeat(
+            Scope::Workspace,
             tests,
             names,
             skip,
@@ -399,6 +438,7 @@ impl Workspace {
     /// `skip`: for each, how many runs it had and the run (from 1) that gave `stop`.
     fn repeat(
         &self,
+        scope: Scope,
         tests: &BTreeMap<String, u32>,
         names: &TestResults,
         skip: &[String],
@@ -430,12 +470,12 @@ impl Workspace {
                     .map(|key| names.libtest_name(key).to_owned())
                     .collect()
             };
-            let mut runs: Vec<(String, &str, Vec<String>)> = Vec::new();
+            let mut runs: Vec<(String, String, Vec<String>)> = Vec::new();
             if !others.is_empty() {
                 let filters = name_of(&others);
-                for (extra, label) in self.test_runs(&[]) {
+                for (extra, label) in self.test_runs(scope, &[]) {
                     runs.push((
-                        test_command(extra, &selection(&filters, skip)),
+                        test_command(scope, extra, &selection(&filters, skip)),
                         label,
                         filters.clone(),
                     ));
@@ -444,8 +484,8 @@ impl Workspace {
             if !docs.is_empty() {
                 let filters = name_of(&docs);
                 runs.push((
-                    test_command(" --doc", &doc_selection(&filters, skip)),
-                    "cargo test --workspace --doc",
+                    test_command(scope, " --doc", &doc_selection(&filters, skip)),
+                    format!("cargo test {} --doc", scope.flags()),
                     filters,
                 ));
             }
@@ -478,8 +518,8 @@ impl Workspace {
     }
 }
 
-/// `cargo test` of every workspace member with `extra` target flags, and `args` for libtest.
-fn test_command(extra: &str, args: &[String]) -> String {
+/// `cargo test` of `scope` with `extra` target flags, and `args` for libtest.
+fn test_command(scope: Scope, extra: &str, args: &[String]) -> String {
     let args = if args.is_empty() {
         String::new()
     } else {
@@ -487,8 +527,9 @@ fn test_command(extra: &str, args: &[String]) -> String {
         format!(" -- {}", quoted.join(" "))
     };
     format!(
-        "cargo test --workspace --no-fail-fast --message-format=json --offline --color never\
-         {extra}{args} 2>&1"
+        "cargo test {} --no-fail-fast --message-format=json --offline --color never\
+         {extra}{args} 2>&1",
+        scope.flags()
     )
 }
 
@@ -581,6 +622,7 @@ mod tests {
         );
         assert_eq!(
             test_command(
+                Scope::Workspace,
                 " --doc",
                 &doc_selection(&[], &[String::from("src/a b.rs - (line 5)")])
             ),
@@ -588,6 +630,23 @@ mod tests {
              --doc -- --skip src/a 2>&1"
         );
         assert_eq!(quote("it's"), "'it'\\''s'");
+    }
+
+    #[test]
+    fn a_feature_configuration_runs_its_package_with_its_features() {
+        let config = FeatureConfig {
+            package: String::from("core"),
+            features: vec![String::from("a"), String::from("b")],
+            dir: String::from("crates/core"),
+        };
+        let scope = Scope::Features(&config);
+        assert_eq!(
+            test_command(scope, "", &selection(&[], &[String::from("slow")])),
+            "cargo test --manifest-path crates/core/Cargo.toml --features 'a,b' --no-fail-fast \
+             --message-format=json --offline --color never -- --skip slow --exact 2>&1"
+        );
+        assert_eq!(scope.package_flags("core"), scope.flags());
+        assert_eq!(Scope::Workspace.package_flags("a b"), "-p 'a b'");
     }
 
     #[test]

@@ -277,6 +277,127 @@ fn a_change_that_breaks_a_feature_of_an_old_crate_is_rejected_though_all_feature
     a_change_breaking_extra_is_rejected(&env, &repo);
 }
 
+/// [`FEATURED`] with the feature's code tested only with the feature on: a unit test module and a
+/// doctest under `cfg(feature = "extra")`, and `failing` added to the module's tests.
+fn feature_tested(env: &TestEnv, name: &str, failing: &str) -> PathBuf {
+    let lib = format!(
+        "{FEATURED}\n/// Twice the extra.\n///\n/// ```\n/// assert_eq!(feat::doubled(), 4);\n/// ```\n\
+         #[cfg(feature = \"extra\")]\npub fn doubled() -> i32 {{\n    extra() * 2\n}}\n\n\
+         #[cfg(all(test, feature = \"extra\"))]\nmod extra_tests {{\n    #[test]\n    \
+         fn extra_is_two() {{\n        assert_eq!(super::extra(), 2);\n    }}\n{failing}}}\n"
+    );
+    let files = [
+        (
+            String::from("Cargo.toml"),
+            manifest("feat", "\n[features]\nextra = []\n"),
+        ),
+        (String::from("src/lib.rs"), lib),
+    ];
+    repo(env, name, &files)
+}
+
+/// The default build and tests pass, and so does the build with the feature: only the tests run
+/// with it see what the change broke, a unit test's and a doctest's.
+#[test]
+fn a_change_that_breaks_a_test_run_only_with_a_feature_is_rejected() {
+    let env = TestEnv::new();
+    let repo = feature_tested(&env, "feature-tested", "");
+    let reply = block("src/lib.rs", "    one() + 1\n", "    one() + 2\n");
+    let run = apply(&env, &repo, &reply);
+    assert_rejected(
+        &run,
+        &repo,
+        &[
+            "test `feat (lib) extra_tests::extra_is_two` fails in `feat` with --features extra",
+            "test `feat (doc) src/lib.rs - doubled #1` fails in `feat` with --features extra",
+        ],
+    );
+    // Only the doctest sees this one.
+    let reply = block("src/lib.rs", "    extra() * 2\n", "    extra() * 3\n");
+    let run = apply(&env, &repo, &reply);
+    assert_rejected(
+        &run,
+        &repo,
+        &["test `feat (doc) src/lib.rs - doubled #1` fails in `feat` with --features extra"],
+    );
+}
+
+/// A change that takes away a doctest compiled only with the feature: the tests with it all pass,
+/// and are compared with the tree before's, since the change touched a doc comment.
+#[test]
+fn a_change_that_takes_away_a_doctest_run_only_with_a_feature_is_rejected() {
+    let env = TestEnv::new();
+    let repo = feature_tested(&env, "feature-doc", "");
+    let reply = block(
+        "src/lib.rs",
+        "/// Twice the extra.\n///\n/// ```\n/// assert_eq!(feat::doubled(), 4);\n/// ```\n",
+        "/// Twice the extra.\n",
+    );
+    let run = apply(&env, &repo, &reply);
+    assert_rejected(
+        &run,
+        &repo,
+        &[
+            "test `feat (doc) src/lib.rs - doubled #1` disappeared from `feat` with --features extra",
+        ],
+    );
+}
+
+/// A test that fails with the feature before the change too does not reject a sound change; the
+/// verdict names it.
+#[test]
+fn a_test_that_failed_with_a_feature_before_the_change_does_not_reject_it() {
+    let env = TestEnv::new();
+    let failing =
+        "\n    #[test]\n    fn extra_is_three() {\n        assert_eq!(super::extra(), 3);\n    }\n";
+    let repo = feature_tested(&env, "feature-red", failing);
+    let reply = block("src/lib.rs", "    one() + 1\n", "    1 + one()\n");
+    let run = apply(&env, &repo, &reply);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.both().contains(
+            "tests of `feat` with --features extra that fail and did not pass before the change \
+             either: feat (lib) extra_tests::extra_is_three"
+        ),
+        "{}",
+        run.both()
+    );
+    assert!(
+        run.stdout
+            .contains("feat with --features extra ok, tests 3 passed, 1 failed"),
+        "{}",
+        run.both()
+    );
+}
+
+/// A change that makes a test run only with the feature hang: the run is killed at the step's
+/// timeout, the test named (its package selected with the feature, as the run was), and the
+/// change rejected for it.
+#[test]
+fn a_change_that_hangs_a_test_run_only_with_a_feature_is_rejected_naming_it() {
+    let env = TestEnv::new();
+    let repo = feature_tested(&env, "feature-hang", "");
+    // Only the unit test's build hangs (`cfg!(test)`): the doctest, which calls `extra` too, would
+    // cost two timeouts more.
+    let hang = "    while cfg!(test) {\n        std::thread::sleep(std::time::Duration::from_secs(1));\n    }\n    one() + 1\n";
+    let reply = block("src/lib.rs", "    one() + 1\n", hang);
+    let run = apply_file(&env, &repo, &reply, &["--step-timeout", "20"]);
+    assert_rejected(
+        &run,
+        &repo,
+        &[
+            "test `feat (lib) extra_tests::extra_is_two` fails in `feat` with --features extra: \
+             did not finish within the step's timeout (20 s)",
+        ],
+    );
+    assert!(
+        run.both()
+            .contains("cargo test --manifest-path Cargo.toml --features extra --lib"),
+        "the test that hung is named in its feature configuration: {}",
+        run.both()
+    );
+}
+
 #[test]
 fn a_change_outside_any_feature_costs_no_feature_build() {
     let env = TestEnv::new();
@@ -292,10 +413,12 @@ fn a_change_outside_any_feature_costs_no_feature_build() {
     assert_eq!(run.code, 0, "{}", run.both());
     assert!(
         run.stdout
-            .contains("feat with --features extra ok; feat with --all-features ok"),
+            .contains("feat with --features extra ok, tests 1 passed; cargo test"),
         "{}",
         run.both()
     );
+    // `extra` is all the crate's features: `--all-features` would build the same again.
+    assert!(!run.both().contains("--all-features"), "{}", run.both());
 }
 
 #[test]

@@ -1,0 +1,226 @@
+//! The extra builds and test runs a candidate gets in the feature configurations its changed
+//! lines are compiled under (`features::configs`): code under `#[cfg(feature = "x")]` is neither
+//! built nor tested by the workspace's default build, so a change there is proved by building
+//! the package with its features on and running its tests so.
+//!
+//! What fails on the candidate is tried on the tree before the change (the patch taken off for
+//! it), so that a configuration or a test that never worked there does not reject the change;
+//! when everything passes, the tree before is not run at all.
+
+use std::collections::BTreeMap;
+
+use super::features::{self, FeatureBuild, FeatureConfig, FeatureTests};
+use super::report::{Step, ValidationReport};
+use super::testing::{Scope, TestRun};
+use super::{TestOutcome, ValidateError, Workspace, cargo_errors, parse_cargo_output, step};
+use crate::edit::Patch;
+
+/// What a test's failure says in a reason: its first line, cut to this many characters.
+const FIRST_LINE: usize = 160;
+
+impl Workspace {
+    /// Builds `patch` (applied in the worktree) in each feature configuration its changed lines
+    /// are compiled under, and runs the package's tests in each that builds, leaving out `skip`.
+    /// A configuration that fails to build is built on the tree before the patch too; tests that
+    /// fail (or a run that does not finish) are run there too.
+    pub(super) fn check_feature_configs(
+        &self,
+        patch: &Patch,
+        base: &ValidationReport,
+        report: &mut ValidationReport,
+        skip: &[String],
+    ) -> Result<(), ValidateError> {
+        let read = |path: &str| std::fs::read_to_string(self.worktree.join(path)).ok();
+        let docs = features::changes_docs(patch);
+        for config in features::configs(patch, &read) {
+            let (step, error) = self.build_config(&config)?;
+            let ok = step.ok;
+            report.steps.push(step);
+            let before_ok = if ok {
+                None
+            } else {
+                let built = self.on_tree_before(patch, || self.build_config(&config))?;
+                Some(built.0.ok)
+            };
+            let tests = if ok {
+                let flaky = |key: &str| {
+                    base.baseline.flaky.contains_key(key) || report.baseline.flaky.contains_key(key)
+                };
+                let (tests, steps) = self.test_config(&config, patch, skip, &flaky, docs)?;
+                report.steps.extend(steps);
+                Some(tests)
+            } else {
+                None
+            };
+            report.features.push(FeatureBuild {
+                config,
+                ok,
+                before_ok,
+                error,
+                tests,
+            });
+        }
+        Ok(())
+    }
+
+    /// The tests of `config`'s package with its features, on the candidate, and on the tree
+    /// before when some fail, the run does not finish or `always` (the change touched a doc
+    /// comment): which the change broke or took away. A test `flaky` says the base saw flaky is
+    /// run again, up to the policy's reruns, before it counts broken.
+    fn test_config(
+        &self,
+        config: &FeatureConfig,
+        patch: &Patch,
+        skip: &[String],
+        flaky: &dyn Fn(&str) -> bool,
+        always: bool,
+    ) -> Result<(FeatureTests, Vec<Step>), ValidateError> {
+        let scope = Scope::Features(config);
+        let run = self.run_tests(scope, skip)?;
+        let mut steps = run.steps;
+        let results = run.results;
+        let mut tests = FeatureTests {
+            passed: results.count(TestOutcome::Passed),
+            failed: results.count(TestOutcome::Failed),
+            ran: run.ran,
+            ..FeatureTests::default()
+        };
+        if tests.failed == 0 && tests.ran && !always {
+            return Ok((tests, steps));
+        }
+        let before: TestRun = self.on_tree_before(patch, || self.run_tests(scope, skip))?;
+        steps.extend(before.steps.into_iter().map(before_step));
+        tests.ran_before = Some(before.ran);
+        // A run cut short leaves out what it did not reach: that is said of it already.
+        tests.gone = before
+            .results
+            .names(TestOutcome::Passed)
+            .filter(|key| tests.ran && !results.tests.contains_key(*key))
+            .map(str::to_owned)
+            .collect();
+        let mut again = BTreeMap::new();
+        for key in results.failed() {
+            if before.results.tests.get(key) != Some(&TestOutcome::Passed) {
+                tests.failing_before.push(key.to_owned());
+            } else if flaky(key) && !results.hung.contains(key) {
+                again.insert(key.to_owned(), self.options.tests.flaky_reruns);
+            } else {
+                let output = results.output.get(key).map_or("", String::as_str);
+                tests.broken.insert(key.to_owned(), first_line(output));
+            }
+        }
+        again.retain(|_, times| *times > 0);
+        if !again.is_empty() {
+            let (reruns, rerun_steps) = self.rerun(scope, &again, &results, skip)?;
+            steps.extend(rerun_steps);
+            for (key, rerun) in reruns {
+                if rerun.passed_on.is_some() {
+                    tests.flaky.push(key);
+                } else {
+                    let line = format!("flaky, it failed in all {} runs", rerun.runs);
+                    tests.broken.insert(key, line);
+                }
+            }
+        }
+        Ok((tests, steps))
+    }
+
+    /// `cargo build` of one package in one feature configuration, with the targets of the base.
+    fn build_config(
+        &self,
+        config: &FeatureConfig,
+    ) -> Result<(Step, Option<String>), ValidateError> {
+        let extra = config.args();
+        let mut args = vec!["build"];
+        args.extend(extra.iter().map(String::as_str));
+        args.extend(self.targets.flags());
+        args.extend(["--message-format=json", "--offline"]);
+        let outcome = self.cargo(&args, self.options.isolation)?;
+        let command = format!(
+            "cargo build {} {}",
+            extra.join(" "),
+            self.targets.flags().join(" ")
+        );
+        let step = step(&command, &outcome);
+        let error = (!step.ok).then(|| {
+            let output = parse_cargo_output(&String::from_utf8_lossy(&outcome.stdout));
+            output
+                .compile_errors()
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| cargo_errors(&outcome.stderr))
+        });
+        Ok((step, error))
+    }
+}
+
+/// A step run on the tree before the change, said so. What stopped it is part of its command,
+/// not a reason to reject the candidate: the candidate's own steps say that.
+fn before_step(step: Step) -> Step {
+    let stopped = step
+        .stopped
+        .map(|why| format!(": {why}"))
+        .unwrap_or_default();
+    Step {
+        command: format!("{} (on the tree before the change{stopped})", step.command),
+        stopped: None,
+        ..step
+    }
+}
+
+/// What a failing test printed, in a line: where it panicked and the message after that, else
+/// its first non-empty line; cut to [`FIRST_LINE`] characters.
+fn first_line(output: &str) -> String {
+    let lines: Vec<&str> = output
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let line = match lines.iter().position(|l| l.contains(" panicked at ")) {
+        Some(at) => lines[at..]
+            .iter()
+            .take(2)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => lines.first().copied().unwrap_or("").to_owned(),
+    };
+    match line.char_indices().nth(FIRST_LINE) {
+        Some((at, _)) => format!("{}...", &line[..at]),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_on_the_tree_before_does_not_stop_the_candidate() {
+        let step = Step {
+            command: String::from("cargo test --features x"),
+            ok: false,
+            seconds: 1.0,
+            stopped: Some(String::from("timed out after 600 s")),
+        };
+        let before = before_step(step);
+        assert_eq!(before.stopped, None);
+        assert_eq!(
+            before.command,
+            "cargo test --features x (on the tree before the change: timed out after 600 s)"
+        );
+    }
+
+    #[test]
+    fn a_failure_is_named_by_its_first_line() {
+        let output = "Test executable failed (exit status: 101).\n\nstderr:\n\
+                      thread 'main' panicked at src/lib.rs:9:5:\nassertion failed\nnote: ...\n";
+        assert_eq!(
+            first_line(output),
+            "thread 'main' panicked at src/lib.rs:9:5: assertion failed"
+        );
+        assert_eq!(first_line("\nkilled\nlater"), "killed");
+        assert_eq!(first_line(&"x".repeat(200)).len(), FIRST_LINE + 3);
+        assert_eq!(first_line(""), "");
+    }
+}
