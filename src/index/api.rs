@@ -280,7 +280,7 @@ fn signature(item: Node<'_>, text: &str, end: usize) -> Signature {
 }
 
 /// What dropping lifetimes and formatting leave: `< , T >` is `< T >`, `< >` nothing, `T : +`
-/// is `T`, and a trailing comma before a closing bracket is gone.
+/// is `T`, and a trailing comma before a closing bracket, a body or the end is gone.
 fn tidy(tokens: Vec<String>) -> Vec<String> {
     let mut kept: Vec<String> = Vec::with_capacity(tokens.len());
     for token in tokens {
@@ -289,9 +289,7 @@ fn tidy(tokens: Vec<String>) -> Vec<String> {
             "," if matches!(last, Some("<" | "," | "(")) => continue,
             "+" if matches!(last, Some(":" | "+" | "<" | ",")) => continue,
             ")" | "]" | "}" | ">" | "," | "{" | "where" => {
-                while matches!(kept.last().map(String::as_str), Some("," | "+" | ":"))
-                    && !(token == "{" && kept.last().is_some_and(|t| t == ","))
-                {
+                while matches!(kept.last().map(String::as_str), Some("," | "+" | ":")) {
                     kept.pop();
                 }
                 if token == ">" && kept.last().is_some_and(|t| t == "<") {
@@ -302,6 +300,10 @@ fn tidy(tokens: Vec<String>) -> Vec<String> {
             _ => {}
         }
         kept.push(token);
+    }
+    // A signature cut before its body ends where its `where` clause does: `where I : X ,`.
+    while matches!(kept.last().map(String::as_str), Some("," | "+")) {
+        kept.pop();
     }
     kept
 }
@@ -356,6 +358,20 @@ mod tests {
                      pub(crate) fn inner(x: u16) {}\n\
                      pub fn new_one() {}\n";
         assert_eq!(changed(before, after), Vec::<String>::new());
+    }
+
+    /// rustfmt's trailing comma after a `where` clause (itertools 0.8.2's `pub fn concat`).
+    #[test]
+    fn a_where_clauses_trailing_comma_is_formatting() {
+        let before = "pub fn all<I, F>(i: I, f: F) -> bool\nwhere I: IntoIterator, F: FnMut(I::Item) -> bool\n{\n    true\n}\n\
+                      pub enum Diff<I, J> where I: Iterator, J: Iterator { A(I), B(J) }\n\
+                      pub trait T where Self: Sized { fn f() where Self: Clone; }\n";
+        let after = "pub fn all<I, F>(i: I, f: F) -> bool\nwhere\n    I: IntoIterator,\n    F: FnMut(I::Item) -> bool,\n{\n    true\n}\n\
+                     pub enum Diff<I, J>\nwhere\n    I: Iterator,\n    J: Iterator,\n{\n    A(I),\n    B(J),\n}\n\
+                     pub trait T\nwhere\n    Self: Sized,\n{\n    fn f()\n    where\n        Self: Clone;\n}\n";
+        assert_eq!(changed(before, after), Vec::<String>::new());
+        let bound = before.replace("F: FnMut(I::Item) -> bool", "F: Fn(I::Item) -> bool");
+        assert_eq!(changed(before, &bound).len(), 1);
     }
 
     #[test]
