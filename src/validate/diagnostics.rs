@@ -59,6 +59,14 @@ pub struct CompileError {
     pub column: Option<usize>,
 }
 
+impl CompileError {
+    /// Whether it is a lint the crate denies (`#![deny(warnings)]` makes `deprecated` one), not
+    /// a compiler error: its code names a lint, not an `E0308`.
+    pub fn is_denied_lint(&self) -> bool {
+        self.code.as_deref().is_some_and(is_lint)
+    }
+}
+
 impl CargoOutput {
     /// Warnings, and lints a crate denies (`#![deny(warnings)]`): what a fix could remove.
     pub fn warning_count(&self) -> usize {
@@ -85,6 +93,56 @@ impl CargoOutput {
             .map(|(rendered, _)| rendered.clone())
             .collect()
     }
+}
+
+/// The groups that say nothing of a clippy lint's kind: a crate's `#![deny(warnings)]` or
+/// `#![warn(clippy::all)]` names them in the note instead of the lint's own group.
+const UMBRELLAS: &[&str] = &["rustc::warnings", "clippy::all"];
+
+impl CargoOutput {
+    /// Whether some clippy lint's group is unknown or an umbrella ([`CargoOutput::regroup`]
+    /// would change it).
+    pub fn needs_groups(&self) -> bool {
+        self.diagnostics.iter().any(needs_group)
+    }
+
+    /// Gives each clippy lint whose note named no group of its own (`implied by
+    /// #[deny(warnings)]`) its group from `groups` (`clippy_groups`), so that the reviewer
+    /// that owns the group finds it.
+    pub fn regroup(&mut self, groups: &BTreeMap<String, String>) {
+        for diagnostic in self.diagnostics.iter_mut().filter(|d| needs_group(d)) {
+            if let Some(group) = groups.get(&diagnostic.rule) {
+                diagnostic.group = Some(group.clone());
+            }
+        }
+    }
+}
+
+fn needs_group(diagnostic: &Diagnostic) -> bool {
+    diagnostic.rule.starts_with("clippy::")
+        && diagnostic
+            .group
+            .as_deref()
+            .is_none_or(|group| UMBRELLAS.contains(&group))
+}
+
+/// Each clippy lint's group (`clippy::needless_return` -> `clippy::style`), from the lint groups
+/// `clippy-driver -W help` lists (`clippy::style  clippy::needless-return, ...`); `clippy::all`
+/// is left out, as it holds the others.
+pub fn clippy_groups(help: &str) -> BTreeMap<String, String> {
+    let mut groups = BTreeMap::new();
+    for line in help.lines() {
+        let Some((group, members)) = line.trim().split_once("  ") else {
+            continue;
+        };
+        if !group.starts_with("clippy::") || UMBRELLAS.contains(&group) {
+            continue;
+        }
+        for member in members.trim().split(", ") {
+            groups.insert(member.replace('-', "_"), group.to_owned());
+        }
+    }
+    groups
 }
 
 /// Whether a rule or code names a lint rather than a compile error (`E0308`, `rustc::E0308`).
@@ -270,6 +328,76 @@ fn group_in_note(note: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lint_a_crate_denies_wholesale_gets_its_own_group() {
+        let help = "Lint groups loaded by this crate:\n\n\
+                    \x20                name  sub-lints\n\
+                    \x20                ----  ---------\n\
+                    \x20         clippy::all  clippy::needless-return, clippy::approx-constant\n\
+                    \x20       clippy::style  clippy::assertions-on-constants, clippy::needless-return\n\
+                    \x20 clippy::correctness  clippy::approx-constant\n";
+        let groups = clippy_groups(help);
+        assert_eq!(groups["clippy::needless_return"], "clippy::style");
+        assert_eq!(groups["clippy::approx_constant"], "clippy::correctness");
+        assert!(!groups.values().any(|g| g == "clippy::all"));
+        let diagnostic = |rule: &str, group: Option<&str>| Diagnostic {
+            rule: rule.to_owned(),
+            group: group.map(str::to_owned),
+            severity: Severity::Warning,
+            message: String::new(),
+            file: String::from("src/lib.rs"),
+            span: Span {
+                line_start: 1,
+                column_start: 1,
+                line_end: 1,
+                column_end: 1,
+                byte_start: 0,
+                byte_end: 0,
+            },
+            replacements: None,
+            rendered: String::new(),
+        };
+        let mut output = CargoOutput {
+            diagnostics: vec![
+                diagnostic("clippy::needless_return", Some("rustc::warnings")),
+                diagnostic("clippy::approx_constant", Some("clippy::all")),
+                diagnostic("rustc::dead_code", Some("rustc::warnings")),
+            ],
+            ..CargoOutput::default()
+        };
+        assert!(output.needs_groups());
+        output.regroup(&groups);
+        let regrouped: Vec<Option<&str>> = output
+            .diagnostics
+            .iter()
+            .map(|d| d.group.as_deref())
+            .collect();
+        assert_eq!(
+            regrouped,
+            [
+                Some("clippy::style"),
+                Some("clippy::correctness"),
+                Some("rustc::warnings")
+            ]
+        );
+        assert!(!output.needs_groups());
+    }
+
+    #[test]
+    fn a_denied_lint_is_told_from_a_compiler_error() {
+        let error = |code: Option<&str>| CompileError {
+            code: code.map(str::to_owned),
+            message: String::new(),
+            file: None,
+            line: None,
+            column: None,
+        };
+        assert!(error(Some("deprecated")).is_denied_lint());
+        assert!(error(Some("clippy::needless_return")).is_denied_lint());
+        assert!(!error(Some("E0308")).is_denied_lint());
+        assert!(!error(None).is_denied_lint(), "no code: a compiler error");
+    }
 
     #[test]
     fn groups_from_notes() {

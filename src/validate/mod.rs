@@ -35,6 +35,7 @@ pub use testing::{Baseline, Failing, Rerun, TestPolicy, Withheld};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use nova_sandbox::{Outcome, Spec, Status};
@@ -118,6 +119,11 @@ pub struct Workspace {
     sandbox: String,
     /// The targets built, tested and linted: chosen on the base ([`Workspace::validate_base`]).
     targets: Targets,
+    /// Every build runs with `--cap-lints warn`: the base builds only so (chosen there too).
+    cap_lints: bool,
+    /// Each clippy lint's group, asked of `clippy-driver` the first time a lint's note does not
+    /// say it ([`CargoOutput::regroup`]).
+    clippy_groups: OnceLock<BTreeMap<String, String>>,
 }
 
 /// The shape of a cached base report: raised when what a report means changes (how tests are
@@ -168,6 +174,8 @@ impl Workspace {
             options,
             head: commit,
             targets: Targets::All,
+            cap_lints: false,
+            clippy_groups: OnceLock::new(),
         })
     }
 
@@ -267,7 +275,28 @@ impl Workspace {
     /// Clippy's diagnostics for the worktree as it is (`cargo check`'s if clippy is missing).
     pub fn lint(&self) -> Result<(CargoOutput, String, Step), ValidateError> {
         let (json, linter, step) = self.lint_json()?;
-        Ok((parse_cargo_output(&json), linter, step))
+        Ok((self.lint_output(&json), linter, step))
+    }
+
+    /// The linter's JSON messages read, each clippy lint with its group: where a crate's
+    /// `#![deny(warnings)]` or `#![warn(clippy::all)]` hides it, from `clippy-driver -W help`
+    /// (asked once, in the sandbox, since the worktree's toolchain answers).
+    fn lint_output(&self, json: &str) -> CargoOutput {
+        let mut output = parse_cargo_output(json);
+        if output.needs_groups() {
+            let groups = self.clippy_groups.get_or_init(|| {
+                let spec = self.spec("clippy-driver", &["-W", "help"], self.options.isolation);
+                nova_sandbox::run(&spec)
+                    .ok()
+                    .filter(Outcome::success)
+                    .map(|outcome| {
+                        diagnostics::clippy_groups(&String::from_utf8_lossy(&outcome.stdout))
+                    })
+                    .unwrap_or_default()
+            });
+            output.regroup(groups);
+        }
+        output
     }
 
     /// The linter's JSON messages, which linter ran, and its step, over every workspace member
@@ -416,7 +445,7 @@ impl Workspace {
         &self,
     ) -> Result<(ValidationReport, CargoOutput), ValidateError> {
         let (report, lint_json) = self.validate_json(&self.policy_skips())?;
-        Ok((report, parse_cargo_output(&lint_json)))
+        Ok((report, self.lint_output(&lint_json)))
     }
 
     /// The libtest names `[validate] skip` gives (a full key `pkg (lib) tests::t` gives its name).
@@ -471,7 +500,7 @@ impl Workspace {
         report.uncompiled = features::uncompiled(patch, &read);
         fetched.append(&mut report.steps);
         report.steps = fetched;
-        let lint = parse_cargo_output(&lint_json);
+        let lint = self.lint_output(&lint_json);
         report.baseline = base.baseline.clone();
         carry_hung(base, &mut report);
         report.silenced = patch
@@ -612,15 +641,26 @@ impl Workspace {
         if let Some((mut report, lint_json)) = cache.load(self.head, &key) {
             report.cached = true;
             self.targets = report.targets;
+            self.cap_lints = report.lints_capped;
             self.remember_flaky(&mut report);
-            return Ok((report, parse_cargo_output(&lint_json)));
+            return Ok((report, self.lint_output(&lint_json)));
         }
         let skip = self.policy_skips();
         let mut tried = Vec::new();
         let mut result = None;
         for targets in Targets::ALL {
             self.targets = targets;
-            let (report, lint_json) = self.validate_json(&skip)?;
+            let (mut report, mut lint_json) = self.validate_json(&skip)?;
+            if !report.build_ok && !self.cap_lints && only_denied_lints(&report) {
+                // An old crate's `#![deny(warnings)]` meets lints its compiler did not have: the
+                // same build with lints capped at warnings, which then count as warnings.
+                self.cap_lints = true;
+                tried.push(report);
+                (report, lint_json) = self.validate_json(&skip)?;
+                if !report.build_ok {
+                    self.cap_lints = false;
+                }
+            }
             if report.build_ok {
                 result = Some((report, lint_json));
                 break;
@@ -664,7 +704,7 @@ impl Workspace {
             }
         }
         self.remember_flaky(&mut report);
-        Ok((report, parse_cargo_output(&lint_json)))
+        Ok((report, self.lint_output(&lint_json)))
     }
 
     /// Marks flaky the base's tests that earlier runs saw flaky, unless they failed both times.
@@ -729,6 +769,7 @@ impl Workspace {
             let report = ValidationReport {
                 steps: vec![build_step],
                 sandbox: self.sandbox.clone(),
+                lints_capped: self.cap_lints,
                 ..ValidationReport::build_failed(targets, errors, first_errors)
             };
             return Ok((report, String::new()));
@@ -775,6 +816,7 @@ impl Workspace {
             linter,
             steps,
             sandbox: self.sandbox.clone(),
+            lints_capped: self.cap_lints,
             ..ValidationReport::build_failed(targets, Vec::new(), Vec::new())
         };
         Ok((report, lint_json))
@@ -838,6 +880,10 @@ impl Workspace {
         env.push(("CARGO_TARGET_DIR".into(), self.target_dir.clone().into()));
         env.push(("CARGO_TERM_COLOR".into(), "never".into()));
         env.push(("NOVA_VALIDATION".into(), "1".into()));
+        if self.cap_lints {
+            env.push(("RUSTFLAGS".into(), "--cap-lints=warn".into()));
+            env.push(("RUSTDOCFLAGS".into(), "--cap-lints=warn".into()));
+        }
         env
     }
 
@@ -1022,6 +1068,11 @@ fn step(command: &str, outcome: &Outcome) -> Step {
 
 /// Cargo's own `error:` lines and what follows them (its progress lines left out); the last
 /// lines of its output when it printed none.
+/// Whether every error of a failed build is a lint the crate denies.
+fn only_denied_lints(report: &ValidationReport) -> bool {
+    !report.first_errors.is_empty() && report.first_errors.iter().all(CompileError::is_denied_lint)
+}
+
 fn cargo_errors(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let lines: Vec<&str> = text.lines().collect();

@@ -123,6 +123,11 @@ pub struct ValidationReport {
     /// The tests `[validate] skip` leaves out of every run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<String>,
+    /// Built with `--cap-lints warn`: the base denies lints (`#![deny(warnings)]`) that this
+    /// compiler raises and the crate's did not, and builds only so. What they say still counts
+    /// as warnings.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lints_capped: bool,
 }
 
 fn yes() -> bool {
@@ -155,6 +160,7 @@ impl ValidationReport {
             baseline: Baseline::default(),
             reruns: BTreeMap::new(),
             skipped: Vec::new(),
+            lints_capped: false,
         }
     }
 
@@ -221,11 +227,17 @@ impl ValidationReport {
                 )
             })
             .collect();
-        let left_out = self
+        let mut left_out = self
             .targets
             .left_out()
             .map(|what| format!(" (left out: {what})"))
             .unwrap_or_default();
+        if self.lints_capped {
+            left_out.push_str(
+                " (with --cap-lints warn: the crate denies warnings this compiler raises and its \
+                 own did not)",
+            );
+        }
         let mut known = Vec::new();
         if !self.baseline.failing.is_empty() {
             known.push(format!("{} already failing", self.baseline.failing.len()));
@@ -348,13 +360,21 @@ pub fn judge(base: &ValidationReport, candidate: &ValidationReport) -> Verdict {
     }
 }
 
-/// One feature configuration's part of [`judge`]: it builds, unless it did not build before the
-/// change either, and no test that passed in it before the change fails with it.
+/// One feature configuration's part of [`judge`]: it builds, and no test that passed in it before
+/// the change fails with it. The features the changed lines are under must build on this machine
+/// (on neither tree, as a nightly-only feature, nothing here compiles those lines: they are
+/// refused as `cfg(windows)` code is); `--all-features` may fail where it failed before.
 fn judge_feature_build(build: &FeatureBuild, reasons: &mut Vec<String>, notes: &mut Vec<String>) {
     let config = build.config.describe();
+    let error = || build.error.as_deref().map(first_line).unwrap_or_default();
     if !build.ok && build.before_ok != Some(false) {
-        let error = build.error.as_deref().map(first_line).unwrap_or_default();
-        reasons.push(format!("{config} does not build: {error}"));
+        reasons.push(format!("{config} does not build: {}", error()));
+    } else if !build.ok && !build.config.features.is_empty() {
+        reasons.push(format!(
+            "{config} did not build before the change either ({}): nothing here compiles the \
+             changed lines under those features, so nothing proves them",
+            error()
+        ));
     } else if !build.ok {
         notes.push(format!("{config} did not build before the change either"));
     }
@@ -687,5 +707,35 @@ mod tests {
             ..stopped
         };
         assert!(judge(&base, &with_feature_tests(always)).accepted);
+    }
+
+    #[test]
+    fn features_that_build_on_no_tree_leave_the_change_under_them_unproved() {
+        let base = report(&[("a", Passed)], 0);
+        let mut candidate = with_feature_tests(FeatureTests::default());
+        let build = &mut candidate.features[0];
+        build.ok = false;
+        build.before_ok = Some(false);
+        build.error = Some(String::from("error[E0554]: `#![feature]` may not be used"));
+        build.tests = None;
+        let mut all = build.clone();
+        all.config.features.clear();
+        let verdict = judge(&base, &candidate);
+        assert_eq!(
+            verdict.reasons,
+            [
+                "`p` with --features x did not build before the change either (error[E0554]: \
+                 `#![feature]` may not be used): nothing here compiles the changed lines under \
+                 those features, so nothing proves them"
+            ]
+        );
+        // `--all-features` is more than the change needs: failing on both trees, it is a note.
+        candidate.features = vec![all];
+        let verdict = judge(&base, &candidate);
+        assert!(verdict.accepted, "{verdict:?}");
+        assert_eq!(
+            verdict.notes,
+            ["`p` with --all-features did not build before the change either"]
+        );
     }
 }

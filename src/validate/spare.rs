@@ -48,6 +48,8 @@ impl Workspace {
             head: self.head,
             sandbox: self.sandbox.clone(),
             targets: self.targets,
+            cap_lints: self.cap_lints,
+            clippy_groups: self.clippy_groups.clone(),
         })
     }
 

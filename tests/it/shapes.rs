@@ -67,6 +67,15 @@ fn repo(env: &TestEnv, name: &str, files: &[(String, String)]) -> PathBuf {
     env.repo_with(name, &borrowed)
 }
 
+/// A repository of one library crate, `package`, whose manifest ends with `extra`.
+fn library(env: &TestEnv, name: &str, package: &str, extra: &str, lib: &str) -> PathBuf {
+    let files = [
+        (String::from("Cargo.toml"), manifest(package, extra)),
+        (String::from("src/lib.rs"), lib.to_owned()),
+    ];
+    repo(env, name, &files)
+}
+
 fn improve(env: &TestEnv, repo: &Path) -> Run {
     env.nova_in(repo, ["improve", "--branch", "nova/shape"])
 }
@@ -227,14 +236,13 @@ fn tests_that_share_a_name_across_members_are_two_tests() {
 const FEATURED: &str = "pub fn one() -> i32 {\n    1\n}\n\n#[cfg(feature = \"extra\")]\npub fn extra() -> i32 {\n    one() + 1\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn one() {\n        assert_eq!(super::one(), 1);\n    }\n}\n";
 
 fn featured(env: &TestEnv) -> PathBuf {
-    let files = [
-        (
-            String::from("Cargo.toml"),
-            manifest("feat", "\n[features]\nextra = []\n"),
-        ),
-        (String::from("src/lib.rs"), FEATURED.to_owned()),
-    ];
-    repo(env, "featured", &files)
+    library(
+        env,
+        "featured",
+        "feat",
+        "\n[features]\nextra = []\n",
+        FEATURED,
+    )
 }
 
 /// A change that breaks the `extra` feature's code of a [`FEATURED`] crate is rejected, naming
@@ -286,14 +294,7 @@ fn feature_tested(env: &TestEnv, name: &str, failing: &str) -> PathBuf {
          #[cfg(all(test, feature = \"extra\"))]\nmod extra_tests {{\n    #[test]\n    \
          fn extra_is_two() {{\n        assert_eq!(super::extra(), 2);\n    }}\n{failing}}}\n"
     );
-    let files = [
-        (
-            String::from("Cargo.toml"),
-            manifest("feat", "\n[features]\nextra = []\n"),
-        ),
-        (String::from("src/lib.rs"), lib),
-    ];
-    repo(env, name, &files)
+    library(env, name, "feat", "\n[features]\nextra = []\n", &lib)
 }
 
 /// The default build and tests pass, and so does the build with the feature: only the tests run
@@ -368,6 +369,61 @@ fn a_test_that_failed_with_a_feature_before_the_change_does_not_reject_it() {
         "{}",
         run.both()
     );
+}
+
+/// An old crate's nightly feature (smallvec 0.6's `specialization`): it builds on no tree here,
+/// so a change under it is refused as unproved, and one outside it is not held up.
+#[test]
+fn a_change_under_a_feature_that_never_builds_here_is_refused_as_unproved() {
+    let env = TestEnv::new();
+    let nightly = "#![cfg_attr(feature = \"extra\", feature(test))]\n";
+    let repo = library(
+        &env,
+        "nightly-featured",
+        "feat",
+        "\n[features]\nextra = []\n",
+        &format!("{nightly}{FEATURED}"),
+    );
+    let reply = block("src/lib.rs", "    one() + 1\n", "    1 + one()\n");
+    let run = apply(&env, &repo, &reply);
+    assert_rejected(
+        &run,
+        &repo,
+        &["`feat` with --features extra did not build before the change either (error[E0554]"],
+    );
+    let reply = block(
+        "src/lib.rs",
+        "pub fn one() -> i32 {\n    1\n",
+        "pub fn one() -> i32 {\n    2 - 1\n",
+    );
+    let run = apply(&env, &repo, &reply);
+    assert_eq!(run.code, 0, "{}", run.both());
+}
+
+/// An old crate that denies warnings (bytes 0.4's `#![deny(warnings)]`) where this compiler warns
+/// of something its own did not: the base is built with lints capped at warnings, and says so;
+/// what they say still counts, so a change that adds a warning is still refused.
+#[test]
+fn a_crate_that_denies_warnings_this_compiler_raises_is_built_with_lints_capped() {
+    let env = TestEnv::new();
+    let lib = format!("#![deny(warnings)]\n\nfn unused_helper() {{}}\n\n{FIXABLE}");
+    let repo = library(&env, "denies-warnings", "denies", "", &lib);
+    let run = improve(&env, &repo);
+    assert_fixed(&run, &repo, "clippy::needless_return");
+    assert!(
+        run.both()
+            .contains("(with --cap-lints warn: the crate denies warnings"),
+        "{}",
+        run.both()
+    );
+    let reply = block(
+        "src/lib.rs",
+        "fn unused_helper() {}\n",
+        "fn unused_helper() {}\n\nfn another_unused() {}\n",
+    );
+    let run = apply_file(&env, &repo, &reply, &["--branch", "nova/more"]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    assert!(run.stdout.contains("warnings grew from"), "{}", run.both());
 }
 
 /// A change that makes a test run only with the feature hang: the run is killed at the step's
@@ -452,11 +508,7 @@ const DOCUMENTED: &str = "/// Doubles.\n///\n/// ```\n/// assert_eq!(doc::double
 #[test]
 fn doctests_are_matched_by_item_not_by_line() {
     let env = TestEnv::new();
-    let files = [
-        (String::from("Cargo.toml"), manifest("doc", "")),
-        (String::from("src/lib.rs"), DOCUMENTED.to_owned()),
-    ];
-    let repo = repo(&env, "documented", &files);
+    let repo = library(&env, "documented", "doc", "", DOCUMENTED);
     // A line above both doctests moves them; they are the same tests.
     let reply = block(
         "src/lib.rs",
@@ -491,11 +543,7 @@ fn doctests_are_matched_by_item_not_by_line() {
 #[test]
 fn a_reply_that_silences_a_lint_is_accepted_but_says_so() {
     let env = TestEnv::new();
-    let files = [
-        (String::from("Cargo.toml"), manifest("quiet", "")),
-        (String::from("src/lib.rs"), FIXABLE.to_owned()),
-    ];
-    let repo = repo(&env, "quiet", &files);
+    let repo = library(&env, "quiet", "quiet", "", FIXABLE);
     let reply = block(
         "src/lib.rs",
         "pub fn one() -> i32 {\n",
@@ -584,11 +632,7 @@ fn a_reply_that_changes_test_code_inside_source_files_is_turned_away() {
 fn a_fix_that_leaves_a_new_warning_is_followed_by_another_pass() {
     let env = TestEnv::new();
     let lib = "use std::convert::identity;\n\npub fn doubled(items: &[i32]) -> Vec<i32> {\n    items.iter().map(|x| x * 2).map(identity).collect()\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        assert_eq!(super::doubled(&[1, 2]), vec![2, 4]);\n    }\n}\n";
-    let files = [
-        (String::from("Cargo.toml"), manifest("relint", "")),
-        (String::from("src/lib.rs"), lib.to_owned()),
-    ];
-    let repo = repo(&env, "relint", &files);
+    let repo = library(&env, "relint", "relint", "", lib);
     let run = improve(&env, &repo);
     assert_fixed(&run, &repo, "clippy::map_identity");
     assert_fixed(&run, &repo, "rustc::unused_imports");
@@ -645,11 +689,7 @@ fn benches_that_need_nightly_are_left_out_and_said() {
 fn findings_that_share_a_fingerprint_are_each_fixed() {
     let env = TestEnv::new();
     let lib = "pub fn same(a: &str, b: &str) -> bool {\n    if a.len() == 0 && b.len() == 0 {\n        return true;\n    }\n    if a.len() == 0 || b.len() == 0 {\n        return false;\n    }\n    a == b\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn same() {\n        assert!(super::same(\"\", \"\"));\n        assert!(!super::same(\"a\", \"\"));\n    }\n}\n";
-    let files = [
-        (String::from("Cargo.toml"), manifest("twins", "")),
-        (String::from("src/lib.rs"), lib.to_owned()),
-    ];
-    let repo = repo(&env, "twins", &files);
+    let repo = library(&env, "twins", "twins", "", lib);
     let run = improve(&env, &repo);
     assert_eq!(run.code, 0, "{}", run.both());
     let text = branch_file(&repo, "nova/shape", "src/lib.rs");
