@@ -716,23 +716,49 @@ fn report_base_failed(cx: &Context<'_>, outcome: &ImproveOutcome) -> Result<(), 
             p.line(&format!("  {test}"))?;
         }
     }
-    p.line(base_hint(&outcome.base_build_errors))?;
+    p.line(&base_hint(&outcome.base_build_errors))?;
     Ok(())
 }
 
 /// What to do about a base that does not build, from what cargo said.
-fn base_hint(errors: &[String]) -> &'static str {
+fn base_hint(errors: &[String]) -> String {
     let said = |what: &str| errors.iter().any(|error| error.contains(what));
     if said("is not supported by the following package") {
-        "The code needs a newer Rust than this machine's: update the toolchain (`rustup update`), \
-         or run Nova on an older commit."
+        String::from(
+            "The code needs a newer Rust than this machine's: update the toolchain (`rustup \
+             update`), or run Nova on an older commit.",
+        )
     } else if said("failed to select a version") && said("is yanked") {
-        "Every version of a dependency that its requirement allows is yanked, and no `Cargo.lock` \
-         pins one (an old crate's, often a dev-dependency's): loosen the requirement in \
-         `Cargo.toml`, or commit a `Cargo.lock`, then run again."
+        String::from(
+            "Every version of a dependency that its requirement allows is yanked, and no \
+             `Cargo.lock` pins one (an old crate's, often a dev-dependency's): loosen the \
+             requirement in `Cargo.toml`, or commit a `Cargo.lock`, then run again.",
+        )
+    } else if let Some(dependency) = errors.iter().find_map(|error| registry_crate(error)) {
+        format!(
+            "The error is in a dependency, `{dependency}`, which this Rust no longer compiles (an \
+             old crate's, often a dev-dependency's): move to a newer version of it in \
+             `Cargo.toml` (or `cargo update` it), or pin the Rust it was written for in \
+             `rust-toolchain.toml`, then run again."
+        )
     } else {
-        "Fix it first: Nova only proposes changes it can prove against a base that builds."
+        String::from(
+            "Fix it first: Nova only proposes changes it can prove against a base that builds.",
+        )
     }
+}
+
+/// The `name-version` of the registry crate an error is in: where its first `-->` points
+/// (`--> ~/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/rustc-test-0.3.1/src/lib.rs`),
+/// not a note's (an error in the crate's own code may point into a dependency after it).
+fn registry_crate(error: &str) -> Option<&str> {
+    let at = error
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("--> "))?;
+    let (_, rest) = at.split_once("/registry/src/")?;
+    let mut parts = rest.split('/');
+    let _index = parts.next()?;
+    parts.next().filter(|name| !name.is_empty())
 }
 
 /// What was rejected, skipped and not tried, each with why.
@@ -817,6 +843,22 @@ mod tests {
             "error: rustc 1.60 is not supported by the following package:\n  x@1.0 requires rustc 1.70",
         );
         assert!(base_hint(&[too_new]).contains("newer Rust"));
+        let dependency = String::from(
+            "error: cannot find derive macro `RustcEncodable` in this scope\n   --> \
+             /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/rustc-test-0.3.1/src/\
+             lib.rs:227:17",
+        );
+        assert!(
+            base_hint(&[dependency])
+                .starts_with("The error is in a dependency, `rustc-test-0.3.1`")
+        );
+        // An error in the crate's own code, with a note that points into a dependency.
+        let own = String::from(
+            "error[E0433]: cannot find `Serialize` in `serde`\n    --> src/lib.rs:1721:26\n\
+             note: found an item that was configured out\n   --> \
+             /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde-1.0.229/src/lib.rs:1",
+        );
+        assert!(base_hint(&[own]).starts_with("Fix it first"));
         let other = String::from("error[E0425]: cannot find value `x` in this scope");
         assert!(base_hint(&[other]).starts_with("Fix it first"));
     }
