@@ -5,6 +5,7 @@
 //!
 //! Sans-IO: manifests are read through a closure, by path from the repository root.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -44,6 +45,9 @@ pub struct Package {
     pub features: Vec<String>,
     /// What a build without `--features` has on: `default`, and what it enables in turn.
     pub default_features: Vec<String>,
+    /// What each feature turns on of the package's own features (`std = ["alloc"]`; an optional
+    /// dependency's feature `serde/std` turns on `serde`).
+    pub enables: BTreeMap<String, Vec<String>>,
     /// `rust-version`, where it says one (or inherits the workspace's).
     pub rust_version: Option<RustVersion>,
 }
@@ -116,10 +120,15 @@ fn manifest(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<Package>
             }
         }
     }
-    let default_features = default_closure(
+    let enables = own_enables(
         table.get("features").and_then(toml::Value::as_table),
         &features,
     );
+    let default_features = if features.iter().any(|f| f == "default") {
+        closure(&enables, ["default"])
+    } else {
+        Vec::new()
+    };
     let rust_version = match package.get("rust-version") {
         Some(toml::Value::String(text)) => text.parse().ok(),
         Some(inherited)
@@ -136,8 +145,17 @@ fn manifest(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<Package>
         dir: dir.to_owned(),
         features,
         default_features,
+        enables,
         rust_version,
     })
+}
+
+impl Package {
+    /// What a build with `features` on and the defaults off has on: those, and what they enable
+    /// in turn.
+    pub fn closure_of<'a>(&self, features: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        closure(&self.enables, features)
+    }
 }
 
 /// The `msrv` of the clippy configuration clippy finds for a package at `dir`: `.clippy.toml`
@@ -161,31 +179,49 @@ fn clippy_msrv(dir: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<RustV
     None
 }
 
-/// `default` and every feature it enables, transitively: `declared` ones only (an optional
-/// dependency is one; `dep:x` and `x/y` are not features of this package).
-fn default_closure(features: Option<&toml::Table>, declared: &[String]) -> Vec<String> {
+/// Each declared feature's own features it turns on: `x` and `x/y` (an optional dependency
+/// `x`, unless written `x?/y`) when `x` is declared; never `dep:x`, which turns on no feature.
+fn own_enables(
+    features: Option<&toml::Table>,
+    declared: &[String],
+) -> BTreeMap<String, Vec<String>> {
     let Some(features) = features else {
-        return Vec::new();
+        return BTreeMap::new();
     };
-    let mut on: Vec<String> = Vec::new();
-    let mut pending = vec![String::from("default")];
+    features
+        .iter()
+        .map(|(feature, items)| {
+            let items = items.as_array().into_iter().flatten();
+            let own = items
+                .filter_map(toml::Value::as_str)
+                .filter(|item| !item.starts_with("dep:"))
+                .filter_map(|item| match item.split_once('/') {
+                    Some((dep, _)) if dep.ends_with('?') => None,
+                    Some((dep, _)) => Some(dep),
+                    None => Some(item),
+                })
+                .filter(|item| declared.iter().any(|d| d == item))
+                .map(str::to_owned)
+                .collect();
+            (feature.clone(), own)
+        })
+        .collect()
+}
+
+/// `start` and every feature they enable, transitively, sorted.
+fn closure<'a>(
+    enables: &BTreeMap<String, Vec<String>>,
+    start: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut on: BTreeSet<String> = BTreeSet::new();
+    let mut pending: Vec<String> = start.into_iter().map(str::to_owned).collect();
     while let Some(feature) = pending.pop() {
-        if on.contains(&feature) || !declared.contains(&feature) {
+        if !on.insert(feature.clone()) {
             continue;
         }
-        let enables = features.get(&feature).and_then(toml::Value::as_array);
-        pending.extend(
-            enables
-                .into_iter()
-                .flatten()
-                .filter_map(toml::Value::as_str)
-                .filter(|item| !item.contains(['/', ':']))
-                .map(str::to_owned),
-        );
-        on.push(feature);
+        pending.extend(enables.get(&feature).into_iter().flatten().cloned());
     }
-    on.sort();
-    on
+    on.into_iter().collect()
 }
 
 /// `[workspace.package] rust-version` of the nearest workspace manifest at or above `dir`.
@@ -275,6 +311,10 @@ mod tests {
         assert_eq!(a.name, "a");
         assert_eq!(a.features, ["alloc", "default", "extra", "std", "serde"]);
         assert_eq!(a.default_features, ["alloc", "default", "serde", "std"]);
+        // Without the defaults: `serde?/std` does not turn `serde` on.
+        assert_eq!(a.closure_of(["std"]), ["alloc", "std"]);
+        assert_eq!(a.closure_of(["extra"]), ["extra"]);
+        assert!(a.closure_of([]).is_empty());
         assert_eq!(a.rust_version, "1.70".parse().ok());
         assert_eq!(
             of("b/src/lib.rs", &read).and_then(|p| p.rust_version),

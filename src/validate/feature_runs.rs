@@ -15,6 +15,9 @@ use super::testing::{Scope, TestRun};
 use super::{TestOutcome, ValidateError, Workspace, cargo_errors, parse_cargo_output, step};
 use crate::edit::Patch;
 
+/// The targets of a configuration built with fewer: the code, without its tests and examples.
+const LIB_AND_BINS: &[&str] = &["--lib", "--bins"];
+
 /// What a test's failure says in a reason: its first line, cut to this many characters.
 const FIRST_LINE: usize = 160;
 
@@ -33,34 +36,71 @@ impl Workspace {
         let read = |path: &str| std::fs::read_to_string(self.worktree.join(path)).ok();
         let docs = features::changes_docs(patch);
         for config in features::configs(patch, &read) {
-            let (step, error) = self.build_config(&config)?;
-            let ok = step.ok;
-            report.steps.push(step);
-            let before_ok = if ok {
-                None
-            } else {
-                let built = self.on_tree_before(patch, || self.build_config(&config))?;
-                Some(built.0.ok)
-            };
-            let tests = if ok {
+            let built = self.build_feature_config(&config, patch, &mut report.steps)?;
+            let tests = if built.ok {
                 let flaky = |key: &str| {
                     base.baseline.flaky.contains_key(key) || report.baseline.flaky.contains_key(key)
                 };
-                let (tests, steps) = self.test_config(&config, patch, skip, &flaky, docs)?;
+                let scope = if built.lib_only {
+                    Scope::Code(&config)
+                } else {
+                    Scope::Features(&config)
+                };
+                let (tests, steps) = self.test_config(scope, patch, skip, &flaky, docs)?;
                 report.steps.extend(steps);
                 Some(tests)
             } else {
                 None
             };
-            report.features.push(FeatureBuild {
-                config,
+            report.features.push(FeatureBuild { tests, ..built });
+        }
+        Ok(())
+    }
+
+    /// Builds `config` with the base's targets; where that fails on the tree before the patch
+    /// too (an integration test or an example that needs the default features), with the
+    /// libraries and binaries alone, as the base leaves out targets that do not build.
+    fn build_feature_config(
+        &self,
+        config: &FeatureConfig,
+        patch: &Patch,
+        steps: &mut Vec<Step>,
+    ) -> Result<FeatureBuild, ValidateError> {
+        let mut built = FeatureBuild {
+            config: config.clone(),
+            ok: false,
+            before_ok: None,
+            error: None,
+            tests: None,
+            lib_only: false,
+        };
+        for lib_only in [false, true] {
+            let (step, error) = self.build_config(config, lib_only)?;
+            let ok = step.ok;
+            steps.push(step);
+            let before_ok = if ok {
+                None
+            } else {
+                let before = self.on_tree_before(patch, || self.build_config(config, lib_only))?;
+                steps.push(before_step(before.0));
+                Some(before.1.is_none())
+            };
+            // Fewer targets only where every target failed on both trees.
+            if lib_only && before_ok == Some(false) && built.before_ok == Some(false) {
+                break;
+            }
+            built = FeatureBuild {
                 ok,
                 before_ok,
                 error,
-                tests,
-            });
+                lib_only,
+                ..built
+            };
+            if before_ok != Some(false) {
+                break;
+            }
         }
-        Ok(())
+        Ok(built)
     }
 
     /// The tests of `config`'s package with its features, on the candidate, and on the tree
@@ -69,13 +109,12 @@ impl Workspace {
     /// run again, up to the policy's reruns, before it counts broken.
     fn test_config(
         &self,
-        config: &FeatureConfig,
+        scope: Scope,
         patch: &Patch,
         skip: &[String],
         flaky: &dyn Fn(&str) -> bool,
         always: bool,
     ) -> Result<(FeatureTests, Vec<Step>), ValidateError> {
-        let scope = Scope::Features(config);
         let run = self.run_tests(scope, skip)?;
         let mut steps = run.steps;
         let results = run.results;
@@ -125,22 +164,25 @@ impl Workspace {
         Ok((tests, steps))
     }
 
-    /// `cargo build` of one package in one feature configuration, with the targets of the base.
+    /// `cargo build` of one package in one feature configuration, with the targets of the base
+    /// (or its libraries and binaries alone); the first compile error when it fails.
     fn build_config(
         &self,
         config: &FeatureConfig,
+        lib_only: bool,
     ) -> Result<(Step, Option<String>), ValidateError> {
         let extra = config.args();
+        let targets = if lib_only {
+            LIB_AND_BINS
+        } else {
+            self.targets.flags()
+        };
         let mut args = vec!["build"];
         args.extend(extra.iter().map(String::as_str));
-        args.extend(self.targets.flags());
+        args.extend(targets);
         args.extend(["--message-format=json", "--offline"]);
         let outcome = self.cargo(&args, self.options.isolation)?;
-        let command = format!(
-            "cargo build {} {}",
-            extra.join(" "),
-            self.targets.flags().join(" ")
-        );
+        let command = format!("cargo build {} {}", extra.join(" "), targets.join(" "));
         let step = step(&command, &outcome);
         let error = (!step.ok).then(|| {
             let output = parse_cargo_output(&String::from_utf8_lossy(&outcome.stdout));

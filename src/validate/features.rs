@@ -14,15 +14,19 @@ use crate::index::attributes::{self, Attributes};
 use crate::index::{cfg, package};
 
 /// One extra build a change needs: `cargo build --manifest-path <dir>/Cargo.toml --features a,b`,
-/// or `--all-features`.
+/// `--all-features`, or `--no-default-features` (with the features named around the lines).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FeatureConfig {
     pub package: String,
-    /// Empty for `--all-features`.
+    /// Empty for `--all-features` (unless `no_default`).
     pub features: Vec<String>,
     /// The directory of the package's manifest (`""` at the root).
     #[serde(default)]
     pub dir: String,
+    /// The package's default features off: the lines are compiled only so
+    /// (`cfg(not(feature = "std"))` where `std` is a default).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_default: bool,
 }
 
 impl FeatureConfig {
@@ -38,26 +42,33 @@ impl FeatureConfig {
             format!("{}/Cargo.toml", self.dir)
         };
         let mut args = vec![String::from("--manifest-path"), manifest];
-        if self.features.is_empty() {
-            args.push(String::from("--all-features"));
-        } else {
-            args.push(String::from("--features"));
-            args.push(self.features.join(","));
-        }
+        args.extend(self.feature_flags());
         args
     }
 
-    /// For people: `--features extra of core`.
-    pub fn describe(&self) -> String {
-        if self.features.is_empty() {
-            format!("`{}` with --all-features", self.package)
-        } else {
-            format!(
-                "`{}` with --features {}",
-                self.package,
-                self.features.join(",")
-            )
+    /// `--features a,b`, `--all-features`, `--no-default-features --features a`.
+    fn feature_flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        if self.no_default {
+            flags.push(String::from("--no-default-features"));
         }
+        if !self.features.is_empty() {
+            flags.push(String::from("--features"));
+            flags.push(self.features.join(","));
+        } else if !self.no_default {
+            flags.push(String::from("--all-features"));
+        }
+        flags
+    }
+
+    /// Every feature on: a build beyond what the change's lines need.
+    pub fn all_features(&self) -> bool {
+        self.features.is_empty() && !self.no_default
+    }
+
+    /// For people: "`core` with --features extra".
+    pub fn describe(&self) -> String {
+        format!("`{}` with {}", self.package, self.feature_flags().join(" "))
     }
 }
 
@@ -75,6 +86,10 @@ pub struct FeatureBuild {
     /// The package's tests in this configuration, run when it built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tests: Option<FeatureTests>,
+    /// Built and tested as its libraries and binaries alone: with the base's targets it builds
+    /// on neither tree (an integration test that needs the default features).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lib_only: bool,
 }
 
 /// The tests of one feature configuration: run on the candidate, and on the tree before the
@@ -116,13 +131,19 @@ impl FeatureTests {
 /// The feature builds `patch` needs. `read` gives a file's text in the worktree (the manifests
 /// and the parents that declare a changed module).
 pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<FeatureConfig> {
-    let mut by_package: BTreeMap<String, (package::Package, BTreeSet<String>)> = BTreeMap::new();
+    // Per package: the features named around each changed line with the `cfg`s over it, and the
+    // feature sets of the lines only a build without the defaults compiles.
+    type Wanted = (Vec<Named>, BTreeSet<Vec<String>>);
+    let mut by_package: BTreeMap<String, (package::Package, Wanted)> = BTreeMap::new();
     for change in &patch.changes {
         let path = change.path.as_str();
         if !path.ends_with(".rs") {
             continue;
         }
-        let mut wanted = BTreeSet::new();
+        let Some(package) = package::of(path, read) else {
+            continue;
+        };
+        let (mut wanted, mut bare) = Wanted::default();
         let before = change.before.as_deref().unwrap_or("");
         let after = change.after.as_deref().unwrap_or("");
         let hunks = crate::edit::changed_lines(before, after);
@@ -132,53 +153,87 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
                 continue;
             };
             for (removed, added) in &hunks {
-                if let Some(lines) = if old { removed } else { added } {
-                    wanted.extend(found.features(lines));
+                let Some(lines) = (if old { removed } else { added }) else {
+                    continue;
+                };
+                let named: BTreeSet<String> = found
+                    .features(lines)
+                    .into_iter()
+                    .filter(|f| package.features.contains(f))
+                    .collect();
+                let without_defaults = found.cfgs(lines).any(|predicate| {
+                    compiling_build(predicate, Some(&package), &named) == Some(Build::NoDefault)
+                });
+                if without_defaults {
+                    bare.insert(named.iter().cloned().collect());
+                } else if !named.is_empty() {
+                    let cfgs = found.cfgs(lines).map(str::to_owned).collect();
+                    wanted.push((named, cfgs));
                 }
             }
         }
-        if wanted.is_empty() {
+        if wanted.is_empty() && bare.is_empty() {
             continue;
         }
-        let Some(package) = package::of(path, read) else {
-            continue;
-        };
-        let wanted: Vec<String> = wanted
-            .into_iter()
-            .filter(|f| package.features.contains(f))
-            .collect();
-        by_package
+        let entry = by_package
             .entry(package.name.clone())
-            .or_insert_with(|| (package, BTreeSet::new()))
-            .1
-            .extend(wanted);
+            .or_insert_with(|| (package, Wanted::default()));
+        entry.1.0.append(&mut wanted);
+        entry.1.1.extend(bare);
     }
     let mut configs = Vec::new();
-    for (name, (package, features)) in by_package {
-        if features.is_empty() {
-            continue;
-        }
-        // `--all-features` turns on nothing more where the features named are all there are
-        // (besides the defaults, which are on anyway): one build and test run saved.
-        let more = package.features.iter().any(|feature| {
-            feature != "default"
-                && !features.contains(feature)
-                && !package.default_features.contains(feature)
-        });
-        configs.push(FeatureConfig {
+    for (name, (package, (lines, bare))) in by_package {
+        let config = |features: Vec<String>, no_default: bool| FeatureConfig {
             package: name.clone(),
-            features: features.into_iter().collect(),
+            features,
             dir: package.dir.clone(),
-        });
-        if more {
-            configs.push(FeatureConfig {
-                package: name,
-                features: Vec::new(),
-                dir: package.dir,
+            no_default,
+        };
+        let features: BTreeSet<String> =
+            lines.iter().flat_map(|(named, _)| named).cloned().collect();
+        // A line the build with every named feature does not compile (`all(feature = "a",
+        // not(feature = "b"))` beside a change under `b`) gets a build of its own features.
+        let apart: BTreeSet<Vec<String>> = {
+            let union = compiling_build_with(&package, &features);
+            lines
+                .iter()
+                .filter(|(_, cfgs)| !cfgs.iter().all(|predicate| union(predicate)))
+                .map(|(named, _)| named.iter().cloned().collect())
+                .collect()
+        };
+        if !features.is_empty() {
+            // `--all-features` turns on nothing more where the features named are all there
+            // are (besides the defaults, which are on anyway): one build and test run saved.
+            let more = package.features.iter().any(|feature| {
+                feature != "default"
+                    && !features.contains(feature)
+                    && !package.default_features.contains(feature)
             });
+            configs.push(config(features.into_iter().collect(), false));
+            if more {
+                configs.push(config(Vec::new(), false));
+            }
         }
+        configs.extend(apart.into_iter().map(|features| config(features, false)));
+        configs.extend(bare.into_iter().map(|features| config(features, true)));
     }
     configs
+}
+
+/// The features named around one changed line, and the `cfg`s over it.
+type Named = (BTreeSet<String>, Vec<String>);
+
+/// Whether a predicate holds with the package's defaults and `features` on.
+fn compiling_build_with<'a>(
+    package: &'a package::Package,
+    features: &'a BTreeSet<String>,
+) -> impl Fn(&str) -> bool + 'a {
+    move |predicate| {
+        let on = |feature: &str| {
+            package.default_features.iter().any(|f| f == feature) || features.contains(feature)
+        };
+        cfg::holds_with(predicate, &|f| Some(on(f))) != Some(false)
+    }
 }
 
 /// Whether `patch` changes or removes a line of a doc comment (`///`, `//!`, `/**`, `#[doc`), where
@@ -209,9 +264,9 @@ pub fn changes_docs(patch: &Patch) -> bool {
 
 /// The places `patch` changes that no build on this machine compiles: a `cfg` on a changed line
 /// (or on the `mod` that declares its file) that holds neither here with the package's default
-/// features, nor with the features named around the line on, nor with all of them
-/// (`cfg(windows)` on Linux; `cfg(not(feature = "std"))` where `std` is a default). One sentence
-/// each, at most one a file.
+/// features, nor with the features named around the line on, nor with all of them, nor with the
+/// defaults off (`cfg(windows)` on Linux; `cfg(all(feature = "std", not(feature = "std")))`).
+/// One sentence each, at most one a file.
 pub fn uncompiled(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     let mut places = Vec::new();
     for change in &patch.changes {
@@ -252,19 +307,31 @@ pub fn never_compiled<'a>(
     let named = attributes.features(lines);
     attributes
         .cfgs(lines)
-        .find(|p| !compiled_by_some_build(p, package, &named))
+        .find(|p| compiling_build(p, package, &named).is_none())
 }
 
-/// Whether one of the builds validation runs satisfies `predicate`: the default features, the
-/// default ones and `named` (the features named around the change), or all of them. Without a
+/// The builds validation runs for a package's changed lines, in the order it prefers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Build {
+    /// The workspace's own build: the default features.
+    Default,
+    /// The defaults and the features named around the lines.
+    Named,
+    /// `--all-features`.
+    All,
+    /// `--no-default-features` with the features named around the lines, and what they enable.
+    NoDefault,
+}
+
+/// The first of the builds validation runs that satisfies `predicate` ([`Build`]). Without a
 /// package to read, only what this machine decides alone counts.
-fn compiled_by_some_build(
+fn compiling_build(
     predicate: &str,
     package: Option<&package::Package>,
     named: &BTreeSet<String>,
-) -> bool {
+) -> Option<Build> {
     let Some(package) = package else {
-        return cfg::holds(predicate) != Some(false);
+        return (cfg::holds(predicate) != Some(false)).then_some(Build::Default);
     };
     let default: BTreeSet<&str> = package
         .default_features
@@ -277,9 +344,17 @@ fn compiled_by_some_build(
         .chain(named.iter().map(String::as_str))
         .collect();
     let all: BTreeSet<&str> = package.features.iter().map(String::as_str).collect();
-    [default, with_named, all]
-        .iter()
-        .any(|on| cfg::holds_with(predicate, &|f| Some(on.contains(f))) != Some(false))
+    let bare = package.closure_of(named.iter().map(String::as_str));
+    let bare: BTreeSet<&str> = bare.iter().map(String::as_str).collect();
+    [
+        (Build::Default, default),
+        (Build::Named, with_named),
+        (Build::All, all),
+        (Build::NoDefault, bare),
+    ]
+    .into_iter()
+    .find(|(_, on)| cfg::holds_with(predicate, &|f| Some(on.contains(f))) != Some(false))
+    .map(|(build, _)| build)
 }
 
 #[cfg(test)]
@@ -395,36 +470,83 @@ mod tests {
     }
 
     #[test]
-    fn a_change_only_a_build_without_a_default_feature_compiles_is_named() {
+    fn a_change_only_a_build_without_the_defaults_compiles_is_built_so() {
         let manifest = "[package]\nname = \"p\"\nversion = \"0.1.0\"\n\
-                        [features]\ndefault = [\"std\"]\nstd = []\nextra = []\n";
+                        [features]\ndefault = [\"std\"]\nstd = [\"alloc\"]\nalloc = []\nextra = []\n";
         let lib = "#[cfg(not(feature = \"std\"))]\nfn a() -> u8 {\n    1\n}\n\
                    #[cfg(feature = \"extra\")]\nfn b() -> u8 {\n    2\n}\n\
                    #[cfg(not(feature = \"extra\"))]\nfn c() -> u8 {\n    3\n}\n\
-                   #[cfg(any(unix, windows))]\nfn d() -> u8 {\n    4\n}\n";
+                   #[cfg(any(unix, windows))]\nfn d() -> u8 {\n    4\n}\n\
+                   #[cfg(all(feature = \"alloc\", not(feature = \"std\")))]\nfn e() -> u8 {\n    5\n}\n\
+                   #[cfg(all(windows, not(feature = \"std\")))]\nfn f() -> u8 {\n    6\n}\n";
         let read = |path: &str| (path == "Cargo.toml").then(|| manifest.to_owned());
-        let places = |from: &str, to: &str| {
-            let patch = Patch {
-                summary: String::new(),
-                changes: vec![FileChange::modify(
-                    RepoPath::new("src/lib.rs").expect("path"),
-                    lib,
-                    lib.replace(from, to),
-                )],
-            };
-            uncompiled(&patch, &read)
+        let patch = |from: &str, to: &str| Patch {
+            summary: String::new(),
+            changes: vec![FileChange::modify(
+                RepoPath::new("src/lib.rs").expect("path"),
+                lib,
+                lib.replace(from, to),
+            )],
         };
+        let places = |from: &str, to: &str| uncompiled(&patch(from, to), &read);
+        let builds = |from: &str, to: &str| -> Vec<String> {
+            configs(&patch(from, to), &read)
+                .iter()
+                .map(|c| c.args().join(" "))
+                .collect()
+        };
+        assert!(
+            places("    1\n", "    9\n").is_empty(),
+            "built without the defaults"
+        );
         assert_eq!(
-            places("    1\n", "    9\n"),
-            ["`src/lib.rs` line 3 is under `cfg(not(feature = \"std\"))`"],
-            "std is on in every build"
+            builds("    1\n", "    9\n"),
+            ["--manifest-path Cargo.toml --no-default-features"]
+        );
+        assert!(places("    5\n", "    9\n").is_empty());
+        assert_eq!(
+            builds("    5\n", "    9\n"),
+            ["--manifest-path Cargo.toml --no-default-features --features alloc"]
+        );
+        assert_eq!(
+            places("    6\n", "    9\n"),
+            ["`src/lib.rs` line 23 is under `cfg(all(windows, not(feature = \"std\")))`"],
         );
         assert!(
             places("    2\n", "    9\n").is_empty(),
             "built with --features extra"
         );
         assert!(places("    3\n", "    9\n").is_empty(), "the default build");
+        assert!(builds("    3\n", "    9\n").is_empty());
         assert!(places("    4\n", "    9\n").is_empty(), "true here");
+    }
+
+    #[test]
+    fn a_line_the_build_with_every_named_feature_leaves_out_gets_its_own() {
+        let lib = "#[cfg(all(feature = \"extra\", not(feature = \"more\")))]\nfn a() -> u8 {\n    1\n}\n\
+                   #[cfg(feature = \"more\")]\nfn b() -> u8 {\n    2\n}\n";
+        let read = |path: &str| (path == "Cargo.toml").then(|| MANIFEST.to_owned());
+        let patch = Patch {
+            summary: String::new(),
+            changes: vec![FileChange::modify(
+                RepoPath::new("src/lib.rs").expect("path"),
+                lib,
+                lib.replace("    1\n", "    3\n")
+                    .replace("    2\n", "    4\n"),
+            )],
+        };
+        let builds: Vec<String> = configs(&patch, &read)
+            .iter()
+            .map(|c| c.args().join(" "))
+            .collect();
+        assert_eq!(
+            builds,
+            [
+                "--manifest-path Cargo.toml --features extra,more",
+                "--manifest-path Cargo.toml --features extra"
+            ],
+            "`extra` and `more` are all the features besides the defaults"
+        );
     }
 
     #[test]

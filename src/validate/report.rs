@@ -215,7 +215,11 @@ impl ValidationReport {
             .features
             .iter()
             .map(|build| {
-                let how = if build.ok { "ok" } else { "failed" };
+                let how = match (build.ok, build.lib_only) {
+                    (true, false) => "ok",
+                    (true, true) => "ok (lib and bins: its other targets build on neither tree)",
+                    (false, _) => "failed",
+                };
                 let tests = build
                     .tests
                     .as_ref()
@@ -369,10 +373,10 @@ fn judge_feature_build(build: &FeatureBuild, reasons: &mut Vec<String>, notes: &
     let error = || build.error.as_deref().map(first_line).unwrap_or_default();
     if !build.ok && build.before_ok != Some(false) {
         reasons.push(format!("{config} does not build: {}", error()));
-    } else if !build.ok && !build.config.features.is_empty() {
+    } else if !build.ok && !build.config.all_features() {
         reasons.push(format!(
             "{config} did not build before the change either ({}): nothing here compiles the \
-             changed lines under those features, so nothing proves them",
+             changed lines that need it, so nothing proves them",
             error()
         ));
     } else if !build.ok {
@@ -637,11 +641,13 @@ mod tests {
                 package: String::from("p"),
                 features: vec![String::from("x")],
                 dir: String::new(),
+                no_default: false,
             },
             ok: true,
             before_ok: None,
             error: None,
             tests: Some(tests),
+            lib_only: false,
         });
         candidate
     }
@@ -725,8 +731,8 @@ mod tests {
             verdict.reasons,
             [
                 "`p` with --features x did not build before the change either (error[E0554]: \
-                 `#![feature]` may not be used): nothing here compiles the changed lines under \
-                 those features, so nothing proves them"
+                 `#![feature]` may not be used): nothing here compiles the changed lines that \
+                 need it, so nothing proves them"
             ]
         );
         // `--all-features` is more than the change needs: failing on both trees, it is a note.

@@ -160,6 +160,9 @@ const MAX_HUNG: usize = 3;
 pub(super) enum Scope<'a> {
     Workspace,
     Features(&'a FeatureConfig),
+    /// A feature configuration's libraries and binaries alone, whose other targets do not build
+    /// in it (`feature_runs`): their unit tests, no doctests.
+    Code(&'a FeatureConfig),
 }
 
 impl Scope<'_> {
@@ -167,7 +170,7 @@ impl Scope<'_> {
     fn flags(self) -> String {
         match self {
             Scope::Workspace => String::from("--workspace"),
-            Scope::Features(config) => {
+            Scope::Features(config) | Scope::Code(config) => {
                 let args: Vec<String> = config.args().iter().map(|a| quote(a)).collect();
                 args.join(" ")
             }
@@ -178,7 +181,7 @@ impl Scope<'_> {
     fn package_flags(self, package: &str) -> String {
         match self {
             Scope::Workspace => format!("-p {}", quote(package)),
-            Scope::Features(_) => self.flags(),
+            Scope::Features(_) | Scope::Code(_) => self.flags(),
         }
     }
 }
@@ -190,9 +193,10 @@ impl Workspace {
     fn test_runs(&self, scope: Scope, skip: &[String]) -> Vec<(&'static str, String)> {
         // A doctest to leave out needs a run of the doctests apart (see `doc_selection`).
         let apart = skip.iter().any(|name| is_doc_name(name));
-        let extras: &[&'static str] = match self.targets {
-            Targets::All | Targets::NoBenches if !apart => &[""],
-            Targets::All | Targets::NoBenches | Targets::Core => {
+        let extras: &[&'static str] = match (scope, self.targets) {
+            (Scope::Code(_), _) => &[" --lib --bins"],
+            (_, Targets::All | Targets::NoBenches) if !apart => &[""],
+            (_, Targets::All | Targets::NoBenches | Targets::Core) => {
                 &[" --lib --bins --tests", " --doc"]
             }
         };
@@ -638,6 +642,7 @@ mod tests {
             package: String::from("core"),
             features: vec![String::from("a"), String::from("b")],
             dir: String::from("crates/core"),
+            no_default: false,
         };
         let scope = Scope::Features(&config);
         assert_eq!(

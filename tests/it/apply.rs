@@ -395,19 +395,25 @@ fn a_reply_that_adds_a_dependency_is_fetched_first_and_a_missing_crate_named() {
 fn a_reply_to_code_no_build_here_compiles_is_rejected_unproved() {
     let env = TestEnv::new();
     let with_std = format!("{MANIFEST}\n[features]\ndefault = [\"std\"]\nstd = []\n");
-    // Code only Windows compiles; code only a build without the default `std` compiles, which
-    // validation never runs. The edit does not even compile: nothing here would notice.
-    for (name, manifest, cfg) in [
-        ("windows-only", MANIFEST, "windows"),
-        ("no-std-only", with_std.as_str(), "not(feature = \"std\")"),
+    // Code only Windows compiles: the edit does not even compile, and nothing here would notice.
+    // Code only a build without the default `std` compiles is built so, and the same edit fails.
+    let no_std = "`applied` with --no-default-features does not build: error[E0425]";
+    let windows = "`src/lib.rs` line 15 is under `cfg(windows)`: no build here compiles it";
+    for (name, manifest, cfg, said) in [
+        ("windows-only", MANIFEST, "windows", windows),
+        (
+            "no-std-only",
+            with_std.as_str(),
+            "not(feature = \"std\")",
+            no_std,
+        ),
     ] {
         let lib =
             format!("{LIB}\n#[cfg({cfg})]\npub fn sub(a: i32, b: i32) -> i32 {{\n    a - b\n}}\n");
         let repo = env.repo_with(name, &[("Cargo.toml", manifest), ("src/lib.rs", &lib)]);
         let run = apply_file(&env, &repo, &reply("    a - b\n", "    a - c\n"), &[]);
         assert_eq!(run.code, 1, "{name}: {}", run.both());
-        let said = format!("`src/lib.rs` line 15 is under `cfg({cfg})`: no build here compiles it");
-        assert!(run.stdout.contains(&said), "{name}: {}", run.stdout);
+        assert!(run.stdout.contains(said), "{name}: {}", run.stdout);
         assert_eq!(branches(&repo), ["master"]);
     }
 }

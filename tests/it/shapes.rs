@@ -371,6 +371,89 @@ fn a_test_that_failed_with_a_feature_before_the_change_does_not_reject_it() {
     );
 }
 
+/// A crate whose code without its default `std` is tested only so (a no_std path): a change there
+/// is built and tested with `--no-default-features`, which judges it.
+#[test]
+fn a_change_only_a_build_without_the_defaults_compiles_is_tested_so() {
+    let env = TestEnv::new();
+    let lib = "pub fn one() -> i32 {\n    1\n}\n\n#[cfg(not(feature = \"std\"))]\npub fn bare() -> i32 {\n    one() + 1\n}\n\n\
+               #[cfg(all(test, not(feature = \"std\")))]\nmod bare_tests {\n    #[test]\n    \
+               fn bare_is_two() {\n        assert_eq!(super::bare(), 2);\n    }\n}\n";
+    let repo = library(
+        &env,
+        "no-std-path",
+        "bare",
+        "\n[features]\ndefault = [\"std\"]\nstd = []\n",
+        lib,
+    );
+    let reply = block("src/lib.rs", "    one() + 1\n", "    one() + 2\n");
+    let run = apply(&env, &repo, &reply);
+    assert_rejected(
+        &run,
+        &repo,
+        &["test `bare (lib) bare_tests::bare_is_two` fails in `bare` with --no-default-features"],
+    );
+    let reply = block("src/lib.rs", "    one() + 1\n", "    1 + one()\n");
+    let run = apply(&env, &repo, &reply);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout
+            .contains("bare with --no-default-features ok, tests 1 passed"),
+        "{}",
+        run.both()
+    );
+}
+
+/// arrayvec 0.4's shape: an integration test that needs the default `std`, so no target but the
+/// library builds without the defaults, on either tree. The no_std code is still built and its
+/// unit tests run, with the library and binaries alone.
+#[test]
+fn a_no_std_change_is_tested_by_the_library_where_its_integration_tests_need_std() {
+    let env = TestEnv::new();
+    let lib = "#[cfg(feature = \"std\")]\npub fn one() -> i32 {\n    1\n}\n\n\
+               #[cfg(not(feature = \"std\"))]\npub fn bare() -> i32 {\n    2\n}\n\n\
+               #[cfg(all(test, not(feature = \"std\")))]\nmod bare_tests {\n    #[test]\n    \
+               fn bare_is_two() {\n        assert_eq!(super::bare(), 2);\n    }\n}\n";
+    let files = [
+        (
+            String::from("Cargo.toml"),
+            manifest("bare", "\n[features]\ndefault = [\"std\"]\nstd = []\n"),
+        ),
+        (String::from("src/lib.rs"), lib.to_owned()),
+        (
+            String::from("tests/std.rs"),
+            String::from("#[test]\nfn one_is_one() {\n    assert_eq!(bare::one(), 1);\n}\n"),
+        ),
+    ];
+    let repo = repo(&env, "no-std-lib", &files);
+    let reply = block(
+        "src/lib.rs",
+        "fn bare() -> i32 {\n    2\n",
+        "fn bare() -> i32 {\n    3\n",
+    );
+    let run = apply(&env, &repo, &reply);
+    assert_rejected(
+        &run,
+        &repo,
+        &["test `bare (lib) bare_tests::bare_is_two` fails in `bare` with --no-default-features"],
+    );
+    let reply = block(
+        "src/lib.rs",
+        "fn bare() -> i32 {\n    2\n",
+        "fn bare() -> i32 {\n    1 + 1\n",
+    );
+    let run = apply(&env, &repo, &reply);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout.contains(
+            "bare with --no-default-features ok (lib and bins: its other targets build on neither \
+             tree), tests 1 passed"
+        ),
+        "{}",
+        run.both()
+    );
+}
+
 /// An old crate's nightly feature (smallvec 0.6's `specialization`): it builds on no tree here,
 /// so a change under it is refused as unproved, and one outside it is not held up.
 #[test]
