@@ -37,7 +37,7 @@ impl Workspace {
         let docs = features::changes_docs(patch);
         for config in features::configs(patch, &read) {
             let built = self.build_feature_config(&config, patch, &mut report.steps)?;
-            let tests = if built.ok {
+            let tests = if built.ok && !config.build_only {
                 let flaky = |key: &str| {
                     base.baseline.flaky.contains_key(key) || report.baseline.flaky.contains_key(key)
                 };

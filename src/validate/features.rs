@@ -27,6 +27,11 @@ pub struct FeatureConfig {
     /// (`cfg(not(feature = "std"))` where `std` is a default).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_default: bool,
+    /// Built, not tested: the change's lines are the default build's, which tested them; this
+    /// build proves that the code under the other features still compiles with the change (an
+    /// import only a feature's code uses, taken away as unused).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub build_only: bool,
 }
 
 impl FeatureConfig {
@@ -172,51 +177,75 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
                 }
             }
         }
-        if wanted.is_empty() && bare.is_empty() {
-            continue;
-        }
         let entry = by_package
             .entry(package.name.clone())
             .or_insert_with(|| (package, Wanted::default()));
         entry.1.0.append(&mut wanted);
         entry.1.1.extend(bare);
     }
+    by_package
+        .into_iter()
+        .flat_map(|(name, (package, (lines, bare)))| package_configs(&name, &package, &lines, bare))
+        .collect()
+}
+
+/// The extra builds one package's changed lines need: with the features named around them (and
+/// all features, where that is more) when some are not defaults, each built and tested; without
+/// the defaults where only that compiles a line; else, where the package has features the
+/// default build leaves off, `--all-features` built only.
+fn package_configs(
+    name: &str,
+    package: &package::Package,
+    lines: &[Named],
+    bare: BTreeSet<Vec<String>>,
+) -> Vec<FeatureConfig> {
+    let config = |features: Vec<String>, no_default: bool| FeatureConfig {
+        package: name.to_owned(),
+        features,
+        dir: package.dir.clone(),
+        no_default,
+        build_only: false,
+    };
+    // Features the defaults turn on are the workspace's own build, built and tested already.
+    let defaults = |named: &[String]| {
+        named
+            .iter()
+            .all(|feature| package.default_features.contains(feature))
+    };
+    let features: BTreeSet<String> = lines.iter().flat_map(|(named, _)| named).cloned().collect();
+    // A line the build with every named feature does not compile (`all(feature = "a",
+    // not(feature = "b"))` beside a change under `b`) gets a build of its own features.
+    let apart: BTreeSet<Vec<String>> = {
+        let union = compiling_build_with(package, &features);
+        lines
+            .iter()
+            .filter(|(_, cfgs)| !cfgs.iter().all(|predicate| union(predicate)))
+            .map(|(named, _)| named.iter().cloned().collect())
+            .collect()
+    };
+    // `--all-features` turns on nothing more where the features named are all there are
+    // (besides the defaults, which are on anyway).
+    let more = package.features.iter().any(|feature| {
+        feature != "default"
+            && !features.contains(feature)
+            && !package.default_features.contains(feature)
+    });
+    let named: Vec<String> = features.into_iter().collect();
     let mut configs = Vec::new();
-    for (name, (package, (lines, bare))) in by_package {
-        let config = |features: Vec<String>, no_default: bool| FeatureConfig {
-            package: name.clone(),
-            features,
-            dir: package.dir.clone(),
-            no_default,
-        };
-        let features: BTreeSet<String> =
-            lines.iter().flat_map(|(named, _)| named).cloned().collect();
-        // A line the build with every named feature does not compile (`all(feature = "a",
-        // not(feature = "b"))` beside a change under `b`) gets a build of its own features.
-        let apart: BTreeSet<Vec<String>> = {
-            let union = compiling_build_with(&package, &features);
-            lines
-                .iter()
-                .filter(|(_, cfgs)| !cfgs.iter().all(|predicate| union(predicate)))
-                .map(|(named, _)| named.iter().cloned().collect())
-                .collect()
-        };
-        if !features.is_empty() {
-            // `--all-features` turns on nothing more where the features named are all there
-            // are (besides the defaults, which are on anyway): one build and test run saved.
-            let more = package.features.iter().any(|feature| {
-                feature != "default"
-                    && !features.contains(feature)
-                    && !package.default_features.contains(feature)
-            });
-            configs.push(config(features.into_iter().collect(), false));
-            if more {
-                configs.push(config(Vec::new(), false));
-            }
+    if !defaults(&named) {
+        configs.push(config(named, false));
+        if more {
+            configs.push(config(Vec::new(), false));
         }
-        configs.extend(apart.into_iter().map(|features| config(features, false)));
-        configs.extend(bare.into_iter().map(|features| config(features, true)));
+    } else if more {
+        configs.push(FeatureConfig {
+            build_only: true,
+            ..config(Vec::new(), false)
+        });
     }
+    let apart = apart.into_iter().filter(|named| !defaults(named));
+    configs.extend(apart.map(|features| config(features, false)));
+    configs.extend(bare.into_iter().map(|features| config(features, true)));
     configs
 }
 
@@ -501,12 +530,18 @@ mod tests {
         );
         assert_eq!(
             builds("    1\n", "    9\n"),
-            ["--manifest-path Cargo.toml --no-default-features"]
+            [
+                "--manifest-path Cargo.toml --all-features",
+                "--manifest-path Cargo.toml --no-default-features"
+            ]
         );
         assert!(places("    5\n", "    9\n").is_empty());
         assert_eq!(
             builds("    5\n", "    9\n"),
-            ["--manifest-path Cargo.toml --no-default-features --features alloc"]
+            [
+                "--manifest-path Cargo.toml --all-features",
+                "--manifest-path Cargo.toml --no-default-features --features alloc"
+            ]
         );
         assert_eq!(
             places("    6\n", "    9\n"),
@@ -517,30 +552,51 @@ mod tests {
             "built with --features extra"
         );
         assert!(places("    3\n", "    9\n").is_empty(), "the default build");
-        assert!(builds("    3\n", "    9\n").is_empty());
+        assert_eq!(
+            builds("    3\n", "    9\n"),
+            ["--manifest-path Cargo.toml --all-features"],
+            "built only"
+        );
         assert!(places("    4\n", "    9\n").is_empty(), "true here");
+    }
+
+    /// The extra builds of a change from `before` to `after` in a root package's `src/lib.rs`
+    /// ([`MANIFEST`]'s).
+    fn root_builds(before: &str, after: &str) -> Vec<String> {
+        let read = |path: &str| (path == "Cargo.toml").then(|| MANIFEST.to_owned());
+        let patch = Patch {
+            summary: String::new(),
+            changes: vec![FileChange::modify(
+                RepoPath::new("src/lib.rs").expect("path"),
+                before,
+                after,
+            )],
+        };
+        configs(&patch, &read)
+            .iter()
+            .map(|c| c.args().join(" "))
+            .collect()
+    }
+
+    #[test]
+    fn the_default_features_are_not_built_again() {
+        let lib = LIB.replace("feature = \"extra\"", "feature = \"std\"");
+        assert_eq!(
+            root_builds(&lib, &lib.replace("one() + 1", "one() + 2")),
+            ["--manifest-path Cargo.toml --all-features"],
+            "`std` is a default: the workspace's build has it"
+        );
     }
 
     #[test]
     fn a_line_the_build_with_every_named_feature_leaves_out_gets_its_own() {
         let lib = "#[cfg(all(feature = \"extra\", not(feature = \"more\")))]\nfn a() -> u8 {\n    1\n}\n\
                    #[cfg(feature = \"more\")]\nfn b() -> u8 {\n    2\n}\n";
-        let read = |path: &str| (path == "Cargo.toml").then(|| MANIFEST.to_owned());
-        let patch = Patch {
-            summary: String::new(),
-            changes: vec![FileChange::modify(
-                RepoPath::new("src/lib.rs").expect("path"),
-                lib,
-                lib.replace("    1\n", "    3\n")
-                    .replace("    2\n", "    4\n"),
-            )],
-        };
-        let builds: Vec<String> = configs(&patch, &read)
-            .iter()
-            .map(|c| c.args().join(" "))
-            .collect();
+        let changed = lib
+            .replace("    1\n", "    3\n")
+            .replace("    2\n", "    4\n");
         assert_eq!(
-            builds,
+            root_builds(lib, &changed),
             [
                 "--manifest-path Cargo.toml --features extra,more",
                 "--manifest-path Cargo.toml --features extra"
@@ -550,11 +606,30 @@ mod tests {
     }
 
     #[test]
-    fn a_change_outside_any_feature_needs_no_extra_build() {
-        assert!(configs_for(&LIB.replace("    1\n", "    2 - 1\n")).is_empty());
-        assert!(
-            configs_for(&LIB.replace("pub fn other() {}", "pub fn other() { }")).is_empty(),
+    fn a_change_outside_any_feature_is_built_with_all_features_not_tested() {
+        let configs = configs_for(&LIB.replace("    1\n", "    2 - 1\n"));
+        let built: Vec<(String, bool)> = configs
+            .iter()
+            .map(|c| (c.args().join(" "), c.build_only))
+            .collect();
+        assert_eq!(
+            built,
+            [(
+                String::from("--manifest-path crates/feat/Cargo.toml --all-features"),
+                true
+            )],
+            "the code under `extra` may use what the change touched"
+        );
+        let undeclared = configs_for(&LIB.replace("pub fn other() {}", "pub fn other() { }"));
+        assert_eq!(
+            undeclared, configs,
             "a feature the package does not declare is not built"
+        );
+        let plain = "[package]\nname = \"feat\"\nversion = \"0.1.0\"\n\n[features]\n\
+                     default = [\"std\"]\nstd = []\n";
+        assert!(
+            configs_with(plain, &LIB.replace("    1\n", "    2 - 1\n")).is_empty(),
+            "no feature the default build leaves off"
         );
     }
 }

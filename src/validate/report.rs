@@ -642,6 +642,7 @@ mod tests {
                 features: vec![String::from("x")],
                 dir: String::new(),
                 no_default: false,
+                build_only: false,
             },
             ok: true,
             before_ok: None,

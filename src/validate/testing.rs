@@ -643,6 +643,7 @@ mod tests {
             features: vec![String::from("a"), String::from("b")],
             dir: String::from("crates/core"),
             no_default: false,
+            build_only: false,
         };
         let scope = Scope::Features(&config);
         assert_eq!(

@@ -509,6 +509,31 @@ fn a_crate_that_denies_warnings_this_compiler_raises_is_built_with_lints_capped(
     assert!(run.stdout.contains("warnings grew from"), "{}", run.both());
 }
 
+/// A fix rustc asks for (`unused_imports`) that takes away an import only a feature's code uses:
+/// the default build and tests pass, the build with every feature does not.
+#[test]
+fn an_import_only_a_features_code_uses_is_not_taken_away() {
+    let env = TestEnv::new();
+    let lib = "use std::fmt::Write;\n\npub fn one() -> i32 {\n    1\n}\n\n\
+               #[cfg(feature = \"extra\")]\npub fn shown() -> String {\n    let mut s = String::new();\n    \
+               write!(s, \"{}\", one()).unwrap();\n    s\n}\n";
+    let repo = library(
+        &env,
+        "feature-import",
+        "feat",
+        "\n[features]\nextra = []\n",
+        lib,
+    );
+    let run = improve(&env, &repo);
+    assert!(
+        run.stdout
+            .contains("`feat` with --all-features does not build: error[E0599]"),
+        "{}",
+        run.both()
+    );
+    assert_eq!(branches(&repo), ["master"], "{}", run.both());
+}
+
 /// A change that makes a test run only with the feature hang: the run is killed at the step's
 /// timeout, the test named (its package selected with the feature, as the run was), and the
 /// change rejected for it.
@@ -537,15 +562,22 @@ fn a_change_that_hangs_a_test_run_only_with_a_feature_is_rejected_naming_it() {
     );
 }
 
+/// A change outside any feature is built with every feature on, not tested again: the code under
+/// a feature may use what it touched.
 #[test]
-fn a_change_outside_any_feature_costs_no_feature_build() {
+fn a_change_outside_any_feature_is_built_with_every_feature_not_tested_again() {
     let env = TestEnv::new();
     let repo = featured(&env);
     let reply = block("src/lib.rs", "    1\n}\n", "    2 - 1\n}\n");
     let run = apply_file(&env, &repo, &reply, &["--branch", "nova/outside"]);
     assert_eq!(run.code, 0, "{}", run.both());
-    assert!(!run.both().contains("--features"), "{}", run.both());
-    assert!(!run.both().contains("--all-features"), "{}", run.both());
+    assert!(
+        run.stdout
+            .contains("feat with --all-features ok; cargo test"),
+        "{}",
+        run.both()
+    );
+    assert!(!run.both().contains("--features extra"), "{}", run.both());
     // The same crate, changed under the feature soundly: built with it, and accepted.
     let reply = block("src/lib.rs", "    one() + 1\n", "    1 + one()\n");
     let run = apply_file(&env, &repo, &reply, &["--branch", "nova/inside"]);
