@@ -1,7 +1,9 @@
 //! The extra builds and test runs a candidate gets in the feature configurations its changed
 //! lines are compiled under (`features::configs`): code under `#[cfg(feature = "x")]` is neither
 //! built nor tested by the workspace's default build, so a change there is proved by building
-//! the package with its features on and running its tests so.
+//! the package with its features on and running its tests so. Any other change to a package
+//! with such features is built with all of them on (not tested again): their code may use what
+//! it touched.
 //!
 //! What fails on the candidate is tried on the tree before the change (the patch taken off for
 //! it), so that a configuration or a test that never worked there does not reject the change;
@@ -74,7 +76,14 @@ impl Workspace {
             tests: None,
             lib_only: false,
         };
-        for lib_only in [false, true] {
+        // Fewer targets only for what the change's lines need: `--all-features` failing on both
+        // trees (exclusive features) is a note.
+        let tries: &[bool] = if config.all_features() {
+            &[false]
+        } else {
+            &[false, true]
+        };
+        for &lib_only in tries {
             let (step, error) = self.build_config(config, lib_only)?;
             let ok = step.ok;
             steps.push(step);
@@ -85,8 +94,9 @@ impl Workspace {
                 steps.push(before_step(before.0));
                 Some(before.1.is_none())
             };
-            // Fewer targets only where every target failed on both trees.
-            if lib_only && before_ok == Some(false) && built.before_ok == Some(false) {
+            // Where the library fails on both trees too, the whole build's failure is the one
+            // to tell.
+            if lib_only && before_ok == Some(false) {
                 break;
             }
             built = FeatureBuild {
