@@ -35,9 +35,8 @@ impl Workspace {
         report: &mut ValidationReport,
         skip: &[String],
     ) -> Result<(), ValidateError> {
-        let read = |path: &str| std::fs::read_to_string(self.worktree.join(path)).ok();
         let docs = features::changes_docs(patch);
-        for config in features::configs(patch, &read) {
+        for config in features::configs(patch, &|path| self.text(path)) {
             let built = self.build_feature_config(&config, patch, &mut report.steps)?;
             let tests = if built.ok && !config.build_only {
                 let flaky = |key: &str| {

@@ -410,7 +410,13 @@ impl Workspace {
 
     /// The current text of a file in the worktree.
     pub fn read(&self, path: &RepoPath) -> Option<String> {
-        std::fs::read_to_string(self.worktree.join(path.as_str())).ok()
+        self.text(path.as_str())
+    }
+
+    /// A file's text in the worktree, by its path from the root (what the sans-IO readers of
+    /// manifests and `cfg`s are handed).
+    fn text(&self, path: &str) -> Option<String> {
+        std::fs::read_to_string(self.worktree.join(path)).ok()
     }
 
     /// Writes `patch` into the worktree (creating and deleting files as it says), after checking
@@ -497,8 +503,7 @@ impl Workspace {
         }
         let skip = self.skips(base);
         let (mut report, lint_json) = self.validate_json(&skip)?;
-        let read = |path: &str| std::fs::read_to_string(self.worktree.join(path)).ok();
-        report.uncompiled = features::uncompiled(patch, &read);
+        report.uncompiled = features::uncompiled(patch, &|path| self.text(path));
         fetched.append(&mut report.steps);
         report.steps = fetched;
         let lint = self.lint_output(&lint_json);
