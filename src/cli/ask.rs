@@ -738,10 +738,13 @@ impl<'a> View<'a> {
         if *stop == llm::StopReason::MaxTokens {
             p.warn("the answer was cut at `--max-tokens`; raise it for a longer one");
         }
-        let cached = match usage.cached_tokens {
+        let mut cached = match usage.cached_tokens {
             0 => String::new(),
             n => format!(" ({n} cached)"),
         };
+        if usage.counted {
+            cached.push_str(" (counted here: the endpoint reported no usage)");
+        }
         let cost = match cost_usd {
             Some(cost) => format!("${cost:.4}"),
             None => String::from("cost unknown (no prices for the model in the config)"),

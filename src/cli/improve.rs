@@ -490,7 +490,7 @@ impl<'a> View<'a> {
                 seconds,
                 size,
             } => {
-                let why = format!("refused as a whole; its {size} fixes are bisected");
+                let why = format!("refused as a whole; its {size} fixes are split up");
                 self.again("split", (*index, *total, summary, *seconds), &why, reasons);
             }
             Event::CandidateOvertaken {

@@ -122,6 +122,38 @@ impl Stack {
         }
     }
 
+    /// Which of members `ids` wrote text on line `line` (1-based) of `path` as they leave it: the
+    /// member a compile error there points at. `None` when none of them did (the line is the
+    /// base's own, or another member's outside `ids`).
+    pub fn blame(&self, ids: &BTreeSet<usize>, path: &RepoPath, line: usize) -> Option<usize> {
+        let mut edits: Vec<(usize, &Replacement)> = Vec::new();
+        for &id in ids {
+            match self.members.get(id).and_then(|m| m.get(path)) {
+                Some(Edit::Whole(_)) => return Some(id),
+                Some(Edit::Replace(replacements)) => {
+                    edits.extend(replacements.iter().map(|r| (id, r)));
+                }
+                None => {}
+            }
+        }
+        edits.sort_by_key(|(_, r)| (r.start, r.end));
+        let text = self.text(path, ids)?;
+        let starts = line_starts(&text);
+        let (from, to) = (*starts.get(line.checked_sub(1)?)?, *starts.get(line)?);
+        // Each edit's place in the text as the members leave it: moved by the edits before it.
+        let mut shift: isize = 0;
+        for (id, r) in edits {
+            let start = r.start.checked_add_signed(shift)?;
+            let end = start + r.text.len();
+            // An edit that wrote on the line, or took text out at a place on it.
+            if start < to && (end > from || (r.text.is_empty() && start >= from)) {
+                return Some(id);
+            }
+            shift += r.text.len() as isize - (r.end - r.start) as isize;
+        }
+        None
+    }
+
     /// `path`'s text with members `ids` applied; `None` when it does not exist then.
     fn text(&self, path: &RepoPath, ids: &BTreeSet<usize>) -> Option<String> {
         let base = self.base.get(path)?;
@@ -281,6 +313,43 @@ mod tests {
                 .changes
                 .is_empty(),
             "nothing left to add"
+        );
+    }
+
+    #[test]
+    fn a_line_is_blamed_on_the_member_that_wrote_it() {
+        let one = BASE.replace("    return 1;\n", "    1\n    // one\n");
+        let both = one.replace("return 2;", "2");
+        let mut stack = Stack::default();
+        stack.push(&modify("a.rs", BASE, &one)).expect("first");
+        stack.push(&modify("a.rs", &one, &both)).expect("second");
+        stack
+            .push(&modify("b.rs", "x\ny\n", "y\n"))
+            .expect("a line taken out");
+        let a = path("a.rs");
+        let all = set(&[0, 1, 2]);
+        // `both`: fn a() {, 1, // one, }, (blank), fn b() {, 2, }
+        assert_eq!(stack.blame(&all, &a, 2), Some(0));
+        assert_eq!(stack.blame(&all, &a, 3), Some(0), "a line it added");
+        assert_eq!(stack.blame(&all, &a, 7), Some(1), "moved down by the first");
+        assert_eq!(stack.blame(&all, &a, 1), None, "the base's own line");
+        assert_eq!(stack.blame(&all, &a, 6), None);
+        assert_eq!(
+            stack.blame(&set(&[1]), &a, 6),
+            Some(1),
+            "without the first, one line up"
+        );
+        assert_eq!(
+            stack.blame(&set(&[0]), &a, 7),
+            None,
+            "the second not among them"
+        );
+        assert_eq!(stack.blame(&all, &a, 99), None, "past the end");
+        assert_eq!(stack.blame(&all, &a, 0), None);
+        assert_eq!(
+            stack.blame(&all, &path("b.rs"), 1),
+            Some(2),
+            "text taken out"
         );
     }
 

@@ -314,6 +314,7 @@ pub(super) fn parse_reply(body: &[u8]) -> Result<Reply, WireError> {
             prompt_tokens: plain.usage.prompt(),
             completion_tokens: plain.usage.output_tokens,
             cached_tokens: plain.usage.cache_read_input_tokens,
+            counted: false,
         },
     })
 }
@@ -358,7 +359,8 @@ mod tests {
             Usage {
                 prompt_tokens: 10,
                 completion_tokens: 9,
-                cached_tokens: 3
+                cached_tokens: 3,
+                counted: false,
             }
         );
         assert_eq!(deltas.len(), 2);

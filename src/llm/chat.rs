@@ -105,6 +105,10 @@ pub struct Usage {
     pub completion_tokens: u64,
     /// Prompt tokens served from the provider's cache (billed at the cached price).
     pub cached_tokens: u64,
+    /// The endpoint reported no usage (llama-cpp-python's server streams none): the tokens were
+    /// counted here, with `o200k_base`, so that budgets and reports still see them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub counted: bool,
 }
 
 impl Usage {
@@ -115,6 +119,7 @@ impl Usage {
             prompt_tokens: self.prompt_tokens + other.prompt_tokens,
             completion_tokens: self.completion_tokens + other.completion_tokens,
             cached_tokens: self.cached_tokens + other.cached_tokens,
+            counted: self.counted || other.counted,
         }
     }
 }

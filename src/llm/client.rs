@@ -117,7 +117,7 @@ impl Client {
                 self.attempt(&outgoing, request.stream, &mut scrubbed).await;
             let next = match result {
                 // A key the endpoint echoed goes no further than this.
-                Ok(reply) => Next::Done(Ok(scrub_reply(key, reply))),
+                Ok(reply) => Next::Done(Ok(context::with_usage(request, scrub_reply(key, reply)))),
                 Err(AttemptError::Permanent(error)) => Next::Done(Err(error)),
                 Err(AttemptError::Transient { reason, wait }) => {
                     let reason = scrub(key, &reason).into_owned();

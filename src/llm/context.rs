@@ -5,7 +5,7 @@
 //! and adds each message's framing. Providers count differently; the estimate is a guard against
 //! sending what cannot fit, not a bill.
 
-use super::chat::{ChatRequest, Message};
+use super::chat::{ChatRequest, Message, Reply, Usage};
 use super::error::LlmError;
 use crate::index::count_tokens;
 
@@ -33,6 +33,26 @@ pub fn estimate(request: &ChatRequest) -> u64 {
         total += count(&tool.name) + count(&tool.description) + count(&tool.parameters.to_string());
     }
     total
+}
+
+/// `reply` with its usage counted here when the endpoint reported none: the prompt as
+/// [`estimate`] counts it, the reply's text and tool calls as they came.
+pub fn with_usage(request: &ChatRequest, mut reply: Reply) -> Reply {
+    if reply.usage.prompt_tokens > 0 || reply.usage.completion_tokens > 0 {
+        return reply;
+    }
+    let calls: u64 = reply
+        .tool_calls
+        .iter()
+        .map(|call| count(&call.name) + count(&call.arguments.to_string()))
+        .sum();
+    reply.usage = Usage {
+        prompt_tokens: estimate(request),
+        completion_tokens: count(&reply.text) + calls,
+        cached_tokens: 0,
+        counted: true,
+    };
+    reply
 }
 
 fn count(text: &str) -> u64 {

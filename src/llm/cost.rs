@@ -40,6 +40,7 @@ mod tests {
             prompt_tokens: 1_000_000,
             completion_tokens: 500_000,
             cached_tokens: 400_000,
+            counted: false,
         };
         let cost = prices.cost(&usage);
         assert!((cost - (1.2 + 0.2 + 4.0)).abs() < 1e-9, "{cost}");

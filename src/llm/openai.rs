@@ -146,6 +146,7 @@ impl From<WireUsage> for Usage {
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
             cached_tokens: usage.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
+            counted: false,
         }
     }
 }
@@ -343,7 +344,8 @@ mod tests {
             Usage {
                 prompt_tokens: 10,
                 completion_tokens: 5,
-                cached_tokens: 4
+                cached_tokens: 4,
+                counted: false,
             }
         );
         assert_eq!(deltas.len(), 3);

@@ -24,7 +24,7 @@ use crate::git::{self, BranchError, Oid};
 use crate::index::Index;
 use crate::rules::RuleSet;
 use crate::store::{CandidateRecord, Store, StoreError};
-use crate::validate::{Options, ValidateError, ValidationReport};
+use crate::validate::{FeatureConfig, Options, ValidateError, ValidationReport};
 
 /// What to improve, and how.
 #[derive(Debug, Clone)]
@@ -379,6 +379,7 @@ fn start<'a>(
         counts: Counts::default(),
         formats: false,
         drifted: BTreeSet::new(),
+        unbuildable: BTreeSet::new(),
     };
     run.rec.emit(Event::RunStarted {
         run: run_id,
@@ -451,6 +452,10 @@ struct Run<'a> {
     /// The files rustfmt would change at the start of this pass: their formatting is a change of
     /// its own, never folded into a fix.
     drifted: BTreeSet<String>,
+    /// The feature configurations that built on neither tree of a candidate this run: a fix
+    /// whose lines need one is refused unproved before it is built (Nova's own commits since
+    /// left such code alone: a change under it is never accepted).
+    unbuildable: BTreeSet<FeatureConfig>,
 }
 
 /// Findings and candidates numbered so far, across passes, and what earlier passes handled.
@@ -749,8 +754,14 @@ struct Place {
 /// What became of a candidate that was tried.
 enum Tried {
     Accepted,
-    /// Refused, for these reasons.
-    Refused(Vec<String>),
+    Refused(Refusal),
+}
+
+/// Why a candidate was refused: the verdict's reasons, and where its build failed (each compile
+/// error's file and line), so that a refused group can be split where its errors point.
+struct Refusal {
+    reasons: Vec<String>,
+    errors: Vec<(String, usize)>,
 }
 
 /// Validates, judges and (if accepted) commits one guarded candidate of `size` fixes, recording
@@ -842,6 +853,9 @@ fn recorded(
     proof: &change::Proof,
 ) -> Result<(), ImproveError> {
     run.outcome.validations += 1;
+    let unbuildable = proof.report.features.iter().filter(|b| b.unbuildable());
+    run.unbuildable
+        .extend(unbuildable.map(|build| build.config.clone()));
     emit_steps(&proof.report, &mut run.rec)?;
     let json = serde_json::to_string(&proof.report).unwrap_or_default();
     run.rec
@@ -917,7 +931,14 @@ fn settle(
             }
         };
         run.rec.emit(event)?;
-        return Ok(Tried::Refused(proof.verdict.reasons));
+        let errors = proof.report.first_errors.iter();
+        let errors = errors
+            .filter_map(|error| Some((error.file.clone()?, error.line?)))
+            .collect();
+        return Ok(Tried::Refused(Refusal {
+            reasons: proof.verdict.reasons,
+            errors,
+        }));
     }
     let described = describe(run, path, refactorer, candidate, &proof.report)?;
     let candidate = &Candidate {

@@ -97,6 +97,15 @@ pub struct FeatureBuild {
     pub lib_only: bool,
 }
 
+impl FeatureBuild {
+    /// The changed lines need it (it is not `--all-features`) and it built on neither tree: nothing
+    /// here compiles those lines, so nothing proves them. Any other change on this tree that
+    /// needs the same configuration is unproved for the same reason.
+    pub fn unbuildable(&self) -> bool {
+        !self.ok && self.before_ok == Some(false) && !self.config.all_features()
+    }
+}
+
 /// The tests of one feature configuration: run on the candidate, and on the tree before the
 /// change only when some failed or did not finish on the candidate.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +195,16 @@ pub fn configs(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<Feat
     by_package
         .into_iter()
         .flat_map(|(name, (package, (lines, bare)))| package_configs(&name, &package, &lines, bare))
+        .collect()
+}
+
+/// The feature configurations `patch`'s changed lines are compiled only under (built and tested
+/// for it; not the `--all-features` build every change to a package with features gets): what a
+/// change needs to be proved at all.
+pub fn needed(patch: &Patch, read: &dyn Fn(&str) -> Option<String>) -> Vec<FeatureConfig> {
+    configs(patch, read)
+        .into_iter()
+        .filter(|config| !config.build_only && !config.all_features())
         .collect()
 }
 

@@ -25,7 +25,9 @@ mod testing;
 
 pub use command::{Ended, Ran, run_user_command, spawn_server};
 pub use diagnostics::{CargoOutput, CompileError, Diagnostic, FormatDrift};
-pub use features::{FeatureBuild, FeatureConfig, FeatureTests, never_compiled};
+pub use features::{
+    FeatureBuild, FeatureConfig, FeatureTests, needed as needed_features, never_compiled,
+};
 pub use libtest::{TestOutcome, TestResults, parse_test_output};
 pub use nova_build::NovaBuild;
 pub use nova_sandbox::Spawned;

@@ -373,7 +373,7 @@ fn judge_feature_build(build: &FeatureBuild, reasons: &mut Vec<String>, notes: &
     let error = || build.error.as_deref().map(first_line).unwrap_or_default();
     if !build.ok && build.before_ok != Some(false) {
         reasons.push(format!("{config} does not build: {}", error()));
-    } else if !build.ok && !build.config.all_features() {
+    } else if build.unbuildable() {
         reasons.push(format!(
             "{config} did not build before the change either ({}): nothing here compiles the \
              changed lines that need it, so nothing proves them",

@@ -468,3 +468,39 @@ fn a_key_echoed_by_the_model_is_not_recorded() {
     assert!(!text.contains(CANARY), "{text}");
     assert!(text.contains("[redacted]"));
 }
+
+/// An endpoint that streams no usage (llama-cpp-python's server ignores `include_usage`): the
+/// tokens are counted here, and said to be, so that budgets and reports still see them.
+#[test]
+fn a_stream_without_usage_is_counted_here() {
+    let Script::Stream { mut chunks, end } = turn().openai() else {
+        panic!("a stream");
+    };
+    chunks.retain(|chunk| !chunk.contains("\"usage\""));
+    let server = ModelServer::start(vec![Script::Stream { chunks, end }]);
+    let (result, _) = chat(
+        options(Format::OpenAi, &server, Duration::from_secs(5)),
+        &request(),
+    );
+    let reply = result.expect("a reply");
+    assert_eq!(reply.text, "Hello wörld");
+    assert!(reply.usage.counted, "{:?}", reply.usage);
+    // "You are terse." and "Say hello." with their framing; the text and the call's name and
+    // arguments.
+    assert!(
+        (10..40).contains(&reply.usage.prompt_tokens),
+        "{:?}",
+        reply.usage
+    );
+    assert!(
+        (5..20).contains(&reply.usage.completion_tokens),
+        "{:?}",
+        reply.usage
+    );
+    let server = ModelServer::start(vec![turn().openai()]);
+    let (result, _) = chat(
+        options(Format::OpenAi, &server, Duration::from_secs(5)),
+        &request(),
+    );
+    assert!(!result.expect("a reply").usage.counted);
+}

@@ -483,6 +483,133 @@ fn a_change_under_a_feature_that_never_builds_here_is_refused_as_unproved() {
     assert_eq!(run.code, 0, "{}", run.both());
 }
 
+/// rand 0.6's `nightly` code among a pass's fixes: the group is refused for it once, then split
+/// by what each fix needs instead of in halves. The plain fixes land together, those under the
+/// feature are refused unproved without a build each.
+#[test]
+fn fixes_under_a_feature_that_never_builds_here_are_refused_without_bisecting_the_group() {
+    let env = TestEnv::new();
+    let lazy = |name: &str| {
+        format!(
+            "pub fn {name}(v: Option<String>, n: u8) -> String {{\n    v.unwrap_or(n.to_string())\n}}\n"
+        )
+    };
+    let gated = |name: &str| format!("#[cfg(feature = \"extra\")]\n{}", lazy(name));
+    let lib = format!(
+        "#![cfg_attr(feature = \"extra\", feature(test))]\n\n{}\n{}\n{}\n{}",
+        lazy("first"),
+        gated("second"),
+        lazy("third"),
+        gated("fourth")
+    );
+    let repo = library(
+        &env,
+        "nightly-fixes",
+        "feat",
+        "\n[features]\nextra = []\n",
+        &lib,
+    );
+    let run = improve(&env, &repo);
+    assert_fixed(&run, &repo, "unwrap-or-call");
+    let reason = "`feat` with --features extra built on neither tree earlier in this run";
+    assert_eq!(run.stdout.matches(reason).count(), 2, "{}", run.both());
+    assert!(
+        run.stdout.contains("2 validations in all"),
+        "{}",
+        run.both()
+    );
+    let git = git2::Repository::open(&repo).expect("open");
+    let tip = git.revparse_single("nova/shape").expect("branch");
+    let tree = tip.peel_to_tree().expect("tree");
+    let entry = tree.get_path(Path::new("src/lib.rs")).expect("lib");
+    let blob = git.find_blob(entry.id()).expect("blob");
+    let text = std::str::from_utf8(blob.content()).expect("utf-8");
+    assert_eq!(
+        text.matches("unwrap_or_else(|| n.to_string())").count(),
+        2,
+        "{text}"
+    );
+}
+
+/// rand 0.6's `unnecessary_transmutes` fixes that do not compile, among a thousand that do: the
+/// group's build fails, and is split into the fixes its errors point at and the rest, not in
+/// halves (five validations).
+#[test]
+fn a_fix_that_does_not_compile_is_split_from_its_group_where_the_error_points() {
+    let env = TestEnv::new();
+    let lazy = |name: &str, ty: &str| {
+        format!("pub fn {name}(v: {ty}, n: u8) -> String {{\n    v.unwrap_or(n.to_string())\n}}\n")
+    };
+    let lib = format!(
+        "/// Only `unwrap_or`: the lazy form the fix asks for is not there.\npub struct Eager(pub Option<String>);\n\n\
+         impl Eager {{\n    pub fn unwrap_or(self, default: String) -> String {{\n        \
+         self.0.unwrap_or(default)\n    }}\n}}\n\n{}\n{}\n{}\n{}",
+        lazy("first", "Option<String>"),
+        lazy("second", "Option<String>"),
+        lazy("third", "Eager"),
+        lazy("fourth", "Option<String>"),
+    );
+    let repo = library(&env, "uncompiled-fix", "eager", "", &lib);
+    let run = improve(&env, &repo);
+    assert_fixed(&run, &repo, "unwrap-or-call");
+    assert!(
+        run.stdout.contains("3 validations in all"),
+        "{}",
+        run.both()
+    );
+    assert!(
+        run.stderr
+            .contains("rejected [3/3] Fix `unwrap-or-call` in `third`"),
+        "{}",
+        run.both()
+    );
+}
+
+/// The same for formatting: rand 0.6's files under `nightly` are formatted in one group with the
+/// others, refused once, then split by what each file's lines need (the plain files together,
+/// each feature's apart), not in halves (seven validations).
+#[test]
+fn formatting_under_a_feature_that_never_builds_here_is_split_by_feature() {
+    let env = TestEnv::new();
+    let unformatted = "pub fn f( ) -> i32 {\n    1\n}\n";
+    let mut files = vec![
+        (
+            String::from("Cargo.toml"),
+            manifest("feat", "\n[features]\nextra = []\nmore = []\n"),
+        ),
+        (
+            String::from("src/lib.rs"),
+            String::from(
+                "#![cfg_attr(feature = \"extra\", feature(test))]\n\npub mod a;\npub mod b;\n\
+                 #[cfg(feature = \"extra\")]\npub mod c;\n#[cfg(feature = \"more\")]\npub mod d;\n\
+                 pub mod e;\npub mod f;\n",
+            ),
+        ),
+    ];
+    for name in ["a", "b", "c", "d", "e", "f"] {
+        files.push((format!("src/{name}.rs"), unformatted.to_owned()));
+    }
+    let repo = repo(&env, "nightly-format", &files);
+    let run = improve(&env, &repo);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert!(
+        run.stdout
+            .contains("Format src/c.rs with rustfmt: `feat` with --features extra did not build"),
+        "{}",
+        run.both()
+    );
+    assert!(
+        run.stdout.contains("4 validations in all"),
+        "{}",
+        run.both()
+    );
+    assert!(
+        run.stderr.contains("accepted [2/4]") && run.stderr.contains("Fix `rustfmt` in 4 places"),
+        "{}",
+        run.both()
+    );
+}
+
 /// An old crate that denies warnings (bytes 0.4's `#![deny(warnings)]`) where this compiler warns
 /// of something its own did not: the base is built with lints capped at warnings, and says so;
 /// what they say still counts, so a change that adds a warning is still refused.

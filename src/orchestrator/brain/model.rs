@@ -141,7 +141,7 @@ impl<'a> ModelRuns<'a> {
                     *spent = spent.plus(Usage {
                         prompt_tokens: *prompt_tokens,
                         completion_tokens: *completion_tokens,
-                        cached_tokens: 0,
+                        ..Usage::default()
                     });
                 }
                 events.push(event.clone());

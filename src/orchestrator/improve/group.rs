@@ -3,16 +3,18 @@
 //! halves before it left, until every commit on the branch is a proved change and every refused
 //! fix was refused on its own.
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
 use super::plan::{self, Plan};
-use super::{Run, TIME_CAP, Tried, finding_of, skip, try_beside, try_one};
+use super::{Refusal, Run, TIME_CAP, Tried, finding_of, skip, try_beside, try_one};
 use crate::edit::{FileChange, Patch, RepoPath, Stack};
 use crate::findings::Finding;
 use crate::index::Index;
 use crate::orchestrator::brain::{Proposal, Refactorer, TipView};
 use crate::orchestrator::change::{AgentPolicy, Author, Candidate, ChangePath, Origin};
 use crate::orchestrator::improve::ImproveError;
+use crate::validate::{self, FeatureConfig};
 
 /// How `improve` gathers fixes into validated commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,6 +64,8 @@ struct Formed {
     /// In the stack's order: each member's candidate as proposed, and its finding's number.
     members: Vec<(Candidate, usize)>,
     plans: Vec<Plan>,
+    /// Each member's [`Formed::needs`], read when first asked.
+    needs: Vec<OnceCell<Vec<FeatureConfig>>>,
 }
 
 /// Proposes, proves and commits the pass's candidates group by group.
@@ -160,6 +164,7 @@ fn form(
         stack: Stack::default(),
         members: Vec::new(),
         plans: Vec::new(),
+        needs: Vec::new(),
     };
     // Whether the group's own candidate is in the count: a skip before any member takes its
     // place (a group of skips is its skips alone), a member formed after that takes it back.
@@ -203,6 +208,7 @@ fn form(
                 path.workspace().apply(&candidate.patch)?;
                 refactorer.accepted(&candidate);
                 formed.members.push((candidate, finding_idx));
+                formed.needs.push(OnceCell::new());
                 if !counted {
                     run.counts.expected += 1;
                     counted = true;
@@ -249,6 +255,10 @@ fn land(
         todo.push(vec![(0..formed.members.len()).collect()]);
     }
     while let Some(batch) = todo.pop() {
+        let batch = unblocked(run, path, refactorer, formed, batch)?;
+        if batch.is_empty() {
+            continue;
+        }
         if let Some(reason) = stop(run, refactorer) {
             let left = batch.into_iter().chain(todo.drain(..).flatten());
             for member in left.flatten() {
@@ -277,8 +287,8 @@ fn land(
                     committed.extend(set);
                     landed = folded;
                 }
-                Tried::Refused(reasons) => {
-                    let tried = (set.as_slice(), &candidate, reasons);
+                Tried::Refused(refusal) => {
+                    let tried = (set.as_slice(), &candidate, refusal, &committed);
                     next = refused(run, path, (refactorer, index), formed, tried)?;
                 }
             }
@@ -294,8 +304,8 @@ fn land(
             for ((set, (candidate, _, _)), tried) in batch.iter().zip(&tries).zip(tried) {
                 match tried {
                     Some(Tried::Accepted) => committed.extend(set),
-                    Some(Tried::Refused(reasons)) => {
-                        let tried = (set.as_slice(), candidate, reasons);
+                    Some(Tried::Refused(refusal)) => {
+                        let tried = (set.as_slice(), candidate, refusal, &committed);
                         next.extend(refused(run, path, (refactorer, index), formed, tried)?);
                     }
                     // Overtaken: proved again on the tip the other made.
@@ -309,23 +319,32 @@ fn land(
 }
 
 /// What follows a refused set of a group's members: one member alone is dropped (or repaired,
-/// when it is alone in its group: a model's change); a larger set is split in halves, proved
-/// next, side by side when the path allows (`--jobs`). The batches to prove next, in order.
+/// when it is alone in its group: a model's change); a larger set is split where its compile
+/// errors point ([`by_errors`]), or by the feature configurations its members need
+/// ([`by_needs`]), or else in halves; the parts are proved next, side by side when the path
+/// allows (`--jobs`). The batches to prove next, in order.
 fn refused(
     run: &mut Run<'_>,
     path: &mut ChangePath,
     (refactorer, index): (&mut dyn Refactorer, &Index),
     formed: &Formed,
-    (set, candidate, reasons): (&[usize], &Candidate, Vec<String>),
+    (set, candidate, refusal, committed): (&[usize], &Candidate, Refusal, &BTreeSet<usize>),
 ) -> Result<Vec<Vec<Vec<usize>>>, ImproveError> {
     if let [member] = set[..] {
         // A group's member may not be repaired, since the group's other members were made on it.
         let alone = formed.members.len() == 1;
         let tried = (candidate, formed.members[member].1);
-        if !(alone && repaired(run, path, refactorer, index, tried, reasons)?) {
+        if !(alone && repaired(run, path, refactorer, index, tried, refusal.reasons)?) {
             refactorer.dropped(&formed.members[member].0);
         }
         return Ok(Vec::new());
+    }
+    let parts = by_errors(formed, set, committed, &refusal.errors)
+        .or_else(|| by_needs(run, path, formed, set, candidate));
+    if let Some(parts) = parts {
+        run.counts.expected += parts.len();
+        let jobs = path.jobs().max(1);
+        return Ok(parts.chunks(jobs).map(<[_]>::to_vec).collect());
     }
     let (left, right) = set.split_at(set.len() / 2);
     run.counts.expected += 2;
@@ -334,6 +353,130 @@ fn refused(
     } else {
         vec![vec![left.to_vec()], vec![right.to_vec()]]
     })
+}
+
+/// A set whose build failed, split into the members its compile errors point at (the lines they
+/// wrote) and the rest: the rest proved first, together, then the ones pointed at, which are
+/// split again if refused. Every member is still refused only on its own proof: an error may
+/// point at a line one member wrote and another broke (an import taken away). `None` when the
+/// errors point at no member of the set, or at all of them.
+fn by_errors(
+    formed: &Formed,
+    set: &[usize],
+    committed: &BTreeSet<usize>,
+    errors: &[(String, usize)],
+) -> Option<Vec<Vec<usize>>> {
+    let applied: BTreeSet<usize> = committed.iter().chain(set).copied().collect();
+    let blamed: BTreeSet<usize> = errors
+        .iter()
+        .filter_map(|(file, line)| {
+            let path = RepoPath::new(file)?;
+            formed.stack.blame(&applied, &path, *line)
+        })
+        .filter(|member| set.contains(member))
+        .collect();
+    if blamed.is_empty() || blamed.len() == set.len() {
+        return None;
+    }
+    let rest = set
+        .iter()
+        .filter(|m| !blamed.contains(m))
+        .copied()
+        .collect();
+    Some(vec![rest, blamed.into_iter().collect()])
+}
+
+/// A refused set that needed a feature configuration that built on neither tree, split by what
+/// each member needs (the plain fixes apart from those under each feature set) instead of in
+/// halves: the members that need it are then refused unproved without a build of their own
+/// ([`unblocked`]), and the others are proved together. `None` where that does not apply.
+fn by_needs(
+    run: &Run<'_>,
+    path: &ChangePath,
+    formed: &Formed,
+    set: &[usize],
+    candidate: &Candidate,
+) -> Option<Vec<Vec<usize>>> {
+    if run.unbuildable.is_empty() {
+        return None;
+    }
+    let read = worktree_reader(path);
+    let built = validate::needed_features(&candidate.patch, &read);
+    if !built.iter().any(|config| run.unbuildable.contains(config)) {
+        return None;
+    }
+    let mut classes: Vec<(&[FeatureConfig], Vec<usize>)> = Vec::new();
+    for &member in set {
+        let needs = formed.needs(member, &read);
+        match classes.iter_mut().find(|(class, _)| *class == needs) {
+            Some((_, members)) => members.push(member),
+            None => classes.push((needs, vec![member])),
+        }
+    }
+    let blocked = |needs: &[FeatureConfig]| needs.iter().any(|c| run.unbuildable.contains(c));
+    match &classes[..] {
+        // One class: its members are refused before their next build, or it is halved.
+        [(needs, _)] => blocked(needs).then(|| vec![set.to_vec()]),
+        _ => Some(classes.into_iter().map(|(_, members)| members).collect()),
+    }
+}
+
+/// `batch` without the members whose lines need a feature configuration that built on neither
+/// tree earlier in the run: each is recorded as skipped, unproved, and dropped; a set left empty
+/// is dropped too.
+fn unblocked(
+    run: &mut Run<'_>,
+    path: &ChangePath,
+    refactorer: &mut dyn Refactorer,
+    formed: &Formed,
+    batch: Vec<Vec<usize>>,
+) -> Result<Vec<Vec<usize>>, ImproveError> {
+    if run.unbuildable.is_empty() {
+        return Ok(batch);
+    }
+    let read = worktree_reader(path);
+    let mut kept = Vec::new();
+    for set in batch {
+        let mut left = Vec::new();
+        for member in set {
+            let (candidate, number) = &formed.members[member];
+            let needs = formed.needs(member, &read);
+            let blocked = needs.iter().find(|c| run.unbuildable.contains(*c));
+            // A change that is not a finding's fix is proved, and refused there.
+            let (Some(config), Some(finding)) = (blocked, finding_of(candidate)) else {
+                left.push(member);
+                continue;
+            };
+            refactorer.dropped(candidate);
+            let reason = format!(
+                "{} built on neither tree earlier in this run: nothing here compiles the changed \
+                 lines that need it, so nothing proves them",
+                config.describe()
+            );
+            let place = run.next_place(*number, 1);
+            skip(run, place, finding, reason)?;
+        }
+        if left.is_empty() {
+            run.counts.expected = run.counts.expected.saturating_sub(1);
+        } else {
+            kept.push(left);
+        }
+    }
+    Ok(kept)
+}
+
+/// The validation worktree's files, as the feature analysis reads manifests and modules.
+fn worktree_reader(path: &ChangePath) -> impl Fn(&str) -> Option<String> + use<> {
+    let root = path.workspace().path().to_path_buf();
+    move |file: &str| std::fs::read_to_string(root.join(file)).ok()
+}
+
+impl Formed {
+    /// The feature configurations member `member`'s changed lines need ([`validate::needed_features`]).
+    fn needs(&self, member: usize, read: &dyn Fn(&str) -> Option<String>) -> &[FeatureConfig] {
+        self.needs[member]
+            .get_or_init(|| validate::needed_features(&self.members[member].0.patch, read))
+    }
 }
 
 /// `candidate` (a whole group) with the files it touches formatted, but those in `skip`, and the
@@ -429,7 +572,7 @@ pub(super) fn repaired(
         }
         match try_one(run, path, refactorer, &repair, place, 1)? {
             Tried::Accepted => return Ok(true),
-            Tried::Refused(why) => reasons = why,
+            Tried::Refused(refusal) => reasons = refusal.reasons,
         }
         current = repair;
     }

@@ -4,7 +4,7 @@
 //! it.
 
 use super::group::{repaired, stop, what};
-use super::{Run, Tried, skip, try_one};
+use super::{Refusal, Run, Tried, skip, try_one};
 use crate::findings::Finding;
 use crate::index::Index;
 use crate::orchestrator::brain::{Proposal, Refactorer, TipView};
@@ -63,7 +63,9 @@ pub(super) fn carry_out(
             skip(run, place, &plan.finding, rejection.message)?;
             break;
         }
-        if let Tried::Refused(reasons) = try_one(run, path, refactorer, &candidate, place, 1)? {
+        if let Tried::Refused(Refusal { reasons, .. }) =
+            try_one(run, path, refactorer, &candidate, place, 1)?
+        {
             let tried = (&candidate, plan.number);
             if !repaired(run, path, refactorer, index, tried, reasons)? {
                 if n < total {
