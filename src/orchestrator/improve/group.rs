@@ -355,11 +355,13 @@ fn refused(
     })
 }
 
-/// A set whose build failed, split into the members its compile errors point at (the lines they
-/// wrote) and the rest: the rest proved first, together, then the ones pointed at, which are
-/// split again if refused. Every member is still refused only on its own proof: an error may
-/// point at a line one member wrote and another broke (an import taken away). `None` when the
-/// errors point at no member of the set, or at all of them.
+/// A set whose build failed, split into the members its compile errors point at and the rest:
+/// the rest proved first, together, then the ones pointed at, which are split again if refused.
+/// An error points at the member that wrote its line or, where none did (an error inside a macro
+/// a fix changed, reported where the macro is used), at the members that changed its file.
+/// Every member is still refused only on its own proof: an error may point at a line one member
+/// wrote and another broke (an import taken away). `None` when the errors point at no member of
+/// the set, or at all of them.
 fn by_errors(
     formed: &Formed,
     set: &[usize],
@@ -367,14 +369,26 @@ fn by_errors(
     errors: &[(String, usize)],
 ) -> Option<Vec<Vec<usize>>> {
     let applied: BTreeSet<usize> = committed.iter().chain(set).copied().collect();
-    let blamed: BTreeSet<usize> = errors
+    let places: Vec<(RepoPath, usize)> = errors
         .iter()
-        .filter_map(|(file, line)| {
-            let path = RepoPath::new(file)?;
-            formed.stack.blame(&applied, &path, *line)
-        })
+        .filter_map(|(file, line)| Some((RepoPath::new(file)?, *line)))
+        .collect();
+    let mut blamed: BTreeSet<usize> = places
+        .iter()
+        .filter_map(|(path, line)| formed.stack.blame(&applied, path, *line))
         .filter(|member| set.contains(member))
         .collect();
+    if blamed.is_empty() {
+        blamed = set
+            .iter()
+            .filter(|&&member| {
+                places
+                    .iter()
+                    .any(|(path, _)| formed.stack.touches(member, path))
+            })
+            .copied()
+            .collect();
+    }
     if blamed.is_empty() || blamed.len() == set.len() {
         return None;
     }
