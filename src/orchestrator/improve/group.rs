@@ -1,7 +1,9 @@
 //! Candidates proved in groups. The fixes of one rule are proposed one after another on the tip,
-//! stacked, and proved as one change; a refused group is bisected, each half proved on the tip the
-//! halves before it left, until every commit on the branch is a proved change and every refused
-//! fix was refused on its own.
+//! stacked, and proved as one change; a refused group is split (where its compile errors point,
+//! by the feature configurations its fixes need, else in halves), each part proved on the tip the
+//! parts before it left, until every commit on the branch is a proved change and every refused
+//! fix was refused on its own (or, needing a configuration that builds on neither tree, skipped
+//! unproved).
 
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
