@@ -1,6 +1,7 @@
 //! Routing a one-off request to the agent that acts on it: the one named with `--agent`, or the
 //! offline classifier's choice among the agents of the `ask` pipeline's routed stage. A request
-//! that asks for a change (it opens with an imperative such as `add`, `fix` or `rename`) goes to
+//! that asks for a change (it opens with an imperative such as `add`, `fix` or `rename`, or states
+//! what the code should do: "the parser must not panic on empty input") goes to
 //! an agent that returns a patch (the refactorer, unless another's description shares more of
 //! the request's words: "add a doc comment" goes to the doc writer); anything else to one that
 //! answers, reviews or plans (chat, unless a reviewer's or the planner's description fits
@@ -117,7 +118,7 @@ pub fn choose<'s>(
             }),
         };
     }
-    let change = change_verb(request).filter(|_| can_change);
+    let change = change_cue(request).filter(|_| can_change);
     // A change request goes to an agent that returns a patch; anything else to one that answers,
     // reviews or plans. The default of each kind wins unless another's description shares more
     // of the request's words.
@@ -141,11 +142,11 @@ pub fn choose<'s>(
         .max_by_key(|(agent, shared)| {
             (shared.len(), default.is_some_and(|d| d.name == agent.name))
         });
-    let why = match (change, change_verb(request)) {
-        (Some(verb), _) => format!("the request asks for a change (it opens with `{verb}`)"),
-        (None, Some(verb)) => {
-            format!("the request opens with `{verb}`, but outside a repository no change can land")
-        }
+    let why = match (&change, change_cue(request)) {
+        (Some(cue), _) => format!("the request asks for a change ({cue})"),
+        (None, Some(cue)) => format!(
+            "the request asks for a change ({cue}), but outside a repository no change can land"
+        ),
         (None, None) => String::from("the request is a question"),
     };
     let default_shares = default.map_or(0, |d| shared(&words, d).len());
@@ -241,6 +242,40 @@ fn shared(words: &[String], agent: &AgentDef) -> Vec<String> {
     words.iter().filter(|w| own.contains(w)).cloned().collect()
 }
 
+/// What makes `request` a change request, for its explanation: the imperative it opens with, or
+/// the `should` of a statement of what the code should do ("The sandbox should refuse to start
+/// when Landlock is missing": how bug reports are written), which a question is not (it ends
+/// with `?` or opens with a question word).
+fn change_cue(request: &str) -> Option<String> {
+    if let Some(verb) = change_verb(request) {
+        return Some(format!("it opens with `{verb}`"));
+    }
+    let text = request.trim();
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let question = text.ends_with('?')
+        || words
+            .first()
+            .is_some_and(|first| QUESTION_WORDS.contains(&first.as_str()));
+    let modal = words
+        .iter()
+        .skip(1)
+        .find(|w| MODALS.contains(&w.as_str()))?;
+    (!question).then(|| format!("it says what the code `{modal}` do"))
+}
+
+/// Words a question opens with.
+const QUESTION_WORDS: &[&str] = &[
+    "what", "why", "how", "where", "when", "which", "who", "whose", "is", "are", "does", "do",
+    "did", "can", "could", "should", "would", "will", "explain", "describe", "show", "list",
+];
+
+/// Words that say what the code is to do, in a statement.
+const MODALS: &[&str] = &["should", "shouldn't", "must", "mustn't"];
+
 /// The imperative a change request opens with, if it opens with one (`Please`, and a commit's
 /// `area:` prefix, aside); a conventional commit's change type (`feat(cli): ...`) is one too.
 fn change_verb(request: &str) -> Option<&'static str> {
@@ -288,6 +323,31 @@ mod tests {
             Ok("refactorer")
         );
         assert_eq!(pick("Rename greet to hello", false).as_deref(), Ok("chat"));
+        // A statement of what the code should do is a change; a question about it is not.
+        assert_eq!(
+            pick(
+                "greet should return an empty string for an empty name",
+                true
+            )
+            .as_deref(),
+            Ok("refactorer")
+        );
+        assert_eq!(
+            pick("The parser must not panic on empty input.", true).as_deref(),
+            Ok("refactorer")
+        );
+        assert_eq!(
+            pick("Should greet return an empty string?", true).as_deref(),
+            Ok("chat")
+        );
+        assert_eq!(
+            pick("Why should greet trim its input", true).as_deref(),
+            Ok("chat")
+        );
+        assert_eq!(
+            pick("greet should trim its input, right?", true).as_deref(),
+            Ok("chat")
+        );
         // A commit-style prefix is not the request's first word.
         for change in [
             "sync: make the semaphore fair",
