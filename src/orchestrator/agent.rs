@@ -313,10 +313,21 @@ impl Turns<'_, '_> {
             left = left.min(run_left);
         }
         self.conversation.turn += 1;
-        let Some(reply) = ask_model(self.session, &request, left, obs).await? else {
-            let why = format!("its budget of {} s ran out mid-turn", agent.budget.seconds);
-            obs.event(guarded(agent, true, &why));
-            return Ok(Some(Ended::Stopped(why)));
+        let reply = match ask_model(self.session, &request, left, obs).await? {
+            Ok(reply) => reply,
+            Err(spent) => {
+                self.conversation.usage = self.conversation.usage.plus(spent);
+                obs.event(Event::AgentTurn {
+                    agent: agent.name.clone(),
+                    turn: self.conversation.turn,
+                    tool_calls: 0,
+                    prompt_tokens: spent.prompt_tokens,
+                    completion_tokens: spent.completion_tokens,
+                });
+                let why = format!("its budget of {} s ran out mid-turn", agent.budget.seconds);
+                obs.event(guarded(agent, true, &why));
+                return Ok(Some(Ended::Stopped(why)));
+            }
         };
         self.conversation.usage = self.conversation.usage.plus(reply.usage);
         let calls = calls_of(self.session, &reply);
@@ -703,15 +714,21 @@ fn ended_by(tools: &Toolbox<'_>) -> Option<Ended> {
     }
 }
 
-/// One model request, its text streamed as events; `None` when `left` ran out first.
+/// One model request, its text streamed as events; when `left` runs out first, what the cut turn
+/// spent as counted here (the prompt the endpoint read, the text it streamed): budgets and reports
+/// see it, though no reply came.
 async fn ask_model(
     session: &Session<'_>,
     request: &ChatRequest,
     left: Duration,
     obs: &mut dyn Observer,
-) -> Result<Option<crate::llm::Reply>, LlmError> {
+) -> Result<Result<crate::llm::Reply, Usage>, LlmError> {
+    let mut streamed = String::new();
     let mut on_delta = |delta: &Delta| match delta {
-        Delta::Text { text } => obs.event(Event::AnswerDelta { text: text.clone() }),
+        Delta::Text { text } => {
+            streamed.push_str(text);
+            obs.event(Event::AnswerDelta { text: text.clone() });
+        }
         Delta::Retrying {
             attempt,
             reason,
@@ -724,8 +741,13 @@ async fn ask_model(
         Delta::ToolCall { .. } => {}
     };
     match tokio::time::timeout(left, session.provider.chat(request, &mut on_delta)).await {
-        Ok(reply) => reply.map(Some),
-        Err(_) => Ok(None),
+        Ok(reply) => reply.map(Ok),
+        Err(_) => Ok(Err(Usage {
+            prompt_tokens: llm::estimate(request),
+            completion_tokens: crate::index::count_tokens(&streamed) as u64,
+            cached_tokens: 0,
+            counted: true,
+        })),
     }
 }
 

@@ -232,3 +232,41 @@ fn a_run_killed_mid_turn_resumes_from_its_last_turn() {
         again.stderr
     );
 }
+
+/// A turn cut by the agent's time budget still spent tokens (the endpoint read the prompt and
+/// streamed some text): the turn's event counts them, and the run's budget sees them.
+#[test]
+fn a_turn_cut_by_the_time_budget_counts_what_it_spent() {
+    let (env, repo) = setup();
+    let chat = std::fs::read_to_string(crate::common::source_root().join("agents/chat.md"))
+        .expect("the chat agent");
+    let tight = chat.replace("seconds = 180 }", "seconds = 2 }");
+    assert_ne!(tight, chat);
+    write(&repo, ".nova/agents/chat.md", &tight);
+    let thinking = serde_json::json!({"choices": [{"index": 0, "delta": {"content": "Let me think about greet"}}]});
+    let server = ModelServer::start(vec![
+        Reply::stream(vec![format!("data: {thinking}\n\n")]).ending(
+            crate::model_server::End::Stall(std::time::Duration::from_secs(60)),
+        ),
+    ]);
+    let run = ask(&env, &repo, &server, &["--json", "What does greet do?"]);
+    assert_eq!(run.code, 1, "{}", run.both());
+    let events: Vec<Value> = run
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let turn = events
+        .iter()
+        .find(|e| e["event"] == "agent_turn")
+        .unwrap_or_else(|| panic!("a turn: {}", run.both()));
+    assert!(turn["prompt_tokens"].as_u64() > Some(100), "{turn}");
+    assert!(turn["completion_tokens"].as_u64() > Some(0), "{turn}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["why"].as_str() == Some("its budget of 2 s ran out mid-turn")),
+        "{}",
+        run.both()
+    );
+}
