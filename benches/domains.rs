@@ -22,6 +22,9 @@
 //! cargo bench --bench domains -- --split all --misses   # every task, and each wrong route
 //! cargo bench --bench domains -- --sweep               # accuracy over a grid of weights (train)
 //! cargo bench --bench domains -- --split fresh --misses # the fresh set (BENCHMARKS: what was seen)
+//! cargo bench --bench domains -- --split all --model CONFIG  # the model router too: `nova
+//!                                                        # --config CONFIG ask --route model`
+//!                                                        # (`--nova BIN`, `--limit N`)
 //! cargo bench --bench domains -- --pick 30 --repo tokio # candidate tasks to pin
 //! cargo bench --bench domains -- --pick 24 --repo clap --all-commits # every commit, not only
 //!                                                        # the first-parent line (merges)
@@ -83,6 +86,11 @@ struct Args {
     /// history).
     history: f64,
     mirrors: PathBuf,
+    /// `--model CONFIG [--nova BIN]`: the tasks routed by the model router too (`BIN --config
+    /// CONFIG ask --route model --explain-route` in each task's tree).
+    model: Option<(PathBuf, PathBuf)>,
+    /// `--limit N`: the model routes only the first N tasks (a slow local model).
+    limit: Option<usize>,
 }
 
 fn args(root: &Path) -> Args {
@@ -94,6 +102,8 @@ fn args(root: &Path) -> Args {
         all_commits: false,
         history: route::WEIGHTS.history,
         mirrors: root.join("../.mirror"),
+        model: None,
+        limit: None,
     };
     let given: Vec<String> = std::env::args().skip(1).collect();
     let value = |flag: &str| {
@@ -122,6 +132,11 @@ fn args(root: &Path) -> Args {
     if let Some(dir) = value("--mirrors") {
         args.mirrors = PathBuf::from(dir);
     }
+    if let Some(config) = value("--model") {
+        let nova = value("--nova").map_or_else(|| root.join("target/debug/nova"), PathBuf::from);
+        args.model = Some((PathBuf::from(config), nova));
+    }
+    args.limit = value("--limit").map(|n| n.parse().expect("--limit N"));
     args
 }
 
@@ -205,6 +220,8 @@ fn owner(owners: &Owners<'_>, files: &[String]) -> Option<String> {
 struct Task {
     repo: String,
     commit: String,
+    /// The parent's tree, written out with its domain agents.
+    tree: PathBuf,
     message: String,
     expected: String,
     index: Index,
@@ -241,6 +258,98 @@ fn routing(root: &Path, args: &Args) {
         })
         .collect();
     report(&results, args);
+    if let Some(model) = &args.model {
+        let tasks = &tasks[..args.limit.unwrap_or(tasks.len()).min(tasks.len())];
+        model_routing(root, tasks, model);
+    }
+}
+
+/// Each task routed by the model router: `nova ask --route model --explain-route` in the task's
+/// tree (made a repository of one commit), the router's time budget raised for a slow local
+/// model, and its map kept small for a small window. A route the router did not make (it ran out
+/// of time, or named no agent) falls back to the offline router, and is counted apart.
+fn model_routing(root: &Path, tasks: &[Task], (config, nova): &(PathBuf, PathBuf)) {
+    let router = std::fs::read_to_string(root.join("agents/router.md")).expect("the router agent");
+    let patient = router.replace("seconds = 60 }", "seconds = 900 }");
+    let (mut right, mut fallen) = (0, 0);
+    for task in tasks {
+        as_repository(&task.tree);
+        std::fs::write(task.tree.join(".nova/agents/router.md"), &patient).expect("router");
+        let mut command: Vec<String> = [nova, &PathBuf::from("--config"), config]
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        command.extend(
+            [
+                "ask",
+                "--route",
+                "model",
+                "--explain-route",
+                "--json",
+                "--max-tokens",
+                "512",
+                "--map-tokens",
+                "500",
+            ]
+            .map(String::from),
+        );
+        command.push(task.message.clone());
+        // The bench's own environment (the model's key variable with it).
+        let env = nova::config::Env::capture().user_vars();
+        let limit = std::time::Duration::from_secs(1200);
+        let ran = nova::validate::run_user_command(&command, &task.tree, &env, b"", limit)
+            .expect("nova runs");
+        let answer = ran
+            .stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|event| event["event"] == "ask_finished")
+            .and_then(|event| event["answer"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let got = answer.split(':').next().unwrap_or("").trim().to_owned();
+        let fell_back = answer.is_empty() || answer.contains("the router made no choice");
+        let hit = got == task.expected;
+        right += usize::from(hit && !fell_back);
+        fallen += usize::from(fell_back);
+        println!(
+            "{} {} {} {:>5.1} s  expected {}, got {}{}",
+            if hit { "ok  " } else { "MISS" },
+            task.repo,
+            &task.commit[..12],
+            ran.seconds,
+            task.expected,
+            if got.is_empty() { "nothing" } else { &got },
+            if fell_back {
+                " (the offline fallback)"
+            } else {
+                ""
+            },
+        );
+    }
+    println!(
+        "model router: {right} of {} routed right by the model ({:.2}); {fallen} fell back to the \
+         offline router",
+        tasks.len(),
+        share(right, tasks.len())
+    );
+}
+
+/// `dir` made a git repository of one commit, if it is not one (`nova ask` works in one).
+fn as_repository(dir: &Path) {
+    if dir.join(".git").exists() {
+        return;
+    }
+    let git = Repository::init(dir).expect("git init");
+    let mut index = git.index().expect("index");
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .expect("add");
+    let tree = git
+        .find_tree(index.write_tree().expect("tree"))
+        .expect("tree");
+    let who = git2::Signature::now("bench", "bench@nova").expect("signature");
+    git.commit(Some("HEAD"), &who, &who, "the task's parent", &tree, &[])
+        .expect("commit");
 }
 
 fn load(root: &Path, args: &Args) -> Vec<Task> {
@@ -310,6 +419,7 @@ fn load_one(root: &Path, dir: &Path, repo: &str, commit: &str) -> Result<Task, S
     Ok(Task {
         repo: repo.to_owned(),
         commit: commit.id().to_string(),
+        tree,
         message,
         expected,
         index,
