@@ -271,32 +271,23 @@ fn routing(root: &Path, args: &Args) {
 fn model_routing(root: &Path, tasks: &[Task], (config, nova): &(PathBuf, PathBuf)) {
     let router = std::fs::read_to_string(root.join("agents/router.md")).expect("the router agent");
     let patient = router.replace("seconds = 60 }", "seconds = 900 }");
+    assert_ne!(
+        patient, router,
+        "the router's time budget is no longer 60 s: raise it here"
+    );
+    let lossy = |path: &Path| path.to_string_lossy().into_owned();
+    let mut base = vec![lossy(nova), String::from("--config"), lossy(config)];
+    let flags = "ask --route model --explain-route --json --max-tokens 512 --map-tokens 500";
+    base.extend(flags.split(' ').map(String::from));
+    // The bench's own environment (the model's key variable with it).
+    let env = nova::config::Env::capture().user_vars();
+    let limit = std::time::Duration::from_secs(1200);
     let (mut right, mut fallen) = (0, 0);
     for task in tasks {
         as_repository(&task.tree);
         std::fs::write(task.tree.join(".nova/agents/router.md"), &patient).expect("router");
-        let mut command: Vec<String> = [nova, &PathBuf::from("--config"), config]
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        command.extend(
-            [
-                "ask",
-                "--route",
-                "model",
-                "--explain-route",
-                "--json",
-                "--max-tokens",
-                "512",
-                "--map-tokens",
-                "500",
-            ]
-            .map(String::from),
-        );
+        let mut command = base.clone();
         command.push(task.message.clone());
-        // The bench's own environment (the model's key variable with it).
-        let env = nova::config::Env::capture().user_vars();
-        let limit = std::time::Duration::from_secs(1200);
         let ran = nova::validate::run_user_command(&command, &task.tree, &env, b"", limit)
             .expect("nova runs");
         let answer = ran

@@ -5,7 +5,7 @@
 //! and adds each message's framing. Providers count differently; the estimate is a guard against
 //! sending what cannot fit, not a bill.
 
-use super::chat::{ChatRequest, Message, Reply, Usage};
+use super::chat::{ChatRequest, Message, Reply, ToolCall, Usage};
 use super::error::LlmError;
 use crate::index::count_tokens;
 
@@ -35,24 +35,28 @@ pub fn estimate(request: &ChatRequest) -> u64 {
     total
 }
 
-/// `reply` with its usage counted here when the endpoint reported none: the prompt as
-/// [`estimate`] counts it, the reply's text and tool calls as they came.
+/// `reply` with its usage counted here when the endpoint reported none.
 pub fn with_usage(request: &ChatRequest, mut reply: Reply) -> Reply {
-    if reply.usage.prompt_tokens > 0 || reply.usage.completion_tokens > 0 {
-        return reply;
+    if reply.usage.prompt_tokens == 0 && reply.usage.completion_tokens == 0 {
+        reply.usage = counted(request, &reply.text, &reply.tool_calls);
     }
-    let calls: u64 = reply
-        .tool_calls
+    reply
+}
+
+/// What `request` spent by Nova's own count, when no endpoint said: the prompt as [`estimate`]
+/// counts it, and the reply's text and tool calls as far as they came (a reply without usage, or
+/// a turn cut short).
+pub fn counted(request: &ChatRequest, text: &str, tool_calls: &[ToolCall]) -> Usage {
+    let calls: u64 = tool_calls
         .iter()
         .map(|call| count(&call.name) + count(&call.arguments.to_string()))
         .sum();
-    reply.usage = Usage {
+    Usage {
         prompt_tokens: estimate(request),
-        completion_tokens: count(&reply.text) + calls,
+        completion_tokens: count(text) + calls,
         cached_tokens: 0,
         counted: true,
-    };
-    reply
+    }
 }
 
 fn count(text: &str) -> u64 {

@@ -30,7 +30,7 @@ pub use chat::{
     ChatRequest, Delta, Message, Reply, StopReason, ToolCall, ToolSpec, Usage, is_reasoning_model,
 };
 pub use client::{ChatFuture, Client, ClientOptions, Provider};
-pub use context::{check, estimate, fit};
+pub use context::{check, counted as counted_usage, estimate, fit};
 pub use cost::Prices;
 pub use error::LlmError;
 pub use retry::{RetryPolicy, TRANSIENT_STATUSES};

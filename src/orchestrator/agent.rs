@@ -742,12 +742,7 @@ async fn ask_model(
     };
     match tokio::time::timeout(left, session.provider.chat(request, &mut on_delta)).await {
         Ok(reply) => reply.map(Ok),
-        Err(_) => Ok(Err(Usage {
-            prompt_tokens: llm::estimate(request),
-            completion_tokens: crate::index::count_tokens(&streamed) as u64,
-            cached_tokens: 0,
-            counted: true,
-        })),
+        Err(_) => Ok(Err(llm::counted_usage(request, &streamed, &[]))),
     }
 }
 

@@ -24,7 +24,7 @@ use crate::git::{self, BranchError, Oid};
 use crate::index::Index;
 use crate::rules::RuleSet;
 use crate::store::{CandidateRecord, Store, StoreError};
-use crate::validate::{FeatureConfig, Options, ValidateError, ValidationReport};
+use crate::validate::{FeatureBuild, FeatureConfig, Options, ValidateError, ValidationReport};
 
 /// What to improve, and how.
 #[derive(Debug, Clone)]
@@ -757,11 +757,13 @@ enum Tried {
     Refused(Refusal),
 }
 
-/// Why a candidate was refused: the verdict's reasons, and where its build failed (each compile
-/// error's file and line), so that a refused group can be split where its errors point.
+/// Why a candidate was refused: the verdict's reasons, where its build failed (each compile
+/// error's file and line), and whether a feature configuration it needs built on neither tree:
+/// what a refused group is split by.
 struct Refusal {
     reasons: Vec<String>,
     errors: Vec<(String, usize)>,
+    unbuildable: bool,
 }
 
 /// Validates, judges and (if accepted) commits one guarded candidate of `size` fixes, recording
@@ -938,6 +940,7 @@ fn settle(
         return Ok(Tried::Refused(Refusal {
             reasons: proof.verdict.reasons,
             errors,
+            unbuildable: proof.report.features.iter().any(FeatureBuild::unbuildable),
         }));
     }
     let described = describe(run, path, refactorer, candidate, &proof.report)?;

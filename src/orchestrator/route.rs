@@ -118,7 +118,8 @@ pub fn choose<'s>(
             }),
         };
     }
-    let change = change_cue(request).filter(|_| can_change);
+    let cue = change_cue(request);
+    let change = cue.as_ref().filter(|_| can_change);
     // A change request goes to an agent that returns a patch; anything else to one that answers,
     // reviews or plans. The default of each kind wins unless another's description shares more
     // of the request's words.
@@ -142,7 +143,7 @@ pub fn choose<'s>(
         .max_by_key(|(agent, shared)| {
             (shared.len(), default.is_some_and(|d| d.name == agent.name))
         });
-    let why = match (&change, change_cue(request)) {
+    let why = match (change, &cue) {
         (Some(cue), _) => format!("the request asks for a change ({cue})"),
         (None, Some(cue)) => format!(
             "the request asks for a change ({cue}), but outside a repository no change can land"

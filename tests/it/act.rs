@@ -347,14 +347,20 @@ fn a_loop_of_identical_calls_is_nudged_then_stopped() {
     assert!(tool_results(&server, 4)[3].contains("Not run again"));
 }
 
+/// The built-in `chat` agent in `repo`'s own agents, `from` in its file replaced by `to` (its
+/// budget, made tight).
+pub(crate) fn chat_with(repo: &Path, from: &str, to: &str) {
+    let chat = std::fs::read_to_string(crate::common::source_root().join("agents/chat.md"))
+        .expect("the chat agent");
+    let tight = chat.replace(from, to);
+    assert_ne!(tight, chat, "`{from}` is not in the chat agent");
+    write(repo, ".nova/agents/chat.md", &tight);
+}
+
 #[test]
 fn an_agents_turn_budget_is_never_exceeded() {
     let (env, repo) = setup();
-    let chat = std::fs::read_to_string(crate::common::source_root().join("agents/chat.md"))
-        .expect("the chat agent");
-    let tight = chat.replace("budget = { turns = 12,", "budget = { turns = 2,");
-    assert_ne!(tight, chat);
-    write(&repo, ".nova/agents/chat.md", &tight);
+    chat_with(&repo, "budget = { turns = 12,", "budget = { turns = 2,");
     let server = ModelServer::start(each(
         "read_file",
         "path",

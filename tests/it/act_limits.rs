@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::act::{KEY_VAR, LIB, ask, calls, each, says, setup, tool_results};
+use crate::act::{KEY_VAR, LIB, ask, calls, chat_with, each, says, setup, tool_results};
 use crate::common::{branches, files_under, write};
 use crate::model_server::{ModelServer, Reply, Turn};
 
@@ -238,11 +238,7 @@ fn a_run_killed_mid_turn_resumes_from_its_last_turn() {
 #[test]
 fn a_turn_cut_by_the_time_budget_counts_what_it_spent() {
     let (env, repo) = setup();
-    let chat = std::fs::read_to_string(crate::common::source_root().join("agents/chat.md"))
-        .expect("the chat agent");
-    let tight = chat.replace("seconds = 180 }", "seconds = 2 }");
-    assert_ne!(tight, chat);
-    write(&repo, ".nova/agents/chat.md", &tight);
+    chat_with(&repo, "seconds = 180 }", "seconds = 2 }");
     let thinking = serde_json::json!({"choices": [{"index": 0, "delta": {"content": "Let me think about greet"}}]});
     let server = ModelServer::start(vec![
         Reply::stream(vec![format!("data: {thinking}\n\n")]).ending(

@@ -342,7 +342,7 @@ fn refused(
         return Ok(Vec::new());
     }
     let parts = by_errors(formed, set, committed, &refusal.errors)
-        .or_else(|| by_needs(run, path, formed, set, candidate));
+        .or_else(|| by_needs(run, path, formed, set, refusal.unbuildable));
     if let Some(parts) = parts {
         run.counts.expected += parts.len();
         let jobs = path.jobs().max(1);
@@ -402,25 +402,22 @@ fn by_errors(
     Some(vec![rest, blamed.into_iter().collect()])
 }
 
-/// A refused set that needed a feature configuration that built on neither tree, split by what
-/// each member needs (the plain fixes apart from those under each feature set) instead of in
-/// halves: the members that need it are then refused unproved without a build of their own
-/// ([`unblocked`]), and the others are proved together. `None` where that does not apply.
+/// A refused set that needed a feature configuration that built on neither tree (`unbuildable`),
+/// split by what each member needs (the plain fixes apart from those under each feature set)
+/// instead of in halves: the members that need it are then refused unproved without a build of
+/// their own ([`unblocked`]), and the others are proved together. `None` where that does not
+/// apply.
 fn by_needs(
     run: &Run<'_>,
     path: &ChangePath,
     formed: &Formed,
     set: &[usize],
-    candidate: &Candidate,
+    unbuildable: bool,
 ) -> Option<Vec<Vec<usize>>> {
-    if run.unbuildable.is_empty() {
+    if !unbuildable {
         return None;
     }
     let read = worktree_reader(path);
-    let built = validate::needed_features(&candidate.patch, &read);
-    if !built.iter().any(|config| run.unbuildable.contains(config)) {
-        return None;
-    }
     let mut classes: Vec<(&[FeatureConfig], Vec<usize>)> = Vec::new();
     for &member in set {
         let needs = formed.needs(member, &read);
@@ -482,9 +479,9 @@ fn unblocked(
 }
 
 /// The validation worktree's files, as the feature analysis reads manifests and modules.
-fn worktree_reader(path: &ChangePath) -> impl Fn(&str) -> Option<String> + use<> {
-    let root = path.workspace().path().to_path_buf();
-    move |file: &str| std::fs::read_to_string(root.join(file)).ok()
+fn worktree_reader<'p>(path: &'p ChangePath) -> impl Fn(&str) -> Option<String> + 'p {
+    let workspace = path.workspace();
+    move |file: &str| workspace.read(&RepoPath::new(file)?)
 }
 
 impl Formed {
