@@ -47,7 +47,7 @@ use git2::{Oid, Repository};
 #[path = "common/mirrors.rs"]
 mod mirrors;
 use nova::agents::AgentSet;
-use nova::domains::{Owners, route, scaffold};
+use nova::domains::{Owners, calibrate, route, scaffold};
 use nova::index::{Focus, Index, count_tokens};
 
 /// The repositories: a short name and the mirror's directory (`None`: Nova's own).
@@ -228,6 +228,10 @@ struct Task {
     set: AgentSet,
     /// The repository's history up to the task's parent.
     past: route::Past,
+    /// The weights that history chose (`domains::calibrate`), as `nova ask` would at the parent.
+    calibration: Option<calibrate::Calibration>,
+    /// How long calibrating took.
+    calibrating: std::time::Duration,
 }
 
 /// One routed task.
@@ -238,6 +242,8 @@ struct Routed {
     got: Option<String>,
     /// With a leading `area:` cut off the message (tokio's convention).
     got_bare: Option<String>,
+    /// With the weights its history chose.
+    got_calibrated: Option<String>,
     why: String,
 }
 
@@ -258,6 +264,7 @@ fn routing(root: &Path, args: &Args) {
         })
         .collect();
     report(&results, args);
+    calibrations(&tasks);
     if let Some(model) = &args.model {
         let tasks = &tasks[..args.limit.unwrap_or(tasks.len()).min(tasks.len())];
         model_routing(root, tasks, model);
@@ -406,6 +413,9 @@ fn load_one(root: &Path, dir: &Path, repo: &str, commit: &str) -> Result<Task, S
     let changes = nova::git::recent_changes_from(dir, parent.id(), route::HISTORY)
         .map_err(|e| e.to_string())?;
     let past = route::Past::new(&owners, &changes);
+    let started = std::time::Instant::now();
+    let calibration = calibrate::calibrate(&index, &owners, &changes);
+    let calibrating = started.elapsed();
     drop(owners);
     Ok(Task {
         repo: repo.to_owned(),
@@ -416,6 +426,8 @@ fn load_one(root: &Path, dir: &Path, repo: &str, commit: &str) -> Result<Task, S
         index,
         set,
         past,
+        calibration,
+        calibrating,
     })
 }
 
@@ -428,6 +440,19 @@ fn route_one(task: &Task, weights: &route::Weights) -> Routed {
     };
     let routed = best(&task.message);
     let bare = best(bare(&task.message));
+    let calibrated = match &task.calibration {
+        Some(c) => route::scores_with(
+            &task.index,
+            &owners,
+            (&task.message, Some(&task.past)),
+            &c.weights,
+        )
+        .into_iter()
+        .next()
+        .filter(|s| s.score > 0.0)
+        .map(|s| s.agent),
+        None => routed.as_ref().map(|s| s.agent.clone()),
+    };
     let mut why = routed.as_ref().map_or_else(
         || String::from("no part matched"),
         |s| route::explain(s, None),
@@ -452,6 +477,7 @@ fn route_one(task: &Task, weights: &route::Weights) -> Routed {
         expected: task.expected.clone(),
         got: routed.as_ref().map(|s| s.agent.clone()),
         got_bare: bare.map(|s| s.agent),
+        got_calibrated: calibrated,
         why,
     }
 }
@@ -507,12 +533,15 @@ fn bare(message: &str) -> &str {
 }
 
 fn report(results: &[Routed], args: &Args) {
-    let mut by_repo: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    // Per repository: tasks, right, right without the area, right with calibrated weights.
+    let mut by_repo: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     for r in results {
         let entry = by_repo.entry(r.repo.as_str()).or_default();
-        entry.0 += 1;
-        entry.1 += usize::from(r.got.as_deref() == Some(r.expected.as_str()));
-        entry.2 += usize::from(r.got_bare.as_deref() == Some(r.expected.as_str()));
+        let right = |got: &Option<String>| usize::from(got.as_deref() == Some(r.expected.as_str()));
+        entry[0] += 1;
+        entry[1] += right(&r.got);
+        entry[2] += right(&r.got_bare);
+        entry[3] += right(&r.got_calibrated);
     }
     let split = match args.split {
         Split::Train => "train",
@@ -521,23 +550,29 @@ fn report(results: &[Routed], args: &Args) {
         Split::Fresh => "fresh",
     };
     println!("routing ({split} split), offline router");
-    println!("| repository | tasks | right | accuracy | without an `area:` prefix |");
-    println!("|---|---:|---:|---:|---:|");
-    let (mut n, mut right, mut right_bare) = (0, 0, 0);
-    for (repo, (tasks, ok, ok_bare)) in &by_repo {
-        println!(
-            "| {repo} | {tasks} | {ok} | {:.2} | {:.2} |",
-            share(*ok, *tasks),
-            share(*ok_bare, *tasks)
-        );
-        n += tasks;
-        right += ok;
-        right_bare += ok_bare;
-    }
     println!(
-        "| all | {n} | {right} | {:.2} | {:.2} |",
+        "| repository | tasks | right, shipped weights | accuracy | without an `area:` prefix | calibrated on its history (as `nova ask` routes) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let mut all = [0; 4];
+    for (repo, counts) in &by_repo {
+        let [tasks, ok, ok_bare, ok_calibrated] = *counts;
+        println!(
+            "| {repo} | {tasks} | {ok} | {:.2} | {:.2} | {ok_calibrated} ({:.2}) |",
+            share(ok, tasks),
+            share(ok_bare, tasks),
+            share(ok_calibrated, tasks)
+        );
+        for (sum, count) in all.iter_mut().zip(counts) {
+            *sum += count;
+        }
+    }
+    let [n, right, right_bare, right_calibrated] = all;
+    println!(
+        "| all | {n} | {right} | {:.2} | {:.2} | {right_calibrated} ({:.2}) |",
         share(right, n),
-        share(right_bare, n)
+        share(right_bare, n),
+        share(right_calibrated, n)
     );
     if args.misses {
         for r in results
@@ -553,6 +588,41 @@ fn report(results: &[Routed], args: &Args) {
                 r.why
             );
         }
+    }
+}
+
+/// What each repository's history taught its tasks' routers: how many moved the weights, the
+/// share of its commits the shipped and the calibrated weights route right, and the time it took.
+fn calibrations(tasks: &[Task]) {
+    println!();
+    println!("calibration on each task's history (`domains::calibrate`, at the task's parent)");
+    println!(
+        "| repository | tasks | calibrated | weights moved | history routed right, shipped | calibrated | median time |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut by_repo: BTreeMap<&str, Vec<&Task>> = BTreeMap::new();
+    for task in tasks {
+        by_repo.entry(task.repo.as_str()).or_default().push(task);
+    }
+    for (repo, tasks) in by_repo {
+        let done: Vec<&calibrate::Calibration> = tasks
+            .iter()
+            .filter_map(|t| t.calibration.as_ref())
+            .collect();
+        let moved = done.iter().filter(|c| c.moved()).count();
+        let commits: usize = done.iter().map(|c| c.commits).sum();
+        let shipped: usize = done.iter().map(|c| c.shipped).sum();
+        let right: usize = done.iter().map(|c| c.right).sum();
+        let mut times: Vec<std::time::Duration> = tasks.iter().map(|t| t.calibrating).collect();
+        times.sort_unstable();
+        println!(
+            "| {repo} | {} | {} | {moved} | {:.2} | {:.2} | {:.2} s |",
+            tasks.len(),
+            done.len(),
+            share(shipped, commits),
+            share(right, commits),
+            times[times.len() / 2].as_secs_f64()
+        );
     }
 }
 
@@ -634,27 +704,9 @@ fn pick(root: &Path, dir: &Path, repo: &str, n: usize, all_commits: bool) {
         if commit.parent_count() != 1 {
             continue;
         }
-        let subject = commit
-            .summary()
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-            .to_lowercase();
+        let subject = commit.summary().ok().flatten().unwrap_or_default();
         // A task that says nothing of where ("doc: fix typo") is no one's to route.
-        if bare(&subject).split_whitespace().count() < 4 {
-            continue;
-        }
-        let chore = [
-            "bump",
-            "release",
-            "changelog",
-            "merge",
-            "version",
-            "deps",
-            "chore",
-            "ci:",
-        ];
-        if chore.iter().any(|w| subject.contains(w)) || subject.split_whitespace().count() < 3 {
+        if !calibrate::says_enough(subject) {
             continue;
         }
         let files = changed(&git, &commit.parent(0).expect("parent"), &commit);

@@ -7,6 +7,7 @@
 //! is about ([`route`]).
 //! Never: runs an agent, or writes anywhere but the repository's domain agent directory.
 
+pub mod calibrate;
 pub mod parts;
 pub mod route;
 pub mod scaffold;

@@ -10,13 +10,12 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::Owners;
-use crate::agents::AgentDef;
 use crate::index::terms::{component_names, directory_names, stem, terms_of_prose};
 use crate::index::{Focus, Index};
 
 /// How the router weighs what it finds; measured with `cargo bench --bench domains -- --sweep`
-/// (BENCHMARKS.md).
-#[derive(Debug, Clone, Copy)]
+/// (BENCHMARKS.md), and per repository on its own history ([`super::calibrate`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Weights {
     /// How many of a part's best files count toward its score, each worth `decay` times the one
     /// before: a task about one corner of a part is not outweighed by a part where many files
@@ -81,27 +80,32 @@ impl Past {
     /// The history of `changes` (newest first, as `git::recent_changes` gives them) as `owners`
     /// own the files today.
     pub fn new(owners: &Owners<'_>, changes: &[crate::git::PastChange]) -> Past {
-        let mut words: HashMap<String, HashMap<String, f64>> = HashMap::new();
+        let mut past = Past::default();
         for change in changes {
-            let owned: Vec<&str> = change
-                .files
-                .iter()
-                .filter(|f| f.ends_with(".rs"))
-                .filter_map(|f| owners.owner_of(f).map(|a| a.name.as_str()))
-                .collect();
-            if owned.is_empty() {
-                continue;
-            }
-            let share = 1.0 / owned.len() as f64;
-            let terms = terms_of_prose(&change.subject);
-            for agent in owned {
-                let counts = words.entry(agent.to_owned()).or_default();
-                for term in &terms {
-                    *counts.entry(term.clone()).or_default() += share;
-                }
+            past.add(owners, change);
+        }
+        past
+    }
+
+    /// Adds what `change` said to the parts owning its `.rs` files.
+    pub fn add(&mut self, owners: &Owners<'_>, change: &crate::git::PastChange) {
+        let owned: Vec<&str> = change
+            .files
+            .iter()
+            .filter(|f| f.ends_with(".rs"))
+            .filter_map(|f| owners.owner_of(f).map(|a| a.name.as_str()))
+            .collect();
+        if owned.is_empty() {
+            return;
+        }
+        let share = 1.0 / owned.len() as f64;
+        let terms = terms_of_prose(&change.subject);
+        for agent in owned {
+            let counts = self.words.entry(agent.to_owned()).or_default();
+            for term in &terms {
+                *counts.entry(term.clone()).or_default() += share;
             }
         }
-        Past { words }
     }
 
     /// Each agent's BM25 score for `terms` against its history, with the words that scored,
@@ -131,11 +135,50 @@ impl Past {
     }
 }
 
+/// What a task's words found of one part, before [`Weights`] weigh it: each field is what the
+/// weight of the same name multiplies, its best files' relevance counting 1.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Evidence {
+    /// Its best files' relevance, each worth `decay` times the one before.
+    pub files: f64,
+    /// 1 when the task names a test and this part owns the test file its words match best.
+    pub test: f64,
+    /// The code names the task mentions that its files define, each shared among their definers.
+    pub defines: f64,
+    /// The same, of the names the task puts in backticks.
+    pub quoted: f64,
+    /// The task's words in its name or description, each by its IDF over agents.
+    pub described: f64,
+    /// 1 when the task names its directory, a half when it names one of its files or directories.
+    pub named: f64,
+    /// Its code's BM25 score for the task's words, the best part's being 1.
+    pub part_words: f64,
+    /// Its history's BM25 score for the task's words, the best part's being 1.
+    pub history: f64,
+}
+
+impl Evidence {
+    /// The score `weights` give it.
+    pub fn weigh(&self, weights: &Weights) -> f64 {
+        self.files
+            + weights.test_task * self.test
+            + weights.defines * self.defines
+            + weights.quoted * self.quoted
+            + weights.described * self.described
+            + weights.named * self.named
+            + weights.part_words * self.part_words
+            + weights.history * self.history
+    }
+}
+
 /// How much a task is about one domain agent's part, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Score {
     pub agent: String,
     pub score: f64,
+    /// What the score weighs.
+    #[serde(skip)]
+    pub evidence: Evidence,
     /// Its files the task's words match best, with their relevance.
     pub files: Vec<(String, f64)>,
     /// Code names the task mentions that its files define.
@@ -168,12 +211,27 @@ pub fn scores_with(
     (task, past): (&str, Option<&Past>),
     weights: &Weights,
 ) -> Vec<Score> {
+    let mut scores = evidence(index, owners, (task, past), weights);
+    weigh(&mut scores, weights);
+    scores
+}
+
+/// Every domain agent's evidence for `task`, in `owners`' order, not yet weighed (each score 0):
+/// `shape`'s `best_files`, `decay` and `tests` say how its files count, its other weights are not
+/// read.
+pub fn evidence(
+    index: &Index,
+    owners: &Owners<'_>,
+    (task, past): (&str, Option<&Past>),
+    shape: &Weights,
+) -> Vec<Score> {
     let focus = Focus::from_task(task);
     let mut scores: Vec<Score> = owners
         .agents()
         .map(|agent| Score {
             agent: agent.name.clone(),
             score: 0.0,
+            evidence: Evidence::default(),
             files: Vec::new(),
             defines: Vec::new(),
             described: Vec::new(),
@@ -197,44 +255,46 @@ pub fn scores_with(
         })
         .collect();
     let owner = |path: &str| owned.get(path).copied();
-    files(index, &focus, weights, &owner, &mut scores);
+    files(index, &focus, shape.tests, &owner, &mut scores);
     if names_a_test(task) {
-        tested(index, &focus, weights.test_task, &owner, &mut scores);
+        tested(index, &focus, &owner, &mut scores);
     }
-    defined(index, (&focus, task), weights, &owner, &mut scores);
-    described(owners, &focus, weights.described, &mut scores);
-    named(
-        index,
-        owners,
-        &mentioned(&focus),
-        weights.named,
-        &owner,
-        &mut scores,
-    );
-    part_words(index, &focus, weights.part_words, &owner, &mut scores);
+    defined(index, (&focus, task), &owner, &mut scores);
+    described(owners, &focus, &mut scores);
+    named(index, owners, &mentioned(&focus), &owner, &mut scores);
+    part_words(index, &focus, &owner, &mut scores);
     if let Some(past) = past {
-        history(past, &focus, weights.history, &mut scores);
+        history(past, &focus, &mut scores);
     }
     for score in &mut scores {
         score
             .files
             .sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        score.files.truncate(weights.best_files);
+        score.files.truncate(shape.best_files);
         let mut worth = 1.0;
         for (_, r) in &score.files {
-            score.score += worth * r;
-            worth *= weights.decay;
+            score.evidence.files += worth * r;
+            worth *= shape.decay;
         }
     }
-    scores.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.agent.cmp(&b.agent)));
     scores
 }
 
-/// Each part's files the task's words match, on a scale where the task's best file is 1.
+/// Gives each of `scores` what `weights` make of its evidence, and sorts them best first (ties by
+/// name).
+pub fn weigh(scores: &mut [Score], weights: &Weights) {
+    for score in scores.iter_mut() {
+        score.score = score.evidence.weigh(weights);
+    }
+    scores.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.agent.cmp(&b.agent)));
+}
+
+/// Each part's files the task's words match, on a scale where the task's best file is 1, a test
+/// file's relevance times `tests`.
 fn files(
     index: &Index,
     focus: &Focus,
-    weights: &Weights,
+    tests: f64,
     owner: &dyn Fn(&str) -> Option<usize>,
     scores: &mut [Score],
 ) {
@@ -245,7 +305,7 @@ fn files(
         .map(|(path, r)| {
             let kind = crate::index::package::file_kind(path);
             let weight = match kind {
-                crate::index::package::FileKind::Tests => weights.tests,
+                crate::index::package::FileKind::Tests => tests,
                 _ => 1.0,
             };
             (path, r * weight)
@@ -273,11 +333,10 @@ fn quoted(task: &str) -> Vec<&str> {
     task.split('`').skip(1).step_by(2).collect()
 }
 
-/// Adds `weight` to the part that owns the test file the task's words match best.
+/// Finds the part that owns the test file the task's words match best.
 fn tested(
     index: &Index,
     focus: &Focus,
-    weight: f64,
     owner: &dyn Fn(&str) -> Option<usize>,
     scores: &mut [Score],
 ) {
@@ -290,7 +349,7 @@ fn tested(
     if let Some((path, _)) = best
         && let Some(i) = owner(path)
     {
-        scores[i].score += weight;
+        scores[i].evidence.test = 1.0;
         scores[i].test = Some(path.to_owned());
     }
 }
@@ -299,17 +358,12 @@ fn tested(
 fn defined(
     index: &Index,
     (focus, task): (&Focus, &str),
-    weights: &Weights,
     owner: &dyn Fn(&str) -> Option<usize>,
     scores: &mut [Score],
 ) {
     let quoted = quoted(task);
     for name in &focus.names {
-        let weight = if quoted.iter().any(|q| q.contains(name.as_str())) {
-            weights.defines + weights.quoted
-        } else {
-            weights.defines
-        };
+        let is_quoted = quoted.iter().any(|q| q.contains(name.as_str()));
         let mut definers: Vec<usize> = index
             .definitions(name)
             .iter()
@@ -317,8 +371,12 @@ fn defined(
             .collect();
         definers.sort_unstable();
         definers.dedup();
+        let share = 1.0 / definers.len() as f64;
         for &i in &definers {
-            scores[i].score += weight / definers.len() as f64;
+            scores[i].evidence.defines += share;
+            if is_quoted {
+                scores[i].evidence.quoted += share;
+            }
             scores[i].defines.push(name.clone());
         }
     }
@@ -345,14 +403,12 @@ fn mentioned(focus: &Focus) -> Vec<String> {
     out
 }
 
-/// Adds `weight` to each part whose directory one of `words` names (`terms::directory_names`:
-/// `mangen` names `clap_mangen`), half of it to a part one of whose files or directories it
-/// names.
+/// Finds each part whose directory one of `words` names (`terms::directory_names`: `mangen`
+/// names `clap_mangen`), counting 1, or one of whose files or directories it names, a half.
 fn named(
     index: &Index,
     owners: &Owners<'_>,
     words: &[String],
-    weight: f64,
     owner: &dyn Fn(&str) -> Option<usize>,
     scores: &mut [Score],
 ) {
@@ -366,7 +422,7 @@ fn named(
             continue;
         };
         if let Some(word) = named_in(directory_names(part)) {
-            scores[i].score += weight;
+            scores[i].evidence.named = 1.0;
             scores[i].named.push(word);
         }
     }
@@ -376,7 +432,7 @@ fn named(
             continue;
         }
         if let Some(word) = named_in(component_names(path)) {
-            scores[i].score += weight / 2.0;
+            scores[i].evidence.named = 0.5;
             scores[i].named.push(word);
         }
     }
@@ -393,31 +449,29 @@ fn bm25(tf: f64, (df, n): (f64, f64), relative: f64) -> f64 {
     idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * relative))
 }
 
-/// Adds each part's BM25 score for the task's terms, its code's words (the names of its
-/// definitions, their doc comments at half, its paths at twice; test files left out) taken as
-/// one document, on a scale where the best part scores `weight`.
+/// Each part's BM25 score for the task's terms, its code's words (the names of its definitions,
+/// their doc comments at half, its paths at twice; test files left out) taken as one document,
+/// on a scale where the best part scores 1.
 fn part_words(
     index: &Index,
     focus: &Focus,
-    weight: f64,
     owner: &dyn Fn(&str) -> Option<usize>,
     scores: &mut [Score],
 ) {
     use crate::index::package::{FileKind, file_kind};
-    use crate::index::terms::terms_of;
-    if weight == 0.0 || focus.terms.is_empty() {
+    if focus.terms.is_empty() {
         return;
     }
     let wanted: HashSet<&str> = focus.terms.iter().map(String::as_str).collect();
     // Each part's count of each wanted term, and its length in terms.
     let mut counts: Vec<HashMap<&str, f64>> = vec![HashMap::new(); scores.len()];
     let mut lengths = vec![0.0; scores.len()];
-    for path in index.paths() {
+    for (path, words) in index.paths().zip(index.words()) {
         let Some(i) = owner(path) else { continue };
         if file_kind(path) == FileKind::Tests {
             continue;
         }
-        let mut add = |terms: Vec<String>, worth: f64| {
+        let mut add = |terms: &[String], worth: f64| {
             for term in terms {
                 lengths[i] += worth;
                 if let Some(t) = wanted.get(term.as_str()) {
@@ -425,10 +479,10 @@ fn part_words(
                 }
             }
         };
-        add(terms_of(path), 2.0);
-        for def in index.outline(path).unwrap_or_default() {
-            add(terms_of(&def.name), 1.0);
-            add(terms_of_prose(&def.doc), 0.5);
+        add(&words.path, 2.0);
+        for (name, doc) in words.names.iter().zip(&words.prose) {
+            add(name, 1.0);
+            add(doc, 0.5);
         }
     }
     let n = scores.len() as f64;
@@ -449,7 +503,7 @@ fn part_words(
         return;
     }
     for (i, score) in scores.iter_mut().enumerate() {
-        score.score += weight * bm25[i] / best;
+        score.evidence.part_words = bm25[i] / best;
         let mut words: Vec<(&&str, &f64)> = counts[i].iter().collect();
         words.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
         score.words = words
@@ -460,10 +514,9 @@ fn part_words(
     }
 }
 
-/// Adds each part's history's score for the task's words, on a scale where the best part scores
-/// `weight`.
-fn history(past: &Past, focus: &Focus, weight: f64, scores: &mut [Score]) {
-    if weight == 0.0 || focus.terms.is_empty() {
+/// Each part's history's score for the task's words, on a scale where the best part scores 1.
+fn history(past: &Past, focus: &Focus, scores: &mut [Score]) {
+    if focus.terms.is_empty() {
         return;
     }
     let mut by_agent = past.scores(&focus.terms);
@@ -473,15 +526,15 @@ fn history(past: &Past, focus: &Focus, weight: f64, scores: &mut [Score]) {
     }
     for score in scores.iter_mut() {
         if let Some((s, words)) = by_agent.remove(score.agent.as_str()) {
-            score.score += weight * s / best;
+            score.evidence.history = s / best;
             score.past = words;
         }
     }
 }
 
-/// Adds what each agent's name, part and description share with the task's words, each word
-/// weighed by how few agents' descriptions have it.
-fn described(owners: &Owners<'_>, focus: &Focus, weight: f64, scores: &mut [Score]) {
+/// What each agent's name, part and description share with the task's words, each word weighed
+/// by how few agents' descriptions have it.
+fn described(owners: &Owners<'_>, focus: &Focus, scores: &mut [Score]) {
     let words: Vec<Vec<String>> = owners
         .agents()
         .map(|a| {
@@ -506,24 +559,10 @@ fn described(owners: &Owners<'_>, focus: &Focus, weight: f64, scores: &mut [Scor
         }
         let idf = ((n + 1.0) / (having.len() as f64 + 0.5)).ln().max(0.0);
         for i in having {
-            scores[i].score += weight * idf;
+            scores[i].evidence.described += idf;
             scores[i].described.push(term.clone());
         }
     }
-}
-
-/// The domain agent `task` is about and why, if its words say: `None` when no part matches.
-pub fn route<'s>(
-    index: &Index,
-    owners: &Owners<'s>,
-    task: &str,
-    past: Option<&Past>,
-) -> Option<(&'s AgentDef, String, Vec<Score>)> {
-    let scores = scores(index, owners, task, past);
-    let best = scores.first().filter(|s| s.score > 0.0)?;
-    let agent = owners.agents().find(|a| a.name == best.agent)?;
-    let why = explain(best, scores.get(1));
-    Some((agent, why, scores))
 }
 
 /// Why `best` won, in a line.

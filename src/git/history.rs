@@ -16,9 +16,10 @@ pub struct PastChange {
     pub files: Vec<String>,
 }
 
-/// The last `depth` commits before and at `HEAD` along first parents, newest first, merges left
-/// out (a merge's files are its branch's commits'). A repository with no commits has no history;
-/// a shallow clone's ends where its objects do.
+/// The last `depth` commits before and at `HEAD` along first parents, newest first. A pull
+/// request's merge is its title and everything it merged; other merges are left out (their files
+/// are their branch's commits'). A repository with no commits has no history; a shallow clone's
+/// ends where its objects do.
 pub fn recent_changes(root: &Path, depth: usize) -> Result<Vec<PastChange>, WorktreeError> {
     let repo = Repository::open(root)?;
     let head = match repo.head() {
@@ -56,21 +57,35 @@ fn walk(
             Err(_) if commit.parent_count() > 0 => break,
             Err(_) => None,
         };
-        if commit.parent_count() <= 1 {
+        let message = String::from_utf8_lossy(commit.message_bytes());
+        let subject = match commit.parent_count() {
+            0 | 1 => message.lines().next().map(str::trim),
+            _ => merged_title(&message),
+        };
+        if let Some(subject) = subject {
             let old = parent.as_ref().map(git2::Commit::tree).transpose()?;
             let diff = repo.diff_tree_to_tree(old.as_ref(), Some(&commit.tree()?), None)?;
             let files = super::worktree::paths_of(&diff);
-            let subject = String::from_utf8_lossy(commit.message_bytes())
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
-            changes.push(PastChange { subject, files });
+            changes.push(PastChange {
+                subject: subject.to_owned(),
+                files,
+            });
         }
         next = parent;
     }
     Ok(changes)
+}
+
+/// What a merge of a pull request merged, in its author's words: the title GitHub writes under
+/// `Merge pull request #N from ...`. A repository that merges each pull request (clap) has only
+/// merges on its first-parent line; any other merge says nothing of its own.
+fn merged_title(message: &str) -> Option<&str> {
+    let mut lines = message.lines().map(str::trim);
+    lines
+        .next()?
+        .starts_with("Merge pull request #")
+        .then_some(())?;
+    lines.find(|line| !line.is_empty())
 }
 
 #[cfg(test)]
@@ -106,7 +121,8 @@ mod tests {
     }
 
     #[test]
-    fn the_history_is_each_commits_subject_and_files_newest_first_merges_left_out() {
+    fn the_history_is_each_commits_subject_and_files_newest_first_a_pull_requests_merge_its_title()
+    {
         let dir = tempfile::tempdir().expect("tempdir");
         let repo = Repository::init(dir.path()).expect("init");
         assert_eq!(recent_changes(dir.path(), 10).expect("unborn"), []);
@@ -118,11 +134,18 @@ mod tests {
             &[first],
         );
         let side = commit(&repo, &[("c.rs", "c")], "on a branch", &[first]);
-        commit(
+        let merged = commit(
             &repo,
             &[("a.rs", "a"), ("b.rs", "b"), ("c.rs", "c")],
             "Merge the branch",
             &[second, side],
+        );
+        let pull = commit(&repo, &[("d.rs", "d")], "on another branch", &[second]);
+        commit(
+            &repo,
+            &[("a.rs", "a"), ("b.rs", "b"), ("c.rs", "c"), ("d.rs", "d")],
+            "Merge pull request #7 from someone/branch\n\nledger: add d\n\nThe body.",
+            &[merged, pull],
         );
         let changes = recent_changes(dir.path(), 10).expect("history");
         let seen: Vec<(&str, Vec<&str>)> = changes
@@ -134,9 +157,14 @@ mod tests {
                 )
             })
             .collect();
+        // A pull request's merge is its title and all it changed; another merge is left out.
         assert_eq!(
             seen,
-            [("ledger: add b", vec!["b.rs"]), ("Add a", vec!["a.rs"])]
+            [
+                ("ledger: add d", vec!["d.rs"]),
+                ("ledger: add b", vec!["b.rs"]),
+                ("Add a", vec!["a.rs"])
+            ]
         );
         assert_eq!(recent_changes(dir.path(), 1).expect("history").len(), 1);
         let from = recent_changes_from(dir.path(), side, 10).expect("history");

@@ -23,7 +23,7 @@ mod walk;
 pub use lang::{Lang, syntax_errors};
 pub use map::{RepoMap, TOKENIZER, count_tokens};
 pub use rank::{Focus, WEIGHTS, Weights};
-pub use relevance::Why;
+pub use relevance::{Why, Words};
 pub use tags::{Def, FileTags, Kind};
 pub use walk::{Found, named, walk};
 
@@ -76,6 +76,8 @@ pub struct Index {
     stats: Stats,
     /// Where the last map is kept, next to the tag cache.
     map_cache: Option<PathBuf>,
+    /// Each file's words, in `files`' order, split once when first asked for.
+    words: std::sync::OnceLock<Vec<Words>>,
 }
 
 /// A definition, with the file it is in.
@@ -198,11 +200,22 @@ impl Index {
             files,
             stats,
             map_cache: cache_path.map(|p| p.with_file_name("map.bin")),
+            words: std::sync::OnceLock::new(),
         }
     }
 
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Each file's words, in path order (as [`Index::paths`]), split once.
+    pub fn words(&self) -> &[Words] {
+        self.words.get_or_init(|| {
+            self.files
+                .iter()
+                .map(|(path, e)| Words::of(path, &e.tags))
+                .collect()
+        })
     }
 
     fn file_list(&self) -> Vec<(&str, &FileTags)> {
@@ -250,7 +263,7 @@ impl Index {
     /// weights (`benches/map_quality.rs`).
     pub fn map_with(&self, focus: &Focus, budget: usize, weights: &Weights) -> RepoMap {
         let files = self.file_list();
-        let (_, ranked) = rank::rank_with(&files, focus, weights);
+        let (_, ranked) = rank::rank_with((&files, self.words()), focus, weights);
         map::fit(&files, &ranked, budget)
     }
 
@@ -261,7 +274,8 @@ impl Index {
     pub fn map_scoped(&self, focus: &Focus, budget: usize, own: &dyn Fn(&str) -> bool) -> RepoMap {
         let files = self.scoped_files(own);
         let list: Vec<(&str, &FileTags)> = files.iter().map(|(p, t)| (*p, t)).collect();
-        let (_, ranked) = rank::rank_with(&list, focus, &WEIGHTS);
+        let words: Vec<Words> = list.iter().map(|(p, t)| Words::of(p, t)).collect();
+        let (_, ranked) = rank::rank_with((&list, &words), focus, &WEIGHTS);
         map::fit(&list, &ranked, budget)
     }
 
@@ -311,8 +325,8 @@ impl Index {
     /// Why each file of `map` (made for `focus`) is in it, in the map's order.
     pub fn explain(&self, focus: &Focus, map: &RepoMap) -> Vec<relevance::Why> {
         let files = self.file_list();
-        let (rank, _) = rank::rank(&files, focus);
-        let relevance = relevance::of(&files, focus);
+        let (rank, _) = rank::rank(&files, self.words(), focus);
+        let relevance = relevance::of(&files, self.words(), focus);
         map.paths
             .iter()
             .filter_map(|path| {
@@ -359,7 +373,7 @@ impl Index {
     /// reference graph), in path order.
     pub fn relevance(&self, focus: &Focus) -> Vec<(&str, f64)> {
         let files = self.file_list();
-        let relevance = relevance::of(&files, focus);
+        let relevance = relevance::of(&files, self.words(), focus);
         let scores = if relevance.files.is_empty() {
             vec![0.0; files.len()]
         } else {
@@ -371,7 +385,7 @@ impl Index {
     /// Files by rank for `focus`, best first, with their scores.
     pub fn ranked_files(&self, focus: &Focus) -> Vec<(&str, f64)> {
         let files = self.file_list();
-        let (scores, _) = rank::rank(&files, focus);
+        let (scores, _) = rank::rank(&files, self.words(), focus);
         let mut out: Vec<(&str, f64)> = files.iter().map(|(p, _)| *p).zip(scores).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         out
@@ -381,7 +395,7 @@ impl Index {
     /// method, as findings name their symbol); a name defined twice in a file keeps its best.
     pub fn symbol_ranks(&self, focus: &Focus) -> std::collections::HashMap<(String, String), f64> {
         let files = self.file_list();
-        let (_, ranked) = rank::rank(&files, focus);
+        let (_, ranked) = rank::rank(&files, self.words(), focus);
         let mut out = std::collections::HashMap::new();
         for r in ranked {
             let (path, tags) = files[r.file];

@@ -130,15 +130,20 @@ pub struct Ranked {
 const DAMPING: f64 = 0.85;
 const ITERATIONS: usize = 30;
 
-/// Ranks every definition of `files` (sorted by path), best first, with Nova's [`WEIGHTS`].
-pub fn rank(files: &[(&str, &FileTags)], focus: &Focus) -> (Vec<f64>, Vec<Ranked>) {
-    rank_with(files, focus, &WEIGHTS)
+/// Ranks every definition of `files` (sorted by path, with their words), best first, with Nova's
+/// [`WEIGHTS`].
+pub fn rank(
+    files: &[(&str, &FileTags)],
+    words: &[relevance::Words],
+    focus: &Focus,
+) -> (Vec<f64>, Vec<Ranked>) {
+    rank_with((files, words), focus, &WEIGHTS)
 }
 
 /// Ranks every definition of `files` (sorted by path), best first: the files' rank in the
 /// reference graph, and each definition's score.
 pub fn rank_with(
-    files: &[(&str, &FileTags)],
+    (files, words): (&[(&str, &FileTags)], &[relevance::Words]),
     focus: &Focus,
     weights: &Weights,
 ) -> (Vec<f64>, Vec<Ranked>) {
@@ -211,7 +216,7 @@ pub fn rank_with(
         }
     }
 
-    let relevance = relevance::of(files, focus);
+    let relevance = relevance::of(files, words, focus);
     let personal = personalization(files, focus, &mentioned, &relevance.files);
 
     let graph = file_graph(&refs, &names, &out_weight);

@@ -8,7 +8,38 @@ use serde::Serialize;
 
 use super::rank::Focus;
 use super::tags::FileTags;
-use super::terms::{stem, terms_of};
+use super::terms::{stem, terms_of, terms_of_prose};
+
+/// A file's words, split and stemmed once ([`terms_of`]): its path's, and each definition's
+/// name, doc comment and enclosing name, in the order of its definitions. What a task's words are
+/// matched against, over and over when one index answers many tasks (the router's calibration).
+#[derive(Debug, Default)]
+pub struct Words {
+    pub path: Vec<String>,
+    pub names: Vec<Vec<String>>,
+    /// Each doc comment's words as identifiers are split.
+    pub docs: Vec<Vec<String>>,
+    /// Each doc comment's words as prose is ([`terms_of_prose`]).
+    pub prose: Vec<Vec<String>>,
+    /// Each enclosing definition's name's words (none at the top level).
+    pub scopes: Vec<Vec<String>>,
+}
+
+impl Words {
+    pub fn of(path: &str, tags: &FileTags) -> Words {
+        Words {
+            path: terms_of(path),
+            names: tags.defs.iter().map(|d| terms_of(&d.name)).collect(),
+            docs: tags.defs.iter().map(|d| terms_of(&d.doc)).collect(),
+            prose: tags.defs.iter().map(|d| terms_of_prose(&d.doc)).collect(),
+            scopes: tags
+                .defs
+                .iter()
+                .map(|d| d.scope.as_deref().map(terms_of).unwrap_or_default())
+                .collect(),
+        }
+    }
+}
 
 /// What a task's words say about each file and each of its definitions (0 where nothing).
 #[derive(Debug, Default)]
@@ -36,15 +67,16 @@ const DOC_WEIGHT: f64 = 0.5;
 /// long file is not about everything.
 const BEST_DEFS: usize = 3;
 
-/// The relevance of every file and definition of `files` to `focus`'s terms, scopes and paths.
-pub fn of(files: &[(&str, &FileTags)], focus: &Focus) -> Relevance {
+/// The relevance of every file and definition of `files` (with their [`Words`], in the same
+/// order) to `focus`'s terms, scopes and paths.
+pub fn of(files: &[(&str, &FileTags)], words: &[Words], focus: &Focus) -> Relevance {
     if focus.terms.is_empty() && focus.scopes.is_empty() {
         return Relevance::default();
     }
     let wanted: HashSet<&str> = focus.terms.iter().map(String::as_str).collect();
     // Only the task's terms matter: each definition and path keeps the ones it has, and their
     // document frequencies (over definitions' names, over files' paths) are counted.
-    let matched = |text: &str| matched_terms(text, &wanted);
+    let matched = |terms: &[String]| wanted_of(terms, &wanted);
     let mut def_terms: Vec<Vec<Vec<String>>> = Vec::with_capacity(files.len());
     let mut doc_terms: Vec<Vec<Vec<String>>> = Vec::with_capacity(files.len());
     let mut doc_df: HashMap<String, usize> = HashMap::new();
@@ -52,19 +84,19 @@ pub fn of(files: &[(&str, &FileTags)], focus: &Focus) -> Relevance {
     let mut def_df: HashMap<String, usize> = HashMap::new();
     let mut path_df: HashMap<String, usize> = HashMap::new();
     let mut total_defs = 0usize;
-    for (path, tags) in files {
-        let per_def: Vec<Vec<String>> = tags.defs.iter().map(|d| matched(&d.name)).collect();
+    for ((_, tags), words) in files.iter().zip(words) {
+        let per_def: Vec<Vec<String>> = words.names.iter().map(|t| matched(t)).collect();
         for term in per_def.iter().flatten() {
             *def_df.entry(term.clone()).or_default() += 1;
         }
         total_defs += tags.defs.len();
         def_terms.push(per_def);
-        let per_doc: Vec<Vec<String>> = tags.defs.iter().map(|d| matched(&d.doc)).collect();
+        let per_doc: Vec<Vec<String>> = words.docs.iter().map(|t| matched(t)).collect();
         for term in per_doc.iter().flatten() {
             *doc_df.entry(term.clone()).or_default() += 1;
         }
         doc_terms.push(per_doc);
-        let terms = matched(path);
+        let terms = matched(&words.path);
         for term in &terms {
             *path_df.entry(term.clone()).or_default() += 1;
         }
@@ -79,7 +111,7 @@ pub fn of(files: &[(&str, &FileTags)], focus: &Focus) -> Relevance {
         files: vec![0.0; files.len()],
         defs: Vec::with_capacity(files.len()),
     };
-    for (i, (path, tags)) in files.iter().enumerate() {
+    for (i, (path, _)) in files.iter().enumerate() {
         let mut defs: Vec<f64> = def_terms[i]
             .iter()
             .zip(&doc_terms[i])
@@ -89,11 +121,9 @@ pub fn of(files: &[(&str, &FileTags)], focus: &Focus) -> Relevance {
             })
             .collect();
         // A method is also about its type's words, less so.
-        for (j, def) in tags.defs.iter().enumerate() {
-            if let Some(scope) = &def.scope {
-                let scoped: f64 = matched(scope).iter().map(|t| def_idf(t)).sum();
-                defs[j] += 0.5 * scoped;
-            }
+        for (j, scope) in words[i].scopes.iter().enumerate() {
+            let scoped: f64 = matched(scope).iter().map(|t| def_idf(t)).sum();
+            defs[j] += 0.5 * scoped;
         }
         let mut best = defs.clone();
         best.sort_by(|a, b| b.total_cmp(a));
@@ -173,6 +203,18 @@ pub fn why(path: &str, tags: &FileTags, focus: &Focus) -> Why {
         mentions,
         ..Why::default()
     }
+}
+
+/// The `terms` that are `wanted`, sorted, each once.
+fn wanted_of(terms: &[String], wanted: &HashSet<&str>) -> Vec<String> {
+    let mut kept: Vec<String> = terms
+        .iter()
+        .filter(|t| wanted.contains(t.as_str()))
+        .cloned()
+        .collect();
+    kept.sort_unstable();
+    kept.dedup();
+    kept
 }
 
 /// The terms of `text` (an identifier or a path) that are `wanted`, sorted, each once.

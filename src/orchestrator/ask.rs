@@ -967,7 +967,7 @@ async fn talk_with(
     let mut chat = prompt(request, agent, scene.context, &tools, agents_md)?;
     chat.messages = vec![Message::user(talk.task)];
     if tools.iter().any(|t| t == "handoff") {
-        chat.system.push_str(&receivers(scene, agent));
+        chat.system.push_str(&receivers(scene, agent, talk.task));
     }
     if tools.iter().any(|t| t == "request_change") {
         chat.system.push_str(&requests::owners_prompt(scene, agent));

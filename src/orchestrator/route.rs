@@ -12,35 +12,62 @@ use crate::agents::{AgentDef, AgentSet, Flow, Mode, Output, Pipeline, Role};
 
 /// Verbs a change request opens with.
 const CHANGE_VERBS: &[&str] = &[
+    "accept",
     "add",
     "allow",
     "avoid",
     "change",
+    "clean",
     "convert",
+    "correct",
     "delete",
+    "deprecate",
+    "disable",
     "document",
     "drop",
+    "emit",
+    "enable",
+    "ensure",
+    "expose",
     "extract",
     "fix",
     "handle",
     "implement",
+    "improve",
     "inline",
     "introduce",
+    "keep",
     "let",
+    "limit",
     "make",
     "move",
+    "optimize",
+    "prefer",
+    "print",
+    "reduce",
     "refactor",
     "refuse",
+    "reject",
     "remove",
     "rename",
     "replace",
+    "restore",
+    "return",
+    "reuse",
+    "revert",
+    "rework",
     "rewrite",
+    "show",
     "simplify",
     "skip",
+    "sort",
     "split",
+    "stop",
     "support",
+    "treat",
     "update",
     "use",
+    "warn",
     "write",
 ];
 
@@ -184,24 +211,51 @@ pub fn choose<'s>(
 }
 
 /// The domain agent whose part `question` is about, and why, when the set has domain agents and
-/// the repository is indexed. Its recent history is read then; a history that cannot be read
-/// leaves the route to the code's words.
+/// the repository is indexed ([`domain_scores`]).
 fn domain_of<'s>(
     set: &'s AgentSet,
     disabled: &[String],
     repo: Option<Repo<'_>>,
     question: &str,
 ) -> Option<(&'s AgentDef, String)> {
+    let (scores, calibration) = domain_scores(set, disabled, repo?, question)?;
+    let best = scores.first().filter(|s| s.score > 0.0)?;
+    let agent = set.agent(&best.agent)?;
+    let why = crate::domains::route::explain(best, scores.get(1));
+    let why = match calibration {
+        Some(c) => format!("{why} ({})", c.describe()),
+        None => why,
+    };
+    Some((agent, why))
+}
+
+/// Every enabled domain agent's score for `question`, best first, with the calibration its
+/// weights came from: the repository's recent history is read, and the router's weights
+/// calibrated on it (kept under `.nova/` until the history changes); a history that cannot be
+/// read leaves the route to the code's words and the shipped weights. `None` when the set has no
+/// domain agents.
+pub fn domain_scores(
+    set: &AgentSet,
+    disabled: &[String],
+    repo: Repo<'_>,
+    question: &str,
+) -> Option<(
+    Vec<crate::domains::route::Score>,
+    Option<crate::domains::calibrate::Calibration>,
+)> {
+    use crate::domains::{calibrate, route};
     let owners = crate::domains::Owners::domains(set, disabled);
     if owners.is_empty() {
         return None;
     }
-    let repo = repo?;
-    let past = crate::git::recent_changes(repo.root, crate::domains::route::HISTORY)
-        .ok()
-        .map(|changes| crate::domains::route::Past::new(&owners, &changes));
-    crate::domains::route::route(repo.index, &owners, question, past.as_ref())
-        .map(|(agent, why, _)| (agent, why))
+    let changes = crate::git::recent_changes(repo.root, route::HISTORY).ok();
+    let past = changes.as_deref().map(|c| route::Past::new(&owners, c));
+    let calibration = changes
+        .as_deref()
+        .and_then(|c| calibrate::cached(&repo.root.join(calibrate::CACHE), repo.index, &owners, c));
+    let weights = calibration.map_or(route::WEIGHTS, |c| c.weights);
+    let scores = route::scores_with(repo.index, &owners, (question, past.as_ref()), &weights);
+    Some((scores, calibration))
 }
 
 /// Words too common to say which agent a request is for.
@@ -355,6 +409,9 @@ mod tests {
             "feat(cli): print the total",
             "fix(mangen): Hide hidden positionals",
             "refactor: Move shell detection to Shells",
+            "cli: show the discount beside the total",
+            "Print the path a failed validation ran in",
+            "Keep the user's checkout untouched on a crash",
         ] {
             assert_eq!(pick(change, true).as_deref(), Ok("refactorer"), "{change}");
         }

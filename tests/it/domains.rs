@@ -439,20 +439,34 @@ fn a_change_request_goes_to_the_owner_of_the_part_it_is_about() {
             .contains("- `shop-price` (refactorer): Owns `crates/price` (the `shop-price` crate)"),
         "{system}"
     );
+    // It is told what the offline router makes of the request, to weigh against its meaning.
+    assert!(
+        system.contains("the offline router ranks first: `shop-price` ("),
+        "{system}"
+    );
 }
 
 /// A library with one fix clippy can make, and a test.
+/// `shop` with its domain agents scaffolded.
+fn scaffolded_shop(env: &TestEnv) -> PathBuf {
+    let repo = shop(env);
+    let run = env.nova_in(&repo, ["agents", "scaffold"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    repo
+}
+
+/// `nova ask --explain-route TASK` in `repo`, offline: who would act and why.
+fn explain_route(env: &TestEnv, repo: &Path, task: &str) -> String {
+    let run = env.nova_in(repo, ["ask", "--explain-route", task]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    run.stdout
+}
+
 #[test]
 fn a_task_in_the_repositorys_own_words_goes_where_its_history_put_them() {
     let env = TestEnv::new();
-    let repo = shop(&env);
-    let run = env.nova_in(&repo, ["agents", "scaffold"]);
-    assert_eq!(run.code, 0, "{}", run.both());
-    let route = |task: &str| {
-        let run = env.nova_in(&repo, ["ask", "--explain-route", task]);
-        assert_eq!(run.code, 0, "{}", run.both());
-        run.stdout
-    };
+    let repo = scaffolded_shop(&env);
+    let route = |task: &str| explain_route(&env, &repo, task);
     // `ledger` is in no file, no name and no description: only the history says whose it is.
     let task = "Make the ledger reject an entry twice";
     let before = route(task);
@@ -474,6 +488,85 @@ fn a_task_in_the_repositorys_own_words_goes_where_its_history_put_them() {
         .nth(1)
         .unwrap_or_default();
     assert!(said.contains("ledger"), "{after}");
+}
+
+#[test]
+fn the_router_calibrates_its_weights_on_the_repositorys_history_and_keeps_them() {
+    let env = TestEnv::new();
+    let repo = scaffolded_shop(&env);
+    let route = |task: &str| explain_route(&env, &repo, task);
+    let task = "cli: show the discount beside the total of the order";
+    // Two commits are too few to learn from: the shipped weights, and no word of calibrating.
+    let before = route(task);
+    assert!(!before.contains("commits that each changed"), "{before}");
+    // The authors' habit: the command line's commits name it by its area, in the prices' words.
+    let words = ["discount", "total", "price", "cents", "tax", "sum"];
+    for i in 0..24 {
+        let (file, subject) = match i % 3 {
+            0 | 1 => (
+                format!("crates/cli/src/show{i}.rs"),
+                format!(
+                    "cli: show the {} of each order line",
+                    words[i % words.len()]
+                ),
+            ),
+            _ => (
+                format!("crates/parse/src/read{i}.rs"),
+                format!(
+                    "parse: read the {} from the order file",
+                    words[i % words.len()]
+                ),
+            ),
+        };
+        crate::bench::commit(&repo, &[(&file, "pub fn f() {}\n")], &subject);
+    }
+    let after = route(task);
+    assert!(after.starts_with("shop-cli: "), "{after}");
+    assert!(
+        after.contains("of the last 24 commits that each changed one part's files"),
+        "{after}"
+    );
+    // Kept until the history changes: asked again, it is read, not made again.
+    let cache = repo.join(".nova/route/calibration.bin");
+    let made = std::fs::metadata(&cache)
+        .and_then(|m| m.modified())
+        .expect("the calibration is kept");
+    assert_eq!(route(task), after);
+    assert_eq!(
+        std::fs::metadata(&cache).and_then(|m| m.modified()).ok(),
+        Some(made)
+    );
+    crate::bench::commit(
+        &repo,
+        &[("crates/cli/src/show99.rs", "pub fn g() {}\n")],
+        "cli: show the tax of each order line",
+    );
+    let again = route(task);
+    assert!(again.contains("of the last 25 commits"), "{again}");
+    assert_ne!(
+        std::fs::metadata(&cache).and_then(|m| m.modified()).ok(),
+        Some(made)
+    );
+    // The calibration is not the repository's: `.nova/` ignores what Nova keeps there.
+    let git = git2::Repository::open(&repo).expect("open");
+    let mut options = git2::StatusOptions::new();
+    options
+        .include_ignored(false)
+        .include_untracked(true)
+        .recurse_untracked_dirs(true);
+    let statuses = git.statuses(Some(&mut options)).expect("status");
+    let shown: Vec<String> = statuses
+        .iter()
+        .filter_map(|s| s.path().ok().map(str::to_owned))
+        .collect();
+    assert!(
+        !shown.is_empty(),
+        "the scaffolded agents are for people to commit"
+    );
+    assert!(
+        shown.iter().all(|p| p.starts_with(".nova/agents/")),
+        "{shown:?}"
+    );
 }
 
 fn fixable(name: &str, body: &str) -> String {

@@ -10,8 +10,9 @@ use crate::llm::{self, ChatRequest, Message};
 const SMALLEST_MAP: usize = 256;
 
 /// The agents `agent` may hand work to in this session, with what each does, for its prompt: a
-/// router's also name the domain agents, each with the part it owns.
-pub(super) fn receivers(scene: &Scene<'_>, agent: &AgentDef) -> String {
+/// router's also name the domain agents, each with the part it owns, and the offline router's
+/// reading of `task` among them.
+pub(super) fn receivers(scene: &Scene<'_>, agent: &AgentDef, task: &str) -> String {
     let mut text = String::from("\n## Agents you may hand work to\n\n");
     let domains = match agent.role {
         Role::Router => handoff::domains(scene.set, &scene.request.disabled),
@@ -23,6 +24,7 @@ pub(super) fn receivers(scene: &Scene<'_>, agent: &AgentDef) -> String {
              files are the ones it may write); a question, a review or work across many parts \
              to the agents after them.\n\n",
         );
+        text.push_str(&offline_reading(scene, task));
     }
     for name in domains.iter().chain(&agent.handoff) {
         if scene.request.disabled.contains(name) {
@@ -36,6 +38,37 @@ pub(super) fn receivers(scene: &Scene<'_>, agent: &AgentDef) -> String {
         }
     }
     text
+}
+
+/// The parts the offline router finds `task` most about, best first, for a router's prompt: what
+/// the request's words match in each part's code and history, to weigh against what it means.
+fn offline_reading(scene: &Scene<'_>, task: &str) -> String {
+    const SHOWN: usize = 3;
+    let Some(repo) = super::repo_of(scene.request, scene.context) else {
+        return String::new();
+    };
+    let Some((scores, _)) =
+        super::route::domain_scores(scene.set, &scene.request.disabled, repo, task)
+    else {
+        return String::new();
+    };
+    let best: Vec<String> = scores
+        .iter()
+        .filter(|s| s.score > 0.0)
+        .take(SHOWN)
+        .map(|s| {
+            let files: Vec<&str> = s.files.iter().map(|(path, _)| path.as_str()).collect();
+            format!("`{}` ({:.2}; {})", s.agent, s.score, files.join(", "))
+        })
+        .collect();
+    if best.is_empty() {
+        return String::new();
+    }
+    format!(
+        "Matching the request's words against each part's code and recent commits, the offline \
+         router ranks first: {}. Words can mislead it: choose by what the request means.\n\n",
+        best.join(", ")
+    )
 }
 
 /// The request to send: the agent's prompt, what this session gives it (its tools, or none), the
