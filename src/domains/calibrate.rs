@@ -266,25 +266,27 @@ struct Cached {
     calibration: Option<Calibration>,
 }
 
-/// [`calibrate`], kept at `cache` (under the repository, [`CACHE`]) until the history, the
-/// domain agents or Nova's version change: the first change request after a commit pays for it
-/// (about a second on a large repository, BENCHMARKS.md), the next ones read it. A cache that
-/// cannot be written is only slower.
+/// [`calibrate`], kept at `cache` (under the repository, [`CACHE`]; `None`: not kept) until the
+/// history, the domain agents or Nova's version change: the first change request after a commit
+/// pays for it (up to a second on a large repository, BENCHMARKS.md), the next ones read it. A
+/// cache that cannot be written is only slower.
 pub fn cached(
-    cache: &std::path::Path,
+    cache: Option<&std::path::Path>,
     index: &Index,
     owners: &Owners<'_>,
     changes: &[PastChange],
 ) -> Option<Calibration> {
     let key = key(owners, changes);
-    if let Some(kept) = crate::cachefile::read::<Cached>(cache, MAGIC, FORMAT)
+    if let Some(kept) = cache.and_then(|path| crate::cachefile::read::<Cached>(path, MAGIC, FORMAT))
         && kept.key == key
     {
         return kept.calibration;
     }
     let calibration = calibrate(index, owners, changes);
-    // nova:allow(ignored-result): without its cache the next route only calibrates again
-    let _ = crate::cachefile::write(cache, MAGIC, FORMAT, &Cached { key, calibration });
+    if let Some(path) = cache {
+        // nova:allow(ignored-result): without its cache the next route only calibrates again
+        let _ = crate::cachefile::write(path, MAGIC, FORMAT, &Cached { key, calibration });
+    }
     calibration
 }
 

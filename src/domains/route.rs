@@ -466,7 +466,7 @@ fn part_words(
     // Each part's count of each wanted term, and its length in terms.
     let mut counts: Vec<HashMap<&str, f64>> = vec![HashMap::new(); scores.len()];
     let mut lengths = vec![0.0; scores.len()];
-    for (path, words) in index.paths().zip(index.words()) {
+    for ((path, words), prose) in index.paths().zip(index.words()).zip(index.prose()) {
         let Some(i) = owner(path) else { continue };
         if file_kind(path) == FileKind::Tests {
             continue;
@@ -480,7 +480,7 @@ fn part_words(
             }
         };
         add(&words.path, 2.0);
-        for (name, doc) in words.names.iter().zip(&words.prose) {
+        for (name, doc) in words.names.iter().zip(prose) {
             add(name, 1.0);
             add(doc, 0.5);
         }

@@ -78,6 +78,8 @@ pub struct Index {
     map_cache: Option<PathBuf>,
     /// Each file's words, in `files`' order, split once when first asked for.
     words: std::sync::OnceLock<Vec<Words>>,
+    /// Each file's definitions' doc comments as prose, in `files`' order, likewise.
+    prose: std::sync::OnceLock<Vec<Vec<Vec<String>>>>,
 }
 
 /// A definition, with the file it is in.
@@ -201,6 +203,7 @@ impl Index {
             stats,
             map_cache: cache_path.map(|p| p.with_file_name("map.bin")),
             words: std::sync::OnceLock::new(),
+            prose: std::sync::OnceLock::new(),
         }
     }
 
@@ -208,12 +211,37 @@ impl Index {
         &self.stats
     }
 
-    /// Each file's words, in path order (as [`Index::paths`]), split once.
+    /// The files' words if something asked for them already: a map for one task splits each
+    /// file as it reads it, which is faster than keeping every file's words.
+    fn split_words(&self) -> Option<&[Words]> {
+        self.words.get().map(Vec::as_slice)
+    }
+
+    /// Each file's words, in path order (as [`Index::paths`]), split once: for a caller that
+    /// matches many tasks against one index (the router's calibration), and for every
+    /// relevance this index computes after.
     pub fn words(&self) -> &[Words] {
         self.words.get_or_init(|| {
             self.files
                 .iter()
                 .map(|(path, e)| Words::of(path, &e.tags))
+                .collect()
+        })
+    }
+
+    /// Each file's definitions' doc comments, split as prose ([`terms::terms_of_prose`]), in
+    /// path order, once.
+    pub fn prose(&self) -> &[Vec<Vec<String>>] {
+        self.prose.get_or_init(|| {
+            self.files
+                .values()
+                .map(|e| {
+                    e.tags
+                        .defs
+                        .iter()
+                        .map(|d| terms::terms_of_prose(&d.doc))
+                        .collect()
+                })
                 .collect()
         })
     }
@@ -263,7 +291,7 @@ impl Index {
     /// weights (`benches/map_quality.rs`).
     pub fn map_with(&self, focus: &Focus, budget: usize, weights: &Weights) -> RepoMap {
         let files = self.file_list();
-        let (_, ranked) = rank::rank_with((&files, self.words()), focus, weights);
+        let (_, ranked) = rank::rank_with((&files, self.split_words()), focus, weights);
         map::fit(&files, &ranked, budget)
     }
 
@@ -274,8 +302,7 @@ impl Index {
     pub fn map_scoped(&self, focus: &Focus, budget: usize, own: &dyn Fn(&str) -> bool) -> RepoMap {
         let files = self.scoped_files(own);
         let list: Vec<(&str, &FileTags)> = files.iter().map(|(p, t)| (*p, t)).collect();
-        let words: Vec<Words> = list.iter().map(|(p, t)| Words::of(p, t)).collect();
-        let (_, ranked) = rank::rank_with((&list, &words), focus, &WEIGHTS);
+        let (_, ranked) = rank::rank_with((&list, None), focus, &WEIGHTS);
         map::fit(&list, &ranked, budget)
     }
 
@@ -325,8 +352,8 @@ impl Index {
     /// Why each file of `map` (made for `focus`) is in it, in the map's order.
     pub fn explain(&self, focus: &Focus, map: &RepoMap) -> Vec<relevance::Why> {
         let files = self.file_list();
-        let (rank, _) = rank::rank(&files, self.words(), focus);
-        let relevance = relevance::of(&files, self.words(), focus);
+        let (rank, _) = rank::rank(&files, self.split_words(), focus);
+        let relevance = relevance::of(&files, self.split_words(), focus);
         map.paths
             .iter()
             .filter_map(|path| {
@@ -373,7 +400,7 @@ impl Index {
     /// reference graph), in path order.
     pub fn relevance(&self, focus: &Focus) -> Vec<(&str, f64)> {
         let files = self.file_list();
-        let relevance = relevance::of(&files, self.words(), focus);
+        let relevance = relevance::of(&files, self.split_words(), focus);
         let scores = if relevance.files.is_empty() {
             vec![0.0; files.len()]
         } else {
@@ -385,7 +412,7 @@ impl Index {
     /// Files by rank for `focus`, best first, with their scores.
     pub fn ranked_files(&self, focus: &Focus) -> Vec<(&str, f64)> {
         let files = self.file_list();
-        let (scores, _) = rank::rank(&files, self.words(), focus);
+        let (scores, _) = rank::rank(&files, self.split_words(), focus);
         let mut out: Vec<(&str, f64)> = files.iter().map(|(p, _)| *p).zip(scores).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         out
@@ -395,7 +422,7 @@ impl Index {
     /// method, as findings name their symbol); a name defined twice in a file keeps its best.
     pub fn symbol_ranks(&self, focus: &Focus) -> std::collections::HashMap<(String, String), f64> {
         let files = self.file_list();
-        let (_, ranked) = rank::rank(&files, self.words(), focus);
+        let (_, ranked) = rank::rank(&files, self.split_words(), focus);
         let mut out = std::collections::HashMap::new();
         for r in ranked {
             let (path, tags) = files[r.file];

@@ -130,11 +130,11 @@ pub struct Ranked {
 const DAMPING: f64 = 0.85;
 const ITERATIONS: usize = 30;
 
-/// Ranks every definition of `files` (sorted by path, with their words), best first, with Nova's
-/// [`WEIGHTS`].
+/// Ranks every definition of `files` (sorted by path, with their words if they were split),
+/// best first, with Nova's [`WEIGHTS`].
 pub fn rank(
     files: &[(&str, &FileTags)],
-    words: &[relevance::Words],
+    words: Option<&[relevance::Words]>,
     focus: &Focus,
 ) -> (Vec<f64>, Vec<Ranked>) {
     rank_with((files, words), focus, &WEIGHTS)
@@ -143,7 +143,7 @@ pub fn rank(
 /// Ranks every definition of `files` (sorted by path), best first: the files' rank in the
 /// reference graph, and each definition's score.
 pub fn rank_with(
-    (files, words): (&[(&str, &FileTags)], &[relevance::Words]),
+    (files, words): (&[(&str, &FileTags)], Option<&[relevance::Words]>),
     focus: &Focus,
     weights: &Weights,
 ) -> (Vec<f64>, Vec<Ranked>) {

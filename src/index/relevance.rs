@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::rank::Focus;
 use super::tags::FileTags;
-use super::terms::{stem, terms_of, terms_of_prose};
+use super::terms::{stem, terms_of};
 
 /// A file's words, split and stemmed once ([`terms_of`]): its path's, and each definition's
 /// name, doc comment and enclosing name, in the order of its definitions. What a task's words are
@@ -19,8 +19,6 @@ pub struct Words {
     pub names: Vec<Vec<String>>,
     /// Each doc comment's words as identifiers are split.
     pub docs: Vec<Vec<String>>,
-    /// Each doc comment's words as prose is ([`terms_of_prose`]).
-    pub prose: Vec<Vec<String>>,
     /// Each enclosing definition's name's words (none at the top level).
     pub scopes: Vec<Vec<String>>,
 }
@@ -31,7 +29,6 @@ impl Words {
             path: terms_of(path),
             names: tags.defs.iter().map(|d| terms_of(&d.name)).collect(),
             docs: tags.defs.iter().map(|d| terms_of(&d.doc)).collect(),
-            prose: tags.defs.iter().map(|d| terms_of_prose(&d.doc)).collect(),
             scopes: tags
                 .defs
                 .iter()
@@ -67,9 +64,11 @@ const DOC_WEIGHT: f64 = 0.5;
 /// long file is not about everything.
 const BEST_DEFS: usize = 3;
 
-/// The relevance of every file and definition of `files` (with their [`Words`], in the same
-/// order) to `focus`'s terms, scopes and paths.
-pub fn of(files: &[(&str, &FileTags)], words: &[Words], focus: &Focus) -> Relevance {
+/// The relevance of every file and definition of `files` to `focus`'s terms, scopes and paths.
+/// `words` are the files' [`Words`] in the same order when they were split already (an index
+/// answering many tasks); without them each file is split here and its words dropped, which is
+/// faster for one task.
+pub fn of(files: &[(&str, &FileTags)], words: Option<&[Words]>, focus: &Focus) -> Relevance {
     if focus.terms.is_empty() && focus.scopes.is_empty() {
         return Relevance::default();
     }
@@ -83,8 +82,17 @@ pub fn of(files: &[(&str, &FileTags)], words: &[Words], focus: &Focus) -> Releva
     let mut path_terms: Vec<Vec<String>> = Vec::with_capacity(files.len());
     let mut def_df: HashMap<String, usize> = HashMap::new();
     let mut path_df: HashMap<String, usize> = HashMap::new();
+    let mut scope_terms: Vec<Vec<Vec<String>>> = Vec::with_capacity(files.len());
     let mut total_defs = 0usize;
-    for ((_, tags), words) in files.iter().zip(words) {
+    for (i, (path, tags)) in files.iter().enumerate() {
+        let split;
+        let words = match words {
+            Some(words) => &words[i],
+            None => {
+                split = Words::of(path, tags);
+                &split
+            }
+        };
         let per_def: Vec<Vec<String>> = words.names.iter().map(|t| matched(t)).collect();
         for term in per_def.iter().flatten() {
             *def_df.entry(term.clone()).or_default() += 1;
@@ -101,6 +109,7 @@ pub fn of(files: &[(&str, &FileTags)], words: &[Words], focus: &Focus) -> Releva
             *path_df.entry(term.clone()).or_default() += 1;
         }
         path_terms.push(terms);
+        scope_terms.push(words.scopes.iter().map(|t| matched(t)).collect());
     }
     let idf = |df: usize, n: usize| ((n as f64 + 1.0) / (df as f64 + 0.5)).ln().max(0.0);
     let def_idf = |term: &str| idf(def_df.get(term).copied().unwrap_or(0), total_defs);
@@ -121,8 +130,8 @@ pub fn of(files: &[(&str, &FileTags)], words: &[Words], focus: &Focus) -> Releva
             })
             .collect();
         // A method is also about its type's words, less so.
-        for (j, scope) in words[i].scopes.iter().enumerate() {
-            let scoped: f64 = matched(scope).iter().map(|t| def_idf(t)).sum();
+        for (j, scope) in scope_terms[i].iter().enumerate() {
+            let scoped: f64 = scope.iter().map(|t| def_idf(t)).sum();
             defs[j] += 0.5 * scoped;
         }
         let mut best = defs.clone();

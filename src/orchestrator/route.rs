@@ -250,9 +250,14 @@ pub fn domain_scores(
     }
     let changes = crate::git::recent_changes(repo.root, route::HISTORY).ok();
     let past = changes.as_deref().map(|c| route::Past::new(&owners, c));
+    // Kept under `.nova/`, whose `.gitignore` keeps it out of `git status`; where `.nova/` cannot
+    // be made, calibrated again each time.
+    let cache = crate::state::prepare(repo.root)
+        .ok()
+        .map(|_| repo.root.join(calibrate::CACHE));
     let calibration = changes
         .as_deref()
-        .and_then(|c| calibrate::cached(&repo.root.join(calibrate::CACHE), repo.index, &owners, c));
+        .and_then(|c| calibrate::cached(cache.as_deref(), repo.index, &owners, c));
     let weights = calibration.map_or(route::WEIGHTS, |c| c.weights);
     let scores = route::scores_with(repo.index, &owners, (question, past.as_ref()), &weights);
     Some((scores, calibration))
