@@ -421,7 +421,8 @@ impl<'a> View<'a> {
     /// A candidate started or finished: the live line, or a line of its own.
     fn candidate(&mut self, event: &Event) {
         let p = &self.cx.printer;
-        // A skip or a half of a split group is a candidate no plan counted: the total grows.
+        // The run's own count: it grows with a skip or a half of a split group, and shrinks when
+        // a formatting group rides on the commit before it.
         if let Event::CandidateStarted { index, total, .. }
         | Event::CandidateAccepted { index, total, .. }
         | Event::CandidateRejected { index, total, .. }
@@ -429,7 +430,7 @@ impl<'a> View<'a> {
         | Event::CandidateOvertaken { index, total, .. }
         | Event::CandidateSkipped { index, total, .. } = event
         {
-            self.tally.total = self.tally.total.max(*total).max(index + 1);
+            self.tally.total = (*total).max(index + 1);
         }
         match event {
             Event::CandidateStarted {

@@ -196,6 +196,12 @@ fn one_commit_a_pass_carries_the_formatting_of_what_was_unformatted_before() {
     let events = improved(&env, &repo, "nova/folded", "pass");
     let started = of_kind(&events, "candidate_started");
     assert_eq!(started.len(), 1, "one validation: {events:#?}");
+    // The formatting group rode on the pass's commit: the run counts one candidate, not two.
+    let accepted = of_kind(&events, "candidate_accepted");
+    assert_eq!(
+        (accepted[0]["index"].as_u64(), accepted[0]["total"].as_u64()),
+        (Some(0), Some(1))
+    );
     let commits = branch_commits(&repo, "nova/folded");
     let subjects: Vec<&str> = commits.iter().map(|c| c.2.as_str()).collect();
     assert_eq!(
@@ -230,6 +236,21 @@ fn a_refused_pass_proves_its_formatting_apart() {
     let lib = branch_file(&repo, "nova/unfolded", "src/lib.rs");
     assert!(lib.contains("return 3;"), "{lib}");
     every_commit_passes(&env, &repo, &commits);
+    // Refused, the pass carried nothing: its formatting counts as a candidate again, and the
+    // run's count ends where its candidates do.
+    let last = events
+        .iter()
+        .rfind(|e| {
+            e["event"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("candidate_"))
+        })
+        .expect("candidate events");
+    assert_eq!(
+        last["total"].as_u64(),
+        last["index"].as_u64().map(|i| i + 1),
+        "{events:#?}"
+    );
 }
 
 /// The candidate events of a run, in order, by kind.

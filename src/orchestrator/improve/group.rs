@@ -113,8 +113,8 @@ pub(super) fn try_groups(
         if let Some((next, _)) = remaining.peek_mut().filter(|_| !folded.is_empty()) {
             next.retain(|(number, _)| !folded.contains(number));
             if next.is_empty() {
+                // `land` took it off the count already.
                 remaining.next();
-                run.counts.expected = run.counts.expected.saturating_sub(1);
             }
         }
         for plan in &formed.plans {
@@ -283,6 +283,12 @@ fn land(
             if run.formats && !formatting && whole {
                 (candidate, folded) = with_formatting(path, &candidate, unformatted, fold)?;
             }
+            // A formatting group carried whole is no candidate of its own: the count says so
+            // before this one is reported, and takes it back if this one is refused.
+            let carried = !folded.is_empty() && folded.len() == fold.len();
+            if carried {
+                run.counts.expected = run.counts.expected.saturating_sub(1);
+            }
             let place = run.next_place(formed.members[set[0]].1, 0);
             match try_one(run, path, refactorer, &candidate, place, set.len())? {
                 Tried::Accepted => {
@@ -290,6 +296,7 @@ fn land(
                     landed = folded;
                 }
                 Tried::Refused(refusal) => {
+                    run.counts.expected += usize::from(carried);
                     let tried = (set.as_slice(), &candidate, refusal, &committed);
                     next = refused(run, path, (refactorer, index), formed, tried)?;
                 }
