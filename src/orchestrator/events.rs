@@ -89,7 +89,8 @@ pub enum Event {
         reasons: Vec<String>,
         seconds: f64,
     },
-    /// A group of fixes was refused as a whole: it is split in halves, each proved on its own.
+    /// A group of fixes was refused as a whole: it is split (where its compile errors point, by
+    /// the feature configurations its fixes need, or in halves), each part proved on its own.
     CandidateSplit {
         index: usize,
         total: usize,
