@@ -133,8 +133,12 @@ fn args(root: &Path) -> Args {
         args.mirrors = PathBuf::from(dir);
     }
     if let Some(config) = value("--model") {
+        // Each task runs in its own tree: both paths are made absolute here.
+        let absolute = |path: PathBuf| {
+            std::path::absolute(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        };
         let nova = value("--nova").map_or_else(|| root.join("target/debug/nova"), PathBuf::from);
-        args.model = Some((PathBuf::from(config), nova));
+        args.model = Some((absolute(PathBuf::from(config)), absolute(nova)));
     }
     args.limit = value("--limit").map(|n| n.parse().expect("--limit N"));
     args
