@@ -90,7 +90,7 @@ pub fn says_enough(subject: &str) -> bool {
 
 /// The agent a past change was a task for: the one owner of its `.rs` files, when its subject
 /// [`says_enough`] and it changed at most eight files, as the benchmark's tasks are picked.
-pub fn lesson<'s>(owners: &Owners<'s>, change: &PastChange) -> Option<&'s crate::agents::AgentDef> {
+fn lesson<'s>(owners: &Owners<'s>, change: &PastChange) -> Option<&'s crate::agents::AgentDef> {
     if !says_enough(&change.subject) {
         return None;
     }
@@ -106,8 +106,9 @@ pub fn lesson<'s>(owners: &Owners<'s>, change: &PastChange) -> Option<&'s crate:
 }
 
 /// The weights `changes` (newest first, as `git::recent_changes` gives them) route best with
-/// `index` and `owners`: the newest [`COMMITS`] of them that teach ([`lesson`]) routed each with
-/// the history before it only, the shipped weights' grid searched one weight at a time.
+/// `index` and `owners`: the newest [`COMMITS`] of them that teach (their subject
+/// [`says_enough`], their `.rs` files have one owner) routed each with the history before it
+/// only, the shipped weights' grid searched one weight at a time.
 /// `None` when fewer than [`FEWEST`] teach.
 pub fn calibrate(
     index: &Index,

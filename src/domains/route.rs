@@ -198,13 +198,8 @@ pub struct Score {
     pub test: Option<String>,
 }
 
-/// Every domain agent's score for `task`, best first (ties by name), with the repository's
-/// history when there is one.
-pub fn scores(index: &Index, owners: &Owners<'_>, task: &str, past: Option<&Past>) -> Vec<Score> {
-    scores_with(index, owners, (task, past), &WEIGHTS)
-}
-
-/// [`scores`] with `weights`: for measuring them.
+/// Every domain agent's score for `task` with `weights` ([`WEIGHTS`], or those a calibration
+/// chose), best first (ties by name), with the repository's history when there is one.
 pub fn scores_with(
     index: &Index,
     owners: &Owners<'_>,
@@ -282,7 +277,7 @@ pub fn evidence(
 
 /// Gives each of `scores` what `weights` make of its evidence, and sorts them best first (ties by
 /// name).
-pub fn weigh(scores: &mut [Score], weights: &Weights) {
+fn weigh(scores: &mut [Score], weights: &Weights) {
     for score in scores.iter_mut() {
         score.score = score.evidence.weigh(weights);
     }

@@ -10,7 +10,8 @@
 
 use crate::agents::{AgentDef, AgentSet, Flow, Mode, Output, Pipeline, Role};
 
-/// Verbs a change request opens with.
+/// Verbs a change request opens with. `show`, `print` and `list` ask for an answer as often
+/// ("show me where the discount is applied"): they are [`COMMIT_VERBS`].
 const CHANGE_VERBS: &[&str] = &[
     "accept",
     "add",
@@ -43,7 +44,6 @@ const CHANGE_VERBS: &[&str] = &[
     "move",
     "optimize",
     "prefer",
-    "print",
     "reduce",
     "refactor",
     "refuse",
@@ -57,7 +57,6 @@ const CHANGE_VERBS: &[&str] = &[
     "revert",
     "rework",
     "rewrite",
-    "show",
     "simplify",
     "skip",
     "sort",
@@ -352,11 +351,17 @@ fn change_verb(request: &str) -> Option<&'static str> {
     };
     match request.split_once(": ") {
         Some((_, rest)) if !crate::index::terms::prefix_scopes(request).is_empty() => {
-            opening(rest, CHANGE_VERBS).or_else(|| opening(request, CHANGE_TYPES))
+            opening(rest, CHANGE_VERBS)
+                .or_else(|| opening(rest, COMMIT_VERBS))
+                .or_else(|| opening(request, CHANGE_TYPES))
         }
         _ => opening(request, CHANGE_VERBS),
     }
 }
+
+/// Verbs that ask for a change only in a commit's words, after its `area:` prefix (`cli: show the
+/// total`); opening a request, they ask to be shown something.
+const COMMIT_VERBS: &[&str] = &["list", "print", "show"];
 
 /// The conventional commit types that change code (`feat(cli): ...`, `fix: ...`).
 const CHANGE_TYPES: &[&str] = &["feat", "fix", "perf", "refactor"];
@@ -384,30 +389,22 @@ mod tests {
         );
         assert_eq!(pick("Rename greet to hello", false).as_deref(), Ok("chat"));
         // A statement of what the code should do is a change; a question about it is not.
-        assert_eq!(
-            pick(
-                "greet should return an empty string for an empty name",
-                true
-            )
-            .as_deref(),
-            Ok("refactorer")
-        );
-        assert_eq!(
-            pick("The parser must not panic on empty input.", true).as_deref(),
-            Ok("refactorer")
-        );
-        assert_eq!(
-            pick("Should greet return an empty string?", true).as_deref(),
-            Ok("chat")
-        );
-        assert_eq!(
-            pick("Why should greet trim its input", true).as_deref(),
-            Ok("chat")
-        );
-        assert_eq!(
-            pick("greet should trim its input, right?", true).as_deref(),
-            Ok("chat")
-        );
+        for change in [
+            "greet should return an empty string for an empty name",
+            "The parser must not panic on empty input.",
+        ] {
+            assert_eq!(pick(change, true).as_deref(), Ok("refactorer"), "{change}");
+        }
+        for question in [
+            "Should greet return an empty string?",
+            "Why should greet trim its input",
+            "greet should trim its input, right?",
+            // Asking to be shown is a question; `show` asks for a change only after an area.
+            "Show me where greet trims its input",
+            "Print the callers of greet",
+        ] {
+            assert_eq!(pick(question, true).as_deref(), Ok("chat"), "{question}");
+        }
         // A commit-style prefix is not the request's first word.
         for change in [
             "sync: make the semaphore fair",
@@ -415,7 +412,6 @@ mod tests {
             "fix(mangen): Hide hidden positionals",
             "refactor: Move shell detection to Shells",
             "cli: show the discount beside the total",
-            "Print the path a failed validation ran in",
             "Keep the user's checkout untouched on a crash",
         ] {
             assert_eq!(pick(change, true).as_deref(), Ok("refactorer"), "{change}");
